@@ -1,0 +1,167 @@
+//! The REST error envelope and the catalogue of error codes.
+//!
+//! Every REST error is `{"error": {"code", "message", "errors"?}}`. Codes are an enum on the producing
+//! side so a typo cannot ship; consumers keep the raw string because servers may add codes.
+
+use serde::{Deserialize, Serialize};
+
+/// Error codes the server produces (Nango's names; see reference §3.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MissingAuthHeader,
+    MalformedAuthHeader,
+    UnknownAccount,
+    InvalidSecretKeyFormat,
+    InvalidConnectSessionTokenFormat,
+    UnknownConnectSessionToken,
+    Forbidden,
+    NotFound,
+    UnknownConnection,
+    UnknownProviderConfig,
+    UnknownProviderTemplate,
+    InvalidAuthMode,
+    IntegrationNotAllowed,
+    InvalidConnection,
+    InvalidCredentials,
+    InvalidBody,
+    InvalidQueryParams,
+    InvalidUriParams,
+    InvalidJson,
+    ServerError,
+    // OAuth flow errors, reported on the WebSocket and to the SDK as `AuthError.type`.
+    ProviderConfigErr,
+    UnknownConfigKey,
+    UrlParamErr,
+    StateErr,
+    StateCookieErr,
+    CallbackErr,
+    TokenErr,
+    AuthModeErr,
+    UnknownErr,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingAuthHeader => "missing_auth_header",
+            Self::MalformedAuthHeader => "malformed_auth_header",
+            Self::UnknownAccount => "unknown_account",
+            Self::InvalidSecretKeyFormat => "invalid_secret_key_format",
+            Self::InvalidConnectSessionTokenFormat => "invalid_connect_session_token_format",
+            Self::UnknownConnectSessionToken => "unknown_connect_session_token",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::UnknownConnection => "unknown_connection",
+            Self::UnknownProviderConfig => "unknown_provider_config",
+            Self::UnknownProviderTemplate => "unknown_provider_template",
+            Self::InvalidAuthMode => "invalid_auth_mode",
+            Self::IntegrationNotAllowed => "integration_not_allowed",
+            Self::InvalidConnection => "invalid_connection",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidBody => "invalid_body",
+            Self::InvalidQueryParams => "invalid_query_params",
+            Self::InvalidUriParams => "invalid_uri_params",
+            Self::InvalidJson => "invalid_json",
+            Self::ServerError => "server_error",
+            Self::ProviderConfigErr => "provider_config_err",
+            Self::UnknownConfigKey => "unknown_config_key",
+            Self::UrlParamErr => "url_param_err",
+            Self::StateErr => "state_err",
+            Self::StateCookieErr => "state_cookie_err",
+            Self::CallbackErr => "callback_err",
+            Self::TokenErr => "token_err",
+            Self::AuthModeErr => "auth_mode_err",
+            Self::UnknownErr => "unknown_err",
+        }
+    }
+}
+
+impl core::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One validation problem, with the JSON path of the offending value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationIssue {
+    pub code: String,
+    pub message: String,
+    pub path: Vec<String>,
+}
+
+/// The inner object of the error envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<ValidationIssue>>,
+}
+
+/// `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    pub error: ApiError,
+}
+
+/// The error types the frontend SDK rejects with (`AuthError.type`). Server codes and WebSocket
+/// `error_type`s are passed through verbatim in addition to these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthErrorType {
+    MissingAuthToken,
+    BlockedByBrowser,
+    InvalidHostUrl,
+    MissingCredentials,
+    WindowClosed,
+    ConnectionTestFailed,
+    MissingConnectSessionToken,
+    ConnectionValidationFailed,
+    UnknownError,
+}
+
+impl AuthErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingAuthToken => "missing_auth_token",
+            Self::BlockedByBrowser => "blocked_by_browser",
+            Self::InvalidHostUrl => "invalid_host_url",
+            Self::MissingCredentials => "missing_credentials",
+            Self::WindowClosed => "window_closed",
+            Self::ConnectionTestFailed => "connection_test_failed",
+            Self::MissingConnectSessionToken => "missing_connect_session_token",
+            Self::ConnectionValidationFailed => "connection_validation_failed",
+            Self::UnknownError => "unknown_error",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_code_serializes_as_its_string() {
+        for code in [ErrorCode::InvalidBody, ErrorCode::UnknownConnectSessionToken, ErrorCode::StateCookieErr] {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+    }
+
+    #[test]
+    fn auth_error_type_serializes_as_its_string() {
+        let json = serde_json::to_string(&AuthErrorType::BlockedByBrowser).unwrap();
+        assert_eq!(json, "\"blocked_by_browser\"");
+    }
+
+    #[test]
+    fn error_envelope_omits_absent_issue_list() {
+        let body = ApiErrorBody {
+            error: ApiError { code: "not_found".into(), message: "nope".into(), errors: None },
+        };
+        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"not_found","message":"nope"}}"#);
+    }
+}

@@ -1,0 +1,23 @@
+//! Names of URL parameters and fixed strings that two parts must agree on.
+
+/// Prefix of every connect session token (`nango_connect_session_` + 64 lowercase hex).
+pub const SESSION_TOKEN_PREFIX: &str = "nango_connect_session_";
+/// Query parameter carrying the session token on auth-initiation routes (`/oauth/connect/:key`, …).
+pub const CONNECT_SESSION_TOKEN: &str = "connect_session_token";
+/// Query parameter carrying the WebSocket client id the result must be pushed to.
+pub const WS_CLIENT_ID: &str = "ws_client_id";
+/// Connect UI parameter: base URL of the API (may include a path prefix).
+pub const API_URL: &str = "apiURL";
+/// Connect UI parameter added by our SDK: the exact origin of the embedding page. The iframe posts
+/// only to this origin and accepts `session_token` only from it.
+pub const PARENT_ORIGIN: &str = "parentOrigin";
+/// Connect UI parameter for connect links opened as a top-level page.
+pub const SESSION_TOKEN: &str = "session_token";
+/// Connect UI parameter: UI language.
+pub const LANG: &str = "lang";
+/// Connect UI parameter: `light` | `dark` | `system`.
+pub const THEME: &str = "theme";
+/// Connect UI parameter: `true` to reject when the OAuth popup is closed early.
+pub const DETECT_CLOSED_AUTH_WINDOW: &str = "detectClosedAuthWindow";
+/// Default WebSocket path on the API port, as Nango.
+pub const DEFAULT_WEBSOCKETS_PATH: &str = "/";
