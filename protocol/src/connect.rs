@@ -91,9 +91,14 @@ pub struct ConnectUiSettings {
 
 impl Default for ConnectUiSettings {
     fn default() -> Self {
-        let primary = ThemeColors { primary: "#00B2E3".into() };
+        let primary = ThemeColors {
+            primary: "#00B2E3".into(),
+        };
         Self {
-            theme: ConnectUiTheme { light: primary.clone(), dark: primary },
+            theme: ConnectUiTheme {
+                light: primary.clone(),
+                dark: primary,
+            },
             default_theme: "system".into(),
             show_watermark: false,
         }
@@ -121,9 +126,17 @@ pub struct ConnectSessionInfo {
     pub allowed_integrations: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integrations_config_defaults: Option<BTreeMap<String, IntegrationConfigDefaults>>,
-    #[serde(rename = "isReconnecting", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "isReconnecting",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub is_reconnecting: Option<bool>,
-    #[serde(rename = "websocketsPath", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "websocketsPath",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub websockets_path: Option<String>,
 }
 
@@ -133,8 +146,10 @@ mod tests {
 
     #[test]
     fn create_request_rejects_unknown_fields() {
-        let err = serde_json::from_str::<CreateConnectSessionRequest>(r#"{"end_user":{"id":"u1"},"colour":"red"}"#)
-            .unwrap_err();
+        let err = serde_json::from_str::<CreateConnectSessionRequest>(
+            r#"{"end_user":{"id":"u1"},"colour":"red"}"#,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unknown field `colour`"), "{err}");
     }
 
@@ -149,7 +164,11 @@ mod tests {
             websockets_path: Some("/".into()),
         };
         let v = serde_json::to_value(&info).unwrap();
-        assert!(v.get("connectUISettings").unwrap().get("defaultTheme").is_some());
+        assert!(v
+            .get("connectUISettings")
+            .unwrap()
+            .get("defaultTheme")
+            .is_some());
         assert_eq!(v["websocketsPath"], "/");
         assert!(v.get("isReconnecting").is_none());
     }

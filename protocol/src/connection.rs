@@ -78,6 +78,11 @@ mod tests {
     #[test]
     fn api_key_credentials_use_camel_case_key() {
         let c: Credentials = serde_json::from_str(r#"{"type":"API_KEY","apiKey":"k"}"#).unwrap();
-        assert_eq!(c, Credentials::ApiKey { api_key: "k".into() });
+        assert_eq!(
+            c,
+            Credentials::ApiKey {
+                api_key: "k".into()
+            }
+        );
     }
 }

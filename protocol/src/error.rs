@@ -145,7 +145,11 @@ mod tests {
 
     #[test]
     fn error_code_serializes_as_its_string() {
-        for code in [ErrorCode::InvalidBody, ErrorCode::UnknownConnectSessionToken, ErrorCode::StateCookieErr] {
+        for code in [
+            ErrorCode::InvalidBody,
+            ErrorCode::UnknownConnectSessionToken,
+            ErrorCode::StateCookieErr,
+        ] {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }
@@ -160,8 +164,15 @@ mod tests {
     #[test]
     fn error_envelope_omits_absent_issue_list() {
         let body = ApiErrorBody {
-            error: ApiError { code: "not_found".into(), message: "nope".into(), errors: None },
+            error: ApiError {
+                code: "not_found".into(),
+                message: "nope".into(),
+                errors: None,
+            },
         };
-        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"not_found","message":"nope"}}"#);
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":{"code":"not_found","message":"nope"}}"#
+        );
     }
 }

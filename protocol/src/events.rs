@@ -55,7 +55,10 @@ pub struct CallbackErrorPayload {
 #[serde(tag = "type")]
 pub enum CallbackMessage {
     #[serde(rename = "nango_oauth_callback_success", rename_all = "camelCase")]
-    Success { provider_config_key: String, connection_id: String },
+    Success {
+        provider_config_key: String,
+        connection_id: String,
+    },
     #[serde(rename = "nango_oauth_callback_error")]
     Error { payload: CallbackErrorPayload },
     /// Opener → popup: "received, you may close".
@@ -70,24 +73,40 @@ mod tests {
     #[test]
     fn connect_event_matches_nango_shape() {
         let e = ConnectUiEvent::Connect {
-            payload: ConnectPayload { provider_config_key: "gh".into(), connection_id: "c1".into(), is_pending: None },
+            payload: ConnectPayload {
+                provider_config_key: "gh".into(),
+                connection_id: "c1".into(),
+                is_pending: None,
+            },
         };
         assert_eq!(
             serde_json::to_string(&e).unwrap(),
             r#"{"type":"connect","payload":{"providerConfigKey":"gh","connectionId":"c1"}}"#
         );
-        assert_eq!(serde_json::to_string(&ConnectUiEvent::Ready).unwrap(), r#"{"type":"ready"}"#);
+        assert_eq!(
+            serde_json::to_string(&ConnectUiEvent::Ready).unwrap(),
+            r#"{"type":"ready"}"#
+        );
     }
 
     #[test]
     fn session_token_message_matches_nango_shape() {
-        let m: ParentMessage = serde_json::from_str(r#"{"type":"session_token","sessionToken":"t"}"#).unwrap();
-        assert_eq!(m, ParentMessage::SessionToken { session_token: "t".into() });
+        let m: ParentMessage =
+            serde_json::from_str(r#"{"type":"session_token","sessionToken":"t"}"#).unwrap();
+        assert_eq!(
+            m,
+            ParentMessage::SessionToken {
+                session_token: "t".into()
+            }
+        );
     }
 
     #[test]
     fn callback_success_carries_connection() {
-        let m = CallbackMessage::Success { provider_config_key: "p".into(), connection_id: "c".into() };
+        let m = CallbackMessage::Success {
+            provider_config_key: "p".into(),
+            connection_id: "c".into(),
+        };
         assert_eq!(
             serde_json::to_string(&m).unwrap(),
             r#"{"type":"nango_oauth_callback_success","providerConfigKey":"p","connectionId":"c"}"#

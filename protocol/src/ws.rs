@@ -28,7 +28,10 @@ mod tests {
 
     #[test]
     fn ack_frame_matches_nango() {
-        let s = serde_json::to_string(&WsMessage::ConnectionAck { ws_client_id: "x".into() }).unwrap();
+        let s = serde_json::to_string(&WsMessage::ConnectionAck {
+            ws_client_id: "x".into(),
+        })
+        .unwrap();
         assert_eq!(s, r#"{"message_type":"connection_ack","ws_client_id":"x"}"#);
     }
 

@@ -1,1 +1,91 @@
-fn main() {}
+//! `cargo xtask`: the project's own commands, so a fresh machine needs only Rust and Node.
+//!
+//! - `setup`  installs what the build and tests need, skipping what is present (wasm32 target,
+//!   wasm-bindgen-cli at the exact version in Cargo.lock, Debian chromium + chromedriver, npm tools).
+//! - `build`  builds the server, the SDK into `pkg/` and the Connect UI into `dist/connect-ui/`,
+//!   every wasm through the pinned `wasm-opt -Oz` (npm binaryen; Debian's breaks modules).
+//! - `serve`  runs the local OAuth provider, the server and the demo app.
+//! - `test`   runs every test: unit, server integration, wasm in headless Chromium, end-to-end.
+//! - `bench`  prints the figures we track (gzip sizes).
+//!
+//! Nothing here downloads from outside the package registries.
+
+mod bench;
+mod build;
+mod serve;
+mod setup;
+mod util;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install the toolchain pieces the build and the tests need (idempotent).
+    Setup,
+    /// Build the server, the SDK package and the Connect UI.
+    Build,
+    /// Run the demo: local OAuth provider, server on :3003, demo app on :3010.
+    Serve,
+    /// Run the whole test suite.
+    Test,
+    /// Print sizes (and, later, timings) we track.
+    Bench,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Setup => setup::run(),
+        Command::Build => {
+            setup::run()?;
+            build::web()?;
+            build::server_release()
+        }
+        Command::Serve => {
+            setup::run()?;
+            build::web()?;
+            build::server_release()?;
+            serve::run()
+        }
+        Command::Test => test(),
+        Command::Bench => {
+            setup::run()?;
+            build::web()?;
+            bench::run()
+        }
+    }
+}
+
+fn test() -> anyhow::Result<()> {
+    setup::run()?;
+    build::web()?;
+    let root = util::root();
+    util::step("cargo test (native: protocol, server, SDK core, demo, end-to-end)");
+    util::run(
+        util::cargo()
+            .args(["test", "--all-targets"])
+            .current_dir(&root),
+    )?;
+    util::step("cargo test (SDK in headless Chromium, wasm-bindgen-test)");
+    util::run(
+        util::cargo()
+            .args([
+                "test",
+                "-p",
+                "latchkey-sdk",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+            .current_dir(&root),
+    )?;
+    util::step("all tests passed");
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! The `dev` environment and its keys: created on first start, overridable by environment variables,
+//! stored sealed (secret key, webhook signing key) or hashed (secret key lookup).
+
+use crate::crypto::{self, Cipher};
+use crate::secret::Secret;
+use crate::storage::{EnvironmentRow, NewEnvironment, Store};
+
+pub const DEV_ENVIRONMENT: &str = "dev";
+
+/// An environment with its keys opened, as the server uses it.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub id: i64,
+    pub name: String,
+    pub secret_key: Secret,
+    pub public_key: String,
+    pub webhook_signing_key: Secret,
+    pub callback_url: Option<String>,
+}
+
+fn aad(name: &str, what: &str) -> String {
+    format!("environment:{name}:{what}")
+}
+
+impl Environment {
+    pub fn open(row: &EnvironmentRow, cipher: &Cipher) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: row.id,
+            name: row.name.clone(),
+            secret_key: Secret::new(cipher.open_string(
+                &row.key_id,
+                &row.secret_key_enc,
+                &aad(&row.name, "secret_key"),
+            )?),
+            public_key: row.public_key.clone(),
+            webhook_signing_key: Secret::new(cipher.open_string(
+                &row.key_id,
+                &row.webhook_signing_key_enc,
+                &aad(&row.name, "webhook_signing_key"),
+            )?),
+            callback_url: row.callback_url.clone(),
+        })
+    }
+}
+
+/// Whether a string is a UUID v4 (Nango's secret/public key format).
+pub fn is_uuid_v4(s: &str) -> bool {
+    uuid::Uuid::parse_str(s)
+        .map(|u| u.get_version_num() == 4 && s.len() == 36)
+        .unwrap_or(false)
+}
+
+/// Creates the `dev` environment on first start and applies key overrides. Returns it opened and
+/// whether it was just created (so the caller prints the keys once).
+pub async fn ensure_dev(
+    store: &Store,
+    cipher: &Cipher,
+    secret_override: Option<&str>,
+    public_override: Option<&str>,
+) -> anyhow::Result<(Environment, bool)> {
+    for (name, key) in [
+        ("LATCHKEY_SECRET_KEY", secret_override),
+        ("LATCHKEY_PUBLIC_KEY", public_override),
+    ] {
+        if let Some(k) = key {
+            anyhow::ensure!(is_uuid_v4(k), "{name} must be a UUID v4");
+        }
+    }
+    let mut created = false;
+    let row = match store.environment_by_name(DEV_ENVIRONMENT).await? {
+        Some(row) => row,
+        None => {
+            let secret = secret_override
+                .map(str::to_string)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let public = public_override
+                .map(str::to_string)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let signing = uuid::Uuid::new_v4().to_string();
+            store
+                .insert_environment(&NewEnvironment {
+                    name: DEV_ENVIRONMENT.into(),
+                    secret_key_hash: crypto::sha256_hex(&secret),
+                    secret_key_enc: cipher
+                        .seal(secret.as_bytes(), &aad(DEV_ENVIRONMENT, "secret_key")),
+                    public_key: public,
+                    webhook_signing_key_enc: cipher.seal(
+                        signing.as_bytes(),
+                        &aad(DEV_ENVIRONMENT, "webhook_signing_key"),
+                    ),
+                    key_id: cipher.key_id().to_string(),
+                    created_at: crate::time::now_iso(),
+                })
+                .await?;
+            created = true;
+            store
+                .environment_by_name(DEV_ENVIRONMENT)
+                .await?
+                .expect("just inserted")
+        }
+    };
+    let mut env = Environment::open(&row, cipher)?;
+    let secret_changed =
+        secret_override.filter(|s| !crypto::secrets_equal(s, env.secret_key.expose()));
+    let public_changed = public_override.filter(|p| *p != env.public_key);
+    if secret_changed.is_some() || public_changed.is_some() {
+        let sealed = secret_changed.map(|s| {
+            (
+                crypto::sha256_hex(s),
+                cipher.seal(s.as_bytes(), &aad(&env.name, "secret_key")),
+            )
+        });
+        store
+            .update_environment_keys(
+                env.id,
+                sealed
+                    .as_ref()
+                    .map(|(h, e)| (h.as_str(), e.as_slice(), cipher.key_id())),
+                public_changed,
+            )
+            .await?;
+        let row = store.environment_by_id(env.id).await?.expect("exists");
+        env = Environment::open(&row, cipher)?;
+    }
+    Ok((env, created))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dev_environment_is_created_once_and_overrides_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let cipher = Cipher::from_key_bytes(&[1u8; 32]).unwrap();
+        let (a, created) = ensure_dev(&store, &cipher, None, None).await.unwrap();
+        assert!(created);
+        assert!(is_uuid_v4(a.secret_key.expose()));
+        let (b, created) = ensure_dev(&store, &cipher, None, None).await.unwrap();
+        assert!(!created);
+        assert_eq!(a.secret_key, b.secret_key);
+        let wanted = uuid::Uuid::new_v4().to_string();
+        let (c, _) = ensure_dev(&store, &cipher, Some(&wanted), None)
+            .await
+            .unwrap();
+        assert_eq!(c.secret_key.expose(), wanted);
+        assert!(store
+            .environment_by_secret_hash(&crypto::sha256_hex(&wanted))
+            .await
+            .unwrap()
+            .is_some());
+    }
+
+    #[tokio::test]
+    async fn malformed_secret_override_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let cipher = Cipher::from_key_bytes(&[1u8; 32]).unwrap();
+        assert!(ensure_dev(&store, &cipher, Some("not-a-uuid"), None)
+            .await
+            .is_err());
+    }
+}

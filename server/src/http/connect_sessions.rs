@@ -1,0 +1,219 @@
+//! `POST /connect/sessions`, `GET|DELETE /connect/session` (reference §3.1–3.4).
+//!
+//! A session token is 256 random bits behind Nango's prefix, shown once to the backend that asked for
+//! it and stored only as its SHA-256. It lives 30 minutes and is scoped to its environment and to
+//! its `allowed_integrations`.
+
+use super::error::ApiError;
+use super::extract::{SecretKeyAuth, SessionTokenAuth, StrictJson};
+use crate::{crypto, time, AppState};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use latchkey_protocol::connect::{
+    ConnectSessionCreated, ConnectSessionInfo, ConnectUiSettings, CreateConnectSessionRequest,
+    EndUser, Organization, SessionEndUser,
+};
+use latchkey_protocol::params::{DEFAULT_WEBSOCKETS_PATH, SESSION_TOKEN, SESSION_TOKEN_PREFIX};
+use latchkey_protocol::DataEnvelope;
+use std::collections::BTreeMap;
+
+pub const SESSION_TTL_SECS: i64 = 30 * 60;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/connect/sessions", post(create_session))
+        .route("/connect/session", get(get_session).delete(delete_session))
+}
+
+fn validate(body: &CreateConnectSessionRequest) -> Result<(), ApiError> {
+    let field = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match &body.end_user {
+        None if body.tags.is_none() => {
+            return Err(ApiError::invalid_body(
+                field(&["end_user"]),
+                "end_user is required unless tags are provided",
+            ))
+        }
+        Some(u) if u.id.is_empty() || u.id.len() > 255 => {
+            return Err(ApiError::invalid_body(
+                field(&["end_user", "id"]),
+                "must be 1 to 255 characters",
+            ))
+        }
+        Some(EndUser { email: Some(e), .. }) if e.len() < 5 || !e.contains('@') => {
+            return Err(ApiError::invalid_body(
+                field(&["end_user", "email"]),
+                "must be an email address",
+            ))
+        }
+        _ => {}
+    }
+    if let Some(org) = &body.organization {
+        if org.id.is_empty() || org.id.len() > 255 {
+            return Err(ApiError::invalid_body(
+                field(&["organization", "id"]),
+                "must be 1 to 255 characters",
+            ));
+        }
+    }
+    if let Some(tags) = &body.tags {
+        if tags.len() > 10 {
+            return Err(ApiError::invalid_body(field(&["tags"]), "at most 10 tags"));
+        }
+        for (k, v) in tags {
+            let key_ok = k.len() <= 64
+                && k.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c));
+            if !key_ok || v.is_empty() || v.len() > 255 {
+                return Err(ApiError::invalid_body(
+                    vec!["tags".into(), k.clone()],
+                    "invalid tag",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Nango's tag rule: tags derived from the end user and organization, overridden by explicit tags.
+fn session_tags(body: &CreateConnectSessionRequest) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    if let Some(u) = &body.end_user {
+        tags.insert("end_user_id".into(), u.id.clone());
+        if let Some(e) = &u.email {
+            tags.insert("end_user_email".into(), e.clone());
+        }
+        if let Some(d) = &u.display_name {
+            tags.insert("end_user_display_name".into(), d.clone());
+        }
+        if let Some(t) = &u.tags {
+            tags.extend(t.clone());
+        }
+    }
+    if let Some(o) = &body.organization {
+        tags.insert("organization_id".into(), o.id.clone());
+        if let Some(d) = &o.display_name {
+            tags.insert("organization_display_name".into(), d.clone());
+        }
+    }
+    if let Some(explicit) = &body.tags {
+        tags.extend(explicit.iter().map(|(k, v)| (k.to_lowercase(), v.clone())));
+    }
+    tags
+}
+
+async fn create_session(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    StrictJson(body): StrictJson<CreateConnectSessionRequest>,
+) -> Result<(StatusCode, Json<DataEnvelope<ConnectSessionCreated>>), ApiError> {
+    validate(&body)?;
+    let referenced = body
+        .allowed_integrations
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                vec!["allowed_integrations".to_string(), i.to_string()],
+                k.clone(),
+            )
+        })
+        .chain(
+            body.integrations_config_defaults
+                .iter()
+                .flat_map(|m| m.keys())
+                .map(|k| {
+                    (
+                        vec!["integrations_config_defaults".to_string(), k.clone()],
+                        k.clone(),
+                    )
+                }),
+        );
+    for (path, key) in referenced {
+        if app.store.integration(env.id, &key).await?.is_none() {
+            return Err(ApiError::invalid_body(path, "Integration does not exist"));
+        }
+    }
+    let token = format!("{SESSION_TOKEN_PREFIX}{}", crypto::random_hex_256());
+    let expires_at = time::now_unix() + SESSION_TTL_SECS;
+    app.store
+        .insert_connect_session(&crate::storage::NewConnectSession {
+            environment_id: env.id,
+            token_hash: crypto::sha256_hex(&token),
+            end_user: json(&body.end_user),
+            organization: json(&body.organization),
+            allowed_integrations: json(&body.allowed_integrations),
+            integrations_config_defaults: json(&body.integrations_config_defaults),
+            tags: Some(serde_json::to_string(&session_tags(&body)).expect("serializable")),
+            reconnect_connection_id: None,
+            expires_at,
+            created_at: time::now_iso(),
+        })
+        .await?;
+    let mut link =
+        url::Url::parse(&app.config.connect_ui_url()).map_err(|e| ApiError::Internal(e.into()))?;
+    link.query_pairs_mut().append_pair(SESSION_TOKEN, &token);
+    Ok((
+        StatusCode::CREATED,
+        Json(DataEnvelope::new(ConnectSessionCreated {
+            token,
+            connect_link: link.to_string(),
+            expires_at: time::unix_to_iso(expires_at),
+        })),
+    ))
+}
+
+async fn get_session(
+    auth: SessionTokenAuth,
+) -> Result<Json<DataEnvelope<ConnectSessionInfo>>, ApiError> {
+    let s = &auth.session;
+    let end_user: Option<EndUser> = parse(&s.end_user);
+    let organization: Option<Organization> = parse(&s.organization);
+    Ok(Json(DataEnvelope::new(ConnectSessionInfo {
+        end_user: end_user.map(|u| SessionEndUser {
+            id: u.id,
+            display_name: u.display_name,
+            email: u.email,
+            tags: u.tags,
+            organization,
+        }),
+        connect_ui_settings: ConnectUiSettings::default(),
+        allowed_integrations: parse(&s.allowed_integrations),
+        integrations_config_defaults: parse(&s.integrations_config_defaults),
+        is_reconnecting: s.reconnect_connection_id.as_ref().map(|_| true),
+        websockets_path: Some(DEFAULT_WEBSOCKETS_PATH.into()),
+    })))
+}
+
+async fn delete_session(
+    State(app): State<AppState>,
+    auth: SessionTokenAuth,
+) -> Result<StatusCode, ApiError> {
+    app.store.delete_connect_session(auth.session.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn json<T: serde::Serialize>(v: &Option<T>) -> Option<String> {
+    v.as_ref()
+        .map(|x| serde_json::to_string(x).expect("serializable"))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: &Option<String>) -> Option<T> {
+    v.as_deref().and_then(|t| serde_json::from_str(t).ok())
+}
+
+/// Whether a session may use an integration.
+pub fn allows(session: &crate::storage::ConnectSessionRow, key: &str) -> bool {
+    match session
+        .allowed_integrations
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+    {
+        Some(list) => list.iter().any(|k| k == key),
+        None => true,
+    }
+}

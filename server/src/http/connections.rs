@@ -1,0 +1,146 @@
+//! `GET /connection(s)/:id`, `GET /connection(s)`, `DELETE /connection(s)/:id` (reference §3.10–3.12).
+//! Credentials are opened only here, for a caller holding the secret key.
+
+use super::error::ApiError;
+use super::extract::SecretKeyAuth;
+use crate::oauth::flow::connection_aad;
+use crate::storage::ConnectionRow;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use latchkey_protocol::connection::{ConnectionResponse, Credentials};
+use latchkey_protocol::ErrorCode;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/connection/{id}", get(show).delete(remove))
+        .route("/connections/{id}", get(show).delete(remove))
+        .route("/connection", get(list))
+        .route("/connections", get(list))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConnectionQuery {
+    provider_config_key: Option<String>,
+}
+
+fn required_key(q: &ConnectionQuery) -> Result<&str, ApiError> {
+    q.provider_config_key
+        .as_deref()
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::Invalid {
+            code: ErrorCode::InvalidQueryParams,
+            issues: vec![latchkey_protocol::ValidationIssue {
+                code: "invalid_type".into(),
+                message: "Required".into(),
+                path: vec!["provider_config_key".into()],
+            }],
+        })
+}
+
+fn json_map(text: &str) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn view(app: &AppState, row: &ConnectionRow) -> Result<ConnectionResponse, ApiError> {
+    let plaintext = app.cipher.open(
+        &row.key_id,
+        &row.credentials_enc,
+        &connection_aad(
+            row.environment_id,
+            &row.provider_config_key,
+            &row.connection_id,
+        ),
+    )?;
+    let credentials: Credentials =
+        serde_json::from_slice(&plaintext).map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(ConnectionResponse {
+        id: row.id,
+        connection_id: row.connection_id.clone(),
+        provider_config_key: row.provider_config_key.clone(),
+        provider: row.provider.clone(),
+        errors: Vec::new(),
+        end_user: row
+            .end_user
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok()),
+        tags: serde_json::from_str(&row.tags).unwrap_or_default(),
+        metadata: json_map(&row.metadata),
+        connection_config: json_map(&row.connection_config),
+        created_at: row.created_at.clone(),
+        updated_at: row.updated_at.clone(),
+        credentials,
+    })
+}
+
+async fn show(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    Path(id): Path<String>,
+    Query(q): Query<ConnectionQuery>,
+) -> Result<Json<ConnectionResponse>, ApiError> {
+    let key = required_key(&q)?;
+    if app.store.integration(env.id, key).await?.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownProviderConfig,
+            format!("No integration named '{key}'."),
+        ));
+    }
+    let row = app
+        .store
+        .connection(env.id, key, &id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::UnknownConnection,
+                "No connection matching the provided connection ID and integration.",
+            )
+        })?;
+    Ok(Json(view(&app, &row)?))
+}
+
+async fn list(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let rows = app.store.list_connections(env.id).await?;
+    let connections: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id,
+                "connection_id": r.connection_id,
+                "provider_config_key": r.provider_config_key,
+                "provider": r.provider,
+                "errors": [],
+                "end_user": r.end_user.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()),
+                "tags": serde_json::from_str::<serde_json::Value>(&r.tags).unwrap_or_default(),
+                "metadata": json_map(&r.metadata),
+                "created": r.created_at,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "connections": connections })))
+}
+
+async fn remove(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    Path(id): Path<String>,
+    Query(q): Query<ConnectionQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = required_key(&q)?;
+    if !app.store.delete_connection(env.id, key, &id).await? {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::UnknownConnection,
+            "No connection matching the provided connection ID and integration.",
+        ));
+    }
+    Ok(Json(serde_json::json!({ "success": true })))
+}

@@ -1,0 +1,104 @@
+//! One error type for every route: renders `{"error": {"code", "message", "errors"?}}` with the status
+//! Nango uses, logs the internal cause (never a secret) and shows the client a clean message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use latchkey_protocol::{ApiError as WireError, ApiErrorBody, ErrorCode, ValidationIssue};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{code}: {message}")]
+    Coded {
+        status: StatusCode,
+        code: ErrorCode,
+        message: String,
+    },
+    #[error("{code}: invalid input")]
+    Invalid {
+        code: ErrorCode,
+        issues: Vec<ValidationIssue>,
+    },
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<crate::crypto::CryptoError> for ApiError {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Coded {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_body(path: Vec<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code: ErrorCode::InvalidBody,
+            issues: vec![ValidationIssue {
+                code: "invalid".into(),
+                message: message.into(),
+                path,
+            }],
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Coded { status, .. } => *status,
+            Self::Invalid { .. } => StatusCode::BAD_REQUEST,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let error = match self {
+            Self::Coded { code, message, .. } => WireError {
+                code: code.as_str().into(),
+                message,
+                errors: None,
+            },
+            Self::Invalid { code, issues } => {
+                let message = issues
+                    .iter()
+                    .map(|i| format!("{}: {}", i.path.join("."), i.message))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                WireError {
+                    code: code.as_str().into(),
+                    message,
+                    errors: Some(issues),
+                }
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                WireError {
+                    code: ErrorCode::ServerError.as_str().into(),
+                    message: "An internal error occurred.".into(),
+                    errors: None,
+                }
+            }
+        };
+        (status, Json(ApiErrorBody { error })).into_response()
+    }
+}
+
+/// Any unmatched route answers with the envelope too.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Unknown route.")
+}

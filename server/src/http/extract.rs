@@ -1,0 +1,224 @@
+//! Request extractors: who is calling (secret key, connect session) and strictly parsed JSON bodies.
+
+use super::error::ApiError;
+use crate::crypto;
+use crate::environment::{is_uuid_v4, Environment};
+use crate::storage::ConnectSessionRow;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use latchkey_protocol::params::SESSION_TOKEN_PREFIX;
+use latchkey_protocol::ErrorCode;
+use serde::de::DeserializeOwned;
+
+fn unauthorized(code: ErrorCode, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        unauthorized(
+            ErrorCode::MissingAuthHeader,
+            "Authentication failed. The request is missing the Authorization header.",
+        )
+    })?;
+    let value = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            unauthorized(
+                ErrorCode::MalformedAuthHeader,
+                "Authentication failed. The Authorization header is malformed.",
+            )
+        })?;
+    Ok(value)
+}
+
+/// Whether a string has the connect session token format (`nango_connect_session_` + 64 lowercase hex).
+pub fn is_session_token(token: &str) -> bool {
+    token
+        .strip_prefix(SESSION_TOKEN_PREFIX)
+        .map(|hex| {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        })
+        .unwrap_or(false)
+}
+
+async fn environment_for_secret(app: &AppState, key: &str) -> Result<Environment, ApiError> {
+    if !is_uuid_v4(key) {
+        return Err(unauthorized(
+            ErrorCode::InvalidSecretKeyFormat,
+            "Authentication failed. The provided secret key is not a UUID v4.",
+        ));
+    }
+    let row = app
+        .store
+        .environment_by_secret_hash(&crypto::sha256_hex(key))
+        .await?
+        .ok_or_else(|| {
+            unauthorized(
+                ErrorCode::UnknownAccount,
+                "Authentication failed. The provided secret key does not match any environment.",
+            )
+        })?;
+    let env = Environment::open(&row, &app.cipher).map_err(ApiError::Internal)?;
+    // The lookup was by hash; compare the key itself too, in constant time.
+    if !crypto::secrets_equal(env.secret_key.expose(), key) {
+        return Err(unauthorized(
+            ErrorCode::UnknownAccount,
+            "Authentication failed.",
+        ));
+    }
+    Ok(env)
+}
+
+/// Loads the live session for `token`, with its environment.
+pub async fn session_for_token(
+    app: &AppState,
+    token: &str,
+) -> Result<(Environment, ConnectSessionRow), ApiError> {
+    if !is_session_token(token) {
+        return Err(unauthorized(
+            ErrorCode::InvalidConnectSessionTokenFormat,
+            "The connect session token is malformed.",
+        ));
+    }
+    let session = app
+        .store
+        .connect_session(&crypto::sha256_hex(token), crate::time::now_unix())
+        .await?
+        .ok_or_else(|| {
+            unauthorized(
+                ErrorCode::UnknownConnectSessionToken,
+                "The connect session token is unknown or expired.",
+            )
+        })?;
+    let env_row = app
+        .store
+        .environment_by_id(session.environment_id)
+        .await?
+        .ok_or_else(|| {
+            unauthorized(
+                ErrorCode::UnknownAccount,
+                "The session's environment no longer exists.",
+            )
+        })?;
+    Ok((
+        Environment::open(&env_row, &app.cipher).map_err(ApiError::Internal)?,
+        session,
+    ))
+}
+
+/// A backend call authenticated with the environment's secret key.
+pub struct SecretKeyAuth(pub Environment);
+
+impl FromRequestParts<AppState> for SecretKeyAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let key = bearer(parts)?;
+        Ok(Self(environment_for_secret(app, key).await?))
+    }
+}
+
+/// A Connect UI call authenticated with a connect session token in the Authorization header.
+pub struct SessionTokenAuth {
+    pub env: Environment,
+    pub session: ConnectSessionRow,
+}
+
+impl FromRequestParts<AppState> for SessionTokenAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?;
+        let (env, session) = session_for_token(app, token).await?;
+        Ok(Self { env, session })
+    }
+}
+
+/// Routes open to both backends and the Connect UI (`GET /integrations`, `/providers`).
+pub enum SecretOrSession {
+    Secret(Environment),
+    Session(Box<SessionTokenAuth>),
+}
+
+impl FromRequestParts<AppState> for SecretOrSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts)?;
+        // A session token is never retried as a secret key (Nango's rule).
+        if token.starts_with(SESSION_TOKEN_PREFIX) {
+            let (env, session) = session_for_token(app, token).await?;
+            Ok(Self::Session(Box::new(SessionTokenAuth { env, session })))
+        } else {
+            Ok(Self::Secret(environment_for_secret(app, token).await?))
+        }
+    }
+}
+
+/// A JSON body parsed strictly: syntax errors are `invalid_json`, shape errors are `invalid_body` with
+/// the JSON path of the offending field (unknown fields included, where the type denies them).
+pub struct StrictJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, app).await.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidBody,
+                e.body_text(),
+            )
+        })?;
+        let bytes = if bytes.is_empty() {
+            Bytes::from_static(b"{}")
+        } else {
+            bytes
+        };
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidJson,
+                "The body is not valid JSON.",
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut de)
+            .map(StrictJson)
+            .map_err(|e| {
+                let path: Vec<String> = e
+                    .path()
+                    .iter()
+                    .filter_map(|seg| match seg {
+                        serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                        serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                        serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                        serde_path_to_error::Segment::Unknown => None,
+                    })
+                    .collect();
+                ApiError::invalid_body(path, e.inner().to_string())
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn session_token_format() {
+        let good = format!("nango_connect_session_{}", "a1".repeat(32));
+        assert!(super::is_session_token(&good));
+        assert!(!super::is_session_token(&good.to_uppercase()));
+        assert!(!super::is_session_token("nango_connect_session_abc"));
+    }
+}

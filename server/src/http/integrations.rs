@@ -1,0 +1,192 @@
+//! `GET|POST /integrations`, `GET|DELETE /integrations/:key` (reference §3.15). An integration is a
+//! provider from the catalog plus this environment's OAuth app credentials; the client secret is
+//! sealed with the integration's identity as associated data.
+
+use super::connect_sessions::allows;
+use super::error::ApiError;
+use super::extract::{SecretKeyAuth, SecretOrSession, StrictJson};
+use crate::oauth::flow::integration_secret_aad;
+use crate::storage::{IntegrationRow, NewIntegration};
+use crate::{time, AppState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use latchkey_protocol::integrations::ApiPublicIntegration;
+use latchkey_protocol::{DataEnvelope, ErrorCode};
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/integrations", get(list).post(create))
+        .route("/integrations/{key}", get(show).delete(remove))
+}
+
+/// OAuth app credentials of an integration (`POST /integrations` body).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationCredentials {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub scopes: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateIntegration {
+    pub provider: String,
+    pub unique_key: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub forward_webhooks: Option<bool>,
+    #[serde(default)]
+    pub credentials: Option<IntegrationCredentials>,
+}
+
+pub fn public_view(app: &AppState, row: &IntegrationRow) -> ApiPublicIntegration {
+    let provider_name = app
+        .catalog
+        .get(&row.provider)
+        .and_then(|e| e.raw.get("display_name"))
+        .and_then(|v| v.as_str())
+        .unwrap_or(&row.provider)
+        .to_string();
+    ApiPublicIntegration {
+        unique_key: row.unique_key.clone(),
+        provider: row.provider.clone(),
+        display_name: row.display_name.clone().unwrap_or(provider_name),
+        logo: super::assets::logo_url(&app.config.public_url, &row.provider),
+        forward_webhooks: false,
+        created_at: row.created_at.clone(),
+        updated_at: row.updated_at.clone(),
+    }
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 255
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "~:.@ _-".contains(c))
+}
+
+/// Builds a sealed integration row; shared by the API and the CLI.
+pub fn new_integration(
+    app: &AppState,
+    env_id: i64,
+    body: CreateIntegration,
+) -> Result<NewIntegration, ApiError> {
+    if !valid_key(&body.unique_key) {
+        return Err(ApiError::invalid_body(
+            vec!["unique_key".into()],
+            "must match ^[a-zA-Z0-9~:.@ _-]+$ (max 255)",
+        ));
+    }
+    if app.catalog.get(&body.provider).is_none() {
+        return Err(ApiError::invalid_body(
+            vec!["provider".into()],
+            "Invalid provider",
+        ));
+    }
+    let (client_id, client_secret_enc, scopes) = match body.credentials {
+        Some(c) => {
+            if !matches!(c.kind.as_str(), "OAUTH2" | "OAUTH1" | "TBA") {
+                return Err(ApiError::invalid_body(
+                    vec!["credentials".into(), "type".into()],
+                    "unsupported credentials type",
+                ));
+            }
+            let sealed = app.cipher.seal(
+                c.client_secret.as_bytes(),
+                &integration_secret_aad(env_id, &body.unique_key),
+            );
+            (Some(c.client_id), Some(sealed), c.scopes)
+        }
+        None => (None, None, None),
+    };
+    Ok(NewIntegration {
+        environment_id: env_id,
+        unique_key: body.unique_key,
+        provider: body.provider,
+        display_name: body.display_name,
+        client_id,
+        key_id: client_secret_enc
+            .as_ref()
+            .map(|_| app.cipher.key_id().to_string()),
+        client_secret_enc,
+        scopes,
+        now: time::now_iso(),
+    })
+}
+
+async fn list(
+    State(app): State<AppState>,
+    who: SecretOrSession,
+) -> Result<Json<DataEnvelope<Vec<ApiPublicIntegration>>>, ApiError> {
+    let (env_id, session) = match &who {
+        SecretOrSession::Secret(env) => (env.id, None),
+        SecretOrSession::Session(s) => (s.env.id, Some(&s.session)),
+    };
+    let rows = app.store.list_integrations(env_id).await?;
+    let data = rows
+        .iter()
+        .filter(|r| session.map(|s| allows(s, &r.unique_key)).unwrap_or(true))
+        .map(|r| public_view(&app, r))
+        .collect();
+    Ok(Json(DataEnvelope::new(data)))
+}
+
+async fn create(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    StrictJson(body): StrictJson<CreateIntegration>,
+) -> Result<Json<DataEnvelope<ApiPublicIntegration>>, ApiError> {
+    let key = body.unique_key.clone();
+    let row = new_integration(&app, env.id, body)?;
+    if !app.store.insert_integration(&row).await? {
+        return Err(ApiError::invalid_body(
+            vec!["unique_key".into()],
+            "Unique key already exists",
+        ));
+    }
+    let created = app
+        .store
+        .integration(env.id, &key)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("integration vanished")))?;
+    Ok(Json(DataEnvelope::new(public_view(&app, &created))))
+}
+
+async fn show(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    Path(key): Path<String>,
+) -> Result<Json<DataEnvelope<ApiPublicIntegration>>, ApiError> {
+    let row = app.store.integration(env.id, &key).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "Integration does not exist",
+        )
+    })?;
+    Ok(Json(DataEnvelope::new(public_view(&app, &row))))
+}
+
+async fn remove(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    Path(key): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !app.store.delete_integration(env.id, &key).await? {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "Integration does not exist",
+        ));
+    }
+    Ok(Json(serde_json::json!({ "success": true })))
+}

@@ -1,0 +1,84 @@
+//! HTTP layer: one router per resource module, merged here with the cross-cutting layers (CORS for
+//! bearer-token API calls, body size limit, security headers, tracing).
+
+pub mod assets;
+pub mod connect_sessions;
+pub mod connections;
+pub mod error;
+pub mod extract;
+pub mod integrations;
+pub mod oauth;
+pub mod providers;
+pub mod security;
+
+use crate::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, HeaderName, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted (credentials, metadata): generous for JSON, far from a DoS.
+const BODY_LIMIT: usize = 256 * 1024;
+
+pub fn router(app: AppState) -> Router {
+    // Nothing authenticates by ambient cookie, so any origin may call the API with a bearer token.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            HeaderName::from_static("provider-config-key"),
+            HeaderName::from_static("connection-id"),
+        ])
+        .max_age(std::time::Duration::from_secs(600));
+    let api = Router::new()
+        .merge(connect_sessions::router())
+        .merge(integrations::router())
+        .merge(providers::router())
+        .merge(connections::router())
+        .layer(cors);
+    Router::new()
+        .route("/", get(root))
+        .merge(api)
+        .merge(oauth::router())
+        .merge(assets::router(&app))
+        .fallback(error::not_found)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // The path only: query strings carry session tokens and OAuth codes.
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(app)
+}
+
+/// `/` is the WebSocket result channel (Nango's default `websocketsPath`); a plain GET says what this is.
+async fn root(
+    State(app): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match ws {
+        Ok(upgrade) => crate::ws::upgrade(State(app.ws.clone()), upgrade).await,
+        Err(_) => axum::Json(
+            serde_json::json!({ "name": "latchkey", "version": env!("CARGO_PKG_VERSION") }),
+        )
+        .into_response(),
+    }
+}

@@ -1,0 +1,246 @@
+//! `GET /oauth/connect/:key` (popup target) and `GET /oauth/callback` (provider redirect target).
+//!
+//! Both answer in the popup, so failures are HTML pages a person can read, and are also reported on
+//! the two result channels (WebSocket frame to `ws_client_id`; `postMessage` to the opener at the exact
+//! origin recorded when the flow started — never `'*'`).
+
+use super::connect_sessions::allows;
+use super::error::ApiError;
+use super::extract::session_for_token;
+use crate::oauth::flow::{self, CallbackQuery, FlowFailure, ReportTo, StartRequest};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use latchkey_protocol::events::{CallbackErrorPayload, CallbackMessage};
+use latchkey_protocol::params::{CONNECT_SESSION_TOKEN, WS_CLIENT_ID};
+use latchkey_protocol::ws::WsMessage;
+use latchkey_protocol::ErrorCode;
+use std::collections::BTreeMap;
+
+mod page;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth/connect/{key}", get(connect))
+        .route("/oauth/callback", get(callback))
+}
+
+/// Splits Nango's bracketed query keys (`params[subdomain]=x`, `authorization_params[k]=v`).
+fn bracketed(pairs: &[(String, String)], prefix: &str) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let inner = k
+                .strip_prefix(prefix)?
+                .strip_prefix('[')?
+                .strip_suffix(']')?;
+            Some((inner.to_string(), v.clone()))
+        })
+        .collect()
+}
+
+fn single<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// The exact origin of the page that navigated the popup here, from the `Referer` header.
+fn opener_origin(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let origin = url::Url::parse(referer).ok()?.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+async fn connect(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let ws_client_id = single(&pairs, WS_CLIENT_ID).map(str::to_string);
+    let report = ReportTo {
+        provider_config_key: key.clone(),
+        ws_client_id: ws_client_id.clone(),
+        opener_origin: opener_origin(&headers),
+        ..Default::default()
+    };
+    let fail = |status: StatusCode, code: ErrorCode, message: String| {
+        report_failure(
+            &app,
+            status,
+            FlowFailure {
+                code,
+                message,
+                report: Some(report.clone()),
+            },
+        )
+    };
+    let Some(token) = single(&pairs, CONNECT_SESSION_TOKEN) else {
+        return fail(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::MissingAuthHeader,
+            "A connect session token is required.".into(),
+        );
+    };
+    let (env, session) = match session_for_token(&app, token).await {
+        Ok(found) => found,
+        Err(ApiError::Coded {
+            status,
+            code,
+            message,
+        }) => return fail(status, code, message),
+        Err(other) => {
+            return fail(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::UnknownErr,
+                other.to_string(),
+            )
+        }
+    };
+    if single(&pairs, "connection_id").is_some() {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidQueryParams,
+            "connection_id is forbidden when using session token".into(),
+        );
+    }
+    if !allows(&session, &key) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::IntegrationNotAllowed,
+            format!("Integration '{key}' is not allowed by this session."),
+        );
+    }
+    let started = flow::start(
+        &app,
+        StartRequest {
+            env: &env,
+            session: &session,
+            provider_config_key: &key,
+            ws_client_id,
+            opener_origin: report.opener_origin.clone(),
+            params: bracketed(&pairs, "params"),
+            authorization_params: bracketed(&pairs, "authorization_params"),
+        },
+    )
+    .await;
+    match started {
+        Ok(s) => {
+            let secure = app.config.public_url.starts_with("https://");
+            let cookie = cookie::Cookie::build(s.binding_cookie)
+                .http_only(true)
+                .secure(secure)
+                .same_site(cookie::SameSite::Lax)
+                .path("/")
+                .max_age(cookie::time::Duration::seconds(flow::ATTEMPT_TTL_SECS))
+                .build();
+            let mut res =
+                (StatusCode::FOUND, [(header::LOCATION, s.authorize_url)]).into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Err(f) => {
+            let status = status_for(f.code);
+            report_failure(
+                &app,
+                status,
+                FlowFailure {
+                    report: Some(report.clone()),
+                    ..f
+                },
+            )
+        }
+    }
+}
+
+fn status_for(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::UnknownErr => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::UnknownProviderConfig => StatusCode::NOT_FOUND,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn callback(
+    State(app): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let cookies: Vec<cookie::Cookie<'static>> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| {
+            cookie::Cookie::split_parse(v.to_string())
+                .filter_map(Result::ok)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let binding = |name: &str| {
+        cookies
+            .iter()
+            .find(|c| c.name() == name)
+            .map(|c| c.value().to_string())
+    };
+    match flow::complete(&app, query, binding).await {
+        Ok(done) => {
+            let r = &done.report;
+            if let Some(id) = &r.ws_client_id {
+                app.ws.notify(
+                    id,
+                    WsMessage::Success {
+                        provider_config_key: r.provider_config_key.clone(),
+                        connection_id: r.connection_id.clone(),
+                        is_pending: false,
+                    },
+                );
+            }
+            let message = CallbackMessage::Success {
+                provider_config_key: r.provider_config_key.clone(),
+                connection_id: r.connection_id.clone(),
+            };
+            page::render(StatusCode::OK, r.opener_origin.as_deref(), &message, None)
+        }
+        Err(f) => {
+            let status = status_for(f.code);
+            report_failure(&app, status, f)
+        }
+    }
+}
+
+/// Reports a failure on the WebSocket (when the attempt is known) and renders the error page, which
+/// posts it to the opener.
+fn report_failure(app: &AppState, status: StatusCode, failure: FlowFailure) -> Response {
+    let report = failure.report.clone().unwrap_or_default();
+    if let Some(id) = &report.ws_client_id {
+        app.ws.notify(
+            id,
+            WsMessage::Error {
+                provider_config_key: report.provider_config_key.clone(),
+                connection_id: report.connection_id.clone(),
+                error_type: failure.code.as_str().into(),
+                error_desc: failure.message.clone(),
+            },
+        );
+    }
+    let message = CallbackMessage::Error {
+        payload: CallbackErrorPayload {
+            message: failure.message.clone(),
+            error_type: failure.code.as_str().into(),
+        },
+    };
+    page::render(
+        status,
+        report.opener_origin.as_deref(),
+        &message,
+        Some(&failure),
+    )
+}

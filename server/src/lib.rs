@@ -1,0 +1,154 @@
+//! Latchkey server: a Nango-compatible REST API, OAuth2 flows and encrypted credential storage.
+//!
+//! Shape (STYLE.md): [`config`] → [`storage`] → domain ([`environment`], [`catalog`], [`oauth`]) →
+//! [`http`] routes. [`start`] wires them and serves on a listener the caller bound, so tests run the
+//! real server on `127.0.0.1:0`.
+
+pub mod catalog;
+pub mod config;
+pub mod crypto;
+pub mod environment;
+pub mod http;
+pub mod oauth;
+pub mod secret;
+pub mod storage;
+pub mod time;
+pub mod ws;
+
+pub use config::Config;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Everything a request handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+pub struct AppInner {
+    pub config: Config,
+    pub store: storage::Store,
+    pub cipher: crypto::Cipher,
+    pub catalog: catalog::Catalog,
+    pub ws: ws::WsHub,
+    pub outbound: oauth::outbound::OutboundClient,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl axum::extract::FromRef<AppState> for ws::WsHub {
+    fn from_ref(app: &AppState) -> ws::WsHub {
+        app.ws.clone()
+    }
+}
+
+/// Opens storage, the encryption key, the catalog and the `dev` environment.
+pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::Environment, bool)> {
+    let (cipher, dev_key_file) =
+        crypto::Cipher::load_or_create(config.encryption_key.as_deref(), &config.data_dir)?;
+    if dev_key_file {
+        tracing::warn!(
+            path = %config.data_dir.join("encryption.key").display(),
+            "LATCHKEY_ENCRYPTION_KEY is not set: using a local key file. Fine for development, not for production."
+        );
+    }
+    let store = storage::Store::connect(&config.database_url).await?;
+    let catalog = catalog::Catalog::load(config.providers_file.as_deref())?;
+    let (env, created) = environment::ensure_dev(
+        &store,
+        &cipher,
+        config.secret_key.as_deref(),
+        config.public_key.as_deref(),
+    )
+    .await?;
+    let outbound = oauth::outbound::OutboundClient::new(config.allow_private_network)?;
+    let state = AppState(Arc::new(AppInner {
+        config,
+        store,
+        cipher,
+        catalog,
+        ws: ws::WsHub::default(),
+        outbound,
+    }));
+    Ok((state, env, created))
+}
+
+/// A server running in this process; dropping it shuts it down.
+pub struct RunningServer {
+    addr: SocketAddr,
+    secret_key: secret::Secret,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// The `dev` environment's secret key (for test backends).
+    pub fn secret_key(&self) -> &str {
+        self.secret_key.expose()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits until the server stops (it runs until shut down).
+    pub async fn wait(mut self) {
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        let _ = task.await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts serving on `listener`.
+pub async fn start(
+    config: Config,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<RunningServer> {
+    let (state, env, _) = prepare(config).await?;
+    let addr = listener.local_addr()?;
+    let app = http::router(state.clone());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let purge = state.clone();
+    let task = tokio::spawn(async move {
+        // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let _ = purge
+                    .store
+                    .purge_expired_oauth_attempts(time::now_unix())
+                    .await;
+            }
+        });
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await;
+        sweeper.abort();
+        if let Err(e) = served {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    });
+    Ok(RunningServer {
+        addr,
+        secret_key: env.secret_key,
+        shutdown: Some(tx),
+        task,
+    })
+}

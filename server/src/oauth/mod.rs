@@ -1,0 +1,15 @@
+//! OAuth2 authorization-code flow (PROTOCOL.md §5).
+//!
+//! 1. [`flow::start`] (`GET /oauth/connect/:key`): checks the session and integration, interpolates the
+//!    provider URLs, records an [`crate::storage::OAuthAttemptRow`] keyed by the SHA-256 of a 256-bit
+//!    `state` (10-minute TTL), with a PKCE S256 verifier (sealed) and the hash of a browser-binding
+//!    cookie, and returns the provider's authorize URL.
+//! 2. [`flow::complete`] (`GET /oauth/callback`): consumes the attempt atomically (single use), checks
+//!    the cookie, exchanges the code ([`token`]) through the guarded client ([`outbound`]), seals and
+//!    upserts the connection, and returns what the HTTP layer reports on both result channels.
+
+pub mod flow;
+pub mod outbound;
+pub mod token;
+
+pub use flow::{complete, start, CallbackQuery, Completed, FlowFailure, StartRequest, Started};

@@ -1,0 +1,195 @@
+//! The authorization-code exchange at a provider's token endpoint.
+//!
+//! A thin layer over the outbound `reqwest` client rather than `oauth2`'s typed exchange: real
+//! providers break RFC 6749 parsing (string `expires_in`, missing `token_type`, JSON bodies, extra
+//! fields we must keep as `raw`), and Nango stores the whole response. Form and JSON encoding and
+//! HTTP Basic are done by `reqwest`/`serde`.
+
+use super::outbound::{OutboundClient, OutboundError};
+use crate::secret::Secret;
+use std::collections::BTreeMap;
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the body (Nango's default).
+    Body,
+    /// HTTP Basic (`authorization_method: header` or `token_request_auth_method: basic`).
+    Basic,
+}
+
+#[derive(Debug)]
+pub struct TokenRequest<'a> {
+    pub token_url: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a Secret,
+    pub auth: ClientAuth,
+    pub params: BTreeMap<String, String>,
+}
+
+/// A parsed token response.
+#[derive(Debug, Clone)]
+pub struct TokenSet {
+    pub access_token: Secret,
+    pub refresh_token: Option<Secret>,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+    /// The whole response, as the provider sent it.
+    pub raw: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+    #[error("token endpoint answered {status}: {detail}")]
+    Rejected { status: u16, detail: String },
+    #[error("token response could not be parsed: {0}")]
+    Unparseable(String),
+}
+
+pub async fn request_token(
+    client: &OutboundClient,
+    req: TokenRequest<'_>,
+) -> Result<TokenSet, TokenError> {
+    let mut form = req.params.clone();
+    let mut builder = client
+        .post(req.token_url)?
+        .header(reqwest::header::ACCEPT, "application/json");
+    match req.auth {
+        ClientAuth::Body => {
+            form.insert("client_id".into(), req.client_id.into());
+            form.insert("client_secret".into(), req.client_secret.expose().into());
+        }
+        ClientAuth::Basic => {
+            builder = builder.basic_auth(req.client_id, Some(req.client_secret.expose()));
+        }
+    }
+    let response = builder
+        .form(&form)
+        .send()
+        .await
+        .map_err(OutboundError::from)?;
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = response.text().await.map_err(OutboundError::from)?;
+    if !status.is_success() {
+        return Err(TokenError::Rejected {
+            status: status.as_u16(),
+            detail: error_detail(&body),
+        });
+    }
+    parse_token_response(&body, &content_type, crate::time::now_unix())
+}
+
+/// What to show of a provider's error body: its OAuth `error`/`error_description`, never the raw body
+/// (an HTML error page or an echo of our request would be noise, and could carry secrets).
+fn error_detail(body: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(v) => {
+            let err = v
+                .get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("unknown_error");
+            match v.get("error_description").and_then(|d| d.as_str()) {
+                Some(d) => format!("{err}: {d}"),
+                None => err.to_string(),
+            }
+        }
+        Err(_) => "non-JSON error response".to_string(),
+    }
+}
+
+/// Parses JSON or form-encoded token responses, leniently about types.
+pub fn parse_token_response(
+    body: &str,
+    content_type: &str,
+    now: i64,
+) -> Result<TokenSet, TokenError> {
+    let raw: serde_json::Value = if content_type.contains("application/x-www-form-urlencoded")
+        || (!body.trim_start().starts_with('{') && body.contains('='))
+    {
+        let map: serde_json::Map<String, serde_json::Value> =
+            url::form_urlencoded::parse(body.as_bytes())
+                .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+                .collect();
+        serde_json::Value::Object(map)
+    } else {
+        serde_json::from_str(body)
+            .map_err(|_| TokenError::Unparseable("body is neither JSON nor a form".into()))?
+    };
+    let access_token = raw
+        .get("access_token")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| TokenError::Unparseable("no access_token in the response".into()))?;
+    let refresh_token = raw
+        .get("refresh_token")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty());
+    let expires_in = raw.get("expires_in").and_then(|v| match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    Ok(TokenSet {
+        access_token: Secret::new(access_token),
+        refresh_token: refresh_token.map(Secret::new),
+        expires_at: expires_in.filter(|s| *s > 0).map(|s| now + s),
+        raw,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_expires_in_and_missing_token_type_are_accepted() {
+        let t = parse_token_response(
+            r#"{"access_token":"a","expires_in":"3600"}"#,
+            "application/json",
+            1000,
+        )
+        .unwrap();
+        assert_eq!(t.access_token.expose(), "a");
+        assert_eq!(t.expires_at, Some(4600));
+        assert!(t.refresh_token.is_none());
+    }
+
+    #[test]
+    fn form_encoded_response_is_parsed() {
+        let t = parse_token_response(
+            "access_token=x&refresh_token=r&scope=repo",
+            "application/x-www-form-urlencoded",
+            0,
+        )
+        .unwrap();
+        assert_eq!(t.access_token.expose(), "x");
+        assert_eq!(t.refresh_token.unwrap().expose(), "r");
+        assert_eq!(t.raw["scope"], "repo");
+    }
+
+    #[test]
+    fn response_without_access_token_is_an_error() {
+        assert!(parse_token_response(r#"{"error":"bad"}"#, "application/json", 0).is_err());
+        assert!(parse_token_response("<html>oops</html>", "text/html", 0).is_err());
+    }
+
+    #[test]
+    fn error_detail_never_echoes_html() {
+        assert_eq!(
+            error_detail("<html>secret</html>"),
+            "non-JSON error response"
+        );
+        assert_eq!(
+            error_detail(r#"{"error":"invalid_grant","error_description":"PKCE"}"#),
+            "invalid_grant: PKCE"
+        );
+    }
+}

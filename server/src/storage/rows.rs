@@ -1,0 +1,134 @@
+//! Row types: what the store reads and writes. JSON columns are kept as text here and parsed by the
+//! domain layer, so SQL stays dumb.
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EnvironmentRow {
+    pub id: i64,
+    pub name: String,
+    pub secret_key_hash: String,
+    pub secret_key_enc: Vec<u8>,
+    pub public_key: String,
+    pub webhook_signing_key_enc: Vec<u8>,
+    pub key_id: String,
+    pub callback_url: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEnvironment {
+    pub name: String,
+    pub secret_key_hash: String,
+    pub secret_key_enc: Vec<u8>,
+    pub public_key: String,
+    pub webhook_signing_key_enc: Vec<u8>,
+    pub key_id: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IntegrationRow {
+    pub id: i64,
+    pub environment_id: i64,
+    pub unique_key: String,
+    pub provider: String,
+    pub display_name: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_enc: Option<Vec<u8>>,
+    pub key_id: Option<String>,
+    pub scopes: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewIntegration {
+    pub environment_id: i64,
+    pub unique_key: String,
+    pub provider: String,
+    pub display_name: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_enc: Option<Vec<u8>>,
+    pub key_id: Option<String>,
+    pub scopes: Option<String>,
+    pub now: String,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConnectSessionRow {
+    pub id: i64,
+    pub environment_id: i64,
+    pub token_hash: String,
+    pub end_user: Option<String>,
+    pub organization: Option<String>,
+    pub allowed_integrations: Option<String>,
+    pub integrations_config_defaults: Option<String>,
+    pub tags: Option<String>,
+    pub reconnect_connection_id: Option<String>,
+    pub expires_at: i64,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConnectSession {
+    pub environment_id: i64,
+    pub token_hash: String,
+    pub end_user: Option<String>,
+    pub organization: Option<String>,
+    pub allowed_integrations: Option<String>,
+    pub integrations_config_defaults: Option<String>,
+    pub tags: Option<String>,
+    pub reconnect_connection_id: Option<String>,
+    pub expires_at: i64,
+    pub created_at: String,
+}
+
+/// One OAuth authorization in flight, keyed by the hash of its `state`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OAuthAttemptRow {
+    pub state_hash: String,
+    pub environment_id: i64,
+    pub connect_session_id: Option<i64>,
+    pub provider_config_key: String,
+    pub connection_id: String,
+    pub code_verifier_enc: Vec<u8>,
+    pub key_id: String,
+    pub browser_binding_hash: String,
+    pub ws_client_id: Option<String>,
+    pub opener_origin: Option<String>,
+    pub connection_config: String,
+    pub callback_url: String,
+    pub tags: Option<String>,
+    pub end_user: Option<String>,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConnectionRow {
+    pub id: i64,
+    pub environment_id: i64,
+    pub provider_config_key: String,
+    pub connection_id: String,
+    pub provider: String,
+    pub credentials_enc: Vec<u8>,
+    pub key_id: String,
+    pub connection_config: String,
+    pub metadata: String,
+    pub tags: String,
+    pub end_user: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewConnection {
+    pub environment_id: i64,
+    pub provider_config_key: String,
+    pub connection_id: String,
+    pub provider: String,
+    pub credentials_enc: Vec<u8>,
+    pub key_id: String,
+    pub connection_config: String,
+    pub tags: String,
+    pub end_user: Option<String>,
+    pub now: String,
+}

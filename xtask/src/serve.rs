@@ -1,0 +1,115 @@
+//! `cargo xtask serve`: the whole product on one laptop, offline.
+//!
+//! 1. the local OAuth provider (npm `oidc-provider`) on 127.0.0.1:3020 with a client registered for
+//!    our callback (a fresh client secret per run);
+//! 2. the `local-oidc` integration saved through the server's CLI (idempotent);
+//! 3. the server on http://localhost:3003 (SQLite under ./data);
+//! 4. the demo app on http://127.0.0.1:3010, given the dev secret key.
+//! Ctrl-C stops everything.
+
+use crate::util::{self, output, step};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const PROVIDER_PORT: u16 = 3020;
+const CLIENT_ID: &str = "latchkey-demo";
+
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn run() -> anyhow::Result<()> {
+    let root = util::root();
+    let bin = util::target_dir().join("release");
+    let latchkey = bin.join("latchkey");
+    let public_url =
+        std::env::var("LATCHKEY_PUBLIC_URL").unwrap_or_else(|_| "http://localhost:3003".into());
+    let mut children = Children(Vec::new());
+
+    step("starting the local OAuth provider (oidc-provider)");
+    let client_secret = format!(
+        "dev-{}",
+        std::process::id() as u64 * 7919
+            + std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_nanos() as u64
+    );
+    let mut provider = Command::new("node")
+        .arg(root.join("tests/oidc/provider.mjs"))
+        .args([
+            "--port",
+            &PROVIDER_PORT.to_string(),
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            &client_secret,
+        ])
+        .args(["--redirect-uri", &format!("{public_url}/oauth/callback")])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = provider.stdout.take().expect("piped");
+    children.0.push(provider);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    anyhow::ensure!(
+        line.starts_with("READY "),
+        "the local OAuth provider did not start: {line}"
+    );
+
+    step("saving the local-oidc integration");
+    let server_env = |c: &mut Command| {
+        c.current_dir(&root)
+            .env("LATCHKEY_PUBLIC_URL", &public_url)
+            .env("LATCHKEY_ALLOW_PRIVATE_NETWORK", "true");
+    };
+    let mut create = Command::new(&latchkey);
+    server_env(&mut create);
+    util::run(create.args([
+        "integration",
+        "create",
+        "local-oidc",
+        "local-oidc",
+        CLIENT_ID,
+        &client_secret,
+    ]))?;
+    let mut keys = Command::new(&latchkey);
+    server_env(&mut keys);
+    let secret_key = output(keys.args(["keys", "show", "--secret"]))
+        .ok_or_else(|| anyhow::anyhow!("could not read the dev secret key"))?;
+
+    step("starting the server");
+    let mut serve = Command::new(&latchkey);
+    server_env(&mut serve);
+    children.0.push(serve.arg("serve").spawn()?);
+
+    step("starting the demo app");
+    children.0.push(
+        Command::new(bin.join("latchkey-demo"))
+            .current_dir(&root)
+            .env("LATCHKEY_HOST", &public_url)
+            .env("LATCHKEY_SECRET_KEY", &secret_key)
+            .spawn()?,
+    );
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    println!("\nLatchkey is running:");
+    println!("  demo app       http://127.0.0.1:3010   <- open this, click \"Connect an account\"");
+    println!("  server / API   {public_url}   (secret key: {secret_key})");
+    println!("  Connect UI     {public_url}/connect/");
+    println!("  local provider http://127.0.0.1:{PROVIDER_PORT}   (any login and password)");
+    println!("Press Ctrl-C to stop.");
+    loop {
+        for c in &mut children.0 {
+            if let Some(status) = c.try_wait()? {
+                anyhow::bail!("a process exited ({status}); stopping");
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}

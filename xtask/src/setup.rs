@@ -1,0 +1,106 @@
+//! `cargo xtask setup`: idempotent installs, each skipped when already satisfied.
+
+use crate::util::{self, output, step};
+use std::path::Path;
+use std::process::Command;
+
+pub fn run() -> anyhow::Result<()> {
+    wasm_target()?;
+    wasm_bindgen_cli()?;
+    chromium()?;
+    npm_tools()?;
+    Ok(())
+}
+
+fn wasm_target() -> anyhow::Result<()> {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
+        return Ok(());
+    }
+    step("installing the wasm32-unknown-unknown target");
+    util::run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
+/// The wasm-bindgen version the lockfile pins: the CLI must match it exactly.
+pub fn locked_wasm_bindgen_version() -> anyhow::Result<String> {
+    let lock: toml::Value =
+        toml::from_str(&std::fs::read_to_string(util::root().join("Cargo.lock"))?)?;
+    lock.get("package")
+        .and_then(|p| p.as_array())
+        .and_then(|pkgs| {
+            pkgs.iter()
+                .find(|p| p.get("name").and_then(|n| n.as_str()) == Some("wasm-bindgen"))
+        })
+        .and_then(|p| p.get("version").and_then(|v| v.as_str()).map(String::from))
+        .ok_or_else(|| anyhow::anyhow!("wasm-bindgen not found in Cargo.lock"))
+}
+
+fn wasm_bindgen_cli() -> anyhow::Result<()> {
+    let wanted = locked_wasm_bindgen_version()?;
+    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing wasm-bindgen-cli {wanted} (matches Cargo.lock; takes a few minutes once)"
+    ));
+    // Not `--locked`: the CLI's own lockfile names a version this registry lacks (TOOLCHAIN.md).
+    util::run(util::cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).as_deref() == Some("0")
+}
+
+fn chromium() -> anyhow::Result<()> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        is_root(),
+        "Chromium and ChromeDriver are needed for the browser tests: run `sudo apt-get install -y chromium chromium-driver`"
+    );
+    step("installing Debian chromium and chromium-driver");
+    util::run(
+        Command::new("apt-get")
+            .arg("update")
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    util::run(
+        Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "chromium",
+                "chromium-driver",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+}
+
+fn npm_tools() -> anyhow::Result<()> {
+    let root = util::root();
+    let marker = root.join("node_modules/.package-lock.json");
+    let lock = root.join("package-lock.json");
+    let fresh = match (
+        marker.metadata().and_then(|m| m.modified()),
+        lock.metadata().and_then(|m| m.modified()),
+    ) {
+        (Ok(installed), Ok(locked)) => installed >= locked,
+        _ => false,
+    };
+    if fresh && root.join("node_modules/.bin/wasm-opt").exists() {
+        return Ok(());
+    }
+    step("installing pinned npm tools (binaryen's wasm-opt, oidc-provider, @nangohq/node)");
+    util::run(
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&root),
+    )
+}
