@@ -1,0 +1,267 @@
+//! The real server on 127.0.0.1:0 with a fresh SQLite file, driven over HTTP like a customer backend
+//! and a browser would.
+
+use latchkey_server::{start, Config, RunningServer};
+use serde_json::{json, Value};
+
+struct Harness {
+    server: RunningServer,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let server = start(Config::for_tests(dir.path(), &base), listener)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Harness {
+        server,
+        base,
+        http,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    fn secret(&self) -> String {
+        format!("Bearer {}", self.server.secret_key())
+    }
+
+    async fn post(&self, path: &str, auth: Option<&str>, body: Value) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await.unwrap();
+        (
+            res.status().as_u16(),
+            res.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, path: &str, auth: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("authorization", auth)
+            .send()
+            .await
+            .unwrap();
+        (
+            res.status().as_u16(),
+            res.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn integration(&self, key: &str, provider: &str) {
+        let (status, body) = self
+            .post(
+                "/integrations",
+                Some(&self.secret()),
+                json!({"provider": provider, "unique_key": key,
+                       "credentials": {"type": "OAUTH2", "client_id": "cid", "client_secret": "csecret", "scopes": "openid,email"}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    async fn session(&self, body: Value) -> String {
+        let (status, body) = self
+            .post("/connect/sessions", Some(&self.secret()), body)
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["data"]["token"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn missing_and_wrong_keys_get_the_error_envelope() {
+    let h = harness().await;
+    let (status, body) = h.post("/connect/sessions", None, json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "missing_auth_header");
+    let (status, body) = h
+        .post("/connect/sessions", Some("Bearer not-a-uuid"), json!({}))
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "invalid_secret_key_format");
+    let other = format!("Bearer {}", uuid_v4());
+    let (status, body) = h.post("/connect/sessions", Some(&other), json!({})).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unknown_account");
+}
+
+fn uuid_v4() -> String {
+    // A syntactically valid UUID v4 that is not the server's key.
+    "0b5a3b9e-7c1d-4f2a-9e6b-3d2c1b0a9f8e".to_string()
+}
+
+#[tokio::test]
+async fn strict_bodies_reject_unknown_fields_and_unknown_integrations_with_a_path() {
+    let h = harness().await;
+    let (status, body) = h
+        .post(
+            "/connect/sessions",
+            Some(&h.secret()),
+            json!({"end_user": {"id": "u"}, "colour": "red"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_body");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{body}"
+    );
+    let (status, body) = h
+        .post(
+            "/connect/sessions",
+            Some(&h.secret()),
+            json!({"end_user": {"id": "u"}, "allowed_integrations": ["nope"]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["errors"][0]["path"],
+        json!(["allowed_integrations", "0"])
+    );
+    let (status, body) = h
+        .post("/connect/sessions", Some(&h.secret()), json!({}))
+        .await;
+    assert_eq!(status, 400, "end_user or tags is required: {body}");
+}
+
+#[tokio::test]
+async fn a_session_token_sees_only_its_allowed_integrations() {
+    let h = harness().await;
+    h.integration("local-oidc", "local-oidc").await;
+    h.integration("github", "github").await;
+    let token = h.session(json!({"end_user": {"id": "u1", "email": "u1@example.com"}, "allowed_integrations": ["github"]})).await;
+    assert!(token.starts_with("nango_connect_session_") && token.len() == 22 + 64);
+
+    let (status, body) = h.get("/connect/session", &format!("Bearer {token}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["allowed_integrations"], json!(["github"]));
+    assert_eq!(body["data"]["endUser"]["id"], "u1");
+
+    let (_, body) = h.get("/integrations", &format!("Bearer {token}")).await;
+    let keys: Vec<_> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["unique_key"].clone())
+        .collect();
+    assert_eq!(keys, vec![json!("github")]);
+    let (_, body) = h.get("/integrations", &h.secret()).await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 2);
+
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/local-oidc?connect_session_token={token}",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert!(res.text().await.unwrap().contains("not allowed"));
+
+    let (status, body) = h
+        .get("/connect/session", "Bearer nango_connect_session_deadbeef")
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        body["error"]["code"],
+        "invalid_connect_session_token_format"
+    );
+}
+
+#[tokio::test]
+async fn oauth_start_redirects_with_pkce_and_a_browser_bound_single_use_state() {
+    let h = harness().await;
+    h.integration("local-oidc", "local-oidc").await;
+    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/local-oidc?connect_session_token={token}&ws_client_id=abc",
+            h.base
+        ))
+        .header("referer", "http://127.0.0.1:9999/some/page")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 302);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["client_id"], "cid");
+    assert_eq!(q["scope"], "openid email");
+    assert_eq!(q["redirect_uri"], format!("{}/oauth/callback", h.base));
+    assert_eq!(q["prompt"], "consent");
+    let state = q["state"].clone();
+    assert_eq!(state.len(), 43, "256-bit state");
+
+    // Without the browser's cookie the callback is refused, and the state is spent.
+    let res = h
+        .http
+        .get(format!("{}/oauth/callback?state={state}&code=c", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("state_cookie_err"), "{page}");
+    assert!(
+        page.contains("\"origin\":\"http://127.0.0.1:9999\""),
+        "posts only to the recorded opener origin"
+    );
+
+    let cookie_pair = cookie.split(';').next().unwrap().to_string();
+    let res = h
+        .http
+        .get(format!("{}/oauth/callback?state={state}&code=c", h.base))
+        .header("cookie", cookie_pair)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert!(
+        res.text().await.unwrap().contains("state_err"),
+        "a replayed state is refused"
+    );
+}
+
+#[tokio::test]
+async fn unknown_connection_is_a_404_with_its_code() {
+    let h = harness().await;
+    h.integration("local-oidc", "local-oidc").await;
+    let (status, body) = h
+        .get(
+            "/connection/nope?provider_config_key=local-oidc",
+            &h.secret(),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "unknown_connection");
+    let (status, body) = h.get("/connection/nope", &h.secret()).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_query_params");
+}
