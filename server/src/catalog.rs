@@ -279,6 +279,20 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_entry_parses_for_the_engine() {
+        let c = Catalog::load(None).unwrap();
+        assert!(c.len() >= 50, "shipped catalog has {} entries", c.len());
+        let broken: Vec<_> = c.iter().filter(|(_, e)| e.provider.is_none()).map(|(n, _)| n.clone()).collect();
+        assert!(broken.is_empty(), "entries the engine cannot read: {broken:?}");
+        for (name, e) in c.iter() {
+            let p = e.provider.as_ref().unwrap();
+            if p.auth_mode == AuthMode::Oauth2 {
+                assert!(p.authorization_url.is_some() && p.token_url.is_some(), "{name} lacks OAuth URLs");
+            }
+        }
+    }
+
+    #[test]
     fn shipped_catalog_loads_with_local_demo_provider() {
         let c = Catalog::load(None).unwrap();
         let local = c
