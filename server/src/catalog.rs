@@ -44,6 +44,10 @@ pub struct Provider {
     #[serde(default)]
     pub token_params: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
+    pub refresh_url: Option<String>,
+    #[serde(default)]
+    pub refresh_params: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
     pub scope_separator: Option<String>,
     #[serde(default)]
     pub default_scopes: Vec<String>,
@@ -282,12 +286,22 @@ mod tests {
     fn every_shipped_entry_parses_for_the_engine() {
         let c = Catalog::load(None).unwrap();
         assert!(c.len() >= 50, "shipped catalog has {} entries", c.len());
-        let broken: Vec<_> = c.iter().filter(|(_, e)| e.provider.is_none()).map(|(n, _)| n.clone()).collect();
-        assert!(broken.is_empty(), "entries the engine cannot read: {broken:?}");
+        let broken: Vec<_> = c
+            .iter()
+            .filter(|(_, e)| e.provider.is_none())
+            .map(|(n, _)| n.clone())
+            .collect();
+        assert!(
+            broken.is_empty(),
+            "entries the engine cannot read: {broken:?}"
+        );
         for (name, e) in c.iter() {
             let p = e.provider.as_ref().unwrap();
             if p.auth_mode == AuthMode::Oauth2 {
-                assert!(p.authorization_url.is_some() && p.token_url.is_some(), "{name} lacks OAuth URLs");
+                assert!(
+                    p.authorization_url.is_some() && p.token_url.is_some(),
+                    "{name} lacks OAuth URLs"
+                );
             }
         }
     }

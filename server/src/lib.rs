@@ -31,6 +31,7 @@ pub struct AppInner {
     pub catalog: catalog::Catalog,
     pub ws: ws::WsHub,
     pub outbound: oauth::outbound::OutboundClient,
+    pub refresh_locks: oauth::refresh::RefreshLocks,
 }
 
 impl std::ops::Deref for AppState {
@@ -73,6 +74,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         catalog,
         ws: ws::WsHub::default(),
         outbound,
+        refresh_locks: Default::default(),
     }));
     Ok((state, env, created))
 }

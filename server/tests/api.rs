@@ -265,3 +265,80 @@ async fn unknown_connection_is_a_404_with_its_code() {
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "invalid_query_params");
 }
+
+#[tokio::test]
+async fn api_key_and_basic_credentials_are_stored_sealed_and_returned_to_the_backend() {
+    let h = harness().await;
+    for (key, provider) in [
+        ("openai", "openai"),
+        ("jira", "jira-basic"),
+        ("local-oidc", "local-oidc"),
+    ] {
+        let (status, body) = h
+            .post(
+                "/integrations",
+                Some(&h.secret()),
+                json!({"provider": provider, "unique_key": key}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+
+    let url = format!("/api-auth/api-key/openai?connect_session_token={token}");
+    let (status, body) = h
+        .post(
+            &url,
+            None,
+            json!({"apiKey": "sk-test-123", "type": "API_KEY"}),
+        )
+        .await;
+    assert_eq!(status, 400, "unknown fields are rejected: {body}");
+    assert_eq!(body["error"]["code"], "invalid_body");
+    let (status, body) = h.post(&url, None, json!({"apiKey": "sk-test-123"})).await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["connectionId"].as_str().unwrap().to_string();
+    assert_eq!(body["providerConfigKey"], "openai");
+
+    let (status, conn) = h
+        .get(
+            &format!("/connection/{id}?provider_config_key=openai"),
+            &h.secret(),
+        )
+        .await;
+    assert_eq!(status, 200, "{conn}");
+    assert_eq!(
+        conn["credentials"],
+        json!({"type": "API_KEY", "apiKey": "sk-test-123"})
+    );
+    assert_eq!(conn["tags"]["end_user_id"], "u1");
+
+    let url = format!("/api-auth/basic/jira?connect_session_token={token}&params[subdomain]=acme");
+    let (status, body) = h
+        .post(
+            &url,
+            None,
+            json!({"username": "me@acme.com", "password": "pw"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["connectionId"].as_str().unwrap().to_string();
+    let (_, conn) = h
+        .get(
+            &format!("/connection/{id}?provider_config_key=jira"),
+            &h.secret(),
+        )
+        .await;
+    assert_eq!(conn["credentials"]["type"], "BASIC");
+    assert_eq!(conn["connection_config"]["subdomain"], "acme");
+
+    let url = format!("/api-auth/api-key/local-oidc?connect_session_token={token}");
+    let (status, body) = h.post(&url, None, json!({"apiKey": "x"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_auth_mode");
+
+    let (status, body) = h
+        .post("/api-auth/api-key/openai", None, json!({"apiKey": "x"}))
+        .await;
+    assert_eq!(status, 401, "{body}");
+}

@@ -3,7 +3,7 @@
 
 use super::error::ApiError;
 use super::extract::SecretKeyAuth;
-use crate::oauth::flow::connection_aad;
+use crate::oauth::refresh::{self, RefreshError};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -25,6 +25,16 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize)]
 pub struct ConnectionQuery {
     provider_config_key: Option<String>,
+    /// `true` refreshes the token even when it is not about to expire.
+    #[serde(default)]
+    force_refresh: Option<String>,
+    /// `true` includes the refresh token in the answer (Nango strips it by default).
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+fn flag(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("true") | Some("1"))
 }
 
 fn required_key(q: &ConnectionQuery) -> Result<&str, ApiError> {
@@ -45,19 +55,39 @@ fn json_map(text: &str) -> serde_json::Map<String, serde_json::Value> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-fn view(app: &AppState, row: &ConnectionRow) -> Result<ConnectionResponse, ApiError> {
-    let plaintext = app.cipher.open(
-        &row.key_id,
-        &row.credentials_enc,
-        &connection_aad(
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        ),
-    )?;
-    let credentials: Credentials =
-        serde_json::from_slice(&plaintext).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(ConnectionResponse {
+/// Nango strips refresh tokens unless asked: any key whose letters spell "refreshtoken".
+fn strip_refresh_tokens(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.retain(|k, _| {
+                k.chars()
+                    .filter(|c| c.is_ascii_alphabetic())
+                    .collect::<String>()
+                    .to_ascii_lowercase()
+                    != "refreshtoken"
+            });
+            map.values_mut().for_each(strip_refresh_tokens);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_refresh_tokens),
+        _ => {}
+    }
+}
+
+fn view(
+    row: &ConnectionRow,
+    mut credentials: Credentials,
+    include_refresh_token: bool,
+) -> ConnectionResponse {
+    if !include_refresh_token {
+        if let Credentials::OAuth2 {
+            refresh_token, raw, ..
+        } = &mut credentials
+        {
+            *refresh_token = None;
+            strip_refresh_tokens(raw);
+        }
+    }
+    ConnectionResponse {
         id: row.id,
         connection_id: row.connection_id.clone(),
         provider_config_key: row.provider_config_key.clone(),
@@ -73,7 +103,7 @@ fn view(app: &AppState, row: &ConnectionRow) -> Result<ConnectionResponse, ApiEr
         created_at: row.created_at.clone(),
         updated_at: row.updated_at.clone(),
         credentials,
-    })
+    }
 }
 
 async fn show(
@@ -101,7 +131,17 @@ async fn show(
                 "No connection matching the provided connection ID and integration.",
             )
         })?;
-    Ok(Json(view(&app, &row)?))
+    let (row, credentials) = refresh::fresh(&app, row, flag(&q.force_refresh))
+        .await
+        .map_err(|e| match e {
+            RefreshError::Internal(e) => ApiError::Internal(e),
+            other => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCredentials,
+                other.to_string(),
+            ),
+        })?;
+    Ok(Json(view(&row, credentials, flag(&q.refresh_token))))
 }
 
 async fn list(

@@ -1,6 +1,7 @@
 //! HTTP layer: one router per resource module, merged here with the cross-cutting layers (CORS for
 //! bearer-token API calls, body size limit, security headers, tracing).
 
+pub mod api_auth;
 pub mod assets;
 pub mod connect_sessions;
 pub mod connections;
@@ -51,6 +52,7 @@ pub fn router(app: AppState) -> Router {
         .merge(integrations::router())
         .merge(providers::router())
         .merge(connections::router())
+        .merge(api_auth::router())
         .layer(cors);
     Router::new()
         .route("/", get(root))

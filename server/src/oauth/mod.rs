@@ -10,6 +10,7 @@
 
 pub mod flow;
 pub mod outbound;
+pub mod refresh;
 pub mod token;
 
 pub use flow::{complete, start, CallbackQuery, Completed, FlowFailure, StartRequest, Started};

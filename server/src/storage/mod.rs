@@ -324,6 +324,26 @@ impl Store {
         Ok(existed.is_none())
     }
 
+    /// Replaces sealed credentials after a refresh (access and rotated refresh token together).
+    pub async fn update_connection_credentials(
+        &self,
+        id: i64,
+        enc: &[u8],
+        key_id: &str,
+        now: &str,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE connections SET credentials_enc = ?, key_id = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(enc)
+        .bind(key_id)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     pub async fn connection(
         &self,
         env_id: i64,

@@ -1,0 +1,199 @@
+//! `POST /api-auth/api-key/:key` and `POST /api-auth/basic/:key` (reference §3.8): the browser hands
+//! over credentials directly, authenticated by the connect session token in the query string.
+//!
+//! Session rules as Nango: the session's allowed integrations apply, a reconnect session pins the
+//! connection id, and the session's connection-config defaults win over what the browser sent.
+
+use super::connect_sessions::allows;
+use super::error::ApiError;
+use super::extract::{session_for_token, StrictJson};
+use crate::catalog::param_string;
+use crate::environment::Environment;
+use crate::oauth::flow::connection_aad;
+use crate::storage::{ConnectSessionRow, NewConnection};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use latchkey_protocol::connect::IntegrationConfigDefaults;
+use latchkey_protocol::connection::{AuthResult, Credentials};
+use latchkey_protocol::integrations::AuthMode;
+use latchkey_protocol::params::CONNECT_SESSION_TOKEN;
+use latchkey_protocol::ErrorCode;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api-auth/api-key/{key}", post(api_key))
+        .route("/api-auth/basic/{key}", post(basic))
+}
+
+const MAX_CREDENTIAL_LEN: usize = 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyBody {
+    #[serde(rename = "apiKey")]
+    api_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicBody {
+    username: String,
+    password: String,
+}
+
+async fn api_key(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(body): StrictJson<ApiKeyBody>,
+) -> Result<Json<AuthResult>, ApiError> {
+    if body.api_key.is_empty() || body.api_key.len() > MAX_CREDENTIAL_LEN {
+        return Err(ApiError::invalid_body(
+            vec!["apiKey".into()],
+            "must be 1 to 1024 characters",
+        ));
+    }
+    let credentials = Credentials::ApiKey {
+        api_key: body.api_key,
+    };
+    save(&app, &key, &pairs, AuthMode::ApiKey, credentials).await
+}
+
+async fn basic(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(body): StrictJson<BasicBody>,
+) -> Result<Json<AuthResult>, ApiError> {
+    for (name, v) in [("username", &body.username), ("password", &body.password)] {
+        if v.len() > MAX_CREDENTIAL_LEN {
+            return Err(ApiError::invalid_body(
+                vec![name.into()],
+                "must be at most 1024 characters",
+            ));
+        }
+    }
+    let credentials = Credentials::Basic {
+        username: body.username,
+        password: body.password,
+    };
+    save(&app, &key, &pairs, AuthMode::Basic, credentials).await
+}
+
+async fn authorize(
+    app: &AppState,
+    pairs: &[(String, String)],
+) -> Result<(Environment, ConnectSessionRow), ApiError> {
+    let token = pairs
+        .iter()
+        .find(|(k, _)| k == CONNECT_SESSION_TOKEN)
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::MissingAuthHeader,
+                "A connect session token is required.",
+            )
+        })?;
+    if pairs.iter().any(|(k, _)| k == "connection_id") {
+        return Err(ApiError::Invalid {
+            code: ErrorCode::InvalidQueryParams,
+            issues: vec![latchkey_protocol::ValidationIssue {
+                code: "forbidden".into(),
+                message: "connection_id is forbidden when using session token".into(),
+                path: vec!["connection_id".into()],
+            }],
+        });
+    }
+    session_for_token(app, token).await
+}
+
+async fn save(
+    app: &AppState,
+    key: &str,
+    pairs: &[(String, String)],
+    mode: AuthMode,
+    credentials: Credentials,
+) -> Result<Json<AuthResult>, ApiError> {
+    let (env, session) = authorize(app, pairs).await?;
+    let integration = app.store.integration(env.id, key).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::UnknownProviderConfig,
+            format!("No integration named '{key}'."),
+        )
+    })?;
+    let provider = app
+        .catalog
+        .get(&integration.provider)
+        .and_then(|e| e.provider.as_ref())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::UnknownProviderTemplate,
+                "The integration's provider is not in the catalog.",
+            )
+        })?;
+    if provider.auth_mode != mode {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidAuthMode,
+            format!("Integration '{key}' does not use this authentication mode."),
+        ));
+    }
+    if !allows(&session, key) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::IntegrationNotAllowed,
+            format!("Integration '{key}' is not allowed by this session."),
+        ));
+    }
+    let mut config: BTreeMap<String, String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let inner = k.strip_prefix("params[")?.strip_suffix(']')?;
+            (inner != "webhook_url").then(|| (inner.to_string(), v.clone()))
+        })
+        .collect();
+    let defaults: Option<BTreeMap<String, IntegrationConfigDefaults>> = session
+        .integrations_config_defaults
+        .as_deref()
+        .and_then(|t| serde_json::from_str(t).ok());
+    if let Some(pinned) =
+        defaults.and_then(|d| d.get(key).and_then(|d| d.connection_config.clone()))
+    {
+        config.extend(pinned.iter().map(|(k, v)| (k.clone(), param_string(v))));
+    }
+    let connection_id = session
+        .reconnect_connection_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let sealed = app.cipher.seal(
+        &serde_json::to_vec(&credentials).expect("credentials serialize"),
+        &connection_aad(env.id, key, &connection_id),
+    );
+    app.store
+        .upsert_connection(&NewConnection {
+            environment_id: env.id,
+            provider_config_key: key.to_string(),
+            connection_id: connection_id.clone(),
+            provider: integration.provider.clone(),
+            credentials_enc: sealed,
+            key_id: app.cipher.key_id().to_string(),
+            connection_config: serde_json::to_string(&config).expect("map serializes"),
+            tags: session.tags.clone().unwrap_or_else(|| "{}".into()),
+            end_user: session.end_user.clone(),
+            now: crate::time::now_iso(),
+        })
+        .await?;
+    Ok(Json(AuthResult {
+        provider_config_key: key.to_string(),
+        connection_id,
+        is_pending: None,
+    }))
+}
