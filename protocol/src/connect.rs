@@ -57,6 +57,26 @@ pub struct CreateConnectSessionRequest {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+/// Body of `POST /connect/sessions/reconnect`: a session pinned to one existing connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateReconnectSessionRequest {
+    pub connection_id: String,
+    pub integration_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<EndUser>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<Organization>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrations_config_defaults: Option<BTreeMap<String, IntegrationConfigDefaults>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url_override: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
 /// `data` of the 201 answer to `POST /connect/sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectSessionCreated {

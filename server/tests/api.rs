@@ -342,3 +342,99 @@ async fn api_key_and_basic_credentials_are_stored_sealed_and_returned_to_the_bac
         .await;
     assert_eq!(status, 401, "{body}");
 }
+
+#[tokio::test]
+async fn reconnect_sessions_update_the_same_connection_and_metadata_is_set_then_merged() {
+    let h = harness().await;
+    let (status, _) = h
+        .post(
+            "/integrations",
+            Some(&h.secret()),
+            json!({"provider": "openai", "unique_key": "openai"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+    let (_, body) = h
+        .post(
+            &format!("/api-auth/api-key/openai?connect_session_token={token}"),
+            None,
+            json!({"apiKey": "old"}),
+        )
+        .await;
+    let id = body["connectionId"].as_str().unwrap().to_string();
+
+    let (status, body) = h
+        .post(
+            "/connect/sessions/reconnect",
+            Some(&h.secret()),
+            json!({"connection_id": "nope", "integration_id": "openai"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_body");
+    let (status, body) = h
+        .post(
+            "/connect/sessions/reconnect",
+            Some(&h.secret()),
+            json!({"connection_id": id, "integration_id": "openai"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let reconnect = body["data"]["token"].as_str().unwrap().to_string();
+    let (_, info) = h
+        .get("/connect/session", &format!("Bearer {reconnect}"))
+        .await;
+    assert_eq!(info["data"]["isReconnecting"], true);
+    assert_eq!(info["data"]["allowed_integrations"], json!(["openai"]));
+    let (status, body) = h
+        .post(
+            &format!("/api-auth/api-key/openai?connect_session_token={reconnect}"),
+            None,
+            json!({"apiKey": "new"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["connectionId"],
+        id.as_str(),
+        "the reconnect session pins the connection"
+    );
+    let (_, conn) = h
+        .get(
+            &format!("/connection/{id}?provider_config_key=openai"),
+            &h.secret(),
+        )
+        .await;
+    assert_eq!(conn["credentials"]["apiKey"], "new");
+    assert_eq!(
+        conn["tags"]["end_user_id"], "u1",
+        "tags survive a reconnect"
+    );
+
+    let (status, _) = h
+        .post("/connections/metadata", Some(&h.secret()), json!({"connection_id": id, "provider_config_key": "openai", "metadata": {"owner": "acme", "repo": "a"}}))
+        .await;
+    assert_eq!(status, 201);
+    let res = h
+        .http
+        .patch(format!("{}/connections/metadata", h.base))
+        .header("authorization", h.secret())
+        .json(&json!({"connection_id": [id.clone()], "provider_config_key": "openai", "metadata": {"repo": "b"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let (_, conn) = h
+        .get(
+            &format!("/connections/{id}?provider_config_key=openai"),
+            &h.secret(),
+        )
+        .await;
+    assert_eq!(conn["metadata"], json!({"owner": "acme", "repo": "b"}));
+    let (status, body) = h
+        .post("/connections/metadata", Some(&h.secret()), json!({"connection_id": [id, "ghost"], "provider_config_key": "openai", "metadata": {}}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"]["code"], "unknown_connection");
+}

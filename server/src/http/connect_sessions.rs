@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_protocol::connect::{
     ConnectSessionCreated, ConnectSessionInfo, ConnectUiSettings, CreateConnectSessionRequest,
-    EndUser, Organization, SessionEndUser,
+    CreateReconnectSessionRequest, EndUser, Organization, SessionEndUser,
 };
 use latchkey_protocol::params::{DEFAULT_WEBSOCKETS_PATH, SESSION_TOKEN, SESSION_TOKEN_PREFIX};
 use latchkey_protocol::DataEnvelope;
@@ -24,6 +24,10 @@ pub const SESSION_TTL_SECS: i64 = 30 * 60;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/connect/sessions", post(create_session))
+        .route(
+            "/connect/sessions/reconnect",
+            post(create_reconnect_session),
+        )
         .route("/connect/session", get(get_session).delete(delete_session))
 }
 
@@ -110,6 +114,48 @@ async fn create_session(
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(body): StrictJson<CreateConnectSessionRequest>,
 ) -> Result<(StatusCode, Json<DataEnvelope<ConnectSessionCreated>>), ApiError> {
+    issue(&app, env.id, body, None).await
+}
+
+/// A session that re-authorizes one existing connection: any auth with it updates that connection
+/// (webhook operation `override`), and only its integration is allowed.
+async fn create_reconnect_session(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    StrictJson(body): StrictJson<CreateReconnectSessionRequest>,
+) -> Result<(StatusCode, Json<DataEnvelope<ConnectSessionCreated>>), ApiError> {
+    let Some(existing) = app
+        .store
+        .connection(env.id, &body.integration_id, &body.connection_id)
+        .await?
+    else {
+        return Err(ApiError::invalid_body(
+            vec!["connection_id".into()],
+            "ConnectionID or IntegrationId does not exists",
+        ));
+    };
+    let session = CreateConnectSessionRequest {
+        end_user: body.end_user,
+        organization: body.organization,
+        allowed_integrations: Some(vec![body.integration_id]),
+        integrations_config_defaults: body.integrations_config_defaults,
+        overrides: body.overrides,
+        webhook_url_override: body.webhook_url_override,
+        // A reconnect may name no end user: the connection keeps the tags it has.
+        tags: body
+            .tags
+            .or_else(|| serde_json::from_str(&existing.tags).ok())
+            .or_else(|| Some(Default::default())),
+    };
+    issue(&app, env.id, session, Some(body.connection_id)).await
+}
+
+async fn issue(
+    app: &AppState,
+    env_id: i64,
+    body: CreateConnectSessionRequest,
+    reconnect_connection_id: Option<String>,
+) -> Result<(StatusCode, Json<DataEnvelope<ConnectSessionCreated>>), ApiError> {
     validate(&body)?;
     let referenced = body
         .allowed_integrations
@@ -134,7 +180,7 @@ async fn create_session(
                 }),
         );
     for (path, key) in referenced {
-        if app.store.integration(env.id, &key).await?.is_none() {
+        if app.store.integration(env_id, &key).await?.is_none() {
             return Err(ApiError::invalid_body(path, "Integration does not exist"));
         }
     }
@@ -142,14 +188,14 @@ async fn create_session(
     let expires_at = time::now_unix() + SESSION_TTL_SECS;
     app.store
         .insert_connect_session(&crate::storage::NewConnectSession {
-            environment_id: env.id,
+            environment_id: env_id,
             token_hash: crypto::sha256_hex(&token),
             end_user: json(&body.end_user),
             organization: json(&body.organization),
             allowed_integrations: json(&body.allowed_integrations),
             integrations_config_defaults: json(&body.integrations_config_defaults),
             tags: Some(serde_json::to_string(&session_tags(&body)).expect("serializable")),
-            reconnect_connection_id: None,
+            reconnect_connection_id,
             expires_at,
             created_at: time::now_iso(),
         })

@@ -2,13 +2,13 @@
 //! Credentials are opened only here, for a caller holding the secret key.
 
 use super::error::ApiError;
-use super::extract::SecretKeyAuth;
+use super::extract::{SecretKeyAuth, StrictJson};
 use crate::oauth::refresh::{self, RefreshError};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_protocol::connection::{ConnectionResponse, Credentials};
 use latchkey_protocol::ErrorCode;
@@ -16,6 +16,14 @@ use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/connections/metadata",
+            post(replace_metadata).patch(merge_metadata),
+        )
+        .route(
+            "/connection/metadata",
+            post(replace_metadata).patch(merge_metadata),
+        )
         .route("/connection/{id}", get(show).delete(remove))
         .route("/connections/{id}", get(show).delete(remove))
         .route("/connection", get(list))
@@ -183,4 +191,94 @@ async fn remove(
         ));
     }
     Ok(Json(serde_json::json!({ "success": true })))
+}
+
+/// One id or several (metadata writes may target many connections at once, all or nothing).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataBody {
+    connection_id: OneOrMany,
+    provider_config_key: String,
+    metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `POST /connections/metadata`: replaces the metadata; 201 echoing the body.
+async fn replace_metadata(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    StrictJson(body): StrictJson<serde_json::Value>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    write_metadata(&app, env.id, body, false)
+        .await
+        .map(|v| (StatusCode::CREATED, Json(v)))
+}
+
+/// `PATCH /connections/metadata`: shallow-merges into the metadata; 200 echoing the body.
+async fn merge_metadata(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    StrictJson(body): StrictJson<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    write_metadata(&app, env.id, body, true).await.map(Json)
+}
+
+async fn write_metadata(
+    app: &AppState,
+    env_id: i64,
+    raw: serde_json::Value,
+    merge: bool,
+) -> Result<serde_json::Value, ApiError> {
+    let body: MetadataBody = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
+        ApiError::invalid_body(
+            e.path().to_string().split('.').map(String::from).collect(),
+            e.inner().to_string(),
+        )
+    })?;
+    let ids = match body.connection_id {
+        OneOrMany::One(id) => vec![id],
+        OneOrMany::Many(ids) => ids,
+    };
+    // All or nothing: check every connection first.
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let row = app
+            .store
+            .connection(env_id, &body.provider_config_key, id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    ErrorCode::UnknownConnection,
+                    format!("Connection '{id}' does not exist. No actions were taken."),
+                )
+            })?;
+        rows.push(row);
+    }
+    let now = crate::time::now_iso();
+    for row in rows {
+        let mut metadata = if merge {
+            json_map(&row.metadata)
+        } else {
+            Default::default()
+        };
+        metadata.extend(body.metadata.clone());
+        let text = serde_json::Value::Object(metadata).to_string();
+        app.store
+            .set_connection_metadata(
+                env_id,
+                &row.provider_config_key,
+                &row.connection_id,
+                &text,
+                &now,
+            )
+            .await?;
+    }
+    Ok(raw)
 }

@@ -324,6 +324,28 @@ impl Store {
         Ok(existed.is_none())
     }
 
+    /// Sets a connection's metadata (already merged by the caller); `false` when it does not exist.
+    pub async fn set_connection_metadata(
+        &self,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+        metadata: &str,
+        now: &str,
+    ) -> sqlx::Result<bool> {
+        let res = sqlx::query(
+            "UPDATE connections SET metadata = ?, updated_at = ? WHERE environment_id = ? AND provider_config_key = ? AND connection_id = ?",
+        )
+        .bind(metadata)
+        .bind(now)
+        .bind(env_id)
+        .bind(pck)
+        .bind(connection_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
     /// Replaces sealed credentials after a refresh (access and rotated refresh token together).
     pub async fn update_connection_credentials(
         &self,
