@@ -28,6 +28,8 @@ pub struct Config {
     pub sdk_dir: PathBuf,
     /// Let token requests reach loopback/private addresses (tests, the local demo provider).
     pub allow_private_network: bool,
+    /// Primary webhook URL (auth webhooks).
+    pub webhook_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -73,6 +75,7 @@ impl Config {
             allow_private_network: var("LATCHKEY_ALLOW_PRIVATE_NETWORK")
                 .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
                 .unwrap_or(false),
+            webhook_url: var("LATCHKEY_WEBHOOK_URL"),
             public_url,
         })
     }
@@ -93,6 +96,7 @@ impl Config {
             connect_ui_dir: root.join("dist/connect-ui"),
             sdk_dir: root.join("pkg"),
             allow_private_network: true,
+            webhook_url: None,
         }
     }
 

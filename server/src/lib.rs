@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod secret;
 pub mod storage;
 pub mod time;
+pub mod webhooks;
 pub mod ws;
 
 pub use config::Config;
@@ -83,6 +84,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
 pub struct RunningServer {
     addr: SocketAddr,
     secret_key: secret::Secret,
+    webhook_signing_key: secret::Secret,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -91,6 +93,11 @@ impl RunningServer {
     /// The `dev` environment's secret key (for test backends).
     pub fn secret_key(&self) -> &str {
         self.secret_key.expose()
+    }
+
+    /// The key webhooks are signed with (what a receiving backend verifies).
+    pub fn webhook_signing_key(&self) -> &str {
+        self.webhook_signing_key.expose()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -122,6 +129,7 @@ pub async fn start(
     let app = http::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let purge = state.clone();
+    let outbox = webhooks::spawn_worker(state.clone());
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
         let sweeper = tokio::spawn(async move {
@@ -143,6 +151,7 @@ pub async fn start(
         })
         .await;
         sweeper.abort();
+        outbox.abort();
         if let Err(e) = served {
             tracing::error!(error = %e, "server stopped with an error");
         }
@@ -150,6 +159,7 @@ pub async fn start(
     Ok(RunningServer {
         addr,
         secret_key: env.secret_key,
+        webhook_signing_key: env.webhook_signing_key,
         shutdown: Some(tx),
         task,
     })

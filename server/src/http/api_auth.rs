@@ -177,7 +177,8 @@ async fn save(
         &serde_json::to_vec(&credentials).expect("credentials serialize"),
         &connection_aad(env.id, key, &connection_id),
     );
-    app.store
+    let created = app
+        .store
         .upsert_connection(&NewConnection {
             environment_id: env.id,
             provider_config_key: key.to_string(),
@@ -191,6 +192,21 @@ async fn save(
             now: crate::time::now_iso(),
         })
         .await?;
+    let mode_name = match mode {
+        AuthMode::ApiKey => "API_KEY",
+        _ => "BASIC",
+    };
+    let event = crate::webhooks::auth_event(
+        &env.name,
+        key,
+        &connection_id,
+        &integration.provider,
+        mode_name,
+        if created { "creation" } else { "override" },
+        session.tags.as_deref(),
+        None,
+    );
+    crate::webhooks::enqueue_auth(app, env.id, event).await;
     Ok(Json(AuthResult {
         provider_config_key: key.to_string(),
         connection_id,

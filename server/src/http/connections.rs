@@ -68,11 +68,10 @@ fn strip_refresh_tokens(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
             map.retain(|k, _| {
-                k.chars()
+                !k.chars()
                     .filter(|c| c.is_ascii_alphabetic())
                     .collect::<String>()
-                    .to_ascii_lowercase()
-                    != "refreshtoken"
+                    .eq_ignore_ascii_case("refreshtoken")
             });
             map.values_mut().for_each(strip_refresh_tokens);
         }

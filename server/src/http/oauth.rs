@@ -77,7 +77,7 @@ async fn connect(
             FlowFailure {
                 code,
                 message,
-                report: Some(report.clone()),
+                report: Some(Box::new(report.clone())),
             },
         )
     };
@@ -153,7 +153,7 @@ async fn connect(
                 &app,
                 status,
                 FlowFailure {
-                    report: Some(report.clone()),
+                    report: Some(Box::new(report.clone())),
                     ..f
                 },
             )
@@ -219,7 +219,7 @@ async fn callback(
 /// Reports a failure on the WebSocket (when the attempt is known) and renders the error page, which
 /// posts it to the opener.
 fn report_failure(app: &AppState, status: StatusCode, failure: FlowFailure) -> Response {
-    let report = failure.report.clone().unwrap_or_default();
+    let report = failure.report.clone().map(|r| *r).unwrap_or_default();
     if let Some(id) = &report.ws_client_id {
         app.ws.notify(
             id,

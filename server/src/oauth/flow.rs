@@ -38,7 +38,7 @@ pub struct FlowFailure {
     pub code: ErrorCode,
     pub message: String,
     /// Where to report it, when the failure happened after the attempt was identified.
-    pub report: Option<ReportTo>,
+    pub report: Option<Box<ReportTo>>,
 }
 
 /// The result channels of one attempt.
@@ -60,7 +60,7 @@ impl FlowFailure {
     }
 
     fn reported_to(mut self, report: &ReportTo) -> Self {
-        self.report = Some(report.clone());
+        self.report = Some(Box::new(report.clone()));
         self
     }
 }
@@ -341,6 +341,14 @@ pub async fn complete(
             .reported_to(&report)
         })?;
     let provider = provider_of(app, &integration.provider).map_err(|f| f.reported_to(&report))?;
+    let env_id = env.id;
+    // Decides the webhook operation of a failure: re-authorizing an existing connection is an override.
+    let existed = app
+        .store
+        .connection(env.id, &attempt.provider_config_key, &attempt.connection_id)
+        .await
+        .map_err(|e| internal(e).reported_to(&report))?
+        .is_some();
     let client_secret = match (&integration.client_secret_enc, &integration.key_id) {
         (Some(enc), Some(key_id)) => Secret::new(
             app.cipher
@@ -406,6 +414,19 @@ pub async fn complete(
     .await
     .map_err(|e| {
         tracing::warn!(integration = %attempt.provider_config_key, error = %e, "token exchange failed");
+        let operation = if existed { "override" } else { "creation" };
+        let event = crate::webhooks::auth_event(
+            &env.name,
+            &attempt.provider_config_key,
+            &attempt.connection_id,
+            &integration.provider,
+            "OAUTH2",
+            operation,
+            attempt.tags.as_deref(),
+            Some(("token_err", &e.to_string())),
+        );
+        let app = app.clone();
+        tokio::spawn(async move { crate::webhooks::enqueue_auth(&app, env_id, event).await });
         FlowFailure::new(ErrorCode::TokenErr, format!("The provider did not issue a token: {e}")).reported_to(&report)
     })?;
 
@@ -439,6 +460,17 @@ pub async fn complete(
         .await
         .map_err(|e| internal(e).reported_to(&report))?;
     tracing::info!(integration = %report.provider_config_key, connection = %report.connection_id, created, "connection authorized");
+    let event = crate::webhooks::auth_event(
+        &env.name,
+        &attempt.provider_config_key,
+        &attempt.connection_id,
+        &integration.provider,
+        "OAUTH2",
+        if created { "creation" } else { "override" },
+        attempt.tags.as_deref(),
+        None,
+    );
+    crate::webhooks::enqueue_auth(app, env.id, event).await;
     Ok(Completed { report, created })
 }
 

@@ -164,13 +164,35 @@ pub async fn fresh(
     let client_id = integration.client_id.clone().unwrap_or_default();
     let tokens = request_token(
         &app.outbound,
-        TokenRequest { token_url: &url, client_id: &client_id, client_secret: &secret, auth, params },
+        TokenRequest {
+            token_url: &url,
+            client_id: &client_id,
+            client_secret: &secret,
+            auth,
+            params,
+        },
     )
-    .await
-    .map_err(|e| {
-        tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %e, "token refresh failed");
-        RefreshError::Upstream(e.to_string())
-    })?;
+    .await;
+    let tokens = match tokens {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %e, "token refresh failed");
+            if let Ok(Some(env)) = app.store.environment_by_id(row.environment_id).await {
+                let event = crate::webhooks::auth_event(
+                    &env.name,
+                    &row.provider_config_key,
+                    &row.connection_id,
+                    &row.provider,
+                    "OAUTH2",
+                    "refresh",
+                    Some(&row.tags),
+                    Some(("refresh_token_external_error", &e.to_string())),
+                );
+                crate::webhooks::enqueue_auth(app, row.environment_id, event).await;
+            }
+            return Err(RefreshError::Upstream(e.to_string()));
+        }
+    };
     let new = Credentials::OAuth2 {
         access_token: tokens.access_token.expose().to_string(),
         // Providers that do not rotate keep the old refresh token valid.

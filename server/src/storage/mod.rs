@@ -405,4 +405,89 @@ impl Store {
         .await?;
         Ok(res.rows_affected() > 0)
     }
+
+    // ---- webhook outbox -----------------------------------------------------------------------
+
+    pub async fn enqueue_webhook(
+        &self,
+        id: &str,
+        env_id: i64,
+        url: &str,
+        body: &str,
+        now_unix: i64,
+        now: &str,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO webhook_outbox (id, environment_id, url, body, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(env_id)
+        .bind(url)
+        .bind(body)
+        .bind(now_unix)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` due webhooks by moving their `next_attempt_at` past `lease_until`, so no
+    /// other worker takes them while they are being sent.
+    pub async fn claim_due_webhooks(
+        &self,
+        now_unix: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<WebhookRow>> {
+        sqlx::query_as(
+            "UPDATE webhook_outbox SET next_attempt_at = ?
+             WHERE id IN (SELECT id FROM webhook_outbox
+                          WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+                          ORDER BY next_attempt_at LIMIT ?)
+             RETURNING *",
+        )
+        .bind(lease_until)
+        .bind(now_unix)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    pub async fn webhook_delivered(&self, id: &str, attempts: i64, now: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE webhook_outbox SET delivered_at = ?, attempts = ?, last_error = NULL WHERE id = ?")
+            .bind(now)
+            .bind(attempts)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: retry at `retry_at`, or give up when it is `None`.
+    pub async fn webhook_attempt_failed(
+        &self,
+        id: &str,
+        attempts: i64,
+        error: &str,
+        retry_at: Option<i64>,
+        now: &str,
+    ) -> sqlx::Result<()> {
+        match retry_at {
+            Some(at) => sqlx::query("UPDATE webhook_outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
+                .bind(attempts)
+                .bind(error)
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?,
+            None => sqlx::query("UPDATE webhook_outbox SET attempts = ?, last_error = ?, failed_at = ? WHERE id = ?")
+                .bind(attempts)
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?,
+        };
+        Ok(())
+    }
 }

@@ -132,3 +132,17 @@ pub struct NewConnection {
     pub end_user: Option<String>,
     pub now: String,
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebhookRow {
+    pub id: String,
+    pub environment_id: i64,
+    pub url: String,
+    pub body: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub delivered_at: Option<String>,
+    pub failed_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
