@@ -438,3 +438,43 @@ async fn reconnect_sessions_update_the_same_connection_and_metadata_is_set_then_
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["error"]["code"], "unknown_connection");
 }
+
+#[tokio::test]
+async fn connect_ui_is_served_at_its_root_with_query_and_is_framable() {
+    let dir = tempfile::tempdir().unwrap();
+    let ui = dir.path().join("ui");
+    std::fs::create_dir_all(&ui).unwrap();
+    std::fs::write(
+        ui.join("index.html"),
+        "<!doctype html><title>Connect</title>",
+    )
+    .unwrap();
+    std::fs::write(ui.join("boot.js"), "export {}").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let mut config = Config::for_tests(dir.path(), &base);
+    config.connect_ui_dir = ui;
+    let _server = start(config, listener).await.unwrap();
+    let http = reqwest::Client::new();
+    for path in [
+        "/connect/",
+        "/connect/?apiURL=http%3A%2F%2Flocalhost&parentOrigin=http%3A%2F%2F127.0.0.1%3A3010",
+        "/connect/index.html",
+    ] {
+        let res = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("frame-ancestors *"), "{path}: {csp}");
+        assert!(res.headers().get("x-frame-options").is_none(), "{path}");
+        assert!(res.text().await.unwrap().contains("<title>Connect</title>"));
+    }
+    let res = http
+        .get(format!("{base}/connect/boot.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub fn logo_url(public_url: &str, provider: &str) -> String {
@@ -38,7 +38,19 @@ pub fn router(app: &AppState) -> Router<AppState> {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ));
+    // `nest` does not match the bare `/connect/` (where the SDK points the iframe): serve its index
+    // explicitly, with the same headers as the other Connect UI files.
+    let index = Router::new()
+        .route_service(
+            "/connect/",
+            ServeFile::new(app.config.connect_ui_dir.join("index.html")),
+        )
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ));
     Router::new()
+        .merge(index)
         .nest("/sdk", sdk)
         .nest("/connect", connect)
         .route(
