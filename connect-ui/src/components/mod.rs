@@ -1,0 +1,4 @@
+//! Building blocks shared by several views.
+
+pub mod dialog;
+pub mod logo;

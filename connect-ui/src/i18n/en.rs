@@ -1,0 +1,43 @@
+//! English texts (the reference language; wording follows Nango's Connect UI where it has one).
+
+use super::Key;
+
+pub(super) fn text(key: Key) -> &'static str {
+    match key {
+        Key::DialogLabel => "Connect an integration",
+        Key::Close => "Close",
+        Key::Loading => "Loading",
+        Key::OpenedDirectly => {
+            "This page can't be opened directly. Please start a connection from your application."
+        }
+        Key::SessionExpired => "Your session has expired, please refresh the modal",
+        Key::FatalError => "An error occurred. Please refresh your page or contact our support.",
+        Key::ListTitle => "Select Integration",
+        Key::ListDescription => "Please select an API integration from the list below.",
+        Key::ListEmpty => "No integration found.",
+        Key::ConnectTo => "Connect to {name}",
+        Key::ProviderLoadFailed => "This integration could not be loaded. Please try again.",
+        Key::LinkAccount => "Link {name} Account",
+        Key::Back => "Back",
+        Key::WeWillConnect => "We'll connect you to {name}.",
+        Key::PopupHint => "A pop-up will open, please make sure your browser doesn't block pop-ups.",
+        Key::Connect => "Connect",
+        Key::Connecting => "Connecting...",
+        Key::UnsupportedAuthMode => {
+            "Connecting {name} with this authentication method is not supported yet in this version."
+        }
+        Key::NeedHelp => "Need help?",
+        Key::ViewGuide => "View connection guide",
+        Key::SuccessTitle => "Success!",
+        Key::SuccessText => "You've successfully set up your {name} integration.",
+        Key::CloseTab => "You can now close this tab.",
+        Key::Finish => "Finish",
+        Key::FailureTitle => "Connection failed",
+        Key::PopupBlocked => "The pop-up was blocked by your browser. Allow pop-ups and try again.",
+        Key::PopupClosed => "The authorization window was closed before finishing.",
+        Key::UnknownFailure => "An error occurred during authorization. Please try again.",
+        Key::ErrorDetails => "Error details",
+        Key::ErrorType => "Error type",
+        Key::TryAgain => "Try again",
+    }
+}

@@ -1,0 +1,25 @@
+//! Latchkey Connect UI: the end user's connect flow, a Leptos CSR app compiled to WebAssembly.
+//!
+//! It runs in the full-screen iframe opened by the SDK's `openConnectUI()` (talking to the parent page
+//! through `parent.rs` with exact origins) or as a top-level tab for connect links. Layout:
+//! `config` (URL parameters) → `controller` (state machine, events) → `views/` (one per screen),
+//! `components/` (dialog shell, logo), `api` (the only HTTP client), `wire` (JSON field codec), `i18n` (every string), `theme`.
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod config;
+pub mod controller;
+pub mod i18n;
+pub mod parent;
+pub mod theme;
+pub mod views;
+pub mod wire;
+
+use wasm_bindgen::prelude::*;
+
+/// Entry point called by `boot.js` once the module is instantiated: mounts the app on `<body>`.
+#[wasm_bindgen(start)]
+pub fn start() {
+    leptos::mount::mount_to_body(app::App);
+}

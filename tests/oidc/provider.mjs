@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// The local OAuth2 / OpenID Connect provider used by Latchkey's end-to-end tests and by the demo.
+//
+// It is panva's `oidc-provider` (a certified, well-kept implementation) configured with exactly one
+// confidential client, so the flows our server runs against it are real: authorization code with PKCE
+// S256 (required), client_secret_basic or client_secret_post at the token endpoint, refresh tokens
+// with rotation, a userinfo endpoint at `/me`, and the library's built-in development login and consent
+// pages (any login/password is accepted; the login becomes `sub`).
+//
+// Extra for tests: `GET /__stats` answers the number of token-endpoint requests per grant_type, so a
+// test can assert how many refreshes actually reached the provider.
+//
+// Usage:
+//   node tests/oidc/provider.mjs --port 0 --client-id ID --client-secret SECRET \
+//        --redirect-uri http://localhost:3003/oauth/callback [--redirect-uri …] [--access-token-ttl 3600]
+// Every option can also come from the environment: OIDC_PORT, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET,
+// OIDC_REDIRECT_URIS (comma-separated), OIDC_ACCESS_TOKEN_TTL.
+// Once listening it prints exactly one line to stdout: `READY http://127.0.0.1:<port>`.
+
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+
+import Provider from 'oidc-provider';
+
+const { values: args } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret': { type: 'string' },
+    'redirect-uri': { type: 'string', multiple: true },
+    'access-token-ttl': { type: 'string' },
+  },
+  strict: true,
+});
+
+function fail(message) {
+  process.stderr.write(`oidc provider: ${message}\n`);
+  process.exit(2);
+}
+
+function positiveInt(name, raw, fallback) {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) fail(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+const port = positiveInt('--port', args.port ?? process.env.OIDC_PORT, 0);
+const clientId = args['client-id'] ?? process.env.OIDC_CLIENT_ID;
+const clientSecret = args['client-secret'] ?? process.env.OIDC_CLIENT_SECRET;
+const redirectUris = args['redirect-uri']
+  ?? (process.env.OIDC_REDIRECT_URIS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const accessTokenTtl = positiveInt('--access-token-ttl', args['access-token-ttl'] ?? process.env.OIDC_ACCESS_TOKEN_TTL, 3600);
+
+if (!clientId) fail('--client-id (or OIDC_CLIENT_ID) is required');
+if (!clientSecret) fail('--client-secret (or OIDC_CLIENT_SECRET) is required');
+if (redirectUris.length === 0) fail('at least one --redirect-uri (or OIDC_REDIRECT_URIS) is required');
+if (accessTokenTtl === 0) fail('--access-token-ttl must be at least 1 second');
+
+// Bind first so the issuer can carry the real port when `--port 0` asked for any free one.
+const server = createServer();
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(port, '127.0.0.1', resolve);
+});
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+/** Token-endpoint requests seen, per grant_type, split by outcome. */
+const stats = { token_requests: {}, token_errors: {} };
+const bump = (bucket, key) => { bucket[key] = (bucket[key] ?? 0) + 1; };
+
+const provider = new Provider(issuer, {
+  clients: [{
+    client_id: clientId,
+    client_secret: clientSecret,
+    redirect_uris: redirectUris,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    // client_secret_post is accepted too: oidc-provider treats the two secret methods as equivalent.
+    token_endpoint_auth_method: 'client_secret_basic',
+  }],
+  // Any login is an account; `sub` is the login itself.
+  async findAccount(_ctx, accountId) {
+    return {
+      accountId,
+      async claims() {
+        const email = accountId.includes('@') ? accountId : `${accountId}@example.test`;
+        return { sub: accountId, email, email_verified: true };
+      },
+    };
+  },
+  claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+  scopes: ['openid', 'offline_access', 'email'],
+  cookies: { keys: [randomBytes(32).toString('hex')] },
+  features: {
+    devInteractions: { enabled: true },
+    userinfo: { enabled: true },
+  },
+  // PKCE S256 for every client, confidential ones included (v9 only requires it for public clients).
+  pkce: { required: () => true },
+  // Refresh tokens whenever the client may use them, without depending on the library's rule that
+  // `offline_access` only survives with `prompt=consent`.
+  async issueRefreshToken(_ctx, client) {
+    return client.grantTypeAllowed('refresh_token');
+  },
+  rotateRefreshToken: true,
+  ttl: {
+    AccessToken: accessTokenTtl,
+    IdToken: 3600,
+    Grant: 14 * 24 * 3600,
+    Session: 14 * 24 * 3600,
+    RefreshToken: 14 * 24 * 3600,
+    Interaction: 3600,
+    AuthorizationCode: 600,
+  },
+  renderError(ctx, out) {
+    ctx.type = 'json';
+    ctx.body = out;
+  },
+});
+
+provider.use(async (ctx, next) => {
+  if (ctx.method === 'GET' && ctx.path === '/__stats') {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'json';
+    ctx.body = stats;
+    return;
+  }
+  await next();
+});
+
+// Count after the token endpoint ran: by then oidc-provider has parsed the form body.
+provider.on('grant.success', (ctx) => bump(stats.token_requests, ctx.oidc.params?.grant_type ?? 'unknown'));
+provider.on('grant.error', (ctx) => {
+  const grantType = ctx.oidc?.params?.grant_type ?? 'unknown';
+  bump(stats.token_requests, grantType);
+  bump(stats.token_errors, grantType);
+});
+
+server.on('request', provider.callback());
+process.stdout.write(`READY ${issuer}\n`);
+
+function shutdown() {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);

@@ -1,0 +1,357 @@
+//! Headless Chromium over WebDriver: a `chromedriver` process group plus a fantoccini session.
+//!
+//! Chromium runs with the flags this machine needs (`--no-sandbox` as root, no background networking on
+//! a closed network, …) and a fresh profile per browser, so tests share no cookies. Screenshots go to
+//! `$LATCHKEY_TEST_SCREENSHOTS/<test>/NN-<step>.png` (default `<workspace>/tests/artifacts/`).
+//! Dropping a [`Browser`] kills chromedriver and every Chromium process with it.
+
+use crate::process::ProcessGroup;
+use crate::wait;
+use anyhow::Context as _;
+use fantoccini::elements::Element;
+use fantoccini::wd::{Capabilities, WindowHandle};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// Chromium flags required on this machine kind (see shared/TOOLCHAIN.md).
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+];
+
+/// Default time limit for finding an element.
+pub const ELEMENT_WAIT: Duration = Duration::from_secs(15);
+
+fn chromedriver_path() -> PathBuf {
+    std::env::var_os("LATCHKEY_CHROMEDRIVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromedriver".into())
+}
+
+fn chromium_path() -> PathBuf {
+    std::env::var_os("LATCHKEY_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/chromium".into())
+}
+
+/// A running `chromedriver` in its own process group.
+pub struct ChromeDriver {
+    url: String,
+    group: ProcessGroup,
+}
+
+impl ChromeDriver {
+    /// Starts chromedriver on a free port and waits (≤ 15 s) until `/status` says it is ready.
+    pub async fn start() -> anyhow::Result<Self> {
+        let path = chromedriver_path();
+        anyhow::ensure!(
+            path.exists(),
+            "{} not found (apt-get install chromium chromium-driver)",
+            path.display()
+        );
+        let port = crate::free_port()?;
+        let mut cmd = Command::new(&path);
+        cmd.arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut group = ProcessGroup::spawn("chromedriver", cmd)?;
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let status_url = format!("{url}/status");
+        wait::until("chromedriver /status", Duration::from_secs(15), || {
+            let req = http.get(&status_url).timeout(Duration::from_secs(2)).send();
+            let exited = group.try_exit_status();
+            async move {
+                if let Some(status) = exited {
+                    anyhow::bail!("chromedriver exited early: {status}");
+                }
+                let body: serde_json::Value = match req.await {
+                    Ok(res) => res.json().await?,
+                    Err(_) => return Ok(None),
+                };
+                Ok(body["value"]["ready"]
+                    .as_bool()
+                    .unwrap_or(false)
+                    .then_some(()))
+            }
+        })
+        .await?;
+        Ok(Self { url, group })
+    }
+
+    /// WebDriver endpoint, e.g. `http://127.0.0.1:9515`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// chromedriver's pid, which is also the process group Chromium runs in.
+    pub fn pid(&self) -> u32 {
+        self.group.pid()
+    }
+}
+
+/// A headless Chromium session with its own profile; owns the chromedriver it runs under.
+pub struct Browser {
+    client: Client,
+    screenshots: PathBuf,
+    shot_counter: AtomicU32,
+    // Field order is drop order: the session handle first, then chromedriver (killing Chromium), then
+    // the profile directory.
+    driver: ChromeDriver,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a Chromium session. `test_name` names the screenshot folder.
+    pub async fn start(test_name: &str) -> anyhow::Result<Self> {
+        let chromium = chromium_path();
+        anyhow::ensure!(
+            chromium.exists(),
+            "{} not found (apt-get install chromium)",
+            chromium.display()
+        );
+        // Two crypto backends are linked (see Cargo.toml); rustls needs to be told which one to use.
+        // An `Err` only means a provider is already installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let driver = ChromeDriver::start().await?;
+        let profile = tempfile::Builder::new()
+            .prefix("latchkey-chromium-")
+            .tempdir()?;
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| (*s).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut caps = Capabilities::new();
+        caps.insert("browserName".into(), json!("chrome"));
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": chromium, "args": args }),
+        );
+        let client = tokio::time::timeout(
+            Duration::from_secs(30),
+            ClientBuilder::rustls()
+                .context("WebDriver client")?
+                .capabilities(caps)
+                .connect(driver.url()),
+        )
+        .await
+        .context("timed out starting a Chromium session")?
+        .context("starting a Chromium session")?;
+        let root = std::env::var_os("LATCHKEY_TEST_SCREENSHOTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| crate::workspace_root().join("tests").join("artifacts"));
+        let screenshots = root.join(test_name);
+        // Start from an empty folder so files of an earlier run cannot be mistaken for this one's.
+        let _ = std::fs::remove_dir_all(&screenshots);
+        std::fs::create_dir_all(&screenshots)
+            .with_context(|| format!("creating {}", screenshots.display()))?;
+        Ok(Self {
+            client,
+            screenshots,
+            shot_counter: AtomicU32::new(0),
+            driver,
+            _profile: profile,
+        })
+    }
+
+    /// chromedriver's pid (= the process group killed on drop).
+    pub fn driver_pid(&self) -> u32 {
+        self.driver.pid()
+    }
+
+    /// The fantoccini client, for anything the helpers below do not cover.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Saves a PNG of the current window as `NN-<step>.png`; failures are reported, not fatal.
+    pub async fn screenshot(&self, step: &str) {
+        let n = self.shot_counter.fetch_add(1, Ordering::Relaxed);
+        let path = self.screenshots.join(format!("{n:02}-{step}.png"));
+        match tokio::time::timeout(Duration::from_secs(10), self.client.screenshot()).await {
+            Ok(Ok(png)) => {
+                if let Err(e) = std::fs::write(&path, png) {
+                    eprintln!("screenshot {}: {e}", path.display());
+                }
+            }
+            Ok(Err(e)) => eprintln!("screenshot {step}: {e}"),
+            Err(_) => eprintln!("screenshot {step}: timed out"),
+        }
+    }
+
+    /// On failure: a screenshot plus the HTML of the current frame (`NN-<step>.html`) and of every
+    /// window's top document, so a red test explains itself.
+    pub async fn dump(&self, step: &str) {
+        self.screenshot(step).await;
+        let n = self.shot_counter.fetch_add(1, Ordering::Relaxed);
+        let save = |suffix: String, html: String| {
+            let path = self
+                .screenshots
+                .join(format!("{n:02}-{step}-{suffix}.html"));
+            if let Err(e) = std::fs::write(&path, html) {
+                eprintln!("dump {}: {e}", path.display());
+            }
+        };
+        if let Ok(Ok(html)) =
+            tokio::time::timeout(Duration::from_secs(5), self.client.source()).await
+        {
+            save("current-frame".into(), html);
+        }
+        let Ok(Ok(current)) =
+            tokio::time::timeout(Duration::from_secs(5), self.client.window()).await
+        else {
+            return;
+        };
+        let windows = self.client.windows().await.unwrap_or_default();
+        for (i, w) in windows.into_iter().enumerate() {
+            if self.client.switch_to_window(w).await.is_ok() {
+                if let Ok(Ok(html)) =
+                    tokio::time::timeout(Duration::from_secs(5), self.client.source()).await
+                {
+                    save(format!("window{i}"), html);
+                }
+            }
+        }
+        let _ = self.client.switch_to_window(current).await;
+    }
+
+    /// Navigates to `url` (≤ 30 s).
+    pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
+        tokio::time::timeout(Duration::from_secs(30), self.client.goto(url))
+            .await
+            .with_context(|| format!("timed out loading {url}"))?
+            .with_context(|| format!("loading {url}"))
+    }
+
+    /// Waits (≤ `limit`) for an element matching the CSS selector in the current frame.
+    pub async fn wait_for_within(&self, css: &str, limit: Duration) -> anyhow::Result<Element> {
+        self.client
+            .wait()
+            .at_most(limit)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("waiting {limit:?} for `{css}`"))
+    }
+
+    /// Waits (≤ [`ELEMENT_WAIT`]) for an element matching the CSS selector in the current frame.
+    pub async fn wait_for(&self, css: &str) -> anyhow::Result<Element> {
+        self.wait_for_within(css, ELEMENT_WAIT).await
+    }
+
+    /// Waits for the element, then clicks it.
+    pub async fn click(&self, css: &str) -> anyhow::Result<()> {
+        let el = self.wait_for(css).await?;
+        el.click()
+            .await
+            .with_context(|| format!("clicking `{css}`"))
+    }
+
+    /// Waits for the input, then types `text` into it.
+    pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let el = self.wait_for(css).await?;
+        el.send_keys(text)
+            .await
+            .with_context(|| format!("typing into `{css}`"))
+    }
+
+    /// Waits (≤ `limit`) until the text of the element matching `css` satisfies `accept`; returns it.
+    /// On timeout the error carries the last text seen.
+    pub async fn wait_for_text(
+        &self,
+        css: &str,
+        limit: Duration,
+        accept: impl Fn(&str) -> bool,
+    ) -> anyhow::Result<String> {
+        let last = std::sync::Mutex::new(None::<String>);
+        let (accept, last_ref) = (&accept, &last);
+        let outcome = wait::until(&format!("the text of `{css}`"), limit, || async move {
+            let el = match self.client.find(Locator::Css(css)).await {
+                Ok(el) => el,
+                Err(e) if e.is_no_such_element() => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
+            let text = el.text().await?;
+            let done = accept(&text);
+            *last_ref.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.clone());
+            Ok(done.then_some(text))
+        })
+        .await;
+        let last = last.into_inner().unwrap_or_else(|p| p.into_inner());
+        outcome.with_context(|| match last {
+            Some(text) => format!("last text of `{css}`: {text:?}"),
+            None => format!("`{css}` never appeared"),
+        })
+    }
+
+    /// Switches into the iframe matching `css` (waiting for it first).
+    pub async fn enter_frame(&self, css: &str) -> anyhow::Result<()> {
+        let frame = self.wait_for(css).await?;
+        frame
+            .enter_frame()
+            .await
+            .with_context(|| format!("entering frame `{css}`"))
+    }
+
+    /// Back to the top-level document of the current window.
+    pub async fn leave_frames(&self) -> anyhow::Result<()> {
+        // Switching to the current window resets the frame context to its top-level document.
+        let handle = self.client.window().await?;
+        self.client
+            .switch_to_window(handle)
+            .await
+            .context("back to the top-level document")
+    }
+
+    /// The current window handle.
+    pub async fn window(&self) -> anyhow::Result<WindowHandle> {
+        Ok(self.client.window().await?)
+    }
+
+    /// Waits (≤ `limit`) for a window that is not in `known` to open, and switches to it.
+    pub async fn switch_to_new_window(
+        &self,
+        known: &[WindowHandle],
+        limit: Duration,
+    ) -> anyhow::Result<WindowHandle> {
+        let handle = wait::until("a new browser window (popup)", limit, || async {
+            let windows = self.client.windows().await?;
+            Ok(windows.into_iter().find(|w| !known.contains(w)))
+        })
+        .await?;
+        self.client
+            .switch_to_window(handle.clone())
+            .await
+            .context("switching to the popup")?;
+        Ok(handle)
+    }
+
+    /// All open window handles.
+    pub async fn windows(&self) -> anyhow::Result<Vec<WindowHandle>> {
+        Ok(self.client.windows().await?)
+    }
+
+    /// Switches to `handle`.
+    pub async fn switch_to(&self, handle: &WindowHandle) -> anyhow::Result<()> {
+        self.client
+            .switch_to_window(handle.clone())
+            .await
+            .context("switching window")
+    }
+
+    /// Ends the WebDriver session politely (≤ 10 s); dropping afterwards kills what is left.
+    pub async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.clone().close()).await;
+    }
+}
