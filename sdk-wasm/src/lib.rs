@@ -1,61 +1,48 @@
-//! Latchkey frontend SDK.
+//! Latchkey frontend SDK: a Nango-compatible browser SDK in WebAssembly, over a small Rust core.
 //!
 //! Two faces over one core:
-//! - the Rust API below ([`start_oauth`], [`OAuthFlow`], [`AuthError`]), used by the Connect UI;
-//! - with the `js` feature, the wasm-bindgen façade exported to JavaScript as the `Nango` class.
+//! - the Rust API ([`start_oauth`], [`OAuthFlow`], [`AuthError`]), used by the Connect UI;
+//! - with the `js` feature (default), the wasm-bindgen façade exported to JavaScript as the `Nango`
+//!   and `ConnectUI` classes of `@latchkey/frontend` (same surface as `@nangohq/frontend`).
 //!
-//! STUB: the public signatures in this file are the contract the Connect UI builds against; the SDK
-//! owner implements them (and may add modules), but must keep these signatures.
+//! Layout:
+//! - [`logic`]: pure decisions (popup layout, URL query pairs, `postMessage` admission, the OAuth flow
+//!   state machine), unit tested natively;
+//! - `oauth`: the popup flow in the browser (popup + result WebSocket + callback messages), with
+//!   `browser` (URLs, JS objects for the codec) and `glue` (a few lines of JS plumbing, for size);
+//! - `js` (feature `js`): argument parsing and Promise plumbing for JavaScript, and the Connect UI iframe.
+//!
+//! The OAuth flow (PROTOCOL.md §5): [`start_oauth`] opens a blank popup synchronously inside the
+//! user's click, opens the result WebSocket, and on the server's `connection_ack` sends the popup to
+//! `/oauth/connect/:key?connect_session_token=…&ws_client_id=…`. The server redirects to the provider
+//! and back to its callback, then reports the result on the WebSocket and through the callback page's
+//! `postMessage`; [`OAuthFlow::wait`] resolves on the first of the two.
 
+mod browser;
+mod error;
+mod glue;
+pub mod logic;
+mod oauth;
+
+#[cfg(feature = "js")]
+mod js;
+
+pub use error::AuthError;
+#[cfg(feature = "js")]
+pub use js::{register_auth_error, ConnectUi, Nango};
 pub use latchkey_protocol::events::ConnectPayload;
+pub use logic::OAuthRequest;
+pub use oauth::{start_oauth, OAuthCanceller, OAuthFlow};
 
-/// A typed SDK failure: `kind` is an `AuthErrorType` string (`blocked_by_browser`, `window_closed`, …)
-/// or a server error code passed through verbatim.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthError {
-    pub kind: String,
-    pub message: String,
-}
-
-/// Everything needed to run one OAuth popup flow with a connect session token.
-#[derive(Debug, Clone, Default)]
-pub struct OAuthRequest {
-    /// API base URL, e.g. `http://localhost:3003` (a path prefix is kept).
-    pub host: String,
-    /// WebSocket path on the API host, `/` by default.
-    pub websockets_path: String,
-    pub provider_config_key: String,
-    pub connect_session_token: String,
-    /// Connection config (`params[k]=v`).
-    pub params: Vec<(String, String)>,
-    /// Extra authorization URL params (`authorization_params[k]=v`).
-    pub authorization_params: Vec<(String, String)>,
-    /// Popup size; 0 means the default (500×600).
-    pub width: u32,
-    pub height: u32,
-    /// Reject with `window_closed` when the popup is closed before a result arrives.
-    pub detect_closed_auth_window: bool,
-}
-
-/// A running OAuth flow; dropping it (or [`OAuthFlow::cancel`]) closes the popup and the socket.
-pub struct OAuthFlow {
-    _private: (),
-}
-
-/// Opens the popup **synchronously** (call it directly inside the user's click handler, before any
-/// `await`), then starts the flow. Fails with `blocked_by_browser` when the popup could not open.
-pub fn start_oauth(req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
-    let _ = req;
-    unimplemented!("stub")
-}
-
-impl OAuthFlow {
-    /// Resolves with the connection once the server reports success (WebSocket frame or the callback
-    /// page's `postMessage`, whichever comes first); rejects with a typed [`AuthError`] otherwise.
-    pub async fn wait(self) -> Result<ConnectPayload, AuthError> {
-        unimplemented!("stub")
-    }
-
-    /// Closes the popup and the socket; safe to call at any time.
-    pub fn cancel(&self) {}
-}
+/// The shipped SDK's allocator (see Cargo.toml). Only with the `js` façade, so the Connect UI, which
+/// links this crate without it, keeps its own allocator.
+#[cfg(all(
+    feature = "js",
+    target_arch = "wasm32",
+    not(target_feature = "atomics")
+))]
+#[global_allocator]
+// SAFETY: wasm32 without the `atomics` target feature has a single thread, which is all
+// `AssumeSingleThreaded` requires.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

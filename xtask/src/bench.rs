@@ -13,15 +13,49 @@ fn gzip_len(path: &Path) -> anyhow::Result<usize> {
     Ok(enc.finish()?.len())
 }
 
+/// JS modules wasm-bindgen emits under `snippets/` (inline JS of the crate); they ship too.
+fn snippets(dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, base, out);
+            } else if path.extension().is_some_and(|e| e == "js") {
+                out.push(
+                    path.strip_prefix(base)
+                        .unwrap_or(&path)
+                        .display()
+                        .to_string(),
+                );
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dir.join("snippets"), dir, &mut out);
+    out.sort();
+    out
+}
+
 fn report(title: &str, dir: &Path, files: &[&str]) -> anyhow::Result<usize> {
     println!("{title}");
     let mut total = 0;
+    let extra = snippets(dir);
+    let files: Vec<&str> = files
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+        .collect();
     for f in files {
         let path = dir.join(f);
         let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let gz = gzip_len(&path)?;
         total += gz;
-        println!("  {f:<28} {raw:>9} B raw {gz:>8} B gzip");
+        let name = if f.len() > 28 {
+            format!("…{}", &f[f.len() - 27..])
+        } else {
+            f.to_string()
+        };
+        println!("  {name:<28} {raw:>9} B raw {gz:>8} B gzip");
     }
     println!(
         "  {:<28} {:>27} B gzip ({:.1} KB)",

@@ -66,26 +66,42 @@ fn test() -> anyhow::Result<()> {
     setup::run()?;
     build::web()?;
     let root = util::root();
+    let mut tally = util::TestTally::default();
     util::step("cargo test (native: protocol, server, SDK core, demo, end-to-end)");
-    util::run(
+    tally.run(
         util::cargo()
             .args(["test", "--all-targets"])
             .current_dir(&root),
     )?;
-    util::step("cargo test (SDK in headless Chromium, wasm-bindgen-test)");
-    util::run(
+    // The Connect UI is not a default member (a browser-only crate); its pure logic runs natively too.
+    util::step("cargo test (Connect UI, native)");
+    tally.run(
         util::cargo()
-            .args([
-                "test",
-                "-p",
-                "latchkey-sdk",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+            .args(["test", "-p", "connect-ui", "--lib", "--tests"])
             .current_dir(&root),
     )?;
+    for (what, package) in [("SDK", "latchkey-sdk"), ("Connect UI", "connect-ui")] {
+        util::step(&format!(
+            "cargo test ({what} in headless Chromium, wasm-bindgen-test)"
+        ));
+        tally.run(
+            util::cargo()
+                .args([
+                    "test",
+                    "-p",
+                    package,
+                    "--lib",
+                    "--tests",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ])
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+                .current_dir(&root),
+        )?;
+    }
     util::step("all tests passed");
+    anyhow::ensure!(tally.passed > 0, "no test ran");
+    println!("{} passed, {} failed", tally.passed, tally.failed);
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! 2. the `local-oidc` integration saved through the server's CLI (idempotent);
 //! 3. the server on http://localhost:3003 (SQLite under ./data);
 //! 4. the demo app on http://127.0.0.1:3010, given the dev secret key.
+//!
 //! Ctrl-C stops everything.
 
 use crate::util::{self, output, step};
@@ -34,13 +35,7 @@ pub fn run() -> anyhow::Result<()> {
     let mut children = Children(Vec::new());
 
     step("starting the local OAuth provider (oidc-provider)");
-    let client_secret = format!(
-        "dev-{}",
-        std::process::id() as u64 * 7919
-            + std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)?
-                .as_nanos() as u64
-    );
+    let client_secret = random_secret()?;
     let mut provider = Command::new("node")
         .arg(root.join("tests/oidc/provider.mjs"))
         .args([
@@ -112,4 +107,12 @@ pub fn run() -> anyhow::Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
+}
+
+/// A fresh client secret for the local provider's demo client, from the OS RNG.
+fn random_secret() -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 24];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

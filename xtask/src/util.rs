@@ -53,3 +53,66 @@ fn describe(cmd: &Command) -> String {
     }
     s
 }
+
+/// Totals of the `test result:` lines of cargo test runs, for one closing summary line.
+#[derive(Default)]
+pub struct TestTally {
+    pub passed: u64,
+    pub failed: u64,
+}
+
+impl TestTally {
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        let count = |word: &str| {
+            rest.split(';')
+                .map(str::trim)
+                .find_map(|part| {
+                    part.strip_suffix(word)
+                        .map(|n| n.trim().rsplit(' ').next().unwrap_or(""))
+                })
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        self.passed += count("passed");
+        self.failed += count("failed");
+    }
+
+    /// Runs a test command, streaming its output and counting its results.
+    pub fn run(&mut self, cmd: &mut Command) -> anyhow::Result<()> {
+        use std::io::{BufRead, BufReader};
+        eprintln!("    $ {}", describe(cmd));
+        let mut child = cmd.stdout(std::process::Stdio::piped()).spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            self.add_line(&line);
+        }
+        let status = child.wait()?;
+        anyhow::ensure!(
+            status.success(),
+            "tests failed ({status}): {}",
+            describe(cmd)
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestTally;
+
+    #[test]
+    fn tally_reads_cargo_and_wasm_bindgen_result_lines() {
+        let mut t = TestTally::default();
+        t.add_line("test result: ok. 29 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.12s");
+        t.add_line(
+            "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 filtered out; finished in 2.53s",
+        );
+        t.add_line("running 3 tests");
+        assert_eq!((t.passed, t.failed), (32, 2));
+    }
+}

@@ -1,0 +1,142 @@
+// Type declarations of @latchkey/frontend, written by hand: the same public surface as
+// @nangohq/frontend (Nango, ConnectUI, AuthError and their option types).
+
+/** The error types the SDK itself produces. */
+export type AuthErrorType =
+    | 'missing_auth_token'
+    | 'blocked_by_browser'
+    | 'invalid_host_url'
+    | 'missing_credentials'
+    | 'window_closed'
+    | 'connection_test_failed'
+    | 'missing_connect_session_token'
+    | 'connection_validation_failed'
+    | 'resource_capped'
+    | 'unknown_error';
+
+/**
+ * An error type: one of {@link AuthErrorType}, or a code passed through from the server
+ * (`invalid_body`, `integration_not_allowed`, `token_err`, …).
+ */
+export type AuthErrorCode = AuthErrorType | (string & Record<never, never>);
+
+/** Every error the SDK throws or rejects with. */
+export declare class AuthError extends Error {
+    constructor(message: string, type: AuthErrorCode);
+    type: AuthErrorCode;
+}
+
+interface NangoBaseOptions {
+    /** API base URL; default `'https://api.nango.dev'`. Trailing slashes are ignored. */
+    host?: string;
+    /** Path of the result WebSocket on the API host; default `'/'`. */
+    websocketsPath?: string;
+    /** OAuth popup width in pixels; default 500. */
+    width?: number;
+    /** OAuth popup height in pixels; default 600. */
+    height?: number;
+    /** Accepted for compatibility; the SDK logs nothing. */
+    debug?: boolean;
+}
+
+export type NangoOptions = NangoBaseOptions &
+    (
+        | { /** A connect session token, created by your backend. */ connectSessionToken?: string; publicKey?: never }
+        | { /** Legacy public-key authentication: not supported, `auth()` rejects. */ publicKey?: string; connectSessionToken?: never }
+    );
+
+export interface ApiKeyCredentials {
+    apiKey: string;
+}
+
+export interface BasicApiCredentials {
+    username?: string;
+    password?: string;
+}
+
+export interface AuthOptions {
+    /** Connection configuration (`subdomain`, `hostname`, …), sent as `params[k]`. */
+    params?: Record<string, string>;
+    /**
+     * Extra or overriding query parameters of the provider's authorization URL; `undefined` removes
+     * a parameter the integration sets by default.
+     */
+    authorization_params?: Record<string, string | undefined>;
+    /**
+     * Reject with `window_closed` when the popup is closed before the flow completes. Off by default:
+     * providers that send `Cross-Origin-Opener-Policy` make an open popup look closed.
+     */
+    detectClosedAuthWindow?: boolean;
+    /**
+     * API-key or basic credentials, submitted without a popup. Only builds of the SDK made with the
+     * `credentials` cargo feature submit them; the default build rejects with `missing_credentials`
+     * (the Connect UI collects credentials itself).
+     */
+    credentials?: ApiKeyCredentials | BasicApiCredentials;
+}
+
+/** What `auth()` resolves with. */
+export interface AuthSuccess {
+    providerConfigKey: string;
+    connectionId: string;
+    isPending?: boolean;
+}
+
+/** Events the Connect UI reports to the page. */
+export type ConnectUIEvent =
+    | { type: 'ready' }
+    | { type: 'close' }
+    | { type: 'connect'; payload: { providerConfigKey: string; connectionId: string; isPending?: boolean } }
+    | { type: 'error'; payload: { errorType: AuthErrorCode; errorMessage: string } };
+
+export type OnConnectEvent = (event: ConnectUIEvent) => void | Promise<void>;
+
+export interface ConnectUIProps {
+    /** The connect session token; can also be given later with `setSessionToken`. */
+    sessionToken?: string;
+    /** Where the Connect UI is served; default `'https://connect.nango.dev'`. */
+    baseURL?: string;
+    /** The API base URL the Connect UI talks to; default `'https://api.nango.dev'`. */
+    apiURL?: string;
+    onEvent?: OnConnectEvent;
+    detectClosedAuthWindow?: boolean;
+    /** UI language, e.g. `'en'`, `'fr'`; default: the browser's. */
+    lang?: string;
+    themeOverride?: 'light' | 'dark' | 'system';
+}
+
+/** The Connect UI in a full-screen iframe. */
+export declare class ConnectUI {
+    constructor(props: ConnectUIProps);
+    /** The iframe while open, else `null`. */
+    readonly iframe: HTMLIFrameElement | null;
+    /** Shows the Connect UI; does nothing if it is already open. */
+    open(): void;
+    /** Removes the iframe and restores the page's scrolling. */
+    close(): void;
+    /** Sets the session token, and sends it right away if the Connect UI is ready. */
+    setSessionToken(token: string): void;
+    /** Releases the instance's WebAssembly memory (optional; garbage collection does it too). */
+    free(): void;
+}
+
+export declare class Nango {
+    constructor(config?: NangoOptions);
+    /**
+     * Connects an integration. The OAuth popup opens synchronously inside this call: call it
+     * directly from a click handler. With a connect session token, `connectionId` is ignored (the
+     * server assigns it).
+     */
+    auth(providerConfigKey: string, options?: AuthOptions): Promise<AuthSuccess>;
+    auth(providerConfigKey: string, connectionId: string, options?: AuthOptions): Promise<AuthSuccess>;
+    /** `auth()` for a reconnect session; rejects with `missing_connect_session_token` without a token. */
+    reconnect(providerConfigKey: string, options?: AuthOptions): Promise<AuthSuccess>;
+    /** Abandons the OAuth flow in progress, if any: its popup and socket are closed. */
+    clear(): void;
+    /** Opens the Connect UI (with this client's session token unless `props.sessionToken` is set). */
+    openConnectUI(props: ConnectUIProps): ConnectUI;
+    /** Releases the instance's WebAssembly memory (optional; garbage collection does it too). */
+    free(): void;
+}
+
+export default Nango;

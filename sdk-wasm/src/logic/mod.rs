@@ -1,0 +1,37 @@
+//! The SDK's pure core: everything that decides *what* to do, with no browser in sight, so it is unit
+//! tested natively (`cargo test -p latchkey-sdk`).
+//!
+//! - [`layout`]: where the OAuth popup opens and its `window.open` feature string;
+//! - [`urls`]: host normalisation, WebSocket scheme, and the query pairs of every URL the SDK builds
+//!   (the browser's `URL`/`URLSearchParams` do the parsing and encoding);
+//! - [`messages`]: who may talk to us through `postMessage`, and what their messages mean;
+//! - [`flow`]: the state machine of one OAuth attempt (which result wins, when to give up);
+//! - [`wire`]: reading and writing the protocol's messages field by field (no serde at run time).
+//!
+//! Nothing here may touch `web_sys`/`js_sys`: the browser glue lives in `crate::oauth` and `crate::js`.
+
+pub mod flow;
+pub mod layout;
+pub mod messages;
+pub mod urls;
+pub mod wire;
+
+/// Everything needed to run one OAuth popup flow with a connect session token.
+#[derive(Debug, Clone, Default)]
+pub struct OAuthRequest {
+    /// API base URL, e.g. `http://localhost:3003` (a path prefix is kept).
+    pub host: String,
+    /// WebSocket path on the API host, `/` by default.
+    pub websockets_path: String,
+    pub provider_config_key: String,
+    pub connect_session_token: String,
+    /// Connection config (`params[k]=v`).
+    pub params: Vec<(String, String)>,
+    /// Extra authorization URL params (`authorization_params[k]=v`).
+    pub authorization_params: Vec<(String, String)>,
+    /// Popup size; 0 means the default (500×600).
+    pub width: u32,
+    pub height: u32,
+    /// Reject with `window_closed` when the popup is closed before a result arrives.
+    pub detect_closed_auth_window: bool,
+}

@@ -1,0 +1,302 @@
+//! What goes into every URL the SDK builds: paths, query pairs and the WebSocket scheme.
+//!
+//! Parsing and percent-encoding are the browser's job (`URL`, `URLSearchParams` in `crate::oauth` and
+//! `crate::js`): this module only decides *which* pairs, in *which* order, so it can be tested
+//! natively. It never concatenates a query string by hand.
+
+use std::borrow::Cow;
+
+use latchkey_protocol::params;
+
+/// Default API host, as `@nangohq/frontend`.
+pub const DEFAULT_HOST: &str = "https://api.nango.dev";
+/// Default Connect UI location, as `@nangohq/frontend`.
+pub const DEFAULT_CONNECT_UI_URL: &str = "https://connect.nango.dev";
+
+/// Route of the OAuth popup target (`GET /oauth/connect/:providerConfigKey`).
+pub const OAUTH_CONNECT_ROUTE: &str = "/oauth/connect/";
+/// Route of API-key credential submission (`POST /api-auth/api-key/:providerConfigKey`).
+pub const API_KEY_ROUTE: &str = "/api-auth/api-key/";
+/// Route of basic-auth credential submission (`POST /api-auth/basic/:providerConfigKey`).
+pub const BASIC_ROUTE: &str = "/api-auth/basic/";
+/// Route of `auth_mode: NONE` connection creation (`POST /auth/unauthenticated/:providerConfigKey`).
+pub const UNAUTHENTICATED_ROUTE: &str = "/auth/unauthenticated/";
+
+/// The host the integrator configured, defaulted and without trailing slashes (as Nango).
+pub fn normalize_host(host: &str) -> &str {
+    if host.is_empty() {
+        DEFAULT_HOST
+    } else {
+        trim_trailing_slashes(host)
+    }
+}
+
+/// Byte-wise (no `char` machinery; `get` rather than indexing, so no panic path ships).
+fn trim_trailing_slashes(s: &str) -> &str {
+    let mut end = s.len();
+    while end > 0 && s.as_bytes().get(end - 1) == Some(&b'/') {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or(s)
+}
+
+/// The WebSocket path, `/` when not configured.
+pub fn websockets_path(path: &str) -> &str {
+    if path.is_empty() {
+        params::DEFAULT_WEBSOCKETS_PATH
+    } else {
+        path
+    }
+}
+
+/// The WebSocket scheme for a URL's scheme (`URL.protocol`, with its colon): `http:` → `ws:`,
+/// `https:` → `wss:` (a `websocketsPath` that is already a `ws:`/`wss:` URL keeps its scheme).
+/// Anything else cannot reach the API.
+pub fn ws_protocol(protocol: &str) -> Option<&'static str> {
+    match protocol {
+        "http:" | "ws:" => Some("ws:"),
+        "https:" | "wss:" => Some("wss:"),
+        _ => None,
+    }
+}
+
+/// Whether a host URL's scheme (`URL.protocol`) can serve the API.
+pub fn is_api_protocol(protocol: &str) -> bool {
+    matches!(protocol, "http:" | "https:")
+}
+
+/// Path of an API route under the host's own path (a host with a prefix, e.g. behind a reverse
+/// proxy, keeps it). `encoded_key` must already be a percent-encoded path segment.
+pub fn route_path(host_path: &str, route: &str, encoded_key: &str) -> String {
+    let base = trim_trailing_slashes(host_path);
+    let mut path = String::with_capacity(base.len() + route.len() + encoded_key.len());
+    path.push_str(base);
+    path.push_str(route);
+    path.push_str(encoded_key);
+    path
+}
+
+/// Query pairs of an auth-initiation request: `GET /oauth/connect/:key` (PROTOCOL.md §5 step 1, with
+/// the `ws_client_id`) and the credential `POST`s (without). To be appended with
+/// `URLSearchParams.append`, which encodes them: a bracketed key goes out as `params%5Bk%5D`, which any
+/// form-urlencoded parser decodes back to `params[k]`.
+pub fn auth_query<'a>(
+    connect_session_token: &'a str,
+    ws_client_id: Option<&'a str>,
+    connection_params: &'a [(String, String)],
+    authorization_params: &'a [(String, String)],
+) -> Vec<(Cow<'a, str>, &'a str)> {
+    let mut pairs = Vec::with_capacity(2 + connection_params.len() + authorization_params.len());
+    pairs.push((
+        Cow::Borrowed(params::CONNECT_SESSION_TOKEN),
+        connect_session_token,
+    ));
+    if let Some(id) = ws_client_id {
+        pairs.push((Cow::Borrowed(params::WS_CLIENT_ID), id));
+    }
+    for (prefix, list) in [
+        ("params[", connection_params),
+        ("authorization_params[", authorization_params),
+    ] {
+        for (k, v) in list {
+            let mut key = String::with_capacity(prefix.len() + k.len() + 1);
+            key.push_str(prefix);
+            key.push_str(k);
+            key.push(']');
+            pairs.push((Cow::Owned(key), v.as_str()));
+        }
+    }
+    pairs
+}
+
+/// The Connect UI iframe's options (reference §1.8, plus our `parentOrigin`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnectUiQuery<'a> {
+    pub api_url: &'a str,
+    pub parent_origin: &'a str,
+    pub detect_closed_auth_window: bool,
+    pub lang: Option<&'a str>,
+    pub theme: Option<&'a str>,
+}
+
+impl<'a> ConnectUiQuery<'a> {
+    /// Query pairs of the iframe URL. The session token is never among them (PROTOCOL.md §7).
+    pub fn pairs(&self) -> Vec<(&'static str, &'a str)> {
+        let mut pairs = vec![
+            (params::API_URL, self.api_url),
+            (params::PARENT_ORIGIN, self.parent_origin),
+        ];
+        if self.detect_closed_auth_window {
+            pairs.push((params::DETECT_CLOSED_AUTH_WINDOW, "true"));
+        }
+        if let Some(lang) = self.lang.filter(|l| !l.is_empty()) {
+            pairs.push((params::LANG, lang));
+        }
+        if let Some(theme) = self.theme.filter(|t| !t.is_empty()) {
+            pairs.push((params::THEME, theme));
+        }
+        pairs
+    }
+}
+
+/// The Connect UI is a single-page app with relative assets: its path must end with `/`.
+pub fn with_trailing_slash(path: &str) -> Cow<'_, str> {
+    if path.ends_with('/') {
+        Cow::Borrowed(path)
+    } else {
+        let mut p = String::with_capacity(path.len() + 1);
+        p.push_str(path);
+        p.push('/');
+        Cow::Owned(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owned(pairs: Vec<(Cow<'_, str>, &str)>) -> Vec<(String, String)> {
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn host_loses_trailing_slashes_and_defaults_to_nango_cloud() {
+        assert_eq!(
+            normalize_host("http://localhost:3003///"),
+            "http://localhost:3003"
+        );
+        assert_eq!(
+            normalize_host("https://x.test/prefix/"),
+            "https://x.test/prefix"
+        );
+        assert_eq!(normalize_host(""), "https://api.nango.dev");
+    }
+
+    #[test]
+    fn websocket_scheme_follows_the_api_scheme() {
+        assert_eq!(ws_protocol("http:"), Some("ws:"));
+        assert_eq!(ws_protocol("https:"), Some("wss:"));
+        assert_eq!(ws_protocol("wss:"), Some("wss:"));
+        assert_eq!(ws_protocol("ftp:"), None);
+        assert_eq!(ws_protocol("javascript:"), None);
+    }
+
+    #[test]
+    fn only_http_hosts_serve_the_api() {
+        assert!(is_api_protocol("http:") && is_api_protocol("https:"));
+        assert!(
+            !is_api_protocol("ws:") && !is_api_protocol("file:") && !is_api_protocol("javascript:")
+        );
+    }
+
+    #[test]
+    fn websocket_path_defaults_to_root() {
+        assert_eq!(websockets_path(""), "/");
+        assert_eq!(websockets_path("/ws"), "/ws");
+    }
+
+    #[test]
+    fn route_path_keeps_the_host_prefix() {
+        assert_eq!(
+            route_path("/", OAUTH_CONNECT_ROUTE, "github"),
+            "/oauth/connect/github"
+        );
+        assert_eq!(
+            route_path("/api/", OAUTH_CONNECT_ROUTE, "git%2Fhub"),
+            "/api/oauth/connect/git%2Fhub"
+        );
+        assert_eq!(route_path("", API_KEY_ROUTE, "k"), "/api-auth/api-key/k");
+    }
+
+    #[test]
+    fn oauth_query_carries_token_client_id_and_bracketed_params_in_order() {
+        let params = vec![("subdomain".to_owned(), "acme & co".to_owned())];
+        let auth = vec![
+            ("prompt".to_owned(), "consent".to_owned()),
+            ("scope".to_owned(), "a b".to_owned()),
+        ];
+        let q = owned(auth_query("tok", Some("ws-1"), &params, &auth));
+        let expected: Vec<(String, String)> = [
+            ("connect_session_token", "tok"),
+            ("ws_client_id", "ws-1"),
+            ("params[subdomain]", "acme & co"),
+            ("authorization_params[prompt]", "consent"),
+            ("authorization_params[scope]", "a b"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(q, expected);
+    }
+
+    #[test]
+    fn credential_post_query_has_no_client_id() {
+        let params = vec![("region".to_owned(), "eu".to_owned())];
+        let q = owned(auth_query("tok", None, &params, &[]));
+        assert_eq!(
+            q,
+            vec![
+                ("connect_session_token".into(), "tok".into()),
+                ("params[region]".into(), "eu".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn connect_ui_query_has_parent_origin_and_only_the_options_set() {
+        let q = ConnectUiQuery {
+            api_url: "http://localhost:3003",
+            parent_origin: "http://127.0.0.1:3010",
+            ..Default::default()
+        };
+        assert_eq!(
+            q.pairs(),
+            vec![
+                ("apiURL", "http://localhost:3003"),
+                ("parentOrigin", "http://127.0.0.1:3010")
+            ]
+        );
+
+        let q = ConnectUiQuery {
+            api_url: "a",
+            parent_origin: "o",
+            detect_closed_auth_window: true,
+            lang: Some("fr"),
+            theme: Some("dark"),
+        };
+        assert_eq!(
+            q.pairs(),
+            vec![
+                ("apiURL", "a"),
+                ("parentOrigin", "o"),
+                ("detectClosedAuthWindow", "true"),
+                ("lang", "fr"),
+                ("theme", "dark")
+            ]
+        );
+    }
+
+    #[test]
+    fn connect_ui_query_never_carries_a_session_token() {
+        let q = ConnectUiQuery {
+            api_url: "a",
+            parent_origin: "o",
+            lang: Some("en"),
+            ..Default::default()
+        };
+        assert!(q
+            .pairs()
+            .iter()
+            .all(|(k, _)| *k != "session_token" && *k != "sessionToken"));
+    }
+
+    #[test]
+    fn connect_ui_path_gets_a_trailing_slash() {
+        assert_eq!(with_trailing_slash("/connect"), "/connect/");
+        assert_eq!(with_trailing_slash("/connect/"), "/connect/");
+        assert_eq!(with_trailing_slash("/"), "/");
+    }
+}
