@@ -1,0 +1,151 @@
+//! Every log line the server writes during a full OAuth flow, a forced refresh and an API-key
+//! connection is captured (at `debug`, for every crate, HTTP client and server included) and searched
+//! for each secret that crossed it: provider tokens, the client secret, the API key, the secret key,
+//! the connect session token.
+
+use latchkey_protocol::connection::Credentials;
+use latchkey_tests::headless::HeadlessUser;
+use latchkey_tests::stack::{Stack, LOCAL_OIDC};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// A log sink shared with the global subscriber of this test binary.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
+    let logs = Captured::default();
+    let sink = logs.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("debug")
+        .with_ansi(false)
+        .with_writer(move || sink.clone())
+        .init();
+
+    let stack = Stack::start().await?;
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{}/session-token", stack.demo.url()))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let session_token = session["sessionToken"]
+        .as_str()
+        .expect("sessionToken")
+        .to_string();
+
+    let mut start = stack.server.endpoint(&["oauth", "connect", LOCAL_OIDC])?;
+    start
+        .query_pairs_mut()
+        .append_pair("connect_session_token", &session_token);
+    let end = HeadlessUser::new()?
+        .authorize(start.as_str(), "carol")
+        .await?;
+    assert!(
+        end.status.is_success(),
+        "callback answered {}: {}",
+        end.status,
+        end.body
+    );
+    let connections = stack.server.list_connections().await?;
+    let id = connections[0]["connection_id"]
+        .as_str()
+        .expect("connection_id")
+        .to_string();
+    let first = stack
+        .server
+        .get_connection_with(&id, LOCAL_OIDC, &[("refresh_token", "true")])
+        .await?;
+    let second = stack
+        .server
+        .get_connection_with(
+            &id,
+            LOCAL_OIDC,
+            &[("force_refresh", "true"), ("refresh_token", "true")],
+        )
+        .await?;
+
+    stack
+        .server
+        .create_integration(&json!({"provider": "openai", "unique_key": "openai"}))
+        .await?;
+    let api_key = "sk-live-do-not-log-me-7f3a9c";
+    let res = http
+        .post(format!(
+            "{}/api-auth/api-key/openai?connect_session_token={session_token}",
+            stack.server.url()
+        ))
+        .json(&json!({ "apiKey": api_key }))
+        .send()
+        .await?;
+    assert!(res.status().is_success(), "{}", res.text().await?);
+
+    let mut secrets = vec![
+        ("connect session token", session_token.clone()),
+        ("secret key", stack.server.secret_key().to_string()),
+        ("client secret", stack.oidc.client_secret().to_string()),
+        ("API key", api_key.to_string()),
+    ];
+    for (label, c) in [
+        ("first", &first.credentials),
+        ("refreshed", &second.credentials),
+    ] {
+        let Credentials::OAuth2 {
+            access_token,
+            refresh_token,
+            ..
+        } = c
+        else {
+            panic!("expected OAUTH2")
+        };
+        secrets.push((
+            if label == "first" {
+                "access token"
+            } else {
+                "refreshed access token"
+            },
+            access_token.clone(),
+        ));
+        let refresh = refresh_token.clone().expect("refresh token issued");
+        secrets.push((
+            if label == "first" {
+                "refresh token"
+            } else {
+                "rotated refresh token"
+            },
+            refresh,
+        ));
+    }
+    drop(stack);
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone())?;
+    assert!(
+        text.contains("connection authorized"),
+        "the capture saw the flow:\n{text}"
+    );
+    assert!(
+        text.contains("token refreshed"),
+        "the capture saw the refresh"
+    );
+    for (label, secret) in &secrets {
+        assert!(secret.len() >= 16, "{label} is too short to search for");
+        assert!(
+            !text.contains(secret.as_str()),
+            "the {label} appears in the logs"
+        );
+    }
+    Ok(())
+}
