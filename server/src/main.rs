@@ -165,7 +165,7 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
                 },
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-            app.store.upsert_integration(&row).await?;
+            app.store.save_integration(&row, true).await?;
             println!("integration '{unique_key}' saved");
         }
         IntegrationCommand::List => {

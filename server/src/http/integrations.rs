@@ -147,7 +147,7 @@ async fn create(
 ) -> Result<Json<DataEnvelope<ApiPublicIntegration>>, ApiError> {
     let key = body.unique_key.clone();
     let row = new_integration(&app, env.id, body)?;
-    if !app.store.insert_integration(&row).await? {
+    if !app.store.save_integration(&row, false).await? {
         return Err(ApiError::invalid_body(
             vec!["unique_key".into()],
             "Unique key already exists",

@@ -5,10 +5,9 @@ use crate::catalog::{interpolate, param_string, Provider};
 use crate::crypto;
 use crate::environment::Environment;
 use crate::secret::Secret;
-use crate::storage::{ConnectSessionRow, NewConnection, OAuthAttemptRow};
+use crate::storage::{ConnectSessionRow, IntegrationRow, NewConnection, OAuthAttemptRow};
 use crate::AppState;
 use latchkey_protocol::connect::IntegrationConfigDefaults;
-use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
 use oauth2::basic::BasicClient;
@@ -349,18 +348,8 @@ pub async fn complete(
         .await
         .map_err(|e| internal(e).reported_to(&report))?
         .is_some();
-    let client_secret = match (&integration.client_secret_enc, &integration.key_id) {
-        (Some(enc), Some(key_id)) => Secret::new(
-            app.cipher
-                .open_string(
-                    key_id,
-                    enc,
-                    &integration_secret_aad(env.id, &integration.unique_key),
-                )
-                .map_err(|e| internal(e).reported_to(&report))?,
-        ),
-        _ => Secret::new(""),
-    };
+    let client_secret =
+        open_client_secret(app, &integration).map_err(|e| internal(e).reported_to(&report))?;
     let verifier = app
         .cipher
         .open_string(
@@ -405,7 +394,7 @@ pub async fn complete(
             PkceCodeVerifier::new(verifier).secret().clone(),
         );
     }
-    let auth = client_auth(&provider);
+    let auth = ClientAuth::for_provider(&provider);
     let client_id = integration.client_id.clone().unwrap_or_default();
     let tokens = request_token(
         &app.outbound,
@@ -430,15 +419,7 @@ pub async fn complete(
         FlowFailure::new(ErrorCode::TokenErr, format!("The provider did not issue a token: {e}")).reported_to(&report)
     })?;
 
-    let credentials = Credentials::OAuth2 {
-        access_token: tokens.access_token.expose().to_string(),
-        refresh_token: tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| t.expose().to_string()),
-        expires_at: tokens.expires_at.map(crate::time::unix_to_iso),
-        raw: tokens.raw,
-    };
+    let credentials = tokens.into_credentials(None);
     let plaintext = serde_json::to_vec(&credentials).expect("credentials serialize");
     let created = app
         .store
@@ -472,16 +453,6 @@ pub async fn complete(
     );
     crate::webhooks::enqueue_auth(app, env.id, event).await;
     Ok(Completed { report, created })
-}
-
-fn client_auth(provider: &Provider) -> ClientAuth {
-    let header = provider.authorization_method.as_deref() == Some("header")
-        || provider.token_request_auth_method.as_deref() == Some("basic");
-    if header {
-        ClientAuth::Basic
-    } else {
-        ClientAuth::Body
-    }
 }
 
 fn provider_of(app: &AppState, name: &str) -> Result<Provider, FlowFailure> {
@@ -518,6 +489,21 @@ fn attempt_aad(state_hash: &str) -> String {
 /// Associated data of a connection's credentials: the row's identity.
 pub fn connection_aad(env_id: i64, pck: &str, connection_id: &str) -> String {
     format!("connection:{env_id}:{pck}:{connection_id}")
+}
+
+/// The integration's OAuth client secret, opened (empty when none is stored).
+pub fn open_client_secret(
+    app: &AppState,
+    integration: &IntegrationRow,
+) -> Result<Secret, crate::crypto::CryptoError> {
+    match (&integration.client_secret_enc, &integration.key_id) {
+        (Some(enc), Some(key_id)) => Ok(Secret::new(app.cipher.open_string(
+            key_id,
+            enc,
+            &integration_secret_aad(integration.environment_id, &integration.unique_key),
+        )?)),
+        _ => Ok(Secret::new("")),
+    }
 }
 
 /// Associated data of an integration's client secret.

@@ -6,10 +6,9 @@
 //! without calling the provider. A rotated refresh token is stored together with the new access token
 //! (one sealed credentials blob, one UPDATE).
 
-use super::flow::{connection_aad, integration_secret_aad};
+use super::flow::{connection_aad, open_client_secret};
 use super::token::{request_token, ClientAuth, TokenRequest};
 use crate::catalog::{interpolate, param_string};
-use crate::secret::Secret;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
@@ -135,18 +134,7 @@ pub async fn fresh(
         })
         .ok_or_else(|| anyhow::anyhow!("provider has no token URL"))?;
     let url = interpolate(template, &config).map_err(|e| RefreshError::Upstream(e.to_string()))?;
-    let secret = match (&integration.client_secret_enc, &integration.key_id) {
-        (Some(enc), Some(key_id)) => Secret::new(
-            app.cipher
-                .open_string(
-                    key_id,
-                    enc,
-                    &integration_secret_aad(row.environment_id, &integration.unique_key),
-                )
-                .map_err(anyhow::Error::from)?,
-        ),
-        _ => Secret::new(""),
-    };
+    let secret = open_client_secret(app, &integration).map_err(anyhow::Error::from)?;
     let mut params: BTreeMap<String, String> = provider
         .refresh_params
         .iter()
@@ -154,13 +142,7 @@ pub async fn fresh(
         .collect();
     params.insert("grant_type".into(), "refresh_token".into());
     params.insert("refresh_token".into(), refresh_token.clone());
-    let auth = if provider.authorization_method.as_deref() == Some("header")
-        || provider.token_request_auth_method.as_deref() == Some("basic")
-    {
-        ClientAuth::Basic
-    } else {
-        ClientAuth::Body
-    };
+    let auth = ClientAuth::for_provider(&provider);
     let client_id = integration.client_id.clone().unwrap_or_default();
     let tokens = request_token(
         &app.outbound,
@@ -193,16 +175,7 @@ pub async fn fresh(
             return Err(RefreshError::Upstream(e.to_string()));
         }
     };
-    let new = Credentials::OAuth2 {
-        access_token: tokens.access_token.expose().to_string(),
-        // Providers that do not rotate keep the old refresh token valid.
-        refresh_token: tokens
-            .refresh_token
-            .map(|t| t.expose().to_string())
-            .or_else(|| Some(refresh_token.clone())),
-        expires_at: tokens.expires_at.map(crate::time::unix_to_iso),
-        raw: tokens.raw,
-    };
+    let new = tokens.into_credentials(Some(refresh_token.clone()));
     let sealed = app.cipher.seal(
         &serde_json::to_vec(&new).expect("credentials serialize"),
         &connection_aad(

@@ -18,6 +18,20 @@ pub enum ClientAuth {
     Basic,
 }
 
+impl ClientAuth {
+    /// The provider's choice: HTTP Basic for `authorization_method: header` or
+    /// `token_request_auth_method: basic`, the request body otherwise.
+    pub fn for_provider(provider: &crate::catalog::Provider) -> Self {
+        if provider.authorization_method.as_deref() == Some("header")
+            || provider.token_request_auth_method.as_deref() == Some("basic")
+        {
+            Self::Basic
+        } else {
+            Self::Body
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct TokenRequest<'a> {
     pub token_url: &'a str,
@@ -36,6 +50,25 @@ pub struct TokenSet {
     pub expires_at: Option<i64>,
     /// The whole response, as the provider sent it.
     pub raw: serde_json::Value,
+}
+
+impl TokenSet {
+    /// The stored form. A provider that does not rotate refresh tokens answers a refresh without one:
+    /// `previous_refresh_token` stays valid then.
+    pub fn into_credentials(
+        self,
+        previous_refresh_token: Option<String>,
+    ) -> latchkey_protocol::connection::Credentials {
+        latchkey_protocol::connection::Credentials::OAuth2 {
+            access_token: self.access_token.expose().to_string(),
+            refresh_token: self
+                .refresh_token
+                .map(|t| t.expose().to_string())
+                .or(previous_refresh_token),
+            expires_at: self.expires_at.map(crate::time::unix_to_iso),
+            raw: self.raw,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -117,50 +117,34 @@ impl Store {
 
     // ---- integrations -------------------------------------------------------------------------
 
-    /// Inserts a new integration; `Ok(false)` when the unique key is taken.
-    pub async fn insert_integration(&self, i: &NewIntegration) -> sqlx::Result<bool> {
-        let res = sqlx::query(
+    /// Saves an integration. With `replace`, an existing one of the same key is overwritten (the CLI's
+    /// idempotent `integration create`); without, `Ok(false)` says the key is taken (the REST API).
+    pub async fn save_integration(&self, i: &NewIntegration, replace: bool) -> sqlx::Result<bool> {
+        let on_conflict = if replace {
+            "DO UPDATE SET provider = excluded.provider, display_name = excluded.display_name,
+               client_id = excluded.client_id, client_secret_enc = excluded.client_secret_enc,
+               key_id = excluded.key_id, scopes = excluded.scopes, updated_at = excluded.updated_at"
+        } else {
+            "DO NOTHING"
+        };
+        let sql = format!(
             "INSERT INTO integrations (environment_id, unique_key, provider, display_name, client_id, client_secret_enc, key_id, scopes, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (environment_id, unique_key) DO NOTHING",
-        )
-        .bind(i.environment_id)
-        .bind(&i.unique_key)
-        .bind(&i.provider)
-        .bind(&i.display_name)
-        .bind(&i.client_id)
-        .bind(&i.client_secret_enc)
-        .bind(&i.key_id)
-        .bind(&i.scopes)
-        .bind(&i.now)
-        .bind(&i.now)
-        .execute(&self.pool)
-        .await?;
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (environment_id, unique_key) {on_conflict}"
+        );
+        let res = sqlx::query(&sql)
+            .bind(i.environment_id)
+            .bind(&i.unique_key)
+            .bind(&i.provider)
+            .bind(&i.display_name)
+            .bind(&i.client_id)
+            .bind(&i.client_secret_enc)
+            .bind(&i.key_id)
+            .bind(&i.scopes)
+            .bind(&i.now)
+            .bind(&i.now)
+            .execute(&self.pool)
+            .await?;
         Ok(res.rows_affected() == 1)
-    }
-
-    /// Creates or replaces an integration (CLI `integration create`, idempotent for scripts).
-    pub async fn upsert_integration(&self, i: &NewIntegration) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO integrations (environment_id, unique_key, provider, display_name, client_id, client_secret_enc, key_id, scopes, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (environment_id, unique_key) DO UPDATE SET provider = excluded.provider,
-               display_name = excluded.display_name, client_id = excluded.client_id,
-               client_secret_enc = excluded.client_secret_enc, key_id = excluded.key_id,
-               scopes = excluded.scopes, updated_at = excluded.updated_at",
-        )
-        .bind(i.environment_id)
-        .bind(&i.unique_key)
-        .bind(&i.provider)
-        .bind(&i.display_name)
-        .bind(&i.client_id)
-        .bind(&i.client_secret_enc)
-        .bind(&i.key_id)
-        .bind(&i.scopes)
-        .bind(&i.now)
-        .bind(&i.now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     pub async fn list_integrations(&self, env_id: i64) -> sqlx::Result<Vec<IntegrationRow>> {
