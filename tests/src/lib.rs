@@ -13,6 +13,7 @@ pub mod headless;
 pub mod oidc;
 pub mod process;
 pub mod server;
+pub mod site;
 pub mod stack;
 pub mod wait;
 

@@ -84,7 +84,7 @@ fn test() -> anyhow::Result<()> {
         util::step(&format!(
             "cargo test ({what} in headless Chromium, wasm-bindgen-test)"
         ));
-        tally.run(
+        tally.run_reaped(
             util::cargo()
                 .args([
                     "test",

@@ -82,9 +82,25 @@ impl TestTally {
 
     /// Runs a test command, streaming its output and counting its results.
     pub fn run(&mut self, cmd: &mut Command) -> anyhow::Result<()> {
+        self.run_inner(cmd, false)
+    }
+
+    /// Like [`TestTally::run`], in a process group of its own that is killed afterwards:
+    /// wasm-bindgen-test-runner can leave Chromium (and the popups the SDK tests open) running after
+    /// it exits; nothing of a test run may outlive it.
+    pub fn run_reaped(&mut self, cmd: &mut Command) -> anyhow::Result<()> {
+        self.run_inner(cmd, true)
+    }
+
+    fn run_inner(&mut self, cmd: &mut Command, reap: bool) -> anyhow::Result<()> {
         use std::io::{BufRead, BufReader};
+        use std::os::unix::process::CommandExt;
         eprintln!("    $ {}", describe(cmd));
+        if reap {
+            cmd.process_group(0);
+        }
         let mut child = cmd.stdout(std::process::Stdio::piped()).spawn()?;
+        let group = child.id();
         let stdout = child.stdout.take().expect("piped");
         for line in BufReader::new(stdout).lines() {
             let line = line?;
@@ -92,6 +108,12 @@ impl TestTally {
             self.add_line(&line);
         }
         let status = child.wait()?;
+        if reap {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{group}")])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
         anyhow::ensure!(
             status.success(),
             "tests failed ({status}): {}",
