@@ -259,6 +259,20 @@ impl Browser {
     }
 
     /// Waits for the input, then types `text` into it.
+    /// In the provider popup: signs in on oidc-provider's development login page (any password is
+    /// accepted) and continues on its consent page, with a screenshot of each.
+    pub async fn complete_local_provider_login(&self, login: &str) -> anyhow::Result<()> {
+        self.type_into("input[name=\"login\"]", login).await?;
+        self.type_into("input[name=\"password\"]", "correct horse battery staple")
+            .await?;
+        self.screenshot("provider-login").await;
+        self.click("button[type=\"submit\"]").await?;
+        self.wait_for("input[name=\"prompt\"][value=\"consent\"]")
+            .await?;
+        self.screenshot("provider-consent").await;
+        self.click("button[type=\"submit\"]").await
+    }
+
     pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let el = self.wait_for(css).await?;
         el.send_keys(text)

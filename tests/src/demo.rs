@@ -1,13 +1,11 @@
 //! The demo customer app (`latchkey-demo`), in-process on `127.0.0.1:<free port>`.
 
+use crate::site::LoopbackServer;
 use latchkey_demo::DemoConfig;
-use std::time::Duration;
 
 /// A running demo app; stops on drop.
 pub struct DemoApp {
-    url: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    server: LoopbackServer,
 }
 
 impl DemoApp {
@@ -20,43 +18,18 @@ impl DemoApp {
     /// Serves the demo with an explicit configuration.
     pub async fn start_with(config: DemoConfig) -> anyhow::Result<Self> {
         config.validate()?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = latchkey_demo::router(config);
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
-        });
         Ok(Self {
-            url,
-            shutdown: Some(tx),
-            task,
+            server: LoopbackServer::serve(latchkey_demo::router(config)).await?,
         })
     }
 
     /// `http://127.0.0.1:<port>` (no trailing slash).
     pub fn url(&self) -> &str {
-        &self.url
+        self.server.url()
     }
 
     /// Stops and waits (≤ 5 s) for open connections to finish.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
-    }
-}
-
-impl Drop for DemoApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        self.task.abort();
+    pub async fn stop(self) {
+        self.server.stop().await
     }
 }

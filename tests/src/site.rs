@@ -9,30 +9,15 @@ use axum::routing::get;
 use axum::Router;
 use std::path::{Component, Path, PathBuf};
 
-/// A running site; stops on drop.
-pub struct CustomerSite {
+/// An axum router served on `127.0.0.1:0` in this process; stops on drop.
+pub struct LoopbackServer {
     url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl CustomerSite {
-    /// Serves `html` at `/`.
-    pub async fn serve_page(html: String) -> anyhow::Result<Self> {
-        let app = Router::new().route("/", get(move || async move { Html(html) }));
-        Self::serve(app).await
-    }
-
-    /// Serves the files under `dir` (`/` is `index.html`).
-    pub async fn serve_dir(dir: PathBuf) -> anyhow::Result<Self> {
-        let app = Router::new().fallback(move |uri: Uri| {
-            let dir = dir.clone();
-            async move { file_response(&dir, uri.path()).await }
-        });
-        Self::serve(app).await
-    }
-
-    async fn serve(app: Router) -> anyhow::Result<Self> {
+impl LoopbackServer {
+    pub async fn serve(app: Router) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -54,14 +39,55 @@ impl CustomerSite {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Stops and waits (≤ 5 s) for open connections to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut self.task).await;
+    }
 }
 
-impl Drop for CustomerSite {
+impl Drop for LoopbackServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         self.task.abort();
+    }
+}
+
+/// A customer's site (one page or a folder) on its own origin; stops on drop.
+pub struct CustomerSite {
+    server: LoopbackServer,
+}
+
+impl CustomerSite {
+    /// Serves `html` at `/`.
+    pub async fn serve_page(html: String) -> anyhow::Result<Self> {
+        let app = Router::new().route("/", get(move || async move { Html(html) }));
+        Self::serve(app).await
+    }
+
+    /// Serves the files under `dir` (`/` is `index.html`).
+    pub async fn serve_dir(dir: PathBuf) -> anyhow::Result<Self> {
+        let app = Router::new().fallback(move |uri: Uri| {
+            let dir = dir.clone();
+            async move { file_response(&dir, uri.path()).await }
+        });
+        Self::serve(app).await
+    }
+
+    async fn serve(app: Router) -> anyhow::Result<Self> {
+        Ok(Self {
+            server: LoopbackServer::serve(app).await?,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>` (no trailing slash).
+    pub fn url(&self) -> &str {
+        self.server.url()
     }
 }
 

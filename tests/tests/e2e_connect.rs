@@ -54,20 +54,8 @@ async fn run(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
         .switch_to_new_window(&known_windows, Duration::from_secs(10))
         .await?;
 
-    // oidc-provider's development login page: any login/password is accepted.
-    browser.type_into("input[name=\"login\"]", LOGIN).await?;
-    browser
-        .type_into("input[name=\"password\"]", "correct horse battery staple")
-        .await?;
-    browser.screenshot("provider-login").await;
-    browser.click("button[type=\"submit\"]").await?;
-
-    // Its consent page ("Continue").
-    browser
-        .wait_for("input[name=\"prompt\"][value=\"consent\"]")
-        .await?;
-    browser.screenshot("provider-consent").await;
-    browser.click("button[type=\"submit\"]").await?;
+    // oidc-provider's development login and consent pages, in the popup.
+    browser.complete_local_provider_login(LOGIN).await?;
 
     // The popup lands on Latchkey's callback, which reports to the Connect UI and closes itself.
     browser.switch_to(&main_window).await?;

@@ -111,18 +111,8 @@ async fn headless_auth_runs_oauth_in_a_popup_and_resolves_with_the_connection() 
                 .switch_to_new_window(&known_windows, Duration::from_secs(10))
                 .await?;
 
-            // oidc-provider's development login and consent pages.
-            browser.type_into("input[name=\"login\"]", LOGIN).await?;
-            browser
-                .type_into("input[name=\"password\"]", "correct horse battery staple")
-                .await?;
-            browser.screenshot("provider-login").await;
-            browser.click("button[type=\"submit\"]").await?;
-            browser
-                .wait_for("input[name=\"prompt\"][value=\"consent\"]")
-                .await?;
-            browser.screenshot("provider-consent").await;
-            browser.click("button[type=\"submit\"]").await?;
+            // oidc-provider's development login and consent pages, in the popup.
+            browser.complete_local_provider_login(LOGIN).await?;
 
             browser.switch_to(&main_window).await?;
             let text = browser
