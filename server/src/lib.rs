@@ -11,6 +11,7 @@ pub mod environment;
 pub mod http;
 pub mod oauth;
 pub mod secret;
+pub mod sessions;
 pub mod storage;
 pub mod time;
 pub mod webhooks;
@@ -85,6 +86,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     secret_key: secret::Secret,
     webhook_signing_key: secret::Secret,
+    dev_environment_created: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -93,6 +95,11 @@ impl RunningServer {
     /// The `dev` environment's secret key (for test backends).
     pub fn secret_key(&self) -> &str {
         self.secret_key.expose()
+    }
+
+    /// Whether this start created the `dev` environment (its keys are new: tell the operator once).
+    pub fn dev_environment_created(&self) -> bool {
+        self.dev_environment_created
     }
 
     /// The key webhooks are signed with (what a receiving backend verifies).
@@ -124,7 +131,7 @@ pub async fn start(
     config: Config,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<RunningServer> {
-    let (state, env, _) = prepare(config).await?;
+    let (state, env, created) = prepare(config).await?;
     let addr = listener.local_addr()?;
     let app = http::router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -160,6 +167,7 @@ pub async fn start(
         addr,
         secret_key: env.secret_key,
         webhook_signing_key: env.webhook_signing_key,
+        dev_environment_created: created,
         shutdown: Some(tx),
         task,
     })

@@ -112,16 +112,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let public_url = config.public_url.clone();
     let connect_ui = config.connect_ui_url();
-    let (_, env, created) = prepare(config.clone()).await?;
     let server = latchkey_server::start(config, listener).await?;
     println!("Latchkey listening on http://{}", server.local_addr());
     println!("  API & OAuth callback: {public_url} ({public_url}/oauth/callback)");
     println!("  Connect UI:           {connect_ui}");
     println!("  SDK:                  {public_url}/sdk/index.js");
-    if created {
+    if server.dev_environment_created() {
         println!(
             "  Created the dev environment. Secret key (keep it server-side): {}",
-            env.secret_key.expose()
+            server.secret_key()
         );
     } else {
         println!("  Secret key: run `latchkey keys show`");

@@ -4,25 +4,20 @@
 //! Session rules as Nango: the session's allowed integrations apply, a reconnect session pins the
 //! connection id, and the session's connection-config defaults win over what the browser sent.
 
-use super::connect_sessions::allows;
 use super::error::ApiError;
-use super::extract::{session_for_token, StrictJson};
-use crate::catalog::param_string;
-use crate::environment::Environment;
+use super::extract::{query_params, session_from_query, StrictJson};
 use crate::oauth::flow::connection_aad;
-use crate::storage::{ConnectSessionRow, NewConnection};
+use crate::sessions;
+use crate::storage::NewConnection;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use latchkey_protocol::connect::IntegrationConfigDefaults;
 use latchkey_protocol::connection::{AuthResult, Credentials};
 use latchkey_protocol::integrations::AuthMode;
-use latchkey_protocol::params::CONNECT_SESSION_TOKEN;
 use latchkey_protocol::ErrorCode;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -85,34 +80,6 @@ async fn basic(
     save(&app, &key, &pairs, AuthMode::Basic, credentials).await
 }
 
-async fn authorize(
-    app: &AppState,
-    pairs: &[(String, String)],
-) -> Result<(Environment, ConnectSessionRow), ApiError> {
-    let token = pairs
-        .iter()
-        .find(|(k, _)| k == CONNECT_SESSION_TOKEN)
-        .map(|(_, v)| v.as_str())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::MissingAuthHeader,
-                "A connect session token is required.",
-            )
-        })?;
-    if pairs.iter().any(|(k, _)| k == "connection_id") {
-        return Err(ApiError::Invalid {
-            code: ErrorCode::InvalidQueryParams,
-            issues: vec![latchkey_protocol::ValidationIssue {
-                code: "forbidden".into(),
-                message: "connection_id is forbidden when using session token".into(),
-                path: vec!["connection_id".into()],
-            }],
-        });
-    }
-    session_for_token(app, token).await
-}
-
 async fn save(
     app: &AppState,
     key: &str,
@@ -120,7 +87,7 @@ async fn save(
     mode: AuthMode,
     credentials: Credentials,
 ) -> Result<Json<AuthResult>, ApiError> {
-    let (env, session) = authorize(app, pairs).await?;
+    let (env, session) = session_from_query(app, pairs).await?;
     let integration = app.store.integration(env.id, key).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -146,33 +113,15 @@ async fn save(
             format!("Integration '{key}' does not use this authentication mode."),
         ));
     }
-    if !allows(&session, key) {
+    if !sessions::allows(&session, key) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::IntegrationNotAllowed,
             format!("Integration '{key}' is not allowed by this session."),
         ));
     }
-    let mut config: BTreeMap<String, String> = pairs
-        .iter()
-        .filter_map(|(k, v)| {
-            let inner = k.strip_prefix("params[")?.strip_suffix(']')?;
-            (inner != "webhook_url").then(|| (inner.to_string(), v.clone()))
-        })
-        .collect();
-    let defaults: Option<BTreeMap<String, IntegrationConfigDefaults>> = session
-        .integrations_config_defaults
-        .as_deref()
-        .and_then(|t| serde_json::from_str(t).ok());
-    if let Some(pinned) =
-        defaults.and_then(|d| d.get(key).and_then(|d| d.connection_config.clone()))
-    {
-        config.extend(pinned.iter().map(|(k, v)| (k.clone(), param_string(v))));
-    }
-    let connection_id = session
-        .reconnect_connection_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let config = sessions::connection_config(&session, key, query_params(pairs, "params"));
+    let connection_id = sessions::connection_id(&session);
     let sealed = app.cipher.seal(
         &serde_json::to_vec(&credentials).expect("credentials serialize"),
         &connection_aad(env.id, key, &connection_id),

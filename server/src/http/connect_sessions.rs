@@ -251,15 +251,3 @@ fn json<T: serde::Serialize>(v: &Option<T>) -> Option<String> {
 fn parse<T: serde::de::DeserializeOwned>(v: &Option<String>) -> Option<T> {
     v.as_deref().and_then(|t| serde_json::from_str(t).ok())
 }
-
-/// Whether a session may use an integration.
-pub fn allows(session: &crate::storage::ConnectSessionRow, key: &str) -> bool {
-    match session
-        .allowed_integrations
-        .as_deref()
-        .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
-    {
-        Some(list) => list.iter().any(|k| k == key),
-        None => true,
-    }
-}

@@ -55,6 +55,31 @@ impl ApiError {
         }
     }
 
+    /// Status, code and a one-line message, for pages that show the error instead of JSON.
+    pub fn summary(&self) -> (StatusCode, ErrorCode, String) {
+        match self {
+            Self::Coded {
+                status,
+                code,
+                message,
+            } => (*status, *code, message.clone()),
+            Self::Invalid { code, issues } => (
+                StatusCode::BAD_REQUEST,
+                *code,
+                issues
+                    .iter()
+                    .map(|i| i.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::UnknownErr,
+                "An internal error occurred.".into(),
+            ),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Coded { status, .. } => *status,

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use latchkey_protocol::params::SESSION_TOKEN_PREFIX;
+use latchkey_protocol::params::{CONNECT_SESSION_TOKEN, SESSION_TOKEN_PREFIX};
 use latchkey_protocol::ErrorCode;
 use serde::de::DeserializeOwned;
 
@@ -115,6 +115,53 @@ pub async fn session_for_token(
         Environment::open(&env_row, &app.cipher).map_err(ApiError::Internal)?,
         session,
     ))
+}
+
+/// The connect session of a browser-initiated authorization (`/oauth/connect`, `/api-auth/*`), from
+/// the `connect_session_token` query parameter. With a session token the browser may not name the
+/// connection (Nango's rule): the session decides it.
+pub async fn session_from_query(
+    app: &AppState,
+    pairs: &[(String, String)],
+) -> Result<(Environment, ConnectSessionRow), ApiError> {
+    let token = pairs
+        .iter()
+        .find(|(k, v)| k == CONNECT_SESSION_TOKEN && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| {
+            unauthorized(
+                ErrorCode::MissingAuthHeader,
+                "A connect session token is required.",
+            )
+        })?;
+    if pairs.iter().any(|(k, _)| k == "connection_id") {
+        return Err(ApiError::Invalid {
+            code: ErrorCode::InvalidQueryParams,
+            issues: vec![latchkey_protocol::ValidationIssue {
+                code: "forbidden".into(),
+                message: "connection_id is forbidden when using session token".into(),
+                path: vec!["connection_id".into()],
+            }],
+        });
+    }
+    session_for_token(app, token).await
+}
+
+/// Nango's bracketed query keys: `params[subdomain]=x` → `{subdomain: x}` for prefix `params`.
+pub fn query_params(
+    pairs: &[(String, String)],
+    prefix: &str,
+) -> std::collections::BTreeMap<String, String> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let inner = k
+                .strip_prefix(prefix)?
+                .strip_prefix('[')?
+                .strip_suffix(']')?;
+            Some((inner.to_string(), v.clone()))
+        })
+        .collect()
 }
 
 /// A backend call authenticated with the environment's secret key.

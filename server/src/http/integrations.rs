@@ -2,10 +2,10 @@
 //! provider from the catalog plus this environment's OAuth app credentials; the client secret is
 //! sealed with the integration's identity as associated data.
 
-use super::connect_sessions::allows;
 use super::error::ApiError;
 use super::extract::{SecretKeyAuth, SecretOrSession, StrictJson};
 use crate::oauth::flow::integration_secret_aad;
+use crate::sessions;
 use crate::storage::{IntegrationRow, NewIntegration};
 use crate::{time, AppState};
 use axum::extract::{Path, State};
@@ -134,7 +134,11 @@ async fn list(
     let rows = app.store.list_integrations(env_id).await?;
     let data = rows
         .iter()
-        .filter(|r| session.map(|s| allows(s, &r.unique_key)).unwrap_or(true))
+        .filter(|r| {
+            session
+                .map(|s| sessions::allows(s, &r.unique_key))
+                .unwrap_or(true)
+        })
         .map(|r| public_view(&app, r))
         .collect();
     Ok(Json(DataEnvelope::new(data)))

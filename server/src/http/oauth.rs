@@ -4,10 +4,9 @@
 //! the two result channels (WebSocket frame to `ws_client_id`; `postMessage` to the opener at the exact
 //! origin recorded when the flow started — never `'*'`).
 
-use super::connect_sessions::allows;
-use super::error::ApiError;
-use super::extract::session_for_token;
+use super::extract::{query_params, session_from_query};
 use crate::oauth::flow::{self, CallbackQuery, FlowFailure, ReportTo, StartRequest};
+use crate::sessions;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -15,10 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use latchkey_protocol::events::{CallbackErrorPayload, CallbackMessage};
-use latchkey_protocol::params::{CONNECT_SESSION_TOKEN, WS_CLIENT_ID};
+use latchkey_protocol::params::WS_CLIENT_ID;
 use latchkey_protocol::ws::WsMessage;
 use latchkey_protocol::ErrorCode;
-use std::collections::BTreeMap;
 
 mod page;
 
@@ -26,20 +24,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth/connect/{key}", get(connect))
         .route("/oauth/callback", get(callback))
-}
-
-/// Splits Nango's bracketed query keys (`params[subdomain]=x`, `authorization_params[k]=v`).
-fn bracketed(pairs: &[(String, String)], prefix: &str) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .filter_map(|(k, v)| {
-            let inner = k
-                .strip_prefix(prefix)?
-                .strip_prefix('[')?
-                .strip_suffix(']')?;
-            Some((inner.to_string(), v.clone()))
-        })
-        .collect()
 }
 
 fn single<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -81,36 +65,14 @@ async fn connect(
             },
         )
     };
-    let Some(token) = single(&pairs, CONNECT_SESSION_TOKEN) else {
-        return fail(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::MissingAuthHeader,
-            "A connect session token is required.".into(),
-        );
-    };
-    let (env, session) = match session_for_token(&app, token).await {
+    let (env, session) = match session_from_query(&app, &pairs).await {
         Ok(found) => found,
-        Err(ApiError::Coded {
-            status,
-            code,
-            message,
-        }) => return fail(status, code, message),
-        Err(other) => {
-            return fail(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::UnknownErr,
-                other.to_string(),
-            )
+        Err(e) => {
+            let (status, code, message) = e.summary();
+            return fail(status, code, message);
         }
     };
-    if single(&pairs, "connection_id").is_some() {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidQueryParams,
-            "connection_id is forbidden when using session token".into(),
-        );
-    }
-    if !allows(&session, &key) {
+    if !sessions::allows(&session, &key) {
         return fail(
             StatusCode::BAD_REQUEST,
             ErrorCode::IntegrationNotAllowed,
@@ -125,8 +87,8 @@ async fn connect(
             provider_config_key: &key,
             ws_client_id,
             opener_origin: report.opener_origin.clone(),
-            params: bracketed(&pairs, "params"),
-            authorization_params: bracketed(&pairs, "authorization_params"),
+            params: query_params(&pairs, "params"),
+            authorization_params: query_params(&pairs, "authorization_params"),
         },
     )
     .await;

@@ -5,9 +5,9 @@ use crate::catalog::{interpolate, param_string, Provider};
 use crate::crypto;
 use crate::environment::Environment;
 use crate::secret::Secret;
+use crate::sessions;
 use crate::storage::{ConnectSessionRow, IntegrationRow, NewConnection, OAuthAttemptRow};
 use crate::AppState;
-use latchkey_protocol::connect::IntegrationConfigDefaults;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
 use oauth2::basic::BasicClient;
@@ -117,14 +117,8 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         })?;
 
     // Session defaults win over what the browser sent (Nango's rule, reference §4.1 step 7).
-    let defaults = session_defaults(req.session, key);
-    let mut connection_config = req.params;
-    connection_config.remove("webhook_url");
-    if let Some(cfg) = defaults.as_ref().and_then(|d| d.connection_config.as_ref()) {
-        for (k, v) in cfg {
-            connection_config.insert(k.clone(), param_string(v));
-        }
-    }
+    let defaults = sessions::defaults_for(req.session, key);
+    let connection_config = sessions::connection_config(req.session, key, req.params);
     let mut authorization_params: BTreeMap<String, String> = provider
         .authorization_params
         .iter()
@@ -154,11 +148,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         )
     })?;
 
-    let connection_id = req
-        .session
-        .reconnect_connection_id
-        .clone()
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let connection_id = sessions::connection_id(req.session);
     let callback_url = req
         .env
         .callback_url
@@ -465,12 +455,6 @@ fn provider_of(app: &AppState, name: &str) -> Result<Provider, FlowFailure> {
                 format!("The provider '{name}' is not in the catalog."),
             )
         })
-}
-
-fn session_defaults(session: &ConnectSessionRow, key: &str) -> Option<IntegrationConfigDefaults> {
-    let all: BTreeMap<String, IntegrationConfigDefaults> =
-        serde_json::from_str(session.integrations_config_defaults.as_deref()?).ok()?;
-    all.get(key).cloned()
 }
 
 fn internal(e: impl std::fmt::Display) -> FlowFailure {

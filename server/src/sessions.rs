@@ -1,0 +1,51 @@
+//! The rules a connect session imposes on every authorization it allows, whether by OAuth popup or by
+//! credentials posted from the browser (Nango's rules, reference §4.1 step 7 and §3.8):
+//! - only its `allowed_integrations` (all, when it names none);
+//! - its `integrations_config_defaults` win over what the browser sent;
+//! - a reconnect session pins the connection id; otherwise a new one is generated.
+
+use crate::catalog::param_string;
+use crate::storage::ConnectSessionRow;
+use latchkey_protocol::connect::IntegrationConfigDefaults;
+use std::collections::BTreeMap;
+
+/// Whether the session may use an integration.
+pub fn allows(session: &ConnectSessionRow, key: &str) -> bool {
+    match session
+        .allowed_integrations
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Vec<String>>(t).ok())
+    {
+        Some(list) => list.iter().any(|k| k == key),
+        None => true,
+    }
+}
+
+/// The defaults the backend pinned for one integration.
+pub fn defaults_for(session: &ConnectSessionRow, key: &str) -> Option<IntegrationConfigDefaults> {
+    let all: BTreeMap<String, IntegrationConfigDefaults> =
+        serde_json::from_str(session.integrations_config_defaults.as_deref()?).ok()?;
+    all.get(key).cloned()
+}
+
+/// The connection config of a new authorization: what the browser sent (never a `webhook_url`),
+/// overlaid by the session's pinned values.
+pub fn connection_config(
+    session: &ConnectSessionRow,
+    key: &str,
+    mut from_browser: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    from_browser.remove("webhook_url");
+    if let Some(pinned) = defaults_for(session, key).and_then(|d| d.connection_config) {
+        from_browser.extend(pinned.iter().map(|(k, v)| (k.clone(), param_string(v))));
+    }
+    from_browser
+}
+
+/// The connection an authorization writes to.
+pub fn connection_id(session: &ConnectSessionRow) -> String {
+    session
+        .reconnect_connection_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
