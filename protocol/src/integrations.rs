@@ -29,3 +29,37 @@ pub enum AuthMode {
     #[serde(untagged)]
     Other(String),
 }
+
+impl AuthMode {
+    /// The catalog's name of the mode (`OAUTH2`, `API_KEY`, …), as webhooks and `token_url` maps use it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Oauth2 => "OAUTH2",
+            Self::Oauth2Cc => "OAUTH2_CC",
+            Self::ApiKey => "API_KEY",
+            Self::Basic => "BASIC",
+            Self::None => "NONE",
+            Self::Other(name) => name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuthMode;
+
+    #[test]
+    fn as_str_is_the_serialized_name() {
+        for mode in [
+            AuthMode::Oauth2,
+            AuthMode::Oauth2Cc,
+            AuthMode::ApiKey,
+            AuthMode::Basic,
+            AuthMode::None,
+        ] {
+            assert_eq!(serde_json::to_value(&mode).unwrap(), mode.as_str());
+        }
+        let other: AuthMode = serde_json::from_str("\"TBA\"").unwrap();
+        assert_eq!(other.as_str(), "TBA");
+    }
+}

@@ -141,16 +141,12 @@ async fn save(
             now: crate::time::now_iso(),
         })
         .await?;
-    let mode_name = match mode {
-        AuthMode::ApiKey => "API_KEY",
-        _ => "BASIC",
-    };
     let event = crate::webhooks::auth_event(
         &env.name,
         key,
         &connection_id,
         &integration.provider,
-        mode_name,
+        mode.as_str(),
         if created { "creation" } else { "override" },
         session.tags.as_deref(),
         None,

@@ -330,14 +330,6 @@ pub async fn complete(
             .reported_to(&report)
         })?;
     let provider = provider_of(app, &integration.provider).map_err(|f| f.reported_to(&report))?;
-    let env_id = env.id;
-    // Decides the webhook operation of a failure: re-authorizing an existing connection is an override.
-    let existed = app
-        .store
-        .connection(env.id, &attempt.provider_config_key, &attempt.connection_id)
-        .await
-        .map_err(|e| internal(e).reported_to(&report))?
-        .is_some();
     let client_secret =
         open_client_secret(app, &integration).map_err(|e| internal(e).reported_to(&report))?;
     let verifier = app
@@ -355,7 +347,7 @@ pub async fn complete(
     let token_url = provider
         .token_url
         .as_ref()
-        .and_then(|u| u.for_mode("OAUTH2"))
+        .and_then(|u| u.for_mode(provider.auth_mode.as_str()))
         .ok_or_else(|| {
             FlowFailure::new(
                 ErrorCode::ProviderConfigErr,
@@ -386,28 +378,46 @@ pub async fn complete(
     }
     let auth = ClientAuth::for_provider(&provider);
     let client_id = integration.client_id.clone().unwrap_or_default();
-    let tokens = request_token(
+    let tokens = match request_token(
         &app.outbound,
-        TokenRequest { token_url: &token_url, client_id: &client_id, client_secret: &client_secret, auth, params },
+        TokenRequest {
+            token_url: &token_url,
+            client_id: &client_id,
+            client_secret: &client_secret,
+            auth,
+            params,
+        },
     )
     .await
-    .map_err(|e| {
-        tracing::warn!(integration = %attempt.provider_config_key, error = %e, "token exchange failed");
-        let operation = if existed { "override" } else { "creation" };
-        let event = crate::webhooks::auth_event(
-            &env.name,
-            &attempt.provider_config_key,
-            &attempt.connection_id,
-            &integration.provider,
-            "OAUTH2",
-            operation,
-            attempt.tags.as_deref(),
-            Some(("token_err", &e.to_string())),
-        );
-        let app = app.clone();
-        tokio::spawn(async move { crate::webhooks::enqueue_auth(&app, env_id, event).await });
-        FlowFailure::new(ErrorCode::TokenErr, format!("The provider did not issue a token: {e}")).reported_to(&report)
-    })?;
+    {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            tracing::warn!(integration = %attempt.provider_config_key, error = %e, "token exchange failed");
+            // Re-authorizing an existing connection is an override, in failure as in success.
+            let existed = app
+                .store
+                .connection(env.id, &attempt.provider_config_key, &attempt.connection_id)
+                .await
+                .map_err(|e| internal(e).reported_to(&report))?
+                .is_some();
+            let event = crate::webhooks::auth_event(
+                &env.name,
+                &attempt.provider_config_key,
+                &attempt.connection_id,
+                &integration.provider,
+                provider.auth_mode.as_str(),
+                if existed { "override" } else { "creation" },
+                attempt.tags.as_deref(),
+                Some(("token_err", &e.to_string())),
+            );
+            crate::webhooks::enqueue_auth(app, env.id, event).await;
+            return Err(FlowFailure::new(
+                ErrorCode::TokenErr,
+                format!("The provider did not issue a token: {e}"),
+            )
+            .reported_to(&report));
+        }
+    };
 
     let credentials = tokens.into_credentials(None);
     let plaintext = serde_json::to_vec(&credentials).expect("credentials serialize");
@@ -436,7 +446,7 @@ pub async fn complete(
         &attempt.provider_config_key,
         &attempt.connection_id,
         &integration.provider,
-        "OAUTH2",
+        provider.auth_mode.as_str(),
         if created { "creation" } else { "override" },
         attempt.tags.as_deref(),
         None,

@@ -130,7 +130,7 @@ pub async fn fresh(
             provider
                 .token_url
                 .as_ref()
-                .and_then(|u| u.for_mode("OAUTH2"))
+                .and_then(|u| u.for_mode(provider.auth_mode.as_str()))
         })
         .ok_or_else(|| anyhow::anyhow!("provider has no token URL"))?;
     let url = interpolate(template, &config).map_err(|e| RefreshError::Upstream(e.to_string()))?;
@@ -165,7 +165,7 @@ pub async fn fresh(
                     &row.provider_config_key,
                     &row.connection_id,
                     &row.provider,
-                    "OAUTH2",
+                    provider.auth_mode.as_str(),
                     "refresh",
                     Some(&row.tags),
                     Some(("refresh_token_external_error", &e.to_string())),
