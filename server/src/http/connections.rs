@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_protocol::connection::{ConnectionResponse, Credentials};
 use latchkey_protocol::ErrorCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -193,14 +193,15 @@ async fn remove(
 }
 
 /// One id or several (metadata writes may target many connections at once, all or nothing).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
 
-#[derive(Debug, Deserialize)]
+/// Body of the metadata writes, echoed back on success as Nango does.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataBody {
     connection_id: OneOrMany,
@@ -212,8 +213,8 @@ pub struct MetadataBody {
 async fn replace_metadata(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
-    StrictJson(body): StrictJson<serde_json::Value>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    StrictJson(body): StrictJson<MetadataBody>,
+) -> Result<(StatusCode, Json<MetadataBody>), ApiError> {
     write_metadata(&app, env.id, body, false)
         .await
         .map(|v| (StatusCode::CREATED, Json(v)))
@@ -223,30 +224,24 @@ async fn replace_metadata(
 async fn merge_metadata(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
-    StrictJson(body): StrictJson<serde_json::Value>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    StrictJson(body): StrictJson<MetadataBody>,
+) -> Result<Json<MetadataBody>, ApiError> {
     write_metadata(&app, env.id, body, true).await.map(Json)
 }
 
 async fn write_metadata(
     app: &AppState,
     env_id: i64,
-    raw: serde_json::Value,
+    body: MetadataBody,
     merge: bool,
-) -> Result<serde_json::Value, ApiError> {
-    let body: MetadataBody = serde_path_to_error::deserialize(raw.clone()).map_err(|e| {
-        ApiError::invalid_body(
-            e.path().to_string().split('.').map(String::from).collect(),
-            e.inner().to_string(),
-        )
-    })?;
-    let ids = match body.connection_id {
-        OneOrMany::One(id) => vec![id],
-        OneOrMany::Many(ids) => ids,
+) -> Result<MetadataBody, ApiError> {
+    let ids = match &body.connection_id {
+        OneOrMany::One(id) => std::slice::from_ref(id),
+        OneOrMany::Many(ids) => ids.as_slice(),
     };
     // All or nothing: check every connection first.
     let mut rows = Vec::with_capacity(ids.len());
-    for id in &ids {
+    for id in ids {
         let row = app
             .store
             .connection(env_id, &body.provider_config_key, id)
@@ -279,5 +274,5 @@ async fn write_metadata(
             )
             .await?;
     }
-    Ok(raw)
+    Ok(body)
 }
