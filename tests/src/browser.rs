@@ -117,6 +117,12 @@ pub struct Browser {
 impl Browser {
     /// Starts chromedriver and a Chromium session. `test_name` names the screenshot folder.
     pub async fn start(test_name: &str) -> anyhow::Result<Self> {
+        Self::start_with(test_name, false).await
+    }
+
+    /// Like [`Browser::start`]; with `block_popups`, Chromium keeps its popup blocker (chromedriver
+    /// turns it off by default), to see what a user's browser does to a popup opened without a gesture.
+    pub async fn start_with(test_name: &str, block_popups: bool) -> anyhow::Result<Self> {
         let chromium = chromium_path();
         anyhow::ensure!(
             chromium.exists(),
@@ -136,7 +142,11 @@ impl Browser {
         caps.insert("browserName".into(), json!("chrome"));
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({ "binary": chromium, "args": args }),
+            if block_popups {
+                json!({ "binary": chromium, "args": args, "excludeSwitches": ["disable-popup-blocking"] })
+            } else {
+                json!({ "binary": chromium, "args": args })
+            },
         );
         let client = tokio::time::timeout(
             Duration::from_secs(30),

@@ -6,10 +6,10 @@
 use latchkey_protocol::connect::{ConnectSessionCreated, CreateConnectSessionRequest, EndUser};
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::DataEnvelope;
-use latchkey_tests::browser::{Browser, ChromeDriver, CHROMIUM_FLAGS};
+use latchkey_tests::browser::Browser;
 use latchkey_tests::site::CustomerSite;
 use latchkey_tests::stack::{Stack, LOCAL_OIDC};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 
 const LOGIN: &str = "carol";
@@ -158,128 +158,42 @@ async fn headless_auth_runs_oauth_in_a_popup_and_resolves_with_the_connection() 
     .await
 }
 
-/// Chromium with its popup blocker on. chromedriver starts Chromium with `--disable-popup-blocking`,
-/// so the harness's [`Browser`] lets every popup through; this session drops that switch, as a
-/// user's browser has it.
-struct PopupBlockingBrowser {
-    // Field order is drop order: the session handle, then chromedriver (killing Chromium), then the
-    // profile directory.
-    client: fantoccini::Client,
-    _driver: ChromeDriver,
-    _profile: tempfile::TempDir,
-}
-
-impl PopupBlockingBrowser {
-    async fn start() -> anyhow::Result<Self> {
-        // Two crypto backends are linked; rustls must be told which one to use (`Err`: already set).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let driver = ChromeDriver::start().await?;
-        let profile = tempfile::Builder::new()
-            .prefix("latchkey-chromium-")
-            .tempdir()?;
-        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| (*s).to_owned()).collect();
-        args.push(format!("--user-data-dir={}", profile.path().display()));
-        let chromium =
-            std::env::var("LATCHKEY_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let mut caps = fantoccini::wd::Capabilities::new();
-        caps.insert("browserName".into(), json!("chrome"));
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": chromium,
-                "args": args,
-                "excludeSwitches": ["disable-popup-blocking"],
-            }),
-        );
-        let client = tokio::time::timeout(
-            Duration::from_secs(30),
-            fantoccini::ClientBuilder::rustls()?
-                .capabilities(caps)
-                .connect(driver.url()),
-        )
-        .await??;
-        Ok(Self {
-            client,
-            _driver: driver,
-            _profile: profile,
-        })
-    }
-
-    /// Polls (≤ `limit`) the text of `#result` until `accept` says yes.
-    async fn result_text(
-        &self,
-        limit: Duration,
-        accept: impl Fn(&str) -> bool,
-    ) -> anyhow::Result<String> {
-        let last = std::sync::Mutex::new(String::new());
-        let outcome = latchkey_tests::wait::until("the text of #result", limit, || async {
-            let text = self
-                .client
-                .find(fantoccini::Locator::Css("#result"))
-                .await?
-                .text()
-                .await?;
-            *last.lock().unwrap_or_else(|p| p.into_inner()) = text.clone();
-            Ok(accept(&text).then_some(text))
-        })
-        .await;
-        let last = last.into_inner().unwrap_or_else(|p| p.into_inner());
-        outcome.map_err(|e| e.context(format!("last text of #result: {last:?}")))
-    }
-}
-
 #[tokio::test]
 async fn popup_blocked_rejects_with_blocked_by_browser() -> anyhow::Result<()> {
     latchkey_tests::require_web_build()?;
     let stack = Stack::start().await?;
     let token = session_token(&stack).await?;
     let site = CustomerSite::serve_page(page(stack.server.url(), &token)).await?;
-    let browser = PopupBlockingBrowser::start().await?;
+    let browser =
+        Browser::start_with("popup_blocked_rejects_with_blocked_by_browser", true).await?;
     let outcome = tokio::time::timeout(Duration::from_secs(90), async {
         // No click: the page calls `auth()` from a timer, without user activation.
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            browser.client.goto(&format!("{}/#no-click", site.url())),
-        )
-        .await??;
+        browser.goto(&format!("{}/#no-click", site.url())).await?;
         let text = browser
-            .result_text(Duration::from_secs(20), |t| t.starts_with("{\"re"))
+            .wait_for_text("#result", Duration::from_secs(20), |t| {
+                t.starts_with("{\"re")
+            })
             .await?;
         let result: Value = serde_json::from_str(&text)?;
         assert_eq!(result["rejected"]["isAuthError"], true, "{result}");
         assert_eq!(result["rejected"]["type"], "blocked_by_browser", "{result}");
-        assert_eq!(
-            browser.client.windows().await?.len(),
-            1,
-            "no popup may open"
-        );
+        assert_eq!(browser.windows().await?.len(), 1, "no popup may open");
         assert!(stack.server.list_connections().await?.is_empty());
 
         // The same page, clicked by the user, is allowed its popup: the blocker is what rejected.
-        tokio::time::timeout(
-            Duration::from_secs(30),
-            browser.client.goto(&format!("{}/", site.url())),
-        )
-        .await??;
+        browser.goto(&format!("{}/", site.url())).await?;
+        browser.click("#connect:not([disabled])").await?;
         browser
-            .client
-            .wait()
-            .at_most(Duration::from_secs(15))
-            .for_element(fantoccini::Locator::Css("#connect:not([disabled])"))
-            .await?
-            .click()
-            .await?;
-        browser
-            .result_text(Duration::from_secs(5), |t| t == "\"pending\"")
+            .wait_for_text("#result", Duration::from_secs(5), |t| t == "\"pending\"")
             .await?;
         latchkey_tests::wait::until("the popup to open", Duration::from_secs(10), || async {
-            Ok((browser.client.windows().await?.len() == 2).then_some(()))
+            Ok((browser.windows().await?.len() == 2).then_some(()))
         })
         .await?;
         anyhow::Ok(())
     })
     .await
     .unwrap_or_else(|_| Err(anyhow::anyhow!("test took over 90 s")));
-    let _ = tokio::time::timeout(Duration::from_secs(10), browser.client.clone().close()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), browser.client().clone().close()).await;
     outcome
 }
