@@ -17,6 +17,10 @@ pub enum Credentials {
         expires_at: Option<String>,
         #[serde(default)]
         raw: serde_json::Value,
+        /// The OAuth client this connection was authorized with, when the frontend overrode the
+        /// integration's (`credentials[oauth_client_id_override]`, …); refreshes use it too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config_override: Option<ConfigOverride>,
     },
     #[serde(rename = "API_KEY")]
     ApiKey {
@@ -25,6 +29,33 @@ pub enum Credentials {
     },
     #[serde(rename = "BASIC")]
     Basic { username: String, password: String },
+    // ---- added for issue 3 (client credentials, unauthenticated) ----------------------------------
+    /// OAuth2 client credentials: the server fetches `token` with the end user's client id and secret
+    /// and fetches a new one before it expires (reference §3.10, `OAuth2ClientCredentials`).
+    #[serde(rename = "OAUTH2_CC")]
+    OAuth2Cc {
+        token: String,
+        /// ISO-8601 UTC.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+        client_id: String,
+        client_secret: String,
+        #[serde(default)]
+        raw: serde_json::Value,
+    },
+    /// A connection to a provider that needs no credentials (`auth_mode: NONE`). Stored with its tag;
+    /// `GET /connection(s)/:id` shows it as `{}` like Nango.
+    #[serde(rename = "NONE")]
+    Unauthenticated {},
+}
+
+/// Nango's `credentials.config_override`: the client id and/or secret used instead of the integration's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
 }
 
 /// Body of `GET /connection(s)/:id`.
@@ -58,6 +89,45 @@ pub struct AuthResult {
     pub is_pending: Option<bool>,
 }
 
+// ---- added for issue 3 (import) ---------------------------------------------------------------
+
+/// The end user of an imported connection (Nango's `EndUserInput`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndUserInput {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<crate::connect::Organization>,
+}
+
+/// Body of `POST /connections`: a connection whose credentials already exist elsewhere (reference
+/// §3.13). Answered 201 with the connection as `GET /connections/:id` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportConnectionRequest {
+    /// Generated (UUID) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<String>,
+    pub provider_config_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_config: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url_override: Option<String>,
+    pub credentials: Credentials,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_user: Option<EndUserInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +139,7 @@ mod tests {
             refresh_token: None,
             expires_at: None,
             raw: serde_json::json!({}),
+            config_override: None,
         };
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["type"], "OAUTH2");

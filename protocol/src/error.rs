@@ -39,6 +39,18 @@ pub enum ErrorCode {
     TokenErr,
     AuthModeErr,
     UnknownErr,
+    // ---- added for issue 3 (REST completion) ----------------------------------------------------
+    /// The provider's `proxy.verification` request refused the submitted API key / basic credentials.
+    ConnectionTestFailed,
+    /// The provider's token endpoint refused a client-credentials request.
+    ClientCredentialsFetchError,
+    MissingPublicKey,
+    InvalidPublicKey,
+    /// Per-key rate limit exceeded (429).
+    TooManyRequests,
+    // ---- added for issue 4 (HMAC public-key mode, 400 like Nango) ------------------------------
+    MissingHmac,
+    InvalidHmac,
 }
 
 impl ErrorCode {
@@ -73,6 +85,13 @@ impl ErrorCode {
             Self::TokenErr => "token_err",
             Self::AuthModeErr => "auth_mode_err",
             Self::UnknownErr => "unknown_err",
+            Self::ConnectionTestFailed => "connection_test_failed",
+            Self::ClientCredentialsFetchError => "client_credentials_fetch_error",
+            Self::MissingPublicKey => "missing_public_key",
+            Self::InvalidPublicKey => "invalid_public_key",
+            Self::TooManyRequests => "too_many_requests",
+            Self::MissingHmac => "missing_hmac",
+            Self::InvalidHmac => "invalid_hmac",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod integrations;
 pub mod params;
+pub mod settings;
 pub mod webhooks;
 pub mod ws;
 

@@ -60,6 +60,31 @@ pub struct Provider {
     pub token_request_auth_method: Option<String>,
     #[serde(default)]
     pub docs: Option<String>,
+    /// `form` (default) or `json`: how the token request body is encoded.
+    #[serde(default)]
+    pub body_format: Option<String>,
+    /// Fields of the token response (dot paths allowed) copied into `connection_config`.
+    #[serde(default)]
+    pub token_response_metadata: Vec<String>,
+    /// Callback query parameters copied into `connection_config` (e.g. QuickBooks `realmId`).
+    #[serde(default)]
+    pub redirect_uri_metadata: Vec<String>,
+    /// Latchkey extension: the provider's RFC 8414 issuer identifier. When set, the callback must carry
+    /// an `iss` equal to it (RFC 9207); when absent, an `iss` the provider sends must have the origin of
+    /// the authorization URL.
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// The connection-config field schemas (only what the engine enforces is typed).
+    #[serde(default)]
+    pub connection_config: BTreeMap<String, FieldSchema>,
+}
+
+/// The part of a `connection_config` field schema the engine enforces.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FieldSchema {
+    /// A regular expression the whole value must match.
+    #[serde(default)]
+    pub pattern: Option<String>,
 }
 
 /// One catalog entry: the raw value (returned by the API) and its typed view.
@@ -162,6 +187,16 @@ const URL_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 #[error("missing connection config param(s): {}", .0.join(", "))]
 pub struct MissingParams(pub Vec<String>);
 
+/// Why a provider URL could not be built from a connection config.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error(transparent)]
+    Missing(#[from] MissingParams),
+    /// A value does not match its field's `pattern`, or a field that names a host has no pattern.
+    #[error("connection config param '{0}' is not a valid value for this provider")]
+    Invalid(String),
+}
+
 /// Fills `${connectionConfig.x}` placeholders from `config`. A template may list alternatives
 /// separated by `||` (Salesforce: custom hostname, else the login host): the first alternative whose
 /// placeholders are all present wins. Values are percent-encoded, so a value cannot change the URL's
@@ -170,10 +205,77 @@ pub fn interpolate(
     template: &str,
     config: &BTreeMap<String, String>,
 ) -> Result<String, MissingParams> {
+    first_alternative(template, config, true).map(|(url, _)| url)
+}
+
+/// [`interpolate`] for a URL that receives credentials (authorization and token URLs): every value
+/// used must fully match its field's `pattern` from the catalog, and a placeholder in the URL's host
+/// is refused unless its field has one — otherwise a connection config could send the client secret
+/// and the authorization code to a host of the caller's choosing (Salesforce's `hostname`).
+pub fn interpolate_url(
+    template: &str,
+    config: &BTreeMap<String, String>,
+    fields: &BTreeMap<String, FieldSchema>,
+) -> Result<String, UrlError> {
+    let (url, alternative) = first_alternative(template, config, true)?;
+    let host_end = alternative
+        .find("://")
+        .map(|i| {
+            i + 3
+                + alternative[i + 3..]
+                    .find('/')
+                    .unwrap_or(alternative.len() - i - 3)
+        })
+        .unwrap_or(0);
+    for (key, at) in placeholders(alternative) {
+        let value = config.get(&key).map(String::as_str).unwrap_or_default();
+        let pattern = fields.get(&key).and_then(|f| f.pattern.as_deref());
+        match pattern {
+            Some(p) => {
+                let full = format!("^(?:{p})$");
+                let ok = regex::Regex::new(&full)
+                    .map(|re| re.is_match(value))
+                    .unwrap_or(false);
+                if !ok {
+                    return Err(UrlError::Invalid(key));
+                }
+            }
+            None if at < host_end => return Err(UrlError::Invalid(key)),
+            None => {}
+        }
+    }
+    Ok(url)
+}
+
+/// Fills placeholders in a parameter value (authorization, token and refresh params): the same rules
+/// as [`interpolate`] but without percent-encoding (the form or JSON encoder does that).
+pub fn interpolate_param(
+    template: &str,
+    config: &BTreeMap<String, String>,
+) -> Result<String, MissingParams> {
+    first_alternative(template, config, false).map(|(v, _)| v)
+}
+
+/// Interpolates every value of a parameter map.
+pub fn interpolate_params(
+    params: &BTreeMap<String, serde_json::Value>,
+    config: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, MissingParams> {
+    params
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), interpolate_param(&param_string(v), config)?)))
+        .collect()
+}
+
+fn first_alternative<'t>(
+    template: &'t str,
+    config: &BTreeMap<String, String>,
+    encode: bool,
+) -> Result<(String, &'t str), MissingParams> {
     let mut first_missing = None;
     for alternative in template.split("||").map(str::trim) {
-        match fill(alternative, config) {
-            Ok(s) => return Ok(s),
+        match fill(alternative, config, encode) {
+            Ok(s) => return Ok((s, alternative)),
             Err(missing) => {
                 first_missing.get_or_insert(missing);
             }
@@ -182,7 +284,32 @@ pub fn interpolate(
     Err(first_missing.unwrap_or_else(|| MissingParams(Vec::new())))
 }
 
-fn fill(template: &str, config: &BTreeMap<String, String>) -> Result<String, MissingParams> {
+/// The config keys of a template's placeholders, with their byte offsets.
+fn placeholders(template: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    while let Some(start) = template[offset..].find("${") {
+        let at = offset + start;
+        let Some(end) = template[at..].find('}') else {
+            break;
+        };
+        let name = &template[at + 2..at + end];
+        out.push((
+            name.strip_prefix("connectionConfig.")
+                .unwrap_or(name)
+                .to_string(),
+            at,
+        ));
+        offset = at + end + 1;
+    }
+    out
+}
+
+fn fill(
+    template: &str,
+    config: &BTreeMap<String, String>,
+    encode: bool,
+) -> Result<String, MissingParams> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     let mut missing = Vec::new();
@@ -196,7 +323,8 @@ fn fill(template: &str, config: &BTreeMap<String, String>) -> Result<String, Mis
         let name = &rest[start + 2..start + end];
         let key = name.strip_prefix("connectionConfig.").unwrap_or(name);
         match config.get(key).filter(|v| !v.is_empty()) {
-            Some(v) => out.extend(utf8_percent_encode(v, URL_VALUE)),
+            Some(v) if encode => out.extend(utf8_percent_encode(v, URL_VALUE)),
+            Some(v) => out.push_str(v),
             None => missing.push(key.to_string()),
         }
         rest = &rest[start + end + 1..];
@@ -268,6 +396,167 @@ mod tests {
         )
         .unwrap();
         assert_eq!(url, "https://evil.com%2F%23.zendesk.com/x");
+    }
+
+    fn fields(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, FieldSchema> {
+        pairs
+            .iter()
+            .map(|(k, p)| {
+                (
+                    k.to_string(),
+                    FieldSchema {
+                        pattern: p.map(String::from),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    const SALESFORCE_TOKEN: &str = "https://${connectionConfig.hostname}/services/oauth2/token || https://login.salesforce.com/services/oauth2/token";
+    const HOSTNAME: &str = r"^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)+$";
+
+    #[test]
+    fn a_host_from_the_connection_config_must_match_its_pattern() {
+        let f = fields(&[("hostname", Some(HOSTNAME))]);
+        assert_eq!(
+            interpolate_url(
+                SALESFORCE_TOKEN,
+                &cfg(&[("hostname", "acme.my.salesforce.com")]),
+                &f
+            )
+            .unwrap(),
+            "https://acme.my.salesforce.com/services/oauth2/token"
+        );
+        assert_eq!(
+            interpolate_url(SALESFORCE_TOKEN, &cfg(&[]), &f).unwrap(),
+            "https://login.salesforce.com/services/oauth2/token"
+        );
+        for evil in [
+            "evil.com:8443",
+            "evil.com/x",
+            "user@evil.com",
+            "-x.com",
+            "localhost",
+        ] {
+            assert_eq!(
+                interpolate_url(SALESFORCE_TOKEN, &cfg(&[("hostname", evil)]), &f),
+                Err(UrlError::Invalid("hostname".into())),
+                "{evil}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_host_placeholder_without_a_pattern_is_refused_but_a_path_one_is_not() {
+        let none = fields(&[]);
+        assert_eq!(
+            interpolate_url(
+                SALESFORCE_TOKEN,
+                &cfg(&[("hostname", "attacker.example")]),
+                &none
+            ),
+            Err(UrlError::Invalid("hostname".into()))
+        );
+        let t = "https://login.microsoftonline.com/${connectionConfig.tenant}/oauth2/v2.0/token";
+        assert_eq!(
+            interpolate_url(t, &cfg(&[("tenant", "a/b")]), &none).unwrap(),
+            "https://login.microsoftonline.com/a%2Fb/oauth2/v2.0/token"
+        );
+    }
+
+    #[test]
+    fn params_are_interpolated_without_url_encoding() {
+        let mut params = BTreeMap::new();
+        params.insert(
+            "audience".to_string(),
+            serde_json::json!("${connectionConfig.audience}"),
+        );
+        params.insert("n".to_string(), serde_json::json!(3));
+        let out = interpolate_params(&params, &cfg(&[("audience", "https://api.x/ v")])).unwrap();
+        assert_eq!(out["audience"], "https://api.x/ v");
+        assert_eq!(out["n"], "3");
+        assert_eq!(
+            interpolate_params(&params, &cfg(&[])).unwrap_err().0,
+            vec!["audience".to_string()]
+        );
+        assert_eq!(interpolate_param("${a} || b", &cfg(&[])).unwrap(), "b");
+    }
+
+    #[test]
+    fn every_shipped_oauth_url_with_a_host_placeholder_has_a_pattern() {
+        let c = Catalog::load(None).unwrap();
+        let mut unguarded = Vec::new();
+        for (name, e) in c.iter() {
+            let p = e.provider.as_ref().unwrap();
+            let urls = [
+                p.authorization_url.clone(),
+                p.token_url
+                    .as_ref()
+                    .and_then(|u| u.for_mode(p.auth_mode.as_str()))
+                    .map(String::from),
+                p.refresh_url.clone(),
+            ];
+            for url in urls.into_iter().flatten() {
+                for alternative in url.split("||").map(str::trim) {
+                    let host_end = alternative.find("://").map(|i| {
+                        i + 3
+                            + alternative[i + 3..]
+                                .find('/')
+                                .unwrap_or(alternative.len() - i - 3)
+                    });
+                    for (key, at) in placeholders(alternative) {
+                        let guarded = p
+                            .connection_config
+                            .get(&key)
+                            .and_then(|f| f.pattern.as_ref());
+                        if host_end.is_some_and(|end| at < end) && guarded.is_none() {
+                            unguarded.push(format!("{name}: {key}"));
+                        }
+                    }
+                }
+            }
+        }
+        // A field without a `pattern` would have its flows refused with `url_param_err` (safe, but
+        // useless): every shipped one has a pattern now.
+        unguarded.dedup();
+        assert!(
+            unguarded.is_empty(),
+            "host placeholders without a pattern: {unguarded:?}"
+        );
+    }
+
+    #[test]
+    fn shipped_host_patterns_accept_real_values_and_refuse_others() {
+        let c = Catalog::load(None).unwrap();
+        let check = |provider: &str, key: &str, value: &str| {
+            let p = c.get(provider).unwrap().provider.clone().unwrap();
+            let url = p
+                .token_url
+                .as_ref()
+                .and_then(|u| u.for_mode(p.auth_mode.as_str()))
+                .unwrap()
+                .to_string();
+            interpolate_url(&url, &cfg(&[(key, value)]), &p.connection_config)
+        };
+        for ok in ["com", "eu", "com.au", "jp"] {
+            let url = check("zoho-crm", "extension", ok).unwrap();
+            assert_eq!(url, format!("https://accounts.zoho.{ok}/oauth/v2/token"));
+        }
+        for bad in ["evil.example", "com/x", "com.evil", "attacker.com#"] {
+            assert!(check("zoho", "extension", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            check("auth0-cc", "hostname", "acme.us.auth0.com").unwrap(),
+            "https://acme.us.auth0.com/oauth/token"
+        );
+        for bad in [
+            "acme.auth0.com/x",
+            "user@evil.example",
+            "localhost",
+            "a.b:8080",
+        ] {
+            assert!(check("auth0-cc", "hostname", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

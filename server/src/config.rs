@@ -80,13 +80,23 @@ impl Config {
         })
     }
 
-    /// A configuration for tests: SQLite file in `data_dir`, loopback token endpoints allowed, and the
-    /// build outputs of this workspace (`dist/connect-ui`, `pkg`).
+    /// A configuration for tests: loopback token endpoints allowed, the build outputs of this workspace
+    /// (`dist/connect-ui`, `pkg`), and a fresh database: a SQLite file in `data_dir`, or, when
+    /// `LATCHKEY_TEST_POSTGRES` names a PostgreSQL server (`cargo xtask test` sets it for the second run
+    /// of the server suite), a new database on it.
     pub fn for_tests(data_dir: &Path, public_url: &str) -> Self {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let database_url = match std::env::var("LATCHKEY_TEST_POSTGRES") {
+            Ok(server) if !server.is_empty() => format!(
+                "{}/test_{}",
+                server.trim_end_matches('/'),
+                uuid::Uuid::new_v4().simple()
+            ),
+            _ => format!("sqlite://{}", data_dir.join("latchkey.db").display()),
+        };
         Self {
             public_url: public_url.trim_end_matches('/').to_string(),
-            database_url: format!("sqlite://{}", data_dir.join("latchkey.db").display()),
+            database_url,
             data_dir: data_dir.to_path_buf(),
             secret_key: None,
             public_key: None,

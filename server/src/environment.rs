@@ -3,7 +3,8 @@
 
 use crate::crypto::{self, Cipher};
 use crate::secret::Secret;
-use crate::storage::{EnvironmentRow, NewEnvironment, Store};
+use crate::storage::{EnvironmentRow, NewEnvironment, SealedKeys, Store};
+use latchkey_protocol::settings::EnvironmentSettings;
 
 pub const DEV_ENVIRONMENT: &str = "dev";
 
@@ -15,7 +16,9 @@ pub struct Environment {
     pub secret_key: Secret,
     pub public_key: String,
     pub webhook_signing_key: Secret,
+    /// The custom callback URL of [`Self::settings`], kept as a field for the OAuth flow.
     pub callback_url: Option<String>,
+    pub settings: Box<EnvironmentSettings>,
 }
 
 fn aad(name: &str, what: &str) -> String {
@@ -24,6 +27,11 @@ fn aad(name: &str, what: &str) -> String {
 
 impl Environment {
     pub fn open(row: &EnvironmentRow, cipher: &Cipher) -> anyhow::Result<Self> {
+        // Unknown or malformed settings must not lock an operator out: fall back to defaults, loudly.
+        let settings = serde_json::from_str(&row.settings).unwrap_or_else(|e| {
+            tracing::error!(environment = %row.name, error = %e, "stored environment settings are unreadable; using defaults");
+            EnvironmentSettings::default()
+        });
         Ok(Self {
             id: row.id,
             name: row.name.clone(),
@@ -38,7 +46,8 @@ impl Environment {
                 &row.webhook_signing_key_enc,
                 &aad(&row.name, "webhook_signing_key"),
             )?),
-            callback_url: row.callback_url.clone(),
+            callback_url: settings.callback_url.clone(),
+            settings: Box::new(settings),
         })
     }
 }
@@ -99,30 +108,41 @@ pub async fn ensure_dev(
                 .expect("just inserted")
         }
     };
-    let mut env = Environment::open(&row, cipher)?;
-    let secret_changed =
-        secret_override.filter(|s| !crypto::secrets_equal(s, env.secret_key.expose()));
-    let public_changed = public_override.filter(|p| *p != env.public_key);
-    if secret_changed.is_some() || public_changed.is_some() {
-        let sealed = secret_changed.map(|s| {
-            (
-                crypto::sha256_hex(s),
-                cipher.seal(s.as_bytes(), &aad(&env.name, "secret_key")),
-            )
-        });
-        store
-            .update_environment_keys(
-                env.id,
-                sealed
-                    .as_ref()
-                    .map(|(h, e)| (h.as_str(), e.as_slice(), cipher.key_id())),
-                public_changed,
-            )
-            .await?;
-        let row = store.environment_by_id(env.id).await?.expect("exists");
-        env = Environment::open(&row, cipher)?;
-    }
+    let env = Environment::open(&row, cipher)?;
+    let env = set_keys(store, cipher, env, secret_override, public_override).await?;
     Ok((env, created))
+}
+
+/// Replaces the secret and/or public key of an environment (env-var overrides at start-up, `latchkey
+/// keys rotate`); a value equal to the current one is not rewritten. Returns the environment re-read.
+pub async fn set_keys(
+    store: &Store,
+    cipher: &Cipher,
+    env: Environment,
+    secret: Option<&str>,
+    public: Option<&str>,
+) -> anyhow::Result<Environment> {
+    let secret_changed = secret.filter(|s| !crypto::secrets_equal(s, env.secret_key.expose()));
+    let public_changed = public.filter(|p| *p != env.public_key);
+    if secret_changed.is_none() && public_changed.is_none() {
+        return Ok(env);
+    }
+    // The row has one key id for all its sealed fields, so the webhook signing key is re-sealed with
+    // the current encryption key together with the new secret key.
+    let sealed = secret_changed.map(|s| SealedKeys {
+        secret_key_hash: crypto::sha256_hex(s),
+        secret_key_enc: cipher.seal(s.as_bytes(), &aad(&env.name, "secret_key")),
+        webhook_signing_key_enc: cipher.seal(
+            env.webhook_signing_key.expose().as_bytes(),
+            &aad(&env.name, "webhook_signing_key"),
+        ),
+        key_id: cipher.key_id().to_string(),
+    });
+    store
+        .update_environment_keys(env.id, sealed.as_ref(), public_changed)
+        .await?;
+    let row = store.environment_by_id(env.id).await?.expect("exists");
+    Environment::open(&row, cipher)
 }
 
 #[cfg(test)]

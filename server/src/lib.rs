@@ -10,10 +10,13 @@ pub mod crypto;
 pub mod environment;
 pub mod http;
 pub mod oauth;
+pub mod replicas;
 pub mod secret;
 pub mod sessions;
+pub mod settings;
 pub mod storage;
 pub mod time;
+pub mod verification;
 pub mod webhooks;
 pub mod ws;
 
@@ -78,6 +81,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         outbound,
         refresh_locks: Default::default(),
     }));
+    state.ws.relay_through(state.store.clone());
     Ok((state, env, created))
 }
 
@@ -137,6 +141,7 @@ pub async fn start(
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let purge = state.clone();
     let outbox = webhooks::spawn_worker(state.clone());
+    let relay = replicas::spawn_result_listener(state.store.clone(), state.ws.clone()).await?;
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
         let sweeper = tokio::spawn(async move {
@@ -159,6 +164,9 @@ pub async fn start(
         .await;
         sweeper.abort();
         outbox.abort();
+        if let Some(relay) = relay {
+            relay.abort();
+        }
         if let Err(e) = served {
             tracing::error!(error = %e, "server stopped with an error");
         }

@@ -22,7 +22,7 @@ struct Cli {
 enum Command {
     /// Run the server (API, OAuth pages, WebSocket, Connect UI, SDK files).
     Serve,
-    /// Show the `dev` environment's keys.
+    /// Show or rotate the `dev` environment's keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -32,8 +32,59 @@ enum Command {
         #[command(subcommand)]
         command: IntegrationCommand,
     },
-    /// List the provider catalog.
-    Providers,
+    /// Inspect and delete connections.
+    Connection {
+        #[command(subcommand)]
+        command: ConnectionCommand,
+    },
+    /// Show or change the environment's settings (callback URL, webhooks, HMAC, origins, theme).
+    Settings {
+        #[command(subcommand)]
+        command: SettingsCommand,
+    },
+    /// The provider catalog.
+    Providers {
+        #[command(subcommand)]
+        command: ProvidersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProvidersCommand {
+    /// List every provider with its auth mode.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ConnectionCommand {
+    /// List connections (integration, connection id, provider, creation time).
+    List {
+        /// Only this integration's connections.
+        #[arg(long)]
+        integration: Option<String>,
+    },
+    /// Show one connection, refreshing its token first when it is about to expire.
+    Get {
+        integration: String,
+        connection_id: String,
+        /// Also print the credentials (tokens, keys) as JSON.
+        #[arg(long)]
+        show_credentials: bool,
+    },
+    Delete {
+        integration: String,
+        connection_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SettingsCommand {
+    /// Print the settings as JSON (the HMAC key is masked).
+    Show,
+    /// Set one setting: `settings set callback_url https://auth.example.com/callback`,
+    /// `settings set allowed_origins '["https://app.example.com"]'`, `settings set hmac_key null`.
+    /// The value is read as JSON when it parses as JSON, else as a string.
+    Set { name: String, value: String },
 }
 
 #[derive(Subcommand)]
@@ -42,6 +93,14 @@ enum KeysCommand {
     Show {
         #[arg(long)]
         secret: bool,
+    },
+    /// Replace the secret key and/or the public key with new random ones. Backends and pages using
+    /// the old key stop working at once.
+    Rotate {
+        #[arg(long)]
+        secret: bool,
+        #[arg(long)]
+        public: bool,
     },
 }
 
@@ -75,22 +134,13 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     match cli.command {
         Command::Serve => serve(config).await,
-        Command::Keys {
-            command: KeysCommand::Show { secret },
-        } => {
-            let (_, env, _) = prepare(config).await?;
-            if secret {
-                println!("{}", env.secret_key.expose());
-            } else {
-                println!("environment:          {}", env.name);
-                println!("secret key:           {}", env.secret_key.expose());
-                println!("public key:           {}", env.public_key);
-                println!("webhook signing key:  {}", env.webhook_signing_key.expose());
-            }
-            Ok(())
-        }
+        Command::Keys { command } => keys(config, command).await,
         Command::Integration { command } => integration(config, command).await,
-        Command::Providers => {
+        Command::Connection { command } => connection(config, command).await,
+        Command::Settings { command } => settings(config, command).await,
+        Command::Providers {
+            command: ProvidersCommand::List,
+        } => {
             let catalog =
                 latchkey_server::catalog::Catalog::load(config.providers_file.as_deref())?;
             for (name, entry) in catalog.iter() {
@@ -105,6 +155,135 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    let env_overrides = [
+        ("LATCHKEY_SECRET_KEY", config.secret_key.is_some()),
+        ("LATCHKEY_PUBLIC_KEY", config.public_key.is_some()),
+    ];
+    let (app, env, _) = prepare(config).await?;
+    match command {
+        KeysCommand::Show { secret: true } => println!("{}", env.secret_key.expose()),
+        KeysCommand::Show { secret: false } => print_keys(&env),
+        KeysCommand::Rotate { secret, public } => {
+            anyhow::ensure!(secret || public, "say which key: --secret and/or --public");
+            for (var, set) in env_overrides {
+                if set {
+                    eprintln!(
+                        "warning: {var} is set and will replace the rotated key at the next start"
+                    );
+                }
+            }
+            let new_secret = secret.then(|| uuid::Uuid::new_v4().to_string());
+            let new_public = public.then(|| uuid::Uuid::new_v4().to_string());
+            let env = latchkey_server::environment::set_keys(
+                &app.store,
+                &app.cipher,
+                env,
+                new_secret.as_deref(),
+                new_public.as_deref(),
+            )
+            .await?;
+            print_keys(&env);
+        }
+    }
+    Ok(())
+}
+
+fn print_keys(env: &latchkey_server::environment::Environment) {
+    println!("environment:          {}", env.name);
+    println!("secret key:           {}", env.secret_key.expose());
+    println!("public key:           {}", env.public_key);
+    println!("webhook signing key:  {}", env.webhook_signing_key.expose());
+}
+
+async fn connection(config: Config, command: ConnectionCommand) -> anyhow::Result<()> {
+    let (app, env, _) = prepare(config).await?;
+    match command {
+        ConnectionCommand::List { integration } => {
+            for c in app.store.list_connections(env.id).await? {
+                if integration
+                    .as_ref()
+                    .is_some_and(|i| *i != c.provider_config_key)
+                {
+                    continue;
+                }
+                println!(
+                    "{:<24} {:<40} {:<20} {}",
+                    c.provider_config_key, c.connection_id, c.provider, c.created_at
+                );
+            }
+        }
+        ConnectionCommand::Get {
+            integration,
+            connection_id,
+            show_credentials,
+        } => {
+            let row = app
+                .store
+                .connection(env.id, &integration, &connection_id)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no connection '{connection_id}' on '{integration}'")
+                })?;
+            let (row, credentials) = latchkey_server::oauth::refresh::fresh(&app, row, false)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("integration:        {}", row.provider_config_key);
+            println!("connection id:      {}", row.connection_id);
+            println!("provider:           {}", row.provider);
+            println!(
+                "created / updated:  {} / {}",
+                row.created_at, row.updated_at
+            );
+            println!("connection config:  {}", row.connection_config);
+            println!("metadata:           {}", row.metadata);
+            if show_credentials {
+                println!(
+                    "credentials:        {}",
+                    serde_json::to_string_pretty(&credentials)?
+                );
+            }
+        }
+        ConnectionCommand::Delete {
+            integration,
+            connection_id,
+        } => {
+            anyhow::ensure!(
+                app.store
+                    .delete_connection(env.id, &integration, &connection_id)
+                    .await?,
+                "no connection '{connection_id}' on '{integration}'"
+            );
+            println!("connection '{connection_id}' deleted");
+        }
+    }
+    Ok(())
+}
+
+async fn settings(config: Config, command: SettingsCommand) -> anyhow::Result<()> {
+    use latchkey_protocol::settings::EnvironmentSettingsPatch;
+    use latchkey_server::settings;
+    let (app, env, _) = prepare(config).await?;
+    let shown = match command {
+        SettingsCommand::Show => (*env.settings).clone(),
+        SettingsCommand::Set { name, value } => {
+            let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
+            // Through the same patch type and validation as `PATCH /environment/settings`.
+            let patch: EnvironmentSettingsPatch =
+                serde_json::from_value(serde_json::json!({ name: value }))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            settings::update(&app.store, &env, patch)
+                .await?
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&settings::redacted(&shown))?
+    );
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -67,24 +67,33 @@ pub fn signature_headers(
 
 /// Queues an auth webhook for every destination of the environment (none configured: nothing to do).
 pub async fn enqueue_auth(app: &AppState, env_id: i64, event: AuthWebhook) {
-    let Some(url) = app.config.webhook_url.clone() else {
-        return;
+    let settings = match app.store.environment_by_id(env_id).await {
+        Ok(Some(row)) => serde_json::from_str(&row.settings).unwrap_or_default(),
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the environment to queue an auth webhook");
+            return;
+        }
     };
+    let urls =
+        crate::settings::webhook_destinations(app.config.webhook_url.as_deref(), &settings, &event);
     let body = serde_json::to_string(&event).expect("webhook serializes");
-    let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-    if let Err(e) = app
-        .store
-        .enqueue_webhook(
-            &id,
-            env_id,
-            &url,
-            &body,
-            crate::time::now_unix(),
-            &crate::time::now_iso(),
-        )
-        .await
-    {
-        tracing::error!(error = %e, "could not queue an auth webhook");
+    for url in urls {
+        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        if let Err(e) = app
+            .store
+            .enqueue_webhook(
+                &id,
+                env_id,
+                &url,
+                &body,
+                crate::time::now_unix(),
+                &crate::time::now_iso(),
+            )
+            .await
+        {
+            tracing::error!(error = %e, "could not queue an auth webhook");
+        }
     }
 }
 

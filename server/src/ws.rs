@@ -1,7 +1,8 @@
 //! The WebSocket result channel (Nango protocol, reference §1.5): a browser connects, gets a
 //! `connection_ack` with its `ws_client_id`, and later receives exactly one `success` or `error`
 //! frame for the OAuth flow that carried that id. A ping every 20 s keeps proxies from cutting an
-//! idle socket while the user is on the provider's login page.
+//! idle socket while the user is on the provider's login page. Served at `/` and, when
+//! `LATCHKEY_WEBSOCKETS_PATH` names another path (the SDK's `websocketsPath`), there too.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -14,21 +15,64 @@ use tokio::sync::mpsc;
 
 const HEARTBEAT: Duration = Duration::from_secs(20);
 
+/// Environment variable naming the WebSocket path (Nango's `websocketsPath`; default `/`).
+pub const PATH_VAR: &str = "LATCHKEY_WEBSOCKETS_PATH";
+
+/// The path the result channel is served on, besides `/`: `LATCHKEY_WEBSOCKETS_PATH`, with a leading
+/// `/` added when missing; `/` when unset.
+pub fn path_from_env() -> String {
+    let raw = std::env::var(PATH_VAR).unwrap_or_default();
+    let raw = raw.trim();
+    if raw.is_empty() {
+        "/".into()
+    } else if raw.starts_with('/') {
+        raw.to_string()
+    } else {
+        format!("/{raw}")
+    }
+}
+
 /// Connected browsers of this process, by `ws_client_id`.
 #[derive(Clone, Default)]
 pub struct WsHub {
     clients: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<WsMessage>>>>,
+    /// Where results for sockets connected elsewhere go ([`crate::replicas`]); set at start-up.
+    relay: Arc<std::sync::OnceLock<crate::storage::Store>>,
 }
 
 impl WsHub {
-    /// Sends a frame to a connected client; returns `false` when it is not connected here.
-    pub fn notify(&self, ws_client_id: &str, frame: WsMessage) -> bool {
+    /// Sends the result frame to a client. When its socket is not connected to this process (it is
+    /// on another replica, or dropped), the frame is relayed through the database instead.
+    pub fn notify(&self, ws_client_id: &str, frame: WsMessage) {
+        if self.deliver_local(ws_client_id, frame.clone()) {
+            return;
+        }
+        if let Some(store) = self.relay.get().cloned() {
+            let id = ws_client_id.to_string();
+            tokio::spawn(async move { crate::replicas::relay_result(&store, &id, &frame).await });
+        }
+    }
+
+    /// Sends a frame to a client connected to this process; `false` when it is not.
+    pub fn deliver_local(&self, ws_client_id: &str, frame: WsMessage) -> bool {
         let sender = self
             .clients
             .lock()
             .expect("ws hub lock")
             .remove(ws_client_id);
         sender.map(|s| s.send(frame).is_ok()).unwrap_or(false)
+    }
+
+    pub fn is_connected(&self, ws_client_id: &str) -> bool {
+        self.clients
+            .lock()
+            .expect("ws hub lock")
+            .contains_key(ws_client_id)
+    }
+
+    /// Lets results for sockets on other replicas travel through `store` (called once at start-up).
+    pub fn relay_through(&self, store: crate::storage::Store) {
+        let _ = self.relay.set(store);
     }
 
     fn register(&self, id: String) -> mpsc::UnboundedReceiver<WsMessage> {
@@ -43,13 +87,27 @@ impl WsHub {
 }
 
 pub async fn upgrade(State(hub): State<WsHub>, ws: WebSocketUpgrade) -> Response {
+    upgrade_resuming(hub, ws, None).await
+}
+
+/// Like [`upgrade`]; `resume` is a `ws_client_id` this browser was given before its socket dropped
+/// (`?ws_client_id=` on the WebSocket URL): it gets the same id back, and a result that arrived
+/// meanwhile is delivered at once. The id is a random UUID only that browser knows.
+pub async fn upgrade_resuming(
+    hub: WsHub,
+    ws: WebSocketUpgrade,
+    resume: Option<String>,
+) -> Response {
+    let resume = resume.filter(|id| {
+        uuid::Uuid::parse_str(id).is_ok_and(|u| u.get_version_num() == 4) && !hub.is_connected(id)
+    });
     ws.max_message_size(4096)
-        .on_upgrade(move |socket| serve(hub, socket))
+        .on_upgrade(move |socket| serve(hub, socket, resume))
         .into_response()
 }
 
-async fn serve(hub: WsHub, mut socket: WebSocket) {
-    let id = uuid::Uuid::new_v4().to_string();
+async fn serve(hub: WsHub, mut socket: WebSocket, resume: Option<String>) {
+    let id = resume.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let mut rx = hub.register(id.clone());
     let ack = WsMessage::ConnectionAck {
         ws_client_id: id.clone(),
@@ -57,6 +115,12 @@ async fn serve(hub: WsHub, mut socket: WebSocket) {
     if send(&mut socket, &ack).await.is_err() {
         hub.unregister(&id);
         return;
+    }
+    // A result kept while this client had no socket here (another replica, or a dropped socket).
+    if let Some(store) = hub.relay.get() {
+        if let Some(frame) = crate::replicas::take_result(store, &id).await {
+            hub.deliver_local(&id, frame);
+        }
     }
     let mut ticker = tokio::time::interval(HEARTBEAT);
     ticker.tick().await;

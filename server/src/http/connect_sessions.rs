@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_protocol::connect::{
-    ConnectSessionCreated, ConnectSessionInfo, ConnectUiSettings, CreateConnectSessionRequest,
+    ConnectSessionCreated, ConnectSessionInfo, CreateConnectSessionRequest,
     CreateReconnectSessionRequest, EndUser, Organization, SessionEndUser,
 };
 use latchkey_protocol::params::{DEFAULT_WEBSOCKETS_PATH, SESSION_TOKEN, SESSION_TOKEN_PREFIX};
@@ -227,7 +227,7 @@ async fn get_session(
             tags: u.tags,
             organization,
         }),
-        connect_ui_settings: ConnectUiSettings::default(),
+        connect_ui_settings: auth.env.settings.connect_ui.clone(),
         allowed_integrations: parse(&s.allowed_integrations),
         integrations_config_defaults: parse(&s.integrations_config_defaults),
         is_reconnecting: s.reconnect_connection_id.as_ref().map(|_| true),

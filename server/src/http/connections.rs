@@ -1,5 +1,6 @@
-//! `GET /connection(s)/:id`, `GET /connection(s)`, `DELETE /connection(s)/:id` (reference §3.10–3.12).
-//! Credentials are opened only here, for a caller holding the secret key.
+//! `GET /connection(s)/:id`, `GET /connection(s)` (with Nango's filters), `DELETE /connection(s)/:id`,
+//! `POST /connections` (import) and the metadata writes (reference §3.10–3.14). Credentials are
+//! opened only here, for a caller holding the secret key.
 
 use super::error::ApiError;
 use super::extract::{SecretKeyAuth, StrictJson};
@@ -10,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use latchkey_protocol::connection::{ConnectionResponse, Credentials};
+use latchkey_protocol::connection::{ConnectionResponse, Credentials, ImportConnectionRequest};
 use latchkey_protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/connection/{id}", get(show).delete(remove))
         .route("/connections/{id}", get(show).delete(remove))
         .route("/connection", get(list))
-        .route("/connections", get(list))
+        .route("/connections", get(list).post(import))
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,7 +100,12 @@ fn view(
         connection_id: row.connection_id.clone(),
         provider_config_key: row.provider_config_key.clone(),
         provider: row.provider.clone(),
-        errors: Vec::new(),
+        // Nango flags a connection whose last refresh failed with an `auth` error.
+        errors: if row.refresh_failures > 0 {
+            vec![serde_json::json!({"type": "auth", "log_id": null})]
+        } else {
+            Vec::new()
+        },
         end_user: row
             .end_user
             .as_deref()
@@ -118,7 +124,7 @@ async fn show(
     SecretKeyAuth(env): SecretKeyAuth,
     Path(id): Path<String>,
     Query(q): Query<ConnectionQuery>,
-) -> Result<Json<ConnectionResponse>, ApiError> {
+) -> Result<Json<serde_json::Value>, ApiError> {
     let key = required_key(&q)?;
     if app.store.integration(env.id, key).await?.is_none() {
         return Err(ApiError::new(
@@ -148,16 +154,314 @@ async fn show(
                 other.to_string(),
             ),
         })?;
-    Ok(Json(view(&row, credentials, flag(&q.refresh_token))))
+    Ok(Json(wire(view(&row, credentials, flag(&q.refresh_token)))))
+}
+
+/// The JSON of a connection as Nango shows it: an unauthenticated connection's credentials are `{}`.
+fn wire(connection: ConnectionResponse) -> serde_json::Value {
+    let none = matches!(connection.credentials, Credentials::Unauthenticated {});
+    let mut v = serde_json::to_value(connection).expect("connection serializes");
+    if none {
+        v["credentials"] = serde_json::json!({});
+    }
+    v
+}
+
+/// The `type` tag of stored credentials (the catalog's auth-mode name).
+fn credentials_type(c: &Credentials) -> &'static str {
+    match c {
+        Credentials::OAuth2 { .. } => "OAUTH2",
+        Credentials::OAuth2Cc { .. } => "OAUTH2_CC",
+        Credentials::ApiKey { .. } => "API_KEY",
+        Credentials::Basic { .. } => "BASIC",
+        Credentials::Unauthenticated {} => "NONE",
+    }
+}
+
+/// `POST /connections`: imports a connection whose credentials exist already (migrating from another
+/// system). Shapes as Nango: 201 with the connection; the credential type must be the provider's
+/// auth mode; an existing connection of the same id is overwritten.
+async fn import(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    StrictJson(body): StrictJson<ImportConnectionRequest>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let key = body.provider_config_key.as_str();
+    let integration = app.store.integration(env.id, key).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "Integration does not exist",
+        )
+    })?;
+    let provider = app
+        .catalog
+        .get(&integration.provider)
+        .and_then(|e| e.provider.as_ref())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "Provider does not exist",
+            )
+        })?;
+    let kind = credentials_type(&body.credentials);
+    if provider.auth_mode.as_str() != kind {
+        return Err(ApiError::invalid_body(
+            vec!["credentials".into(), "type".into()],
+            format!(
+                "Provider {} does not support {kind} auth",
+                provider.auth_mode.as_str()
+            ),
+        ));
+    }
+    if let Some(id) = &body.connection_id {
+        if id.is_empty() || id.len() > 255 {
+            return Err(ApiError::invalid_body(
+                vec!["connection_id".into()],
+                "must be 1 to 255 characters",
+            ));
+        }
+    }
+    let connection_id = body
+        .connection_id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    // Tags as a connect session would set them: derived from the end user, overridden by explicit ones.
+    let mut tags = std::collections::BTreeMap::new();
+    if let Some(u) = &body.end_user {
+        tags.insert("end_user_id".to_string(), u.id.clone());
+        if let Some(e) = &u.email {
+            tags.insert("end_user_email".into(), e.clone());
+        }
+        if let Some(d) = &u.display_name {
+            tags.insert("end_user_display_name".into(), d.clone());
+        }
+        if let Some(t) = &u.tags {
+            tags.extend(t.clone());
+        }
+        if let Some(o) = &u.organization {
+            tags.insert("organization_id".into(), o.id.clone());
+            if let Some(d) = &o.display_name {
+                tags.insert("organization_display_name".into(), d.clone());
+            }
+        }
+    }
+    if let Some(explicit) = &body.tags {
+        tags.extend(explicit.iter().map(|(k, v)| (k.to_lowercase(), v.clone())));
+    }
+    let end_user = body.end_user.as_ref().map(|u| {
+        serde_json::to_string(&latchkey_protocol::connect::EndUser {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            tags: u.tags.clone(),
+        })
+        .expect("end user serializes")
+    });
+    let sealed = app.cipher.seal(
+        &serde_json::to_vec(&body.credentials).expect("credentials serialize"),
+        &crate::oauth::flow::connection_aad(env.id, key, &connection_id),
+    );
+    let now = crate::time::now_iso();
+    let created = app
+        .store
+        .upsert_connection(&crate::storage::NewConnection {
+            environment_id: env.id,
+            provider_config_key: key.to_string(),
+            connection_id: connection_id.clone(),
+            provider: integration.provider.clone(),
+            credentials_enc: sealed,
+            key_id: app.cipher.key_id().to_string(),
+            connection_config: serde_json::Value::Object(
+                body.connection_config.clone().unwrap_or_default(),
+            )
+            .to_string(),
+            tags: serde_json::to_string(&tags).expect("tags serialize"),
+            end_user,
+            now: now.clone(),
+        })
+        .await?;
+    if let Some(metadata) = &body.metadata {
+        app.store
+            .set_connection_metadata(
+                env.id,
+                key,
+                &connection_id,
+                &serde_json::Value::Object(metadata.clone()).to_string(),
+                &now,
+            )
+            .await?;
+    }
+    let row = app
+        .store
+        .connection(env.id, key, &connection_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("imported connection vanished")))?;
+    let tags_text = serde_json::to_string(&tags).expect("tags serialize");
+    let event = crate::webhooks::auth_event(
+        &env.name,
+        key,
+        &connection_id,
+        &integration.provider,
+        kind,
+        if created { "creation" } else { "override" },
+        Some(&tags_text),
+        None,
+    );
+    crate::webhooks::enqueue_auth(&app, env.id, event).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(wire(view(&row, body.credentials, true))),
+    ))
+}
+
+/// Nango's `GET /connections` query (strict: any other parameter is `invalid_query_params`).
+#[derive(Debug, Default)]
+struct ListFilter {
+    connection_id: Option<String>,
+    search: Option<String>,
+    end_user_id: Option<String>,
+    end_user_organization_id: Option<String>,
+    integration_ids: Option<Vec<String>>,
+    tags: Vec<(String, String)>,
+    limit: usize,
+    page: usize,
+}
+
+fn bad_query(path: &str, message: &str) -> ApiError {
+    ApiError::Invalid {
+        code: ErrorCode::InvalidQueryParams,
+        issues: vec![latchkey_protocol::ValidationIssue {
+            code: "invalid".into(),
+            message: message.into(),
+            path: vec![path.into()],
+        }],
+    }
+}
+
+impl ListFilter {
+    fn parse(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let mut f = ListFilter {
+            limit: 10_000,
+            ..Default::default()
+        };
+        for (k, v) in pairs {
+            match k.as_str() {
+                "connectionId" => f.connection_id = Some(v.clone()),
+                "search" => f.search = Some(v.to_lowercase()),
+                "endUserId" => f.end_user_id = Some(v.clone()),
+                "endUserOrganizationId" => f.end_user_organization_id = Some(v.clone()),
+                "integrationId" => {
+                    f.integration_ids = Some(
+                        v.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(String::from)
+                            .collect(),
+                    )
+                }
+                "limit" => {
+                    f.limit = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=2000).contains(n))
+                        .ok_or_else(|| bad_query("limit", "must be an integer from 1 to 2000"))?
+                }
+                "page" => {
+                    f.page = v
+                        .parse()
+                        .map_err(|_| bad_query("page", "must be a non-negative integer"))?
+                }
+                other => match other
+                    .strip_prefix("tags[")
+                    .and_then(|t| t.strip_suffix(']'))
+                {
+                    Some(tag) => f.tags.push((tag.to_lowercase(), v.clone())),
+                    None => return Err(bad_query(other, "Unrecognized key")),
+                },
+            }
+        }
+        Ok(f)
+    }
+
+    fn matches(&self, row: &ConnectionRow) -> bool {
+        let tags: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&row.tags).unwrap_or_default();
+        let end_user: Option<serde_json::Value> = row
+            .end_user
+            .as_deref()
+            .and_then(|t| serde_json::from_str(t).ok());
+        let end_user_field = |name: &str| {
+            end_user
+                .as_ref()
+                .and_then(|u| u.get(name))
+                .and_then(|v| v.as_str())
+                .map(String::from)
+        };
+        let end_user_id = end_user_field("id").or_else(|| tags.get("end_user_id").cloned());
+        if self
+            .connection_id
+            .as_ref()
+            .is_some_and(|id| *id != row.connection_id)
+        {
+            return false;
+        }
+        if let Some(ids) = &self.integration_ids {
+            if !ids.contains(&row.provider_config_key) {
+                return false;
+            }
+        }
+        if let Some(want) = &self.end_user_id {
+            if end_user_id.as_ref() != Some(want) {
+                return false;
+            }
+        }
+        if let Some(want) = &self.end_user_organization_id {
+            if tags.get("organization_id") != Some(want) {
+                return false;
+            }
+        }
+        if !self
+            .tags
+            .iter()
+            .all(|(k, v)| tags.get(k).is_some_and(|t| t == v))
+        {
+            return false;
+        }
+        if let Some(needle) = &self.search {
+            let haystacks = [
+                Some(row.connection_id.clone()),
+                end_user_id,
+                end_user_field("email"),
+                end_user_field("display_name"),
+            ];
+            if !haystacks
+                .iter()
+                .flatten()
+                .any(|h| h.to_lowercase().contains(needle.as_str()))
+            {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 async fn list(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let filter = ListFilter::parse(&pairs)?;
+    // Filtering in Rust over the environment's connections: fine at this scale; a SQL filter is the
+    // next step when environments hold many thousands.
     let rows = app.store.list_connections(env.id).await?;
     let connections: Vec<_> = rows
         .iter()
+        .filter(|r| filter.matches(r))
+        .skip(filter.page.saturating_mul(filter.limit))
+        .take(filter.limit)
         .map(|r| {
             serde_json::json!({
                 "id": r.id,

@@ -3,19 +3,24 @@
 
 pub mod api_auth;
 pub mod assets;
+pub mod client_credentials;
 pub mod connect_sessions;
 pub mod connections;
+pub mod environment;
 pub mod error;
 pub mod extract;
 pub mod integrations;
 pub mod oauth;
+pub mod openapi;
 pub mod providers;
+pub mod rate_limit;
 pub mod security;
+pub mod unauthenticated;
 
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderName, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -46,18 +51,35 @@ pub fn router(app: AppState) -> Router {
             HeaderName::from_static("provider-config-key"),
             HeaderName::from_static("connection-id"),
         ])
-        .max_age(std::time::Duration::from_secs(600));
+        .max_age(std::time::Duration::from_secs(600))
+        .expose_headers([
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+        ]);
     let api = Router::new()
         .merge(connect_sessions::router())
         .merge(integrations::router())
         .merge(providers::router())
         .merge(connections::router())
+        .merge(environment::router())
         .merge(api_auth::router())
-        .layer(cors);
+        .merge(client_credentials::router())
+        .merge(unauthenticated::router());
+    // Per-key rate limit (LATCHKEY_RATE_LIMIT_PER_MINUTE), inside CORS so a 429 is readable by browsers.
+    let api = match rate_limit::Limiter::from_env() {
+        Some(limiter) => api.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::limit,
+        )),
+        None => api,
+    }
+    .layer(cors);
     Router::new()
         .route("/", get(root))
         .merge(api)
         .merge(oauth::router())
+        .merge(openapi::router())
         .merge(assets::router(&app))
         .fallback(error::not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
@@ -74,10 +96,14 @@ pub fn router(app: AppState) -> Router {
 /// `/` is the WebSocket result channel (Nango's default `websocketsPath`); a plain GET says what this is.
 async fn root(
     State(app): State<AppState>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match ws {
-        Ok(upgrade) => crate::ws::upgrade(State(app.ws.clone()), upgrade).await,
+        Ok(upgrade) => {
+            crate::ws::upgrade_resuming(app.ws.clone(), upgrade, q.get("ws_client_id").cloned())
+                .await
+        }
         Err(_) => axum::Json(
             serde_json::json!({ "name": "latchkey", "version": env!("CARGO_PKG_VERSION") }),
         )

@@ -1,12 +1,15 @@
 //! `GET /oauth/connect/:key` (popup target) and `GET /oauth/callback` (provider redirect target).
 //!
+//! The popup is authorized by a connect session token or, in Nango's legacy mode, by the
+//! environment's public key (`public_key` + `connection_id`, and `hmac` when the environment enables
+//! HMAC — reference §4.9; session-token calls are never HMAC-checked, as in Nango).
+//!
 //! Both answer in the popup, so failures are HTML pages a person can read, and are also reported on
 //! the two result channels (WebSocket frame to `ws_client_id`; `postMessage` to the opener at the exact
 //! origin recorded when the flow started — never `'*'`).
 
-use super::extract::{query_params, session_from_query};
+use super::extract::query_params;
 use crate::oauth::flow::{self, CallbackQuery, FlowFailure, ReportTo, StartRequest};
-use crate::sessions;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -21,9 +24,22 @@ use latchkey_protocol::ErrorCode;
 mod page;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .route("/oauth/connect/{key}", get(connect))
-        .route("/oauth/callback", get(callback))
+        .route("/oauth/callback", get(callback));
+    // The WebSocket result channel lives at `/` (the root handler); a configured
+    // `LATCHKEY_WEBSOCKETS_PATH` serves it there as well.
+    match crate::ws::path_from_env() {
+        path if path == "/" => router,
+        path => router.route(&path, get(websocket)),
+    }
+}
+
+async fn websocket(
+    State(app): State<AppState>,
+    upgrade: axum::extract::ws::WebSocketUpgrade,
+) -> Response {
+    crate::ws::upgrade(State(app.ws.clone()), upgrade).await
 }
 
 fn single<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -65,14 +81,19 @@ async fn connect(
             },
         )
     };
-    let (env, session) = match session_from_query(&app, &pairs).await {
+    // A connect session, or (legacy) the environment's public key with the caller's connection id.
+    let submitter = match super::api_auth::submitter(&app, &pairs).await {
         Ok(found) => found,
         Err(e) => {
             let (status, code, message) = e.summary();
             return fail(status, code, message);
         }
     };
-    if !sessions::allows(&session, &key) {
+    if let Err(e) = super::api_auth::check_hmac(&submitter, &key, &pairs) {
+        let (status, code, message) = e.summary();
+        return fail(status, code, message);
+    }
+    if !submitter.allows(&key) {
         return fail(
             StatusCode::BAD_REQUEST,
             ErrorCode::IntegrationNotAllowed,
@@ -82,13 +103,15 @@ async fn connect(
     let started = flow::start(
         &app,
         StartRequest {
-            env: &env,
-            session: &session,
+            env: &submitter.env,
+            session: submitter.session.as_ref(),
+            connection_id: submitter.connection_id(),
             provider_config_key: &key,
             ws_client_id,
             opener_origin: report.opener_origin.clone(),
             params: query_params(&pairs, "params"),
             authorization_params: query_params(&pairs, "authorization_params"),
+            credentials: query_params(&pairs, "credentials"),
         },
     )
     .await;

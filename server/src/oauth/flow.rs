@@ -1,13 +1,14 @@
 //! The two halves of the authorization-code flow; see the module above for the sequence.
 
-use super::token::{request_token, ClientAuth, TokenRequest};
-use crate::catalog::{interpolate, param_string, Provider};
+use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
+use crate::catalog::{interpolate_params, interpolate_url, MissingParams, Provider, UrlError};
 use crate::crypto;
 use crate::environment::Environment;
 use crate::secret::Secret;
 use crate::sessions;
 use crate::storage::{ConnectSessionRow, IntegrationRow, NewConnection, OAuthAttemptRow};
 use crate::AppState;
+use latchkey_protocol::connection::ConfigOverride;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
 use oauth2::basic::BasicClient;
@@ -66,12 +67,71 @@ impl FlowFailure {
 
 pub struct StartRequest<'a> {
     pub env: &'a Environment,
-    pub session: &'a ConnectSessionRow,
+    /// The connect session; `None` in legacy public-key mode (then the caller names the connection).
+    pub session: Option<&'a ConnectSessionRow>,
+    /// The connection the flow writes to (the session's rule or the public-key caller's choice).
+    pub connection_id: String,
     pub provider_config_key: &'a str,
     pub ws_client_id: Option<String>,
     pub opener_origin: Option<String>,
     pub params: BTreeMap<String, String>,
     pub authorization_params: BTreeMap<String, String>,
+    /// `credentials[…]` from the query: the OAuth client overrides ([`OVERRIDE_KEYS`]).
+    pub credentials: BTreeMap<String, String>,
+}
+
+/// `credentials[oauth_client_id_override]`, `…_secret_override`, `…_refresh_token_override`: the
+/// frontend (or the session's `integrations_config_defaults[key].connection_config`) may replace the
+/// integration's OAuth client for one connection (reference §4.1 step 9, §4.4).
+pub const CLIENT_ID_OVERRIDE: &str = "oauth_client_id_override";
+pub const CLIENT_SECRET_OVERRIDE: &str = "oauth_client_secret_override";
+pub const REFRESH_TOKEN_OVERRIDE: &str = "oauth_refresh_token_override";
+pub const OVERRIDE_KEYS: [&str; 3] = [
+    CLIENT_ID_OVERRIDE,
+    CLIENT_SECRET_OVERRIDE,
+    REFRESH_TOKEN_OVERRIDE,
+];
+
+/// What the attempt keeps sealed until the callback: the PKCE verifier and the client overrides.
+/// The overrides never go into `connection_config` (which is stored and returned in clear).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct SealedAttempt {
+    verifier: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    overrides: BTreeMap<String, String>,
+}
+
+impl SealedAttempt {
+    /// Older attempts sealed the bare verifier.
+    fn parse(plain: String) -> Self {
+        serde_json::from_str(&plain).unwrap_or(Self {
+            verifier: plain,
+            overrides: BTreeMap::new(),
+        })
+    }
+}
+
+/// The client overrides of a new flow, out of `connection_config`: a value the session pinned wins,
+/// then the browser's `credentials[…]`, then a `params[…]` of the same name (Nango reads all three).
+fn take_overrides(
+    connection_config: &mut BTreeMap<String, String>,
+    pinned: &BTreeMap<String, String>,
+    credentials: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for key in OVERRIDE_KEYS {
+        let from_config = connection_config.remove(key);
+        let value = pinned
+            .get(key)
+            .cloned()
+            .filter(|v| !v.is_empty())
+            .or_else(|| credentials.get(key).cloned().filter(|v| !v.is_empty()))
+            .or(from_config.filter(|v| !v.is_empty()));
+        if let Some(v) = value {
+            out.insert(key.to_string(), v);
+        }
+    }
+    out
 }
 
 pub struct Started {
@@ -105,9 +165,33 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             format!("Integration '{key}' does not use OAuth2; it cannot start a popup flow."),
         ));
     }
-    let client_id = integration
-        .client_id
-        .clone()
+
+    // Session defaults win over what the browser sent (Nango's rule, reference §4.1 step 7).
+    let defaults = req.session.and_then(|s| sessions::defaults_for(s, key));
+    let mut browser_params = req.params;
+    // User scopes come from the session only (reference §4.1 step 7): the browser's are ignored.
+    browser_params.remove("user_scope");
+    let mut connection_config = match req.session {
+        Some(session) => sessions::connection_config(session, key, browser_params),
+        None => {
+            browser_params.remove("webhook_url");
+            browser_params
+        }
+    };
+    let pinned: BTreeMap<String, String> = defaults
+        .as_ref()
+        .and_then(|d| d.connection_config.as_ref())
+        .map(|c| {
+            c.iter()
+                .map(|(k, v)| (k.clone(), crate::catalog::param_string(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let overrides = take_overrides(&mut connection_config, &pinned, &req.credentials);
+    let client_id = overrides
+        .get(CLIENT_ID_OVERRIDE)
+        .cloned()
+        .or_else(|| integration.client_id.clone())
         .filter(|c| !c.is_empty())
         .ok_or_else(|| {
             FlowFailure::new(
@@ -115,15 +199,21 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
                 format!("Integration '{key}' has no OAuth client id."),
             )
         })?;
-
-    // Session defaults win over what the browser sent (Nango's rule, reference §4.1 step 7).
-    let defaults = sessions::defaults_for(req.session, key);
-    let connection_config = sessions::connection_config(req.session, key, req.params);
-    let mut authorization_params: BTreeMap<String, String> = provider
-        .authorization_params
-        .iter()
-        .map(|(k, v)| (k.clone(), param_string(v)))
-        .collect();
+    let user_scope = defaults
+        .as_ref()
+        .and_then(|d| d.user_scopes.clone())
+        .filter(|s| !s.trim().is_empty());
+    if let Some(user_scope) = &user_scope {
+        connection_config.insert("user_scope".into(), user_scope.clone());
+    }
+    let mut authorization_params =
+        interpolate_params(&provider.authorization_params, &connection_config)
+            .map_err(missing_params)?;
+    // The token request's parameters must be complete too: fail now, not after the user consented.
+    interpolate_params(&provider.token_params, &connection_config).map_err(missing_params)?;
+    if let Some(user_scope) = user_scope {
+        authorization_params.insert("user_scope".into(), user_scope);
+    }
     match defaults
         .as_ref()
         .and_then(|d| d.authorization_params.clone())
@@ -141,14 +231,18 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             "The provider has no authorization URL.",
         )
     })?;
-    let authorization_url = interpolate(authorization_url, &connection_config).map_err(|m| {
-        FlowFailure::new(
-            ErrorCode::UrlParamErr,
-            format!("Missing Connection Config param(s): {}", m.0.join(", ")),
-        )
-    })?;
+    let authorization_url = interpolate_url(
+        authorization_url,
+        &connection_config,
+        &provider.connection_config,
+    )
+    .map_err(url_error)?;
+    if let Some(token_url) = token_url_template(&provider) {
+        interpolate_url(token_url, &connection_config, &provider.connection_config)
+            .map_err(url_error)?;
+    }
 
-    let connection_id = sessions::connection_id(req.session);
+    let connection_id = req.connection_id;
     let callback_url = req
         .env
         .callback_url
@@ -201,13 +295,18 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     let state_hash = crypto::sha256_hex(&state);
     app.store
         .insert_oauth_attempt(&OAuthAttemptRow {
-            code_verifier_enc: app
-                .cipher
-                .seal(verifier.secret().as_bytes(), &attempt_aad(&state_hash)),
+            code_verifier_enc: app.cipher.seal(
+                &serde_json::to_vec(&SealedAttempt {
+                    verifier: verifier.secret().clone(),
+                    overrides,
+                })
+                .expect("attempt serializes"),
+                &attempt_aad(&state_hash),
+            ),
             key_id: app.cipher.key_id().to_string(),
             state_hash,
             environment_id: req.env.id,
-            connect_session_id: Some(req.session.id),
+            connect_session_id: req.session.map(|s| s.id),
             provider_config_key: key.to_string(),
             connection_id,
             browser_binding_hash: crypto::sha256_hex(&binding),
@@ -215,8 +314,8 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             opener_origin: req.opener_origin,
             connection_config: serde_json::to_string(&connection_config).expect("map serializes"),
             callback_url,
-            tags: req.session.tags.clone(),
-            end_user: req.session.end_user.clone(),
+            tags: req.session.and_then(|s| s.tags.clone()),
+            end_user: req.session.and_then(|s| s.end_user.clone()),
             expires_at: crate::time::now_unix() + ATTEMPT_TTL_SECS,
         })
         .await
@@ -235,6 +334,11 @@ pub struct CallbackQuery {
     pub code: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207 authorization server issuer identifier.
+    pub iss: Option<String>,
+    /// Everything else the provider put in the query (source of `redirect_uri_metadata`).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -279,16 +383,51 @@ pub async fn complete(
         )
         .reported_to(&report));
     }
+    let env = app
+        .store
+        .environment_by_id(attempt.environment_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            FlowFailure::new(ErrorCode::UnknownErr, "The environment no longer exists.")
+                .reported_to(&report)
+        })?;
+    // The browser binding is on by default; an environment may switch it off (`browser_cookie_check:
+    // false`, e.g. when its callback URL is on a domain whose cookies never reach us). The state stays
+    // single-use and bound to its session either way.
+    let check_cookie =
+        serde_json::from_str::<latchkey_protocol::settings::EnvironmentSettings>(&env.settings)
+            .map(|s| s.browser_cookie_check)
+            .unwrap_or(true);
     let cookie_ok = binding(&binding_cookie_name(&state))
         .map(|b| crypto::secrets_equal(&crypto::sha256_hex(&b), &attempt.browser_binding_hash))
         .unwrap_or(false);
-    if !cookie_ok {
+    if check_cookie && !cookie_ok {
         return Err(FlowFailure::new(
             ErrorCode::StateCookieErr,
             "This authorization was not started in this browser.",
         )
         .reported_to(&report));
     }
+    let integration = app
+        .store
+        .integration(env.id, &attempt.provider_config_key)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            FlowFailure::new(
+                ErrorCode::UnknownProviderConfig,
+                "The integration was deleted during the flow.",
+            )
+            .reported_to(&report)
+        })?;
+    let provider = provider_of(app, &integration.provider).map_err(|f| f.reported_to(&report))?;
+    let mut connection_config: BTreeMap<String, String> =
+        serde_json::from_str(&attempt.connection_config)
+            .map_err(|e| internal(e).reported_to(&report))?;
+    // Mix-up defence (RFC 9207), before anything else of the response is trusted.
+    check_issuer(&provider, &connection_config, query.iss.as_deref())
+        .map_err(|f| f.reported_to(&report))?;
     if let Some(error) = query.error {
         let detail = match query.error_description {
             Some(d) => format!("{error}: {d}"),
@@ -308,65 +447,43 @@ pub async fn complete(
         .reported_to(&report)
     })?;
 
-    let env = app
-        .store
-        .environment_by_id(attempt.environment_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            FlowFailure::new(ErrorCode::UnknownErr, "The environment no longer exists.")
-                .reported_to(&report)
-        })?;
-    let integration = app
-        .store
-        .integration(env.id, &attempt.provider_config_key)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            FlowFailure::new(
-                ErrorCode::UnknownProviderConfig,
-                "The integration was deleted during the flow.",
-            )
-            .reported_to(&report)
-        })?;
-    let provider = provider_of(app, &integration.provider).map_err(|f| f.reported_to(&report))?;
-    let client_secret =
-        open_client_secret(app, &integration).map_err(|e| internal(e).reported_to(&report))?;
-    let verifier = app
+    let sealed = app
         .cipher
         .open_string(
             &attempt.key_id,
             &attempt.code_verifier_enc,
             &attempt_aad(&state_hash),
         )
+        .map(SealedAttempt::parse)
         .map_err(|e| internal(e).reported_to(&report))?;
-    let connection_config: BTreeMap<String, String> =
-        serde_json::from_str(&attempt.connection_config)
-            .map_err(|e| internal(e).reported_to(&report))?;
-
-    let token_url = provider
-        .token_url
-        .as_ref()
-        .and_then(|u| u.for_mode(provider.auth_mode.as_str()))
-        .ok_or_else(|| {
-            FlowFailure::new(
-                ErrorCode::ProviderConfigErr,
-                "The provider has no token URL.",
-            )
-            .reported_to(&report)
-        })?;
-    let token_url = interpolate(token_url, &connection_config).map_err(|m| {
+    let overrides = &sealed.overrides;
+    let config_override = ConfigOverride {
+        client_id: overrides.get(CLIENT_ID_OVERRIDE).cloned(),
+        client_secret: overrides.get(CLIENT_SECRET_OVERRIDE).cloned(),
+    };
+    let client_secret = match &config_override.client_secret {
+        Some(s) => Secret::new(s.clone()),
+        None => {
+            open_client_secret(app, &integration).map_err(|e| internal(e).reported_to(&report))?
+        }
+    };
+    let client_id = config_override
+        .client_id
+        .clone()
+        .or_else(|| integration.client_id.clone())
+        .unwrap_or_default();
+    let verifier = sealed.verifier.clone();
+    let token_url = token_url_template(&provider).ok_or_else(|| {
         FlowFailure::new(
-            ErrorCode::UrlParamErr,
-            format!("Missing Connection Config param(s): {}", m.0.join(", ")),
+            ErrorCode::ProviderConfigErr,
+            "The provider has no token URL.",
         )
         .reported_to(&report)
     })?;
-    let mut params: BTreeMap<String, String> = provider
-        .token_params
-        .iter()
-        .map(|(k, v)| (k.clone(), param_string(v)))
-        .collect();
+    let token_url = interpolate_url(token_url, &connection_config, &provider.connection_config)
+        .map_err(|e| url_error(e).reported_to(&report))?;
+    let mut params = interpolate_params(&provider.token_params, &connection_config)
+        .map_err(|m| missing_params(m).reported_to(&report))?;
     params.insert("grant_type".into(), "authorization_code".into());
     params.insert("code".into(), code);
     params.insert("redirect_uri".into(), attempt.callback_url.clone());
@@ -377,7 +494,6 @@ pub async fn complete(
         );
     }
     let auth = ClientAuth::for_provider(&provider);
-    let client_id = integration.client_id.clone().unwrap_or_default();
     let tokens = match request_token(
         &app.outbound,
         TokenRequest {
@@ -385,6 +501,7 @@ pub async fn complete(
             client_id: &client_id,
             client_secret: &client_secret,
             auth,
+            format: BodyFormat::for_provider(&provider),
             params,
         },
     )
@@ -419,7 +536,31 @@ pub async fn complete(
         }
     };
 
-    let credentials = tokens.into_credentials(None);
+    // Post-connection config: token response metadata < callback metadata < the session's values.
+    let mut metadata = token_metadata(&tokens.raw, &provider.token_response_metadata);
+    for key in &provider.redirect_uri_metadata {
+        if let Some(v) = query.extra.get(key).filter(|v| !v.is_empty()) {
+            metadata.insert(key.clone(), v.clone());
+        }
+    }
+    for (k, v) in metadata {
+        match connection_config.get(&k) {
+            Some(existing) if !existing.is_empty() => {}
+            _ => {
+                connection_config.insert(k, v);
+            }
+        }
+    }
+    // A refresh-token override replaces the issued one (reference §4.4).
+    let refresh_override = overrides.get(REFRESH_TOKEN_OVERRIDE).cloned();
+    let mut tokens = tokens;
+    if let Some(r) = &refresh_override {
+        tokens.refresh_token = Some(Secret::new(r.clone()));
+    }
+    let config_override = (config_override.client_id.is_some()
+        || config_override.client_secret.is_some())
+    .then_some(config_override);
+    let credentials = tokens.into_credentials(None, config_override);
     let plaintext = serde_json::to_vec(&credentials).expect("credentials serialize");
     let created = app
         .store
@@ -453,6 +594,93 @@ pub async fn complete(
     );
     crate::webhooks::enqueue_auth(app, env.id, event).await;
     Ok(Completed { report, created })
+}
+
+/// The provider's token URL template for its auth mode.
+pub fn token_url_template(provider: &Provider) -> Option<&str> {
+    provider
+        .token_url
+        .as_ref()
+        .and_then(|u| u.for_mode(provider.auth_mode.as_str()))
+}
+
+fn missing_params(m: MissingParams) -> FlowFailure {
+    FlowFailure::new(
+        ErrorCode::UrlParamErr,
+        format!("Missing Connection Config param(s): {}", m.0.join(", ")),
+    )
+}
+
+fn url_error(e: UrlError) -> FlowFailure {
+    match e {
+        UrlError::Missing(m) => missing_params(m),
+        UrlError::Invalid(key) => FlowFailure::new(
+            ErrorCode::UrlParamErr,
+            format!("Connection Config param '{key}' is not valid for this provider."),
+        ),
+    }
+}
+
+/// RFC 9207: an `iss` in the authorization response must name the provider the flow was started
+/// with — the catalog's `issuer` when it declares one (then `iss` is also required), otherwise the
+/// origin of the authorization URL. This is what stops a code obtained from one provider being
+/// replayed with another provider's `state` (mix-up): it is refused before any token endpoint is called.
+fn check_issuer(
+    provider: &Provider,
+    connection_config: &BTreeMap<String, String>,
+    iss: Option<&str>,
+) -> Result<(), FlowFailure> {
+    let mismatch = || {
+        FlowFailure::new(
+            ErrorCode::CallbackErr,
+            "The authorization response was not issued by this integration's provider.",
+        )
+    };
+    match (iss, provider.issuer.as_deref()) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(mismatch()),
+        (Some(iss), Some(expected)) => {
+            if crypto::secrets_equal(iss.trim_end_matches('/'), expected.trim_end_matches('/')) {
+                Ok(())
+            } else {
+                Err(mismatch())
+            }
+        }
+        (Some(iss), None) => {
+            let authorization_url = provider
+                .authorization_url
+                .as_deref()
+                .and_then(|t| {
+                    interpolate_url(t, connection_config, &provider.connection_config).ok()
+                })
+                .and_then(|u| url::Url::parse(&u).ok())
+                .ok_or_else(mismatch)?;
+            let iss = url::Url::parse(iss).map_err(|_| mismatch())?;
+            if iss.origin() == authorization_url.origin() && iss.origin().is_tuple() {
+                Ok(())
+            } else {
+                Err(mismatch())
+            }
+        }
+    }
+}
+
+/// `token_response_metadata`: string and boolean values at the given (dot) paths of the response.
+pub fn token_metadata(raw: &serde_json::Value, paths: &[String]) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for path in paths {
+        let value = path.split('.').try_fold(raw, |v, segment| v.get(segment));
+        match value {
+            Some(serde_json::Value::String(s)) => {
+                out.insert(path.clone(), s.clone());
+            }
+            Some(serde_json::Value::Bool(b)) => {
+                out.insert(path.clone(), b.to_string());
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn provider_of(app: &AppState, name: &str) -> Result<Provider, FlowFailure> {
@@ -519,6 +747,65 @@ mod tests {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         assert_eq!(challenge.method().as_str(), "S256");
+    }
+
+    fn provider(yaml: &str) -> crate::catalog::Provider {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn iss_must_name_the_provider_of_the_flow() {
+        let cfg = std::collections::BTreeMap::new();
+        let p = provider(
+            "display_name: A\nauth_mode: OAUTH2\nauthorization_url: http://127.0.0.1:4000/auth\ntoken_url: http://127.0.0.1:4000/token\n",
+        );
+        assert!(
+            super::check_issuer(&p, &cfg, None).is_ok(),
+            "iss is optional by default"
+        );
+        assert!(super::check_issuer(&p, &cfg, Some("http://127.0.0.1:4000")).is_ok());
+        for other in [
+            "http://127.0.0.1:4001",
+            "https://127.0.0.1:4000",
+            "not a url",
+        ] {
+            let f = super::check_issuer(&p, &cfg, Some(other)).unwrap_err();
+            assert_eq!(f.code, latchkey_protocol::ErrorCode::CallbackErr, "{other}");
+        }
+        let declared = provider(
+            "display_name: A\nauth_mode: OAUTH2\nauthorization_url: https://a.example/auth\ntoken_url: https://a.example/token\nissuer: https://id.a.example/\n",
+        );
+        assert!(super::check_issuer(&declared, &cfg, Some("https://id.a.example")).is_ok());
+        assert!(super::check_issuer(&declared, &cfg, Some("https://a.example")).is_err());
+        assert!(
+            super::check_issuer(&declared, &cfg, None).is_err(),
+            "a provider declared to send iss must send it"
+        );
+    }
+
+    #[test]
+    fn token_response_metadata_takes_strings_and_booleans_at_dot_paths() {
+        let raw = serde_json::json!({
+            "instance_url": "https://acme.my.salesforce.com",
+            "incoming_webhook": {"url": "https://hooks.example/1"},
+            "team": {"id": "T1", "count": 3},
+            "is_enterprise_install": false,
+        });
+        let paths: Vec<String> = [
+            "instance_url",
+            "incoming_webhook.url",
+            "team.count",
+            "is_enterprise_install",
+            "absent.x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let m = super::token_metadata(&raw, &paths);
+        assert_eq!(m["instance_url"], "https://acme.my.salesforce.com");
+        assert_eq!(m["incoming_webhook.url"], "https://hooks.example/1");
+        assert_eq!(m["is_enterprise_install"], "false");
+        assert!(!m.contains_key("team.count") && !m.contains_key("absent.x"));
     }
 
     #[test]

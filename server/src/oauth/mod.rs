@@ -8,7 +8,9 @@
 //!    the cookie, exchanges the code ([`token`]) through the guarded client ([`outbound`]), seals and
 //!    upserts the connection, and returns what the HTTP layer reports on both result channels.
 
+pub mod client_credentials;
 pub mod flow;
+pub mod hmac;
 pub mod outbound;
 pub mod refresh;
 pub mod token;

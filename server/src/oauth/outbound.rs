@@ -105,6 +105,17 @@ impl OutboundClient {
         }
         Ok(self.client.post(parsed))
     }
+
+    /// Issue 3 (credential verification, `proxy.verification`): a request with any method, after the
+    /// same URL and address checks as [`Self::post`].
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, OutboundError> {
+        let checked = self.post(url)?.build().map_err(OutboundError::from)?;
+        Ok(self.client.request(method, checked.url().clone()))
+    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,16 @@
 //! connection's lock, then re-reads the row; whoever comes second finds a fresh token and returns it
 //! without calling the provider. A rotated refresh token is stored together with the new access token
 //! (one sealed credentials blob, one UPDATE).
+//!
+//! A failed refresh is counted on the connection (`refresh_failures`, `last_refresh_failure_at`);
+//! the next successful one resets the count. A connection authorized with an overriding OAuth client
+//! (`credentials.config_override`) refreshes with that client.
 
 use super::flow::{connection_aad, open_client_secret};
-use super::token::{request_token, ClientAuth, TokenRequest};
-use crate::catalog::{interpolate, param_string};
+use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
+use crate::catalog::{interpolate_params, interpolate_url, param_string};
+use crate::replicas::LeaseOutcome;
+use crate::secret::Secret;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
@@ -25,7 +31,7 @@ pub struct RefreshLocks {
 }
 
 impl RefreshLocks {
-    fn for_connection(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn for_connection(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
         self.locks
             .lock()
             .expect("refresh locks")
@@ -45,7 +51,8 @@ pub enum RefreshError {
     Internal(#[from] anyhow::Error),
 }
 
-fn open(app: &AppState, row: &ConnectionRow) -> anyhow::Result<Credentials> {
+/// Opens a connection's sealed credentials (bound to the row's identity).
+pub(crate) fn open(app: &AppState, row: &ConnectionRow) -> anyhow::Result<Credentials> {
     let plain = app.cipher.open(
         &row.key_id,
         &row.credentials_enc,
@@ -58,16 +65,20 @@ fn open(app: &AppState, row: &ConnectionRow) -> anyhow::Result<Credentials> {
     Ok(serde_json::from_slice(&plain)?)
 }
 
-fn expires_soon(c: &Credentials, now: i64) -> bool {
-    match c {
-        Credentials::OAuth2 {
-            expires_at: Some(at),
-            ..
-        } => chrono::DateTime::parse_from_rfc3339(at)
+/// Whether an OAuth2 access token or a client-credentials token expires within the refresh window
+/// (an unreadable expiry counts as expiring; no expiry, as not).
+pub(crate) fn expires_soon(c: &Credentials, now: i64) -> bool {
+    let expires_at = match c {
+        Credentials::OAuth2 { expires_at, .. } | Credentials::OAuth2Cc { expires_at, .. } => {
+            expires_at.as_deref()
+        }
+        _ => None,
+    };
+    expires_at.is_some_and(|at| {
+        chrono::DateTime::parse_from_rfc3339(at)
             .map(|t| t.timestamp() - now < REFRESH_WINDOW_SECS)
-            .unwrap_or(true),
-        _ => false,
-    }
+            .unwrap_or(true)
+    })
 }
 
 /// Returns the connection's credentials, refreshed first when needed (or when `force`).
@@ -77,6 +88,10 @@ pub async fn fresh(
     force: bool,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
     let credentials = open(app, &row)?;
+    // Issue 3 (client credentials): OAUTH2_CC tokens are fetched again, not refreshed.
+    if matches!(credentials, Credentials::OAuth2Cc { .. }) {
+        return super::client_credentials::fresh(app, row, credentials, force).await;
+    }
     let is_oauth2 = matches!(credentials, Credentials::OAuth2 { .. });
     if !is_oauth2 || !(force || expires_soon(&credentials, crate::time::now_unix())) {
         return Ok((row, credentials));
@@ -95,12 +110,39 @@ pub async fn fresh(
         .map_err(anyhow::Error::from)?
         .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
     let current = open(app, &row)?;
+    // Whoever held the lock before us refreshed: use their token, even if the provider's token
+    // lifetime is shorter than our refresh window (else every waiter would refresh again, in turn).
     let refreshed_meanwhile = access_token(&current) != access_token(&credentials);
-    if refreshed_meanwhile && !expires_soon(&current, crate::time::now_unix()) {
+    if refreshed_meanwhile && !expired(&current, crate::time::now_unix()) {
         return Ok((row, current));
     }
+    // Other replicas sharing the database may be refreshing too: one caller in all of them holds the
+    // lease and calls the provider; the others wait for the token it stores (crate::replicas).
+    let seen = access_token(&current).map(str::to_owned);
+    let changed =
+        |r: &ConnectionRow| open(app, r).is_ok_and(|c| access_token(&c).map(str::to_owned) != seen);
+    let lease = match crate::replicas::lease_refresh(&app.store, &row, changed).await? {
+        LeaseOutcome::Held(lease) => lease,
+        LeaseOutcome::RefreshedElsewhere(row) => {
+            let credentials = open(app, &row)?;
+            return Ok((*row, credentials));
+        }
+    };
+    let refreshed = refresh_now(app, row, current).await;
+    lease.release().await;
+    refreshed
+}
+
+/// Calls the provider's token endpoint with the refresh token and stores the new credentials; the
+/// caller holds both the in-process lock and the cross-replica lease.
+async fn refresh_now(
+    app: &AppState,
+    row: ConnectionRow,
+    current: Credentials,
+) -> Result<(ConnectionRow, Credentials), RefreshError> {
     let Credentials::OAuth2 {
         refresh_token: Some(refresh_token),
+        config_override,
         ..
     } = &current
     else {
@@ -126,24 +168,32 @@ pub async fn fresh(
     let template = provider
         .refresh_url
         .as_deref()
-        .or_else(|| {
-            provider
-                .token_url
-                .as_ref()
-                .and_then(|u| u.for_mode(provider.auth_mode.as_str()))
-        })
+        .or_else(|| super::flow::token_url_template(&provider))
         .ok_or_else(|| anyhow::anyhow!("provider has no token URL"))?;
-    let url = interpolate(template, &config).map_err(|e| RefreshError::Upstream(e.to_string()))?;
-    let secret = open_client_secret(app, &integration).map_err(anyhow::Error::from)?;
-    let mut params: BTreeMap<String, String> = provider
-        .refresh_params
-        .iter()
-        .map(|(k, v)| (k.clone(), param_string(v)))
-        .collect();
+    let url = interpolate_url(template, &config, &provider.connection_config)
+        .map_err(|e| RefreshError::Upstream(e.to_string()))?;
+    // A connection authorized with an overriding OAuth client refreshes with that client.
+    let overridden = config_override.clone().unwrap_or_default();
+    let secret = match &overridden.client_secret {
+        Some(s) => Secret::new(s.clone()),
+        None => open_client_secret(app, &integration).map_err(anyhow::Error::from)?,
+    };
+    // Nango refreshes with `refresh_params`, else `token_params` (whose grant_type we replace).
+    let template_params = if provider.refresh_params.is_empty() {
+        &provider.token_params
+    } else {
+        &provider.refresh_params
+    };
+    let mut params = interpolate_params(template_params, &config)
+        .map_err(|e| RefreshError::Upstream(e.to_string()))?;
     params.insert("grant_type".into(), "refresh_token".into());
     params.insert("refresh_token".into(), refresh_token.clone());
     let auth = ClientAuth::for_provider(&provider);
-    let client_id = integration.client_id.clone().unwrap_or_default();
+    let client_id = overridden
+        .client_id
+        .clone()
+        .or_else(|| integration.client_id.clone())
+        .unwrap_or_default();
     let tokens = request_token(
         &app.outbound,
         TokenRequest {
@@ -151,6 +201,7 @@ pub async fn fresh(
             client_id: &client_id,
             client_secret: &secret,
             auth,
+            format: BodyFormat::for_provider(&provider),
             params,
         },
     )
@@ -159,6 +210,13 @@ pub async fn fresh(
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %e, "token refresh failed");
+            if let Err(db) = app
+                .store
+                .record_refresh_failure(row.id, &crate::time::now_iso())
+                .await
+            {
+                tracing::error!(error = %db, "could not count a refresh failure");
+            }
             if let Ok(Some(env)) = app.store.environment_by_id(row.environment_id).await {
                 let event = crate::webhooks::auth_event(
                     &env.name,
@@ -175,7 +233,7 @@ pub async fn fresh(
             return Err(RefreshError::Upstream(e.to_string()));
         }
     };
-    let new = tokens.into_credentials(Some(refresh_token.clone()));
+    let new = tokens.into_credentials(Some(refresh_token.clone()), config_override.clone());
     let sealed = app.cipher.seal(
         &serde_json::to_vec(&new).expect("credentials serialize"),
         &connection_aad(
@@ -194,9 +252,24 @@ pub async fn fresh(
         credentials_enc: sealed,
         key_id: app.cipher.key_id().to_string(),
         updated_at: now,
+        refresh_failures: 0,
+        last_refresh_failure_at: None,
         ..row
     };
     Ok((row, new))
+}
+
+/// Whether the access token is past its expiry (a refreshed token within the window is still usable).
+fn expired(c: &Credentials, now: i64) -> bool {
+    match c {
+        Credentials::OAuth2 {
+            expires_at: Some(at),
+            ..
+        } => chrono::DateTime::parse_from_rfc3339(at)
+            .map(|t| t.timestamp() <= now)
+            .unwrap_or(true),
+        _ => false,
+    }
 }
 
 fn access_token(c: &Credentials) -> Option<&str> {

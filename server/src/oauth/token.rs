@@ -32,12 +32,32 @@ impl ClientAuth {
     }
 }
 
+/// How the token request body is encoded (`body_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/x-www-form-urlencoded` (RFC 6749, Nango's default).
+    Form,
+    /// A JSON object of strings.
+    Json,
+}
+
+impl BodyFormat {
+    pub fn for_provider(provider: &crate::catalog::Provider) -> Self {
+        if provider.body_format.as_deref() == Some("json") {
+            Self::Json
+        } else {
+            Self::Form
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct TokenRequest<'a> {
     pub token_url: &'a str,
     pub client_id: &'a str,
     pub client_secret: &'a Secret,
     pub auth: ClientAuth,
+    pub format: BodyFormat,
     pub params: BTreeMap<String, String>,
 }
 
@@ -55,9 +75,12 @@ pub struct TokenSet {
 impl TokenSet {
     /// The stored form. A provider that does not rotate refresh tokens answers a refresh without one:
     /// `previous_refresh_token` stays valid then.
+    /// `config_override` is the OAuth client the connection was authorized with, when not the
+    /// integration's; it is kept with the tokens (sealed) so refreshes use the same client.
     pub fn into_credentials(
         self,
         previous_refresh_token: Option<String>,
+        config_override: Option<latchkey_protocol::connection::ConfigOverride>,
     ) -> latchkey_protocol::connection::Credentials {
         latchkey_protocol::connection::Credentials::OAuth2 {
             access_token: self.access_token.expose().to_string(),
@@ -67,6 +90,7 @@ impl TokenSet {
                 .or(previous_refresh_token),
             expires_at: self.expires_at.map(crate::time::unix_to_iso),
             raw: self.raw,
+            config_override,
         }
     }
 }
@@ -98,11 +122,11 @@ pub async fn request_token(
             builder = builder.basic_auth(req.client_id, Some(req.client_secret.expose()));
         }
     }
-    let response = builder
-        .form(&form)
-        .send()
-        .await
-        .map_err(OutboundError::from)?;
+    builder = match req.format {
+        BodyFormat::Form => builder.form(&form),
+        BodyFormat::Json => builder.json(&form),
+    };
+    let response = builder.send().await.map_err(OutboundError::from)?;
     let status = response.status();
     let content_type = response
         .headers()

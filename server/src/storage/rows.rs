@@ -10,8 +10,9 @@ pub struct EnvironmentRow {
     pub public_key: String,
     pub webhook_signing_key_enc: Vec<u8>,
     pub key_id: String,
-    pub callback_url: Option<String>,
     pub created_at: String,
+    /// `EnvironmentSettings` as JSON.
+    pub settings: String,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +24,15 @@ pub struct NewEnvironment {
     pub webhook_signing_key_enc: Vec<u8>,
     pub key_id: String,
     pub created_at: String,
+}
+
+/// A new secret key for an environment, with its webhook signing key re-sealed under the same key id.
+#[derive(Debug, Clone)]
+pub struct SealedKeys {
+    pub secret_key_hash: String,
+    pub secret_key_enc: Vec<u8>,
+    pub webhook_signing_key_enc: Vec<u8>,
+    pub key_id: String,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -117,6 +127,9 @@ pub struct ConnectionRow {
     pub end_user: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Failed refreshes since the last success (migration 0020), and when the last one happened.
+    pub refresh_failures: i64,
+    pub last_refresh_failure_at: Option<String>,
 }
 
 #[derive(Debug, Clone)]

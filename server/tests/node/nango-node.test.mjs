@@ -119,3 +119,32 @@ test('bad input is a 4xx with the Nango error envelope', async () => {
   const wrong = new Nango({ host, secretKey: '0b5a3b9e-7c1d-4f2a-9e6b-3d2c1b0a9f8e' });
   await assert.rejects(wrong.listIntegrations(), (e) => e.response?.status === 401 && e.response.data.error.code === 'unknown_account');
 });
+
+// Issue 3. Kept after the webhook test: connections made here enqueue webhooks of their own.
+test('integrations: update (display name, rename); connections: list filters', async () => {
+  await nango.createIntegration({ provider: 'github', unique_key: 'gh-upd',
+    credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'secret', scopes: 'repo' } });
+  const updated = await nango.updateIntegration({ uniqueKey: 'gh-upd' }, { display_name: 'GitHub (work)', unique_key: 'gh-work' });
+  assert.equal(updated.data.unique_key, 'gh-work');
+  assert.equal(updated.data.display_name, 'GitHub (work)');
+  assert.equal((await nango.getIntegration({ uniqueKey: 'gh-work' })).data.display_name, 'GitHub (work)');
+  await assert.rejects(nango.updateIntegration({ uniqueKey: 'gh-work' }, { credentials: { type: 'API_KEY' } }),
+    (e) => e.response?.status === 400 && e.response.data.error.code === 'invalid_body');
+
+  await nango.createIntegration({ provider: 'openai', unique_key: 'oa-filter' });
+  const ids = {};
+  for (const user of ['alice', 'bob']) {
+    const { data } = await nango.createConnectSession({
+      end_user: { id: user, display_name: `User ${user}` }, organization: { id: `org-${user}` },
+      allowed_integrations: ['oa-filter'],
+    });
+    ids[user] = await connectApiKey(data.token, 'oa-filter', `sk-${user}`);
+  }
+  const only = (list) => list.connections.map((c) => c.connection_id).sort();
+  assert.deepEqual(only(await nango.listConnections({ userId: 'alice' })), [ids.alice]);
+  assert.deepEqual(only(await nango.listConnections(undefined, undefined, { endUserOrganizationId: 'org-bob' })), [ids.bob]);
+  assert.deepEqual(only(await nango.listConnections({ integrationId: ['oa-filter'], tags: { organization_id: 'org-alice' } })), [ids.alice]);
+  assert.deepEqual(only(await nango.listConnections(ids.bob)), [ids.bob]);
+  assert.deepEqual(only(await nango.listConnections(undefined, 'user bo')), [ids.bob]);
+  assert.equal((await nango.listConnections({ integrationId: 'oa-filter', limit: 1 })).connections.length, 1);
+});

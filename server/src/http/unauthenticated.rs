@@ -1,0 +1,42 @@
+//! `POST /auth/unauthenticated/:key` (reference §3.8, `auth_mode: NONE`): records a connection to a
+//! provider that needs no credentials, so the customer's backend can list it and attach metadata like
+//! any other. The body must be empty (or `{}`).
+
+use super::api_auth::{prepare, save_connection};
+use super::error::ApiError;
+use super::extract::StrictJson;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use latchkey_protocol::connection::{AuthResult, Credentials};
+use latchkey_protocol::integrations::AuthMode;
+use serde::Deserialize;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/auth/unauthenticated/{key}", post(unauthenticated))
+}
+
+/// No field is allowed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmptyBody {}
+
+async fn unauthenticated(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(EmptyBody {}): StrictJson<EmptyBody>,
+) -> Result<Json<AuthResult>, ApiError> {
+    let prepared = prepare(&app, &key, &pairs, AuthMode::None).await?;
+    let config = prepared.submitter.connection_config(&key, &pairs);
+    let connection_id = prepared.submitter.connection_id();
+    save_connection(
+        &app,
+        &prepared,
+        connection_id,
+        &config,
+        &Credentials::Unauthenticated {},
+    )
+    .await
+}

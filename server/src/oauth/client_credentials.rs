@@ -1,0 +1,238 @@
+//! OAuth2 client credentials (`auth_mode: OAUTH2_CC`, reference §3.8 and §4.7): the end user hands us
+//! a client id and secret, the server fetches an access token from the provider's `token_url` with the
+//! `client_credentials` grant and fetches a new one whenever the stored one is about to expire.
+//!
+//! The credentials (token, expiry, client id and secret, raw response) are one sealed blob, like every
+//! other connection's. Reads go through [`fresh`], which `oauth::refresh::fresh` calls for OAUTH2_CC
+//! connections: one upstream request per connection at a time (the shared per-connection lock, then a
+//! re-read), exactly like the refresh-token path.
+//!
+//! Never logs the client secret or a token; the outbound client refuses private addresses unless the
+//! deployment allows them.
+
+use super::flow::connection_aad;
+use super::refresh::{expires_soon, open};
+use super::token::{request_token, BodyFormat, ClientAuth, TokenError, TokenRequest};
+use crate::catalog::{interpolate_params, interpolate_url, param_string, Provider};
+use crate::secret::Secret;
+use crate::storage::ConnectionRow;
+use crate::AppState;
+use latchkey_protocol::connection::Credentials;
+use std::collections::BTreeMap;
+
+/// Without an `expires_in`, a client-credentials token is treated as valid this long (Nango's 55 min).
+pub const DEFAULT_LIFETIME_SECS: i64 = 55 * 60;
+
+/// Fetch again when the token expires within this window (as refresh tokens: 15 min).
+pub const REFRESH_WINDOW_SECS: i64 = super::refresh::REFRESH_WINDOW_SECS;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientCredentialsError {
+    /// The provider's token URL or params need connection-config values that are missing or invalid.
+    #[error("{0}")]
+    Config(String),
+    /// The provider refused or could not be reached.
+    #[error("{0}")]
+    Upstream(#[from] TokenError),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A fetched token: the credentials to store and the `token_response_metadata` to copy into the
+/// connection config.
+#[derive(Debug)]
+pub struct Fetched {
+    pub credentials: Credentials,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Asks `provider`'s token endpoint for a client-credentials token.
+pub async fn fetch(
+    app: &AppState,
+    provider: &Provider,
+    client_id: &str,
+    client_secret: &Secret,
+    connection_config: &BTreeMap<String, String>,
+) -> Result<Fetched, ClientCredentialsError> {
+    let template = provider
+        .token_url
+        .as_ref()
+        .and_then(|u| u.for_mode("OAUTH2_CC"))
+        .ok_or_else(|| ClientCredentialsError::Config("the provider has no token URL".into()))?;
+    let url = interpolate_url(template, connection_config, &provider.connection_config)
+        .map_err(|e| ClientCredentialsError::Config(e.to_string()))?;
+    let mut params = interpolate_params(&provider.token_params, connection_config)
+        .map_err(|e| ClientCredentialsError::Config(e.to_string()))?;
+    params
+        .entry("grant_type".into())
+        .or_insert_with(|| "client_credentials".into());
+    // Scopes as Nango: the connection config's `oauth_scopes` (comma-separated), joined with the
+    // provider's separator.
+    if let Some(scopes) = connection_config
+        .get("oauth_scopes")
+        .filter(|s| !s.trim().is_empty())
+    {
+        let separator = provider.scope_separator.as_deref().unwrap_or(" ");
+        let joined = scopes
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(separator);
+        params.insert("scope".into(), joined);
+    }
+    let tokens = request_token(
+        &app.outbound,
+        TokenRequest {
+            token_url: &url,
+            client_id,
+            client_secret,
+            auth: ClientAuth::for_provider(provider),
+            format: BodyFormat::for_provider(provider),
+            params,
+        },
+    )
+    .await?;
+    let now = crate::time::now_unix();
+    let metadata = provider
+        .token_response_metadata
+        .iter()
+        .filter_map(|k| {
+            let v = tokens.raw.get(k)?;
+            (!v.is_null()).then(|| (k.clone(), param_string(v)))
+        })
+        .collect();
+    Ok(Fetched {
+        credentials: Credentials::OAuth2Cc {
+            token: tokens.access_token.expose().to_string(),
+            expires_at: Some(crate::time::unix_to_iso(
+                tokens.expires_at.unwrap_or(now + DEFAULT_LIFETIME_SECS),
+            )),
+            client_id: client_id.to_string(),
+            client_secret: client_secret.expose().to_string(),
+            raw: tokens.raw,
+        },
+        metadata,
+    })
+}
+
+fn token(c: &Credentials) -> Option<&str> {
+    match c {
+        Credentials::OAuth2Cc { token, .. } => Some(token),
+        _ => None,
+    }
+}
+
+/// The OAUTH2_CC connection's credentials, with a new token first when the stored one expires soon
+/// (or when `force`). `credentials` is what the caller already opened from `row`.
+pub async fn fresh(
+    app: &AppState,
+    row: ConnectionRow,
+    credentials: Credentials,
+    force: bool,
+) -> Result<(ConnectionRow, Credentials), super::refresh::RefreshError> {
+    use super::refresh::RefreshError;
+    if !(force || expires_soon(&credentials, crate::time::now_unix())) {
+        return Ok((row, credentials));
+    }
+    let lock = app.refresh_locks.for_connection(row.id);
+    let _guard = lock.lock().await;
+    let row = app
+        .store
+        .connection(
+            row.environment_id,
+            &row.provider_config_key,
+            &row.connection_id,
+        )
+        .await
+        .map_err(anyhow::Error::from)?
+        .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
+    let current = open(app, &row)?;
+    // Another caller fetched a token while we waited for the lock: use it.
+    if token(&current) != token(&credentials) && !expires_soon(&current, crate::time::now_unix()) {
+        return Ok((row, current));
+    }
+    let Credentials::OAuth2Cc {
+        client_id,
+        client_secret,
+        ..
+    } = &current
+    else {
+        return Ok((row, current));
+    };
+    let provider = app
+        .catalog
+        .get(&row.provider)
+        .and_then(|e| e.provider.clone())
+        .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", row.provider))?;
+    let config: BTreeMap<String, String> =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.connection_config)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, param_string(&v)))
+            .collect();
+    let secret = Secret::new(client_secret.clone());
+    let fetched = match fetch(app, &provider, client_id, &secret, &config).await {
+        Ok(f) => f,
+        Err(ClientCredentialsError::Internal(e)) => return Err(RefreshError::Internal(e)),
+        Err(e) => {
+            tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %e, "client-credentials token fetch failed");
+            if let Ok(Some(env)) = app.store.environment_by_id(row.environment_id).await {
+                let event = crate::webhooks::auth_event(
+                    &env.name,
+                    &row.provider_config_key,
+                    &row.connection_id,
+                    &row.provider,
+                    "OAUTH2_CC",
+                    "refresh",
+                    Some(&row.tags),
+                    Some(("refresh_token_external_error", &e.to_string())),
+                );
+                crate::webhooks::enqueue_auth(app, row.environment_id, event).await;
+            }
+            return Err(RefreshError::Upstream(e.to_string()));
+        }
+    };
+    let sealed = app.cipher.seal(
+        &serde_json::to_vec(&fetched.credentials).expect("credentials serialize"),
+        &connection_aad(
+            row.environment_id,
+            &row.provider_config_key,
+            &row.connection_id,
+        ),
+    );
+    let now = crate::time::now_iso();
+    app.store
+        .update_connection_credentials(row.id, &sealed, app.cipher.key_id(), &now)
+        .await
+        .map_err(anyhow::Error::from)?;
+    tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "client-credentials token renewed");
+    let row = ConnectionRow {
+        credentials_enc: sealed,
+        key_id: app.cipher.key_id().to_string(),
+        updated_at: now,
+        refresh_failures: 0,
+        last_refresh_failure_at: None,
+        ..row
+    };
+    Ok((row, fetched.credentials))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_expiring_within_the_window_is_due() {
+        let now = 1_000_000;
+        let cc = |at: i64| Credentials::OAuth2Cc {
+            token: "t".into(),
+            expires_at: Some(crate::time::unix_to_iso(at)),
+            client_id: "c".into(),
+            client_secret: "s".into(),
+            raw: serde_json::json!({}),
+        };
+        assert!(expires_soon(&cc(now + 60), now));
+        assert!(!expires_soon(&cc(now + 3600), now));
+    }
+}

@@ -1,0 +1,221 @@
+//! Environment settings: validation and updates, shared by the admin API (`PATCH
+//! /environment/settings`) and the CLI (`latchkey settings set`), so both accept exactly the same
+//! values. The shapes are [`latchkey_protocol::settings`].
+
+use crate::environment::Environment;
+use crate::storage::Store;
+use latchkey_protocol::settings::{EnvironmentSettings, EnvironmentSettingsPatch};
+use latchkey_protocol::webhooks::AuthWebhook;
+
+/// A setting that cannot be accepted: which field (as a JSON path) and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.join("."))]
+pub struct InvalidSetting {
+    pub path: Vec<String>,
+    pub message: String,
+}
+
+fn invalid(path: &[&str], message: impl Into<String>) -> InvalidSetting {
+    InvalidSetting {
+        path: path.iter().map(|p| p.to_string()).collect(),
+        message: message.into(),
+    }
+}
+
+/// An absolute `http(s)` URL with a host.
+fn check_url(value: &Option<String>, field: &str) -> Result<(), InvalidSetting> {
+    if let Some(v) = value {
+        let ok = url::Url::parse(v)
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .unwrap_or(false);
+        if !ok {
+            return Err(invalid(&[field], "must be an absolute http(s) URL"));
+        }
+    }
+    Ok(())
+}
+
+/// An exact origin: scheme, host and optional port, nothing else (what `MessageEvent.origin` holds).
+pub fn is_exact_origin(s: &str) -> bool {
+    url::Url::parse(s)
+        .map(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.origin().ascii_serialization() == s
+        })
+        .unwrap_or(false)
+}
+
+fn is_hex_colour(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Checks every field of a complete settings document.
+pub fn validate(s: &EnvironmentSettings) -> Result<(), InvalidSetting> {
+    check_url(&s.callback_url, "callback_url")?;
+    check_url(&s.webhook_url, "webhook_url")?;
+    check_url(&s.webhook_url_secondary, "webhook_url_secondary")?;
+    if s.hmac_enabled && s.hmac_key.as_deref().is_none_or(str::is_empty) {
+        return Err(invalid(
+            &["hmac_key"],
+            "is required when hmac_enabled is true",
+        ));
+    }
+    for (i, origin) in s.allowed_origins.iter().enumerate() {
+        if !is_exact_origin(origin) {
+            return Err(InvalidSetting {
+                path: vec!["allowed_origins".into(), i.to_string()],
+                message: format!(
+                    "'{origin}' is not an exact origin such as https://app.example.com"
+                ),
+            });
+        }
+    }
+    let theme = &s.connect_ui.theme;
+    for (mode, colours) in [("light", &theme.light), ("dark", &theme.dark)] {
+        if !is_hex_colour(&colours.primary) {
+            return Err(invalid(
+                &["connect_ui", "theme", mode, "primary"],
+                "must be a #rrggbb colour",
+            ));
+        }
+    }
+    if !matches!(
+        s.connect_ui.default_theme.as_str(),
+        "light" | "dark" | "system"
+    ) {
+        return Err(invalid(
+            &["connect_ui", "defaultTheme"],
+            "must be light, dark or system",
+        ));
+    }
+    Ok(())
+}
+
+/// Applies `patch` to the environment's settings, validates the result and stores it.
+pub async fn update(
+    store: &Store,
+    env: &Environment,
+    patch: EnvironmentSettingsPatch,
+) -> anyhow::Result<Result<EnvironmentSettings, InvalidSetting>> {
+    let next = (*env.settings).clone().patched(patch);
+    if let Err(e) = validate(&next) {
+        return Ok(Err(e));
+    }
+    store
+        .update_environment_settings(env.id, &serde_json::to_string(&next)?)
+        .await?;
+    Ok(Ok(next))
+}
+
+/// Where an auth webhook goes: the primary URL (`LATCHKEY_WEBHOOK_URL` wins over the setting) and the
+/// secondary one, when the toggle for this kind of event is on. Refresh failures have their own toggle;
+/// every other auth event (creation, override, failed authorization) follows `webhook_on_auth_creation`.
+pub fn webhook_destinations(
+    primary_override: Option<&str>,
+    s: &EnvironmentSettings,
+    event: &AuthWebhook,
+) -> Vec<String> {
+    let enabled = if event.operation == "refresh" && !event.success {
+        s.webhook_on_auth_refresh_error
+    } else {
+        s.webhook_on_auth_creation
+    };
+    if !enabled {
+        return Vec::new();
+    }
+    let primary = primary_override
+        .map(str::to_string)
+        .or(s.webhook_url.clone());
+    primary
+        .into_iter()
+        .chain(s.webhook_url_secondary.clone())
+        .collect()
+}
+
+/// What the admin API and the CLI show: everything but the HMAC key, which is write-only.
+pub fn redacted(s: &EnvironmentSettings) -> EnvironmentSettings {
+    EnvironmentSettings {
+        hmac_key: s.hmac_key.as_ref().map(|_| "********".into()),
+        ..s.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_origins_only() {
+        assert!(is_exact_origin("https://app.example.com"));
+        assert!(is_exact_origin("http://127.0.0.1:3010"));
+        assert!(!is_exact_origin("https://app.example.com/"));
+        assert!(!is_exact_origin("https://app.example.com/path"));
+        assert!(!is_exact_origin("*"));
+        assert!(!is_exact_origin("app.example.com"));
+    }
+
+    #[test]
+    fn hmac_needs_a_key_and_colours_must_be_hex() {
+        let mut s = EnvironmentSettings {
+            hmac_enabled: true,
+            ..Default::default()
+        };
+        assert_eq!(validate(&s).unwrap_err().path, ["hmac_key"]);
+        s.hmac_key = Some("k".into());
+        assert!(validate(&s).is_ok());
+        s.connect_ui.theme.dark.primary = "blue".into();
+        assert_eq!(
+            validate(&s).unwrap_err().path,
+            ["connect_ui", "theme", "dark", "primary"]
+        );
+    }
+
+    fn event(operation: &str, success: bool) -> AuthWebhook {
+        let error = (!success).then_some(("refresh_failed", "the provider refused the refresh"));
+        crate::webhooks::auth_event(
+            "dev", "github", "c1", "github", "OAUTH2", operation, None, error,
+        )
+    }
+
+    #[test]
+    fn webhook_destinations_follow_urls_and_toggles() {
+        let mut s = EnvironmentSettings {
+            webhook_url: Some("https://a.example.com/hook".into()),
+            webhook_url_secondary: Some("https://b.example.com/hook".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            webhook_destinations(None, &s, &event("creation", true)).len(),
+            2
+        );
+        assert_eq!(
+            webhook_destinations(
+                Some("https://env.example.com"),
+                &s,
+                &event("creation", true)
+            )[0],
+            "https://env.example.com"
+        );
+        s.webhook_on_auth_refresh_error = false;
+        assert!(webhook_destinations(None, &s, &event("refresh", false)).is_empty());
+        assert_eq!(
+            webhook_destinations(None, &s, &event("override", true)).len(),
+            2
+        );
+        s.webhook_on_auth_creation = false;
+        assert!(webhook_destinations(None, &s, &event("creation", true)).is_empty());
+    }
+
+    #[test]
+    fn redaction_hides_the_hmac_key_only() {
+        let s = EnvironmentSettings {
+            hmac_key: Some("top-secret".into()),
+            callback_url: Some("https://a.example.com/cb".into()),
+            ..Default::default()
+        };
+        let r = redacted(&s);
+        assert_ne!(r.hmac_key.as_deref(), Some("top-secret"));
+        assert_eq!(r.callback_url, s.callback_url);
+    }
+}

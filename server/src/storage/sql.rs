@@ -1,0 +1,570 @@
+//! The SQL of every [`super::Storage`] method, written once and instantiated for each backend by
+//! [`impl_storage!`]. Statements use `$N` placeholders, `ON CONFLICT` and `RETURNING`, which SQLite and
+//! PostgreSQL both accept; the one dialect difference (row locks when claiming outbox rows) is a macro
+//! argument.
+
+/// Implements [`super::Storage`] for a type with a `pool: sqlx::Pool<_>` field.
+/// `$skip_locked` is appended to the outbox claim's sub-select (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
+/// where several replicas claim concurrently; empty on SQLite, whose writers are serialised).
+macro_rules! impl_storage {
+    ($store:ty, backend = $backend:literal, skip_locked = $skip_locked:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::storage::Storage for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+    // ---- environments -------------------------------------------------------------------------
+
+    async fn environment_by_name(&self, name: &str) -> sqlx::Result<Option<EnvironmentRow>> {
+        sqlx::query_as("SELECT * FROM environments WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn environment_by_secret_hash(
+        &self,
+        hash: &str,
+    ) -> sqlx::Result<Option<EnvironmentRow>> {
+        sqlx::query_as("SELECT * FROM environments WHERE secret_key_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn environment_by_id(&self, id: i64) -> sqlx::Result<Option<EnvironmentRow>> {
+        sqlx::query_as("SELECT * FROM environments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn insert_environment(&self, env: &NewEnvironment) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO environments (name, secret_key_hash, secret_key_enc, public_key, webhook_signing_key_enc, key_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&env.name)
+        .bind(&env.secret_key_hash)
+        .bind(&env.secret_key_enc)
+        .bind(&env.public_key)
+        .bind(&env.webhook_signing_key_enc)
+        .bind(&env.key_id)
+        .bind(&env.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn update_environment_keys(
+        &self,
+        id: i64,
+        secret: Option<&SealedKeys>,
+        public_key: Option<&str>,
+    ) -> sqlx::Result<()> {
+        if let Some(k) = secret {
+            sqlx::query("UPDATE environments SET secret_key_hash = $1, secret_key_enc = $2, webhook_signing_key_enc = $3, key_id = $4 WHERE id = $5")
+                .bind(&k.secret_key_hash)
+                .bind(&k.secret_key_enc)
+                .bind(&k.webhook_signing_key_enc)
+                .bind(&k.key_id)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        if let Some(pk) = public_key {
+            sqlx::query("UPDATE environments SET public_key = $1 WHERE id = $2")
+                .bind(pk)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn update_environment_settings(&self, id: i64, settings: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE environments SET settings = $1 WHERE id = $2")
+            .bind(settings)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---- integrations -------------------------------------------------------------------------
+
+    async fn save_integration(&self, i: &NewIntegration, replace: bool) -> sqlx::Result<bool> {
+        let on_conflict = if replace {
+            "DO UPDATE SET provider = excluded.provider, display_name = excluded.display_name,
+               client_id = excluded.client_id, client_secret_enc = excluded.client_secret_enc,
+               key_id = excluded.key_id, scopes = excluded.scopes, updated_at = excluded.updated_at"
+        } else {
+            "DO NOTHING"
+        };
+        let sql = format!(
+            "INSERT INTO integrations (environment_id, unique_key, provider, display_name, client_id, client_secret_enc, key_id, scopes, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (environment_id, unique_key) {on_conflict}"
+        );
+        let res = sqlx::query(&sql)
+            .bind(i.environment_id)
+            .bind(&i.unique_key)
+            .bind(&i.provider)
+            .bind(&i.display_name)
+            .bind(&i.client_id)
+            .bind(&i.client_secret_enc)
+            .bind(&i.key_id)
+            .bind(&i.scopes)
+            .bind(&i.now)
+            .bind(&i.now)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn list_integrations(&self, env_id: i64) -> sqlx::Result<Vec<IntegrationRow>> {
+        sqlx::query_as("SELECT * FROM integrations WHERE environment_id = $1 ORDER BY unique_key")
+            .bind(env_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    async fn integration(
+        &self,
+        env_id: i64,
+        unique_key: &str,
+    ) -> sqlx::Result<Option<IntegrationRow>> {
+        sqlx::query_as("SELECT * FROM integrations WHERE environment_id = $1 AND unique_key = $2")
+            .bind(env_id)
+            .bind(unique_key)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn delete_integration(&self, env_id: i64, unique_key: &str) -> sqlx::Result<bool> {
+        let res =
+            sqlx::query("DELETE FROM integrations WHERE environment_id = $1 AND unique_key = $2")
+                .bind(env_id)
+                .bind(unique_key)
+                .execute(&self.pool)
+                .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    async fn update_integration(&self, old_key: &str, i: &NewIntegration) -> sqlx::Result<bool> {
+        let res = sqlx::query(
+            "UPDATE integrations SET unique_key = $1, display_name = $2, client_id = $3,
+               client_secret_enc = $4, key_id = $5, scopes = $6, updated_at = $7
+             WHERE environment_id = $8 AND unique_key = $9",
+        )
+        .bind(&i.unique_key)
+        .bind(&i.display_name)
+        .bind(&i.client_id)
+        .bind(&i.client_secret_enc)
+        .bind(&i.key_id)
+        .bind(&i.scopes)
+        .bind(&i.now)
+        .bind(i.environment_id)
+        .bind(old_key)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    async fn environment_by_public_key(
+        &self,
+        public_key: &str,
+    ) -> sqlx::Result<Option<EnvironmentRow>> {
+        sqlx::query_as("SELECT * FROM environments WHERE public_key = $1")
+            .bind(public_key)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    // ---- connect sessions ---------------------------------------------------------------------
+
+    async fn insert_connect_session(&self, s: &NewConnectSession) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO connect_sessions (environment_id, token_hash, end_user, organization, allowed_integrations,
+               integrations_config_defaults, tags, reconnect_connection_id, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(s.environment_id)
+        .bind(&s.token_hash)
+        .bind(&s.end_user)
+        .bind(&s.organization)
+        .bind(&s.allowed_integrations)
+        .bind(&s.integrations_config_defaults)
+        .bind(&s.tags)
+        .bind(&s.reconnect_connection_id)
+        .bind(s.expires_at)
+        .bind(&s.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn connect_session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> sqlx::Result<Option<ConnectSessionRow>> {
+        sqlx::query_as("SELECT * FROM connect_sessions WHERE token_hash = $1 AND expires_at > $2")
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn delete_connect_session(&self, id: i64) -> sqlx::Result<()> {
+        sqlx::query("DELETE FROM connect_sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---- OAuth attempts -----------------------------------------------------------------------
+
+    async fn insert_oauth_attempt(&self, a: &OAuthAttemptRow) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO oauth_attempts (state_hash, environment_id, connect_session_id, provider_config_key, connection_id,
+               code_verifier_enc, key_id, browser_binding_hash, ws_client_id, opener_origin, connection_config,
+               callback_url, tags, end_user, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&a.state_hash)
+        .bind(a.environment_id)
+        .bind(a.connect_session_id)
+        .bind(&a.provider_config_key)
+        .bind(&a.connection_id)
+        .bind(&a.code_verifier_enc)
+        .bind(&a.key_id)
+        .bind(&a.browser_binding_hash)
+        .bind(&a.ws_client_id)
+        .bind(&a.opener_origin)
+        .bind(&a.connection_config)
+        .bind(&a.callback_url)
+        .bind(&a.tags)
+        .bind(&a.end_user)
+        .bind(a.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn consume_oauth_attempt(
+        &self,
+        state_hash: &str,
+    ) -> sqlx::Result<Option<OAuthAttemptRow>> {
+        sqlx::query_as("DELETE FROM oauth_attempts WHERE state_hash = $1 RETURNING *")
+            .bind(state_hash)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    async fn purge_expired_oauth_attempts(&self, now: i64) -> sqlx::Result<u64> {
+        let res = sqlx::query("DELETE FROM oauth_attempts WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.rows_affected())
+    }
+
+    // ---- connections --------------------------------------------------------------------------
+
+    async fn upsert_connection(&self, c: &NewConnection) -> sqlx::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let existed: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM connections WHERE environment_id = $1 AND provider_config_key = $2 AND connection_id = $3",
+        )
+        .bind(c.environment_id)
+        .bind(&c.provider_config_key)
+        .bind(&c.connection_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO connections (environment_id, provider_config_key, connection_id, provider, credentials_enc, key_id,
+               connection_config, metadata, tags, end_user, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, '{}', $8, $9, $10, $11)
+             ON CONFLICT (environment_id, provider_config_key, connection_id) DO UPDATE SET
+               provider = excluded.provider, credentials_enc = excluded.credentials_enc, key_id = excluded.key_id,
+               connection_config = excluded.connection_config, tags = excluded.tags,
+               end_user = COALESCE(excluded.end_user, connections.end_user), updated_at = excluded.updated_at,
+               refresh_failures = 0, last_refresh_failure_at = NULL",
+        )
+        .bind(c.environment_id)
+        .bind(&c.provider_config_key)
+        .bind(&c.connection_id)
+        .bind(&c.provider)
+        .bind(&c.credentials_enc)
+        .bind(&c.key_id)
+        .bind(&c.connection_config)
+        .bind(&c.tags)
+        .bind(&c.end_user)
+        .bind(&c.now)
+        .bind(&c.now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(existed.is_none())
+    }
+
+    async fn set_connection_metadata(
+        &self,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+        metadata: &str,
+        now: &str,
+    ) -> sqlx::Result<bool> {
+        let res = sqlx::query(
+            "UPDATE connections SET metadata = $1, updated_at = $2 WHERE environment_id = $3 AND provider_config_key = $4 AND connection_id = $5",
+        )
+        .bind(metadata)
+        .bind(now)
+        .bind(env_id)
+        .bind(pck)
+        .bind(connection_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    async fn update_connection_credentials(
+        &self,
+        id: i64,
+        enc: &[u8],
+        key_id: &str,
+        now: &str,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE connections SET credentials_enc = $1, key_id = $2, updated_at = $3,
+               refresh_failures = 0, last_refresh_failure_at = NULL WHERE id = $4",
+        )
+        .bind(enc)
+        .bind(key_id)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_refresh_failure(&self, id: i64, now: &str) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE connections SET refresh_failures = refresh_failures + 1, last_refresh_failure_at = $1
+             WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn connection(
+        &self,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+    ) -> sqlx::Result<Option<ConnectionRow>> {
+        sqlx::query_as(
+            "SELECT * FROM connections WHERE environment_id = $1 AND provider_config_key = $2 AND connection_id = $3",
+        )
+        .bind(env_id)
+        .bind(pck)
+        .bind(connection_id)
+        .fetch_optional(&self.pool)
+        .await
+    }
+
+    async fn list_connections(&self, env_id: i64) -> sqlx::Result<Vec<ConnectionRow>> {
+        sqlx::query_as("SELECT * FROM connections WHERE environment_id = $1 ORDER BY id")
+            .bind(env_id)
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    async fn delete_connection(
+        &self,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+    ) -> sqlx::Result<bool> {
+        let res = sqlx::query(
+            "DELETE FROM connections WHERE environment_id = $1 AND provider_config_key = $2 AND connection_id = $3",
+        )
+        .bind(env_id)
+        .bind(pck)
+        .bind(connection_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() > 0)
+    }
+
+    // ---- webhook outbox -----------------------------------------------------------------------
+
+    async fn enqueue_webhook(
+        &self,
+        id: &str,
+        env_id: i64,
+        url: &str,
+        body: &str,
+        now_unix: i64,
+        now: &str,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO webhook_outbox (id, environment_id, url, body, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(env_id)
+        .bind(url)
+        .bind(body)
+        .bind(now_unix)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim_due_webhooks(
+        &self,
+        now_unix: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<WebhookRow>> {
+        let sql = format!(
+            "UPDATE webhook_outbox SET next_attempt_at = $1
+             WHERE id IN (SELECT id FROM webhook_outbox
+                          WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2
+                          ORDER BY next_attempt_at LIMIT $3 {})
+               AND next_attempt_at <= $2
+             RETURNING *",
+            $skip_locked
+        );
+        sqlx::query_as(&sql)
+        .bind(lease_until)
+        .bind(now_unix)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    async fn webhook_delivered(&self, id: &str, attempts: i64, now: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE webhook_outbox SET delivered_at = $1, attempts = $2, last_error = NULL WHERE id = $3")
+            .bind(now)
+            .bind(attempts)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn webhook_attempt_failed(
+        &self,
+        id: &str,
+        attempts: i64,
+        error: &str,
+        retry_at: Option<i64>,
+        now: &str,
+    ) -> sqlx::Result<()> {
+        match retry_at {
+            Some(at) => sqlx::query("UPDATE webhook_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
+                .bind(attempts)
+                .bind(error)
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?,
+            None => sqlx::query("UPDATE webhook_outbox SET attempts = $1, last_error = $2, failed_at = $3 WHERE id = $4")
+                .bind(attempts)
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .execute(&self.pool)
+                .await?,
+        };
+        Ok(())
+    }
+
+    // ---- several replicas ---------------------------------------------------------------------
+
+    async fn try_lease_refresh(
+        &self,
+        connection_row_id: i64,
+        holder: &str,
+        now: i64,
+        until: i64,
+    ) -> sqlx::Result<bool> {
+        // One conditional UPDATE: atomic on both backends, so two replicas cannot both win.
+        let res = sqlx::query(
+            "UPDATE connections SET refresh_lease_holder = $1, refresh_lease_until = $2
+             WHERE id = $3 AND (refresh_lease_until IS NULL OR refresh_lease_until < $4)",
+        )
+        .bind(holder)
+        .bind(until)
+        .bind(connection_row_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn release_refresh(&self, connection_row_id: i64, holder: &str) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE connections SET refresh_lease_holder = NULL, refresh_lease_until = NULL
+             WHERE id = $1 AND refresh_lease_holder = $2",
+        )
+        .bind(connection_row_id)
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn save_oauth_result(
+        &self,
+        ws_client_id: &str,
+        frame: &str,
+        expires_at: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO oauth_results (ws_client_id, frame, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (ws_client_id) DO UPDATE SET frame = excluded.frame, expires_at = excluded.expires_at",
+        )
+        .bind(ws_client_id)
+        .bind(frame)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("DELETE FROM oauth_results WHERE expires_at < $1")
+            .bind(crate::time::now_unix())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_oauth_result(&self, ws_client_id: &str, now: i64) -> sqlx::Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "DELETE FROM oauth_results WHERE ws_client_id = $1 AND expires_at >= $2 RETURNING frame",
+        )
+        .bind(ws_client_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(frame,)| frame))
+    }
+
+    async fn publish_oauth_result(&self, ws_client_id: &str) -> sqlx::Result<()> {
+        self.publish(ws_client_id).await
+    }
+
+    async fn listen_oauth_results(
+        &self,
+    ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+        self.listen().await
+    }
+        }
+    };
+}

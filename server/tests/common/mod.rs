@@ -1,0 +1,130 @@
+//! Shared harness of the server's integration tests: the real server on `127.0.0.1:0` with a fresh
+//! SQLite file (and optionally an extra provider catalog), driven over HTTP like a customer backend and
+//! a browser would; plus a loopback HTTP service standing in for a provider.
+#![allow(dead_code)]
+
+use latchkey_server::{start, Config, RunningServer};
+use serde_json::{json, Value};
+
+pub struct Harness {
+    pub server: RunningServer,
+    pub base: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A response as a test looks at it.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+/// The `dev` environment's public key in every harness (legacy public-key mode tests).
+pub const PUBLIC_KEY: &str = "7d3f5c1e-2b4a-4c6d-8e9f-0a1b2c3d4e5f";
+
+/// Starts the server; `extra_catalog` (Nango `providers.yaml` schema) is merged over the shipped one.
+pub async fn harness(extra_catalog: Option<&str>) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let mut config = Config::for_tests(dir.path(), &base);
+    config.public_key = Some(PUBLIC_KEY.into());
+    if let Some(yaml) = extra_catalog {
+        let path = dir.path().join("providers.extra.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        config.providers_file = Some(path);
+    }
+    let server = start(config, listener).await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Harness {
+        server,
+        base,
+        http,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    pub fn secret(&self) -> String {
+        format!("Bearer {}", self.server.secret_key())
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let body = res.json().await.unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A backend call with the secret key.
+    pub async fn backend(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        let auth = self.secret();
+        self.call(method, path, Some(&auth), body).await
+    }
+
+    /// A browser call (auth in the query string, no Authorization header).
+    pub async fn browser_post(&self, path: &str, body: Value) -> Reply {
+        self.call(reqwest::Method::POST, path, None, Some(body))
+            .await
+    }
+
+    pub async fn create_integration(&self, key: &str, provider: &str, credentials: Option<Value>) {
+        let mut body = json!({"provider": provider, "unique_key": key});
+        if let Some(c) = credentials {
+            body["credentials"] = c;
+        }
+        let r = self
+            .backend(reqwest::Method::POST, "/integrations", Some(body))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    pub async fn session(&self, body: Value) -> String {
+        let r = self
+            .backend(reqwest::Method::POST, "/connect/sessions", Some(body))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["data"]["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn connection(&self, key: &str, id: &str, extra_query: &str) -> Reply {
+        self.backend(
+            reqwest::Method::GET,
+            &format!("/connections/{id}?provider_config_key={key}{extra_query}"),
+            None,
+        )
+        .await
+    }
+}
+
+/// A loopback HTTP service (a provider's token or API endpoint); stops when the test's runtime ends.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    format!("http://127.0.0.1:{}", addr.port())
+}

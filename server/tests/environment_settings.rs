@@ -1,0 +1,265 @@
+//! Environment settings through the admin API (`GET|PATCH /environment/settings`) and the CLI
+//! (`latchkey settings`, `keys rotate`, `connection list|get|delete`), and their effect: Connect UI
+//! branding in `GET /connect/session`, webhook destinations.
+
+mod common;
+
+use axum::routing::post;
+use common::{harness, serve};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+#[tokio::test]
+async fn admin_api_reads_validates_and_writes_settings() {
+    let h = harness(None).await;
+
+    let r = h
+        .call(Method::GET, "/environment/settings", None, None)
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = h.backend(Method::GET, "/environment/settings", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["browser_cookie_check"], true);
+    assert_eq!(r.body["data"]["connect_ui"]["defaultTheme"], "system");
+
+    // A path that is not an exact origin is refused with the field's path, and nothing changes.
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({"allowed_origins": ["https://app.example.com", "https://evil.example.com/x"]})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "invalid_body");
+    assert_eq!(
+        r.body["error"]["errors"][0]["path"],
+        json!(["allowed_origins", "1"])
+    );
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({"callbak_url": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    let theme = json!({
+        "theme": {"light": {"primary": "#112233"}, "dark": {"primary": "#ddeeff"}},
+        "defaultTheme": "dark",
+        "showWatermark": false
+    });
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({
+                "callback_url": "https://auth.example.com/oauth/callback",
+                "allowed_origins": ["https://app.example.com"],
+                "hmac_enabled": true,
+                "hmac_key": "hmac-secret-value",
+                "connect_ui": theme,
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The HMAC key is write-only.
+    assert!(
+        !r.body.to_string().contains("hmac-secret-value"),
+        "{}",
+        r.body
+    );
+    let r = h.backend(Method::GET, "/environment/settings", None).await;
+    assert_eq!(
+        r.body["data"]["callback_url"],
+        "https://auth.example.com/oauth/callback"
+    );
+    assert_eq!(r.body["data"]["hmac_enabled"], true);
+
+    // The Connect UI gets the branding with its session.
+    h.create_integration("github", "github", None).await;
+    let token = h
+        .session(json!({"end_user": {"id": "u1"}, "allowed_integrations": ["github"]}))
+        .await;
+    let r = h
+        .call(
+            Method::GET,
+            "/connect/session",
+            Some(&format!("Bearer {token}")),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["connectUISettings"], theme);
+
+    // `null` clears an optional setting.
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({"callback_url": null})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["callback_url"], Value::Null);
+}
+
+#[tokio::test]
+async fn auth_webhooks_go_to_the_configured_urls_when_their_toggle_is_on() {
+    let received: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let sink = |name: &'static str, received: Arc<Mutex<Vec<(String, Value)>>>| {
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let received = received.clone();
+            async move {
+                received.lock().unwrap().push((name.to_string(), body));
+                "ok"
+            }
+        })
+    };
+    let hooks = serve(
+        axum::Router::new()
+            .route("/primary", sink("primary", received.clone()))
+            .route("/secondary", sink("secondary", received.clone())),
+    )
+    .await;
+    // An API-key provider without a verification endpoint, so nothing leaves the machine.
+    let h = harness(Some(
+        "key-only:\n    display_name: Key only\n    auth_mode: API_KEY\n    proxy:\n        base_url: https://api.example.com\n",
+    ))
+    .await;
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({
+                "webhook_url": format!("{hooks}/primary"),
+                "webhook_url_secondary": format!("{hooks}/secondary"),
+            })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    h.create_integration("key-only", "key-only", None).await;
+    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+    let r = h
+        .browser_post(
+            &format!("/api-auth/api-key/key-only?connect_session_token={token}"),
+            json!({"apiKey": "sk-test-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let got = received.lock().unwrap().clone();
+        if got.len() >= 2 {
+            let mut names: Vec<_> = got.iter().map(|(n, _)| n.clone()).collect();
+            names.sort();
+            assert_eq!(names, ["primary", "secondary"]);
+            assert!(got
+                .iter()
+                .all(|(_, b)| b["operation"] == "creation" && b["success"] == true));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "webhooks not delivered: {got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // With the creation toggle off, a new connection sends nothing more.
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({"webhook_on_auth_creation": false})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = h.session(json!({"end_user": {"id": "u2"}})).await;
+    let r = h
+        .browser_post(
+            &format!("/api-auth/api-key/key-only?connect_session_token={token}"),
+            json!({"apiKey": "sk-test-2"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(received.lock().unwrap().len(), 2);
+}
+
+/// Runs `latchkey <args>` on the test's database; returns (success, stdout, stderr).
+fn cli(db: &str, data_dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env("LATCHKEY_DATA_DIR", data_dir)
+        .env_remove("LATCHKEY_SECRET_KEY")
+        .env_remove("LATCHKEY_PUBLIC_KEY")
+        .env_remove("LATCHKEY_ENCRYPTION_KEY")
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_manages_settings_keys_and_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = latchkey_server::Config::for_tests(dir.path(), "http://localhost:1");
+    let db = config.database_url.as_str();
+    let data = dir.path();
+
+    let (ok, out, err) = cli(
+        db,
+        data,
+        &[
+            "settings",
+            "set",
+            "callback_url",
+            "https://auth.example.com/cb",
+        ],
+    );
+    assert!(ok, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["callback_url"], "https://auth.example.com/cb");
+    let (ok, out, _) = cli(db, data, &["settings", "show"]);
+    assert!(ok);
+    assert!(out.contains("https://auth.example.com/cb"), "{out}");
+    let (ok, _, err) = cli(
+        db,
+        data,
+        &[
+            "settings",
+            "set",
+            "allowed_origins",
+            r#"["https://a.example.com/x"]"#,
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("allowed_origins.0"), "{err}");
+    let (ok, _, err) = cli(db, data, &["settings", "set", "no_such_setting", "1"]);
+    assert!(!ok);
+    assert!(err.contains("no_such_setting"), "{err}");
+
+    let (_, before, _) = cli(db, data, &["keys", "show", "--secret"]);
+    let (ok, _, err) = cli(db, data, &["keys", "rotate", "--secret"]);
+    assert!(ok, "{err}");
+    let (_, after, _) = cli(db, data, &["keys", "show", "--secret"]);
+    assert_ne!(before.trim(), after.trim());
+    assert_eq!(after.trim().len(), 36, "a UUID v4: {after}");
+
+    let (ok, out, _) = cli(db, data, &["connection", "list"]);
+    assert!(ok);
+    assert!(out.trim().is_empty(), "{out}");
+    let (ok, _, err) = cli(db, data, &["connection", "delete", "github", "nope"]);
+    assert!(!ok);
+    assert!(err.contains("no connection"), "{err}");
+}

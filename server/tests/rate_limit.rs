@@ -1,0 +1,58 @@
+//! Per-key rate limiting of the REST API (`LATCHKEY_RATE_LIMIT_PER_MINUTE`), with Nango's
+//! `X-RateLimit-*` headers and a 429 `too_many_requests`. Its own test binary: the limit is read from
+//! the process environment when the server starts.
+
+mod common;
+
+use reqwest::Method;
+use serde_json::json;
+
+fn header(r: &common::Reply, name: &str) -> u64 {
+    r.headers
+        .get(name)
+        .unwrap_or_else(|| panic!("missing {name}"))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_key_gets_its_own_budget_and_the_429_says_when_to_retry() {
+    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
+    let h = common::harness(None).await;
+    let session = h.session(json!({"end_user": {"id": "u"}})).await; // 1st call of the secret key
+    let mut remaining = Vec::new();
+    for _ in 0..4 {
+        let r = h.backend(Method::GET, "/integrations", None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(header(&r, "x-ratelimit-limit"), 5);
+        assert!(header(&r, "x-ratelimit-reset") <= 60);
+        remaining.push(header(&r, "x-ratelimit-remaining"));
+    }
+    assert_eq!(remaining, vec![3, 2, 1, 0]);
+    let r = h.backend(Method::GET, "/integrations", None).await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.body["error"]["code"], "too_many_requests");
+    assert_eq!(header(&r, "x-ratelimit-remaining"), 0);
+    let retry = header(&r, "retry-after");
+    assert!(
+        (1..=12).contains(&retry),
+        "one of 5 cells per minute refills in 12 s: {retry}"
+    );
+
+    // The session token is another key, with its own budget.
+    let r = h
+        .call(
+            Method::GET,
+            "/integrations",
+            Some(&format!("Bearer {session}")),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(header(&r, "x-ratelimit-remaining"), 4);
+    // Pages outside the REST API (the OAuth popup, assets) are not counted.
+    let r = h.call(Method::GET, "/", None, None).await;
+    assert!(r.headers.get("x-ratelimit-limit").is_none());
+}
