@@ -7,8 +7,16 @@
 // with rotation, a userinfo endpoint at `/me`, and the library's built-in development login and consent
 // pages (any login/password is accepted; the login becomes `sub`).
 //
-// Extra for tests: `GET /__stats` answers the number of token-endpoint requests per grant_type, so a
-// test can assert how many refreshes actually reached the provider.
+// Extra for tests:
+// - `GET /__stats` answers the number of token-endpoint requests per grant_type (and every POST that
+//   reached `/token` at all, parsed or not, in `token_endpoint_hits`), so a test can assert how many
+//   refreshes actually reached the provider, or that a forged callback never reached it.
+// - the client may also use the `client_credentials` grant (OAUTH2_CC tests).
+// - an authorization request with `login_hint=deny` is answered as if the user pressed "Cancel" on the
+//   consent screen: the provider redirects back with `error=access_denied` and an `error_description`
+//   that carries markup (`<script>`, quotes, `&`), so tests can check it is shown escaped.
+// - RFC 7009 revocation at `/token/revocation` (a revoked refresh token makes the next refresh fail).
+// - `POST /__broken/token` answers a 502 HTML error page (a token endpoint behind a failing proxy).
 //
 // Usage:
 //   node tests/oidc/provider.mjs --port 0 --client-id ID --client-secret SECRET \
@@ -67,7 +75,7 @@ await new Promise((resolve, reject) => {
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
 /** Token-endpoint requests seen, per grant_type, split by outcome. */
-const stats = { token_requests: {}, token_errors: {} };
+const stats = { token_requests: {}, token_errors: {}, token_endpoint_hits: 0, broken_token_hits: 0 };
 const bump = (bucket, key) => { bucket[key] = (bucket[key] ?? 0) + 1; };
 
 const provider = new Provider(issuer, {
@@ -75,7 +83,7 @@ const provider = new Provider(issuer, {
     client_id: clientId,
     client_secret: clientSecret,
     redirect_uris: redirectUris,
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
     // client_secret_post is accepted too: oidc-provider treats the two secret methods as equivalent.
     token_endpoint_auth_method: 'client_secret_basic',
@@ -96,6 +104,9 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: true },
     userinfo: { enabled: true },
+    clientCredentials: { enabled: true },
+    // RFC 7009 at /token/revocation: tests revoke a refresh token to make the next refresh fail.
+    revocation: { enabled: true },
   },
   // PKCE S256 for every client, confidential ones included (v9 only requires it for public clients).
   pkce: { required: () => true },
@@ -107,6 +118,7 @@ const provider = new Provider(issuer, {
   rotateRefreshToken: true,
   ttl: {
     AccessToken: accessTokenTtl,
+    ClientCredentials: accessTokenTtl,
     IdToken: 3600,
     Grant: 14 * 24 * 3600,
     Session: 14 * 24 * 3600,
@@ -126,6 +138,26 @@ provider.use(async (ctx, next) => {
     ctx.type = 'json';
     ctx.body = stats;
     return;
+  }
+  if (ctx.method === 'POST' && ctx.path === '/token') stats.token_endpoint_hits += 1;
+  if (ctx.method === 'POST' && ctx.path === '/__broken/token') {
+    stats.broken_token_hits += 1;
+    ctx.status = 502;
+    ctx.type = 'html';
+    ctx.body = '<!doctype html><html><body><h1>502 Bad Gateway</h1><p>upstream unavailable</p></body></html>';
+    return;
+  }
+  const interaction = ctx.method === 'GET' && /^\/interaction\/[^/]+$/.test(ctx.path);
+  if (interaction) {
+    const details = await provider.interactionDetails(ctx.req, ctx.res).catch(() => undefined);
+    if (details?.params?.login_hint === 'deny') {
+      await provider.interactionFinished(ctx.req, ctx.res, {
+        error: 'access_denied',
+        error_description: 'The user said "no" & closed <script>alert(1)</script>',
+      }, { mergeWithLastSubmission: false });
+      ctx.respond = false;
+      return;
+    }
   }
   await next();
 });

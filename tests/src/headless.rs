@@ -34,9 +34,32 @@ impl HeadlessUser {
         Ok(Self { http })
     }
 
+    /// One GET with this user's cookies, redirects not followed (e.g. delivering a callback URL
+    /// stopped by [`Self::authorize_until`] to another server).
+    pub async fn get(&self, url: &str) -> anyhow::Result<FlowEnd> {
+        let res = self.http.get(url).send().await?;
+        Ok(FlowEnd {
+            url: res.url().clone(),
+            status: res.status(),
+            body: res.text().await?,
+        })
+    }
+
     /// Opens `start_url` and follows redirects, signing in at the provider as `login` and consenting,
     /// until a final page (normally Latchkey's callback page).
     pub async fn authorize(&self, start_url: &str, login: &str) -> anyhow::Result<FlowEnd> {
+        self.authorize_until(start_url, login, |_| false).await
+    }
+
+    /// Like [`Self::authorize`], but stops without requesting it at the first redirect target for
+    /// which `stop` is true (e.g. the callback URL, so a test can tamper with it or deliver it from
+    /// another user agent). The returned `FlowEnd` then has that URL, the redirect's status and no body.
+    pub async fn authorize_until(
+        &self,
+        start_url: &str,
+        login: &str,
+        stop: impl Fn(&Url) -> bool,
+    ) -> anyhow::Result<FlowEnd> {
         let mut url = Url::parse(start_url)?;
         let mut form: Option<Vec<(&str, &str)>> = None;
         for _ in 0..MAX_HOPS {
@@ -56,6 +79,13 @@ impl HeadlessUser {
                     .and_then(|v| v.to_str().ok())
                     .with_context(|| format!("{status} without Location from {url}"))?;
                 url = url.join(location)?;
+                if stop(&url) {
+                    return Ok(FlowEnd {
+                        url,
+                        status,
+                        body: String::new(),
+                    });
+                }
                 continue;
             }
             let body = res.text().await?;

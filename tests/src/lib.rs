@@ -8,9 +8,11 @@
 //! so a failing test fails quickly instead of hanging `cargo test`.
 
 pub mod browser;
+pub mod connect_ui;
 pub mod demo;
 pub mod headless;
 pub mod oidc;
+pub mod postgres;
 pub mod process;
 pub mod server;
 pub mod site;

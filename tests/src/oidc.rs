@@ -4,6 +4,10 @@
 //! It is a real authorization server on loopback: the Latchkey server runs its authorization-code flow
 //! (PKCE S256 enforced), token exchange and refreshes against it, and tests ask it afterwards what
 //! happened (`/__stats`: token requests per grant type) and whether an access token works (`/me`).
+//!
+//! Test knobs of the provider (see `tests/oidc/provider.mjs`): the `client_credentials` grant is enabled
+//! for the client; `login_hint=deny` makes it answer `error=access_denied` as a user's "Cancel" would;
+//! `POST /__broken/token` answers a 502 HTML page.
 
 use crate::process::ProcessGroup;
 use anyhow::Context as _;
@@ -43,6 +47,13 @@ pub struct TokenStats {
     pub token_requests: BTreeMap<String, u64>,
     /// The failed ones, per `grant_type`.
     pub token_errors: BTreeMap<String, u64>,
+    /// Every POST that reached `/token`, whatever its body (a forged exchange is counted here even when
+    /// the provider cannot parse it).
+    #[serde(default)]
+    pub token_endpoint_hits: u64,
+    /// POSTs to `/__broken/token`, the endpoint that answers a 502 HTML page.
+    #[serde(default)]
+    pub broken_token_hits: u64,
 }
 
 impl TokenStats {
@@ -161,6 +172,20 @@ impl OidcProvider {
             .await?
             .error_for_status()?;
         Ok(res.json().await?)
+    }
+
+    /// Revokes a token at the provider (RFC 7009, client authenticated with HTTP Basic).
+    pub async fn revoke(&self, token: &str) -> anyhow::Result<()> {
+        let res = self
+            .http
+            .post(format!("{}/token/revocation", self.issuer))
+            .basic_auth(&self.options.client_id, Some(&self.options.client_secret))
+            .form(&[("token", token)])
+            .send()
+            .await?;
+        let status = res.status();
+        anyhow::ensure!(status.is_success(), "revocation answered {status}");
+        Ok(())
     }
 
     /// `GET /me` with the access token; errors unless the provider answers 200.

@@ -64,12 +64,23 @@ impl ReservedServer {
 
     /// Writes `providers_yaml` (if any) as the catalog overlay and starts the server.
     pub async fn start(self, providers_yaml: Option<&str>) -> anyhow::Result<LatchkeyServer> {
+        self.start_configured(providers_yaml, |_| {}).await
+    }
+
+    /// Like [`Self::start`], with a last say on the configuration (e.g. replicas sharing one
+    /// PostgreSQL database and encryption key).
+    pub async fn start_configured(
+        self,
+        providers_yaml: Option<&str>,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<LatchkeyServer> {
         let mut config = Config::for_tests(self.dir.path(), &self.public_url);
         if let Some(yaml) = providers_yaml {
             let path = self.dir.path().join("providers.yaml");
             std::fs::write(&path, yaml)?;
             config.providers_file = Some(path);
         }
+        configure(&mut config);
         let running = tokio::time::timeout(
             Duration::from_secs(30),
             latchkey_server::start(config, self.listener),

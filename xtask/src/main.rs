@@ -73,6 +73,17 @@ fn test() -> anyhow::Result<()> {
             .args(["test", "--all-targets"])
             .current_dir(&root),
     )?;
+    // The same server suite again, on PostgreSQL: a throwaway cluster lives as long as the helper's
+    // stdin stays open.
+    util::step("cargo test (server suite on PostgreSQL)");
+    let postgres = util::TestPostgres::start(&root)?;
+    tally.run(
+        util::cargo()
+            .args(["test", "-p", "latchkey-server", "--all-targets"])
+            .env("LATCHKEY_TEST_POSTGRES", &postgres.url)
+            .current_dir(&root),
+    )?;
+    drop(postgres);
     // The Connect UI is not a default member (a browser-only crate); its pure logic runs natively too.
     util::step("cargo test (Connect UI, native)");
     tally.run(

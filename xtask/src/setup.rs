@@ -8,6 +8,7 @@ pub fn run() -> anyhow::Result<()> {
     wasm_target()?;
     wasm_bindgen_cli()?;
     chromium()?;
+    postgresql()?;
     npm_tools()?;
     Ok(())
 }
@@ -60,11 +61,34 @@ fn chromium() -> anyhow::Result<()> {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         return Ok(());
     }
+    apt_install(
+        "Chromium and ChromeDriver (browser tests)",
+        &["chromium", "chromium-driver"],
+    )
+}
+
+/// Debian's PostgreSQL server binaries: the test harness starts a throwaway cluster from them to run
+/// the server suite on PostgreSQL (tests/src/postgres.rs). The package's own cluster is not used.
+fn postgresql() -> anyhow::Result<()> {
+    let installed = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dirs| {
+            dirs.filter_map(|d| d.ok())
+                .any(|d| d.path().join("bin/initdb").exists())
+        })
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    apt_install("PostgreSQL (server suite on PostgreSQL)", &["postgresql"])
+}
+
+fn apt_install(what: &str, packages: &[&str]) -> anyhow::Result<()> {
     anyhow::ensure!(
         is_root(),
-        "Chromium and ChromeDriver are needed for the browser tests: run `sudo apt-get install -y chromium chromium-driver`"
+        "{what} needed: run `sudo apt-get install -y {}`",
+        packages.join(" ")
     );
-    step("installing Debian chromium and chromium-driver");
+    step(&format!("installing Debian {}", packages.join(" ")));
     util::run(
         Command::new("apt-get")
             .arg("update")
@@ -72,13 +96,8 @@ fn chromium() -> anyhow::Result<()> {
     )?;
     util::run(
         Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "--no-install-recommends",
-                "chromium",
-                "chromium-driver",
-            ])
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }

@@ -1,6 +1,6 @@
 //! Small helpers: where things are, and running commands loudly.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn root() -> PathBuf {
@@ -120,6 +120,53 @@ impl TestTally {
             describe(cmd)
         );
         Ok(())
+    }
+}
+
+/// A throwaway PostgreSQL cluster run by the test harness's `test-postgres` helper
+/// (tests/src/bin/test-postgres.rs); stopped and deleted when this is dropped (its stdin closes).
+pub struct TestPostgres {
+    child: std::process::Child,
+    /// `postgres://…` server URL without a database.
+    pub url: String,
+}
+
+impl TestPostgres {
+    pub fn start(root: &Path) -> anyhow::Result<Self> {
+        use std::io::BufRead;
+        let mut child = cargo()
+            .args([
+                "run",
+                "-q",
+                "-p",
+                "latchkey-tests",
+                "--bin",
+                "test-postgres",
+            ])
+            .current_dir(root)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        match line.trim().strip_prefix("LATCHKEY_TEST_POSTGRES=") {
+            Some(url) => Ok(Self {
+                url: url.to_string(),
+                child,
+            }),
+            None => {
+                let _ = child.kill();
+                anyhow::bail!("the PostgreSQL test cluster did not start")
+            }
+        }
+    }
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,285 @@
+//! The Connect UI on its own, as the `connect_ui_*` tests drive it: the local OAuth2 provider, a server
+//! whose catalog adds three test providers (an API key with a `pattern`, basic auth, and an OAuth2
+//! provider whose authorization host comes from a `subdomain` field, like Zendesk), and a customer page
+//! on another origin that opens the Connect UI with the SDK for a given session token and records
+//! every event it receives. Connect sessions are created over REST with the secret key, so each test
+//! chooses its own (allowed integrations, presets, reconnect). Also: axe-core injection for the
+//! accessibility checks.
+
+use crate::oidc::{OidcOptions, OidcProvider};
+use crate::server::{local_oidc_provider_yaml, LatchkeyServer, ReservedServer};
+use crate::site::CustomerSite;
+use anyhow::Context as _;
+use serde_json::{json, Value};
+
+/// Integration keys created by [`UiStack::start`].
+pub const LOCAL_OIDC: &str = "local-oidc";
+pub const API_KEY: &str = "test-api-key";
+pub const BASIC: &str = "test-basic";
+pub const TENANT: &str = "tenant-oidc";
+
+/// The test providers, beside `local-oidc`. `tenant-oidc`'s authorization host is
+/// `<subdomain>.localhost` on the local provider's port (Chromium resolves `*.localhost` to loopback).
+fn test_providers_yaml(oidc_port: u16) -> String {
+    format!(
+        r#"
+test-api-key:
+    display_name: Test API Key
+    auth_mode: API_KEY
+    docs: https://example.com/docs/api-key
+    credentials:
+        apiKey:
+            type: string
+            title: API Key
+            description: Your test key, starting with tk_.
+            example: tk_live_123
+            pattern: ^tk_[a-z0-9_]+$
+            secret: true
+test-basic:
+    display_name: Test Basic
+    auth_mode: BASIC
+    connection_config:
+        region:
+            type: string
+            title: Region
+            enum: [us, eu]
+            order: 3
+    credentials:
+        username:
+            type: string
+            title: Email Address
+            format: email
+            order: 1
+        password:
+            type: string
+            title: Password
+            secret: true
+            order: 2
+tenant-oidc:
+    display_name: Tenant OIDC
+    auth_mode: OAUTH2
+    authorization_url: http://${{connectionConfig.subdomain}}.localhost:{oidc_port}/auth
+    token_url: http://${{connectionConfig.subdomain}}.localhost:{oidc_port}/token
+    default_scopes: [openid]
+    connection_config:
+        subdomain:
+            type: string
+            title: Tenant Subdomain
+            description: The subdomain of your tenant (acme for acme.localhost).
+            example: acme
+            pattern: ^[a-z0-9_-]+$
+            prefix: http://
+            suffix: .localhost
+            order: 1
+"#
+    )
+}
+
+/// Provider + server (with the test catalog and four integrations) + a customer page.
+pub struct UiStack {
+    pub site: CustomerSite,
+    pub server: LatchkeyServer,
+    pub oidc: OidcProvider,
+    http: reqwest::Client,
+}
+
+impl UiStack {
+    pub async fn start() -> anyhow::Result<Self> {
+        let reserved = ReservedServer::bind().await?;
+        let oidc = OidcProvider::start(OidcOptions::new(reserved.callback_url())).await?;
+        let oidc_port = reqwest::Url::parse(oidc.issuer())?
+            .port_or_known_default()
+            .context("issuer port")?;
+        let yaml = format!(
+            "{}{}",
+            local_oidc_provider_yaml(oidc.issuer()),
+            test_providers_yaml(oidc_port)
+        );
+        let server = reserved.start(Some(&yaml)).await?;
+        server
+            .create_oauth2_integration(
+                "local-oidc",
+                LOCAL_OIDC,
+                oidc.client_id(),
+                oidc.client_secret(),
+                Some("openid,offline_access,email"),
+            )
+            .await?;
+        server
+            .create_oauth2_integration(TENANT, TENANT, "tenant-client", "tenant-secret", None)
+            .await?;
+        for key in [API_KEY, BASIC] {
+            server
+                .create_integration(
+                    &json!({"provider": key, "unique_key": key, "display_name": key}),
+                )
+                .await?;
+        }
+        let site = CustomerSite::serve_page(page(server.url())).await?;
+        Ok(Self {
+            site,
+            server,
+            oidc,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    async fn post(&self, path: &[&str], body: Value) -> anyhow::Result<String> {
+        let res = self
+            .http
+            .post(self.server.endpoint(path)?)
+            .bearer_auth(self.server.secret_key())
+            .json(&body)
+            .send()
+            .await?;
+        let status = res.status();
+        let body: Value = res.json().await?;
+        anyhow::ensure!(status.is_success(), "POST {path:?}: {status} {body}");
+        body["data"]["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no session token")
+    }
+
+    /// `POST /connect/sessions` with `extra` merged into a body with an end user; the token.
+    pub async fn session(&self, extra: Value) -> anyhow::Result<String> {
+        let mut body = json!({"end_user": {"id": "user-1", "email": "ada@example.com"}});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.post(&["connect", "sessions"], body).await
+    }
+
+    /// `POST /connect/sessions/reconnect` for an existing connection; the token.
+    pub async fn reconnect_session(
+        &self,
+        connection_id: &str,
+        integration: &str,
+    ) -> anyhow::Result<String> {
+        self.post(
+            &["connect", "sessions", "reconnect"],
+            json!({"connection_id": connection_id, "integration_id": integration,
+                   "end_user": {"id": "user-1"}}),
+        )
+        .await
+    }
+
+    /// The customer page that opens the Connect UI for `token` (with optional `lang` / `theme`).
+    pub fn page_url(&self, token: &str, lang: Option<&str>, theme: Option<&str>) -> String {
+        let mut url = reqwest::Url::parse(self.site.url()).expect("site URL");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("token", token);
+            if let Some(lang) = lang {
+                q.append_pair("lang", lang);
+            }
+            if let Some(theme) = theme {
+                q.append_pair("theme", theme);
+            }
+        }
+        url.to_string()
+    }
+
+    /// A connect link (top-level tab) for `token`.
+    pub fn connect_link(&self, token: &str) -> String {
+        let mut url = self.server.endpoint(&["connect", ""]).expect("server URL");
+        url.query_pairs_mut().append_pair("session_token", token);
+        url.to_string()
+    }
+}
+
+/// The customer page: imports the SDK from the server, opens the Connect UI for `?token=` and writes
+/// each event as one JSON line into `#events`.
+fn page(host: &str) -> String {
+    let host_js = serde_json::to_string(host).expect("a string serializes");
+    format!(
+        r#"<!doctype html>
+<html lang="en"><meta charset="utf-8"><title>Customer</title>
+<main><h1>Customer</h1><button id="open">Connect</button><pre id="events"></pre></main>
+<script type="module">
+const host = {host_js};
+const {{ default: Nango }} = await import(host + '/sdk/index.js');
+const q = new URLSearchParams(location.search);
+const out = document.getElementById('events');
+window.latchkeyEvents = [];
+function open() {{
+  const nango = new Nango({{ host }});
+  const props = {{ baseURL: host + '/connect/', apiURL: host, sessionToken: q.get('token'),
+    onEvent: (e) => {{
+      if (e.type === 'ready' && !window.latchkeyReadyAt) window.latchkeyReadyAt = performance.now();
+      window.latchkeyEvents.push(e); out.textContent += JSON.stringify(e) + '\n'; }} }};
+  if (q.get('lang')) props.lang = q.get('lang');
+  if (q.get('theme')) props.themeOverride = q.get('theme');
+  window.latchkeyOpenedAt = performance.now();
+  nango.openConnectUI(props);
+}}
+document.getElementById('open').addEventListener('click', open);
+open();
+</script>
+</html>"#
+    )
+}
+
+/// Milliseconds from `openConnectUI()` (the iframe's insertion) to the Connect UI's `ready` event
+/// on a fresh load of the page for `token` (≤ 15 s).
+pub async fn ready_time(
+    stack: &UiStack,
+    browser: &crate::browser::Browser,
+    token: &str,
+) -> anyhow::Result<f64> {
+    browser.goto(&stack.page_url(token, None, None)).await?;
+    crate::wait::until("the ready event", std::time::Duration::from_secs(15), || async {
+        let v = browser
+            .client()
+            .execute(
+                "return window.latchkeyReadyAt ? window.latchkeyReadyAt - window.latchkeyOpenedAt : null;",
+                vec![],
+            )
+            .await?;
+        Ok(v.as_f64())
+    })
+    .await
+}
+
+/// The events the page recorded so far (`{type, payload?}` objects).
+pub async fn events(browser: &crate::browser::Browser) -> anyhow::Result<Vec<Value>> {
+    let v = browser
+        .client()
+        .execute("return window.latchkeyEvents || [];", vec![])
+        .await?;
+    Ok(v.as_array().cloned().unwrap_or_default())
+}
+
+/// The `type`s of [`events`].
+pub async fn event_types(browser: &crate::browser::Browser) -> anyhow::Result<Vec<String>> {
+    Ok(events(browser)
+        .await?
+        .iter()
+        .filter_map(|e| e["type"].as_str().map(str::to_owned))
+        .collect())
+}
+
+/// Runs axe-core (npm, from the workspace's `node_modules`) on the current frame with the WCAG 2.2 AA
+/// tags; returns the violations (`id`, `impact`, `help`, the failing nodes' targets).
+pub async fn axe_violations(browser: &crate::browser::Browser) -> anyhow::Result<Vec<Value>> {
+    let path = crate::workspace_root().join("node_modules/axe-core/axe.min.js");
+    let source = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} (npm install axe-core)", path.display()))?;
+    let client = browser.client();
+    client
+        .execute(&source, vec![])
+        .await
+        .context("injecting axe-core")?;
+    let result = client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+  .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+     nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary) }))))
+  .catch(e => done([{ id: 'axe-error', help: String(e) }]));"#,
+            vec![],
+        )
+        .await
+        .context("running axe-core")?;
+    Ok(result.as_array().cloned().unwrap_or_default())
+}
