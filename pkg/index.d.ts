@@ -42,7 +42,7 @@ interface NangoBaseOptions {
 export type NangoOptions = NangoBaseOptions &
     (
         | { /** A connect session token, created by your backend. */ connectSessionToken?: string; publicKey?: never }
-        | { /** Legacy public-key authentication: not supported, `auth()` rejects. */ publicKey?: string; connectSessionToken?: never }
+        | { /** Legacy public-key authentication (with `hmac` and a connection id). */ publicKey?: string; connectSessionToken?: never }
     );
 
 export interface ApiKeyCredentials {
@@ -52,6 +52,21 @@ export interface ApiKeyCredentials {
 export interface BasicApiCredentials {
     username?: string;
     password?: string;
+}
+
+/** OAuth 2 client credentials, `POST`ed to `/oauth2/auth/:key`. */
+export interface OAuth2ClientCredentials {
+    client_id: string;
+    client_secret?: string;
+    client_certificate?: string;
+    client_private_key?: string;
+}
+
+/** Your own OAuth app for this connection: sent with the OAuth popup (both ids required). */
+export interface OAuthCredentialsOverride {
+    oauth_client_id_override: string;
+    oauth_client_secret_override: string;
+    oauth_refresh_token_override?: string;
 }
 
 export interface AuthOptions {
@@ -67,12 +82,15 @@ export interface AuthOptions {
      * providers that send `Cross-Origin-Opener-Policy` make an open popup look closed.
      */
     detectClosedAuthWindow?: boolean;
+    /** Legacy public-key mode: the HMAC your backend computed for this key (and connection id). */
+    hmac?: string;
+    /** Slack user scopes. */
+    user_scope?: string[];
     /**
-     * API-key or basic credentials, submitted without a popup. Only builds of the SDK made with the
-     * `credentials` cargo feature submit them; the default build rejects with `missing_credentials`
-     * (the Connect UI collects credentials itself).
+     * Credentials: API key, basic and client credentials are submitted without a popup; OAuth client
+     * overrides go with the popup. Other kinds reject with `missing_credentials`.
      */
-    credentials?: ApiKeyCredentials | BasicApiCredentials;
+    credentials?: ApiKeyCredentials | BasicApiCredentials | OAuth2ClientCredentials | OAuthCredentialsOverride;
 }
 
 /** What `auth()` resolves with. */
@@ -125,10 +143,16 @@ export declare class Nango {
     /**
      * Connects an integration. The OAuth popup opens synchronously inside this call: call it
      * directly from a click handler. With a connect session token, `connectionId` is ignored (the
-     * server assigns it).
+     * server assigns it); in public-key mode it is sent.
      */
     auth(providerConfigKey: string, options?: AuthOptions): Promise<AuthSuccess>;
     auth(providerConfigKey: string, connectionId: string, options?: AuthOptions): Promise<AuthSuccess>;
+    /**
+     * Creates a connection to an `auth_mode: NONE` integration (no popup). Deprecated by Nango, kept
+     * for compatibility.
+     */
+    create(providerConfigKey: string, options?: AuthOptions): Promise<AuthSuccess>;
+    create(providerConfigKey: string, connectionId: string, options?: AuthOptions): Promise<AuthSuccess>;
     /** `auth()` for a reconnect session; rejects with `missing_connect_session_token` without a token. */
     reconnect(providerConfigKey: string, options?: AuthOptions): Promise<AuthSuccess>;
     /** Abandons the OAuth flow in progress, if any: its popup and socket are closed. */

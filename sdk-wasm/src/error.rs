@@ -32,6 +32,13 @@ impl AuthError {
         Self::of(AuthErrorType::BlockedByBrowser, "Modal blocked by browser")
     }
 
+    pub(crate) fn missing_auth_token() -> Self {
+        Self::of(
+            AuthErrorType::MissingAuthToken,
+            "You must specify a public key OR a connect session token (cf. documentation).",
+        )
+    }
+
     pub(crate) fn invalid_host_url() -> Self {
         Self::of(
             AuthErrorType::InvalidHostUrl,

@@ -29,7 +29,7 @@ mod js;
 
 pub use error::AuthError;
 #[cfg(feature = "js")]
-pub use js::{register_auth_error, ConnectUi, Nango};
+pub use js::{register_auth_error, ConnectUi, Nango, Promise};
 pub use latchkey_protocol::events::ConnectPayload;
 pub use logic::OAuthRequest;
 pub use oauth::{start_oauth, OAuthCanceller, OAuthFlow};

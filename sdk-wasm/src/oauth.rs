@@ -16,12 +16,9 @@ use std::rc::{Rc, Weak};
 use std::task::{Poll, Waker};
 
 use latchkey_protocol::events::ConnectPayload;
-use latchkey_protocol::AuthErrorType;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{MessageEvent, Url, Window};
 
-use crate::browser::{self, JsFields};
+use crate::browser::{self, js, JsFields, Url};
 use crate::glue;
 use crate::logic::flow::{
     FlowAction, FlowEvent, FlowMachine, ACK_TIMEOUT_MS, POPUP_CLOSE_DELAY_MS, POPUP_POLL_MS,
@@ -45,14 +42,12 @@ pub struct OAuthCanceller(Weak<Attempt>);
 /// Opens the popup **synchronously** (call it directly inside the user's click handler, before any
 /// `await`), then starts the flow. Fails with `blocked_by_browser` when the popup could not open.
 pub fn start_oauth(req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
-    if req.connect_session_token.is_empty() {
-        return Err(AuthError::of(
-            AuthErrorType::MissingAuthToken,
-            "You must specify a connect session token (cf. documentation).",
-        ));
+    if req.connect_session_token.is_empty() && req.public_key.is_empty() {
+        return Err(AuthError::missing_auth_token());
     }
-    let window = browser::window()
-        .ok_or_else(|| AuthError::unknown("The OAuth flow needs a browser window."))?;
+    if browser::window().is_none() {
+        return Err(AuthError::unknown("The OAuth flow needs a browser window."));
+    }
 
     // Everything that can fail without a visible effect is checked before the popup opens.
     let connect_url = browser::api_route_url(
@@ -60,15 +55,15 @@ pub fn start_oauth(req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
         urls::OAUTH_CONNECT_ROUTE,
         &req.provider_config_key,
     )?;
-    let api_origin = connect_url.origin();
-    let ws_url = Url::new_with_base(
+    let api_origin = connect_url.field("origin");
+    let ws_url = Url::parse(
         urls::websockets_path(&req.websockets_path),
         urls::normalize_host(&req.host),
     )
-    .map_err(|_| AuthError::invalid_host_url())?;
+    .ok_or_else(AuthError::invalid_host_url)?;
     let ws_protocol =
-        urls::ws_protocol(&ws_url.protocol()).ok_or_else(AuthError::invalid_host_url)?;
-    ws_url.set_protocol(ws_protocol);
+        urls::ws_protocol(&ws_url.field("protocol")).ok_or_else(AuthError::invalid_host_url)?;
+    ws_url.set_field("protocol", ws_protocol);
 
     let popup = open_popup(req.width, req.height)?;
     let attempt = Rc::new(Attempt {
@@ -76,7 +71,6 @@ pub fn start_oauth(req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
         connect_url: connect_url.href(),
         api_origin,
         req,
-        window,
         popup,
         socket: Cell::new(JsValue::UNDEFINED),
         outcome: Cell::new(None),
@@ -85,7 +79,7 @@ pub fn start_oauth(req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
         timers: Cell::new(JsValue::UNDEFINED),
         listeners: Cell::new(None),
     });
-    if attempt.listen(&ws_url.href()).is_err() {
+    if !attempt.listen(&ws_url.href()) {
         // The socket could not even be created: end everything before reporting.
         attempt.release();
         return Err(AuthError::invalid_host_url());
@@ -149,17 +143,16 @@ impl OAuthCanceller {
 }
 
 /// `window.open('', '_blank', features)` with Nango's centred layout.
-fn open_popup(width: u32, height: u32) -> Result<Window, AuthError> {
-    let screen = glue::screen_size();
-    let dimension = |i| {
-        screen
-            .get(i)
-            .as_f64()
-            .filter(|n| *n > 0.0)
-            .map_or(0, |n| n as u32)
-    };
+fn open_popup(width: u32, height: u32) -> Result<JsValue, AuthError> {
+    // `as u32` saturates: a negative or NaN size reads as 0.
+    let dimension = |i| glue::screen_dim(i) as u32;
     let layout = PopupLayout::centred(width, height, dimension(0), dimension(1));
-    glue::open_blank(&layout.features()).ok_or_else(AuthError::blocked_by_browser)
+    let popup = glue::open_blank(&js(&layout.features()));
+    if popup.is_undefined() {
+        Err(AuthError::blocked_by_browser())
+    } else {
+        Ok(popup)
+    }
 }
 
 /// One OAuth attempt: its handles, its state machine and its listeners.
@@ -169,8 +162,8 @@ struct Attempt {
     /// `/oauth/connect/:key` on the API host; the query is added once the `ws_client_id` is known.
     connect_url: String,
     api_origin: String,
-    window: Window,
-    popup: Window,
+    /// The popup window (opaque: only `glue` touches it).
+    popup: JsValue,
     /// The result WebSocket (opaque: only `glue` touches it).
     socket: Cell<JsValue>,
     outcome: Cell<Option<Result<ConnectPayload, AuthError>>>,
@@ -216,8 +209,9 @@ fn listener(weak: &Weak<Attempt>, signal: Signal) -> Closure<dyn FnMut(JsValue)>
 }
 
 impl Attempt {
-    /// Opens the result socket and starts every listener and timer of the attempt.
-    fn listen(self: &Rc<Self>, ws_url: &str) -> Result<(), JsValue> {
+    /// Opens the result socket and starts every listener and timer of the attempt; `false` when the
+    /// socket could not even be created.
+    fn listen(self: &Rc<Self>, ws_url: &str) -> bool {
         let weak = Rc::downgrade(self);
         let l = Listeners {
             ws_message: listener(&weak, Signal::WsMessage),
@@ -226,15 +220,11 @@ impl Attempt {
             poll_popup: listener(&weak, Signal::PollPopup),
             ack_timeout: listener(&weak, Signal::AckTimeout),
         };
-        let socket = glue::open_socket(ws_url, l.ws_message.as_ref(), l.ws_lost.as_ref());
-        let started = socket.and_then(|socket| {
+        let socket = glue::open_socket(&js(ws_url), l.ws_message.as_ref(), l.ws_lost.as_ref());
+        let started = !socket.is_undefined();
+        if started {
             self.socket.set(socket);
-            self.window.add_event_listener_with_callback(
-                "message",
-                l.window_message.as_ref().unchecked_ref(),
-            )
-        });
-        if started.is_ok() {
+            glue::listen(l.window_message.as_ref());
             self.timers.set(glue::start_timers(
                 l.poll_popup.as_ref(),
                 POPUP_POLL_MS,
@@ -251,8 +241,8 @@ impl Attempt {
         match signal {
             Signal::WsMessage => self.on_ws_message(arg),
             Signal::SocketLost => self.dispatch(FlowEvent::SocketLost),
-            Signal::WindowMessage => self.on_window_message(arg.unchecked_into()),
-            Signal::PollPopup if self.popup.closed().unwrap_or(true) => {
+            Signal::WindowMessage => self.on_window_message(arg),
+            Signal::PollPopup if glue::is_closed(&self.popup) => {
                 self.dispatch(FlowEvent::PopupClosed)
             }
             Signal::PollPopup => {}
@@ -260,24 +250,19 @@ impl Attempt {
         }
     }
 
-    fn on_ws_message(self: &Rc<Self>, data: JsValue) {
-        let frame = data
-            .as_string()
-            .and_then(|text| js_sys::JSON::parse(&text).ok())
-            .and_then(|value| wire::read_ws_message(&JsFields(value)));
+    /// `frame` is already parsed from JSON (by `glue::open_socket`).
+    fn on_ws_message(self: &Rc<Self>, frame: JsValue) {
         // Frames we do not know are ignored, as Nango does.
-        if let Some(frame) = frame {
+        if let Some(frame) = wire::read_ws_message(&JsFields(frame)) {
             self.dispatch(messages::ws_event(frame));
         }
     }
 
-    fn on_window_message(self: &Rc<Self>, event: MessageEvent) {
-        let data = event.data();
+    fn on_window_message(self: &Rc<Self>, event: JsValue) {
+        let data = browser::get(&event, "data").unwrap_or_default();
         let incoming = Incoming {
-            origin: &event.origin(),
-            from_our_window: event
-                .source()
-                .is_some_and(|s| js_sys::Object::is(&s, &self.popup)),
+            origin: &browser::get_string(&event, "origin").unwrap_or_default(),
+            from_our_window: browser::get(&event, "source").is_some_and(|s| s == self.popup),
             has_type: browser::has_string_type(&data),
         };
         if messages::admit(incoming, &self.api_origin).is_err() {
@@ -289,22 +274,24 @@ impl Attempt {
             return;
         };
         // Tell the callback page it may close, at the exact origin it posted from (never '*').
-        let _ = self
-            .popup
-            .post_message(&wire::write_callback_ack::<JsFields>().0, &self.api_origin);
+        glue::post(
+            &self.popup,
+            &wire::write_callback_ack::<JsFields>().0,
+            &js(&self.api_origin),
+        );
         self.dispatch(FlowEvent::Result(result));
     }
 
     /// Feeds one event to the machine and carries out its decision.
     fn dispatch(self: &Rc<Self>, event: FlowEvent) {
-        let popup_closed = self.popup.closed().unwrap_or(true);
+        let popup_closed = glue::is_closed(&self.popup);
         let mut machine = self.machine.get();
         let action = machine.on(event, popup_closed);
         self.machine.set(machine);
         match action {
             FlowAction::Nothing => {}
             FlowAction::Navigate(ws_client_id) => {
-                if self.navigate(&ws_client_id).is_err() {
+                if !self.navigate(&ws_client_id) {
                     self.dispatch(FlowEvent::Result(Err(AuthError::blocked_by_browser())));
                 }
             }
@@ -324,20 +311,14 @@ impl Attempt {
         }
     }
 
-    /// Sends the popup to `/oauth/connect/:key?connect_session_token=…&ws_client_id=…[&params[k]=v]…`.
-    fn navigate(&self, ws_client_id: &str) -> Result<(), JsValue> {
-        let url = Url::new(&self.connect_url)?;
-        let query = url.search_params();
-        let req = &self.req;
-        for (name, value) in urls::auth_query(
-            &req.connect_session_token,
-            Some(ws_client_id),
-            &req.params,
-            &req.authorization_params,
-        ) {
-            query.append(&name, value);
-        }
-        glue::navigate(&self.popup, &url.href())
+    /// Sends the popup to `/oauth/connect/:key?connect_session_token=…[&params[k]=v]…&ws_client_id=…`.
+    fn navigate(&self, ws_client_id: &str) -> bool {
+        let Some(url) = Url::parse(&self.connect_url, "") else {
+            return false;
+        };
+        let pairs = self.req.query(Some(ws_client_id)).pairs();
+        url.append(pairs.iter().map(|(name, value)| (&**name, *value)));
+        glue::navigate(&self.popup, &js(&url.href()))
     }
 
     /// Ends everything the attempt started. The popup closes after a short delay, so the callback
@@ -354,10 +335,7 @@ impl Attempt {
         // The closures stay alive (and unreachable from JS) until the attempt is dropped.
         let listeners = self.listeners.take();
         if let Some(l) = &listeners {
-            let _ = self.window.remove_event_listener_with_callback(
-                "message",
-                l.window_message.as_ref().unchecked_ref(),
-            );
+            glue::unlisten(l.window_message.as_ref());
         }
         self.listeners.set(listeners);
         glue::close_later(&self.popup, POPUP_CLOSE_DELAY_MS);

@@ -75,9 +75,7 @@ extern "C" {
     fn loaded(iframe: &HtmlIFrameElement) -> Promise;
     fn next_message(window: &Window) -> Promise;
     fn is_test_auth_error(e: &JsValue) -> bool;
-    #[cfg_attr(not(feature = "credentials"), allow(dead_code))]
     fn stub_fetch(status: u16, body: &JsValue) -> Array;
-    #[cfg_attr(not(feature = "credentials"), allow(dead_code))]
     fn unstub_fetch();
     fn test_auth_error_class() -> Function;
 }
@@ -106,6 +104,11 @@ fn deliver(origin: &str, source: Option<&Window>, data: &JsValue) {
     init.set_data(data);
     let event = MessageEvent::new_with_event_init_dict("message", &init).unwrap();
     window().dispatch_event(&event).unwrap();
+}
+
+/// A promise of the SDK's (typed `Promise<any>` by the façade) as a Rust future.
+fn settled(promise: latchkey_sdk::Promise) -> JsFuture {
+    JsFuture::from(Promise::unchecked_from_js(promise.into()))
 }
 
 async fn wait(ms: i32) {
@@ -279,7 +282,7 @@ fn invalid_host_throws_auth_error_with_a_type() {
 async fn errors_are_instances_of_the_registered_auth_error_class() {
     latchkey_sdk::register_auth_error(&test_auth_error_class());
     let nango = Nango::new(JsValue::UNDEFINED).unwrap();
-    let error = JsFuture::from(nango.auth("github".into(), JsValue::UNDEFINED, JsValue::UNDEFINED))
+    let error = settled(nango.auth("github".into(), JsValue::UNDEFINED, JsValue::UNDEFINED))
         .await
         .expect_err("auth() without a session token must reject");
     assert!(
@@ -293,7 +296,7 @@ async fn errors_are_instances_of_the_registered_auth_error_class() {
 async fn auth_without_a_session_token_rejects_missing_auth_token_without_a_popup() {
     capture_popups(false);
     let nango = Nango::new(object(&[("host", "http://127.0.0.1:3003".into())])).unwrap();
-    let error = JsFuture::from(nango.auth("github".into(), JsValue::UNDEFINED, JsValue::UNDEFINED))
+    let error = settled(nango.auth("github".into(), JsValue::UNDEFINED, JsValue::UNDEFINED))
         .await
         .expect_err("auth() without a session token must reject");
     assert_eq!(get(&error, "type"), "missing_auth_token");
@@ -303,7 +306,7 @@ async fn auth_without_a_session_token_rejects_missing_auth_token_without_a_popup
 #[wasm_bindgen_test]
 async fn reconnect_without_a_session_token_rejects() {
     let nango = Nango::new(JsValue::UNDEFINED).unwrap();
-    let error = JsFuture::from(nango.reconnect("github".into(), JsValue::UNDEFINED))
+    let error = settled(nango.reconnect("github".into(), JsValue::UNDEFINED))
         .await
         .unwrap_err();
     assert_eq!(get(&error, "type"), "missing_connect_session_token");
@@ -318,7 +321,7 @@ async fn credentials_never_open_a_popup() {
     ]))
     .unwrap();
     let options = object(&[("credentials", object(&[("apiKey", "k".into())]))]);
-    let error = JsFuture::from(nango.auth("github".into(), options, JsValue::UNDEFINED))
+    let error = settled(nango.auth("github".into(), options, JsValue::UNDEFINED))
         .await
         .unwrap_err();
     // Without the `credentials` feature they are refused; with it, nothing listens on port 9.
@@ -460,11 +463,10 @@ async fn auth_opens_the_popup_synchronously_and_rejects_as_auth_error() {
         last_popup().is_some(),
         "the popup must open inside the auth() call"
     );
-    let error = JsFuture::from(promise).await.unwrap_err();
+    let error = settled(promise).await.unwrap_err();
     assert_eq!(get(&error, "type"), "unknown_error");
 }
 
-#[cfg(feature = "credentials")]
 #[wasm_bindgen_test]
 async fn api_key_is_posted_with_the_session_token_and_server_errors_keep_their_code() {
     let nango = Nango::new(object(&[
@@ -484,7 +486,7 @@ async fn api_key_is_posted_with_the_session_token_and_server_errors_keep_their_c
         ("providerConfigKey", "stripe".into()),
     ]);
     let calls = stub_fetch(200, &ok);
-    let connection = JsFuture::from(nango.auth("stripe".into(), options(), JsValue::UNDEFINED))
+    let connection = settled(nango.auth("stripe".into(), options(), JsValue::UNDEFINED))
         .await
         .unwrap();
     assert_eq!(get(&connection, "connectionId"), "c1");
@@ -505,10 +507,148 @@ async fn api_key_is_posted_with_the_session_token_and_server_errors_keep_their_c
         ]),
     )]);
     stub_fetch(400, &refused);
-    let error = JsFuture::from(nango.auth("stripe".into(), options(), JsValue::UNDEFINED))
+    let error = settled(nango.auth("stripe".into(), options(), JsValue::UNDEFINED))
         .await
         .unwrap_err();
     assert_eq!(get(&error, "type"), "connection_test_failed");
     assert_eq!(get(&error, "message"), "invalid key");
     unstub_fetch();
+}
+
+/// A client on a stubbed API host; `auth_options` are the second `auth()` argument.
+fn stubbed_client(extra: &[(&str, JsValue)]) -> Nango {
+    let mut options = vec![("host", JsValue::from("http://127.0.0.1:3003"))];
+    options.extend(extra.iter().cloned());
+    Nango::new(object(&options)).unwrap()
+}
+
+fn fetched(calls: &Array, i: u32) -> (String, JsValue) {
+    let call: Array = calls.get(i).unchecked_into();
+    (call.get(0).as_string().unwrap(), call.get(1))
+}
+
+fn session() -> (&'static str, JsValue) {
+    ("connectSessionToken", "nango_connect_session_x".into())
+}
+
+#[wasm_bindgen_test]
+async fn basic_and_client_credentials_go_to_their_routes_with_nango_bodies() {
+    capture_popups(false);
+    let nango = stubbed_client(&[session()]);
+    let ok = object(&[
+        ("connectionId", "c1".into()),
+        ("providerConfigKey", "k".into()),
+    ]);
+    let calls = stub_fetch(200, &ok);
+
+    let basic = object(&[(
+        "credentials",
+        object(&[("username", "u".into()), ("type", "BASIC".into())]),
+    )]);
+    settled(nango.auth("jira".into(), basic, JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    let cc = object(&[(
+        "credentials",
+        object(&[
+            ("client_id", "id".into()),
+            ("client_secret", "secret".into()),
+        ]),
+    )]);
+    let done = settled(nango.auth("m2m".into(), cc, JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    assert_eq!(get(&done, "connectionId"), "c1");
+    unstub_fetch();
+
+    let (url, init) = fetched(&calls, 0);
+    assert_eq!(
+        url,
+        "http://127.0.0.1:3003/api-auth/basic/jira?connect_session_token=nango_connect_session_x"
+    );
+    assert_eq!(get(&init, "body"), r#"{"username":"u","password":""}"#);
+    let (url, init) = fetched(&calls, 1);
+    assert_eq!(
+        url,
+        "http://127.0.0.1:3003/oauth2/auth/m2m?connect_session_token=nango_connect_session_x"
+    );
+    assert_eq!(
+        get(&init, "body"),
+        r#"{"client_id":"id","client_secret":"secret"}"#
+    );
+    assert!(last_popup().is_none(), "credentials never open a popup");
+}
+
+#[wasm_bindgen_test]
+async fn create_posts_without_a_body_and_public_key_mode_sends_connection_id_and_hmac() {
+    let nango = stubbed_client(&[("publicKey", "pk-1".into())]);
+    let ok = object(&[
+        ("connectionId", "user-7".into()),
+        ("providerConfigKey", "none".into()),
+    ]);
+    let calls = stub_fetch(200, &ok);
+    let options = object(&[
+        ("hmac", "abc123".into()),
+        ("params", object(&[("region", "eu".into())])),
+    ]);
+    let done = settled(nango.create("none".into(), "user-7".into(), options))
+        .await
+        .unwrap();
+    unstub_fetch();
+    assert_eq!(get(&done, "connectionId"), "user-7");
+    let (url, init) = fetched(&calls, 0);
+    assert_eq!(
+        url,
+        "http://127.0.0.1:3003/auth/unauthenticated/none?connection_id=user-7&public_key=pk-1&params%5Bregion%5D=eu&hmac=abc123"
+    );
+    assert_eq!(get(&init, "method"), "POST");
+    assert!(get(&init, "body").is_undefined(), "create() sends no body");
+}
+
+#[wasm_bindgen_test]
+async fn with_a_session_token_the_connection_id_argument_is_not_sent() {
+    let nango = stubbed_client(&[session()]);
+    let calls = stub_fetch(200, &object(&[("connectionId", "srv".into())]));
+    let options = object(&[("credentials", object(&[("apiKey", "k".into())]))]);
+    settled(nango.auth("s".into(), "mine".into(), options))
+        .await
+        .unwrap();
+    unstub_fetch();
+    let (url, _) = fetched(&calls, 0);
+    assert!(!url.contains("connection_id"), "{url}");
+}
+
+#[wasm_bindgen_test]
+async fn oauth_overrides_open_the_popup_and_unsupported_credentials_are_refused() {
+    capture_popups(false);
+    let nango = Nango::new(object(&[("host", DEAD_HOST.into()), session()])).unwrap();
+    let calls = stub_fetch(200, &JsValue::NULL);
+    let overrides = object(&[(
+        "credentials",
+        object(&[
+            ("oauth_client_id_override", "cid".into()),
+            ("oauth_client_secret_override", "cs".into()),
+        ]),
+    )]);
+    let promise = nango.auth("github".into(), overrides, JsValue::UNDEFINED);
+    assert!(
+        last_popup().is_some(),
+        "OAuth client overrides go through the popup"
+    );
+    nango.clear();
+    let error = settled(promise).await.unwrap_err();
+    assert_eq!(get(&error, "type"), "unknown_error");
+
+    capture_popups(false);
+    let tba = object(&[(
+        "credentials",
+        object(&[("token_id", "a".into()), ("token_secret", "b".into())]),
+    )]);
+    let error = settled(nango.auth("netsuite".into(), tba, JsValue::UNDEFINED))
+        .await
+        .unwrap_err();
+    unstub_fetch();
+    assert_eq!(get(&error, "type"), "missing_credentials");
+    assert!(last_popup().is_none());
+    assert_eq!(calls.length(), 0, "nothing is sent for refused credentials");
 }

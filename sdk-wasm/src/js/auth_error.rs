@@ -10,18 +10,19 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::browser::js;
 use crate::glue;
 use crate::AuthError;
 
 // Registers the JavaScript `AuthError` class (called by `pkg/index.js` right after `init`).
 #[wasm_bindgen(js_name = __registerAuthError, skip_jsdoc)]
-pub fn register_auth_error(class: &js_sys::Function) {
+pub fn register_auth_error(class: &JsValue) {
     glue::set_auth_error_class(class);
 }
 
 /// The JavaScript value an [`AuthError`] is thrown or rejected as.
 pub(crate) fn to_js(error: &AuthError) -> JsValue {
-    glue::make_auth_error(&error.message, &error.kind)
+    glue::make_auth_error(&js(&error.message), &js(&error.kind))
 }
 
 impl From<AuthError> for JsValue {

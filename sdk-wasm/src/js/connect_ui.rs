@@ -11,25 +11,17 @@
 use std::cell::Cell;
 use std::rc::{Rc, Weak};
 
-use js_sys::Function;
 use latchkey_protocol::events::ParentMessage;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use web_sys::{HtmlIFrameElement, MessageEvent, Url, Window};
 
 use super::auth_error::to_js;
 use super::Options;
-use crate::browser::{self, JsFields};
+use crate::browser::{self, get, js, JsFields, Url};
 use crate::glue;
 use crate::logic::messages::{self, ConnectUiAction, Incoming};
 use crate::logic::urls::{self, ConnectUiQuery};
 use crate::logic::wire;
 use crate::AuthError;
-
-/// The iframe covers the page; the Connect UI draws its own backdrop.
-const IFRAME_STYLE: &str =
-    "position:fixed;z-index:9999;top:0;left:0;right:0;bottom:0;width:100vw;height:100vh;\
-                            background-color:transparent;border:none";
 
 // The Connect UI iframe wrapper.
 #[wasm_bindgen(js_name = ConnectUI)]
@@ -43,10 +35,11 @@ struct Inner {
     lang: Option<String>,
     theme: Option<String>,
     detect_closed_auth_window: bool,
-    on_event: Option<Function>,
+    on_event: Option<JsValue>,
     // State in `Cell`s, not `RefCell`s: a `RefCell` would ship its panic-formatting code.
     session_token: Cell<Option<String>>,
-    iframe: Cell<Option<HtmlIFrameElement>>,
+    /// The `<iframe>` element while open.
+    iframe: Cell<Option<JsValue>>,
     /// `baseURL`'s origin, fixed when the iframe is created.
     origin: Cell<String>,
     /// The iframe said `ready`: the session token can be sent.
@@ -75,15 +68,22 @@ impl ConnectUi {
     // Creates the iframe and shows it; does nothing if it is already in the page.
     pub fn open(&self) -> Result<(), JsValue> {
         match peek(&self.inner.iframe) {
-            Some(iframe) if iframe.is_connected() => return Ok(()),
+            Some(iframe) if get(&iframe, "isConnected").and_then(|c| c.as_bool()) == Some(true) => {
+                return Ok(())
+            }
             Some(_) => self.close(),
             None => {}
         }
         let window = window()?;
-        let url =
-            Url::new(&self.inner.base_url).map_err(|_| to_js(&AuthError::invalid_host_url()))?;
-        url.set_pathname(&urls::with_trailing_slash(&url.pathname()));
-        let parent_origin = window.location().origin()?;
+        let url = Url::parse(&self.inner.base_url, "")
+            .ok_or_else(|| to_js(&AuthError::invalid_host_url()))?;
+        url.set_field(
+            "pathname",
+            &urls::with_trailing_slash(&url.field("pathname")),
+        );
+        let parent_origin = get(&window, "location")
+            .and_then(|location| browser::get_string(&location, "origin"))
+            .unwrap_or_default();
         let query = ConnectUiQuery {
             api_url: &self.inner.api_url,
             parent_origin: &parent_origin,
@@ -91,20 +91,13 @@ impl ConnectUi {
             lang: self.inner.lang.as_deref(),
             theme: self.inner.theme.as_deref(),
         };
-        let search = url.search_params();
-        for (name, value) in query.pairs() {
-            search.append(name, value);
-        }
+        url.append(query.pairs());
 
-        window.add_event_listener_with_callback(
-            "message",
-            self.inner.listener.as_ref().unchecked_ref(),
-        )?;
-        let iframe: HtmlIFrameElement =
-            glue::mount_iframe(&url.href(), IFRAME_STYLE).unchecked_into();
+        glue::listen(self.inner.listener.as_ref());
+        let iframe = glue::mount_iframe(&js(&url.href()));
 
         self.inner.iframe.set(Some(iframe));
-        self.inner.origin.set(url.origin());
+        self.inner.origin.set(url.field("origin"));
         self.inner.ready.set(false);
         self.inner.keep_alive.set(Some(self.inner.clone()));
         Ok(())
@@ -117,15 +110,18 @@ impl ConnectUi {
 
     // Sets the session token; sends it right away if the iframe is ready.
     #[wasm_bindgen(js_name = setSessionToken, skip_jsdoc)]
-    pub fn set_session_token(&self, token: String) {
-        self.inner.session_token.set(Some(token));
+    pub fn set_session_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+    ) {
+        self.inner.session_token.set(token.as_string());
         self.inner.send_session_token();
     }
 
     // The iframe element while open, else `null`.
     #[wasm_bindgen(getter, skip_jsdoc)]
     pub fn iframe(&self) -> JsValue {
-        peek(&self.inner.iframe).map_or(JsValue::NULL, JsValue::from)
+        peek(&self.inner.iframe).unwrap_or(JsValue::NULL)
     }
 }
 
@@ -153,7 +149,7 @@ impl ConnectUi {
                 keep_alive: Cell::new(None),
                 listener: Closure::new(move |event: JsValue| {
                     if let Some(inner) = weak.upgrade() {
-                        inner.on_message(event.unchecked_into());
+                        inner.on_message(event);
                     }
                 }),
             }
@@ -163,15 +159,15 @@ impl ConnectUi {
 }
 
 impl Inner {
-    fn on_message(&self, event: MessageEvent) {
-        let data = event.data();
+    fn on_message(&self, event: JsValue) {
+        let data = get(&event, "data").unwrap_or_default();
         let origin = peek(&self.origin);
-        let from_our_window = match (event.source(), self.content_window()) {
-            (Some(source), Some(ours)) => js_sys::Object::is(&source, &ours),
+        let from_our_window = match (get(&event, "source"), self.content_window()) {
+            (Some(source), Some(ours)) => source == ours,
             _ => false,
         };
         let incoming = Incoming {
-            origin: &event.origin(),
+            origin: &browser::get_string(&event, "origin").unwrap_or_default(),
             from_our_window,
             has_type: browser::has_string_type(&data),
         };
@@ -189,12 +185,12 @@ impl Inner {
         }
         // The callback may call back into this instance (e.g. `close()`): no state is held here.
         if let Some(on_event) = &self.on_event {
-            let _ = on_event.call1(&JsValue::UNDEFINED, &data);
+            glue::call(on_event, &data);
         }
     }
 
-    fn content_window(&self) -> Option<Window> {
-        peek(&self.iframe).and_then(|f| f.content_window())
+    fn content_window(&self) -> Option<JsValue> {
+        peek(&self.iframe).and_then(|f| get(&f, "contentWindow"))
     }
 
     fn send_session_token(&self) {
@@ -206,13 +202,14 @@ impl Inner {
         };
         let message: JsFields =
             wire::write_parent_message(&ParentMessage::SessionToken { session_token });
-        let _ = target.post_message(&message.0, &peek(&self.origin));
+        glue::post(&target, &message.0, &js(&peek(&self.origin)));
     }
 
     fn close(&self) {
-        let Ok(window) = window() else { return };
-        let _ = window
-            .remove_event_listener_with_callback("message", self.listener.as_ref().unchecked_ref());
+        if browser::window().is_none() {
+            return;
+        }
+        glue::unlisten(self.listener.as_ref());
         let Some(iframe) = self.iframe.take() else {
             return;
         };
@@ -223,10 +220,6 @@ impl Inner {
     }
 }
 
-fn window() -> Result<Window, JsValue> {
-    browser::window().ok_or_else(no_document)
-}
-
-fn no_document() -> JsValue {
-    js_sys::Error::new("ConnectUI needs a browser window").into()
+fn window() -> Result<JsValue, JsValue> {
+    browser::window().ok_or_else(|| glue::js_error(&js("ConnectUI needs a browser window")))
 }

@@ -1,102 +1,58 @@
-//! (Feature `credentials`, off by default: +1.4 KB gzip, over the SDK's budget.)
+//! Credential submission without a popup (reference §1.3 "non-popup request", §3.8): API keys, basic
+//! auth, OAuth 2 client credentials and `create()` are `POST`ed as JSON to the API, authenticated by
+//! the `connect_session_token` (or legacy `public_key` + `hmac`) query parameter — no `Authorization`
+//! header, as Nango.
 //!
-//! Credential submission without a popup (reference §1.3 "non-popup request", §3.8): API keys and
-//! basic auth are `POST`ed as JSON to the API, authenticated by the `connect_session_token` query
-//! parameter (no `Authorization` header, as Nango).
-//!
-//! A non-2xx answer carries `{"error":{"code","message"}}` and becomes `AuthError(code, message)`.
-//! The request itself is `post_json` (which never rejects); the answer is read here, in a `then`
-//! handler (no async executor shipped).
+//! A 2xx answer resolves with its JSON (`{connectionId, providerConfigKey}`); any other carries
+//! `{"error":{"code","message"}}` and becomes `AuthError(code, message)`. The request itself is
+//! `glue::post_json` (plumbing only); the answer is read here, in one callback (no async executor).
 
-use js_sys::{Array, Promise};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::auth_error::to_js;
-use crate::browser::{self, JsFields};
-use crate::logic::{urls, wire};
+use super::Deferred;
+use crate::browser::{self, js, JsFields};
+use crate::glue;
+use crate::logic::{wire, OAuthRequest};
 use crate::AuthError;
 
-/// One credential submission, fully decided before anything is sent.
-pub(crate) struct CredentialPost {
-    pub route: &'static str,
-    pub provider_config_key: String,
-    pub connect_session_token: String,
-    pub params: Vec<(String, String)>,
-    /// The JSON body (`{apiKey}` or `{username, password}`).
-    pub body: JsValue,
-}
-
-impl CredentialPost {
-    /// Sends the request; the Promise resolves with the server's `{connectionId, providerConfigKey}`
-    /// and rejects with an `AuthError`.
-    pub fn send(self, host: &str) -> Promise {
-        let url = match browser::api_route_url(host, self.route, &self.provider_config_key) {
-            Ok(url) => url,
-            Err(error) => return Promise::reject(&to_js(&error)),
-        };
-        let query = url.search_params();
-        for (name, value) in urls::auth_query(&self.connect_session_token, None, &self.params, &[])
-        {
-            query.append(&name, value);
-        }
-        let answer = post_json(&url.href(), &self.body);
-        Promise::new(&mut |resolve, reject| {
-            let on_answer = Closure::<dyn FnMut(JsValue)>::new(move |answer: JsValue| {
-                let _ = match read_answer(answer.unchecked_into()) {
-                    Ok(body) => resolve.call1(&JsValue::UNDEFINED, &body),
-                    Err(error) => reject.call1(&JsValue::UNDEFINED, &error),
-                };
-            });
-            answer
-                .unchecked_ref::<Thenable>()
-                .then_with(on_answer.as_ref());
-            // Owned by JS from here on: wasm-bindgen's finalization registry frees it once the
-            // settled promise lets go of it.
-            on_answer.forget();
-        })
-    }
+/// Sends `body` (no body at all when `bare`, as `create()` requires) to `route` with `req`'s query.
+pub(crate) fn post(
+    route: &str,
+    req: &OAuthRequest,
+    body: &[(&str, String)],
+    bare: bool,
+) -> Result<JsValue, AuthError> {
+    let url = browser::api_route_url(&req.host, route, &req.provider_config_key)?;
+    let pairs = req.query(None).pairs();
+    url.append(pairs.iter().map(|(name, value)| (&**name, *value)));
+    let body = if bare {
+        JsValue::UNDEFINED
+    } else {
+        wire::write_credentials_body::<JsFields>(body).0
+    };
+    let deferred = Deferred::new();
+    let promise = deferred.promise();
+    let done =
+        Closure::<dyn FnMut(JsValue)>::new(move |answer: JsValue| settle(&answer, &deferred));
+    // Owned by JS from here on: its Rust side is freed once the request's promise chain lets go of it.
+    glue::post_json(&js(&url.href()), &body, &done.into_js_value());
+    Ok(promise)
 }
 
 /// `[ok, body]` from `post_json`: 2xx resolves with the body; anything else rejects with the
 /// server's error code, or with `unknown_error` when there is no answer or no readable one.
-fn read_answer(answer: Array) -> Result<JsValue, JsValue> {
-    let body = answer.get(1);
-    if answer.get(0).is_truthy() && !body.is_null() {
-        return Ok(body);
+fn settle(answer: &JsValue, deferred: &Deferred) {
+    let body = glue::at(answer, 1);
+    if glue::at(answer, 0).as_bool() == Some(true) && !body.is_null() {
+        return deferred.settle(true, &body);
     }
     let error = if body.is_undefined() {
-        AuthError::unknown("Could not reach the authorization server.")
+        AuthError::unknown("Server unreachable")
     } else {
         wire::read_api_error_body(&JsFields(body))
             .map(|body| AuthError::new(body.error.code, body.error.message))
-            .unwrap_or_else(|| {
-                AuthError::unknown("The server answered without a readable JSON body.")
-            })
+            .unwrap_or_else(|| AuthError::unknown("Unreadable server answer"))
     };
-    Err(to_js(&error))
-}
-
-#[wasm_bindgen(inline_js = "
-export function post_json(url, body) {
-    const init = { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
-    return fetch(url, init).then(
-        (r) => r.json().then((json) => [r.ok, json], () => [r.ok, null]),
-        () => [false, undefined],
-    );
-}
-")]
-extern "C" {
-    /// `POST url` with `body` as JSON; resolves with `[response.ok, json]` (`json` is `null` when the
-    /// body is not JSON, `undefined` when the request failed), never rejects. (Plumbing only, kept
-    /// out of `crate::glue` so the default build does not ship it.)
-    fn post_json(url: &str, body: &JsValue) -> Promise;
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// A promise seen untyped, to pass a plain JS function to `then`.
-    type Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    fn then_with(this: &Thenable, on_fulfilled: &JsValue);
+    deferred.settle(false, &to_js(&error));
 }

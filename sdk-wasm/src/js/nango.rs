@@ -1,30 +1,34 @@
-//! The `Nango` class (reference §1.2–1.7): `new Nango(options)`, `auth`, `reconnect`, `clear`,
-//! `openConnectUI`. (`create`, for `auth_mode: NONE` integrations, is not offered yet.)
+//! The `Nango` class (reference §1.2–1.7): `new Nango(options)`, `auth`, `create`, `reconnect`,
+//! `clear`, `openConnectUI`.
 //!
 //! `auth()` opens the OAuth popup synchronously, inside the call, before the returned Promise first
-//! awaits anything: browsers only allow popups during the user's click. Credentials (API key, basic)
-//! never open a popup: with the `credentials` feature they are `POST`ed (see `http`), without it they
-//! are refused.
+//! awaits anything: browsers only allow popups during the user's click. Credentials (API key, basic,
+//! client credentials) never open a popup: they are `POST`ed (see `http`); which way a call goes is
+//! decided by [`crate::logic::credentials::dispatch`]. Both a connect session token and (legacy) a
+//! public key authenticate; the public-key mode also sends `connection_id` and `hmac`, as Nango.
 
 use std::cell::Cell;
 
-use js_sys::Promise;
 use latchkey_protocol::AuthErrorType;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 use super::auth_error::to_js;
 use super::connect_ui::ConnectUi;
-use super::Options;
+use super::{http, Deferred, Options, Promise};
 use crate::browser::{self, JsFields};
+use crate::glue;
+use crate::logic::credentials::{self, Dispatch};
 use crate::logic::{urls, wire};
 use crate::{start_oauth, AuthError, OAuthCanceller, OAuthRequest};
 
-// The Nango client: starts connection flows for one connect session.
+// The Nango client: starts connection flows for one connect session (or public key).
 #[wasm_bindgen]
 pub struct Nango {
     host: String,
     websockets_path: String,
     connect_session_token: Option<String>,
+    public_key: Option<String>,
     width: u32,
     height: u32,
     /// The popup flow in progress, if any (cancelled by `clear()` and by the next `auth()`).
@@ -45,6 +49,7 @@ impl Nango {
             host,
             websockets_path: options.string("websocketsPath").unwrap_or_default(),
             connect_session_token: options.string("connectSessionToken"),
+            public_key: options.string("publicKey"),
             width: options.size("width"),
             height: options.size("height"),
             current: Cell::new(None),
@@ -55,34 +60,34 @@ impl Nango {
     #[wasm_bindgen(skip_jsdoc)]
     pub fn auth(
         &self,
-        provider_config_key: String,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
         connection_id_or_options: JsValue,
         options: JsValue,
     ) -> Promise {
-        let options = if connection_id_or_options.is_string() {
-            // With a session token the server forbids `connection_id`: it generates the id (or takes it
-            // from a reconnect session), so the argument is accepted for compatibility and not sent.
-            options
-        } else {
-            connection_id_or_options
-        };
-        match self.start(provider_config_key, options) {
-            Ok(promise) => promise,
-            Err(error) => Promise::reject(&to_js(&error)),
-        }
+        self.run(0, key, connection_id_or_options, options)
+    }
+
+    // `create(providerConfigKey, [connectionId], options?)`: a connection to an `auth_mode: NONE`
+    // integration (`POST /auth/unauthenticated/:key`, no body, no popup). Deprecated by Nango.
+    #[wasm_bindgen(skip_jsdoc)]
+    pub fn create(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        connection_id_or_options: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        self.run(1, key, connection_id_or_options, options)
     }
 
     // `reconnect(providerConfigKey, options?)`: `auth()` for a reconnect session (the session pins the
     // connection); refuses without a session token.
     #[wasm_bindgen(skip_jsdoc)]
-    pub fn reconnect(&self, provider_config_key: String, options: JsValue) -> Promise {
-        if self.connect_session_token.is_none() {
-            return Promise::reject(&to_js(&AuthError::of(
-                AuthErrorType::MissingConnectSessionToken,
-                "Reconnect requires a session token",
-            )));
-        }
-        self.auth(provider_config_key, options, JsValue::UNDEFINED)
+    pub fn reconnect(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        options: JsValue,
+    ) -> Promise {
+        self.run(2, key, options, JsValue::UNDEFINED)
     }
 
     // Cancels the popup flow in progress, if any; safe to call at any time.
@@ -103,120 +108,83 @@ impl Nango {
 }
 
 impl Nango {
-    fn token(&self) -> Result<String, AuthError> {
-        // Public-key authentication (deprecated by Nango) is not supported: a public key alone
-        // fails like no credential at all.
-        self.connect_session_token.clone().ok_or_else(|| {
-            AuthError::of(
-                AuthErrorType::MissingAuthToken,
-                "You must specify a connect session token (cf. documentation); public keys are not supported.",
-            )
-        })
+    /// `auth()` (`mode` 0), `create()` (1) and `reconnect()` (2); every error rejects.
+    #[inline(never)]
+    fn run(&self, mode: u8, key: JsValue, id_or_options: JsValue, options: JsValue) -> Promise {
+        let key = key.as_string().unwrap_or_default();
+        let result = if mode == 2 && self.connect_session_token.is_none() {
+            Err(AuthError::of(
+                AuthErrorType::MissingConnectSessionToken,
+                "Reconnect requires a session token",
+            ))
+        } else {
+            // A string second argument is the connection id, and the options come third.
+            let (connection_id, options) = match id_or_options.as_string() {
+                Some(id) if mode != 2 => (id, options),
+                _ => (String::new(), id_or_options),
+            };
+            self.start(key, connection_id, Options(options), mode == 1)
+        };
+        result
+            .unwrap_or_else(|error| glue::rejected(&to_js(&error)))
+            .unchecked_into()
     }
 
     /// Everything `auth()` does before its first `await`, including opening the popup.
-    fn start(&self, provider_config_key: String, options: JsValue) -> Result<Promise, AuthError> {
-        let token = self.token()?;
-        let options = Options(options);
-        let params = connection_params(&options);
-
-        if let Some(credentials) = options.object("credentials").filter(|c| !c.is_empty()) {
-            // Credentials never open a popup: they are submitted, or refused.
-            return submit_credentials(
-                &self.host,
-                &credentials,
-                provider_config_key,
-                token,
-                params,
-            );
+    fn start(
+        &self,
+        provider_config_key: String,
+        connection_id: String,
+        options: Options,
+        create: bool,
+    ) -> Result<JsValue, AuthError> {
+        if self.connect_session_token.is_none() && self.public_key.is_none() {
+            return Err(AuthError::missing_auth_token());
         }
-
-        self.clear();
-        let flow = start_oauth(OAuthRequest {
+        let dispatch = if create {
+            Dispatch::Post {
+                route: credentials::UNAUTHENTICATED_ROUTE,
+                body: Vec::new(),
+            }
+        } else {
+            credentials::dispatch(&options.record("credentials", None))?
+        };
+        let mut req = OAuthRequest {
             host: self.host.clone(),
             websockets_path: self.websockets_path.clone(),
             provider_config_key,
-            connect_session_token: token,
-            params,
+            connect_session_token: self.connect_session_token.clone().unwrap_or_default(),
+            public_key: self.public_key.clone().unwrap_or_default(),
+            connection_id,
+            params: options.record("params", None),
+            hmac: options.string("hmac").unwrap_or_default(),
+            user_scope: options.joined("user_scope"),
+            credentials: Vec::new(),
             // `undefined` is sent as the string "undefined": the server then drops that template
             // parameter (Nango's behaviour).
             authorization_params: options.record("authorization_params", Some("undefined")),
             width: self.width,
             height: self.height,
             detect_closed_auth_window: options.boolean("detectClosedAuthWindow"),
-        })?;
+        };
+        let overrides = match dispatch {
+            Dispatch::Post { route, body } => return http::post(route, &req, &body, create),
+            Dispatch::Popup(overrides) => overrides,
+        };
+        req.credentials = overrides;
+
+        self.clear();
+        let flow = start_oauth(req)?;
         self.current.set(Some(flow.canceller()));
-        let mut flow = Some(flow);
-        Ok(Promise::new(&mut |resolve, reject| {
-            if let Some(flow) = flow.take() {
-                flow.on_settled(move |outcome| {
-                    let _ = match outcome {
-                        Ok(connection) => resolve.call1(
-                            &JsValue::UNDEFINED,
-                            &wire::write_connect_payload::<JsFields>(&connection).0,
-                        ),
-                        Err(error) => reject.call1(&JsValue::UNDEFINED, &to_js(&error)),
-                    };
-                });
-            }
-        }))
+        let deferred = Deferred::new();
+        let promise = deferred.promise();
+        flow.on_settled(move |outcome| match outcome {
+            Ok(connection) => deferred.settle(
+                true,
+                &wire::write_connect_payload::<JsFields>(&connection).0,
+            ),
+            Err(error) => deferred.settle(false, &to_js(&error)),
+        });
+        Ok(promise)
     }
-}
-
-/// `auth(key, {credentials: {apiKey} | {username, password}})`: `POST`ed, no popup (see `http`).
-#[cfg(feature = "credentials")]
-fn submit_credentials(
-    host: &str,
-    credentials: &Options,
-    provider_config_key: String,
-    connect_session_token: String,
-    params: Vec<(String, String)>,
-) -> Result<Promise, AuthError> {
-    let (route, body): (_, JsFields) = if let Some(api_key) = credentials.string("apiKey") {
-        (urls::API_KEY_ROUTE, wire::write_api_key_body(&api_key))
-    } else {
-        let (username, password) = (
-            credentials.string("username"),
-            credentials.string("password"),
-        );
-        if username.is_none() && password.is_none() {
-            return Err(AuthError::of(
-                AuthErrorType::MissingCredentials,
-                "These credentials are not supported: pass { apiKey } or { username, password }.",
-            ));
-        }
-        (
-            urls::BASIC_ROUTE,
-            wire::write_basic_body(&username.unwrap_or_default(), &password.unwrap_or_default()),
-        )
-    };
-    Ok(super::http::CredentialPost {
-        route,
-        provider_config_key,
-        connect_session_token,
-        params,
-        body: body.0,
-    }
-    .send(host))
-}
-
-/// Without the `credentials` feature (the default build, to stay within the size budget), credential
-/// submission is refused rather than silently turned into an OAuth popup.
-#[cfg(not(feature = "credentials"))]
-fn submit_credentials(
-    _host: &str,
-    _credentials: &Options,
-    _provider_config_key: String,
-    _connect_session_token: String,
-    _params: Vec<(String, String)>,
-) -> Result<Promise, AuthError> {
-    Err(AuthError::of(
-        AuthErrorType::MissingCredentials,
-        "This build of the SDK does not submit credentials (cargo feature `credentials`); use the Connect UI.",
-    ))
-}
-
-/// `params` (connection config): string values only, as Nango sends them.
-fn connection_params(options: &Options) -> Vec<(String, String)> {
-    options.record("params", None)
 }

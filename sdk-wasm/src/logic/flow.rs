@@ -87,23 +87,25 @@ impl FlowMachine {
             }
             (_, FlowEvent::Ack { .. }) => FlowAction::Nothing,
             (_, FlowEvent::Result(result)) => FlowAction::Settle(result),
-            (Phase::Connecting, FlowEvent::SocketLost) => FlowAction::Settle(Err(AuthError::unknown(
-                "Could not open the WebSocket to the authorization server; check the host and websocketsPath options.",
-            ))),
+            (Phase::Connecting, FlowEvent::SocketLost) => FlowAction::Settle(Err(
+                AuthError::unknown("WebSocket to the server failed: check host and websocketsPath"),
+            )),
             (_, FlowEvent::SocketLost) => FlowAction::Settle(Err(AuthError::unknown(
-                "The WebSocket to the authorization server closed before the authorization flow was completed.",
+                "WebSocket closed before the flow completed",
             ))),
-            (Phase::Connecting, FlowEvent::AckTimedOut) => FlowAction::Settle(Err(AuthError::unknown(
-                "The authorization server did not acknowledge the WebSocket in time.",
-            ))),
+            (Phase::Connecting, FlowEvent::AckTimedOut) => FlowAction::Settle(Err(
+                AuthError::unknown("WebSocket not acknowledged in time"),
+            )),
             (_, FlowEvent::AckTimedOut) => FlowAction::Nothing,
-            (Phase::Connecting, FlowEvent::PopupClosed) => FlowAction::Settle(Err(AuthError::window_closed())),
+            (Phase::Connecting, FlowEvent::PopupClosed) => {
+                FlowAction::Settle(Err(AuthError::window_closed()))
+            }
             (_, FlowEvent::PopupClosed) if self.detect_closed_auth_window => {
                 FlowAction::Settle(Err(AuthError::window_closed()))
             }
             (_, FlowEvent::PopupClosed) => FlowAction::Nothing,
             (_, FlowEvent::Cancelled) => {
-                FlowAction::Settle(Err(AuthError::unknown("The authorization flow was cancelled.")))
+                FlowAction::Settle(Err(AuthError::unknown("Authorization cancelled")))
             }
         };
         if matches!(action, FlowAction::Settle(_)) {

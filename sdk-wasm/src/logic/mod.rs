@@ -5,18 +5,21 @@
 //! - [`urls`]: host normalisation, WebSocket scheme, and the query pairs of every URL the SDK builds
 //!   (the browser's `URL`/`URLSearchParams` do the parsing and encoding);
 //! - [`messages`]: who may talk to us through `postMessage`, and what their messages mean;
+//! - [`credentials`]: which endpoint `auth(key, {credentials})` goes to (popup or which `POST`);
 //! - [`flow`]: the state machine of one OAuth attempt (which result wins, when to give up);
 //! - [`wire`]: reading and writing the protocol's messages field by field (no serde at run time).
 //!
-//! Nothing here may touch `web_sys`/`js_sys`: the browser glue lives in `crate::oauth` and `crate::js`.
+//! Nothing here may touch the browser: the browser glue lives in `crate::oauth` and `crate::js`.
 
+pub mod credentials;
 pub mod flow;
 pub mod layout;
 pub mod messages;
 pub mod urls;
 pub mod wire;
 
-/// Everything needed to run one OAuth popup flow with a connect session token.
+/// Everything needed to run one OAuth popup flow (or, in the façade, one credential `POST`), with a
+/// connect session token or (legacy) a public key.
 #[derive(Debug, Clone, Default)]
 pub struct OAuthRequest {
     /// API base URL, e.g. `http://localhost:3003` (a path prefix is kept).
@@ -29,9 +32,40 @@ pub struct OAuthRequest {
     pub params: Vec<(String, String)>,
     /// Extra authorization URL params (`authorization_params[k]=v`).
     pub authorization_params: Vec<(String, String)>,
+    /// Legacy public-key authentication, instead of `connect_session_token`.
+    pub public_key: String,
+    /// Sent only with `public_key` (with a session token the server assigns the connection id).
+    pub connection_id: String,
+    /// Public-key mode: the backend-computed HMAC (reference §4.9).
+    pub hmac: String,
+    /// Slack user scopes, comma-separated.
+    pub user_scope: String,
+    /// OAuth client overrides as `credentials[k]` query pairs.
+    pub credentials: Vec<(String, String)>,
     /// Popup size; 0 means the default (500×600).
     pub width: u32,
     pub height: u32,
     /// Reject with `window_closed` when the popup is closed before a result arrives.
     pub detect_closed_auth_window: bool,
+}
+
+impl OAuthRequest {
+    /// The request's query ([`urls::AuthQuery`]), with the WebSocket client id for the popup.
+    pub fn query<'a>(&'a self, ws_client_id: Option<&'a str>) -> urls::AuthQuery<'a> {
+        urls::AuthQuery {
+            connection_id: if self.public_key.is_empty() {
+                ""
+            } else {
+                &self.connection_id
+            },
+            public_key: &self.public_key,
+            connect_session_token: &self.connect_session_token,
+            params: &self.params,
+            hmac: &self.hmac,
+            user_scope: &self.user_scope,
+            credentials: &self.credentials,
+            authorization_params: &self.authorization_params,
+            ws_client_id,
+        }
+    }
 }

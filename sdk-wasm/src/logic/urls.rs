@@ -15,12 +15,6 @@ pub const DEFAULT_CONNECT_UI_URL: &str = "https://connect.nango.dev";
 
 /// Route of the OAuth popup target (`GET /oauth/connect/:providerConfigKey`).
 pub const OAUTH_CONNECT_ROUTE: &str = "/oauth/connect/";
-/// Route of API-key credential submission (`POST /api-auth/api-key/:providerConfigKey`).
-pub const API_KEY_ROUTE: &str = "/api-auth/api-key/";
-/// Route of basic-auth credential submission (`POST /api-auth/basic/:providerConfigKey`).
-pub const BASIC_ROUTE: &str = "/api-auth/basic/";
-/// Route of `auth_mode: NONE` connection creation (`POST /auth/unauthenticated/:providerConfigKey`).
-pub const UNAUTHENTICATED_ROUTE: &str = "/auth/unauthenticated/";
 
 /// The host the integrator configured, defaulted and without trailing slashes (as Nango).
 pub fn normalize_host(host: &str) -> &str {
@@ -76,37 +70,77 @@ pub fn route_path(host_path: &str, route: &str, encoded_key: &str) -> String {
     path
 }
 
-/// Query pairs of an auth-initiation request: `GET /oauth/connect/:key` (PROTOCOL.md §5 step 1, with
-/// the `ws_client_id`) and the credential `POST`s (without). To be appended with
-/// `URLSearchParams.append`, which encodes them: a bracketed key goes out as `params%5Bk%5D`, which any
-/// form-urlencoded parser decodes back to `params[k]`.
-pub fn auth_query<'a>(
-    connect_session_token: &'a str,
-    ws_client_id: Option<&'a str>,
-    connection_params: &'a [(String, String)],
-    authorization_params: &'a [(String, String)],
-) -> Vec<(Cow<'a, str>, &'a str)> {
-    let mut pairs = Vec::with_capacity(2 + connection_params.len() + authorization_params.len());
-    pairs.push((
-        Cow::Borrowed(params::CONNECT_SESSION_TOKEN),
-        connect_session_token,
-    ));
-    if let Some(id) = ws_client_id {
-        pairs.push((Cow::Borrowed(params::WS_CLIENT_ID), id));
-    }
-    for (prefix, list) in [
-        ("params[", connection_params),
-        ("authorization_params[", authorization_params),
-    ] {
-        for (k, v) in list {
-            let mut key = String::with_capacity(prefix.len() + k.len() + 1);
-            key.push_str(prefix);
-            key.push_str(k);
-            key.push(']');
-            pairs.push((Cow::Owned(key), v.as_str()));
+/// The query of an auth-initiation request: `GET /oauth/connect/:key` (PROTOCOL.md §5 step 1, with
+/// the `ws_client_id`) and the credential `POST`s (without). Empty values are left out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthQuery<'a> {
+    /// Sent only in public-key mode (with a session token the server assigns the id).
+    pub connection_id: &'a str,
+    /// Legacy public-key authentication.
+    pub public_key: &'a str,
+    pub connect_session_token: &'a str,
+    /// Connection config, as `params[k]`.
+    pub params: &'a [(String, String)],
+    /// Legacy public-key mode: HMAC of the key (and connection id), computed by the backend.
+    pub hmac: &'a str,
+    /// Slack user scopes, comma-separated.
+    pub user_scope: &'a str,
+    /// OAuth client overrides, keys already as `credentials[k]`.
+    pub credentials: &'a [(String, String)],
+    /// Extra authorization URL params, as `authorization_params[k]`.
+    pub authorization_params: &'a [(String, String)],
+    pub ws_client_id: Option<&'a str>,
+}
+
+impl<'a> AuthQuery<'a> {
+    /// The pairs, in `@nangohq/frontend`'s order (`ws_client_id` last, as it sets it after the rest).
+    /// To be appended with `URLSearchParams.append`, which encodes them: a bracketed key goes out as
+    /// `params%5Bk%5D`, which any form-urlencoded parser decodes back to `params[k]`.
+    pub fn pairs(&self) -> Vec<(Cow<'a, str>, &'a str)> {
+        let mut pairs: Vec<(Cow<'a, str>, &'a str)> = Vec::new();
+        for (name, value) in [
+            ("connection_id", self.connection_id),
+            ("public_key", self.public_key),
+            (params::CONNECT_SESSION_TOKEN, self.connect_session_token),
+        ] {
+            push_set(&mut pairs, name, value);
         }
+        push_bracketed(&mut pairs, "params[", self.params);
+        push_set(&mut pairs, "hmac", self.hmac);
+        push_set(&mut pairs, "user_scope", self.user_scope);
+        for (k, v) in self.credentials {
+            pairs.push((Cow::Borrowed(k.as_str()), v.as_str()));
+        }
+        push_bracketed(
+            &mut pairs,
+            "authorization_params[",
+            self.authorization_params,
+        );
+        if let Some(id) = self.ws_client_id {
+            pairs.push((Cow::Borrowed(params::WS_CLIENT_ID), id));
+        }
+        pairs
     }
-    pairs
+}
+
+fn push_set<'a>(pairs: &mut Vec<(Cow<'a, str>, &'a str)>, name: &'static str, value: &'a str) {
+    if !value.is_empty() {
+        pairs.push((Cow::Borrowed(name), value));
+    }
+}
+
+fn push_bracketed<'a>(
+    pairs: &mut Vec<(Cow<'a, str>, &'a str)>,
+    prefix: &str,
+    list: &'a [(String, String)],
+) {
+    for (k, v) in list {
+        let mut key = String::with_capacity(prefix.len() + k.len() + 1);
+        key.push_str(prefix);
+        key.push_str(k);
+        key.push(']');
+        pairs.push((Cow::Owned(key), v.as_str()));
+    }
 }
 
 /// The Connect UI iframe's options (reference §1.8, plus our `parentOrigin`).
@@ -208,23 +242,43 @@ mod tests {
             route_path("/api/", OAUTH_CONNECT_ROUTE, "git%2Fhub"),
             "/api/oauth/connect/git%2Fhub"
         );
-        assert_eq!(route_path("", API_KEY_ROUTE, "k"), "/api-auth/api-key/k");
+        assert_eq!(
+            route_path("", super::super::credentials::API_KEY_ROUTE, "k"),
+            "/api-auth/api-key/k"
+        );
     }
 
     #[test]
-    fn oauth_query_carries_token_client_id_and_bracketed_params_in_order() {
+    fn oauth_query_carries_token_params_and_client_id_in_nango_order() {
         let params = vec![("subdomain".to_owned(), "acme & co".to_owned())];
         let auth = vec![
             ("prompt".to_owned(), "consent".to_owned()),
             ("scope".to_owned(), "a b".to_owned()),
         ];
-        let q = owned(auth_query("tok", Some("ws-1"), &params, &auth));
+        let overrides = vec![(
+            "credentials[oauth_client_id_override]".to_owned(),
+            "cid".to_owned(),
+        )];
+        let q = owned(
+            AuthQuery {
+                connect_session_token: "tok",
+                params: &params,
+                user_scope: "chat:write,users:read",
+                credentials: &overrides,
+                authorization_params: &auth,
+                ws_client_id: Some("ws-1"),
+                ..Default::default()
+            }
+            .pairs(),
+        );
         let expected: Vec<(String, String)> = [
             ("connect_session_token", "tok"),
-            ("ws_client_id", "ws-1"),
             ("params[subdomain]", "acme & co"),
+            ("user_scope", "chat:write,users:read"),
+            ("credentials[oauth_client_id_override]", "cid"),
             ("authorization_params[prompt]", "consent"),
             ("authorization_params[scope]", "a b"),
+            ("ws_client_id", "ws-1"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -233,9 +287,37 @@ mod tests {
     }
 
     #[test]
+    fn public_key_query_carries_connection_id_key_and_hmac() {
+        let q = owned(
+            AuthQuery {
+                connection_id: "user-1",
+                public_key: "pk",
+                hmac: "abc",
+                ..Default::default()
+            }
+            .pairs(),
+        );
+        assert_eq!(
+            q,
+            vec![
+                ("connection_id".into(), "user-1".into()),
+                ("public_key".into(), "pk".into()),
+                ("hmac".into(), "abc".into())
+            ]
+        );
+    }
+
+    #[test]
     fn credential_post_query_has_no_client_id() {
         let params = vec![("region".to_owned(), "eu".to_owned())];
-        let q = owned(auth_query("tok", None, &params, &[]));
+        let q = owned(
+            AuthQuery {
+                connect_session_token: "tok",
+                params: &params,
+                ..Default::default()
+            }
+            .pairs(),
+        );
         assert_eq!(
             q,
             vec![

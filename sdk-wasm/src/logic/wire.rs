@@ -3,7 +3,7 @@
 //! Deserializing through serde (serde-wasm-bindgen or serde_json) costs ~100 KB of wasm in this crate
 //! (content buffering for tagged enums, error formatting with floats): more than the whole SDK budget.
 //! So the shipped code reads and writes message fields one by one through [`ReadFields`] /
-//! [`WriteFields`] (implemented over JS objects with `Reflect` in `crate::browser`), producing and
+//! [`WriteFields`] (implemented over JS objects, through `crate::glue`, in `crate::browser`), producing and
 //! consuming the protocol's own types. The shapes stay defined once, in `latchkey_protocol`: the tests
 //! below round-trip every message through `serde_json` and this codec and require identical results,
 //! so a field renamed in the protocol fails here.
@@ -129,18 +129,13 @@ pub fn read_api_error_body(m: &impl ReadFields) -> Option<ApiErrorBody> {
     })
 }
 
-/// Body of `POST /api-auth/api-key/:key` (reference §3.8; strict on the server: nothing else in it).
-pub fn write_api_key_body<W: WriteFields>(api_key: &str) -> W {
+/// Body of a credential `POST` (reference §3.8; the server is strict: exactly these fields), as decided
+/// by [`crate::logic::credentials::dispatch`].
+pub fn write_credentials_body<W: WriteFields>(fields: &[(&str, String)]) -> W {
     let mut w = W::empty();
-    w.set_string("apiKey", api_key);
-    w
-}
-
-/// Body of `POST /api-auth/basic/:key`: both keys always present (`''` when missing, as Nango).
-pub fn write_basic_body<W: WriteFields>(username: &str, password: &str) -> W {
-    let mut w = W::empty();
-    w.set_string("username", username);
-    w.set_string("password", password);
+    for (name, value) in fields {
+        w.set_string(name, value);
+    }
     w
 }
 
@@ -311,10 +306,25 @@ mod tests {
 
     #[test]
     fn credential_bodies_have_nango_shapes() {
-        assert_eq!(write_api_key_body::<Value>("k"), json!({"apiKey": "k"}));
+        use crate::logic::credentials::{dispatch, Dispatch};
+        let body = |pairs: &[(&str, &str)]| {
+            let c: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            match dispatch(&c).unwrap() {
+                Dispatch::Post { body, .. } => write_credentials_body::<Value>(&body),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(body(&[("apiKey", "k")]), json!({"apiKey": "k"}));
         assert_eq!(
-            write_basic_body::<Value>("u", ""),
+            body(&[("username", "u")]),
             json!({"username": "u", "password": ""})
+        );
+        assert_eq!(
+            body(&[("client_id", "i"), ("client_secret", "s")]),
+            json!({"client_id": "i", "client_secret": "s"})
         );
     }
 }

@@ -1,0 +1,220 @@
+//! Where `auth(key, {credentials})` goes (reference §1.3 "dispatch rule" and "credential → endpoint
+//! mapping"): through the OAuth popup (no credentials, or only OAuth client overrides), or as a JSON
+//! `POST` to one of the credential endpoints, with which body.
+//!
+//! The façade hands over the credentials object as its string-valued entries, in property order; this
+//! module decides, so the rule is tested natively. Credential kinds the Latchkey server has no route for
+//! (TBA, JWT, two-step, signature, AWS SigV4, Bill) are refused with a typed error instead of being
+//! sent to a route that does not exist.
+
+use latchkey_protocol::AuthErrorType;
+
+use crate::AuthError;
+
+/// `POST /api-auth/api-key/:key`, body `{apiKey}`.
+pub const API_KEY_ROUTE: &str = "/api-auth/api-key/";
+/// `POST /api-auth/basic/:key`, body `{username, password}`.
+pub const BASIC_ROUTE: &str = "/api-auth/basic/";
+/// `POST /oauth2/auth/:key` (OAuth 2 client credentials), body `{client_id, client_secret?, …}`.
+pub const CLIENT_CREDENTIALS_ROUTE: &str = "/oauth2/auth/";
+/// `POST /auth/unauthenticated/:key` (`create()`, `auth_mode: NONE`), no body.
+pub const UNAUTHENTICATED_ROUTE: &str = "/auth/unauthenticated/";
+
+/// The OAuth client override keys, sent as `credentials[k]` query parameters of the popup URL.
+const OAUTH_OVERRIDES: [&str; 3] = [
+    "oauth_client_id_override",
+    "oauth_client_secret_override",
+    "oauth_refresh_token_override",
+];
+
+/// Fields of the client-credentials body, in Nango's order.
+const CLIENT_CREDENTIALS_FIELDS: [&str; 4] = [
+    "client_id",
+    "client_secret",
+    "client_certificate",
+    "client_private_key",
+];
+
+/// What an `auth()` call with these credentials does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dispatch {
+    /// The OAuth popup, with these `credentials[k]` query pairs (OAuth client overrides; may be empty).
+    Popup(Vec<(String, String)>),
+    /// A JSON `POST` to `route` with these body fields.
+    Post {
+        route: &'static str,
+        body: Vec<(&'static str, String)>,
+    },
+}
+
+/// Decides from the credentials' string entries (empty when there are none).
+pub fn dispatch(credentials: &[(String, String)]) -> Result<Dispatch, AuthError> {
+    let get = |name: &str| {
+        credentials
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let has = |name: &str| get(name).is_some();
+
+    // Nango's rule: both OAuth overrides (and nothing TBA-like) keep the popup; so do no credentials.
+    let tba = has("token_id") && has("token_secret");
+    let overrides_only = has(OAUTH_OVERRIDES[0]) && has(OAUTH_OVERRIDES[1]) && !tba;
+    if credentials.is_empty() || overrides_only {
+        let pairs = OAUTH_OVERRIDES
+            .iter()
+            .filter_map(|k| get(k).map(|v| (*k, v)))
+            .map(|(k, v)| {
+                let mut key = String::with_capacity(k.len() + 13);
+                key.push_str("credentials[");
+                key.push_str(k);
+                key.push(']');
+                (key, v.to_owned())
+            })
+            .collect();
+        return Ok(Dispatch::Popup(pairs));
+    }
+
+    let kind = get("type").unwrap_or_default();
+    let unsupported = matches!(kind, "TWO_STEP" | "SIGNATURE" | "AWS_SIGV4" | "JWT")
+        || (has("organization_id") && has("dev_key"));
+    if !unsupported {
+        if let Some(api_key) = get("apiKey") {
+            return Ok(post(API_KEY_ROUTE, vec![("apiKey", api_key.to_owned())]));
+        }
+        if has("username") || has("password") {
+            let field = |name| get(name).unwrap_or_default().to_owned();
+            return Ok(post(
+                BASIC_ROUTE,
+                vec![
+                    ("username", field("username")),
+                    ("password", field("password")),
+                ],
+            ));
+        }
+        if has("client_id") && (has("client_secret") || has("client_private_key")) {
+            let body = CLIENT_CREDENTIALS_FIELDS
+                .iter()
+                .filter_map(|k| get(k).map(|v| (*k, v.to_owned())))
+                .collect();
+            return Ok(post(CLIENT_CREDENTIALS_ROUTE, body));
+        }
+    }
+    Err(AuthError::of(
+        AuthErrorType::MissingCredentials,
+        "Unsupported credentials: pass apiKey, username/password, client_id/client_secret or OAuth client overrides",
+    ))
+}
+
+fn post(route: &'static str, body: Vec<(&'static str, String)>) -> Dispatch {
+    Dispatch::Post { route, body }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn posted(pairs: &[(&str, &str)]) -> (&'static str, Vec<(&'static str, String)>) {
+        match dispatch(&creds(pairs)).unwrap() {
+            Dispatch::Post { route, body } => (route, body),
+            other => panic!("expected a POST, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_credentials_open_the_popup_without_overrides() {
+        assert_eq!(dispatch(&[]).unwrap(), Dispatch::Popup(vec![]));
+    }
+
+    #[test]
+    fn api_key_is_posted_without_the_connect_ui_type_field() {
+        let (route, body) = posted(&[("apiKey", "sk"), ("type", "API_KEY")]);
+        assert_eq!(route, "/api-auth/api-key/");
+        assert_eq!(body, vec![("apiKey", "sk".to_owned())]);
+    }
+
+    #[test]
+    fn basic_always_sends_both_fields() {
+        let (route, body) = posted(&[("username", "u"), ("type", "BASIC")]);
+        assert_eq!(route, "/api-auth/basic/");
+        assert_eq!(
+            body,
+            vec![("username", "u".to_owned()), ("password", String::new())]
+        );
+    }
+
+    #[test]
+    fn client_credentials_go_to_oauth2_auth_with_the_fields_given() {
+        let (route, body) = posted(&[
+            ("client_secret", "s"),
+            ("client_id", "id"),
+            ("type", "OAUTH2_CC"),
+        ]);
+        assert_eq!(route, "/oauth2/auth/");
+        assert_eq!(
+            body,
+            vec![
+                ("client_id", "id".to_owned()),
+                ("client_secret", "s".to_owned())
+            ]
+        );
+        // A private key instead of a secret is enough too.
+        assert_eq!(
+            posted(&[("client_id", "id"), ("client_private_key", "pk")]).0,
+            "/oauth2/auth/"
+        );
+    }
+
+    #[test]
+    fn both_oauth_overrides_keep_the_popup_and_become_query_pairs() {
+        let d = dispatch(&creds(&[
+            ("oauth_client_id_override", "cid"),
+            ("oauth_client_secret_override", "cs"),
+            ("oauth_refresh_token_override", "rt"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            d,
+            Dispatch::Popup(creds(&[
+                ("credentials[oauth_client_id_override]", "cid"),
+                ("credentials[oauth_client_secret_override]", "cs"),
+                ("credentials[oauth_refresh_token_override]", "rt"),
+            ]))
+        );
+    }
+
+    #[test]
+    fn one_override_alone_is_not_a_popup_and_is_refused() {
+        let e = dispatch(&creds(&[("oauth_client_id_override", "cid")])).unwrap_err();
+        assert_eq!(e.kind, "missing_credentials");
+    }
+
+    #[test]
+    fn kinds_without_a_latchkey_route_are_refused_with_a_type() {
+        for c in [
+            creds(&[("type", "TWO_STEP"), ("username", "u")]),
+            creds(&[("type", "JWT"), ("privateKey", "k")]),
+            creds(&[("token_id", "a"), ("token_secret", "b")]),
+            creds(&[
+                ("username", "u"),
+                ("password", "p"),
+                ("organization_id", "o"),
+                ("dev_key", "d"),
+            ]),
+            creds(&[("client_id", "only")]),
+        ] {
+            assert_eq!(
+                dispatch(&c).unwrap_err().kind,
+                "missing_credentials",
+                "{c:?}"
+            );
+        }
+    }
+}
