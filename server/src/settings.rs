@@ -133,6 +133,26 @@ pub fn webhook_destinations(
         .collect()
 }
 
+/// Whether a page at `origin` may embed the Connect UI and receive OAuth results: any origin when the
+/// environment lists none, else the listed ones and the server's own (the Connect UI's popups).
+pub fn origin_allowed(s: &EnvironmentSettings, origin: &str, public_url: &str) -> bool {
+    s.allowed_origins.is_empty()
+        || s.allowed_origins.iter().any(|o| o == origin)
+        || url::Url::parse(public_url).is_ok_and(|u| u.origin().ascii_serialization() == origin)
+}
+
+/// The CSP `frame-ancestors` sources for the Connect UI: `*` when no origins are listed.
+pub fn frame_ancestors(s: &EnvironmentSettings) -> String {
+    if s.allowed_origins.is_empty() {
+        "*".into()
+    } else {
+        std::iter::once("'self'")
+            .chain(s.allowed_origins.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// What the admin API and the CLI show: everything but the HMAC key, which is write-only.
 pub fn redacted(s: &EnvironmentSettings) -> EnvironmentSettings {
     EnvironmentSettings {
@@ -153,6 +173,37 @@ mod tests {
         assert!(!is_exact_origin("https://app.example.com/path"));
         assert!(!is_exact_origin("*"));
         assert!(!is_exact_origin("app.example.com"));
+    }
+
+    #[test]
+    fn allowed_origins_gate_embedding_and_results() {
+        let open = EnvironmentSettings::default();
+        assert!(origin_allowed(
+            &open,
+            "https://anyone.example",
+            "http://localhost:3003"
+        ));
+        assert_eq!(frame_ancestors(&open), "*");
+        let closed = EnvironmentSettings {
+            allowed_origins: vec!["https://app.example.com".into()],
+            ..Default::default()
+        };
+        assert!(origin_allowed(
+            &closed,
+            "https://app.example.com",
+            "http://localhost:3003"
+        ));
+        assert!(origin_allowed(
+            &closed,
+            "http://localhost:3003",
+            "http://localhost:3003"
+        ));
+        assert!(!origin_allowed(
+            &closed,
+            "https://evil.example.com",
+            "http://localhost:3003"
+        ));
+        assert_eq!(frame_ancestors(&closed), "'self' https://app.example.com");
     }
 
     #[test]

@@ -263,3 +263,68 @@ fn cli_manages_settings_keys_and_connections() {
     assert!(!ok);
     assert!(err.contains("no connection"), "{err}");
 }
+
+#[tokio::test]
+async fn allowed_origins_limit_who_embeds_the_connect_ui_and_runs_flows() {
+    let h = harness(None).await;
+    h.create_integration(
+        "github",
+        "github",
+        Some(json!({"type": "OAUTH2", "client_id": "cid", "client_secret": "csecret"})),
+    )
+    .await;
+    let csp = |r: &reqwest::Response| {
+        r.headers()
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let connect_ui = format!("{}/connect/", h.base);
+    let r = h.http.get(&connect_ui).send().await.unwrap();
+    assert!(csp(&r).contains("frame-ancestors *"), "{}", csp(&r));
+
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({"allowed_origins": ["https://app.example.com"]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = h.http.get(&connect_ui).send().await.unwrap();
+    assert!(
+        csp(&r).contains("frame-ancestors 'self' https://app.example.com;"),
+        "{}",
+        csp(&r)
+    );
+
+    // An OAuth flow opened from a page elsewhere is refused; from an allowed page it goes to the provider.
+    let start = |referer: &'static str| {
+        let h = &h;
+        async move {
+            let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+            h.http
+                .get(format!(
+                    "{}/oauth/connect/github?connect_session_token={token}",
+                    h.base
+                ))
+                .header("referer", referer)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = start("https://evil.example.com/page").await;
+    assert_eq!(refused.status(), 403);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("not an allowed origin"), "{page}");
+    assert!(
+        !page.contains("\"https://evil.example.com\""),
+        "no message posted there: {page}"
+    );
+    let allowed = start("https://app.example.com/settings").await;
+    assert!(allowed.status().is_redirection(), "{}", allowed.status());
+    let location = allowed.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("https://github.com/"), "{location}");
+}

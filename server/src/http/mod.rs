@@ -83,7 +83,10 @@ pub fn router(app: AppState) -> Router {
         .merge(assets::router(&app))
         .fallback(error::not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            security::headers,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 // The path only: query strings carry session tokens and OAuth codes.

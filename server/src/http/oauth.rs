@@ -93,6 +93,25 @@ async fn connect(
         let (status, code, message) = e.summary();
         return fail(status, code, message);
     }
+    // With allowed origins set, a page elsewhere may not run a flow (nor receive its result).
+    if let Some(origin) = &report.opener_origin {
+        if !crate::settings::origin_allowed(&submitter.env.settings, origin, &app.config.public_url)
+        {
+            let report = ReportTo {
+                opener_origin: None,
+                ..report.clone()
+            };
+            return report_failure(
+                &app,
+                StatusCode::FORBIDDEN,
+                FlowFailure {
+                    code: ErrorCode::Forbidden,
+                    message: format!("{origin} is not an allowed origin of this environment."),
+                    report: Some(Box::new(report)),
+                },
+            );
+        }
+    }
     if !submitter.allows(&key) {
         return fail(
             StatusCode::BAD_REQUEST,
