@@ -16,6 +16,8 @@ pub struct Config {
     /// Overrides of the `dev` environment's keys.
     pub secret_key: Option<String>,
     pub public_key: Option<String>,
+    /// `LATCHKEY_WEBHOOK_SIGNING_KEY`: the key auth webhooks are signed with.
+    pub webhook_signing_key: Option<String>,
     /// base64 of 32 bytes; without it a dev key file is generated under `data_dir` (with a warning).
     pub encryption_key: Option<String>,
     /// Extra provider catalog (Nango `providers.yaml` schema) merged over the shipped one.
@@ -65,6 +67,7 @@ impl Config {
             data_dir,
             secret_key: var("LATCHKEY_SECRET_KEY"),
             public_key: var("LATCHKEY_PUBLIC_KEY"),
+            webhook_signing_key: var("LATCHKEY_WEBHOOK_SIGNING_KEY"),
             encryption_key: var("LATCHKEY_ENCRYPTION_KEY"),
             providers_file: var("LATCHKEY_PROVIDERS_FILE").map(PathBuf::from),
             connect_ui_url: var("LATCHKEY_CONNECT_UI_URL"),
@@ -100,6 +103,7 @@ impl Config {
             data_dir: data_dir.to_path_buf(),
             secret_key: None,
             public_key: None,
+            webhook_signing_key: None,
             encryption_key: None,
             providers_file: None,
             connect_ui_url: None,

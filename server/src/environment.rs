@@ -59,33 +59,60 @@ pub fn is_uuid_v4(s: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Keys to set instead of the stored (or generated) ones: the `LATCHKEY_*_KEY` variables, or
+/// `latchkey keys rotate`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyOverrides<'a> {
+    pub secret: Option<&'a str>,
+    pub public: Option<&'a str>,
+    pub webhook_signing: Option<&'a str>,
+}
+
+impl KeyOverrides<'_> {
+    fn validate(&self) -> anyhow::Result<()> {
+        for (name, key) in [
+            ("LATCHKEY_SECRET_KEY", self.secret),
+            ("LATCHKEY_PUBLIC_KEY", self.public),
+        ] {
+            if let Some(k) = key {
+                anyhow::ensure!(is_uuid_v4(k), "{name} must be a UUID v4");
+            }
+        }
+        if let Some(k) = self.webhook_signing {
+            anyhow::ensure!(
+                k.len() >= 16,
+                "LATCHKEY_WEBHOOK_SIGNING_KEY must be at least 16 characters"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Creates the `dev` environment on first start and applies key overrides. Returns it opened and
 /// whether it was just created (so the caller prints the keys once).
 pub async fn ensure_dev(
     store: &Store,
     cipher: &Cipher,
-    secret_override: Option<&str>,
-    public_override: Option<&str>,
+    overrides: KeyOverrides<'_>,
 ) -> anyhow::Result<(Environment, bool)> {
-    for (name, key) in [
-        ("LATCHKEY_SECRET_KEY", secret_override),
-        ("LATCHKEY_PUBLIC_KEY", public_override),
-    ] {
-        if let Some(k) = key {
-            anyhow::ensure!(is_uuid_v4(k), "{name} must be a UUID v4");
-        }
-    }
+    overrides.validate()?;
     let mut created = false;
     let row = match store.environment_by_name(DEV_ENVIRONMENT).await? {
         Some(row) => row,
         None => {
-            let secret = secret_override
+            let generated = || uuid::Uuid::new_v4().to_string();
+            let secret = overrides
+                .secret
                 .map(str::to_string)
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            let public = public_override
+                .unwrap_or_else(generated);
+            let public = overrides
+                .public
                 .map(str::to_string)
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            let signing = uuid::Uuid::new_v4().to_string();
+                .unwrap_or_else(generated);
+            let signing = overrides
+                .webhook_signing
+                .map(str::to_string)
+                .unwrap_or_else(generated);
             store
                 .insert_environment(&NewEnvironment {
                     name: DEV_ENVIRONMENT.into(),
@@ -109,34 +136,41 @@ pub async fn ensure_dev(
         }
     };
     let env = Environment::open(&row, cipher)?;
-    let env = set_keys(store, cipher, env, secret_override, public_override).await?;
+    let env = set_keys(store, cipher, env, overrides).await?;
     Ok((env, created))
 }
 
-/// Replaces the secret and/or public key of an environment (env-var overrides at start-up, `latchkey
-/// keys rotate`); a value equal to the current one is not rewritten. Returns the environment re-read.
+/// Replaces the keys given in `keys` (env-var overrides at start-up, `latchkey keys rotate`); a value
+/// equal to the current one is not rewritten. Returns the environment re-read.
 pub async fn set_keys(
     store: &Store,
     cipher: &Cipher,
     env: Environment,
-    secret: Option<&str>,
-    public: Option<&str>,
+    keys: KeyOverrides<'_>,
 ) -> anyhow::Result<Environment> {
-    let secret_changed = secret.filter(|s| !crypto::secrets_equal(s, env.secret_key.expose()));
-    let public_changed = public.filter(|p| *p != env.public_key);
-    if secret_changed.is_none() && public_changed.is_none() {
+    keys.validate()?;
+    let secret_changed = keys
+        .secret
+        .filter(|s| !crypto::secrets_equal(s, env.secret_key.expose()));
+    let signing_changed = keys
+        .webhook_signing
+        .filter(|s| !crypto::secrets_equal(s, env.webhook_signing_key.expose()));
+    let public_changed = keys.public.filter(|p| *p != env.public_key);
+    if secret_changed.is_none() && signing_changed.is_none() && public_changed.is_none() {
         return Ok(env);
     }
-    // The row has one key id for all its sealed fields, so the webhook signing key is re-sealed with
-    // the current encryption key together with the new secret key.
-    let sealed = secret_changed.map(|s| SealedKeys {
-        secret_key_hash: crypto::sha256_hex(s),
-        secret_key_enc: cipher.seal(s.as_bytes(), &aad(&env.name, "secret_key")),
-        webhook_signing_key_enc: cipher.seal(
-            env.webhook_signing_key.expose().as_bytes(),
-            &aad(&env.name, "webhook_signing_key"),
-        ),
-        key_id: cipher.key_id().to_string(),
+    // The row has one key id for all its sealed fields: both sealed keys are written together, under
+    // the current encryption key.
+    let sealed = (secret_changed.is_some() || signing_changed.is_some()).then(|| {
+        let secret = secret_changed.unwrap_or(env.secret_key.expose());
+        let signing = signing_changed.unwrap_or(env.webhook_signing_key.expose());
+        SealedKeys {
+            secret_key_hash: crypto::sha256_hex(secret),
+            secret_key_enc: cipher.seal(secret.as_bytes(), &aad(&env.name, "secret_key")),
+            webhook_signing_key_enc: cipher
+                .seal(signing.as_bytes(), &aad(&env.name, "webhook_signing_key")),
+            key_id: cipher.key_id().to_string(),
+        }
     });
     store
         .update_environment_keys(env.id, sealed.as_ref(), public_changed)
@@ -156,17 +190,34 @@ mod tests {
             .await
             .unwrap();
         let cipher = Cipher::from_key_bytes(&[1u8; 32]).unwrap();
-        let (a, created) = ensure_dev(&store, &cipher, None, None).await.unwrap();
+        let (a, created) = ensure_dev(&store, &cipher, KeyOverrides::default())
+            .await
+            .unwrap();
         assert!(created);
         assert!(is_uuid_v4(a.secret_key.expose()));
-        let (b, created) = ensure_dev(&store, &cipher, None, None).await.unwrap();
+        let (b, created) = ensure_dev(&store, &cipher, KeyOverrides::default())
+            .await
+            .unwrap();
         assert!(!created);
         assert_eq!(a.secret_key, b.secret_key);
         let wanted = uuid::Uuid::new_v4().to_string();
-        let (c, _) = ensure_dev(&store, &cipher, Some(&wanted), None)
-            .await
-            .unwrap();
+        let signing = "whsec-0123456789abcdef";
+        let overrides = KeyOverrides {
+            secret: Some(&wanted),
+            webhook_signing: Some(signing),
+            ..Default::default()
+        };
+        let (c, _) = ensure_dev(&store, &cipher, overrides).await.unwrap();
         assert_eq!(c.secret_key.expose(), wanted);
+        assert_eq!(c.webhook_signing_key.expose(), signing);
+        // A signing key alone changes too, and the secret key still opens.
+        let overrides = KeyOverrides {
+            webhook_signing: Some("whsec-fedcba9876543210"),
+            ..Default::default()
+        };
+        let (d, _) = ensure_dev(&store, &cipher, overrides).await.unwrap();
+        assert_eq!(d.webhook_signing_key.expose(), "whsec-fedcba9876543210");
+        assert_eq!(d.secret_key.expose(), wanted);
         assert!(store
             .environment_by_secret_hash(&crypto::sha256_hex(&wanted))
             .await
@@ -181,8 +232,10 @@ mod tests {
             .await
             .unwrap();
         let cipher = Cipher::from_key_bytes(&[1u8; 32]).unwrap();
-        assert!(ensure_dev(&store, &cipher, Some("not-a-uuid"), None)
-            .await
-            .is_err());
+        let overrides = KeyOverrides {
+            secret: Some("not-a-uuid"),
+            ..Default::default()
+        };
+        assert!(ensure_dev(&store, &cipher, overrides).await.is_err());
     }
 }

@@ -64,13 +64,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
     }
     let store = storage::Store::connect(&config.database_url).await?;
     let catalog = catalog::Catalog::load(config.providers_file.as_deref())?;
-    let (env, created) = environment::ensure_dev(
-        &store,
-        &cipher,
-        config.secret_key.as_deref(),
-        config.public_key.as_deref(),
-    )
-    .await?;
+    let overrides = environment::KeyOverrides {
+        secret: config.secret_key.as_deref(),
+        public: config.public_key.as_deref(),
+        webhook_signing: config.webhook_signing_key.as_deref(),
+    };
+    let (env, created) = environment::ensure_dev(&store, &cipher, overrides).await?;
     let outbound = oauth::outbound::OutboundClient::new(config.allow_private_network)?;
     let state = AppState(Arc::new(AppInner {
         config,

@@ -94,13 +94,15 @@ enum KeysCommand {
         #[arg(long)]
         secret: bool,
     },
-    /// Replace the secret key and/or the public key with new random ones. Backends and pages using
-    /// the old key stop working at once.
+    /// Replace the secret, public and/or webhook signing key with new random ones. Backends, pages
+    /// and webhook receivers using an old key stop working at once.
     Rotate {
         #[arg(long)]
         secret: bool,
         #[arg(long)]
         public: bool,
+        #[arg(long)]
+        webhook_signing: bool,
     },
 }
 
@@ -161,13 +163,24 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     let env_overrides = [
         ("LATCHKEY_SECRET_KEY", config.secret_key.is_some()),
         ("LATCHKEY_PUBLIC_KEY", config.public_key.is_some()),
+        (
+            "LATCHKEY_WEBHOOK_SIGNING_KEY",
+            config.webhook_signing_key.is_some(),
+        ),
     ];
     let (app, env, _) = prepare(config).await?;
     match command {
         KeysCommand::Show { secret: true } => println!("{}", env.secret_key.expose()),
         KeysCommand::Show { secret: false } => print_keys(&env),
-        KeysCommand::Rotate { secret, public } => {
-            anyhow::ensure!(secret || public, "say which key: --secret and/or --public");
+        KeysCommand::Rotate {
+            secret,
+            public,
+            webhook_signing,
+        } => {
+            anyhow::ensure!(
+                secret || public || webhook_signing,
+                "say which key: --secret, --public and/or --webhook-signing"
+            );
             for (var, set) in env_overrides {
                 if set {
                     eprintln!(
@@ -177,14 +190,14 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             }
             let new_secret = secret.then(|| uuid::Uuid::new_v4().to_string());
             let new_public = public.then(|| uuid::Uuid::new_v4().to_string());
-            let env = latchkey_server::environment::set_keys(
-                &app.store,
-                &app.cipher,
-                env,
-                new_secret.as_deref(),
-                new_public.as_deref(),
-            )
-            .await?;
+            let new_signing = webhook_signing.then(|| uuid::Uuid::new_v4().to_string());
+            let keys = latchkey_server::environment::KeyOverrides {
+                secret: new_secret.as_deref(),
+                public: new_public.as_deref(),
+                webhook_signing: new_signing.as_deref(),
+            };
+            let env =
+                latchkey_server::environment::set_keys(&app.store, &app.cipher, env, keys).await?;
             print_keys(&env);
         }
     }

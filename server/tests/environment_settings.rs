@@ -256,6 +256,22 @@ fn cli_manages_settings_keys_and_connections() {
     assert_ne!(before.trim(), after.trim());
     assert_eq!(after.trim().len(), 36, "a UUID v4: {after}");
 
+    let (_, before, _) = cli(db, data, &["keys", "show"]);
+    let (ok, _, err) = cli(db, data, &["keys", "rotate", "--webhook-signing"]);
+    assert!(ok, "{err}");
+    let (_, rotated, _) = cli(db, data, &["keys", "show"]);
+    let line = |text: &str, label: &str| {
+        text.lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_ne!(
+        line(&before, "webhook signing key"),
+        line(&rotated, "webhook signing key")
+    );
+    assert_eq!(line(&before, "secret key"), line(&rotated, "secret key"));
+
     let (ok, out, _) = cli(db, data, &["connection", "list"]);
     assert!(ok);
     assert!(out.trim().is_empty(), "{out}");
