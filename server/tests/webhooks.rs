@@ -1,9 +1,12 @@
 //! Auth webhooks reach the customer's backend signed, and survive a receiver outage.
 
+mod common;
+
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use common::harness;
 use hmac::{Hmac, Mac};
-use latchkey_server::{start, Config};
+use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::sync::{Arc, Mutex};
@@ -45,42 +48,30 @@ async fn receiver() -> (String, Receiver) {
 #[tokio::test]
 async fn connection_creation_webhook_is_signed_and_retried_after_a_5xx() {
     let (hook_url, received) = receiver().await;
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-    let mut config = Config::for_tests(dir.path(), &base);
-    config.webhook_url = Some(hook_url);
-    let server = start(config, listener).await.unwrap();
-    let http = reqwest::Client::new();
-    let auth = format!("Bearer {}", server.secret_key());
-    http.post(format!("{base}/integrations"))
-        .header("authorization", &auth)
-        .json(&json!({"provider": "openai", "unique_key": "openai"}))
-        .send()
+    // An API-key provider without a verification endpoint: nothing leaves the machine.
+    let h = harness(Some(
+        "key-only:\n    display_name: Key only\n    auth_mode: API_KEY\n",
+    ))
+    .await;
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({"webhook_url": hook_url})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    h.create_integration("key-only", "key-only", None).await;
+    let token = h
+        .session(json!({"end_user": {"id": "u42", "email": "u42@example.com"}}))
+        .await;
+    let created = h
+        .browser_post(
+            &format!("/api-auth/api-key/key-only?connect_session_token={token}"),
+            json!({"apiKey": "sk-1"}),
+        )
         .await
-        .unwrap();
-    let session: Value = http
-        .post(format!("{base}/connect/sessions"))
-        .header("authorization", &auth)
-        .json(&json!({"end_user": {"id": "u42", "email": "u42@example.com"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["data"]["token"].as_str().unwrap();
-    let created: Value = http
-        .post(format!(
-            "{base}/api-auth/api-key/openai?connect_session_token={token}"
-        ))
-        .json(&json!({"apiKey": "sk-1"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .body;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while received.seen.lock().unwrap().len() < 2 {
@@ -99,10 +90,11 @@ async fn connection_creation_webhook_is_signed_and_retried_after_a_5xx() {
     assert_eq!(payload["operation"], "creation");
     assert_eq!(payload["success"], true);
     assert_eq!(payload["connectionId"], created["connectionId"]);
-    assert_eq!(payload["providerConfigKey"], "openai");
+    assert_eq!(payload["providerConfigKey"], "key-only");
     assert_eq!(payload["tags"]["end_user_id"], "u42");
 
-    let mut mac = Hmac::<Sha256>::new_from_slice(server.webhook_signing_key().as_bytes()).unwrap();
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(h.server.webhook_signing_key().as_bytes()).unwrap();
     mac.update(body.as_bytes());
     assert_eq!(
         headers["x-nango-hmac-sha256"].to_str().unwrap(),
