@@ -8,12 +8,14 @@
 use std::future::Future;
 
 use latchkey_protocol::connect::ConnectUiSettings;
+use latchkey_protocol::events::ConnectPayload;
 use latchkey_protocol::integrations::{ApiPublicIntegration, AuthMode};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-use crate::wire::{self, Fields, JsObject};
+use crate::form::{FieldSchema, Submission};
+use crate::wire::{self, Build, Fields, JsObject};
 
 /// What the Connect UI reads from `GET /connect/session` (`ConnectSessionInfo` minus the end user
 /// and the config defaults, which the server applies itself).
@@ -22,6 +24,18 @@ pub struct SessionSettings {
     pub connect_ui_settings: ConnectUiSettings,
     pub allowed_integrations: Option<Vec<String>>,
     pub websockets_path: Option<String>,
+    /// `integrations_config_defaults[key].connection_config` as text, per integration key.
+    pub presets: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl SessionSettings {
+    /// The connection-config values the session pins for `integration`.
+    pub fn presets_for(&self, integration: &str) -> &[(String, String)] {
+        self.presets
+            .iter()
+            .find(|(k, _)| k == integration)
+            .map_or(&[], |(_, v)| v.as_slice())
+    }
 }
 
 /// The part of `GET /providers/:provider` the Connect UI uses (the rest of the catalog entry is
@@ -32,6 +46,9 @@ pub struct ProviderSummary {
     pub auth_mode: AuthMode,
     pub docs: Option<String>,
     pub docs_connect: Option<String>,
+    /// The catalog's `credentials` and `connection_config` field descriptions.
+    pub credentials: Vec<FieldSchema>,
+    pub connection_config: Vec<FieldSchema>,
 }
 
 impl ProviderSummary {
@@ -119,6 +136,60 @@ impl ApiClient {
         async move { wire::read_provider(&data(sent).await?).ok_or(ApiFailure::InvalidResponse) }
     }
 
+    /// Credentials without a popup (reference §1.3): `POST {base}{route}{key}` with the JSON body and
+    /// the session token plus `params[k]` in the query (no `Authorization` header, as Nango's SDK).
+    /// `route` is one of `/api-auth/api-key/`, `/api-auth/basic/`, `/oauth2/auth/`.
+    pub fn submit_credentials(
+        &self,
+        route: &str,
+        provider_config_key: &str,
+        submission: &Submission,
+    ) -> impl Future<Output = Result<ConnectPayload, ApiFailure>> {
+        let sent = self.post_credentials(route, provider_config_key, submission);
+        async move {
+            let answer = body(sent).await?;
+            wire::read_auth_result(&answer).ok_or(ApiFailure::InvalidResponse)
+        }
+    }
+
+    fn post_credentials(
+        &self,
+        route: &str,
+        key: &str,
+        submission: &Submission,
+    ) -> Result<JsFuture, ApiFailure> {
+        let url = web_sys::Url::new(&format!(
+            "{}{}{}",
+            self.base,
+            route,
+            String::from(js_sys::encode_uri_component(key))
+        ))
+        .map_err(|_| ApiFailure::Network)?;
+        let query = url.search_params();
+        query.append(
+            latchkey_protocol::params::CONNECT_SESSION_TOKEN,
+            &self.token,
+        );
+        for (name, value) in &submission.params {
+            query.append(&format!("params[{name}]"), value);
+        }
+        let mut json = JsObject::empty();
+        for (name, value) in &submission.credentials {
+            json.set_string(name, value);
+        }
+        let text = js_sys::JSON::stringify(&json.0).map_err(|_| ApiFailure::Network)?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_body(&text);
+        let request =
+            Request::new_with_str_and_init(&url.href(), &init).map_err(|_| ApiFailure::Network)?;
+        let headers = request.headers();
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|_| ApiFailure::Network)?;
+        self.fetch(request)
+    }
+
     /// Starts `GET {base}{path}` with the session token.
     fn send(&self, path: &str) -> Result<JsFuture, ApiFailure> {
         let init = RequestInit::new();
@@ -129,14 +200,19 @@ impl ApiClient {
         headers
             .set("Authorization", &format!("Bearer {}", self.token))
             .map_err(|_| ApiFailure::Network)?;
-        headers
-            .set("Accept", "application/json")
-            .map_err(|_| ApiFailure::Network)?;
         if let Some(lang) = &self.accept_language {
             headers
                 .set("Accept-Language", lang)
                 .map_err(|_| ApiFailure::Network)?;
         }
+        self.fetch(request)
+    }
+
+    fn fetch(&self, request: Request) -> Result<JsFuture, ApiFailure> {
+        request
+            .headers()
+            .set("Accept", "application/json")
+            .map_err(|_| ApiFailure::Network)?;
         let window = web_sys::window().ok_or(ApiFailure::Network)?;
         Ok(JsFuture::from(window.fetch_with_request(&request)))
     }
@@ -238,6 +314,8 @@ mod tests {
             auth_mode: AuthMode::Oauth2,
             docs: Some(docs.into()),
             docs_connect: None,
+            credentials: Vec::new(),
+            connection_config: Vec::new(),
         };
         assert_eq!(
             provider("https://docs.github.com").guide_url(),

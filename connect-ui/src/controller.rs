@@ -6,24 +6,26 @@
 //! transition. The OAuth popup is opened synchronously inside [`Controller::connect`], which must be
 //! called directly from the click handler (popup blockers only allow `window.open` in a user gesture).
 
-use std::time::Duration;
+use std::cell::RefCell;
 
 use latchkey_protocol::events::{ConnectPayload, ConnectUiEvent, ErrorPayload};
-use latchkey_protocol::integrations::ApiPublicIntegration;
+use latchkey_protocol::integrations::{ApiPublicIntegration, AuthMode};
 use latchkey_protocol::params::DEFAULT_WEBSOCKETS_PATH;
 use latchkey_protocol::AuthErrorType;
 use latchkey_sdk::{start_oauth, AuthError, OAuthCanceller, OAuthRequest};
-use leptos::prelude::*;
-use leptos::task::spawn_local;
+use reactive_graph::prelude::*;
+use reactive_graph::signal::RwSignal;
 
 use crate::api::{ApiClient, ApiFailure, ProviderSummary, SessionSettings};
 use crate::config::{Hosting, LaunchConfig};
+use crate::dom::{set_timeout, spawn_local};
+use crate::form::Submission;
 use crate::i18n::{I18n, Key};
 use crate::parent::ParentChannel;
 use crate::theme::{self, ThemeChoice};
 
 /// How long an embedded Connect UI waits for the parent's `session_token` (as Nango).
-const SESSION_TOKEN_WAIT: Duration = Duration::from_secs(10);
+const SESSION_TOKEN_WAIT_MS: i32 = 10_000;
 
 /// Screens that end the flow with a sentence and nothing else to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,34 +55,98 @@ pub struct Selected {
     pub provider: ProviderSummary,
 }
 
-/// A failed OAuth attempt as shown on the failure screen.
+/// A failed attempt, as shown to the user and reported to the parent (one `error` event each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     /// `AuthErrorType` string or a server code, passed through.
     pub error_type: String,
-    /// The human sentence (also sent as `errorMessage`).
+    /// The human sentence in the user's language (also sent as `errorMessage`).
     pub message: String,
+    /// What the server or provider said, for the collapsible details.
+    pub detail: Option<String>,
+    /// Recoverable on the spot (popup blocked or closed, network down): an inline alert above the
+    /// Connect button, the form keeps its values. Otherwise the "Connection failed" screen.
+    pub inline: bool,
+    /// The session is gone (401): the "session expired" screen.
+    pub session_expired: bool,
 }
 
 impl Failure {
+    fn new(error_type: &str, message: &str) -> Self {
+        Self {
+            error_type: error_type.to_owned(),
+            message: message.to_owned(),
+            detail: None,
+            inline: false,
+            session_expired: false,
+        }
+    }
+
+    /// An OAuth popup flow's failure.
     pub fn from_auth_error(error: &AuthError, i18n: I18n) -> Self {
-        let message = if error.kind == AuthErrorType::BlockedByBrowser.as_str() {
-            i18n.t(Key::PopupBlocked).to_owned()
-        } else if error.kind == AuthErrorType::WindowClosed.as_str() {
-            i18n.t(Key::PopupClosed).to_owned()
-        } else if error.message.is_empty() {
-            i18n.t(Key::UnknownFailure).to_owned()
-        } else {
-            error.message.clone()
-        };
         let error_type = if error.kind.is_empty() {
             AuthErrorType::UnknownError.as_str()
         } else {
             &error.kind
         };
+        let detail = (!error.message.is_empty()).then(|| error.message.clone());
+        let (key, inline) = if error.kind == AuthErrorType::BlockedByBrowser.as_str() {
+            (Some(Key::PopupBlocked), true)
+        } else if error.kind == AuthErrorType::WindowClosed.as_str() {
+            (Some(Key::PopupClosed), true)
+        } else if error.message.contains("access_denied") {
+            (Some(Key::ConsentDenied), false)
+        } else if error.message.is_empty() {
+            (Some(Key::UnknownFailure), false)
+        } else {
+            (None, false)
+        };
+        let message = key.map_or(error.message.as_str(), |k| i18n.t(k));
         Self {
-            error_type: error_type.to_owned(),
-            message,
+            detail,
+            inline,
+            ..Self::new(error_type, message)
+        }
+    }
+
+    /// A credential `POST`'s failure.
+    pub fn from_api_failure(failure: &ApiFailure, i18n: I18n) -> Self {
+        match failure {
+            ApiFailure::SessionExpired => Self {
+                session_expired: true,
+                ..Self::new("unknown_connect_session_token", i18n.t(Key::SessionExpired))
+            },
+            ApiFailure::Network => Self {
+                inline: true,
+                ..Self::new(
+                    AuthErrorType::UnknownError.as_str(),
+                    i18n.t(Key::NetworkFailure),
+                )
+            },
+            ApiFailure::InvalidResponse => Self::new(
+                AuthErrorType::UnknownError.as_str(),
+                i18n.t(Key::UnknownFailure),
+            ),
+            ApiFailure::Server {
+                status,
+                code,
+                message,
+            } => {
+                let code = if code.is_empty() {
+                    AuthErrorType::UnknownError.as_str()
+                } else {
+                    code
+                };
+                let key = if (400..500).contains(status) {
+                    Key::InvalidCredentials
+                } else {
+                    Key::UnknownFailure
+                };
+                Self {
+                    detail: (!message.is_empty()).then(|| message.clone()),
+                    ..Self::new(code, i18n.t(key))
+                }
+            }
         }
     }
 }
@@ -96,12 +162,44 @@ pub enum Screen {
     Failure(Selected, Failure),
 }
 
-/// The controller provided by [`crate::app::App`].
-pub fn use_controller() -> Controller {
-    expect_context::<Controller>()
+/// Plain (non-reactive) state of the page's one controller: a leaked `RefCell`, as the controller
+/// lives as long as the page. `Copy` like Leptos' `StoredValue`, without its arena and lock code.
+pub struct Slot<T: 'static>(&'static RefCell<T>);
+
+impl<T> Clone for Slot<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
 }
 
-/// Owner of the flow; `Copy` (arena handles), handed to views through context.
+impl<T> Copy for Slot<T> {}
+
+impl<T> Slot<T> {
+    pub fn new(value: T) -> Self {
+        Self(Box::leak(Box::new(RefCell::new(value))))
+    }
+
+    pub fn with_value<R>(self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.0.borrow())
+    }
+
+    pub fn update_value<R>(self, f: impl FnOnce(&mut T) -> R) -> R {
+        f(&mut self.0.borrow_mut())
+    }
+
+    pub fn set_value(self, value: T) {
+        *self.0.borrow_mut() = value;
+    }
+
+    pub fn get_value(self) -> T
+    where
+        T: Clone,
+    {
+        self.0.borrow().clone()
+    }
+}
+
+/// Owner of the flow; `Copy` (signal handles and [`Slot`]s), handed to every view.
 #[derive(Clone, Copy)]
 pub struct Controller {
     pub screen: RwSignal<Screen>,
@@ -109,15 +207,21 @@ pub struct Controller {
     pub connecting: RwSignal<bool>,
     /// The integration screen was reached directly (single allowed integration): no Back link.
     pub single: RwSignal<bool>,
+    /// A recoverable failure shown inline on the integration screen.
+    pub alert: RwSignal<Option<Failure>>,
+    /// The form differs from its starting values: closing asks first.
+    pub dirty: RwSignal<bool>,
+    /// The form's values, kept across "Try again" (integration key, values in field order).
+    pub draft: Slot<Option<(String, Vec<String>)>>,
     pub i18n: I18n,
-    config: StoredValue<LaunchConfig>,
-    parent: StoredValue<ParentChannel, LocalStorage>,
-    api: StoredValue<Option<ApiClient>>,
-    session: StoredValue<Option<SessionSettings>>,
-    integrations: StoredValue<Vec<ApiPublicIntegration>>,
+    config: Slot<LaunchConfig>,
+    parent: Slot<ParentChannel>,
+    api: Slot<Option<ApiClient>>,
+    session: Slot<Option<SessionSettings>>,
+    integrations: Slot<Vec<ApiPublicIntegration>>,
     /// Number of the current OAuth attempt: a result from an older one is ignored.
-    attempt: StoredValue<u32>,
-    running: StoredValue<Option<OAuthCanceller>, LocalStorage>,
+    attempt: Slot<u32>,
+    running: Slot<Option<OAuthCanceller>>,
 }
 
 impl Controller {
@@ -135,14 +239,17 @@ impl Controller {
             screen: RwSignal::new(Screen::Loading),
             connecting: RwSignal::new(false),
             single: RwSignal::new(false),
+            alert: RwSignal::new(None),
+            dirty: RwSignal::new(false),
+            draft: Slot::new(None),
             i18n,
-            config: StoredValue::new(config),
-            parent: StoredValue::new_local(parent),
-            api: StoredValue::new(None),
-            session: StoredValue::new(None),
-            integrations: StoredValue::new(Vec::new()),
-            attempt: StoredValue::new(0),
-            running: StoredValue::new_local(None),
+            config: Slot::new(config),
+            parent: Slot::new(parent),
+            api: Slot::new(None),
+            session: Slot::new(None),
+            integrations: Slot::new(Vec::new()),
+            attempt: Slot::new(0),
+            running: Slot::new(None),
         }
     }
 
@@ -185,12 +292,12 @@ impl Controller {
                 });
                 self.post(&ConnectUiEvent::Ready);
                 set_timeout(
-                    move || {
+                    Box::new(move || {
                         if self.api.with_value(Option::is_none) {
                             self.screen.set(Screen::Notice(Notice::OpenedDirectly));
                         }
-                    },
-                    SESSION_TOKEN_WAIT,
+                    }),
+                    SESSION_TOKEN_WAIT_MS,
                 );
             }
         }
@@ -250,7 +357,7 @@ impl Controller {
             if let Some(only) = integrations.pop() {
                 spawn_local(async move {
                     match self.load_provider(only).await {
-                        Ok(selected) => self.screen.set(Screen::Integration(selected)),
+                        Ok(selected) => self.show_integration(selected),
                         Err(e) => self.api_failed(&e),
                     }
                 });
@@ -275,7 +382,54 @@ impl Controller {
     }
 
     pub fn show_integration(self, selected: Selected) {
+        self.draft.set_value(None);
+        self.enter_integration(selected);
+    }
+
+    fn enter_integration(self, selected: Selected) {
+        self.alert.set(None);
+        self.dirty.set(false);
         self.screen.set(Screen::Integration(selected));
+    }
+
+    /// The session's preset connection config for `integration`.
+    pub fn presets(self, integration: &str) -> Vec<(String, String)> {
+        self.session.with_value(|s| {
+            s.as_ref()
+                .map(|s| s.presets_for(integration).to_vec())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Submits API key / basic / client credentials (no popup).
+    pub fn submit(self, selected: Selected, submission: Submission) {
+        let Some(api) = self.api.get_value() else {
+            return;
+        };
+        let route = match selected.provider.auth_mode {
+            AuthMode::ApiKey => "/api-auth/api-key/",
+            AuthMode::Basic => "/api-auth/basic/",
+            AuthMode::Oauth2Cc => "/oauth2/auth/",
+            _ => return,
+        };
+        self.abort_running();
+        self.alert.set(None);
+        self.connecting.set(true);
+        let attempt = self.attempt.get_value();
+        let sent = api.submit_credentials(route, &selected.integration.unique_key, &submission);
+        spawn_local(async move {
+            let result = sent.await;
+            if self.attempt.get_value() != attempt {
+                return;
+            }
+            self.connecting.set(false);
+            match result {
+                Ok(payload) => self.succeed(selected, payload),
+                Err(failure) => {
+                    self.report(selected, Failure::from_api_failure(&failure, self.i18n))
+                }
+            }
+        });
     }
 
     /// Reacts to an API failure that prevents going on.
@@ -287,8 +441,9 @@ impl Controller {
         self.screen.set(Screen::Notice(notice));
     }
 
-    /// Opens the OAuth popup NOW (call only from a click handler), then waits for the result.
-    pub fn connect(self, selected: Selected) {
+    /// Opens the OAuth popup NOW (call only from a click or submit handler), then waits for the
+    /// result. `params` is the connection config the form collected (e.g. a Zendesk subdomain).
+    pub fn connect(self, selected: Selected, params: Vec<(String, String)>) {
         let Some(api) = self.api.get_value() else {
             return;
         };
@@ -301,8 +456,10 @@ impl Controller {
             provider_config_key: selected.integration.unique_key.clone(),
             connect_session_token: api.token().to_owned(),
             detect_closed_auth_window: self.config.with_value(|c| c.detect_closed_auth_window),
+            params,
             ..OAuthRequest::default()
         };
+        self.alert.set(None);
         match start_oauth(request) {
             Err(error) => self.fail(selected, &error),
             Ok(flow) => {
@@ -327,29 +484,42 @@ impl Controller {
 
     fn succeed(self, selected: Selected, payload: ConnectPayload) {
         self.post(&ConnectUiEvent::Connect { payload });
+        self.dirty.set(false);
+        self.draft.set_value(None);
         self.screen.set(Screen::Success(selected));
     }
 
     fn fail(self, selected: Selected, error: &AuthError) {
-        let failure = Failure::from_auth_error(error, self.i18n);
+        self.report(selected, Failure::from_auth_error(error, self.i18n));
+    }
+
+    /// Posts the one `error` event of a failed attempt and shows it.
+    fn report(self, selected: Selected, failure: Failure) {
         self.post(&ConnectUiEvent::Error {
             payload: ErrorPayload {
                 error_type: failure.error_type.clone(),
                 error_message: failure.message.clone(),
             },
         });
-        self.screen.set(Screen::Failure(selected, failure));
+        if failure.session_expired {
+            self.screen.set(Screen::Notice(Notice::SessionExpired));
+        } else if failure.inline {
+            self.alert.set(Some(failure));
+        } else {
+            self.screen.set(Screen::Failure(selected, failure));
+        }
     }
 
     /// Back from the integration screen to the list.
     pub fn back(self) {
         self.abort_running();
+        self.dirty.set(false);
         self.screen.set(Screen::List(self.integrations.get_value()));
     }
 
-    /// "Try again" on the failure screen.
+    /// "Try again" on the failure screen: the form again, with the values the user typed.
     pub fn retry(self, selected: Selected) {
-        self.screen.set(Screen::Integration(selected));
+        self.enter_integration(selected);
     }
 
     /// X button, Escape, Finish: tell the parent to remove the iframe.
@@ -361,7 +531,7 @@ impl Controller {
     /// Cancels the running OAuth attempt, if any (closes its popup and socket).
     fn abort_running(self) {
         self.attempt.update_value(|n| *n = n.wrapping_add(1));
-        if let Some(canceller) = self.running.try_update_value(Option::take).flatten() {
+        if let Some(canceller) = self.running.update_value(Option::take) {
             canceller.cancel();
         }
         self.connecting.set(false);
@@ -440,6 +610,20 @@ mod tests {
             ("token_err", "The provider refused the code.")
         );
 
+        assert!(Failure::from_auth_error(&blocked, i18n).inline);
+        assert!(!f.inline);
+        assert_eq!(f.detail.as_deref(), Some("The provider refused the code."));
+
+        let denied = AuthError {
+            kind: "callback_err".into(),
+            message: "The provider refused the authorization (access_denied: no).".into(),
+        };
+        let f = Failure::from_auth_error(&denied, i18n);
+        assert_eq!(
+            (f.error_type.as_str(), f.message.as_str(), f.inline),
+            ("callback_err", i18n.t(Key::ConsentDenied), false)
+        );
+
         let unknown = AuthError {
             kind: String::new(),
             message: String::new(),
@@ -447,6 +631,46 @@ mod tests {
         assert_eq!(
             Failure::from_auth_error(&unknown, i18n).error_type,
             "unknown_error"
+        );
+    }
+
+    #[test]
+    fn credential_failures_explain_themselves_in_the_users_language() {
+        let i18n = I18n::new(Lang::Fr);
+        let rejected = Failure::from_api_failure(
+            &ApiFailure::Server {
+                status: 400,
+                code: "invalid_body".into(),
+                message: "apiKey: must be 1 to 1024 characters".into(),
+            },
+            i18n,
+        );
+        assert_eq!(rejected.error_type, "invalid_body");
+        assert_eq!(rejected.message, i18n.t(Key::InvalidCredentials));
+        assert_eq!(
+            rejected.detail.as_deref(),
+            Some("apiKey: must be 1 to 1024 characters")
+        );
+        assert!(!rejected.inline);
+
+        let offline = Failure::from_api_failure(&ApiFailure::Network, i18n);
+        assert!(offline.inline);
+        assert_eq!(offline.message, i18n.t(Key::NetworkFailure));
+
+        let expired = Failure::from_api_failure(&ApiFailure::SessionExpired, i18n);
+        assert!(expired.session_expired);
+
+        let broken = Failure::from_api_failure(
+            &ApiFailure::Server {
+                status: 500,
+                code: String::new(),
+                message: String::new(),
+            },
+            i18n,
+        );
+        assert_eq!(
+            (broken.error_type.as_str(), broken.detail),
+            ("unknown_error", None)
         );
     }
 }

@@ -1,15 +1,20 @@
-//! Latchkey Connect UI: the end user's connect flow, a Leptos CSR app compiled to WebAssembly.
+//! Latchkey Connect UI: the end user's connect flow, a client-side app compiled to WebAssembly: Leptos'
+//! reactive system (`reactive_graph`: signals, effects) drives plain DOM screens (see `dom`).
 //!
 //! It runs in the full-screen iframe opened by the SDK's `openConnectUI()` (talking to the parent page
 //! through `parent.rs` with exact origins) or as a top-level tab for connect links. Layout:
 //! `config` (URL parameters) → `controller` (state machine, events) → `views/` (one per screen),
-//! `components/` (dialog shell, logo), `api` (the only HTTP client), `wire` (JSON field codec), `i18n` (every string), `theme`.
+//! `components/` (dialog shell, form field, logo), `dom` (the plain DOM builders every screen uses: the
+//! screens are built without Leptos' `view!` renderer to fit the size budget), `api` (the only HTTP
+//! client), `wire` (JSON field codec), `i18n` (every string; non-English ones fetched on demand), `theme`.
 
 pub mod api;
 pub mod app;
 pub mod components;
 pub mod config;
 pub mod controller;
+pub mod dom;
+pub mod form;
 pub mod i18n;
 pub mod parent;
 pub mod theme;
@@ -21,5 +26,5 @@ use wasm_bindgen::prelude::*;
 /// Entry point called by `boot.js` once the module is instantiated: mounts the app on `<body>`.
 #[wasm_bindgen(start)]
 pub fn start() {
-    leptos::mount::mount_to_body(app::App);
+    app::start_app();
 }

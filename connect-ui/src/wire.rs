@@ -11,9 +11,10 @@ use js_sys::{Array, Object, Reflect};
 use latchkey_protocol::connect::{ConnectUiSettings, ConnectUiTheme, ThemeColors};
 use latchkey_protocol::events::{ConnectPayload, ConnectUiEvent, ParentMessage};
 use latchkey_protocol::integrations::{ApiPublicIntegration, AuthMode};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::api::{ProviderSummary, SessionSettings};
+use crate::form::{FieldSchema, Format};
 
 /// Read access to one JSON object.
 pub trait Fields: Sized {
@@ -24,6 +25,17 @@ pub trait Fields: Sized {
     fn list(&self, name: &str) -> Option<Vec<Self>>;
     /// This value itself as a string (array elements).
     fn as_text(&self) -> Option<String>;
+    fn number(&self, name: &str) -> Option<f64>;
+    /// The members of an object field, in document order.
+    fn entries(&self, name: &str) -> Vec<(String, Self)>;
+    /// This value as text when it is a string, number or boolean (numbers as JSON writes them).
+    fn as_scalar(&self) -> Option<String>;
+    /// Any field, as is.
+    fn field(&self, name: &str) -> Option<Self>;
+    /// A string, number or boolean field as text.
+    fn scalar(&self, name: &str) -> Option<String> {
+        self.field(name)?.as_scalar()
+    }
 }
 
 /// Write access to a fresh JSON object.
@@ -64,6 +76,33 @@ impl Fields for JsObject {
     }
     fn as_text(&self) -> Option<String> {
         self.0.as_string()
+    }
+    fn number(&self, name: &str) -> Option<f64> {
+        self.get(name)?.as_f64()
+    }
+    fn entries(&self, name: &str) -> Vec<(String, Self)> {
+        let Some(object) = self.object(name) else {
+            return Vec::new();
+        };
+        Object::entries(object.0.unchecked_ref())
+            .iter()
+            .filter_map(|pair| {
+                let pair = Array::from(&pair);
+                Some((pair.get(0).as_string()?, JsObject(pair.get(1))))
+            })
+            .collect()
+    }
+    fn field(&self, name: &str) -> Option<Self> {
+        self.get(name).map(JsObject)
+    }
+    fn as_scalar(&self) -> Option<String> {
+        if let Some(text) = self.0.as_string() {
+            return Some(text);
+        }
+        if self.0.as_f64().is_some() || self.0.as_bool().is_some() {
+            return js_sys::JSON::stringify(&self.0).ok().map(String::from);
+        }
+        None
     }
 }
 
@@ -155,6 +194,18 @@ pub fn read_session_settings(m: &impl Fields) -> Option<SessionSettings> {
             .list("allowed_integrations")
             .map(|keys| keys.iter().filter_map(Fields::as_text).collect()),
         websockets_path: m.string("websocketsPath"),
+        presets: m
+            .entries("integrations_config_defaults")
+            .into_iter()
+            .map(|(key, defaults)| {
+                let values = defaults
+                    .entries("connection_config")
+                    .into_iter()
+                    .filter_map(|(name, v)| Some((name, v.as_scalar()?)))
+                    .collect();
+                (key, values)
+            })
+            .collect(),
     })
 }
 
@@ -178,7 +229,39 @@ pub fn read_provider(m: &impl Fields) -> Option<ProviderSummary> {
         auth_mode: auth_mode(&m.string("auth_mode")?),
         docs: m.string("docs"),
         docs_connect: m.string("docs_connect"),
+        credentials: field_schemas(m, "credentials"),
+        connection_config: field_schemas(m, "connection_config"),
     })
+}
+
+/// The entries of a provider's `credentials` or `connection_config`.
+fn field_schemas<F: Fields>(m: &F, name: &str) -> Vec<FieldSchema> {
+    m.entries(name)
+        .into_iter()
+        .map(|(name, f)| FieldSchema {
+            title: f.string("title"),
+            description: f.string("description"),
+            example: f.scalar("example"),
+            pattern: f.string("pattern"),
+            format: f.string("format").as_deref().and_then(Format::parse),
+            options: f
+                .list("enum")
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Fields::as_scalar)
+                .collect(),
+            optional: f.boolean("optional").unwrap_or_default(),
+            secret: f.boolean("secret").unwrap_or_default(),
+            prefix: f.string("prefix"),
+            suffix: f.string("suffix"),
+            default_value: f.scalar("default_value"),
+            hidden: f.boolean("hidden").unwrap_or_default(),
+            automated: f.boolean("automated").unwrap_or_default(),
+            order: f.number("order"),
+            doc_section: f.string("doc_section"),
+            name,
+        })
+        .collect()
 }
 
 /// The catalog's `auth_mode` string as the protocol's enum.
@@ -191,6 +274,15 @@ pub fn auth_mode(value: &str) -> AuthMode {
         "NONE" => AuthMode::None,
         other => AuthMode::Other(other.to_owned()),
     }
+}
+
+/// The answer of a credential `POST` (`AuthResult`) as the `connect` event's payload.
+pub fn read_auth_result(m: &impl Fields) -> Option<ConnectPayload> {
+    Some(ConnectPayload {
+        provider_config_key: m.string("providerConfigKey")?,
+        connection_id: m.string("connectionId")?,
+        is_pending: m.boolean("isPending"),
+    })
 }
 
 /// `(code, message)` of a `{"error": {"code", "message"}}` body.
@@ -225,6 +317,25 @@ mod tests {
         }
         fn as_text(&self) -> Option<String> {
             self.as_str().map(str::to_owned)
+        }
+        fn number(&self, name: &str) -> Option<f64> {
+            self.get(name)?.as_f64()
+        }
+        fn entries(&self, name: &str) -> Vec<(String, Self)> {
+            self.get(name)
+                .and_then(Value::as_object)
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        }
+        fn as_scalar(&self) -> Option<String> {
+            match self {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(_) | Value::Bool(_) => Some(self.to_string()),
+                _ => None,
+            }
+        }
+        fn field(&self, name: &str) -> Option<Self> {
+            self.get(name).filter(|v| !v.is_null()).cloned()
         }
     }
 
@@ -371,6 +482,86 @@ mod tests {
             (provider.display_name.as_str(), provider.auth_mode),
             ("GitHub", AuthMode::Oauth2)
         );
+    }
+
+    #[test]
+    fn credential_answers_are_read_from_the_protocol_shape() {
+        let result = latchkey_protocol::connection::AuthResult {
+            provider_config_key: "openai".into(),
+            connection_id: "c1".into(),
+            is_pending: None,
+        };
+        let read = read_auth_result(&serde_json::to_value(&result).unwrap()).unwrap();
+        assert_eq!(
+            (
+                read.provider_config_key.as_str(),
+                read.connection_id.as_str(),
+                read.is_pending
+            ),
+            ("openai", "c1", None)
+        );
+    }
+
+    #[test]
+    fn provider_fields_and_session_presets_are_read() {
+        let provider = json!({
+            "display_name": "Zendesk", "auth_mode": "OAUTH2",
+            "connection_config": {
+                "subdomain": {"type": "string", "title": "Zendesk Subdomain", "example": "acme",
+                    "pattern": "^[a-z0-9_-]+$", "prefix": "https://", "suffix": ".zendesk.com", "order": 1},
+                "region": {"type": "string", "enum": ["us", "eu"], "optional": true, "format": "hostname",
+                    "default_value": 3, "hidden": true, "automated": false, "doc_section": "#region"}
+            },
+            "credentials": {"apiKey": {"type": "string", "secret": true}}
+        });
+        let read = read_provider(&provider).unwrap();
+        let named = |n: &str| read.connection_config.iter().find(|f| f.name == n).unwrap();
+        let subdomain = named("subdomain");
+        assert_eq!(subdomain.title.as_deref(), Some("Zendesk Subdomain"));
+        assert_eq!(subdomain.example.as_deref(), Some("acme"));
+        assert_eq!(subdomain.pattern.as_deref(), Some("^[a-z0-9_-]+$"));
+        assert_eq!(
+            (subdomain.prefix.as_deref(), subdomain.suffix.as_deref()),
+            (Some("https://"), Some(".zendesk.com"))
+        );
+        assert_eq!(subdomain.order, Some(1.0));
+        let region = named("region");
+        assert_eq!(region.options, ["us", "eu"]);
+        assert!(region.optional && region.hidden && !region.automated);
+        assert_eq!(region.format, Some(Format::Hostname));
+        assert_eq!(region.default_value.as_deref(), Some("3"));
+        assert_eq!(region.doc_section.as_deref(), Some("#region"));
+        assert!(read.credentials[0].secret);
+
+        let mut defaults = std::collections::BTreeMap::new();
+        defaults.insert(
+            "zendesk".to_owned(),
+            latchkey_protocol::connect::IntegrationConfigDefaults {
+                connection_config: Some(
+                    [
+                        ("subdomain".to_owned(), json!("acme")),
+                        ("port".to_owned(), json!(8443)),
+                    ]
+                    .into(),
+                ),
+                ..Default::default()
+            },
+        );
+        let info = json!({
+            "connectUISettings": serde_json::to_value(ConnectUiSettings::default()).unwrap(),
+            "integrations_config_defaults": serde_json::to_value(defaults).unwrap(),
+        });
+        let settings = read_session_settings(&info).unwrap();
+        let mut presets = settings.presets_for("zendesk").to_vec();
+        presets.sort();
+        assert_eq!(
+            presets,
+            [
+                ("port".to_owned(), "8443".to_owned()),
+                ("subdomain".to_owned(), "acme".to_owned())
+            ]
+        );
+        assert!(settings.presets_for("github").is_empty());
     }
 
     #[test]

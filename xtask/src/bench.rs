@@ -84,5 +84,61 @@ pub fn run() -> anyhow::Result<()> {
             "style.css",
         ],
     )?;
-    Ok(())
+    connect_ui_ready()?;
+    server_throughput()
+}
+
+/// Requests per second of `GET /connection/:id` on a release build (tests/src/bin/bench-server.rs).
+fn server_throughput() -> anyhow::Result<()> {
+    println!("\nServer: throughput on loopback (release build)");
+    measured_line(
+        &[
+            "run",
+            "-q",
+            "--release",
+            "-p",
+            "latchkey-tests",
+            "--bin",
+            "bench-server",
+        ],
+        "server: ",
+    )
+}
+
+/// Time from the iframe's insertion to the Connect UI's `ready` event in headless Chromium (median of
+/// several loads): runs the `connect_ui_ready` e2e test, which measures it, and prints its figure.
+fn connect_ui_ready() -> anyhow::Result<()> {
+    println!("\nConnect UI: iframe insertion → `ready` (headless Chromium, real server)");
+    measured_line(
+        &[
+            "test",
+            "-p",
+            "latchkey-tests",
+            "--test",
+            "connect_ui_ready",
+            "--",
+            "--nocapture",
+        ],
+        "connect-ui ready: ",
+    )
+}
+
+/// Runs `cargo <args>` and prints the figure from its output line starting with `prefix`.
+fn measured_line(args: &[&str], prefix: &str) -> anyhow::Result<()> {
+    let output = util::cargo()
+        .args(args)
+        .current_dir(util::root())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match stdout.lines().find(|l| l.starts_with(prefix)) {
+        Some(line) if output.status.success() => {
+            println!("  {}", line.trim_start_matches(prefix));
+            Ok(())
+        }
+        _ => anyhow::bail!(
+            "`cargo {}` did not measure:\n{stdout}\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
 }

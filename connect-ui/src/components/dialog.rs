@@ -2,89 +2,121 @@
 //! view's `#connect-ui-title`, close button, Escape, focus trap, and focus moved to the title on each
 //! screen change so screen readers announce it.
 
-use leptos::ev;
-use leptos::prelude::*;
+use reactive_graph::graph::untrack;
+use reactive_graph::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlElement, KeyboardEvent};
 
-use crate::controller::{use_controller, Screen};
+use crate::controller::Controller;
+use crate::dom::{add, clear, document, h, on, on_click, watch, window};
 use crate::i18n::Key;
-use crate::views::{FailureView, IntegrationView, ListView, LoadingView, NoticeView, SuccessView};
+use crate::views;
 
 /// What keyboard focus may land on inside the dialog.
 const FOCUSABLE: &str = "a[href], button:not([disabled]), input:not([disabled]), select, textarea, summary, [tabindex]:not([tabindex='-1'])";
 
-#[component]
-pub fn Dialog() -> impl IntoView {
-    let ctrl = use_controller();
+/// Builds the dialog into `<body>` and keeps its content on the controller's current screen.
+pub fn mount(ctrl: Controller) {
     let i18n = ctrl.i18n;
     let can_close = ctrl.can_close();
 
-    let keys = window_event_listener(ev::keydown, move |event: KeyboardEvent| {
-        match event.key().as_str() {
-            "Escape" if can_close => {
-                event.prevent_default();
-                ctrl.close();
-            }
-            "Tab" => trap_focus(&event),
-            _ => {}
-        }
-    });
-    on_cleanup(move || keys.remove());
-
-    Effect::new(move |_| {
-        ctrl.screen.track();
-        request_animation_frame(|| {
-            if let Some(title) = document().get_element_by_id("connect-ui-title") {
-                if let Ok(title) = title.dyn_into::<HtmlElement>() {
-                    let _ = title.focus();
+    on(
+        &window(),
+        "keydown",
+        Box::new(move |event| {
+            let Some(event) = event.dyn_ref::<KeyboardEvent>() else {
+                return;
+            };
+            match event.key().as_str() {
+                "Escape" if can_close => {
+                    event.prevent_default();
+                    close_asking(ctrl);
                 }
+                "Tab" => trap_focus(event),
+                _ => {}
             }
-        });
-    });
+        }),
+    );
 
-    let on_backdrop = move |event: ev::MouseEvent| {
-        // Only a click on the backdrop itself, not one that bubbled up from the panel.
-        if can_close && event.target() == event.current_target() {
-            ctrl.close();
-        }
-    };
-
-    let body = move || match ctrl.screen.get() {
-        Screen::Loading => view! { <LoadingView/> }.into_any(),
-        Screen::Notice(notice) => view! { <NoticeView notice=notice/> }.into_any(),
-        Screen::List(integrations) => view! { <ListView integrations=integrations/> }.into_any(),
-        Screen::Integration(selected) => view! { <IntegrationView selected=selected/> }.into_any(),
-        Screen::Success(selected) => view! { <SuccessView selected=selected/> }.into_any(),
-        Screen::Failure(selected, failure) => {
-            view! { <FailureView selected=selected failure=failure/> }.into_any()
-        }
-    };
-
-    view! {
-        <div class="backdrop" class:connect-link=ctrl.is_connect_link() on:click=on_backdrop>
-            <div
-                id="connect-ui-dialog"
-                class="dialog"
-                role="dialog"
-                aria-modal="true"
-                aria-labelledby="connect-ui-title"
-            >
-                {can_close.then(|| view! {
-                    <button
-                        id="close-button"
-                        type="button"
-                        class="icon-button close"
-                        aria-label=i18n.t(Key::Close)
-                        on:click=move |_| ctrl.close()
-                    >
-                        <span aria-hidden="true">"×"</span>
-                    </button>
-                })}
-                <div id="connect-ui-dialog-content" class="content">{body}</div>
-            </div>
-        </div>
+    let backdrop = h(
+        "div",
+        if ctrl.is_connect_link() {
+            "backdrop connect-link"
+        } else {
+            "backdrop"
+        },
+        &[],
+        "",
+    );
+    on(
+        &backdrop,
+        "click",
+        Box::new(move |event| {
+            // Only a click on the backdrop itself, not one that bubbled up from the panel.
+            if can_close && event.target() == event.current_target() {
+                close_asking(ctrl);
+            }
+        }),
+    );
+    let dialog = h(
+        "div",
+        "dialog",
+        &[
+            ("id", "connect-ui-dialog"),
+            ("role", "dialog"),
+            ("aria-modal", "true"),
+            ("aria-labelledby", "connect-ui-title"),
+        ],
+        "",
+    );
+    if can_close {
+        let close = h(
+            "button",
+            "icon-button close",
+            &[
+                ("id", "close-button"),
+                ("type", "button"),
+                ("aria-label", i18n.t(Key::Close)),
+            ],
+            "",
+        );
+        add(&close, &[&h("span", "", &[("aria-hidden", "true")], "×")]);
+        on_click(&close, Box::new(move || close_asking(ctrl)));
+        add(&dialog, &[&close]);
     }
+    let content = h("div", "content", &[("id", "connect-ui-dialog-content")], "");
+    add(&dialog, &[&content]);
+    add(&backdrop, &[&dialog]);
+    if let Some(body) = document().body() {
+        add(&body, &[&backdrop]);
+    }
+
+    // One screen at a time; its own watches end when the next one replaces it.
+    watch(Box::new(move || {
+        let screen = ctrl.screen.get();
+        untrack(|| {
+            clear(&content);
+            add(&content, &[&views::render(ctrl, screen)]);
+        });
+        // Focus the new title so screen readers announce the screen.
+        if let Some(title) = document().get_element_by_id("connect-ui-title") {
+            if let Ok(title) = title.dyn_into::<HtmlElement>() {
+                let _ = title.focus();
+            }
+        }
+    }));
+}
+
+/// Closes, after asking when the form holds unsent input (as Nango: the browser's `confirm`).
+fn close_asking(ctrl: Controller) {
+    if ctrl.dirty.get_untracked()
+        && !window()
+            .confirm_with_message(ctrl.i18n.t(Key::ConfirmLeave))
+            .unwrap_or(true)
+    {
+        return;
+    }
+    ctrl.close();
 }
 
 /// Keeps Tab / Shift+Tab cycling inside the dialog.

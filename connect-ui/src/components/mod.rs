@@ -1,4 +1,5 @@
 //! Building blocks shared by several views.
 
 pub mod dialog;
+pub mod field;
 pub mod logo;

@@ -39,5 +39,18 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrorDetails => "Error details",
         Key::ErrorType => "Error type",
         Key::TryAgain => "Try again",
+        Key::FieldRequired => "This field is required",
+        Key::FieldIncorrect => "Incorrect {name}",
+        Key::Optional => "optional",
+        Key::FieldApiKey => "API Key",
+        Key::FieldUsername => "Username",
+        Key::FieldPassword => "Password",
+        Key::FieldClientId => "Client ID",
+        Key::FieldClientSecret => "Client Secret",
+        Key::FieldHelp => "Help for {name}",
+        Key::InvalidCredentials => "These credentials were not accepted. Check them and try again.",
+        Key::NetworkFailure => "The server could not be reached. Check your connection and try again.",
+        Key::ConsentDenied => "The authorization was denied. Try again and accept the request to connect.",
+        Key::ConfirmLeave => "Are you sure you want to leave?",
     }
 }

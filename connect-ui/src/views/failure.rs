@@ -1,36 +1,63 @@
-//! "Connection failed": the human reason, the error type in collapsible details, and Try again
-//! (back to the integration screen). The `error` event was posted on entering this screen.
+//! "Connection failed": the human reason in the user's language, the error type and the server's
+//! own words in collapsible details, and Try again (back to the form, values kept). The `error` event was posted on entering this screen.
 
-use leptos::prelude::*;
+use web_sys::Element;
 
-use crate::components::logo::Logo;
-use crate::controller::{use_controller, Failure, Selected};
+use crate::controller::{Controller, Failure, Selected};
+use crate::dom::{add, h, on_click};
 use crate::i18n::Key;
 
-#[component]
-pub fn FailureView(selected: Selected, failure: Failure) -> impl IntoView {
-    let ctrl = use_controller();
+pub fn failure_view(ctrl: Controller, selected: Selected, failure: &Failure) -> Element {
     let i18n = ctrl.i18n;
-    let logo = selected.integration.logo.clone();
-    let error_type = failure.error_type.clone();
-    view! {
-        <div id="connect-error" class="view center" data-error-type=error_type>
-            <div class="badged">
-                <Logo src=logo large=true/>
-                <span class="badge error" aria-hidden="true">"×"</span>
-            </div>
-            <h1 id="connect-ui-title" class="title" tabindex="-1">{i18n.t(Key::FailureTitle)}</h1>
-            <p id="connect-error-message" role="alert" aria-live="assertive">{failure.message}</p>
-            <details class="details">
-                <summary>{i18n.t(Key::ErrorDetails)}</summary>
-                <dl>
-                    <dt>{i18n.t(Key::ErrorType)}</dt>
-                    <dd><code>{failure.error_type}</code></dd>
-                </dl>
-            </details>
-            <button id="retry-button" type="button" class="primary" on:click=move |_| ctrl.retry(selected.clone())>
-                {i18n.t(Key::TryAgain)}
-            </button>
-        </div>
+    let root = h(
+        "div",
+        "view center",
+        &[
+            ("id", "connect-error"),
+            ("data-error-type", &failure.error_type),
+        ],
+        "",
+    );
+    let dl = h("dl", "", &[], "");
+    let dd = h("dd", "", &[], "");
+    add(&dd, &[&h("code", "", &[], &failure.error_type)]);
+    add(&dl, &[&h("dt", "", &[], i18n.t(Key::ErrorType)), &dd]);
+    if let Some(detail) = &failure.detail {
+        add(
+            &dl,
+            &[&h("dd", "", &[("id", "connect-error-detail")], detail)],
+        );
     }
+    let details = h("details", "details", &[], "");
+    add(
+        &details,
+        &[&h("summary", "", &[], i18n.t(Key::ErrorDetails)), &dl],
+    );
+    let retry = h(
+        "button",
+        "primary",
+        &[("id", "retry-button"), ("type", "button")],
+        i18n.t(Key::TryAgain),
+    );
+    add(
+        &root,
+        &[
+            &super::badged(&selected.integration.logo, "badge error", "×"),
+            &super::title("title", i18n.t(Key::FailureTitle)),
+            &h(
+                "p",
+                "",
+                &[
+                    ("id", "connect-error-message"),
+                    ("role", "alert"),
+                    ("aria-live", "assertive"),
+                ],
+                &failure.message,
+            ),
+            &details,
+            &retry,
+        ],
+    );
+    on_click(&retry, Box::new(move || ctrl.retry(selected.clone())));
+    root
 }

@@ -1,69 +1,262 @@
-//! "Link {name} Account": for OAuth2, the popup hint and the Connect button (which opens the popup in
-//! the click itself); other auth modes get a clear "not supported yet" message until forms land.
+//! "Link {name} Account": the form built from the provider's catalog entry ([`crate::form`]) and the
+//! Connect button, enabled only when every value is valid. OAuth2 explains the popup and opens it in
+//! the submit itself (its connection config goes along as `params`); API key, basic and client
+//! credentials are `POST`ed without a popup. Recoverable failures (popup blocked or closed, network)
+//! appear inline above the button, in an assertive live region.
 
 use latchkey_protocol::integrations::AuthMode;
-use leptos::prelude::*;
+use reactive_graph::graph::untrack;
+use reactive_graph::prelude::*;
+use reactive_graph::signal::RwSignal;
+use web_sys::Element;
 
-use crate::components::logo::Logo;
-use crate::controller::{use_controller, Selected};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::components::field::{self, BrowserSyntax, FieldDom};
+use crate::components::logo::logo;
+use crate::controller::{Controller, Selected};
+use crate::dom::{add, add_text, attr, bool_str, clear, h, on, on_click, watch};
+use crate::form::Field;
+use crate::form::{build_form, collect, is_supported};
 use crate::i18n::Key;
 
-#[component]
-pub fn IntegrationView(selected: Selected) -> impl IntoView {
-    let ctrl = use_controller();
+pub fn integration_view(ctrl: Controller, selected: Selected) -> Element {
     let i18n = ctrl.i18n;
     let name = selected.integration.display_name.clone();
+    let key = selected.integration.unique_key.clone();
     let guide = selected.provider.guide_url().map(str::to_owned);
-    let back = (!ctrl.single.get_untracked()).then(|| {
-        view! {
-            <button id="back-button" type="button" class="link back" on:click=move |_| ctrl.back()>
-                <span aria-hidden="true">"← "</span>
-                {i18n.t(Key::Back)}
-            </button>
-        }
-    });
+    let mode = selected.provider.auth_mode.clone();
 
-    let action = if selected.provider.auth_mode == AuthMode::Oauth2 {
-        let connecting = ctrl.connecting;
-        let selected = selected.clone();
-        view! {
-            <p>{i18n.t_name(Key::WeWillConnect, &name)}</p>
-            <p class="muted">{i18n.t(Key::PopupHint)}</p>
-            <button
-                id="connect-button"
-                type="button"
-                class="primary"
-                aria-busy=move || connecting.get().to_string()
-                // Synchronous: `connect` opens the popup before anything is awaited.
-                on:click=move |_| ctrl.connect(selected.clone())
-            >
-                {move || i18n.t(if connecting.get() { Key::Connecting } else { Key::Connect })}
-            </button>
-        }
-        .into_any()
+    let root = h(
+        "div",
+        "view",
+        &[("id", "connect-integration"), ("data-integration", &key)],
+        "",
+    );
+    if !ctrl.single.get_untracked() {
+        let back = h(
+            "button",
+            "link back",
+            &[("id", "back-button"), ("type", "button")],
+            "",
+        );
+        add(&back, &[&h("span", "", &[("aria-hidden", "true")], "← ")]);
+        add_text(&back, i18n.t(Key::Back));
+        on_click(&back, Box::new(move || ctrl.back()));
+        add(&root, &[&back]);
+    }
+    let hero = h("div", "hero", &[], "");
+    add(
+        &hero,
+        &[
+            &logo(&selected.integration.logo, true),
+            &super::title("title", &i18n.t_name(Key::LinkAccount, &name)),
+        ],
+    );
+    add(&root, &[&hero]);
+
+    if is_supported(&mode) {
+        add(&root, &[&form_view(ctrl, selected, guide.as_deref())]);
     } else {
-        view! {
-            <p id="unsupported-auth-mode" class="callout" role="note">
-                {i18n.t_name(Key::UnsupportedAuthMode, &name)}
-            </p>
-        }
-        .into_any()
-    };
+        add(
+            &root,
+            &[&h(
+                "p",
+                "callout",
+                &[("id", "unsupported-auth-mode"), ("role", "note")],
+                &i18n.t_name(Key::UnsupportedAuthMode, &name),
+            )],
+        );
+    }
 
-    view! {
-        <div id="connect-integration" class="view" data-integration=selected.integration.unique_key.clone()>
-            {back}
-            <div class="hero">
-                <Logo src=selected.integration.logo.clone() large=true/>
-                <h1 id="connect-ui-title" class="title" tabindex="-1">{i18n.t_name(Key::LinkAccount, &name)}</h1>
-            </div>
-            <div class="stack">{action}</div>
-            {guide.map(|href| view! {
-                <p class="footer muted">
-                    {i18n.t(Key::NeedHelp)} " "
-                    <a href=href target="_blank" rel="noopener noreferrer">{i18n.t(Key::ViewGuide)}</a>
-                </p>
-            })}
-        </div>
+    if let Some(href) = guide {
+        let footer = h("p", "footer muted", &[], "");
+        add_text(&footer, i18n.t(Key::NeedHelp));
+        add_text(&footer, " ");
+        add(
+            &footer,
+            &[&h(
+                "a",
+                "",
+                &[
+                    ("id", "guide-link"),
+                    ("href", &href),
+                    ("target", "_blank"),
+                    ("rel", "noopener noreferrer"),
+                ],
+                i18n.t(Key::ViewGuide),
+            )],
+        );
+        add(&root, &[&footer]);
+    }
+    root
+}
+
+/// The form of a supported auth mode: intro, fields, inline alert, Connect button.
+fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Element {
+    let i18n = ctrl.i18n;
+    let name = selected.integration.display_name.clone();
+    let key = selected.integration.unique_key.clone();
+    let mode = selected.provider.auth_mode.clone();
+    let fields = build_form(
+        &mode,
+        &selected.provider.credentials,
+        &selected.provider.connection_config,
+        &ctrl.presets(&key),
+    );
+    // Values typed before a failure come back on "Try again".
+    let draft = ctrl.draft.with_value(|d| {
+        d.as_ref()
+            .filter(|(k, v)| *k == key && v.len() == fields.len())
+            .map(|(_, v)| v.clone())
+    });
+    let first: Vec<String> =
+        draft.unwrap_or_else(|| fields.iter().map(|f| f.initial.clone()).collect());
+    let has_visible = fields.iter().any(|f| !f.hidden);
+    // Plain shared state, not signals: only `valid` needs to be reactive.
+    let form = Rc::new(FormState {
+        fields,
+        first,
+        doms: RefCell::new(Vec::new()),
+        key,
+    });
+    let valid = RwSignal::new(false);
+    let is_oauth = mode == AuthMode::Oauth2;
+
+    let root = h(
+        "form",
+        "form",
+        &[("id", "connect-form"), ("novalidate", "")],
+        "",
+    );
+    if !has_visible {
+        add(
+            &root,
+            &[&h("p", "", &[], &i18n.t_name(Key::WeWillConnect, &name))],
+        );
+    }
+    if is_oauth {
+        add(&root, &[&h("p", "muted", &[], i18n.t(Key::PopupHint))]);
+    }
+
+    let container = h("div", "form", &[], "");
+    let refresh: Rc<dyn Fn()> = {
+        let form = Rc::downgrade(&form);
+        Rc::new(move || {
+            if let Some(form) = form.upgrade() {
+                form.refresh(ctrl, valid);
+            }
+        })
+    };
+    let mut doms = Vec::new();
+    let doc = crate::dom::document();
+    for (i, f) in form.fields.iter().enumerate().filter(|(_, f)| !f.hidden) {
+        let dom = field::render(&doc, f, &form.first[i], i18n, guide, refresh.clone());
+        add(&container, &[&dom.root]);
+        doms.push((i, dom));
+    }
+    *form.doms.borrow_mut() = doms;
+    refresh();
+
+    let alert_region = h(
+        "div",
+        "",
+        &[("id", "connect-alert"), ("aria-live", "assertive")],
+        "",
+    );
+    let button = h(
+        "button",
+        "primary",
+        &[("id", "connect-button"), ("type", "submit")],
+        "",
+    );
+    add(&root, &[&container, &alert_region, &button]);
+
+    let alert = ctrl.alert;
+    watch(Box::new(move || {
+        clear(&alert_region);
+        if let Some(f) = alert.get() {
+            add(
+                &alert_region,
+                &[&h(
+                    "p",
+                    "alert",
+                    &[("role", "alert"), ("data-error-type", &f.error_type)],
+                    &f.message,
+                )],
+            );
+        }
+    }));
+    let connecting = ctrl.connecting;
+    let update_button = {
+        let button = button.clone();
+        move || {
+            let busy = connecting.get();
+            let _ = button.toggle_attribute_with_force("disabled", !valid.get());
+            attr(&button, "aria-busy", bool_str(busy));
+            let key = if busy {
+                Key::Connecting
+            } else if alert.with(Option::is_some) {
+                Key::TryAgain
+            } else {
+                Key::Connect
+            };
+            button.set_text_content(Some(i18n.t(key)));
+        }
+    };
+    // The first state at once (no flash of an enabled, empty button), then on every change.
+    untrack(&update_button);
+    watch(Box::new(update_button));
+
+    on(
+        &root,
+        "submit",
+        Box::new(move |ev| {
+            ev.prevent_default();
+            let Some(submission) = collect(&form.fields, &form.read(), &BrowserSyntax) else {
+                return;
+            };
+            if is_oauth {
+                // Synchronous: `connect` opens the popup before anything is awaited.
+                ctrl.connect(selected.clone(), submission.params);
+            } else {
+                ctrl.submit(selected.clone(), submission);
+            }
+        }),
+    );
+    root
+}
+
+/// The form of one visit to the screen.
+struct FormState {
+    fields: Vec<Field>,
+    /// Starting values (a draft's, or the fields' own).
+    first: Vec<String>,
+    /// The rendered visible fields, by index into `fields` (hidden ones keep their starting value).
+    doms: RefCell<Vec<(usize, Rc<FieldDom>)>>,
+    key: String,
+}
+
+impl FormState {
+    fn read(&self) -> Vec<String> {
+        let mut current = self.first.clone();
+        for (i, dom) in self.doms.borrow().iter() {
+            current[*i] = dom.value();
+        }
+        current
+    }
+
+    /// After an edit: the Connect button's state, the dirty flag and the draft.
+    fn refresh(&self, ctrl: Controller, valid: RwSignal<bool>) {
+        let current = self.read();
+        valid.set(collect(&self.fields, &current, &BrowserSyntax).is_some());
+        ctrl.dirty.set(
+            self.fields
+                .iter()
+                .zip(&current)
+                .any(|(f, v)| f.initial != *v),
+        );
+        ctrl.draft.set_value(Some((self.key.clone(), current)));
     }
 }

@@ -2,94 +2,122 @@
 //! provider, then shows the integration screen; a failed load is an inline alert here.
 
 use latchkey_protocol::integrations::ApiPublicIntegration;
-use leptos::prelude::*;
-use leptos::task::spawn_local;
+use reactive_graph::prelude::*;
+use reactive_graph::signal::RwSignal;
+use web_sys::Element;
 
 use crate::api::ApiFailure;
-use crate::components::logo::Logo;
-use crate::controller::{use_controller, Controller};
+use crate::components::logo::logo;
+use crate::controller::Controller;
+use crate::dom::{add, attr, bool_str, clear, h, on_click, spawn_local, watch};
 use crate::i18n::Key;
 
-#[component]
-pub fn ListView(integrations: Vec<ApiPublicIntegration>) -> impl IntoView {
-    let ctrl = use_controller();
+pub fn list_view(ctrl: Controller, integrations: Vec<ApiPublicIntegration>) -> Element {
     let i18n = ctrl.i18n;
     // The integration whose provider is loading, and whether the last load failed.
     let pending = RwSignal::new(None::<String>);
     let failed = RwSignal::new(false);
 
-    let content = if integrations.is_empty() {
-        view! {
-            <p class="empty">{i18n.t(Key::ListEmpty)}</p>
-            {ctrl.can_close().then(|| view! {
-                <button id="empty-close-button" type="button" class="secondary" on:click=move |_| ctrl.close()>{i18n.t(Key::Close)}</button>
-            })}
+    let root = h("div", "view", &[("id", "connect-list")], "");
+    let live = h("div", "", &[("aria-live", "assertive")], "");
+    add(
+        &root,
+        &[
+            &super::title("title", i18n.t(Key::ListTitle)),
+            &h("p", "muted", &[], i18n.t(Key::ListDescription)),
+            &live,
+        ],
+    );
+    watch(Box::new(move || {
+        clear(&live);
+        if failed.get() {
+            add(
+                &live,
+                &[&h(
+                    "p",
+                    "alert",
+                    &[("role", "alert")],
+                    i18n.t(Key::ProviderLoadFailed),
+                )],
+            );
         }
-        .into_any()
-    } else {
-        view! {
-            <ul class="integrations">
-                {integrations
-                    .into_iter()
-                    .map(|integration| view! {
-                        <li><IntegrationButton integration=integration pending=pending failed=failed/></li>
-                    })
-                    .collect_view()}
-            </ul>
-        }
-        .into_any()
-    };
+    }));
 
-    view! {
-        <div id="connect-list" class="view">
-            <h1 id="connect-ui-title" class="title" tabindex="-1">{i18n.t(Key::ListTitle)}</h1>
-            <p class="muted">{i18n.t(Key::ListDescription)}</p>
-            <div aria-live="assertive">
-                <Show when=move || failed.get()>
-                    <p class="alert" role="alert">{i18n.t(Key::ProviderLoadFailed)}</p>
-                </Show>
-            </div>
-            {content}
-        </div>
+    if integrations.is_empty() {
+        add(&root, &[&h("p", "empty", &[], i18n.t(Key::ListEmpty))]);
+        if ctrl.can_close() {
+            let close = h(
+                "button",
+                "secondary",
+                &[("id", "empty-close-button"), ("type", "button")],
+                i18n.t(Key::Close),
+            );
+            on_click(&close, Box::new(move || ctrl.close()));
+            add(&root, &[&close]);
+        }
+        return root;
     }
+
+    let ul = h("ul", "integrations", &[], "");
+    let mut buttons = Vec::with_capacity(integrations.len());
+    for integration in integrations {
+        let li = h("li", "", &[], "");
+        let button = integration_button(ctrl, integration.clone(), pending, failed);
+        add(&li, &[&button]);
+        add(&ul, &[&li]);
+        buttons.push((integration.unique_key, button));
+    }
+    add(&root, &[&ul]);
+    watch(Box::new(move || {
+        pending.with(|p| {
+            for (key, button) in &buttons {
+                attr(button, "aria-busy", bool_str(p.as_deref() == Some(key)));
+            }
+        })
+    }));
+    root
 }
 
-#[component]
-fn IntegrationButton(
+fn integration_button(
+    ctrl: Controller,
     integration: ApiPublicIntegration,
     pending: RwSignal<Option<String>>,
     failed: RwSignal<bool>,
-) -> impl IntoView {
-    let ctrl = use_controller();
-    let key = integration.unique_key.clone();
-    let busy = {
-        let key = key.clone();
-        move || pending.with(|p| p.as_deref() == Some(key.as_str()))
-    };
-    let label = ctrl.i18n.t_name(Key::ConnectTo, &integration.display_name);
-    let (logo, name) = (integration.logo.clone(), integration.display_name.clone());
-    let on_click = move |_| {
-        if pending.with_untracked(Option::is_some) {
-            return;
-        }
-        pending.set(Some(integration.unique_key.clone()));
-        failed.set(false);
-        choose(ctrl, integration.clone(), pending, failed);
-    };
-    view! {
-        <button
-            type="button"
-            class="integration"
-            data-integration=key
-            aria-label=label
-            aria-busy=move || busy().to_string()
-            on:click=on_click
-        >
-            <Logo src=logo/>
-            <span class="name">{name}</span>
-            <span class="arrow" aria-hidden="true">"→"</span>
-        </button>
-    }
+) -> Element {
+    let button = h(
+        "button",
+        "integration",
+        &[
+            ("type", "button"),
+            ("data-integration", &integration.unique_key),
+            (
+                "aria-label",
+                &ctrl.i18n.t_name(Key::ConnectTo, &integration.display_name),
+            ),
+            ("aria-busy", "false"),
+        ],
+        "",
+    );
+    add(
+        &button,
+        &[
+            &logo(&integration.logo, false),
+            &h("span", "name", &[], &integration.display_name),
+            &h("span", "arrow", &[("aria-hidden", "true")], "→"),
+        ],
+    );
+    on_click(
+        &button,
+        Box::new(move || {
+            if pending.with_untracked(Option::is_some) {
+                return;
+            }
+            pending.set(Some(integration.unique_key.clone()));
+            failed.set(false);
+            choose(ctrl, integration.clone(), pending, failed);
+        }),
+    );
+    button
 }
 
 fn choose(

@@ -1,17 +1,27 @@
 //! While the session token or the session is on its way.
 
-use leptos::prelude::*;
+use web_sys::Element;
 
-use crate::controller::use_controller;
-use crate::i18n::Key;
+use crate::dom::{add, h};
+use crate::i18n::{I18n, Key};
 
-#[component]
-pub fn LoadingView() -> impl IntoView {
-    let i18n = use_controller().i18n;
-    view! {
-        <div id="connect-loading" class="view center" role="status" aria-live="polite">
-            <h1 id="connect-ui-title" class="sr-only" tabindex="-1">{i18n.t(Key::Loading)}</h1>
-            <div class="spinner" aria-hidden="true"></div>
-        </div>
-    }
+pub fn loading_view(i18n: I18n) -> Element {
+    let root = h(
+        "div",
+        "view center",
+        &[
+            ("id", "connect-loading"),
+            ("role", "status"),
+            ("aria-live", "polite"),
+        ],
+        "",
+    );
+    add(
+        &root,
+        &[
+            &super::title("sr-only", i18n.t(Key::Loading)),
+            &h("div", "spinner", &[("aria-hidden", "true")], ""),
+        ],
+    );
+    root
 }

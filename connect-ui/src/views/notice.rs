@@ -1,21 +1,33 @@
 //! Dead ends with one sentence: opened directly, session expired, fatal error.
 
-use leptos::prelude::*;
+use web_sys::Element;
 
-use crate::controller::{use_controller, Notice};
+use crate::controller::Notice;
+use crate::dom::{add, h};
+use crate::i18n::I18n;
 
-#[component]
-pub fn NoticeView(notice: Notice) -> impl IntoView {
-    let i18n = use_controller().i18n;
+pub fn notice_view(i18n: I18n, notice: Notice) -> Element {
     let kind = match notice {
         Notice::OpenedDirectly => "opened-directly",
         Notice::SessionExpired => "session-expired",
         Notice::Fatal => "fatal",
     };
-    view! {
-        <div id="connect-notice" class="view center" data-notice=kind role="alert">
-            <div class="badge error" aria-hidden="true">"!"</div>
-            <h1 id="connect-ui-title" class="title small" tabindex="-1">{i18n.t(notice.key())}</h1>
-        </div>
-    }
+    let root = h(
+        "div",
+        "view center",
+        &[
+            ("id", "connect-notice"),
+            ("data-notice", kind),
+            ("role", "alert"),
+        ],
+        "",
+    );
+    add(
+        &root,
+        &[
+            &h("div", "badge error", &[("aria-hidden", "true")], "!"),
+            &super::title("title small", i18n.t(notice.key())),
+        ],
+    );
+    root
 }

@@ -1,0 +1,535 @@
+//! The integration screen's form, decided in plain Rust (no browser): which fields a provider's
+//! catalog entry asks for, in which order, with which starting value, and whether a value is valid.
+//!
+//! Rules follow Nango's Connect UI (reference §2.5): base credential fields per auth mode (`apiKey`;
+//! `username`/`password`; `client_id`/`client_secret`) take the provider's `credentials` schema when
+//! it describes them; `connection_config` fields become `params`; `automated` fields are never shown;
+//! `hidden` fields and values preset by the session (`integrations_config_defaults.connection_config`)
+//! are not shown but are sent; fields with an `order` come first. Validation: required unless
+//! `optional`, `enum` membership, `format` (hostname, uri, email, uuid) and `pattern` ("Incorrect
+//! {title}"). Regular expressions and URL parsing are the browser's (`RegExp`, `URL`), reached through
+//! [`Syntax`], so the native tests plug in the `regex` and `url` crates instead.
+
+use latchkey_protocol::integrations::AuthMode;
+
+/// Where a field's value goes in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Namespace {
+    /// The credentials body (`apiKey`, `username`, …).
+    Credentials,
+    /// Connection config, sent as `params[name]`.
+    Params,
+}
+
+/// A `format` the catalog may give a string field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Hostname,
+    Uri,
+    Email,
+    Uuid,
+}
+
+impl Format {
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "hostname" => Some(Self::Hostname),
+            "uri" | "url" => Some(Self::Uri),
+            "email" => Some(Self::Email),
+            "uuid" => Some(Self::Uuid),
+            _ => None,
+        }
+    }
+
+    /// The `type` of the `<input>` that suits it.
+    pub fn input_type(self) -> &'static str {
+        match self {
+            Self::Uri => "url",
+            Self::Email => "email",
+            Self::Hostname | Self::Uuid => "text",
+        }
+    }
+}
+
+/// One entry of a provider's `credentials` or `connection_config` (the JSON-schema-like catalog fields).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldSchema {
+    pub name: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub example: Option<String>,
+    pub pattern: Option<String>,
+    pub format: Option<Format>,
+    /// `enum`: the allowed values (a `<select>`).
+    pub options: Vec<String>,
+    pub optional: bool,
+    pub secret: bool,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub default_value: Option<String>,
+    pub hidden: bool,
+    pub automated: bool,
+    pub order: Option<f64>,
+    pub doc_section: Option<String>,
+}
+
+impl FieldSchema {
+    pub fn named(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A field of the form as the user sees it (or does not, when `hidden`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    pub namespace: Namespace,
+    pub schema: FieldSchema,
+    /// Not rendered (catalog `hidden`, or preset by the session); its value is still sent.
+    pub hidden: bool,
+    /// The value the form starts with.
+    pub initial: String,
+}
+
+impl Field {
+    /// The DOM id of its input: `field-credentials-apiKey`, `field-params-subdomain`.
+    pub fn input_id(&self) -> String {
+        let ns = match self.namespace {
+            Namespace::Credentials => "credentials",
+            Namespace::Params => "params",
+        };
+        format!("field-{ns}-{}", self.schema.name)
+    }
+
+    /// `type=password` for secrets (catalog `secret`, or a built-in secret name).
+    pub fn is_secret(&self) -> bool {
+        self.schema.secret
+            || (self.namespace == Namespace::Credentials
+                && matches!(
+                    self.schema.name.as_str(),
+                    "apiKey" | "password" | "client_secret"
+                ))
+    }
+}
+
+/// The credential fields an auth mode always asks for, and whether the screen is a form at all.
+pub fn base_credentials(mode: &AuthMode) -> &'static [&'static str] {
+    match mode {
+        AuthMode::ApiKey => &["apiKey"],
+        AuthMode::Basic => &["username", "password"],
+        AuthMode::Oauth2Cc => &["client_id", "client_secret"],
+        _ => &[],
+    }
+}
+
+/// Whether the Connect UI can connect this auth mode (OAuth2 through the popup, the rest by `POST`).
+pub fn is_supported(mode: &AuthMode) -> bool {
+    matches!(
+        mode,
+        AuthMode::Oauth2 | AuthMode::ApiKey | AuthMode::Basic | AuthMode::Oauth2Cc
+    )
+}
+
+/// The form of a provider: base credentials (described by the catalog's `credentials` when it has
+/// them), then `connection_config`, fields with an `order` first; `presets` are the session's
+/// connection-config values for this integration.
+pub fn build_form(
+    mode: &AuthMode,
+    credentials: &[FieldSchema],
+    connection_config: &[FieldSchema],
+    presets: &[(String, String)],
+) -> Vec<Field> {
+    let mut fields = Vec::new();
+    for name in base_credentials(mode) {
+        let schema = credentials
+            .iter()
+            .find(|s| s.name == *name)
+            .cloned()
+            .unwrap_or_else(|| FieldSchema::named(name));
+        fields.push(field(Namespace::Credentials, schema, None));
+    }
+    for schema in connection_config {
+        let preset = presets
+            .iter()
+            .find(|(k, _)| *k == schema.name)
+            .map(|(_, v)| v.as_str());
+        if schema.automated && preset.is_none() {
+            continue;
+        }
+        fields.push(field(Namespace::Params, schema.clone(), preset));
+    }
+    // Stable insertion sort (a handful of fields; `sort_by` would add ~2 KB of wasm): fields without
+    // an order keep their catalog order, after the ordered ones.
+    let rank = |f: &Field| f.schema.order.unwrap_or(f64::INFINITY);
+    for i in 1..fields.len() {
+        let mut j = i;
+        while j > 0 && rank(&fields[j - 1]) > rank(&fields[j]) {
+            fields.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    fields
+}
+
+fn field(namespace: Namespace, schema: FieldSchema, preset: Option<&str>) -> Field {
+    let hidden = schema.hidden || schema.automated || preset.is_some();
+    let initial = preset
+        .map(str::to_owned)
+        .or_else(|| schema.default_value.clone())
+        .or_else(|| {
+            (!schema.optional && !hidden)
+                .then(|| schema.options.first().cloned())
+                .flatten()
+        })
+        .unwrap_or_default();
+    Field {
+        namespace,
+        schema,
+        hidden,
+        initial,
+    }
+}
+
+/// The browser's regular expressions and URL parser.
+pub trait Syntax {
+    /// `new RegExp(pattern).test(value)`; an invalid pattern accepts everything (the catalog's
+    /// mistake must not lock the user out).
+    fn matches(&self, pattern: &str, value: &str) -> bool;
+    /// `new URL(value)` succeeds with an `http(s)` scheme.
+    fn is_url(&self, value: &str) -> bool;
+}
+
+/// What is wrong with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Empty but not optional: "This field is required".
+    Required,
+    /// Fails its enum, format or pattern: "Incorrect {title}".
+    Incorrect,
+}
+
+/// Checks one value against its field.
+pub fn check(field: &Field, value: &str, syntax: &impl Syntax) -> Option<Problem> {
+    let schema = &field.schema;
+    if value.is_empty() {
+        return (!schema.optional && !field.hidden).then_some(Problem::Required);
+    }
+    if field.hidden {
+        return None;
+    }
+    let format_ok = match schema.format {
+        None => true,
+        Some(Format::Hostname) => is_hostname(value),
+        Some(Format::Email) => is_email(value),
+        Some(Format::Uuid) => is_uuid(value),
+        Some(Format::Uri) => syntax.is_url(value),
+    };
+    let enum_ok = schema.options.is_empty() || schema.options.iter().any(|o| o == value);
+    let pattern_ok = schema
+        .pattern
+        .as_deref()
+        .is_none_or(|p| syntax.matches(p, value));
+    (!(format_ok && enum_ok && pattern_ok)).then_some(Problem::Incorrect)
+}
+
+/// The values to send, split by namespace; empty values are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Submission {
+    pub credentials: Vec<(String, String)>,
+    pub params: Vec<(String, String)>,
+}
+
+impl Submission {
+    pub fn credential(&self, name: &str) -> &str {
+        self.credentials
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// `values[i]` belongs to `fields[i]`; `None` if any value is invalid.
+pub fn collect(fields: &[Field], values: &[String], syntax: &impl Syntax) -> Option<Submission> {
+    let mut out = Submission::default();
+    for (field, value) in fields.iter().zip(values) {
+        if check(field, value, syntax).is_some() {
+            return None;
+        }
+        if value.is_empty() {
+            continue;
+        }
+        let pair = (field.schema.name.clone(), value.clone());
+        match field.namespace {
+            Namespace::Credentials => out.credentials.push(pair),
+            Namespace::Params => out.params.push(pair),
+        }
+    }
+    Some(out)
+}
+
+/// Nango's hostname rule: letters, digits, dots and dashes.
+fn is_hostname(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
+/// `local@domain.tld` without spaces (the shape browsers' own `type=email` check accepts, plus a dot).
+fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !value.chars().any(char::is_whitespace)
+        && !domain.contains('@')
+        && domain
+            .split_once('.')
+            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty() && !b.ends_with('.'))
+}
+
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `regex` and `url` crates stand in for the browser's `RegExp` and `URL`.
+    struct Native;
+    impl Syntax for Native {
+        fn matches(&self, pattern: &str, value: &str) -> bool {
+            regex::Regex::new(pattern).map_or(true, |r| r.is_match(value))
+        }
+        fn is_url(&self, value: &str) -> bool {
+            url::Url::parse(value).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        }
+    }
+
+    fn zendesk_subdomain() -> FieldSchema {
+        FieldSchema {
+            title: Some("Zendesk Subdomain".into()),
+            example: Some("acme".into()),
+            pattern: Some("^[a-z0-9_-]+$".into()),
+            prefix: Some("https://".into()),
+            suffix: Some(".zendesk.com".into()),
+            order: Some(1.0),
+            ..FieldSchema::named("subdomain")
+        }
+    }
+
+    fn names(fields: &[Field]) -> Vec<&str> {
+        fields.iter().map(|f| f.schema.name.as_str()).collect()
+    }
+
+    #[test]
+    fn api_key_form_takes_the_catalog_description_of_api_key() {
+        let api_key = FieldSchema {
+            title: Some("API Key".into()),
+            pattern: Some("^sk-[A-Za-z0-9_-]+$".into()),
+            secret: true,
+            ..FieldSchema::named("apiKey")
+        };
+        let form = build_form(&AuthMode::ApiKey, std::slice::from_ref(&api_key), &[], &[]);
+        assert_eq!(form.len(), 1);
+        assert_eq!(form[0].schema, api_key);
+        assert_eq!(form[0].namespace, Namespace::Credentials);
+        assert!(form[0].is_secret() && !form[0].hidden);
+        assert_eq!(form[0].input_id(), "field-credentials-apiKey");
+    }
+
+    #[test]
+    fn base_fields_exist_without_a_catalog_schema_and_oauth2_has_none() {
+        let basic = build_form(&AuthMode::Basic, &[], &[], &[]);
+        assert_eq!(names(&basic), ["username", "password"]);
+        assert!(!basic[0].is_secret() && basic[1].is_secret());
+        let cc = build_form(&AuthMode::Oauth2Cc, &[], &[], &[]);
+        assert_eq!(names(&cc), ["client_id", "client_secret"]);
+        assert!(build_form(&AuthMode::Oauth2, &[], &[], &[]).is_empty());
+        assert!(!is_supported(&AuthMode::Other("TBA".into())));
+    }
+
+    #[test]
+    fn ordered_fields_come_first_across_namespaces() {
+        let username = FieldSchema {
+            order: Some(2.0),
+            ..FieldSchema::named("username")
+        };
+        let password = FieldSchema {
+            order: Some(3.0),
+            ..FieldSchema::named("password")
+        };
+        let extra = FieldSchema::named("region");
+        let form = build_form(
+            &AuthMode::Basic,
+            &[password, username],
+            &[extra, zendesk_subdomain()],
+            &[],
+        );
+        assert_eq!(
+            names(&form),
+            ["subdomain", "username", "password", "region"]
+        );
+        assert_eq!(form[0].namespace, Namespace::Params);
+    }
+
+    #[test]
+    fn presets_hide_and_fill_automated_fields_are_dropped() {
+        let automated = FieldSchema {
+            automated: true,
+            ..FieldSchema::named("instance_url")
+        };
+        let hidden = FieldSchema {
+            hidden: true,
+            default_value: Some("v2".into()),
+            ..FieldSchema::named("version")
+        };
+        let form = build_form(
+            &AuthMode::Oauth2,
+            &[],
+            &[zendesk_subdomain(), automated, hidden],
+            &[("subdomain".into(), "preset-co".into())],
+        );
+        assert_eq!(names(&form), ["subdomain", "version"]);
+        assert!(form.iter().all(|f| f.hidden));
+        assert_eq!(form[0].initial, "preset-co");
+        assert_eq!(form[1].initial, "v2");
+        let values: Vec<String> = form.iter().map(|f| f.initial.clone()).collect();
+        let sent = collect(&form, &values, &Native).unwrap();
+        assert_eq!(
+            sent.params,
+            [
+                ("subdomain".to_owned(), "preset-co".to_owned()),
+                ("version".to_owned(), "v2".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn starting_values_default_then_first_enum_option() {
+        let region = FieldSchema {
+            options: vec!["us".into(), "eu".into()],
+            ..FieldSchema::named("region")
+        };
+        let optional_region = FieldSchema {
+            optional: true,
+            ..region.clone()
+        };
+        let version = FieldSchema {
+            default_value: Some("2023-06-01".into()),
+            ..FieldSchema::named("version")
+        };
+        let form = build_form(
+            &AuthMode::Oauth2,
+            &[],
+            &[region, optional_region, version],
+            &[],
+        );
+        let initial: Vec<&str> = form.iter().map(|f| f.initial.as_str()).collect();
+        assert_eq!(initial, ["us", "", "2023-06-01"]);
+    }
+
+    #[test]
+    fn pattern_failures_are_incorrect_and_empty_is_required() {
+        let form = build_form(&AuthMode::Oauth2, &[], &[zendesk_subdomain()], &[]);
+        let f = &form[0];
+        assert_eq!(check(f, "", &Native), Some(Problem::Required));
+        assert_eq!(check(f, "Acme Inc", &Native), Some(Problem::Incorrect));
+        assert_eq!(check(f, "acme", &Native), None);
+        let optional = Field {
+            schema: FieldSchema {
+                optional: true,
+                ..f.schema.clone()
+            },
+            ..f.clone()
+        };
+        assert_eq!(check(&optional, "", &Native), None);
+        assert_eq!(check(&optional, "A B", &Native), Some(Problem::Incorrect));
+    }
+
+    #[test]
+    fn formats_are_checked() {
+        let with = |format| Field {
+            namespace: Namespace::Params,
+            schema: FieldSchema {
+                format: Some(format),
+                ..FieldSchema::named("x")
+            },
+            hidden: false,
+            initial: String::new(),
+        };
+        let cases = [
+            (Format::Hostname, "acme.us.auth0.com", true),
+            (Format::Hostname, "https://acme.com", false),
+            (Format::Email, "ada@example.com", true),
+            (Format::Email, "ada@example", false),
+            (Format::Email, "a da@example.com", false),
+            (Format::Uuid, "123e4567-e89b-12d3-a456-426614174000", true),
+            (Format::Uuid, "123e4567e89b12d3a456426614174000", false),
+            (Format::Uri, "https://acme.my.salesforce.com", true),
+            (Format::Uri, "acme.my.salesforce.com", false),
+        ];
+        for (format, value, ok) in cases {
+            assert_eq!(
+                check(&with(format), value, &Native).is_none(),
+                ok,
+                "{format:?} {value}"
+            );
+        }
+        assert_eq!(Format::parse("uri"), Some(Format::Uri));
+        assert_eq!(Format::parse("date"), None);
+    }
+
+    #[test]
+    fn enum_values_outside_the_list_are_incorrect() {
+        let form = build_form(
+            &AuthMode::Oauth2,
+            &[],
+            &[FieldSchema {
+                options: vec!["us".into(), "eu".into()],
+                ..FieldSchema::named("region")
+            }],
+            &[],
+        );
+        assert_eq!(check(&form[0], "eu", &Native), None);
+        assert_eq!(check(&form[0], "mars", &Native), Some(Problem::Incorrect));
+    }
+
+    #[test]
+    fn an_invalid_catalog_pattern_does_not_lock_the_user_out() {
+        let form = build_form(
+            &AuthMode::ApiKey,
+            &[FieldSchema {
+                pattern: Some("(".into()),
+                ..FieldSchema::named("apiKey")
+            }],
+            &[],
+            &[],
+        );
+        assert_eq!(check(&form[0], "anything", &Native), None);
+    }
+
+    #[test]
+    fn submission_splits_credentials_from_params_and_refuses_invalid_values() {
+        let form = build_form(&AuthMode::Basic, &[], &[zendesk_subdomain()], &[]);
+        assert_eq!(names(&form), ["subdomain", "username", "password"]);
+        let values = |v: [&str; 3]| v.map(str::to_owned).to_vec();
+        let sent = collect(&form, &values(["acme", "ada", "pw"]), &Native).unwrap();
+        assert_eq!(sent.credential("username"), "ada");
+        assert_eq!(sent.credential("password"), "pw");
+        assert_eq!(sent.params, [("subdomain".to_owned(), "acme".to_owned())]);
+        assert_eq!(
+            collect(&form, &values(["ACME!", "ada", "pw"]), &Native),
+            None
+        );
+        assert_eq!(collect(&form, &values(["acme", "ada", ""]), &Native), None);
+    }
+}
