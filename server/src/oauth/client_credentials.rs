@@ -10,8 +10,7 @@
 //! Never logs the client secret or a token; the outbound client refuses private addresses unless the
 //! deployment allows them.
 
-use super::flow::connection_aad;
-use super::refresh::{expires_soon, open};
+use super::refresh::{expires_soon, open, refresh_failed, store_renewed};
 use super::token::{request_token, BodyFormat, ClientAuth, TokenError, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_url, param_string, Provider};
 use crate::secret::Secret;
@@ -175,46 +174,10 @@ pub async fn fresh(
     let fetched = match fetch(app, &provider, client_id, &secret, &config).await {
         Ok(f) => f,
         Err(ClientCredentialsError::Internal(e)) => return Err(RefreshError::Internal(e)),
-        Err(e) => {
-            tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %e, "client-credentials token fetch failed");
-            if let Ok(Some(env)) = app.store.environment_by_id(row.environment_id).await {
-                let event = crate::webhooks::auth_event(
-                    &env.name,
-                    &row.provider_config_key,
-                    &row.connection_id,
-                    &row.provider,
-                    "OAUTH2_CC",
-                    "refresh",
-                    Some(&row.tags),
-                    Some(("refresh_token_external_error", &e.to_string())),
-                );
-                crate::webhooks::enqueue_auth(app, row.environment_id, event).await;
-            }
-            return Err(RefreshError::Upstream(e.to_string()));
-        }
+        Err(e) => return Err(refresh_failed(app, &row, "OAUTH2_CC", &e.to_string()).await),
     };
-    let sealed = app.cipher.seal(
-        &serde_json::to_vec(&fetched.credentials).expect("credentials serialize"),
-        &connection_aad(
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        ),
-    );
-    let now = crate::time::now_iso();
-    app.store
-        .update_connection_credentials(row.id, &sealed, app.cipher.key_id(), &now)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let row = store_renewed(app, row, &fetched.credentials).await?;
     tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "client-credentials token renewed");
-    let row = ConnectionRow {
-        credentials_enc: sealed,
-        key_id: app.cipher.key_id().to_string(),
-        updated_at: now,
-        refresh_failures: 0,
-        last_refresh_failure_at: None,
-        ..row
-    };
     Ok((row, fetched.credentials))
 }
 

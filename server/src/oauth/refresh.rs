@@ -209,33 +209,57 @@ async fn refresh_now(
     let tokens = match tokens {
         Ok(t) => t,
         Err(e) => {
-            tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %e, "token refresh failed");
-            if let Err(db) = app
-                .store
-                .record_refresh_failure(row.id, &crate::time::now_iso())
-                .await
-            {
-                tracing::error!(error = %db, "could not count a refresh failure");
-            }
-            if let Ok(Some(env)) = app.store.environment_by_id(row.environment_id).await {
-                let event = crate::webhooks::auth_event(
-                    &env.name,
-                    &row.provider_config_key,
-                    &row.connection_id,
-                    &row.provider,
-                    provider.auth_mode.as_str(),
-                    "refresh",
-                    Some(&row.tags),
-                    Some(("refresh_token_external_error", &e.to_string())),
-                );
-                crate::webhooks::enqueue_auth(app, row.environment_id, event).await;
-            }
-            return Err(RefreshError::Upstream(e.to_string()));
+            return Err(
+                refresh_failed(app, &row, provider.auth_mode.as_str(), &e.to_string()).await,
+            )
         }
     };
     let new = tokens.into_credentials(Some(refresh_token.clone()), config_override.clone());
+    let row = store_renewed(app, row, &new).await?;
+    tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "token refreshed");
+    Ok((row, new))
+}
+
+/// A refresh (or client-credentials renewal) the provider refused: counted on the connection, logged
+/// (the provider's error, never a token), and reported by an auth webhook.
+pub(crate) async fn refresh_failed(
+    app: &AppState,
+    row: &ConnectionRow,
+    auth_mode: &str,
+    error: &str,
+) -> RefreshError {
+    tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %error, "token refresh failed");
+    if let Err(db) = app
+        .store
+        .record_refresh_failure(row.id, &crate::time::now_iso())
+        .await
+    {
+        tracing::error!(error = %db, "could not count a refresh failure");
+    }
+    if let Ok(Some(env)) = app.store.environment_by_id(row.environment_id).await {
+        let event = crate::webhooks::auth_event(
+            &env.name,
+            &row.provider_config_key,
+            &row.connection_id,
+            &row.provider,
+            auth_mode,
+            "refresh",
+            Some(&row.tags),
+            Some(("refresh_token_external_error", error)),
+        );
+        crate::webhooks::enqueue_auth(app, row.environment_id, event).await;
+    }
+    RefreshError::Upstream(error.to_string())
+}
+
+/// Seals and stores renewed credentials (which resets the failure count); returns the row as stored.
+pub(crate) async fn store_renewed(
+    app: &AppState,
+    row: ConnectionRow,
+    credentials: &Credentials,
+) -> Result<ConnectionRow, RefreshError> {
     let sealed = app.cipher.seal(
-        &serde_json::to_vec(&new).expect("credentials serialize"),
+        &serde_json::to_vec(credentials).expect("credentials serialize"),
         &connection_aad(
             row.environment_id,
             &row.provider_config_key,
@@ -247,16 +271,14 @@ async fn refresh_now(
         .update_connection_credentials(row.id, &sealed, app.cipher.key_id(), &now)
         .await
         .map_err(anyhow::Error::from)?;
-    tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "token refreshed");
-    let row = ConnectionRow {
+    Ok(ConnectionRow {
         credentials_enc: sealed,
         key_id: app.cipher.key_id().to_string(),
         updated_at: now,
         refresh_failures: 0,
         last_refresh_failure_at: None,
         ..row
-    };
-    Ok((row, new))
+    })
 }
 
 /// Whether the access token is past its expiry (a refreshed token within the window is still usable).
