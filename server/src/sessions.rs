@@ -49,3 +49,36 @@ pub fn connection_id(session: &ConnectSessionRow) -> String {
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
+
+/// Nango's tag rule for connect sessions and imported connections: tags derived from the end user
+/// (`end_user_id`, `end_user_email`, `end_user_display_name`, the user's own tags) and organization
+/// (`organization_id`, `organization_display_name`), then explicit tags, lower-cased keys, on top.
+pub fn nango_tags(
+    end_user: Option<&latchkey_protocol::connect::EndUser>,
+    organization: Option<&latchkey_protocol::connect::Organization>,
+    explicit: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    if let Some(u) = end_user {
+        tags.insert("end_user_id".into(), u.id.clone());
+        if let Some(e) = &u.email {
+            tags.insert("end_user_email".into(), e.clone());
+        }
+        if let Some(d) = &u.display_name {
+            tags.insert("end_user_display_name".into(), d.clone());
+        }
+        if let Some(t) = &u.tags {
+            tags.extend(t.clone());
+        }
+    }
+    if let Some(o) = organization {
+        tags.insert("organization_id".into(), o.id.clone());
+        if let Some(d) = &o.display_name {
+            tags.insert("organization_display_name".into(), d.clone());
+        }
+    }
+    if let Some(explicit) = explicit {
+        tags.extend(explicit.iter().map(|(k, v)| (k.to_lowercase(), v.clone())));
+    }
+    tags
+}

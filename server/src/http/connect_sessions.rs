@@ -82,31 +82,13 @@ fn validate(body: &CreateConnectSessionRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Nango's tag rule: tags derived from the end user and organization, overridden by explicit tags.
+/// Nango's tag rule ([`crate::sessions::nango_tags`]) for a new session.
 fn session_tags(body: &CreateConnectSessionRequest) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::new();
-    if let Some(u) = &body.end_user {
-        tags.insert("end_user_id".into(), u.id.clone());
-        if let Some(e) = &u.email {
-            tags.insert("end_user_email".into(), e.clone());
-        }
-        if let Some(d) = &u.display_name {
-            tags.insert("end_user_display_name".into(), d.clone());
-        }
-        if let Some(t) = &u.tags {
-            tags.extend(t.clone());
-        }
-    }
-    if let Some(o) = &body.organization {
-        tags.insert("organization_id".into(), o.id.clone());
-        if let Some(d) = &o.display_name {
-            tags.insert("organization_display_name".into(), d.clone());
-        }
-    }
-    if let Some(explicit) = &body.tags {
-        tags.extend(explicit.iter().map(|(k, v)| (k.to_lowercase(), v.clone())));
-    }
-    tags
+    crate::sessions::nango_tags(
+        body.end_user.as_ref(),
+        body.organization.as_ref(),
+        body.tags.as_ref(),
+    )
 }
 
 async fn create_session(

@@ -227,38 +227,22 @@ async fn import(
         .connection_id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    // Tags as a connect session would set them: derived from the end user, overridden by explicit ones.
-    let mut tags = std::collections::BTreeMap::new();
-    if let Some(u) = &body.end_user {
-        tags.insert("end_user_id".to_string(), u.id.clone());
-        if let Some(e) = &u.email {
-            tags.insert("end_user_email".into(), e.clone());
-        }
-        if let Some(d) = &u.display_name {
-            tags.insert("end_user_display_name".into(), d.clone());
-        }
-        if let Some(t) = &u.tags {
-            tags.extend(t.clone());
-        }
-        if let Some(o) = &u.organization {
-            tags.insert("organization_id".into(), o.id.clone());
-            if let Some(d) = &o.display_name {
-                tags.insert("organization_display_name".into(), d.clone());
-            }
-        }
-    }
-    if let Some(explicit) = &body.tags {
-        tags.extend(explicit.iter().map(|(k, v)| (k.to_lowercase(), v.clone())));
-    }
-    let end_user = body.end_user.as_ref().map(|u| {
-        serde_json::to_string(&latchkey_protocol::connect::EndUser {
+    let end_user = body
+        .end_user
+        .as_ref()
+        .map(|u| latchkey_protocol::connect::EndUser {
             id: u.id.clone(),
             email: u.email.clone(),
             display_name: u.display_name.clone(),
             tags: u.tags.clone(),
-        })
-        .expect("end user serializes")
-    });
+        });
+    // Tags as a connect session would set them: derived from the end user, overridden by explicit ones.
+    let tags = crate::sessions::nango_tags(
+        end_user.as_ref(),
+        body.end_user.as_ref().and_then(|u| u.organization.as_ref()),
+        body.tags.as_ref(),
+    );
+    let end_user = end_user.map(|u| serde_json::to_string(&u).expect("end user serializes"));
     let sealed = app.cipher.seal(
         &serde_json::to_vec(&body.credentials).expect("credentials serialize"),
         &crate::oauth::flow::connection_aad(env.id, key, &connection_id),
