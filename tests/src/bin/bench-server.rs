@@ -79,9 +79,11 @@ async fn main() -> anyhow::Result<()> {
                     Ok(latencies)
                 })
             });
+            // Spawn them all before waiting on any, so they really run side by side.
+            let workers: Vec<_> = workers.collect();
             let mut all = Vec::new();
-            for w in wait_all(workers).await {
-                all.extend(w??);
+            for w in workers {
+                all.extend(w.await??);
             }
             anyhow::Ok(all)
         }
@@ -99,14 +101,4 @@ async fn main() -> anyhow::Result<()> {
         pct(0.99).as_secs_f64() * 1e3,
     );
     Ok(())
-}
-
-async fn wait_all<T>(
-    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
-) -> Vec<Result<T, tokio::task::JoinError>> {
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await);
-    }
-    out
 }
