@@ -3,14 +3,16 @@
 //! `client_credentials` grant and fetches a new one whenever the stored one is about to expire.
 //!
 //! The credentials (token, expiry, client id and secret, raw response) are one sealed blob, like every
-//! other connection's. Reads go through [`fresh`], which `oauth::refresh::fresh` calls for OAUTH2_CC
-//! connections: one upstream request per connection at a time (the shared per-connection lock, then a
-//! re-read), exactly like the refresh-token path.
+//! other connection's. Reads go through `oauth::refresh::fresh`, which decides when a token is due and
+//! makes sure one caller across all replicas renews it (the per-connection lock, the lease, re-reads),
+//! then calls [`renew`] for OAUTH2_CC connections.
 //!
 //! Never logs the client secret or a token; the outbound client refuses private addresses unless the
 //! deployment allows them.
 
-use super::refresh::{expires_soon, open, refresh_failed, store_renewed};
+#[cfg(test)]
+use super::refresh::expires_soon;
+use super::refresh::{refresh_failed, store_renewed};
 use super::token::{request_token, BodyFormat, ClientAuth, TokenError, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_url, param_string, Provider};
 use crate::secret::Secret;
@@ -115,42 +117,14 @@ pub async fn fetch(
     })
 }
 
-fn token(c: &Credentials) -> Option<&str> {
-    match c {
-        Credentials::OAuth2Cc { token, .. } => Some(token),
-        _ => None,
-    }
-}
-
-/// The OAUTH2_CC connection's credentials, with a new token first when the stored one expires soon
-/// (or when `force`). `credentials` is what the caller already opened from `row`.
-pub async fn fresh(
+/// Fetches a new client-credentials token for `row` (whose opened credentials are `current`) and
+/// stores it; the caller holds the connection's lock and lease.
+pub(crate) async fn renew(
     app: &AppState,
     row: ConnectionRow,
-    credentials: Credentials,
-    force: bool,
+    current: Credentials,
 ) -> Result<(ConnectionRow, Credentials), super::refresh::RefreshError> {
     use super::refresh::RefreshError;
-    if !(force || expires_soon(&credentials, crate::time::now_unix())) {
-        return Ok((row, credentials));
-    }
-    let lock = app.refresh_locks.for_connection(row.id);
-    let _guard = lock.lock().await;
-    let row = app
-        .store
-        .connection(
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        )
-        .await
-        .map_err(anyhow::Error::from)?
-        .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
-    let current = open(app, &row)?;
-    // Another caller fetched a token while we waited for the lock: use it.
-    if token(&current) != token(&credentials) && !expires_soon(&current, crate::time::now_unix()) {
-        return Ok((row, current));
-    }
     let Credentials::OAuth2Cc {
         client_id,
         client_secret,

@@ -68,13 +68,7 @@ pub(crate) fn open(app: &AppState, row: &ConnectionRow) -> anyhow::Result<Creden
 /// Whether an OAuth2 access token or a client-credentials token expires within the refresh window
 /// (an unreadable expiry counts as expiring; no expiry, as not).
 pub(crate) fn expires_soon(c: &Credentials, now: i64) -> bool {
-    let expires_at = match c {
-        Credentials::OAuth2 { expires_at, .. } | Credentials::OAuth2Cc { expires_at, .. } => {
-            expires_at.as_deref()
-        }
-        _ => None,
-    };
-    expires_at.is_some_and(|at| {
+    expires_at(c).is_some_and(|at| {
         chrono::DateTime::parse_from_rfc3339(at)
             .map(|t| t.timestamp() - now < REFRESH_WINDOW_SECS)
             .unwrap_or(true)
@@ -88,12 +82,12 @@ pub async fn fresh(
     force: bool,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
     let credentials = open(app, &row)?;
-    // Issue 3 (client credentials): OAUTH2_CC tokens are fetched again, not refreshed.
-    if matches!(credentials, Credentials::OAuth2Cc { .. }) {
-        return super::client_credentials::fresh(app, row, credentials, force).await;
-    }
-    let is_oauth2 = matches!(credentials, Credentials::OAuth2 { .. });
-    if !is_oauth2 || !(force || expires_soon(&credentials, crate::time::now_unix())) {
+    // OAuth2 tokens are refreshed; client-credentials (OAUTH2_CC) tokens are fetched again.
+    let renewable = matches!(
+        credentials,
+        Credentials::OAuth2 { .. } | Credentials::OAuth2Cc { .. }
+    );
+    if !renewable || !(force || expires_soon(&credentials, crate::time::now_unix())) {
         return Ok((row, credentials));
     }
     let lock = app.refresh_locks.for_connection(row.id);
@@ -128,7 +122,10 @@ pub async fn fresh(
             return Ok((*row, credentials));
         }
     };
-    let refreshed = refresh_now(app, row, current).await;
+    let refreshed = match current {
+        Credentials::OAuth2Cc { .. } => super::client_credentials::renew(app, row, current).await,
+        _ => refresh_now(app, row, current).await,
+    };
     lease.release().await;
     refreshed
 }
@@ -283,20 +280,28 @@ pub(crate) async fn store_renewed(
 
 /// Whether the access token is past its expiry (a refreshed token within the window is still usable).
 fn expired(c: &Credentials, now: i64) -> bool {
-    match c {
-        Credentials::OAuth2 {
-            expires_at: Some(at),
-            ..
-        } => chrono::DateTime::parse_from_rfc3339(at)
+    expires_at(c).is_some_and(|at| {
+        chrono::DateTime::parse_from_rfc3339(at)
             .map(|t| t.timestamp() <= now)
-            .unwrap_or(true),
-        _ => false,
+            .unwrap_or(true)
+    })
+}
+
+/// When an OAuth2 access token or a client-credentials token expires, if known.
+fn expires_at(c: &Credentials) -> Option<&str> {
+    match c {
+        Credentials::OAuth2 { expires_at, .. } | Credentials::OAuth2Cc { expires_at, .. } => {
+            expires_at.as_deref()
+        }
+        _ => None,
     }
 }
 
+/// The token a renewal replaces: the OAuth2 access token, or the client-credentials token.
 fn access_token(c: &Credentials) -> Option<&str> {
     match c {
         Credentials::OAuth2 { access_token, .. } => Some(access_token),
+        Credentials::OAuth2Cc { token, .. } => Some(token),
         _ => None,
     }
 }
