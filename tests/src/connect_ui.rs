@@ -283,3 +283,34 @@ axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag2
         .context("running axe-core")?;
     Ok(result.as_array().cloned().unwrap_or_default())
 }
+
+/// Runs a Connect UI test `body` with a fresh stack and browser (screenshots under
+/// `tests/artifacts/connect-ui/<name>/`), fails it after `time_limit`, dumps the page when it fails,
+/// and stops both afterwards (dropping the last handles stops chromedriver, Chromium and the stack).
+pub async fn with_browser<F, Fut>(
+    name: &str,
+    time_limit: std::time::Duration,
+    body: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(std::sync::Arc<UiStack>, std::sync::Arc<crate::browser::Browser>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    crate::require_web_build()?;
+    let stack = std::sync::Arc::new(UiStack::start().await?);
+    let browser =
+        std::sync::Arc::new(crate::browser::Browser::start(&format!("connect-ui/{name}")).await?);
+    let outcome = tokio::time::timeout(time_limit, body(stack.clone(), browser.clone()))
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("{name} took over {time_limit:?}")));
+    if outcome.is_err() {
+        browser.dump("failure").await;
+    }
+    // Close the session politely before the drop kills what is left.
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        browser.client().clone().close(),
+    )
+    .await;
+    outcome
+}

@@ -10,30 +10,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Runs `body` with a fresh stack and browser, dumping the page when it fails.
+/// Every test here gets 150 s.
+const TIME_LIMIT: Duration = Duration::from_secs(150);
+
 async fn with_browser<F, Fut>(name: &str, body: F) -> anyhow::Result<()>
 where
     F: FnOnce(Arc<UiStack>, Arc<Browser>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    latchkey_tests::require_web_build()?;
-    let stack = Arc::new(UiStack::start().await?);
-    let browser = Arc::new(Browser::start(&format!("connect-ui/{name}")).await?);
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(150),
-        body(stack.clone(), browser.clone()),
-    )
-    .await
-    .unwrap_or_else(|_| Err(anyhow::anyhow!("{name} took over 150 s")));
-    if outcome.is_err() {
-        browser.dump("failure").await;
-    }
-    // Close the session politely; dropping the last handles then stops chromedriver (and Chromium
-    // with its process group) and the stack.
-    let _ = tokio::time::timeout(Duration::from_secs(10), browser.client().clone().close()).await;
-    drop(browser);
-    drop(stack);
-    outcome
+    connect_ui::with_browser(name, TIME_LIMIT, body).await
 }
 
 async fn is_disabled(browser: &Browser, css: &str) -> anyhow::Result<bool> {

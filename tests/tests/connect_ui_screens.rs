@@ -11,25 +11,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Every test here gets 170 s.
+const TIME_LIMIT: Duration = Duration::from_secs(170);
+
 async fn with_browser<F, Fut>(name: &str, body: F) -> anyhow::Result<()>
 where
     F: FnOnce(Arc<UiStack>, Arc<Browser>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    latchkey_tests::require_web_build()?;
-    let stack = Arc::new(UiStack::start().await?);
-    let browser = Arc::new(Browser::start(&format!("connect-ui/{name}")).await?);
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(170),
-        body(stack.clone(), browser.clone()),
-    )
-    .await
-    .unwrap_or_else(|_| Err(anyhow::anyhow!("{name} took over 170 s")));
-    if outcome.is_err() {
-        browser.dump("failure").await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(10), browser.client().clone().close()).await;
-    outcome
+    connect_ui::with_browser(name, TIME_LIMIT, body).await
 }
 
 async fn title_is(browser: &Browser, expected: &str) -> anyhow::Result<()> {
