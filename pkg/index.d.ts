@@ -91,6 +91,13 @@ export interface AuthOptions {
      * overrides go with the popup. Other kinds reject with `missing_credentials`.
      */
     credentials?: ApiKeyCredentials | BasicApiCredentials | OAuth2ClientCredentials | OAuthCredentialsOverride;
+    /**
+     * Redirect mode (Latchkey only), for webviews and popup-hostile browsers: instead of a popup, the
+     * page itself goes through the provider and comes back to `returnUrl` (whose origin must be one of
+     * the environment's `allowed_origins`). The returned Promise never settles: read the outcome on
+     * return with `handleRedirectResult()`.
+     */
+    redirect?: { returnUrl: string };
 }
 
 /** What `auth()` resolves with. */
@@ -121,6 +128,12 @@ export interface ConnectUIProps {
     /** UI language, e.g. `'en'`, `'fr'`; default: the browser's. */
     lang?: string;
     themeOverride?: 'light' | 'dark' | 'system';
+    /**
+     * Latchkey only: when the browser blocks the OAuth popup, the Connect UI offers to continue in
+     * this window (redirect mode), coming back to `returnUrl` (on an allowed origin); read the outcome
+     * there with `handleRedirectResult()`.
+     */
+    redirect?: { returnUrl: string };
 }
 
 /** The Connect UI in a full-screen iframe. */
@@ -157,6 +170,12 @@ export declare class Nango {
     reconnect(providerConfigKey: string, options?: AuthOptions): Promise<AuthSuccess>;
     /** Abandons the OAuth flow in progress, if any: its popup and socket are closed. */
     clear(): void;
+    /**
+     * Latchkey only, on the page a redirect-mode flow came back to: redeems (once) the result id in
+     * the URL and removes it from the address bar. Resolves with the connection, or `null` when the
+     * URL holds no result; rejects with the flow's `AuthError` (a used or unknown id: `not_found`).
+     */
+    handleRedirectResult(): Promise<AuthSuccess | null>;
     /** Opens the Connect UI (with this client's session token unless `props.sessionToken` is set). */
     openConnectUI(props: ConnectUIProps): ConnectUI;
     /** Releases the instance's WebAssembly memory (optional; garbage collection does it too). */

@@ -12,8 +12,11 @@ use crate::theme::ThemeChoice;
 /// How the Connect UI is hosted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hosting {
-    /// Inside an iframe. `parent_origin` is the validated `parentOrigin` parameter; without it we
-    /// cannot talk to the parent safely and show the "opened directly" screen.
+    /// Inside an iframe. `parent_origin` is the embedding page's exact origin: our SDK's
+    /// `parentOrigin` parameter, else (the official `@nangohq/frontend` adds none) what the browser
+    /// says — `location.ancestorOrigins[0]`, else `document.referrer`'s origin. Without one we cannot
+    /// talk to the parent safely and show the "opened directly" screen. (Which origins may frame the
+    /// Connect UI at all is the server's `frame-ancestors`, from the environment's allowed origins.)
     Embedded { parent_origin: Option<String> },
     /// A top-level tab opened from a connect link; the session token comes from the URL.
     ConnectLink { session_token: Option<String> },
@@ -28,23 +31,48 @@ pub struct LaunchConfig {
     pub lang: Option<String>,
     pub theme: Option<ThemeChoice>,
     pub detect_closed_auth_window: bool,
+    /// Redirect mode (`returnUrl`, from our SDK's `openConnectUI({redirect: {returnUrl}})`): where
+    /// the top window comes back to when the user continues in this window after a blocked popup.
+    /// The server checks it against the environment's allowed origins.
+    pub return_url: Option<String>,
 }
 
 impl LaunchConfig {
-    /// Reads the current page's URL and frame position.
+    /// Reads the current page's URL, frame position and embedding page.
     pub fn from_window(window: &Window) -> Self {
-        let href = window.location().href().unwrap_or_default();
-        let origin = window.location().origin().unwrap_or_default();
+        let location = window.location();
+        let href = location.href().unwrap_or_default();
+        let origin = location.origin().unwrap_or_default();
         let embedded = window
             .parent()
             .ok()
             .flatten()
             .is_some_and(|parent| !js_sys::Object::is(&parent, window));
-        Self::from_url(&href, &origin, embedded)
+        // `ancestorOrigins` is Chromium's and WebKit's (not Firefox's): read it without a binding.
+        let ancestor = js_sys::Reflect::get(&location, &"ancestorOrigins".into())
+            .ok()
+            .filter(|list| list.is_object())
+            .and_then(|list| js_sys::Reflect::get(&list, &0.into()).ok())
+            .and_then(|first| first.as_string());
+        let referrer = window.document().map(|d| d.referrer()).unwrap_or_default();
+        Self::from_page(
+            &href,
+            &origin,
+            embedded.then_some(Embedder {
+                ancestor_origin: ancestor.as_deref(),
+                referrer: &referrer,
+            }),
+        )
     }
 
-    /// Pure part of [`Self::from_window`]: `href` of the page, its `origin`, whether it is framed.
+    /// [`Self::from_page`] without what the browser says about the embedding page.
     pub fn from_url(href: &str, page_origin: &str, embedded: bool) -> Self {
+        Self::from_page(href, page_origin, embedded.then_some(Embedder::default()))
+    }
+
+    /// Pure part of [`Self::from_window`]: `href` of the page, its `origin`, and what the browser says
+    /// about the embedding page when framed.
+    pub fn from_page(href: &str, page_origin: &str, embedder: Option<Embedder<'_>>) -> Self {
         let query = Url::new(href).ok().map(|url| url.search_params());
         let get = |name: &str| {
             query
@@ -56,9 +84,9 @@ impl LaunchConfig {
         let api_url = get(params::API_URL)
             .and_then(|raw| normalize_api_url(&raw))
             .unwrap_or_else(|| page_origin.trim_end_matches('/').to_owned());
-        let hosting = if embedded {
+        let hosting = if let Some(embedder) = embedder {
             Hosting::Embedded {
-                parent_origin: get(params::PARENT_ORIGIN).filter(|o| is_exact_origin(o)),
+                parent_origin: embedder.parent_origin(get(params::PARENT_ORIGIN)),
             }
         } else {
             Hosting::ConnectLink {
@@ -72,12 +100,49 @@ impl LaunchConfig {
             theme: get(params::THEME).as_deref().and_then(ThemeChoice::parse),
             detect_closed_auth_window: get(params::DETECT_CLOSED_AUTH_WINDOW).as_deref()
                 == Some("true"),
+            return_url: get(params::CONNECT_UI_RETURN_URL).and_then(|raw| http_url(&raw)),
         }
     }
 
     pub fn is_embedded(&self) -> bool {
         matches!(self.hosting, Hosting::Embedded { .. })
     }
+}
+
+/// What the browser tells a framed page about the page embedding it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Embedder<'a> {
+    /// `location.ancestorOrigins[0]` (Chromium, WebKit): the parent's origin, set by the browser.
+    pub ancestor_origin: Option<&'a str>,
+    /// `document.referrer`: the page that set the iframe's `src`, unless its referrer policy hides it.
+    pub referrer: &'a str,
+}
+
+impl Embedder<'_> {
+    /// The parent's exact origin: the `parentOrigin` parameter, else the browser's ancestor origin,
+    /// else the referrer's origin. A `parentOrigin` that contradicts the browser's ancestor origin
+    /// counts as no origin at all (the page lies about who it is).
+    fn parent_origin(self, param: Option<String>) -> Option<String> {
+        let param = param.filter(|o| is_exact_origin(o));
+        let ancestor = self
+            .ancestor_origin
+            .filter(|o| is_exact_origin(o))
+            .map(str::to_owned);
+        match (param, ancestor) {
+            (Some(param), Some(ancestor)) => (param == ancestor).then_some(param),
+            (Some(origin), None) | (None, Some(origin)) => Some(origin),
+            (None, None) => Url::new(self.referrer)
+                .ok()
+                .map(|url| url.origin())
+                .filter(|o| is_exact_origin(o)),
+        }
+    }
+}
+
+/// An absolute `http(s)` URL as the browser serializes it; `None` if it is not one.
+fn http_url(raw: &str) -> Option<String> {
+    let url = Url::new(raw).ok()?;
+    matches!(url.protocol().as_str(), "http:" | "https:").then(|| url.href())
 }
 
 /// An `http(s)` URL without query, fragment or trailing `/`; `None` if it is not one.

@@ -528,6 +528,40 @@ impl Controller {
         self.post(&ConnectUiEvent::Close);
     }
 
+    /// The popup was blocked and the page gave a `returnUrl`: "continue in this window" is offered.
+    pub fn can_continue_here(&self) -> bool {
+        self.config.with_value(|c| c.return_url.is_some())
+    }
+
+    /// Redirect mode, after a blocked popup (call from the click: navigating the top window from a
+    /// frame needs the user's gesture). The whole page goes through the provider and back to the
+    /// `returnUrl`, where the customer's page reads the outcome with `handleRedirectResult()`.
+    pub fn continue_here(self, selected: Selected, params: Vec<(String, String)>) {
+        let (Some(api), Some(return_url)) = (
+            self.api.get_value(),
+            self.config.with_value(|c| c.return_url.clone()),
+        ) else {
+            return;
+        };
+        self.abort_running();
+        let request = OAuthRequest {
+            host: api.base().to_owned(),
+            provider_config_key: selected.integration.unique_key.clone(),
+            connect_session_token: api.token().to_owned(),
+            params,
+            return_url,
+            ..OAuthRequest::default()
+        };
+        let target = web_sys::window().and_then(|w| w.top().ok().flatten());
+        match (latchkey_sdk::redirect_url(request), target) {
+            (Ok(href), Some(top)) => {
+                let _ = top.location().set_href(&href);
+            }
+            (Err(error), _) => self.fail(selected, &error),
+            (Ok(_), None) => {}
+        }
+    }
+
     /// Cancels the running OAuth attempt, if any (closes its popup and socket).
     fn abort_running(self) {
         self.attempt.update_value(|n| *n = n.wrapping_add(1));

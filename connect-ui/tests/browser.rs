@@ -2,7 +2,7 @@
 //! headless Chromium: `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p connect-ui --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
 
-use connect_ui::config::{Hosting, LaunchConfig};
+use connect_ui::config::{Embedder, Hosting, LaunchConfig};
 use connect_ui::theme::{self, ThemeChoice};
 use connect_ui::wire::{self, Fields, JsObject};
 use latchkey_protocol::connect::ConnectUiSettings;
@@ -43,6 +43,44 @@ fn embedded_page_trusts_only_an_exact_parent_origin() {
             "{bad}"
         );
     }
+}
+
+#[wasm_bindgen_test]
+fn without_parent_origin_the_browser_names_the_parent() {
+    let hosting = |query: &str, ancestor_origin: Option<&str>, referrer: &str| {
+        LaunchConfig::from_page(
+            &format!("{PAGE}?{query}"),
+            ORIGIN,
+            Some(Embedder {
+                ancestor_origin,
+                referrer,
+            }),
+        )
+        .hosting
+    };
+    let parent = |origin: Option<&str>| Hosting::Embedded {
+        parent_origin: origin.map(str::to_owned),
+    };
+    let app = "http://127.0.0.1:3010";
+    // The official @nangohq/frontend adds no parentOrigin: Chromium's ancestorOrigins names it.
+    assert_eq!(hosting("apiURL=x", Some(app), ""), parent(Some(app)));
+    // Firefox has no ancestorOrigins: the referrer's origin (never its path or query).
+    assert_eq!(
+        hosting("", None, "http://127.0.0.1:3010/settings?tab=1"),
+        parent(Some(app))
+    );
+    // Nothing to go by (a `no-referrer` page in Firefox): nobody to talk to.
+    assert_eq!(hosting("", None, ""), parent(None));
+    assert_eq!(hosting("", Some("null"), "about:blank"), parent(None));
+    // A parentOrigin the browser contradicts is a lie: no parent at all.
+    assert_eq!(
+        hosting("parentOrigin=https%3A%2F%2Fevil.example", Some(app), ""),
+        parent(None)
+    );
+    assert_eq!(
+        hosting("parentOrigin=http%3A%2F%2F127.0.0.1%3A3010", Some(app), ""),
+        parent(Some(app))
+    );
 }
 
 #[wasm_bindgen_test]

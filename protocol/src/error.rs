@@ -51,6 +51,10 @@ pub enum ErrorCode {
     // ---- added for issue 4 (HMAC public-key mode, 400 like Nango) ------------------------------
     MissingHmac,
     InvalidHmac,
+    // ---- added for issue 10 (redirect mode) -----------------------------------------------------
+    /// A redirect-mode `return_url` that is not an http(s) URL on one of the environment's allowed
+    /// origins (or the environment lists none).
+    InvalidReturnUrl,
 }
 
 impl ErrorCode {
@@ -92,6 +96,7 @@ impl ErrorCode {
             Self::TooManyRequests => "too_many_requests",
             Self::MissingHmac => "missing_hmac",
             Self::InvalidHmac => "invalid_hmac",
+            Self::InvalidReturnUrl => "invalid_return_url",
         }
     }
 }

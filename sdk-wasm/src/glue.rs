@@ -79,6 +79,16 @@ export function deferred() {
     return [p, a, b];
 }
 export function rejected(e) { return Promise.reject(e); }
+export function resolved(v) { return Promise.resolve(v); }
+export function take_query_param(name) {
+    if (typeof location === 'undefined') return undefined;
+    const u = new URL(location.href);
+    const v = u.searchParams.get(name);
+    if (v === null) return undefined;
+    u.searchParams.delete(name);
+    history.replaceState(history.state, '', u.href);
+    return v;
+}
 export function post_json(url, body, done) {
     const init = { method: 'POST', headers: { 'Content-Type': 'application/json' } };
     if (body !== undefined) init.body = JSON.stringify(body);
@@ -173,6 +183,11 @@ extern "C" {
     pub(crate) fn deferred() -> JsValue;
     /// `Promise.reject(e)`.
     pub(crate) fn rejected(e: &JsValue) -> JsValue;
+    /// `Promise.resolve(v)`.
+    pub(crate) fn resolved(v: &JsValue) -> JsValue;
+    /// The page URL's query parameter `name`, removed from the address bar (`history.replaceState`);
+    /// `undefined` when absent.
+    pub(crate) fn take_query_param(name: &JsValue) -> JsValue;
     /// `POST url` with `body` as JSON (no body when `undefined`), then `done([response.ok, json])`;
     /// `json` is `null` when the answer is not JSON, `undefined` when the request failed.
     pub(crate) fn post_json(url: &JsValue, body: &JsValue, done: &JsValue);

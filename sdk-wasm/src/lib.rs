@@ -32,7 +32,7 @@ pub use error::AuthError;
 pub use js::{register_auth_error, ConnectUi, Nango, Promise};
 pub use latchkey_protocol::events::ConnectPayload;
 pub use logic::OAuthRequest;
-pub use oauth::{start_oauth, OAuthCanceller, OAuthFlow};
+pub use oauth::{redirect_url, start_oauth, OAuthCanceller, OAuthFlow};
 
 /// The shipped SDK's allocator (see Cargo.toml). Only with the `js` façade, so the Connect UI, which
 /// links this crate without it, keeps its own allocator.

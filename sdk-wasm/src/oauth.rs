@@ -41,13 +41,11 @@ pub struct OAuthCanceller(Weak<Attempt>);
 
 /// Opens the popup **synchronously** (call it directly inside the user's click handler, before any
 /// `await`), then starts the flow. Fails with `blocked_by_browser` when the popup could not open.
-pub fn start_oauth(req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
+pub fn start_oauth(mut req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
     if req.connect_session_token.is_empty() && req.public_key.is_empty() {
         return Err(AuthError::missing_auth_token());
     }
-    if browser::window().is_none() {
-        return Err(AuthError::unknown("The OAuth flow needs a browser window."));
-    }
+    with_page_origin(&mut req)?;
 
     // Everything that can fail without a visible effect is checked before the popup opens.
     let connect_url = browser::api_route_url(
@@ -85,6 +83,38 @@ pub fn start_oauth(req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
         return Err(AuthError::invalid_host_url());
     }
     Ok(OAuthFlow { attempt })
+}
+
+/// `req.opener_origin`, when empty, becomes the current page's origin. An opaque origin serializes
+/// as "null": the server ignores it (WebSocket only).
+fn with_page_origin(req: &mut OAuthRequest) -> Result<(), AuthError> {
+    let window = browser::window()
+        .ok_or_else(|| AuthError::unknown("The OAuth flow needs a browser window."))?;
+    if req.opener_origin.is_empty() {
+        req.opener_origin = browser::get(&window, "location")
+            .and_then(|location| browser::get_string(&location, "origin"))
+            .unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Redirect mode (no popup): the URL to send the whole page to, `GET /oauth/connect/:key?…&
+/// return_url=…`. The server checks `return_url` against the environment's allowed origins and,
+/// once the flow ends, sends the browser back there with a single-use result id that
+/// `handleRedirectResult()` redeems. `req.return_url` must be set.
+pub fn redirect_url(mut req: OAuthRequest) -> Result<String, AuthError> {
+    if req.connect_session_token.is_empty() && req.public_key.is_empty() {
+        return Err(AuthError::missing_auth_token());
+    }
+    with_page_origin(&mut req)?;
+    let url = browser::api_route_url(
+        &req.host,
+        urls::OAUTH_CONNECT_ROUTE,
+        &req.provider_config_key,
+    )?;
+    let pairs = req.query(None).pairs();
+    url.append(pairs.iter().map(|(name, value)| (&**name, *value)));
+    Ok(url.href())
 }
 
 impl OAuthFlow {

@@ -343,4 +343,101 @@ async fn allowed_origins_limit_who_embeds_the_connect_ui_and_runs_flows() {
     assert!(allowed.status().is_redirection(), "{}", allowed.status());
     let location = allowed.headers()["location"].to_str().unwrap();
     assert!(location.starts_with("https://github.com/"), "{location}");
+
+    // The origin our SDK sends wins over the Referer; a flow that names no origin at all is refused.
+    let flow = |query: &'static str, referer: Option<&'static str>| {
+        let h = &h;
+        async move {
+            let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+            let mut req = h.http.get(format!(
+                "{}/oauth/connect/{query}&connect_session_token={token}",
+                h.base
+            ));
+            if let Some(referer) = referer {
+                req = req.header("referer", referer);
+            }
+            req.send().await.unwrap()
+        }
+    };
+    let explicit = flow(
+        "github?opener_origin=https%3A%2F%2Fapp.example.com",
+        Some("https://evil.example.com/x"),
+    )
+    .await;
+    assert!(explicit.status().is_redirection(), "{}", explicit.status());
+    let anonymous = flow("github?ws_client_id=x", None).await;
+    assert_eq!(anonymous.status(), 403);
+    assert!(anonymous
+        .text()
+        .await
+        .unwrap()
+        .contains("did not say where it comes from"));
+
+    // Redirect mode: only back to an allowed origin — a refused return URL is an error page, never a
+    // redirect.
+    let elsewhere = flow(
+        "github?opener_origin=https%3A%2F%2Fapp.example.com&return_url=https%3A%2F%2Fevil.example.com%2F",
+        None,
+    )
+    .await;
+    assert_eq!(elsewhere.status(), 400);
+    assert!(elsewhere.headers().get("location").is_none());
+    assert!(elsewhere
+        .text()
+        .await
+        .unwrap()
+        .contains("invalid_return_url"));
+    // Any outcome comes back to the page as a single-use id, even a failure (an unknown integration:
+    // Nango's `provider_config_err`).
+    let back = flow(
+        "nope?opener_origin=https%3A%2F%2Fapp.example.com&return_url=https%3A%2F%2Fapp.example.com%2Fback%3Ftab%3D1",
+        None,
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    let location = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    assert_eq!(
+        location.origin().ascii_serialization(),
+        "https://app.example.com"
+    );
+    assert_eq!(location.path(), "/back");
+    let query: Vec<(String, String)> = location.query_pairs().into_owned().collect();
+    assert_eq!(query[0], ("tab".to_string(), "1".to_string()));
+    assert_eq!(query[1].0, "latchkey_result");
+    assert_eq!(query.len(), 2, "nothing else in the URL: {location}");
+    let redeem = |id: String| {
+        let h = &h;
+        async move {
+            let r = h
+                .http
+                .post(format!("{}/oauth/result/{id}", h.base))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = redeem(query[1].1.clone()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "provider_config_err", "{body}");
+    let (status, body) = redeem(query[1].1.clone()).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("not_found")),
+        "replayed"
+    );
+    let (status, _) = redeem("0".repeat(64)).await;
+    assert_eq!(status, 404, "made up");
+    // Without allowed origins, redirect mode is refused altogether.
+    let r = h
+        .backend(
+            Method::PATCH,
+            "/environment/settings",
+            Some(json!({"allowed_origins": []})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let open = flow("github?return_url=https%3A%2F%2Fapp.example.com%2F", None).await;
+    assert_eq!(open.status(), 400);
+    assert!(open.text().await.unwrap().contains("allowed origins"));
 }

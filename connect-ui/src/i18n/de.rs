@@ -52,5 +52,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::NetworkFailure => "Der Server ist nicht erreichbar. Prüfen Sie Ihre Verbindung und versuchen Sie es erneut.",
         Key::ConsentDenied => "Die Autorisierung wurde abgelehnt. Versuchen Sie es erneut und stimmen Sie der Anfrage zu.",
         Key::ConfirmLeave => "Möchten Sie wirklich abbrechen?",
+        Key::ContinueHere => "In diesem Fenster fortfahren",
     }
 }

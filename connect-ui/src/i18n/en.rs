@@ -52,5 +52,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::NetworkFailure => "The server could not be reached. Check your connection and try again.",
         Key::ConsentDenied => "The authorization was denied. Try again and accept the request to connect.",
         Key::ConfirmLeave => "Are you sure you want to leave?",
+        Key::ContinueHere => "Continue in this window",
     }
 }

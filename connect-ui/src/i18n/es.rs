@@ -52,5 +52,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::NetworkFailure => "No se pudo contactar con el servidor. Revise su conexión e inténtelo de nuevo.",
         Key::ConsentDenied => "Se denegó la autorización. Inténtelo de nuevo y acepte la solicitud de conexión.",
         Key::ConfirmLeave => "¿Seguro que desea salir?",
+        Key::ContinueHere => "Continuar en esta ventana",
     }
 }

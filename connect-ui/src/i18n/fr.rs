@@ -52,5 +52,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::NetworkFailure => "Le serveur est injoignable. Vérifiez votre connexion et réessayez.",
         Key::ConsentDenied => "L'autorisation a été refusée. Réessayez et acceptez la demande de connexion.",
         Key::ConfirmLeave => "Voulez-vous vraiment quitter ?",
+        Key::ContinueHere => "Continuer dans cette fenêtre",
     }
 }

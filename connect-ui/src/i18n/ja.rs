@@ -52,5 +52,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::NetworkFailure => "サーバーに接続できませんでした。接続を確認して、もう一度お試しください。",
         Key::ConsentDenied => "認可が拒否されました。もう一度お試しのうえ、接続リクエストを承認してください。",
         Key::ConfirmLeave => "本当に終了しますか？",
+        Key::ContinueHere => "このウィンドウで続ける",
     }
 }

@@ -115,11 +115,12 @@ pub enum Key {
     NetworkFailure,
     ConsentDenied,
     ConfirmLeave,
+    ContinueHere,
 }
 
 impl Key {
     /// Every key, in discriminant order (the order of the language files).
-    pub const ALL: [Key; 44] = [
+    pub const ALL: [Key; 45] = [
         Self::DialogLabel,
         Self::Close,
         Self::Loading,
@@ -164,11 +165,12 @@ impl Key {
         Self::NetworkFailure,
         Self::ConsentDenied,
         Self::ConfirmLeave,
+        Self::ContinueHere,
     ];
 }
 
 // `ALL` ends with the last key, so the files' length is the number of keys.
-const _: () = assert!(Key::ALL.len() == Key::ConfirmLeave as usize + 1);
+const _: () = assert!(Key::ALL.len() == Key::ContinueHere as usize + 1);
 
 #[cfg(not(target_arch = "wasm32"))]
 fn text(lang: Lang, key: Key) -> &'static str {

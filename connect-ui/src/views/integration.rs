@@ -5,6 +5,7 @@
 //! appear inline above the button, in an assertive live region.
 
 use latchkey_protocol::integrations::AuthMode;
+use latchkey_protocol::AuthErrorType;
 use reactive_graph::graph::untrack;
 use reactive_graph::prelude::*;
 use reactive_graph::signal::RwSignal;
@@ -174,6 +175,8 @@ fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Eleme
     add(&root, &[&container, &alert_region, &button]);
 
     let alert = ctrl.alert;
+    let weak_form = Rc::downgrade(&form);
+    let blocked_selected = selected.clone();
     watch(Box::new(move || {
         clear(&alert_region);
         if let Some(f) = alert.get() {
@@ -186,6 +189,30 @@ fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Eleme
                     &f.message,
                 )],
             );
+            // A blocked popup, and the page allows redirect mode: offer to go on without a popup.
+            if f.error_type == AuthErrorType::BlockedByBrowser.as_str() && ctrl.can_continue_here()
+            {
+                let here = h(
+                    "button",
+                    "secondary",
+                    &[("id", "continue-here"), ("type", "button")],
+                    i18n.t(Key::ContinueHere),
+                );
+                let form = weak_form.clone();
+                let selected = blocked_selected.clone();
+                on_click(
+                    &here,
+                    Box::new(move || {
+                        let Some(form) = form.upgrade() else {
+                            return;
+                        };
+                        if let Some(s) = collect(&form.fields, &form.read(), &BrowserSyntax) {
+                            ctrl.continue_here(selected.clone(), s.params);
+                        }
+                    }),
+                );
+                add(&alert_region, &[&here]);
+            }
         }
     }));
     let connecting = ctrl.connecting;

@@ -34,6 +34,8 @@ struct Inner {
     api_url: String,
     lang: Option<String>,
     theme: Option<String>,
+    /// `redirect.returnUrl`: where "continue in this window" comes back to.
+    return_url: Option<String>,
     detect_closed_auth_window: bool,
     on_event: Option<JsValue>,
     // State in `Cell`s, not `RefCell`s: a `RefCell` would ship its panic-formatting code.
@@ -90,6 +92,7 @@ impl ConnectUi {
             detect_closed_auth_window: self.inner.detect_closed_auth_window,
             lang: self.inner.lang.as_deref(),
             theme: self.inner.theme.as_deref(),
+            return_url: self.inner.return_url.as_deref(),
         };
         url.append(query.pairs());
 
@@ -140,6 +143,8 @@ impl ConnectUi {
                     .unwrap_or_else(|| urls::DEFAULT_HOST.to_owned()),
                 lang: props.string("lang"),
                 theme: props.string("themeOverride"),
+                return_url: get(&props.0, "redirect")
+                    .and_then(|r| browser::get_string(&r, "returnUrl")),
                 detect_closed_auth_window: props.boolean("detectClosedAuthWindow"),
                 on_event: props.function("onEvent"),
                 session_token: Cell::new(props.string("sessionToken").or(default_token)),

@@ -15,6 +15,7 @@ use crate::browser::{self, js, JsFields};
 use crate::glue;
 use crate::logic::{wire, OAuthRequest};
 use crate::AuthError;
+use latchkey_protocol::params::REDIRECT_RESULT_ROUTE;
 
 /// Sends `body` (no body at all when `bare`, as `create()` requires) to `route` with `req`'s query.
 pub(crate) fn post(
@@ -31,13 +32,24 @@ pub(crate) fn post(
     } else {
         wire::write_credentials_body::<JsFields>(body).0
     };
+    Ok(send(&url.href(), &body))
+}
+
+/// Redirect mode: `POST /oauth/result/:id` (no body), resolving with the outcome the id stands for.
+pub(crate) fn redeem(host: &str, id: &str) -> Result<JsValue, AuthError> {
+    let url = browser::api_route_url(host, REDIRECT_RESULT_ROUTE, id)?;
+    Ok(send(&url.href(), &JsValue::UNDEFINED))
+}
+
+/// `POST`s `body` (none when `undefined`) to `href`; the Promise of its answer (see [`settle`]).
+fn send(href: &str, body: &JsValue) -> JsValue {
     let deferred = Deferred::new();
     let promise = deferred.promise();
     let done =
         Closure::<dyn FnMut(JsValue)>::new(move |answer: JsValue| settle(&answer, &deferred));
     // Owned by JS from here on: its Rust side is freed once the request's promise chain lets go of it.
-    glue::post_json(&js(&url.href()), &body, &done.into_js_value());
-    Ok(promise)
+    glue::post_json(&js(href), body, &done.into_js_value());
+    promise
 }
 
 /// `[ok, body]` from `post_json`: 2xx resolves with the body; anything else rejects with the

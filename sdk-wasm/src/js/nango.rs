@@ -9,6 +9,7 @@
 
 use std::cell::Cell;
 
+use latchkey_protocol::params::REDIRECT_RESULT;
 use latchkey_protocol::AuthErrorType;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -97,6 +98,21 @@ impl Nango {
         }
     }
 
+    // `handleRedirectResult()` → `Promise<{providerConfigKey, connectionId, isPending} | null>`: on
+    // the page a redirect-mode flow returned to, redeems (once) the result id in its URL and removes
+    // it from the address bar; `null` when the URL has none. Rejects with the flow's `AuthError`.
+    #[wasm_bindgen(js_name = handleRedirectResult, skip_jsdoc)]
+    pub fn handle_redirect_result(&self) -> Promise {
+        let id = glue::take_query_param(&browser::js(REDIRECT_RESULT));
+        let result = match id.as_string() {
+            None => Ok(glue::resolved(&JsValue::NULL)),
+            Some(id) => http::redeem(&self.host, &id),
+        };
+        result
+            .unwrap_or_else(|error| glue::rejected(&to_js(&error)))
+            .unchecked_into()
+    }
+
     // `openConnectUI(props)`: creates the Connect UI iframe (with this client's session token unless
     // `props.sessionToken` is given) and opens it.
     #[wasm_bindgen(js_name = openConnectUI, skip_jsdoc)]
@@ -166,14 +182,30 @@ impl Nango {
             width: self.width,
             height: self.height,
             detect_closed_auth_window: options.boolean("detectClosedAuthWindow"),
+            opener_origin: String::new(),
+            return_url: String::new(),
         };
         let overrides = match dispatch {
             Dispatch::Post { route, body } => return http::post(route, &req, &body, create),
             Dispatch::Popup(overrides) => overrides,
         };
         req.credentials = overrides;
+        // `{redirect: {returnUrl}}`: redirect mode, for OAuth only (credentials need no popup).
+        req.return_url = browser::get(&options.0, "redirect")
+            .and_then(|r| browser::get_string(&r, "returnUrl"))
+            .unwrap_or_default();
 
         self.clear();
+        if !req.return_url.is_empty() {
+            // Redirect mode: the page leaves; its promise never settles (the outcome is read on
+            // return by `handleRedirectResult()`).
+            let href = crate::redirect_url(req)?;
+            let window = browser::window().unwrap_or_default();
+            if !glue::navigate(&window, &browser::js(&href)) {
+                return Err(AuthError::unknown("The browser refused to navigate"));
+            }
+            return Ok(Deferred::new().promise());
+        }
         let flow = start_oauth(req)?;
         self.current.set(Some(flow.canceller()));
         let deferred = Deferred::new();

@@ -60,6 +60,9 @@ enum Phase {
 pub struct FlowMachine {
     phase: Phase,
     detect_closed_auth_window: bool,
+    /// The socket dropped while the popup was at the provider: the callback page's `postMessage` is
+    /// now the only channel, so the flow waits for it until the popup closes.
+    socket_lost: bool,
 }
 
 impl FlowMachine {
@@ -67,6 +70,7 @@ impl FlowMachine {
         Self {
             phase: Phase::Connecting,
             detect_closed_auth_window,
+            socket_lost: false,
         }
     }
 
@@ -90,6 +94,12 @@ impl FlowMachine {
             (Phase::Connecting, FlowEvent::SocketLost) => FlowAction::Settle(Err(
                 AuthError::unknown("WebSocket to the server failed: check host and websocketsPath"),
             )),
+            // A proxy may cut the socket while the user is at the provider: the callback page's
+            // `postMessage` can still bring the result, so wait while the popup is open.
+            (_, FlowEvent::SocketLost) if !popup_closed => {
+                self.socket_lost = true;
+                FlowAction::Nothing
+            }
             (_, FlowEvent::SocketLost) => FlowAction::Settle(Err(AuthError::unknown(
                 "WebSocket closed before the flow completed",
             ))),
@@ -100,6 +110,9 @@ impl FlowMachine {
             (Phase::Connecting, FlowEvent::PopupClosed) => {
                 FlowAction::Settle(Err(AuthError::window_closed()))
             }
+            (_, FlowEvent::PopupClosed) if self.socket_lost => FlowAction::Settle(Err(
+                AuthError::unknown("WebSocket closed before the flow completed"),
+            )),
             (_, FlowEvent::PopupClosed) if self.detect_closed_auth_window => {
                 FlowAction::Settle(Err(AuthError::window_closed()))
             }
@@ -197,9 +210,23 @@ mod tests {
             "unknown_error"
         );
         assert_eq!(
-            kind(authorizing(false).on(FlowEvent::SocketLost, false)),
+            kind(authorizing(false).on(FlowEvent::SocketLost, true)),
             "unknown_error"
         );
+    }
+
+    #[test]
+    fn after_the_socket_drops_the_callback_page_can_still_bring_the_result() {
+        let mut m = authorizing(false);
+        assert_eq!(m.on(FlowEvent::SocketLost, false), FlowAction::Nothing);
+        assert_eq!(
+            m.on(FlowEvent::Result(ok()), false),
+            FlowAction::Settle(ok())
+        );
+        // …and without one, the popup closing ends the wait (even without detectClosedAuthWindow).
+        let mut m = authorizing(false);
+        assert_eq!(m.on(FlowEvent::SocketLost, false), FlowAction::Nothing);
+        assert_eq!(kind(m.on(FlowEvent::PopupClosed, true)), "unknown_error");
     }
 
     #[test]

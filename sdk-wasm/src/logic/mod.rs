@@ -47,6 +47,11 @@ pub struct OAuthRequest {
     pub height: u32,
     /// Reject with `window_closed` when the popup is closed before a result arrives.
     pub detect_closed_auth_window: bool,
+    /// The exact origin of the page opening the popup, sent as `opener_origin` so the callback page
+    /// can post its result there even when no `Referer` is sent; empty: the current page's origin.
+    pub opener_origin: String,
+    /// Redirect mode: the page the browser comes back to (no popup, no WebSocket).
+    pub return_url: String,
 }
 
 impl OAuthRequest {
@@ -65,6 +70,14 @@ impl OAuthRequest {
             user_scope: &self.user_scope,
             credentials: &self.credentials,
             authorization_params: &self.authorization_params,
+            // Only the popup and redirect mode run in another page, which must be told the origin;
+            // the credential `POST`s answer in their response.
+            opener_origin: if ws_client_id.is_some() || !self.return_url.is_empty() {
+                &self.opener_origin
+            } else {
+                ""
+            },
+            return_url: &self.return_url,
             ws_client_id,
         }
     }

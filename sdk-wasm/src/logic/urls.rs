@@ -89,6 +89,10 @@ pub struct AuthQuery<'a> {
     pub credentials: &'a [(String, String)],
     /// Extra authorization URL params, as `authorization_params[k]`.
     pub authorization_params: &'a [(String, String)],
+    /// Where the callback page may post the result (popup only; empty: not sent).
+    pub opener_origin: &'a str,
+    /// Redirect mode: where the browser comes back to (empty: not sent).
+    pub return_url: &'a str,
     pub ws_client_id: Option<&'a str>,
 }
 
@@ -116,6 +120,8 @@ impl<'a> AuthQuery<'a> {
             "authorization_params[",
             self.authorization_params,
         );
+        push_set(&mut pairs, params::OPENER_ORIGIN, self.opener_origin);
+        push_set(&mut pairs, params::RETURN_URL, self.return_url);
         if let Some(id) = self.ws_client_id {
             pairs.push((Cow::Borrowed(params::WS_CLIENT_ID), id));
         }
@@ -151,6 +157,8 @@ pub struct ConnectUiQuery<'a> {
     pub detect_closed_auth_window: bool,
     pub lang: Option<&'a str>,
     pub theme: Option<&'a str>,
+    /// Redirect mode's page to come back to (`openConnectUI({redirect: {returnUrl}})`).
+    pub return_url: Option<&'a str>,
 }
 
 impl<'a> ConnectUiQuery<'a> {
@@ -168,6 +176,9 @@ impl<'a> ConnectUiQuery<'a> {
         }
         if let Some(theme) = self.theme.filter(|t| !t.is_empty()) {
             pairs.push((params::THEME, theme));
+        }
+        if let Some(url) = self.return_url.filter(|u| !u.is_empty()) {
+            pairs.push((params::CONNECT_UI_RETURN_URL, url));
         }
         pairs
     }
@@ -266,6 +277,7 @@ mod tests {
                 user_scope: "chat:write,users:read",
                 credentials: &overrides,
                 authorization_params: &auth,
+                opener_origin: "https://app.example.com",
                 ws_client_id: Some("ws-1"),
                 ..Default::default()
             }
@@ -278,6 +290,7 @@ mod tests {
             ("credentials[oauth_client_id_override]", "cid"),
             ("authorization_params[prompt]", "consent"),
             ("authorization_params[scope]", "a b"),
+            ("opener_origin", "https://app.example.com"),
             ("ws_client_id", "ws-1"),
         ]
         .iter()
@@ -348,6 +361,7 @@ mod tests {
             detect_closed_auth_window: true,
             lang: Some("fr"),
             theme: Some("dark"),
+            return_url: Some("https://app.example.com/back"),
         };
         assert_eq!(
             q.pairs(),
@@ -356,7 +370,8 @@ mod tests {
                 ("parentOrigin", "o"),
                 ("detectClosedAuthWindow", "true"),
                 ("lang", "fr"),
-                ("theme", "dark")
+                ("theme", "dark"),
+                ("returnUrl", "https://app.example.com/back")
             ]
         );
     }

@@ -65,7 +65,8 @@ pub fn router(app: AppState) -> Router {
         .merge(environment::router())
         .merge(api_auth::router())
         .merge(client_credentials::router())
-        .merge(unauthenticated::router());
+        .merge(unauthenticated::router())
+        .merge(oauth::result_router());
     // Per-key rate limit (LATCHKEY_RATE_LIMIT_PER_MINUTE), inside CORS so a 429 is readable by browsers.
     let api = match rate_limit::Limiter::from_env() {
         Some(limiter) => api.layer(axum::middleware::from_fn_with_state(

@@ -17,11 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use latchkey_protocol::events::{CallbackErrorPayload, CallbackMessage};
-use latchkey_protocol::params::WS_CLIENT_ID;
+use latchkey_protocol::params::{OPENER_ORIGIN, RETURN_URL, WS_CLIENT_ID};
 use latchkey_protocol::ws::WsMessage;
 use latchkey_protocol::ErrorCode;
 
 mod page;
+mod redirect;
 
 pub fn router() -> Router<AppState> {
     let router = Router::new()
@@ -33,6 +34,11 @@ pub fn router() -> Router<AppState> {
         path if path == "/" => router,
         path => router.route(&path, get(websocket)),
     }
+}
+
+/// Redirect mode's `POST /oauth/result/:id`, called by the customer's page: an API route (CORS).
+pub fn result_router() -> Router<AppState> {
+    Router::new().route("/oauth/result/{id}", axum::routing::post(redirect::redeem))
 }
 
 async fn websocket(
@@ -50,8 +56,14 @@ fn single<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The exact origin of the page that navigated the popup here, from the `Referer` header.
-fn opener_origin(headers: &HeaderMap) -> Option<String> {
+/// The exact origin of the page that opened the popup: the `opener_origin` our SDK and Connect UI
+/// send, else (the official `@nangohq/frontend` sends nothing) the `Referer` header's origin. A value
+/// that is not exactly an origin counts as absent: with neither, the callback page posts nothing and
+/// only the WebSocket reports the result.
+fn opener_origin(pairs: &[(String, String)], headers: &HeaderMap) -> Option<String> {
+    if let Some(explicit) = single(pairs, OPENER_ORIGIN) {
+        return crate::settings::is_exact_origin(explicit).then(|| explicit.to_owned());
+    }
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
     let origin = url::Url::parse(referer).ok()?.origin();
     origin.is_tuple().then(|| origin.ascii_serialization())
@@ -64,60 +76,55 @@ async fn connect(
     headers: HeaderMap,
 ) -> Response {
     let ws_client_id = single(&pairs, WS_CLIENT_ID).map(str::to_string);
-    let report = ReportTo {
+    let mut report = ReportTo {
         provider_config_key: key.clone(),
         ws_client_id: ws_client_id.clone(),
-        opener_origin: opener_origin(&headers),
+        opener_origin: opener_origin(&pairs, &headers),
         ..Default::default()
-    };
-    let fail = |status: StatusCode, code: ErrorCode, message: String| {
-        report_failure(
-            &app,
-            status,
-            FlowFailure {
-                code,
-                message,
-                report: Some(Box::new(report.clone())),
-            },
-        )
     };
     // A connect session, or (legacy) the environment's public key with the caller's connection id.
     let submitter = match super::api_auth::submitter(&app, &pairs).await {
         Ok(found) => found,
         Err(e) => {
             let (status, code, message) = e.summary();
-            return fail(status, code, message);
+            return report_failure(&app, status, failure(code, message, &report)).await;
         }
     };
     if let Err(e) = super::api_auth::check_hmac(&submitter, &key, &pairs) {
         let (status, code, message) = e.summary();
-        return fail(status, code, message);
+        return report_failure(&app, status, failure(code, message, &report)).await;
     }
-    // With allowed origins set, a page elsewhere may not run a flow (nor receive its result).
-    if let Some(origin) = &report.opener_origin {
-        if !crate::settings::origin_allowed(&submitter.env.settings, origin, &app.config.public_url)
-        {
-            let report = ReportTo {
-                opener_origin: None,
-                ..report.clone()
-            };
-            return report_failure(
-                &app,
-                StatusCode::FORBIDDEN,
-                FlowFailure {
-                    code: ErrorCode::Forbidden,
-                    message: format!("{origin} is not an allowed origin of this environment."),
-                    report: Some(Box::new(report)),
-                },
-            );
+    let settings = &submitter.env.settings;
+    // Redirect mode: the page to return to must be on an allowed origin (never an open redirect:
+    // a refused one gets the error page, not a redirect).
+    if let Some(raw) = single(&pairs, RETURN_URL) {
+        match redirect::check_return_url(settings, raw) {
+            Ok(url) => report.return_url = Some(url),
+            Err(message) => {
+                let f = failure(ErrorCode::InvalidReturnUrl, message, &report);
+                return report_failure(&app, StatusCode::BAD_REQUEST, f).await;
+            }
         }
     }
-    if !submitter.allows(&key) {
-        return fail(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::IntegrationNotAllowed,
-            format!("Integration '{key}' is not allowed by this session."),
-        );
+    // With allowed origins set, a flow must say where it comes from, and come from one of them:
+    // otherwise a page elsewhere could run it (and receive its result).
+    let refused_origin = match &report.opener_origin {
+        Some(origin) => !crate::settings::origin_allowed(settings, origin, &app.config.public_url),
+        None => !settings.allowed_origins.is_empty(),
+    };
+    if refused_origin {
+        let message = match &report.opener_origin {
+            Some(origin) => format!("{origin} is not an allowed origin of this environment."),
+            None => "This environment only accepts flows from its allowed origins, and this one \
+                     did not say where it comes from (no opener origin, no Referer)."
+                .to_owned(),
+        };
+        let report = ReportTo {
+            opener_origin: None,
+            ..report.clone()
+        };
+        let f = failure(ErrorCode::Forbidden, message, &report);
+        return report_failure(&app, StatusCode::FORBIDDEN, f).await;
     }
     let started = flow::start(
         &app,
@@ -126,8 +133,10 @@ async fn connect(
             session: submitter.session.as_ref(),
             connection_id: submitter.connection_id(),
             provider_config_key: &key,
+            allowed: submitter.allows(&key),
             ws_client_id,
             opener_origin: report.opener_origin.clone(),
+            return_url: report.return_url.clone(),
             params: query_params(&pairs, "params"),
             authorization_params: query_params(&pairs, "authorization_params"),
             credentials: query_params(&pairs, "credentials"),
@@ -153,15 +162,20 @@ async fn connect(
         }
         Err(f) => {
             let status = status_for(f.code);
-            report_failure(
-                &app,
-                status,
-                FlowFailure {
-                    report: Some(Box::new(report.clone())),
-                    ..f
-                },
-            )
+            let f = FlowFailure {
+                report: Some(Box::new(report.clone())),
+                ..f
+            };
+            report_failure(&app, status, f).await
         }
+    }
+}
+
+fn failure(code: ErrorCode, message: String, report: &ReportTo) -> FlowFailure {
+    FlowFailure {
+        code,
+        message,
+        report: Some(Box::new(report.clone())),
     }
 }
 
@@ -197,15 +211,16 @@ async fn callback(
     match flow::complete(&app, query, binding).await {
         Ok(done) => {
             let r = &done.report;
+            let frame = WsMessage::Success {
+                provider_config_key: r.provider_config_key.clone(),
+                connection_id: r.connection_id.clone(),
+                is_pending: false,
+            };
             if let Some(id) = &r.ws_client_id {
-                app.ws.notify(
-                    id,
-                    WsMessage::Success {
-                        provider_config_key: r.provider_config_key.clone(),
-                        connection_id: r.connection_id.clone(),
-                        is_pending: false,
-                    },
-                );
+                app.ws.notify(id, frame.clone());
+            }
+            if let Some(url) = &r.return_url {
+                return redirect::hand_back(&app, url, &frame).await;
             }
             let message = CallbackMessage::Success {
                 provider_config_key: r.provider_config_key.clone(),
@@ -215,25 +230,27 @@ async fn callback(
         }
         Err(f) => {
             let status = status_for(f.code);
-            report_failure(&app, status, f)
+            report_failure(&app, status, f).await
         }
     }
 }
 
-/// Reports a failure on the WebSocket (when the attempt is known) and renders the error page, which
+/// Reports a failure on the WebSocket (when the attempt is known), then either sends a
+/// redirect-mode browser back to its page with the outcome's id, or renders the error page, which
 /// posts it to the opener.
-fn report_failure(app: &AppState, status: StatusCode, failure: FlowFailure) -> Response {
+async fn report_failure(app: &AppState, status: StatusCode, failure: FlowFailure) -> Response {
     let report = failure.report.clone().map(|r| *r).unwrap_or_default();
+    let frame = WsMessage::Error {
+        provider_config_key: report.provider_config_key.clone(),
+        connection_id: report.connection_id.clone(),
+        error_type: failure.code.as_str().into(),
+        error_desc: failure.message.clone(),
+    };
     if let Some(id) = &report.ws_client_id {
-        app.ws.notify(
-            id,
-            WsMessage::Error {
-                provider_config_key: report.provider_config_key.clone(),
-                connection_id: report.connection_id.clone(),
-                error_type: failure.code.as_str().into(),
-                error_desc: failure.message.clone(),
-            },
-        );
+        app.ws.notify(id, frame.clone());
+    }
+    if let Some(url) = &report.return_url {
+        return redirect::hand_back(app, url, &frame).await;
     }
     let message = CallbackMessage::Error {
         payload: CallbackErrorPayload {

@@ -170,6 +170,8 @@ const ROUTES: &[Route] = &[
         ("ws_client_id", false, "WebSocket client that receives the result."),
         ("params[<name>]", false, "Connection config values."),
         ("authorization_params[<name>]", false, "Extra authorization parameters."),
+        ("opener_origin", false, "Exact origin of the page that opened the popup, where the callback page posts the result (else the `Referer` origin)."),
+        ("return_url", false, "Redirect mode: the page to return to with `?latchkey_result=<id>` (must be on an allowed origin)."),
     ]),
     r(HttpMethod::Get, "/oauth/callback", "oauth", "The provider's redirect target: exchanges the code, reports the result (HTML page + WebSocket)", Public, (200, "HTML result page")).query(&[
         ("state", true, "The state of the authorization attempt."),
@@ -178,6 +180,7 @@ const ROUTES: &[Route] = &[
         ("error_description", false, "Provider error description."),
         ("iss", false, "RFC 9207 issuer."),
     ]),
+    r(HttpMethod::Post, "/oauth/result/{id}", "oauth", "Redirect mode: redeem, once, the id the browser came back with (`?latchkey_result=`) for the flow's outcome (404 when unknown, used or expired)", Public, (200, "AuthResult `{providerConfigKey, connectionId, isPending}`")),
     r(HttpMethod::Post, "/api-auth/api-key/{key}", "auth", "Submit an API key (verified first when the provider declares `proxy.verification`)", SessionOrPublicKeyQuery, (200, "AuthResult `{providerConfigKey, connectionId}`")).body("ApiKeyBody `{apiKey}`").query(SUBMISSION_QUERY),
     r(HttpMethod::Post, "/api-auth/basic/{key}", "auth", "Submit a username and password (verified first when the provider declares `proxy.verification`)", SessionOrPublicKeyQuery, (200, "AuthResult `{providerConfigKey, connectionId}`")).body("BasicBody `{username, password}`").query(SUBMISSION_QUERY),
     r(HttpMethod::Post, "/oauth2/auth/{key}", "auth", "OAuth2 client credentials: the server fetches (and later renews) the token", SessionOrPublicKeyQuery, (200, "AuthResult `{providerConfigKey, connectionId}`")).body("ClientCredentialsBody `{client_id, client_secret}`").query(SUBMISSION_QUERY),

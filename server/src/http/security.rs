@@ -3,7 +3,7 @@
 //!   — or only the environment's allowed origins when it lists some — (the iframe itself only talks
 //!   to the exact parent origin) and a CSP allowing only its own scripts and wasm;
 //! - everything else, including the OAuth pages, can never be framed (`frame-ancestors 'none'`) and
-//!   is never cached or sent as a referrer.
+//!   is never cached or sent as a referrer (the Connect UI sends only its origin: `strict-origin`).
 
 use crate::AppState;
 use axum::extract::{Request, State};
@@ -25,9 +25,15 @@ pub async fn headers(State(app): State<AppState>, req: Request, next: Next) -> R
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // The Connect UI's OAuth popup may tell the server its opener by `Referer` (origin only: a
+    // connect link's URL holds the session token); every other page sends no referrer at all.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static(if connect_ui {
+            "strict-origin"
+        } else {
+            "no-referrer"
+        }),
     );
     if let Some(ancestors) = ancestors {
         let csp = format!(

@@ -48,6 +48,8 @@ pub struct ReportTo {
     pub connection_id: String,
     pub ws_client_id: Option<String>,
     pub opener_origin: Option<String>,
+    /// Redirect mode: the (validated) page the browser returns to with the outcome's id.
+    pub return_url: Option<String>,
 }
 
 impl FlowFailure {
@@ -72,8 +74,13 @@ pub struct StartRequest<'a> {
     /// The connection the flow writes to (the session's rule or the public-key caller's choice).
     pub connection_id: String,
     pub provider_config_key: &'a str,
+    /// The session allows this integration (checked after the integration and its provider are
+    /// found, so an unknown integration gives Nango's error type).
+    pub allowed: bool,
     pub ws_client_id: Option<String>,
     pub opener_origin: Option<String>,
+    /// Redirect mode: where the browser returns (already checked against the allowed origins).
+    pub return_url: Option<String>,
     pub params: BTreeMap<String, String>,
     pub authorization_params: BTreeMap<String, String>,
     /// `credentials[…]` from the query: the OAuth client overrides ([`OVERRIDE_KEYS`]).
@@ -99,6 +106,10 @@ struct SealedAttempt {
     verifier: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     overrides: BTreeMap<String, String>,
+    /// Redirect mode's return URL (sealed with the rest: no schema change, and not readable from
+    /// the database).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    return_url: Option<String>,
 }
 
 impl SealedAttempt {
@@ -107,6 +118,7 @@ impl SealedAttempt {
         serde_json::from_str(&plain).unwrap_or(Self {
             verifier: plain,
             overrides: BTreeMap::new(),
+            return_url: None,
         })
     }
 }
@@ -153,12 +165,20 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         .await
         .map_err(internal)?
         .ok_or_else(|| {
+            // Nango's popup flow reports an unknown integration as `provider_config_err`
+            // (reference §4.1 step 6), unlike the credential `POST`s (`unknown_provider_config`).
             FlowFailure::new(
-                ErrorCode::UnknownProviderConfig,
-                format!("No integration named '{key}'."),
+                ErrorCode::ProviderConfigErr,
+                format!("Could not find a Provider Config matching the \"{key}\" key."),
             )
         })?;
     let provider = provider_of(app, &integration.provider)?;
+    if !req.allowed {
+        return Err(FlowFailure::new(
+            ErrorCode::IntegrationNotAllowed,
+            format!("Integration '{key}' is not allowed by this session."),
+        ));
+    }
     if provider.auth_mode != AuthMode::Oauth2 {
         return Err(FlowFailure::new(
             ErrorCode::AuthModeErr,
@@ -299,6 +319,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
                 &serde_json::to_vec(&SealedAttempt {
                     verifier: verifier.secret().clone(),
                     overrides,
+                    return_url: req.return_url,
                 })
                 .expect("attempt serializes"),
                 &attempt_aad(&state_hash),
@@ -370,12 +391,24 @@ pub async fn complete(
                 "This authorization is unknown or was already used.",
             )
         })?;
-    let report = ReportTo {
+    let mut report = ReportTo {
         provider_config_key: attempt.provider_config_key.clone(),
         connection_id: attempt.connection_id.clone(),
         ws_client_id: attempt.ws_client_id.clone(),
         opener_origin: attempt.opener_origin.clone(),
+        return_url: None,
     };
+    // Opened first: a redirect-mode flow reports every later failure by returning to its page.
+    let sealed = app
+        .cipher
+        .open_string(
+            &attempt.key_id,
+            &attempt.code_verifier_enc,
+            &attempt_aad(&state_hash),
+        )
+        .map(SealedAttempt::parse)
+        .map_err(|e| internal(e).reported_to(&report))?;
+    report.return_url = sealed.return_url.clone();
     if attempt.expires_at <= crate::time::now_unix() {
         return Err(FlowFailure::new(
             ErrorCode::StateErr,
@@ -447,15 +480,6 @@ pub async fn complete(
         .reported_to(&report)
     })?;
 
-    let sealed = app
-        .cipher
-        .open_string(
-            &attempt.key_id,
-            &attempt.code_verifier_enc,
-            &attempt_aad(&state_hash),
-        )
-        .map(SealedAttempt::parse)
-        .map_err(|e| internal(e).reported_to(&report))?;
     let overrides = &sealed.overrides;
     let config_override = ConfigOverride {
         client_id: overrides.get(CLIENT_ID_OVERRIDE).cloned(),
