@@ -40,7 +40,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrorType => "Error type",
         Key::TryAgain => "Try again",
         Key::FieldRequired => "This field is required",
-        Key::FieldIncorrect => "Incorrect {name}",
+        Key::FieldIncorrect => "This {name} does not have the expected format",
         Key::Optional => "optional",
         Key::FieldApiKey => "API Key",
         Key::FieldUsername => "Username",
@@ -52,5 +52,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::NetworkFailure => "The server could not be reached. Check your connection and try again.",
         Key::ConsentDenied => "The authorization was denied. Try again and accept the request to connect.",
         Key::ConfirmLeave => "Are you sure you want to leave?",
+        Key::FillRequired => "Complete the fields marked * to continue.",
     }
 }

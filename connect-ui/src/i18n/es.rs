@@ -40,7 +40,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrorType => "Tipo de error",
         Key::TryAgain => "Reintentar",
         Key::FieldRequired => "Este campo es obligatorio",
-        Key::FieldIncorrect => "{name} incorrecto",
+        Key::FieldIncorrect => "{name} no tiene el formato esperado",
         Key::Optional => "opcional",
         Key::FieldApiKey => "Clave de API",
         Key::FieldUsername => "Nombre de usuario",
@@ -52,5 +52,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::NetworkFailure => "No se pudo contactar con el servidor. Revise su conexión e inténtelo de nuevo.",
         Key::ConsentDenied => "Se denegó la autorización. Inténtelo de nuevo y acepte la solicitud de conexión.",
         Key::ConfirmLeave => "¿Seguro que desea salir?",
+        Key::FillRequired => "Completa los campos marcados con * para continuar.",
     }
 }

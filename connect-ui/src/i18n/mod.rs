@@ -115,11 +115,13 @@ pub enum Key {
     NetworkFailure,
     ConsentDenied,
     ConfirmLeave,
+    /// Beside a Connect button disabled by empty or invalid fields.
+    FillRequired,
 }
 
 impl Key {
     /// Every key, in discriminant order (the order of the language files).
-    pub const ALL: [Key; 44] = [
+    pub const ALL: [Key; 45] = [
         Self::DialogLabel,
         Self::Close,
         Self::Loading,
@@ -164,11 +166,12 @@ impl Key {
         Self::NetworkFailure,
         Self::ConsentDenied,
         Self::ConfirmLeave,
+        Self::FillRequired,
     ];
 }
 
 // `ALL` ends with the last key, so the files' length is the number of keys.
-const _: () = assert!(Key::ALL.len() == Key::ConfirmLeave as usize + 1);
+const _: () = assert!(Key::ALL.len() == Key::FillRequired as usize + 1);
 
 #[cfg(not(target_arch = "wasm32"))]
 fn text(lang: Lang, key: Key) -> &'static str {
