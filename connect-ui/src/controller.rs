@@ -26,6 +26,11 @@ use crate::theme::{self, ThemeChoice};
 
 /// How long an embedded Connect UI waits for the parent's `session_token` (as Nango).
 const SESSION_TOKEN_WAIT_MS: i32 = 10_000;
+/// How often the Connect UI looks at the OAuth popup's `closed` flag.
+const POPUP_WATCH_MS: i32 = 500;
+/// How long the popup must have read as closed, with no result, before the Connect UI offers a retry
+/// (the callback page closes the popup itself right after posting the result).
+const POPUP_CLOSED_GRACE_MS: i32 = 1_500;
 
 /// Screens that end the flow with a sentence and nothing else to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -466,6 +471,7 @@ impl Controller {
                 self.connecting.set(true);
                 let attempt = self.attempt.get_value();
                 self.running.set_value(Some(flow.canceller()));
+                self.watch_popup(selected.clone(), attempt, flow.canceller(), 0);
                 spawn_local(async move {
                     let result = flow.wait().await;
                     if self.attempt.get_value() != attempt {
@@ -480,6 +486,34 @@ impl Controller {
                 });
             }
         }
+    }
+
+    /// Notices a popup the user closed: once it has read as closed for [`POPUP_CLOSED_GRACE_MS`]
+    /// without a result, the attempt is reported as `window_closed` (the inline alert, with the
+    /// Connect button to retry, and one `error` event). The flow keeps listening all the same: a
+    /// provider page with `Cross-Origin-Opener-Policy` makes an open popup read as closed, and a
+    /// result that still comes wins.
+    fn watch_popup(self, selected: Selected, attempt: u32, popup: OAuthCanceller, closed_ms: i32) {
+        set_timeout(
+            Box::new(move || {
+                if self.attempt.get_value() != attempt || !self.connecting.get_untracked() {
+                    return; // over: a result, a failure, Back, Close or a new click
+                }
+                let closed_ms = if popup.popup_closed() {
+                    closed_ms + POPUP_WATCH_MS
+                } else {
+                    0
+                };
+                if closed_ms > POPUP_CLOSED_GRACE_MS {
+                    self.connecting.set(false);
+                    let closed = AuthError::new(AuthErrorType::WindowClosed.as_str(), "");
+                    self.fail(selected, &closed);
+                } else {
+                    self.watch_popup(selected, attempt, popup, closed_ms);
+                }
+            }),
+            POPUP_WATCH_MS,
+        );
     }
 
     fn succeed(self, selected: Selected, payload: ConnectPayload) {

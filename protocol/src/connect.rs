@@ -105,7 +105,9 @@ pub struct ConnectUiTheme {
 pub struct ConnectUiSettings {
     pub theme: ConnectUiTheme,
     /// `light` | `dark` | `system`.
+    #[serde(alias = "default_theme")]
     pub default_theme: String,
+    #[serde(alias = "show_watermark")]
     pub show_watermark: bool,
 }
 

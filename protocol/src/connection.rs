@@ -79,6 +79,30 @@ pub struct ConnectionResponse {
     pub credentials: Credentials,
 }
 
+/// Body of `GET /connection(s)` (Nango's list: no credentials).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionList {
+    pub connections: Vec<ConnectionListItem>,
+}
+
+/// One connection of [`ConnectionList`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionListItem {
+    pub id: i64,
+    pub connection_id: String,
+    pub provider_config_key: String,
+    pub provider: String,
+    #[serde(default)]
+    pub errors: Vec<serde_json::Value>,
+    pub end_user: Option<serde_json::Value>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// ISO-8601 UTC (Nango names it `created` here, `created_at` elsewhere).
+    pub created: String,
+}
+
 /// Answer of the credential-submission endpoints (`POST /api-auth/*`, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -71,8 +71,47 @@ pub struct EnvironmentSettingsPatch {
     pub allowed_origins: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub browser_cookie_check: Option<bool>,
+    /// Merged into the current value: `{"defaultTheme": "dark"}` changes the default theme only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub connect_ui: Option<ConnectUiSettings>,
+    pub connect_ui: Option<ConnectUiSettingsPatch>,
+}
+
+/// A partial [`ConnectUiSettings`]: only the fields present change. Keys are Nango's
+/// (`connectUISettings`: `defaultTheme`, `showWatermark`); the snake_case spelling the other settings
+/// use (`default_theme`, `show_watermark`) is accepted too.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConnectUiSettingsPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theme: Option<ConnectUiThemePatch>,
+    /// `light` | `dark` | `system`.
+    #[serde(alias = "default_theme", skip_serializing_if = "Option::is_none")]
+    pub default_theme: Option<String>,
+    #[serde(alias = "show_watermark", skip_serializing_if = "Option::is_none")]
+    pub show_watermark: Option<bool>,
+}
+
+/// A partial [`ConnectUiTheme`](crate::connect::ConnectUiTheme): `{"dark": {"primary": "#123456"}}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectUiThemePatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub light: Option<crate::connect::ThemeColors>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dark: Option<crate::connect::ThemeColors>,
+}
+
+impl From<ConnectUiSettings> for ConnectUiSettingsPatch {
+    fn from(s: ConnectUiSettings) -> Self {
+        Self {
+            theme: Some(ConnectUiThemePatch {
+                light: Some(s.theme.light),
+                dark: Some(s.theme.dark),
+            }),
+            default_theme: Some(s.default_theme),
+            show_watermark: Some(s.show_watermark),
+        }
+    }
 }
 
 /// A present field (even `null`) is `Some(..)`; an absent one stays `None` through `#[serde(default)]`.
@@ -105,7 +144,14 @@ impl EnvironmentSettings {
         set(&mut self.hmac_key, patch.hmac_key);
         set(&mut self.allowed_origins, patch.allowed_origins);
         set(&mut self.browser_cookie_check, patch.browser_cookie_check);
-        set(&mut self.connect_ui, patch.connect_ui);
+        if let Some(ui) = patch.connect_ui {
+            if let Some(theme) = ui.theme {
+                set(&mut self.connect_ui.theme.light, theme.light);
+                set(&mut self.connect_ui.theme.dark, theme.dark);
+            }
+            set(&mut self.connect_ui.default_theme, ui.default_theme);
+            set(&mut self.connect_ui.show_watermark, ui.show_watermark);
+        }
         self
     }
 }
@@ -113,6 +159,32 @@ impl EnvironmentSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_ui_patches_merge_and_accept_both_spellings() {
+        let current = EnvironmentSettings::default();
+        for body in [
+            r#"{"connect_ui": {"defaultTheme": "dark"}}"#,
+            r#"{"connect_ui": {"default_theme": "dark"}}"#,
+        ] {
+            let patch: EnvironmentSettingsPatch = serde_json::from_str(body).unwrap();
+            let next = current.clone().patched(patch);
+            assert_eq!(next.connect_ui.default_theme, "dark");
+            assert_eq!(next.connect_ui.theme, current.connect_ui.theme);
+        }
+        let patch: EnvironmentSettingsPatch = serde_json::from_str(
+            r##"{"connect_ui": {"theme": {"dark": {"primary": "#123456"}}}}"##,
+        )
+        .unwrap();
+        let next = current.clone().patched(patch);
+        assert_eq!(next.connect_ui.theme.dark.primary, "#123456");
+        assert_eq!(next.connect_ui.theme.light, current.connect_ui.theme.light);
+        assert_eq!(next.connect_ui.default_theme, "system");
+        assert!(serde_json::from_str::<EnvironmentSettingsPatch>(
+            r#"{"connect_ui": {"defaultTheme": "dark", "colour": 1}}"#
+        )
+        .is_err());
+    }
 
     #[test]
     fn absent_fields_keep_their_value_and_null_clears() {

@@ -111,7 +111,11 @@ export function mount_iframe(src) {
     const f = document.createElement('iframe');
     f.id = 'connect-ui';
     f.setAttribute('allow', 'clipboard-write');
-    f.setAttribute('style', 'position:fixed;z-index:9999;top:0;left:0;right:0;bottom:0;width:100vw;height:100vh;background-color:transparent;border:none');
+    // An explicit color-scheme (the system's, as this page sees it): Chromium paints an opaque canvas
+    // behind an iframe whose root color-scheme differs from the iframe element's, and the Connect UI's
+    // root follows exactly this value (style.css), whatever theme it shows.
+    const scheme = matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+    f.setAttribute('style', 'position:fixed;z-index:9999;top:0;left:0;right:0;bottom:0;width:100vw;height:100vh;background-color:transparent;border:none;color-scheme:' + scheme);
     f.src = src;
     document.body.appendChild(f);
     document.body.style.overflow = 'hidden';

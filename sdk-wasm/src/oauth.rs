@@ -170,6 +170,16 @@ impl OAuthCanceller {
             attempt.dispatch(FlowEvent::Cancelled);
         }
     }
+
+    /// Whether the flow's popup reads as closed (`true` once the flow is over). Unlike the flow
+    /// itself (which, as Nango, trusts `closed` only with `detectClosedAuthWindow`), a UI may use this
+    /// to offer a retry: a provider page with `Cross-Origin-Opener-Policy` makes an open popup read
+    /// as closed too, so it should not end the flow on it.
+    pub fn popup_closed(&self) -> bool {
+        self.0
+            .upgrade()
+            .is_none_or(|attempt| glue::is_closed(&attempt.popup))
+    }
 }
 
 /// `window.open('', '_blank', features)` with Nango's centred layout.

@@ -60,9 +60,9 @@ impl Config {
         let public_url = public_url.trim_end_matches('/').to_string();
         url::Url::parse(&public_url)
             .map_err(|e| anyhow::anyhow!("LATCHKEY_PUBLIC_URL is not a URL: {e}"))?;
-        let data_dir = PathBuf::from(var("LATCHKEY_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let data_dir = data_dir(var("LATCHKEY_DATA_DIR"), var("XDG_DATA_HOME"), var("HOME"))?;
         Ok(Self {
-            database_url: var("DATABASE_URL")
+            database_url: sqlite_url_absolute(var("DATABASE_URL"))?
                 .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("latchkey.db").display())),
             data_dir,
             secret_key: var("LATCHKEY_SECRET_KEY"),
@@ -114,6 +114,13 @@ impl Config {
         }
     }
 
+    /// The SQLite file this configuration uses, if it uses SQLite.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.database_url
+            .strip_prefix("sqlite://")
+            .map(|p| Path::new(p.split('?').next().unwrap_or(p)))
+    }
+
     /// `<public url>/oauth/callback`: what providers redirect to.
     pub fn callback_url(&self) -> String {
         format!("{}/oauth/callback", self.public_url)
@@ -129,6 +136,91 @@ impl Config {
             url
         } else {
             format!("{url}/")
+        }
+    }
+}
+
+/// Where the SQLite database and the dev encryption key live: `LATCHKEY_DATA_DIR`, else
+/// `$XDG_DATA_HOME/latchkey`, else `$HOME/.local/share/latchkey`; always absolute (a relative
+/// `LATCHKEY_DATA_DIR` is resolved once, from the working directory). The server and every CLI command
+/// therefore open the same database wherever they run, instead of a new `./data` per directory (with
+/// its own secret key, which the server would then reject).
+fn data_dir(
+    configured: Option<String>,
+    xdg_data_home: Option<String>,
+    home: Option<String>,
+) -> anyhow::Result<PathBuf> {
+    let dir = match (configured, xdg_data_home, home) {
+        (Some(dir), _, _) => PathBuf::from(dir),
+        (None, Some(xdg), _) if Path::new(&xdg).is_absolute() => Path::new(&xdg).join("latchkey"),
+        (None, _, Some(home)) => Path::new(&home).join(".local/share/latchkey"),
+        (None, _, None) => anyhow::bail!(
+            "set LATCHKEY_DATA_DIR (where the database and the dev encryption key live): HOME is not set"
+        ),
+    };
+    Ok(std::path::absolute(&dir)?)
+}
+
+/// `DATABASE_URL` with a relative SQLite path made absolute from the working directory, so that what
+/// the server logs and what a CLI command reports name one file.
+fn sqlite_url_absolute(url: Option<String>) -> anyhow::Result<Option<String>> {
+    let Some(url) = url else { return Ok(None) };
+    match url.strip_prefix("sqlite://") {
+        Some(rest) if !rest.starts_with('/') && !rest.starts_with(':') => {
+            let (path, query) = rest
+                .split_once('?')
+                .map_or((rest, None), |(p, q)| (p, Some(q)));
+            let path = std::path::absolute(path)?;
+            Ok(Some(match query {
+                Some(q) => format!("sqlite://{}?{q}", path.display()),
+                None => format!("sqlite://{}", path.display()),
+            }))
+        }
+        _ => Ok(Some(url)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_dir_is_absolute_and_per_user_by_default() {
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            data_dir(None, None, s("/home/ada")).unwrap(),
+            Path::new("/home/ada/.local/share/latchkey")
+        );
+        assert_eq!(
+            data_dir(None, s("/xdg"), s("/home/ada")).unwrap(),
+            Path::new("/xdg/latchkey")
+        );
+        assert_eq!(
+            data_dir(s("/srv/lk"), None, None).unwrap(),
+            Path::new("/srv/lk")
+        );
+        let relative = data_dir(s("data"), None, None).unwrap();
+        assert!(
+            relative.is_absolute() && relative.ends_with("data"),
+            "{relative:?}"
+        );
+        assert!(data_dir(None, None, None).is_err());
+    }
+
+    #[test]
+    fn relative_sqlite_urls_become_absolute() {
+        let url = sqlite_url_absolute(Some("sqlite://./x/lk.db?mode=rwc".into()))
+            .unwrap()
+            .unwrap();
+        assert!(
+            url.starts_with("sqlite:///") && url.ends_with("x/lk.db?mode=rwc"),
+            "{url}"
+        );
+        for kept in ["sqlite:///abs/lk.db", "sqlite::memory:", "postgres://h/db"] {
+            assert_eq!(
+                sqlite_url_absolute(Some(kept.into())).unwrap().as_deref(),
+                Some(kept)
+            );
         }
     }
 }

@@ -65,14 +65,19 @@ enum ConnectionCommand {
     },
     /// Show one connection, refreshing its token first when it is about to expire.
     Get {
+        /// The integration's key (`provider_config_key`).
         integration: String,
+        /// The connection's id.
         connection_id: String,
         /// Also print the credentials (tokens, keys) as JSON.
         #[arg(long)]
         show_credentials: bool,
     },
+    /// Delete one connection (its credentials are gone for good).
     Delete {
+        /// The integration's key (`provider_config_key`).
         integration: String,
+        /// The connection's id.
         connection_id: String,
     },
 }
@@ -81,26 +86,45 @@ enum ConnectionCommand {
 enum SettingsCommand {
     /// Print the settings as JSON (the HMAC key is masked).
     Show,
-    /// Set one setting: `settings set callback_url https://auth.example.com/callback`,
-    /// `settings set allowed_origins '["https://app.example.com"]'`, `settings set hmac_key null`.
-    /// The value is read as JSON when it parses as JSON, else as a string.
-    Set { name: String, value: String },
+    /// Set one setting (the value is read as JSON when it parses as JSON, else as a string).
+    ///
+    /// Settings: callback_url, webhook_url, webhook_url_secondary (URLs or null),
+    /// webhook_on_auth_creation, webhook_on_auth_refresh_error, hmac_enabled, browser_cookie_check
+    /// (true/false), hmac_key (string or null), allowed_origins (JSON list of exact origins),
+    /// connect_ui (merged into the current value; keys as Nango's connectUISettings, snake_case
+    /// accepted too): {"defaultTheme": "light"|"dark"|"system", "showWatermark": bool,
+    /// "theme": {"light": {"primary": "#rrggbb"}, "dark": {"primary": "#rrggbb"}}}.
+    ///
+    /// Examples: `settings set callback_url https://auth.example.com/callback`,
+    /// `settings set allowed_origins '["https://app.example.com"]'`, `settings set hmac_key null`,
+    /// `settings set connect_ui '{"defaultTheme":"dark"}'`.
+    #[command(verbatim_doc_comment)]
+    Set {
+        /// The setting's name, e.g. `connect_ui`.
+        name: String,
+        /// JSON, or a plain string.
+        value: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum KeysCommand {
     /// Print the keys (`--secret` prints only the secret key, for scripts).
     Show {
+        /// Print only the secret key, nothing else (for `$(latchkey keys show --secret)`).
         #[arg(long)]
         secret: bool,
     },
     /// Replace the secret, public and/or webhook signing key with new random ones. Backends, pages
     /// and webhook receivers using an old key stop working at once.
     Rotate {
+        /// A new secret key (for backends).
         #[arg(long)]
         secret: bool,
+        /// A new public key (legacy frontend auth).
         #[arg(long)]
         public: bool,
+        /// A new webhook signing key.
         #[arg(long)]
         webhook_signing: bool,
     },
@@ -110,29 +134,44 @@ enum KeysCommand {
 enum IntegrationCommand {
     /// Create or replace an integration, like Nango's `config:create <key> <provider> <client-id> <client-secret> "<scopes>"`.
     Create {
+        /// The integration's key (`provider_config_key`), e.g. `github`.
         unique_key: String,
+        /// The provider's name in the catalog (`latchkey providers list`).
         provider: String,
+        /// The OAuth app's client id (OAuth providers).
         client_id: Option<String>,
+        /// The OAuth app's client secret.
         client_secret: Option<String>,
         /// Comma-separated scopes (the provider's defaults when omitted).
         scopes: Option<String>,
     },
+    /// List integrations (key, provider, OAuth client id).
     List,
+    /// Delete an integration.
     Delete {
+        /// The integration's key.
         unique_key: String,
     },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let cli = Cli::parse();
+    // The server logs what it does; an admin command only what went wrong (its output is often read
+    // by a script). `RUST_LOG` overrides both. Colours only on a terminal.
+    let default_filter = match cli.command {
+        Command::Serve => "info,sqlx=warn,tower_http=info",
+        _ => "error",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let config = Config::from_env()?;
     match cli.command {
         Command::Serve => serve(config).await,
@@ -168,10 +207,14 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             config.webhook_signing_key.is_some(),
         ),
     ];
+    let database = database_location(&config);
     let (app, env, _) = prepare(config).await?;
     match command {
         KeysCommand::Show { secret: true } => println!("{}", env.secret_key.expose()),
-        KeysCommand::Show { secret: false } => print_keys(&env),
+        KeysCommand::Show { secret: false } => {
+            print_keys(&env);
+            println!("database:             {database}");
+        }
         KeysCommand::Rotate {
             secret,
             public,
@@ -204,6 +247,14 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The SQLite file, or just "PostgreSQL" (its URL may hold a password).
+fn database_location(config: &Config) -> String {
+    config.sqlite_path().map_or_else(
+        || "PostgreSQL (DATABASE_URL)".to_owned(),
+        |p| p.display().to_string(),
+    )
+}
+
 fn print_keys(env: &latchkey_server::environment::Environment) {
     println!("environment:          {}", env.name);
     println!("secret key:           {}", env.secret_key.expose());
@@ -215,6 +266,10 @@ async fn connection(config: Config, command: ConnectionCommand) -> anyhow::Resul
     let (app, env, _) = prepare(config).await?;
     match command {
         ConnectionCommand::List { integration } => {
+            println!(
+                "{:<24} {:<40} {:<20} CREATED",
+                "INTEGRATION", "CONNECTION ID", "PROVIDER"
+            );
             for c in app.store.list_connections(env.id).await? {
                 if integration
                     .as_ref()
@@ -304,11 +359,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let public_url = config.public_url.clone();
     let connect_ui = config.connect_ui_url();
+    let database = database_location(&config);
     let server = latchkey_server::start(config, listener).await?;
     println!("Latchkey listening on http://{}", server.local_addr());
     println!("  API & OAuth callback: {public_url} ({public_url}/oauth/callback)");
     println!("  Connect UI:           {connect_ui}");
     println!("  SDK:                  {public_url}/sdk/index.js");
+    println!("  Database:             {database}");
     if server.dev_environment_created() {
         println!(
             "  Created the dev environment. Secret key (keep it server-side): {}",
@@ -360,6 +417,7 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
             println!("integration '{unique_key}' saved");
         }
         IntegrationCommand::List => {
+            println!("{:<24} {:<24} OAUTH CLIENT ID", "KEY", "PROVIDER");
             for i in app.store.list_integrations(env.id).await? {
                 println!(
                     "{:<24} {:<24} {}",

@@ -274,7 +274,8 @@ fn cli_manages_settings_keys_and_connections() {
 
     let (ok, out, _) = cli(db, data, &["connection", "list"]);
     assert!(ok);
-    assert!(out.trim().is_empty(), "{out}");
+    assert_eq!(out.lines().count(), 1, "only the header: {out}");
+    assert!(out.starts_with("INTEGRATION"), "{out}");
     let (ok, _, err) = cli(db, data, &["connection", "delete", "github", "nope"]);
     assert!(!ok);
     assert!(err.contains("no connection"), "{err}");
@@ -440,4 +441,156 @@ async fn allowed_origins_limit_who_embeds_the_connect_ui_and_runs_flows() {
     let open = flow("github?return_url=https%3A%2F%2Fapp.example.com%2F", None).await;
     assert_eq!(open.status(), 400);
     assert!(open.text().await.unwrap().contains("allowed origins"));
+}
+
+/// Runs `latchkey <args>` with only `HOME` (no database or data settings) from `cwd`.
+fn cli_at_home(
+    home: &std::path::Path,
+    cwd: &std::path::Path,
+    args: &[&str],
+) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .current_dir(cwd)
+        .env("HOME", home)
+        .env_remove("XDG_DATA_HOME")
+        .env_remove("DATABASE_URL")
+        .env_remove("LATCHKEY_DATA_DIR")
+        .env_remove("LATCHKEY_SECRET_KEY")
+        .env_remove("LATCHKEY_PUBLIC_KEY")
+        .env_remove("LATCHKEY_ENCRYPTION_KEY")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_finds_one_database_from_any_directory_and_prints_only_what_scripts_read() {
+    let home = tempfile::tempdir().unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (ok, first, err) = cli_at_home(home.path(), a.path(), &["keys", "show", "--secret"]);
+    assert!(ok, "{err}");
+    // The key alone: no warning (not even the dev encryption key's), no colour codes.
+    assert_eq!(err, "", "nothing on stderr");
+    assert_eq!(first.lines().count(), 1, "{first:?}");
+    assert_eq!(first.trim().len(), 36, "a UUID v4: {first}");
+    let (ok, second, _) = cli_at_home(home.path(), b.path(), &["keys", "show", "--secret"]);
+    assert!(ok);
+    assert_eq!(first, second, "the same database from another directory");
+    assert!(home
+        .path()
+        .join(".local/share/latchkey/latchkey.db")
+        .is_file());
+    assert!(!a.path().join("data").exists() && !b.path().join("data").exists());
+    let (_, shown, _) = cli_at_home(home.path(), b.path(), &["keys", "show"]);
+    assert!(
+        shown.contains(&format!(
+            "database:             {}",
+            home.path()
+                .join(".local/share/latchkey/latchkey.db")
+                .display()
+        )),
+        "{shown}"
+    );
+
+    // A partial Connect UI setting merges into the current one, in either spelling.
+    let (ok, out, err) = cli_at_home(
+        home.path(),
+        a.path(),
+        &[
+            "settings",
+            "set",
+            "connect_ui",
+            r#"{"defaultTheme":"dark"}"#,
+        ],
+    );
+    assert!(ok, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["connect_ui"]["defaultTheme"], "dark");
+    assert_eq!(shown["connect_ui"]["theme"]["light"]["primary"], "#00B2E3");
+    let (ok, out, err) = cli_at_home(
+        home.path(),
+        a.path(),
+        &[
+            "settings",
+            "set",
+            "connect_ui",
+            r#"{"show_watermark":true}"#,
+        ],
+    );
+    assert!(ok, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["connect_ui"]["defaultTheme"], "dark");
+    assert_eq!(shown["connect_ui"]["showWatermark"], true);
+
+    // Lists start with a header line.
+    let (ok, out, err) = cli_at_home(
+        home.path(),
+        a.path(),
+        &["integration", "create", "gh", "github", "cid", "csecret"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "integration 'gh' saved");
+    let (_, out, _) = cli_at_home(home.path(), a.path(), &["integration", "list"]);
+    let lines: Vec<_> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("KEY") && lines[0].ends_with("OAUTH CLIENT ID"),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("gh") && lines[1].ends_with("cid"),
+        "{out}"
+    );
+}
+
+#[test]
+fn cli_help_has_no_empty_lines_for_subcommands_or_arguments() {
+    for args in [
+        &["-h"][..],
+        &["keys", "-h"],
+        &["keys", "show", "-h"],
+        &["keys", "rotate", "-h"],
+        &["integration", "-h"],
+        &["integration", "create", "-h"],
+        &["integration", "delete", "-h"],
+        &["connection", "-h"],
+        &["connection", "get", "-h"],
+        &["connection", "delete", "-h"],
+        &["settings", "-h"],
+        &["settings", "set", "-h"],
+        &["providers", "-h"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(args)
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for line in help.lines() {
+            let item = line.trim_start();
+            // In short help (`-h`) an entry is one line, "<name>  <help>": a name alone has no help.
+            let is_entry = line.starts_with("  ") && !item.is_empty() && !line.starts_with("   ");
+            if is_entry {
+                assert!(
+                    item.split_once("  ")
+                        .is_some_and(|(_, h)| !h.trim().is_empty()),
+                    "`latchkey {}`: no help for {item:?}\n{help}",
+                    args.join(" ")
+                );
+            }
+        }
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["settings", "set", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains(r#"{"defaultTheme": "light"|"dark"|"system""#),
+        "{help}"
+    );
 }

@@ -17,6 +17,7 @@
 //   that carries markup (`<script>`, quotes, `&`), so tests can check it is shown escaped.
 // - RFC 7009 revocation at `/token/revocation` (a revoked refresh token makes the next refresh fail).
 // - `POST /__broken/token` answers a 502 HTML error page (a token endpoint behind a failing proxy).
+// - its HTML pages request no web fonts (the library's import Google Fonts): it works offline.
 //
 // Usage:
 //   node tests/oidc/provider.mjs --port 0 --client-id ID --client-secret SECRET \
@@ -160,6 +161,15 @@ provider.use(async (ctx, next) => {
     }
   }
   await next();
+});
+
+// The library's built-in pages import Roboto from Google Fonts; this provider runs offline (the demo,
+// the tests on a closed network), so the pages use the system font instead of requesting one.
+provider.use(async (ctx, next) => {
+  await next();
+  if (typeof ctx.body === 'string' && ctx.response.is('html')) {
+    ctx.body = ctx.body.replace(/@import url\(https:\/\/fonts\.googleapis\.com\/[^)]*\);?/g, '');
+  }
 });
 
 // Count after the token endpoint ran: by then oidc-provider has parsed the form body.

@@ -123,6 +123,27 @@ impl Browser {
     /// Like [`Browser::start`]; with `block_popups`, Chromium keeps its popup blocker (chromedriver
     /// turns it off by default), to see what a user's browser does to a popup opened without a gesture.
     pub async fn start_with(test_name: &str, block_popups: bool) -> anyhow::Result<Self> {
+        Self::start_with_flags(test_name, block_popups, &[]).await
+    }
+
+    /// A browser whose system colour scheme is dark (`prefers-color-scheme: dark` on every page).
+    pub async fn start_dark(test_name: &str) -> anyhow::Result<Self> {
+        Self::start_with_flags(
+            test_name,
+            false,
+            &[
+                "--force-dark-mode",
+                "--blink-settings=preferredColorScheme=0",
+            ],
+        )
+        .await
+    }
+
+    async fn start_with_flags(
+        test_name: &str,
+        block_popups: bool,
+        extra_flags: &[&str],
+    ) -> anyhow::Result<Self> {
         let chromium = chromium_path();
         anyhow::ensure!(
             chromium.exists(),
@@ -138,6 +159,7 @@ impl Browser {
             .tempdir()?;
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| (*s).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        args.extend(extra_flags.iter().map(|s| (*s).to_owned()));
         let mut caps = Capabilities::new();
         caps.insert("browserName".into(), json!("chrome"));
         caps.insert(
@@ -183,6 +205,34 @@ impl Browser {
     /// The fantoccini client, for anything the helpers below do not cover.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The colour of the viewport's pixel at (`x`, `y`) CSS pixels, as Chromium paints it (with every
+    /// frame composited): a WebDriver screenshot decoded by the browser's own PNG decoder (in the
+    /// current frame's document, which must allow script).
+    pub async fn pixel(&self, x: u32, y: u32) -> anyhow::Result<[u8; 3]> {
+        let png = tokio::time::timeout(Duration::from_secs(10), self.client.screenshot())
+            .await
+            .context("timed out taking a screenshot")??;
+        let rgb = self
+            .client
+            .execute_async(
+                r#"const [bytes, x, y, done] = arguments;
+createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' })).then((bitmap) => {
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(bitmap, 0, 0);
+  done(Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3)));
+}, (e) => done(String(e)));"#,
+                vec![json!(png), json!(x), json!(y)],
+            )
+            .await
+            .context("decoding the screenshot")?;
+        let channels: Vec<u8> = serde_json::from_value(rgb.clone())
+            .with_context(|| format!("decoding the screenshot: {rgb}"))?;
+        channels
+            .try_into()
+            .map_err(|v| anyhow::anyhow!("not a pixel: {v:?}"))
     }
 
     /// Saves a PNG of the current window as `NN-<step>.png`; failures are reported, not fatal.

@@ -201,6 +201,15 @@ const host = {host_js};
 const {{ default: Nango }} = await import(host + '/sdk/index.js');
 const q = new URLSearchParams(location.search);
 const out = document.getElementById('events');
+// `?scheme=light|dark|normal`: the page's own color-scheme, over a red block at the top left (the
+// backdrop tests look for it through the Connect UI's translucent backdrop).
+if (q.get('scheme')) {{
+  document.documentElement.style.colorScheme = q.get('scheme');
+  const marker = document.createElement('div');
+  marker.id = 'marker';
+  marker.style.cssText = 'position:fixed;left:0;top:0;width:160px;height:160px;background:#f00';
+  document.body.append(marker);
+}}
 window.latchkeyEvents = [];
 function open() {{
   const nango = new Nango({{ host }});

@@ -62,6 +62,12 @@ async fn api_key_form_validates_its_pattern_and_connects_without_a_popup() -> an
             is_disabled(&browser, "#connect-button").await?,
             "empty form must not submit"
         );
+        // …and says why.
+        browser
+            .wait_for_text("#connect-hint", Duration::from_secs(5), |t| {
+                t == "Complete the fields marked * to continue."
+            })
+            .await?;
         assert_eq!(
             browser
                 .wait_for("#guide-link")
@@ -80,7 +86,8 @@ async fn api_key_form_validates_its_pattern_and_connects_without_a_popup() -> an
                 |t| !t.is_empty(),
             )
             .await?;
-        assert_eq!(error, "Incorrect API Key");
+        // A format check in the browser, which must not sound like the provider refused the key.
+        assert_eq!(error, "This API Key does not have the expected format");
         assert_eq!(input.attr("aria-invalid").await?.as_deref(), Some("true"));
         assert!(is_disabled(&browser, "#connect-button").await?);
         browser.screenshot("api-key-invalid").await;
@@ -160,7 +167,7 @@ async fn basic_form_checks_the_email_and_sends_the_selected_region() -> anyhow::
         let error = browser
             .wait_for_text("#field-credentials-username-error", Duration::from_secs(5), |t| !t.is_empty())
             .await?;
-        assert_eq!(error, "Incorrect Email Address");
+        assert_eq!(error, "This Email Address does not have the expected format");
         browser.type_into("#field-credentials-username", "@example.com").await?;
         browser.type_into("#field-credentials-password", "s3cret").await?;
         region.select_by_value("eu").await?;

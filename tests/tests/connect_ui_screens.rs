@@ -142,7 +142,7 @@ async fn subdomain_field_and_session_preset_feed_the_authorization_host() -> any
         input.send_keys("Not Valid").await?;
         browser
             .wait_for_text("#field-params-subdomain-error", Duration::from_secs(5), |t| {
-                t == "Incorrect Tenant Subdomain"
+                t == "This Tenant Subdomain does not have the expected format"
             })
             .await?;
         browser.screenshot("subdomain-invalid").await;
@@ -316,4 +316,47 @@ async fn axe_check_reports_violations_when_there_are_some() -> anyhow::Result<()
     .await;
     browser.close().await;
     outcome
+}
+
+#[tokio::test]
+async fn closing_the_provider_popup_offers_a_retry_and_posts_an_error() -> anyhow::Result<()> {
+    with_browser("popup-closed", |stack, browser| async move {
+        let token = stack
+            .session(json!({"allowed_integrations": [LOCAL_OIDC]}))
+            .await?;
+        browser.goto(&stack.page_url(&token, None, None)).await?;
+        let main = browser.window().await?;
+        browser.enter_frame("#connect-ui").await?;
+        let known = browser.windows().await?;
+        browser.click("#connect-button").await?;
+        browser
+            .switch_to_new_window(&known, Duration::from_secs(10))
+            .await?;
+        // The provider's login page is up; the user closes the popup instead of signing in.
+        browser.wait_for("input[name=\"login\"]").await?;
+        browser.client().close_window().await?;
+        let closed_at = std::time::Instant::now();
+        browser.switch_to(&main).await?;
+        browser.enter_frame("#connect-ui").await?;
+        browser
+            .wait_for_within(
+                "#connect-alert [role=\"alert\"][data-error-type=\"window_closed\"]",
+                Duration::from_secs(5),
+            )
+            .await?;
+        let waited = closed_at.elapsed();
+        browser.screenshot("popup-closed").await;
+        // The Connect button is the retry: enabled again, no longer busy.
+        let button = browser.wait_for("#connect-button").await?;
+        assert_eq!(button.prop("disabled").await?.as_deref(), Some("false"));
+        assert_ne!(button.attr("aria-busy").await?.as_deref(), Some("true"));
+        browser.leave_frames().await?;
+        let events = connect_ui::events(&browser).await?;
+        let errors: Vec<_> = events.iter().filter(|e| e["type"] == "error").collect();
+        assert_eq!(errors.len(), 1, "one error event: {events:?}");
+        assert_eq!(errors[0]["payload"]["errorType"], "window_closed");
+        assert!(waited < Duration::from_secs(5), "noticed after {waited:?}");
+        Ok(())
+    })
+    .await
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 const SECRET: &str = "0b7f3c1e-2d4a-4f6b-9c8d-1e2f3a4b5c6d";
 const ACCESS_TOKEN: &str = "stub-access-token-never-in-the-page";
+const RECONNECT_TOKEN: &str = "nango_connect_session_reconnect";
 const SESSION_TOKEN: &str =
     "nango_connect_session_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -24,12 +25,16 @@ export default class Nango {
     const stub = window.__stub;
     stub.calls.push('openConnectUI');
     stub.props = { baseURL: props.baseURL, apiURL: props.apiURL };
+    if (props.themeOverride) stub.props.themeOverride = props.themeOverride;
+    if (props.lang) stub.props.lang = props.lang;
     return {
       setSessionToken(token) {
         stub.calls.push('setSessionToken');
         stub.token = token;
         props.onEvent({ type: 'ready' });
-        props.onEvent({ type: 'connect', payload: { providerConfigKey: 'local-oidc', connectionId: 'conn-42' } });
+        // `window.__stubNext = 'close'`: the user closes the Connect UI without connecting.
+        if (window.__stubNext === 'close') props.onEvent({ type: 'close' });
+        else props.onEvent({ type: 'connect', payload: { providerConfigKey: 'local-oidc', connectionId: 'conn-42' } });
       },
       close() { stub.calls.push('close'); },
     };
@@ -50,6 +55,23 @@ async fn stub_latchkey() -> anyhow::Result<String> {
             post(|| async {
                 let data = json!({"token": SESSION_TOKEN, "connect_link": "x", "expires_at": "2030-01-01T00:00:00Z"});
                 (StatusCode::CREATED, Json(json!({ "data": data })))
+            }),
+        )
+        .route(
+            "/connect/sessions/reconnect",
+            post(|| async {
+                let data = json!({"token": RECONNECT_TOKEN, "connect_link": "x", "expires_at": "2030-01-01T00:00:00Z"});
+                (StatusCode::CREATED, Json(json!({ "data": data })))
+            }),
+        )
+        .route(
+            "/connections",
+            get(|| async {
+                Json(json!({"connections": [{
+                    "id": 7, "connection_id": "k-9", "provider_config_key": "stripe", "provider": "stripe",
+                    "errors": [], "end_user": {"id": "demo-user"}, "tags": {}, "metadata": {},
+                    "created": "2030-01-01T00:00:00Z"
+                }]}))
             }),
         )
         .route(
@@ -116,6 +138,47 @@ async fn run() -> anyhow::Result<()> {
         json!({"baseURL": format!("{host}/connect/"), "apiURL": host})
     );
     assert_eq!(stub["ctor"], json!({"host": host}));
+
+    // The user's connections, each with a Reconnect button that opens a reconnect session.
+    browser
+        .wait_for_text("#connections", Duration::from_secs(5), |t| {
+            t.contains("stripe · k-9")
+        })
+        .await?;
+    browser
+        .click("#connections li[data-connection-id=\"k-9\"] button")
+        .await?;
+    latchkey_tests::wait::until("the reconnect token", Duration::from_secs(5), || async {
+        let token = browser
+            .client()
+            .execute("return window.__stub.token;", vec![])
+            .await?;
+        Ok((token == RECONNECT_TOKEN).then_some(()))
+    })
+    .await?;
+
+    // Dark theme and French, then closed without connecting: the status says so.
+    browser
+        .client()
+        .execute(
+            "document.getElementById('theme').value = 'dark';
+             document.getElementById('lang').value = 'fr';
+             window.__stubNext = 'close';",
+            vec![],
+        )
+        .await?;
+    browser.click("#connect").await?;
+    browser
+        .wait_for_text("#status", Duration::from_secs(5), |t| {
+            t == "Connect UI closed without connecting."
+        })
+        .await?;
+    let stub: Value = browser
+        .client()
+        .execute("return window.__stub;", vec![])
+        .await?;
+    assert_eq!(stub["props"]["themeOverride"], "dark");
+    assert_eq!(stub["props"]["lang"], "fr");
 
     let html: Value = browser
         .client()

@@ -93,7 +93,18 @@ async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
         .await?;
     assert!(res.status().is_success(), "{}", res.text().await?);
 
+    // A callback with a state nobody issued is refused, and the log says so (without its code).
+    let forged_code = "forged-code-do-not-log-5d1e";
+    let mut forged = stack.server.endpoint(&["oauth", "callback"])?;
+    forged
+        .query_pairs_mut()
+        .append_pair("state", "state-nobody-issued-0123456789")
+        .append_pair("code", forged_code);
+    let res = http.get(forged).send().await?;
+    assert!(res.status().is_client_error(), "{}", res.status());
+
     let mut secrets = vec![
+        ("forged callback code", forged_code.to_string()),
         ("connect session token", session_token.clone()),
         ("secret key", stack.server.secret_key().to_string()),
         ("client secret", stack.oidc.client_secret().to_string()),
@@ -139,6 +150,16 @@ async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
     assert!(
         text.contains("token refreshed"),
         "the capture saw the refresh"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("connection saved")
+            && l.contains("integration=openai")
+            && l.contains("auth_mode=\"API_KEY\"")),
+        "the API-key connection is logged:\n{text}"
+    );
+    assert!(
+        text.contains("OAuth callback refused"),
+        "the refused callback is logged:\n{text}"
     );
     for (label, secret) in &secrets {
         assert!(secret.len() >= 16, "{label} is too short to search for");

@@ -16,9 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_protocol::connect::{
-    ConnectSessionCreated, CreateConnectSessionRequest, EndUser, Organization,
+    ConnectSessionCreated, CreateConnectSessionRequest, CreateReconnectSessionRequest, EndUser,
+    Organization,
 };
-use latchkey_protocol::connection::{ConnectionResponse, Credentials};
+use latchkey_protocol::connection::{ConnectionList, ConnectionResponse, Credentials};
 use latchkey_protocol::{ApiError, ApiErrorBody, DataEnvelope};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
@@ -141,6 +142,8 @@ pub fn router(cfg: DemoConfig) -> Router {
         )
         .route("/config.json", get(page_config))
         .route("/session-token", post(create_session_token))
+        .route("/session-token/reconnect", post(create_reconnect_token))
+        .route("/api/connections", get(list_connections))
         .route("/api/connection/{connection_id}", get(get_connection))
         .with_state(state)
 }
@@ -179,21 +182,110 @@ pub struct SessionTokenResponse {
     pub session_token: String,
 }
 
+/// The demo's one end user; a real app would use its logged-in user.
+pub const DEMO_END_USER: &str = "demo-user";
+
+fn demo_end_user() -> EndUser {
+    EndUser {
+        id: DEMO_END_USER.into(),
+        email: Some("demo@example.com".into()),
+        display_name: Some("Demo User".into()),
+        tags: None,
+    }
+}
+
+fn demo_organization() -> Organization {
+    Organization {
+        id: "demo-org".into(),
+        display_name: None,
+    }
+}
+
 /// The fixed end user of the demo; a real app would use its logged-in user.
 pub fn demo_session_request() -> CreateConnectSessionRequest {
     CreateConnectSessionRequest {
-        end_user: Some(EndUser {
-            id: "demo-user".into(),
-            email: Some("demo@example.com".into()),
-            display_name: Some("Demo User".into()),
-            tags: None,
-        }),
-        organization: Some(Organization {
-            id: "demo-org".into(),
-            display_name: None,
-        }),
+        end_user: Some(demo_end_user()),
+        organization: Some(demo_organization()),
         ..Default::default()
     }
+}
+
+/// Body of `POST /session-token/reconnect`: which of the end user's connections to renew.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconnectRequest {
+    pub connection_id: String,
+    pub integration: String,
+}
+
+/// A reconnect session for one of the demo user's connections (the Connect UI goes straight to it
+/// and renews the same connection).
+async fn create_reconnect_token(
+    State(state): State<Arc<AppState>>,
+    Json(req): Json<ReconnectRequest>,
+) -> Result<Json<SessionTokenResponse>, DemoError> {
+    let url = api_url(&state.cfg.host, &["connect", "sessions", "reconnect"])?;
+    let body = CreateReconnectSessionRequest {
+        connection_id: req.connection_id,
+        integration_id: req.integration,
+        end_user: Some(demo_end_user()),
+        organization: Some(demo_organization()),
+        integrations_config_defaults: None,
+        overrides: None,
+        webhook_url_override: None,
+        tags: None,
+    };
+    let res = state
+        .http
+        .post(url)
+        .bearer_auth(&state.cfg.secret_key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(DemoError::Unreachable)?;
+    let created: DataEnvelope<ConnectSessionCreated> = read_json(res).await?;
+    Ok(Json(SessionTokenResponse {
+        session_token: created.data.token,
+    }))
+}
+
+/// One of the demo user's connections, as the page lists it.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionListEntry {
+    pub connection_id: String,
+    pub provider_config_key: String,
+    pub provider: String,
+    pub created: String,
+}
+
+/// The demo user's connections (`GET /connections?endUserId=demo-user`), newest first.
+async fn list_connections(
+    State(state): State<Arc<AppState>>,
+) -> Result<Json<Vec<ConnectionListEntry>>, DemoError> {
+    let mut url = api_url(&state.cfg.host, &["connections"])?;
+    url.query_pairs_mut()
+        .append_pair("endUserId", DEMO_END_USER);
+    let res = state
+        .http
+        .get(url)
+        .bearer_auth(&state.cfg.secret_key)
+        .send()
+        .await
+        .map_err(DemoError::Unreachable)?;
+    let list: ConnectionList = read_json(res).await?;
+    let mut entries: Vec<_> = list
+        .connections
+        .into_iter()
+        .map(|c| ConnectionListEntry {
+            connection_id: c.connection_id,
+            provider_config_key: c.provider_config_key,
+            provider: c.provider,
+            created: c.created,
+        })
+        .collect();
+    entries.sort_by(|a, b| b.created.cmp(&a.created));
+    Ok(Json(entries))
 }
 
 async fn create_session_token(
@@ -219,14 +311,18 @@ struct ConnectionQuery {
     integration: String,
 }
 
-/// What the page learns about a connection: its identity and whether it works, never its secrets.
+/// What the page learns about a connection: its identity, how it authenticates and whether it holds
+/// what that needs, never its secrets.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionSummary {
     pub connection_id: String,
     pub provider_config_key: String,
     pub provider: String,
-    pub has_access_token: bool,
+    /// The credentials' `type`: `OAUTH2`, `API_KEY`, `BASIC`, `OAUTH2_CC` or `NONE`.
+    pub auth_mode: String,
+    /// An access token, API key or login is stored (always true for `NONE`, which needs none).
+    pub has_credentials: bool,
     pub expires_at: Option<String>,
 }
 
@@ -246,19 +342,25 @@ async fn get_connection(
         .await
         .map_err(DemoError::Unreachable)?;
     let conn: ConnectionResponse = read_json(res).await?;
-    let (has_access_token, expires_at) = match &conn.credentials {
+    let (auth_mode, has_credentials, expires_at) = match &conn.credentials {
         Credentials::OAuth2 {
             access_token,
             expires_at,
             ..
-        } => (!access_token.is_empty(), expires_at.clone()),
-        _ => (false, None),
+        } => ("OAUTH2", !access_token.is_empty(), expires_at.clone()),
+        Credentials::ApiKey { api_key } => ("API_KEY", !api_key.is_empty(), None),
+        Credentials::Basic { username, .. } => ("BASIC", !username.is_empty(), None),
+        Credentials::OAuth2Cc {
+            token, expires_at, ..
+        } => ("OAUTH2_CC", !token.is_empty(), expires_at.clone()),
+        Credentials::Unauthenticated {} => ("NONE", true, None),
     };
     Ok(Json(ConnectionSummary {
         connection_id: conn.connection_id,
         provider_config_key: conn.provider_config_key,
         provider: conn.provider,
-        has_access_token,
+        auth_mode: auth_mode.to_owned(),
+        has_credentials,
         expires_at,
     }))
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 const SECRET: &str = "5f0c8f3e-3a47-4c1e-9b1d-8d2b8f9e0a11";
 const ACCESS_TOKEN: &str = "at-very-secret-access-token";
+const API_KEY: &str = "sk_live_very-secret-api-key";
 
 #[derive(Default)]
 struct Seen {
@@ -48,6 +49,17 @@ async fn fake_latchkey() -> (String, Shared) {
                  Query(q): Query<HashMap<String, String>>| async move {
                     let key = q.get("provider_config_key").cloned().unwrap_or_default();
                     seen.lock().unwrap().requests.push((format!("GET /connection/{id}?{key}"), bearer(&headers), Value::Null));
+                    if id == "k-1" && key == "stripe" {
+                        return (
+                            StatusCode::OK,
+                            Json(json!({
+                                "id": 2, "connection_id": id, "provider_config_key": key, "provider": "stripe",
+                                "errors": [], "end_user": null, "tags": {}, "metadata": {}, "connection_config": {},
+                                "created_at": "2030-01-01T00:00:00Z", "updated_at": "2030-01-01T00:00:00Z",
+                                "credentials": {"type": "API_KEY", "apiKey": API_KEY}
+                            })),
+                        );
+                    }
                     if id != "c 1/x" || key != "local-oidc" {
                         let err = json!({"error": {"code": "unknown_connection", "message": "No connection"}});
                         return (StatusCode::NOT_FOUND, Json(err));
@@ -64,6 +76,28 @@ async fn fake_latchkey() -> (String, Shared) {
                     )
                 },
             ),
+        )
+        .route(
+            "/connections",
+            get(|State(seen): State<Shared>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>| async move {
+                let user = q.get("endUserId").cloned().unwrap_or_default();
+                seen.lock().unwrap().requests.push((format!("GET /connections?{user}"), bearer(&headers), Value::Null));
+                let item = |id: &str, key: &str, created: &str| json!({
+                    "id": 1, "connection_id": id, "provider_config_key": key, "provider": key, "errors": [],
+                    "end_user": {"id": user}, "tags": {}, "metadata": {}, "created": created});
+                Json(json!({"connections": [
+                    item("c-old", "local-oidc", "2030-01-01T00:00:00Z"),
+                    item("k-1", "stripe", "2030-02-01T00:00:00Z"),
+                ]}))
+            }),
+        )
+        .route(
+            "/connect/sessions/reconnect",
+            post(|State(seen): State<Shared>, headers: HeaderMap, Json(body): Json<Value>| async move {
+                seen.lock().unwrap().requests.push(("POST /connect/sessions/reconnect".into(), bearer(&headers), body));
+                let data = json!({"token": "nango_connect_session_re", "connect_link": "x", "expires_at": "2030-01-01T00:00:00Z"});
+                (StatusCode::CREATED, Json(json!({ "data": data })))
+            }),
         )
         .with_state(seen.clone());
     (serve(app).await, seen)
@@ -124,7 +158,7 @@ async fn connection_summary_reports_the_token_without_revealing_it() {
     assert_eq!(
         body,
         json!({"connectionId": "c 1/x", "providerConfigKey": "local-oidc", "provider": "local-oidc",
-               "hasAccessToken": true, "expiresAt": "2030-01-01T01:00:00Z"})
+               "authMode": "OAUTH2", "hasCredentials": true, "expiresAt": "2030-01-01T01:00:00Z"})
     );
     let seen = seen.lock().unwrap();
     assert_eq!(seen.requests[0].0, "GET /connection/c 1/x?local-oidc");
@@ -132,6 +166,64 @@ async fn connection_summary_reports_the_token_without_revealing_it() {
         seen.requests[0].1.as_deref(),
         Some(format!("Bearer {SECRET}").as_str())
     );
+}
+
+#[tokio::test]
+async fn an_api_key_connection_counts_as_connected_without_revealing_the_key() {
+    let (latchkey, _) = fake_latchkey().await;
+    let demo = demo_for(&latchkey).await;
+    let text = reqwest::get(format!("{demo}/api/connection/k-1?integration=stripe"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains(API_KEY),
+        "the page must never see the key: {text}"
+    );
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        body,
+        json!({"connectionId": "k-1", "providerConfigKey": "stripe", "provider": "stripe",
+               "authMode": "API_KEY", "hasCredentials": true, "expiresAt": null})
+    );
+}
+
+#[tokio::test]
+async fn lists_the_demo_users_connections_and_creates_reconnect_sessions() {
+    let (latchkey, seen) = fake_latchkey().await;
+    let demo = demo_for(&latchkey).await;
+    let list: Value = reqwest::get(format!("{demo}/api/connections"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list,
+        json!([
+            {"connectionId": "k-1", "providerConfigKey": "stripe", "provider": "stripe", "created": "2030-02-01T00:00:00Z"},
+            {"connectionId": "c-old", "providerConfigKey": "local-oidc", "provider": "local-oidc", "created": "2030-01-01T00:00:00Z"},
+        ])
+    );
+    let res = reqwest::Client::new()
+        .post(format!("{demo}/session-token/reconnect"))
+        .json(&json!({"connectionId": "k-1", "integration": "stripe"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body, json!({"sessionToken": "nango_connect_session_re"}));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.requests[0].0, "GET /connections?demo-user");
+    let (route, auth, sent) = &seen.requests[1];
+    assert_eq!(route, "POST /connect/sessions/reconnect");
+    assert_eq!(auth.as_deref(), Some(format!("Bearer {SECRET}").as_str()));
+    assert_eq!(sent["connection_id"], "k-1");
+    assert_eq!(sent["integration_id"], "stripe");
+    assert_eq!(sent["end_user"]["id"], "demo-user");
 }
 
 #[tokio::test]

@@ -48,6 +48,7 @@ fn main() -> anyhow::Result<()> {
             build::server_release()
         }
         Command::Serve => {
+            serve::check_ports()?;
             setup::run()?;
             build::web()?;
             build::server_release()?;

@@ -3,17 +3,49 @@
 //! 1. the local OAuth provider (npm `oidc-provider`) on 127.0.0.1:3020 with a client registered for
 //!    our callback (a fresh client secret per run);
 //! 2. the `local-oidc` integration saved through the server's CLI (idempotent);
-//! 3. the server on http://localhost:3003 (SQLite under ./data);
+//! 3. the server on http://localhost:3003 (SQLite in the default data directory,
+//!    `~/.local/share/latchkey`, which the `latchkey` CLI finds from any directory);
 //! 4. the demo app on http://127.0.0.1:3010, given the dev secret key.
 //!
-//! Ctrl-C stops everything.
+//! Ports are checked before anything is built; the banner is printed once the server and the demo
+//! answer. Ctrl-C stops everything.
 
 use crate::util::{self, output, step};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 const PROVIDER_PORT: u16 = 3020;
+const SERVER_ADDR: &str = "127.0.0.1:3003";
+const DEMO_ADDR: &str = "127.0.0.1:3010";
 const CLIENT_ID: &str = "latchkey-demo";
+
+/// The server's and the demo's listen addresses (`LATCHKEY_ADDR`, `DEMO_ADDR`, as they read them).
+fn listen_addrs() -> (String, String) {
+    (
+        std::env::var("LATCHKEY_ADDR").unwrap_or_else(|_| SERVER_ADDR.into()),
+        std::env::var("DEMO_ADDR").unwrap_or_else(|_| DEMO_ADDR.into()),
+    )
+}
+
+/// Fails at once, before any build, when a port `serve` needs is taken (most often by another
+/// `cargo xtask serve`), instead of building and then failing without a reason.
+pub fn check_ports() -> anyhow::Result<()> {
+    let (server, demo) = listen_addrs();
+    let provider = format!("127.0.0.1:{PROVIDER_PORT}");
+    for (what, addr) in [
+        ("the server", server.as_str()),
+        ("the demo app", demo.as_str()),
+        ("the local OAuth provider", provider.as_str()),
+    ] {
+        if let Err(e) = std::net::TcpListener::bind(addr) {
+            anyhow::bail!(
+                "{addr} ({what}) is not available: {e}. Is another `cargo xtask serve` running? \
+                 Stop it (Ctrl-C) or free the port."
+            );
+        }
+    }
+    Ok(())
+}
 
 struct Children(Vec<Child>);
 
@@ -55,7 +87,12 @@ pub fn run() -> anyhow::Result<()> {
     BufReader::new(stdout).read_line(&mut line)?;
     anyhow::ensure!(
         line.starts_with("READY "),
-        "the local OAuth provider did not start: {line}"
+        "the local OAuth provider did not start (its error is above): {}",
+        if line.is_empty() {
+            "it exited"
+        } else {
+            line.trim()
+        }
     );
 
     step("saving the local-oidc integration");
@@ -92,12 +129,21 @@ pub fn run() -> anyhow::Result<()> {
             .env("LATCHKEY_SECRET_KEY", &secret_key)
             .spawn()?,
     );
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (server_addr, demo_addr) = listen_addrs();
+    wait_until_listening(&[&server_addr, &demo_addr], &mut children)?;
     println!("\nLatchkey is running:");
     println!("  demo app       http://127.0.0.1:3010   <- open this, click \"Connect an account\"");
     println!("  server / API   {public_url}   (secret key: {secret_key})");
-    println!("  Connect UI     {public_url}/connect/");
-    println!("  local provider http://127.0.0.1:{PROVIDER_PORT}   (any login and password)");
+    println!("  API reference  {public_url}/openapi.json");
+    println!("  SDK            {public_url}/sdk/index.js");
+    println!(
+        "  local provider http://127.0.0.1:{PROVIDER_PORT}/.well-known/openid-configuration   (sign in with any login and password)"
+    );
+    println!(
+        "  CLI            {}   (or `cargo install --path server`)",
+        latchkey.display()
+    );
+    println!("The Connect UI ({public_url}/connect/) opens from the demo app, over its page.");
     println!("Press Ctrl-C to stop.");
     loop {
         for c in &mut children.0 {
@@ -107,6 +153,27 @@ pub fn run() -> anyhow::Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
+}
+
+/// Waits (≤ 15 s) until something accepts connections on each address, so the banner is printed
+/// when the links in it work; fails if a child exits meanwhile.
+fn wait_until_listening(addrs: &[&str], children: &mut Children) -> anyhow::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    for addr in addrs {
+        while std::net::TcpStream::connect(addr).is_err() {
+            for c in &mut children.0 {
+                if let Some(status) = c.try_wait()? {
+                    anyhow::bail!("a process exited ({status}) before {addr} answered");
+                }
+            }
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "nothing answers on {addr} after 15 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    Ok(())
 }
 
 /// A fresh client secret for the local provider's demo client, from the OS RNG.

@@ -40,7 +40,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrorType => "Fehlertyp",
         Key::TryAgain => "Erneut versuchen",
         Key::FieldRequired => "Dieses Feld ist erforderlich",
-        Key::FieldIncorrect => "{name} ist ungültig",
+        Key::FieldIncorrect => "{name} hat nicht das erwartete Format",
         Key::Optional => "optional",
         Key::FieldApiKey => "API-Schlüssel",
         Key::FieldUsername => "Benutzername",
@@ -53,5 +53,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ConsentDenied => "Die Autorisierung wurde abgelehnt. Versuchen Sie es erneut und stimmen Sie der Anfrage zu.",
         Key::ConfirmLeave => "Möchten Sie wirklich abbrechen?",
         Key::ContinueHere => "In diesem Fenster fortfahren",
+        Key::FillRequired => "Füllen Sie die mit * markierten Felder aus, um fortzufahren.",
     }
 }

@@ -40,7 +40,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrorType => "Error type",
         Key::TryAgain => "Try again",
         Key::FieldRequired => "This field is required",
-        Key::FieldIncorrect => "Incorrect {name}",
+        Key::FieldIncorrect => "This {name} does not have the expected format",
         Key::Optional => "optional",
         Key::FieldApiKey => "API Key",
         Key::FieldUsername => "Username",
@@ -53,5 +53,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ConsentDenied => "The authorization was denied. Try again and accept the request to connect.",
         Key::ConfirmLeave => "Are you sure you want to leave?",
         Key::ContinueHere => "Continue in this window",
+        Key::FillRequired => "Complete the fields marked * to continue.",
     }
 }

@@ -40,7 +40,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrorType => "Tipo de error",
         Key::TryAgain => "Reintentar",
         Key::FieldRequired => "Este campo es obligatorio",
-        Key::FieldIncorrect => "{name} incorrecto",
+        Key::FieldIncorrect => "{name} no tiene el formato esperado",
         Key::Optional => "opcional",
         Key::FieldApiKey => "Clave de API",
         Key::FieldUsername => "Nombre de usuario",
@@ -53,5 +53,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ConsentDenied => "Se denegó la autorización. Inténtelo de nuevo y acepte la solicitud de conexión.",
         Key::ConfirmLeave => "¿Seguro que desea salir?",
         Key::ContinueHere => "Continuar en esta ventana",
+        Key::FillRequired => "Completa los campos marcados con * para continuar.",
     }
 }

@@ -40,7 +40,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrorType => "Type d'erreur",
         Key::TryAgain => "Réessayer",
         Key::FieldRequired => "Ce champ est obligatoire",
-        Key::FieldIncorrect => "{name} incorrect",
+        Key::FieldIncorrect => "Le format de {name} n'est pas celui attendu",
         Key::Optional => "facultatif",
         Key::FieldApiKey => "Clé d'API",
         Key::FieldUsername => "Nom d'utilisateur",
@@ -53,5 +53,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ConsentDenied => "L'autorisation a été refusée. Réessayez et acceptez la demande de connexion.",
         Key::ConfirmLeave => "Voulez-vous vraiment quitter ?",
         Key::ContinueHere => "Continuer dans cette fenêtre",
+        Key::FillRequired => "Remplissez les champs marqués * pour continuer.",
     }
 }

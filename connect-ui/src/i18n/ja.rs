@@ -40,7 +40,7 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ErrorType => "エラーの種類",
         Key::TryAgain => "再試行",
         Key::FieldRequired => "この項目は必須です",
-        Key::FieldIncorrect => "{name} が正しくありません",
+        Key::FieldIncorrect => "{name} の形式が正しくありません",
         Key::Optional => "任意",
         Key::FieldApiKey => "API キー",
         Key::FieldUsername => "ユーザー名",
@@ -53,5 +53,6 @@ pub(super) fn text(key: Key) -> &'static str {
         Key::ConsentDenied => "認可が拒否されました。もう一度お試しのうえ、接続リクエストを承認してください。",
         Key::ConfirmLeave => "本当に終了しますか？",
         Key::ContinueHere => "このウィンドウで続ける",
+        Key::FillRequired => "続行するには * の付いた項目を入力してください。",
     }
 }

@@ -116,6 +116,8 @@ pub enum Key {
     ConsentDenied,
     ConfirmLeave,
     ContinueHere,
+    /// Beside a Connect button disabled by empty or invalid fields.
+    FillRequired,
 }
 
 impl Key {
@@ -166,11 +168,12 @@ impl Key {
         Self::ConsentDenied,
         Self::ConfirmLeave,
         Self::ContinueHere,
+        Self::FillRequired,
     ];
 }
 
 // `ALL` ends with the last key, so the files' length is the number of keys.
-const _: () = assert!(Key::ALL.len() == Key::ContinueHere as usize + 1);
+const _: () = assert!(Key::ALL.len() == Key::FillRequired as usize + 1);
 
 #[cfg(not(target_arch = "wasm32"))]
 fn text(lang: Lang, key: Key) -> &'static str {

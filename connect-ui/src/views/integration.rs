@@ -172,7 +172,10 @@ fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Eleme
         &[("id", "connect-button"), ("type", "submit")],
         "",
     );
-    add(&root, &[&container, &alert_region, &button]);
+    // Says why the button is disabled (an empty required field or one with an error).
+    let hint = h("p", "muted hint", &[("id", "connect-hint")], "");
+    attr(&button, "aria-describedby", "connect-hint");
+    add(&root, &[&container, &alert_region, &button, &hint]);
 
     let alert = ctrl.alert;
     let weak_form = Rc::downgrade(&form);
@@ -220,7 +223,13 @@ fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Eleme
         let button = button.clone();
         move || {
             let busy = connecting.get();
-            let _ = button.toggle_attribute_with_force("disabled", !valid.get());
+            let blocked = !valid.get();
+            let _ = button.toggle_attribute_with_force("disabled", blocked);
+            hint.set_text_content(Some(if blocked && !busy {
+                i18n.t(Key::FillRequired)
+            } else {
+                ""
+            }));
             attr(&button, "aria-busy", bool_str(busy));
             let key = if busy {
                 Key::Connecting

@@ -295,6 +295,14 @@ pub async fn save_connection(
             now: crate::time::now_iso(),
         })
         .await?;
+    // Identity only, never the credentials.
+    tracing::info!(
+        integration = %key,
+        connection = %connection_id,
+        auth_mode = prepared.provider.auth_mode.as_str(),
+        created,
+        "connection saved"
+    );
     let event = crate::webhooks::auth_event(
         &env.name,
         key,

@@ -230,6 +230,16 @@ async fn callback(
         }
         Err(f) => {
             let status = status_for(f.code);
+            // What and why, for the operator; the query (code, state) is never logged.
+            let report = f.report.as_deref();
+            tracing::warn!(
+                code = f.code.as_str(),
+                integration = report.map_or("", |r| r.provider_config_key.as_str()),
+                connection = report.map_or("", |r| r.connection_id.as_str()),
+                status = status.as_u16(),
+                "OAuth callback refused: {}",
+                f.message
+            );
             report_failure(&app, status, f).await
         }
     }
