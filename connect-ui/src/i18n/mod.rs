@@ -122,7 +122,7 @@ pub enum Key {
 
 impl Key {
     /// Every key, in discriminant order (the order of the language files).
-    pub const ALL: [Key; 45] = [
+    pub const ALL: [Key; 46] = [
         Self::DialogLabel,
         Self::Close,
         Self::Loading,
