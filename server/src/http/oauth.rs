@@ -23,10 +23,18 @@ use latchkey_protocol::ErrorCode;
 
 mod page;
 
-pub fn router() -> Router<AppState> {
+pub fn router(app: &AppState) -> Router<AppState> {
     let router = Router::new()
         .route("/oauth/connect/{key}", get(connect))
         .route("/oauth/callback", get(callback));
+    // Per IP address: each start writes an attempt row, so an anonymous client must not flood it.
+    let router = match super::rate_limit::Limiter::from_env(app, super::rate_limit::KeyMode::Ip) {
+        Some(limiter) => router.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            super::rate_limit::limit,
+        )),
+        None => router,
+    };
     // The WebSocket result channel lives at `/` (the root handler); a configured
     // `LATCHKEY_WEBSOCKETS_PATH` serves it there as well.
     match crate::ws::path_from_env() {
@@ -63,10 +71,13 @@ async fn connect(
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    let ws_client_id = single(&pairs, WS_CLIENT_ID).map(str::to_string);
-    let report = ReportTo {
+    // Only an id this server issued to a socket; and it is reported to only once the caller has
+    // authenticated (below), so an anonymous request cannot store or relay a result for it.
+    let ws_client_id = single(&pairs, WS_CLIENT_ID)
+        .filter(|id| app.ws.is_issued(id))
+        .map(str::to_string);
+    let mut report = ReportTo {
         provider_config_key: key.clone(),
-        ws_client_id: ws_client_id.clone(),
         opener_origin: opener_origin(&headers),
         ..Default::default()
     };
@@ -89,10 +100,22 @@ async fn connect(
             return fail(status, code, message);
         }
     };
-    if let Err(e) = super::api_auth::check_hmac(&submitter, &key, &pairs) {
+    if let Err(e) = super::api_auth::check_hmac(&app, &submitter, &key, &pairs) {
         let (status, code, message) = e.summary();
         return fail(status, code, message);
     }
+    report.ws_client_id = ws_client_id.clone();
+    let fail = |status: StatusCode, code: ErrorCode, message: String| {
+        report_failure(
+            &app,
+            status,
+            FlowFailure {
+                code,
+                message,
+                report: Some(Box::new(report.clone())),
+            },
+        )
+    };
     // With allowed origins set, a page elsewhere may not run a flow (nor receive its result).
     if let Some(origin) = &report.opener_origin {
         if !crate::settings::origin_allowed(&submitter.env.settings, origin, &app.config.public_url)
