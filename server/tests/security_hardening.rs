@@ -327,3 +327,209 @@ async fn secrets_in_session_defaults_and_settings_are_sealed_and_not_returned() 
         assert!(!contains(&bytes, "hmac-SECRET-0cc175b9"));
     }
 }
+
+fn b64_key(byte: u8) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode([byte; 32])
+}
+
+async fn restart(
+    dir: &tempfile::TempDir,
+    database_url: &str,
+    configure: impl FnOnce(&mut Config),
+) -> anyhow::Result<Server> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let base = format!("http://localhost:{port}");
+    let mut config = Config::for_tests(dir.path(), &base);
+    config.database_url = database_url.to_string();
+    configure(&mut config);
+    let sqlite = config.database_url.starts_with("sqlite:");
+    let server = start(config, listener).await?;
+    Ok(Server {
+        server,
+        base,
+        port,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?,
+        dir: tempfile::tempdir()?,
+        sqlite,
+    })
+}
+
+async fn api_key_of(s: &Server, id: &str) -> (u16, Value) {
+    s.backend(
+        reqwest::Method::GET,
+        &format!("/connection/{id}?provider_config_key=oa"),
+        Value::Null,
+    )
+    .await
+}
+
+/// Finding 8: changing `LATCHKEY_ENCRYPTION_KEY` used to stop the server from starting. With the old
+/// key in `LATCHKEY_PREVIOUS_ENCRYPTION_KEYS` it starts, reads everything, and `keys reseal` moves
+/// everything to the new key, after which the old key can go.
+#[tokio::test]
+async fn encryption_keys_rotate_through_a_keyring_and_a_reseal() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Config::for_tests(dir.path(), "http://localhost:1");
+    let database_url = probe.database_url.clone();
+    let (old, new) = (b64_key(1), b64_key(2));
+
+    let s = restart(&dir, &database_url, |c| {
+        c.encryption_key = Some(old.clone())
+    })
+    .await
+    .unwrap();
+    s.integration("sf", "salesforce").await;
+    let (status, body) = s
+        .backend(
+            reqwest::Method::POST,
+            "/integrations",
+            json!({"unique_key": "oa", "provider": "openai"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s
+        .backend(
+            reqwest::Method::POST,
+            "/connections",
+            json!({"connection_id": "c1", "provider_config_key": "oa",
+                   "credentials": {"type": "API_KEY", "apiKey": "sk-rotated-key-1"}}),
+        )
+        .await;
+    assert!(status < 300, "{status} {body}");
+    let secret = s.server.secret_key().to_string();
+    drop(s);
+
+    // The new key alone cannot open what the old one sealed: the server refuses to start.
+    assert!(restart(&dir, &database_url, |c| c.encryption_key =
+        Some(new.clone()))
+    .await
+    .is_err());
+
+    // With the keyring it starts, with the same secret key, and serves the old connection.
+    let ring = |c: &mut Config| {
+        c.encryption_key = Some(new.clone());
+        c.previous_encryption_keys = vec![old.clone()];
+    };
+    let s = restart(&dir, &database_url, ring).await.unwrap();
+    assert_eq!(s.server.secret_key(), secret);
+    let (status, body) = api_key_of(&s, "c1").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["credentials"]["apiKey"], "sk-rotated-key-1");
+    drop(s);
+
+    // `latchkey keys reseal`, with its progress.
+    let mut config = Config::for_tests(dir.path(), "http://localhost:1");
+    config.database_url = database_url.clone();
+    ring(&mut config);
+    let (app, _, _) = latchkey_server::prepare(config).await.unwrap();
+    let mut seen = Vec::new();
+    let done = latchkey_server::reseal::reseal_all(
+        &app,
+        latchkey_server::reseal::Scope::All,
+        &mut |table, done, total| seen.push(format!("{table} {done}/{total}")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.failed, 0, "{done:?}");
+    assert!(seen.contains(&"connections 1/1".to_string()), "{seen:?}");
+    drop(app);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Now the new key alone is enough.
+    let s = restart(&dir, &database_url, |c| {
+        c.encryption_key = Some(new.clone())
+    })
+    .await
+    .unwrap();
+    let (status, body) = api_key_of(&s, "c1").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["credentials"]["apiKey"], "sk-rotated-key-1");
+}
+
+/// Finding 9: credentials were bound to `connection:{env}:{key}:{id}`, the same string for
+/// (`a`, `b:c`) and (`a:b`, `c`). A start-up migration re-seals every row with an unambiguous
+/// encoding, after which a ciphertext bound the old way no longer opens.
+#[tokio::test]
+async fn connection_credentials_move_to_unambiguous_associated_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = Config::for_tests(dir.path(), "http://localhost:1");
+    if !probe.database_url.starts_with("sqlite:") {
+        return; // the row is rewritten in place through SQLite here
+    }
+    let database_url = probe.database_url.clone();
+    let key = b64_key(7);
+    let s = restart(&dir, &database_url, |c| {
+        c.encryption_key = Some(key.clone())
+    })
+    .await
+    .unwrap();
+    let (status, _) = s
+        .backend(
+            reqwest::Method::POST,
+            "/integrations",
+            json!({"unique_key": "oa", "provider": "openai"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = s
+        .backend(
+            reqwest::Method::POST,
+            "/connections",
+            json!({"connection_id": "b:c", "provider_config_key": "oa",
+                   "credentials": {"type": "API_KEY", "apiKey": "sk-aad-1"}}),
+        )
+        .await;
+    assert!(status < 300, "{status} {body}");
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // As a server before issue 11 left it: sealed with the old encoding, migration not run.
+    let cipher = latchkey_server::crypto::Cipher::from_base64(&key).unwrap();
+    let pool = sqlx::SqlitePool::connect(&database_url).await.unwrap();
+    let (env_id,): (i64,) = sqlx::query_as("SELECT environment_id FROM connections")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let plain = br#"{"type":"API_KEY","apiKey":"sk-aad-1"}"#;
+    let legacy = latchkey_server::oauth::flow::legacy_connection_aad(env_id, "oa", "b:c");
+    let write = |blob: Vec<u8>| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("UPDATE connections SET credentials_enc = $1")
+                .bind(blob)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    write(cipher.seal(plain, &legacy)).await;
+    sqlx::query("DELETE FROM latchkey_meta")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // The restart migrates it: still readable, now bound the new way.
+    let s = restart(&dir, &database_url, |c| {
+        c.encryption_key = Some(key.clone())
+    })
+    .await
+    .unwrap();
+    let (status, body) = api_key_of(&s, "b:c").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["credentials"]["apiKey"], "sk-aad-1");
+    let (blob,): (Vec<u8>,) = sqlx::query_as("SELECT credentials_enc FROM connections")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let v2 = latchkey_server::oauth::flow::connection_aad(env_id, "oa", "b:c");
+    assert!(cipher.open(cipher.key_id(), &blob, &v2).is_ok());
+
+    // A ciphertext bound the old way (as one moved from the row ("oa:b", "c") would be) is refused.
+    write(cipher.seal(plain, &legacy)).await;
+    let (status, _) = api_key_of(&s, "b:c").await;
+    assert!(status >= 500, "{status}");
+}
