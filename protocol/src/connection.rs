@@ -3,8 +3,9 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Stored credentials, tagged by `type` like Nango.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Stored credentials, tagged by `type` like Nango. `Debug` shows the type only: tokens, keys and
+/// passwords never reach a log line through `{:?}`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum Credentials {
     #[serde(rename = "OAUTH2")]
@@ -49,13 +50,78 @@ pub enum Credentials {
     Unauthenticated {},
 }
 
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self {
+            Self::OAuth2 { .. } => "OAUTH2",
+            Self::ApiKey { .. } => "API_KEY",
+            Self::Basic { .. } => "BASIC",
+            Self::OAuth2Cc { .. } => "OAUTH2_CC",
+            Self::Unauthenticated {} => "NONE",
+        };
+        f.debug_struct("Credentials")
+            .field("type", &kind)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Nango's `credentials.config_override`: the client id and/or secret used instead of the integration's.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// `Debug` hides the secret.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConfigOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for ConfigOverride {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigOverride")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let all = [
+            Credentials::OAuth2 {
+                access_token: "at-SECRET".into(),
+                refresh_token: Some("rt-SECRET".into()),
+                expires_at: None,
+                raw: serde_json::json!({"access_token": "at-SECRET"}),
+                config_override: Some(ConfigOverride {
+                    client_id: Some("cid".into()),
+                    client_secret: Some("cs-SECRET".into()),
+                }),
+            },
+            Credentials::ApiKey {
+                api_key: "k-SECRET".into(),
+            },
+            Credentials::Basic {
+                username: "u".into(),
+                password: "p-SECRET".into(),
+            },
+        ];
+        for c in all {
+            let shown = format!("{c:?}");
+            assert!(!shown.contains("SECRET"), "{shown}");
+        }
+        let o = ConfigOverride {
+            client_id: None,
+            client_secret: Some("cs-SECRET".into()),
+        };
+        assert!(!format!("{o:?}").contains("SECRET"));
+    }
 }
 
 /// Body of `GET /connection(s)/:id`.

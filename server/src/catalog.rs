@@ -8,7 +8,7 @@
 use latchkey_protocol::integrations::AuthMode;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 const SHIPPED: &str = include_str!("../providers.yaml");
@@ -77,6 +77,11 @@ pub struct Provider {
     /// The connection-config field schemas (only what the engine enforces is typed).
     #[serde(default)]
     pub connection_config: BTreeMap<String, FieldSchema>,
+    /// Latchkey extension: hosts (`login.example.com`, or `*.example.com` for any subdomain) a
+    /// browser-supplied host placeholder may resolve to when the template and the field's pattern do
+    /// not already constrain it to the provider's domains (see [`interpolate_secret_url`]).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The part of a `connection_config` field schema the engine enforces.
@@ -85,6 +90,9 @@ pub struct FieldSchema {
     /// A regular expression the whole value must match.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// Filled by the server from the token response (Salesforce `instance_url`): never from the browser.
+    #[serde(default)]
+    pub automated: bool,
 }
 
 /// One catalog entry: the raw value (returned by the API) and its typed view.
@@ -113,6 +121,11 @@ impl Catalog {
             raw.extend(extra);
         }
         Ok(Self::from_raw(raw))
+    }
+
+    /// A catalog of the entries of one `providers.yaml` text alone (audits, tests).
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(Self::from_raw(parse_yaml(text)?))
     }
 
     fn from_raw(raw: BTreeMap<String, serde_json::Value>) -> Self {
@@ -195,6 +208,244 @@ pub enum UrlError {
     /// A value does not match its field's `pattern`, or a field that names a host has no pattern.
     #[error("connection config param '{0}' is not a valid value for this provider")]
     Invalid(String),
+    /// A browser-supplied value puts a host outside the provider's domains into a URL that receives
+    /// the integration's secret or the user's authorization.
+    #[error("connection config param '{0}' names a host this provider does not allow")]
+    HostNotAllowed(String),
+}
+
+/// Where the host of a template alternative is: the byte range after `://` up to the first `/`,
+/// `?` or `#`.
+fn host_range(alternative: &str) -> Option<(usize, usize)> {
+    let start = alternative.find("://")? + 3;
+    let end = alternative[start..]
+        .find(['/', '?', '#'])
+        .map(|i| start + i)
+        .unwrap_or(alternative.len());
+    Some((start, end))
+}
+
+/// [`interpolate_url`] for a URL that receives the integration's client secret, the authorization
+/// code or the user's consent (authorization, token and refresh URLs). On top of the field patterns,
+/// a host placeholder filled by the browser must stay inside the provider's own domains:
+///
+/// - the template and the field's pattern constrain it ([`host_constrained`]: a literal domain after
+///   the placeholder, as `${subdomain}.zendesk.com`, or a pattern that ends in the provider's domain,
+///   as `…\.my\.salesforce\.com$`, or a finite list of values), or
+/// - the resulting host is in the catalog's `allowed_hosts`.
+///
+/// Keys in `pinned` were set by the backend (the session's `integrations_config_defaults`, or a stored
+/// connection): the backend chose that host, so only the pattern (when there is one) applies.
+pub fn interpolate_secret_url(
+    template: &str,
+    config: &BTreeMap<String, String>,
+    provider: &Provider,
+    pinned: &BTreeSet<String>,
+) -> Result<String, UrlError> {
+    let url = interpolate_url_trusting(template, config, &provider.connection_config, pinned)?;
+    let (_, alternative) = first_alternative(template, config, true)?;
+    let Some((start, end)) = host_range(alternative) else {
+        // No literal scheme: a placeholder would name the whole URL, host included.
+        return match placeholders(alternative)
+            .into_iter()
+            .find(|(k, _)| !pinned.contains(k))
+        {
+            Some((key, _)) => Err(UrlError::HostNotAllowed(key)),
+            None => Ok(url),
+        };
+    };
+    let authority = &alternative[start..end];
+    // `host:port`: the port is outside `${…}` names, which never contain a colon.
+    let (host, port) = authority.split_at(authority.find(':').unwrap_or(authority.len()));
+    let from_browser = |part: &str| -> Vec<String> {
+        placeholders(part)
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| !pinned.contains(k))
+            .collect()
+    };
+    // A port from the browser must come from a finite list in the catalog.
+    for key in from_browser(port) {
+        let finite = provider
+            .connection_config
+            .get(&key)
+            .and_then(|f| f.pattern.as_deref())
+            .and_then(pattern_suffixes)
+            .is_some_and(|s| s.iter().all(|(_, exact)| *exact));
+        if !finite {
+            return Err(UrlError::HostNotAllowed(key));
+        }
+    }
+    let from_browser = from_browser(host);
+    let Some(first) = from_browser.first() else {
+        return Ok(url);
+    };
+    if host_constrained(host, &provider.connection_config) {
+        return Ok(url);
+    }
+    let host = url::Url::parse(&url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    let listed = provider.allowed_hosts.iter().any(|allowed| {
+        let allowed = allowed.to_ascii_lowercase();
+        match allowed.strip_prefix("*.") {
+            Some(domain) => host.ends_with(&format!(".{domain}")),
+            None => host == allowed,
+        }
+    });
+    if listed {
+        Ok(url)
+    } else {
+        Err(UrlError::HostNotAllowed(first.clone()))
+    }
+}
+
+/// Whether every host a template's host part (`${subdomain}.zendesk.com`, `${hostname}`) can produce
+/// lies in a domain the catalog names: the text after the last placeholder, with what the
+/// placeholder's pattern guarantees about the end of its value, must end in a domain of at least two
+/// labels (`.zendesk.com`), or the whole host must come from a finite list. Values are
+/// percent-encoded, so a value cannot end the host early (`/`, `@`, `:`, `#` are refused by the URL
+/// parser), and whatever precedes the last placeholder cannot change the host's end.
+pub fn host_constrained(host_template: &str, fields: &BTreeMap<String, FieldSchema>) -> bool {
+    let holders = placeholders(host_template);
+    let Some((key, at)) = holders.last() else {
+        return true;
+    };
+    let after_start = host_template[*at..]
+        .find('}')
+        .map(|i| at + i + 1)
+        .unwrap_or(host_template.len());
+    let tail = &host_template[after_start..];
+    let tail = tail.split(':').next().unwrap_or(tail).to_ascii_lowercase();
+    let before = &host_template[..*at];
+    let literal_before = if holders.len() > 1 {
+        let prev = holders[holders.len() - 2].1;
+        let prev_end = host_template[prev..]
+            .find('}')
+            .map(|i| prev + i + 1)
+            .unwrap_or(prev);
+        (&host_template[prev_end..*at], false)
+    } else {
+        (before, true)
+    };
+    let value_suffixes = fields
+        .get(key)
+        .and_then(|f| f.pattern.as_deref())
+        .and_then(pattern_suffixes)
+        .unwrap_or_else(|| vec![(String::new(), false)]);
+    value_suffixes.into_iter().all(|(suffix, exact)| {
+        if exact {
+            let host = format!("{}{suffix}{tail}", literal_before.0).to_ascii_lowercase();
+            (literal_before.1 && is_hostname(&host)) || domain_tail(&host).is_some()
+        } else {
+            domain_tail(&format!("{suffix}{tail}").to_ascii_lowercase()).is_some()
+        }
+    })
+}
+
+/// The literal suffixes of every value a pattern matches (`exact` when the literal is the whole
+/// value), from `regex-syntax`'s literal extractor; `None` when the pattern does not parse or its
+/// suffixes are unbounded.
+fn pattern_suffixes(pattern: &str) -> Option<Vec<(String, bool)>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let seq = Extractor::new().kind(ExtractKind::Suffix).extract(&hir);
+    let literals = seq.literals()?;
+    if literals.is_empty() {
+        return None;
+    }
+    literals
+        .iter()
+        .map(|l| Some((String::from_utf8(l.as_bytes().to_vec()).ok()?, l.is_exact())))
+        .collect()
+}
+
+/// The `.label.tld` part a host suffix guarantees (from its first dot), when it has two or more
+/// DNS labels and a non-numeric top-level label.
+fn domain_tail(suffix: &str) -> Option<&str> {
+    let tail = &suffix[suffix.find('.')?..];
+    let labels: Vec<&str> = tail[1..].split('.').collect();
+    let ok = labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && labels
+            .last()
+            .is_some_and(|t| t.chars().any(|c| c.is_ascii_alphabetic()));
+    ok.then_some(tail)
+}
+
+fn is_hostname(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// What [`audit_hosts`] found about the URLs a catalog sends secrets to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HostAudit {
+    /// Providers whose authorization, token or refresh URL has a `${connectionConfig.…}` placeholder.
+    pub interpolating: usize,
+    /// … of which a placeholder is in the host.
+    pub host_interpolating: usize,
+    /// … of which every such host is constrained to the provider's domains (a browser may fill it).
+    pub constrained: usize,
+    /// The others: their host must be pinned by the backend (or listed in `allowed_hosts`).
+    pub needs_pinning: Vec<String>,
+}
+
+/// Audits the authorization, token and refresh URLs of every OAuth2 (authorization-code) provider:
+/// the flows that send the integration's own client secret. (In client-credentials flows the end user
+/// supplies the client id and secret.)
+pub fn audit_hosts(catalog: &Catalog) -> HostAudit {
+    let mut audit = HostAudit::default();
+    for (name, entry) in catalog.iter() {
+        let Some(p) = entry
+            .provider
+            .as_ref()
+            .filter(|p| p.auth_mode == AuthMode::Oauth2)
+        else {
+            continue;
+        };
+        let mut urls: Vec<&str> = Vec::new();
+        urls.extend(p.authorization_url.as_deref());
+        urls.extend(p.token_url.as_ref().and_then(|u| u.for_mode("OAUTH2")));
+        urls.extend(p.refresh_url.as_deref());
+        let alternatives: Vec<&str> = urls
+            .iter()
+            .flat_map(|u| u.split("||").map(str::trim))
+            .filter(|a| !placeholders(a).is_empty())
+            .collect();
+        if alternatives.is_empty() {
+            continue;
+        }
+        audit.interpolating += 1;
+        // A template without a literal scheme lets its placeholder name the whole URL: its host is
+        // the placeholder itself (`${connectionConfig.x}`, never constrained).
+        let hosts: Vec<(&str, bool)> = alternatives
+            .iter()
+            .map(|a| match host_range(a) {
+                Some((s, e)) => (&a[s..e], true),
+                None => (*a, false),
+            })
+            .filter(|(h, _)| !placeholders(h).is_empty())
+            .collect();
+        if hosts.is_empty() {
+            continue;
+        }
+        audit.host_interpolating += 1;
+        if hosts
+            .iter()
+            .all(|(h, scheme)| *scheme && host_constrained(h, &p.connection_config))
+        {
+            audit.constrained += 1;
+        } else {
+            audit.needs_pinning.push(name.clone());
+        }
+    }
+    audit
 }
 
 /// Fills `${connectionConfig.x}` placeholders from `config`. A template may list alternatives
@@ -217,16 +468,19 @@ pub fn interpolate_url(
     config: &BTreeMap<String, String>,
     fields: &BTreeMap<String, FieldSchema>,
 ) -> Result<String, UrlError> {
+    interpolate_url_trusting(template, config, fields, &BTreeSet::new())
+}
+
+/// [`interpolate_url`], except that a host placeholder whose key is in `trusted` (a value the backend
+/// set) needs no pattern.
+fn interpolate_url_trusting(
+    template: &str,
+    config: &BTreeMap<String, String>,
+    fields: &BTreeMap<String, FieldSchema>,
+    trusted: &BTreeSet<String>,
+) -> Result<String, UrlError> {
     let (url, alternative) = first_alternative(template, config, true)?;
-    let host_end = alternative
-        .find("://")
-        .map(|i| {
-            i + 3
-                + alternative[i + 3..]
-                    .find('/')
-                    .unwrap_or(alternative.len() - i - 3)
-        })
-        .unwrap_or(0);
+    let host_end = host_range(alternative).map(|(_, end)| end).unwrap_or(0);
     for (key, at) in placeholders(alternative) {
         let value = config.get(&key).map(String::as_str).unwrap_or_default();
         let pattern = fields.get(&key).and_then(|f| f.pattern.as_deref());
@@ -240,7 +494,7 @@ pub fn interpolate_url(
                     return Err(UrlError::Invalid(key));
                 }
             }
-            None if at < host_end => return Err(UrlError::Invalid(key)),
+            None if at < host_end && !trusted.contains(&key) => return Err(UrlError::Invalid(key)),
             None => {}
         }
     }
@@ -406,6 +660,7 @@ mod tests {
                     k.to_string(),
                     FieldSchema {
                         pattern: p.map(String::from),
+                        ..Default::default()
                     },
                 )
             })
@@ -462,6 +717,113 @@ mod tests {
             interpolate_url(t, &cfg(&[("tenant", "a/b")]), &none).unwrap(),
             "https://login.microsoftonline.com/a%2Fb/oauth2/v2.0/token"
         );
+    }
+
+    fn provider_yaml(yaml: &str) -> Provider {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_host_is_constrained_by_a_literal_domain_or_a_pattern_ending_in_one() {
+        let none = fields(&[]);
+        assert!(host_constrained(
+            "${connectionConfig.subdomain}.zendesk.com",
+            &none
+        ));
+        assert!(host_constrained(
+            "api.${connectionConfig.region}.example.com:8443",
+            &none
+        ));
+        assert!(!host_constrained("${connectionConfig.hostname}", &none));
+        assert!(!host_constrained("${connectionConfig.a}.com", &none));
+        let generic = fields(&[("hostname", Some(HOSTNAME))]);
+        assert!(!host_constrained("${connectionConfig.hostname}", &generic));
+        let salesforce = Catalog::load(None)
+            .unwrap()
+            .get("salesforce")
+            .unwrap()
+            .provider
+            .clone()
+            .unwrap();
+        assert!(host_constrained(
+            "${connectionConfig.hostname}",
+            &salesforce.connection_config
+        ));
+        let zoho = fields(&[("extension", Some(r"^(com|eu|com\.au)$"))]);
+        assert!(host_constrained(
+            "accounts.zoho.${connectionConfig.extension}",
+            &zoho
+        ));
+        assert!(!host_constrained(
+            "${connectionConfig.a}.${connectionConfig.extension}",
+            &zoho
+        ));
+        let dotless = fields(&[("hostname", Some(r"^[a-z]+salesforce\.com$"))]);
+        assert!(
+            !host_constrained("${connectionConfig.hostname}", &dotless),
+            "evilsalesforce.com is not Salesforce's"
+        );
+    }
+
+    #[test]
+    fn a_browser_supplied_host_outside_the_providers_domains_is_refused_unless_pinned() {
+        let p = provider_yaml(&format!(
+            "display_name: T\nauth_mode: OAUTH2\nauthorization_url: https://${{connectionConfig.hostname}}/auth\ntoken_url: https://${{connectionConfig.hostname}}/token\nconnection_config:\n    hostname:\n        pattern: '{HOSTNAME}'\n"
+        ));
+        let t = "https://${connectionConfig.hostname}/token";
+        let evil = cfg(&[("hostname", "login.attacker.example")]);
+        assert_eq!(
+            interpolate_secret_url(t, &evil, &p, &BTreeSet::new()),
+            Err(UrlError::HostNotAllowed("hostname".into()))
+        );
+        let pinned: BTreeSet<String> = ["hostname".to_string()].into();
+        assert_eq!(
+            interpolate_secret_url(t, &evil, &p, &pinned).unwrap(),
+            "https://login.attacker.example/token"
+        );
+        let mut listed = p.clone();
+        listed.allowed_hosts = vec!["*.idp.example".into()];
+        assert!(interpolate_secret_url(
+            t,
+            &cfg(&[("hostname", "acme.idp.example")]),
+            &listed,
+            &BTreeSet::new()
+        )
+        .is_ok());
+        assert!(interpolate_secret_url(t, &evil, &listed, &BTreeSet::new()).is_err());
+        let salesforce = Catalog::load(None)
+            .unwrap()
+            .get("salesforce")
+            .unwrap()
+            .provider
+            .clone()
+            .unwrap();
+        let st = salesforce
+            .token_url
+            .as_ref()
+            .unwrap()
+            .for_mode("OAUTH2")
+            .unwrap()
+            .to_string();
+        assert!(interpolate_secret_url(&st, &evil, &salesforce, &BTreeSet::new()).is_err());
+        assert_eq!(
+            interpolate_secret_url(
+                &st,
+                &cfg(&[("hostname", "acme--dev.sandbox.my.salesforce.com")]),
+                &salesforce,
+                &BTreeSet::new()
+            )
+            .unwrap(),
+            "https://acme--dev.sandbox.my.salesforce.com/services/oauth2/token"
+        );
+    }
+
+    #[test]
+    fn every_shipped_oauth_provider_keeps_browser_hosts_inside_its_domains() {
+        let audit = audit_hosts(&Catalog::load(None).unwrap());
+        assert!(audit.needs_pinning.is_empty(), "{audit:?}");
+        assert_eq!(audit.host_interpolating, audit.constrained, "{audit:?}");
+        assert!(audit.host_interpolating >= 4, "{audit:?}");
     }
 
     #[test]

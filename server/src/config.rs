@@ -28,24 +28,101 @@ pub struct Config {
     pub connect_ui_dir: PathBuf,
     /// The npm package folder, served at `/sdk/`.
     pub sdk_dir: PathBuf,
-    /// Let token requests reach loopback/private addresses (tests, the local demo provider).
-    pub allow_private_network: bool,
+    /// Let requests to providers (token, refresh, verification: hosts a connection config may
+    /// influence) reach loopback/private addresses (tests, the local demo provider).
+    /// `LATCHKEY_ALLOW_PRIVATE_PROVIDERS`, else `LATCHKEY_ALLOW_PRIVATE_NETWORK`.
+    pub allow_private_providers: bool,
+    /// Let webhook deliveries reach loopback/private addresses (a receiver on the same network).
+    /// `LATCHKEY_ALLOW_PRIVATE_WEBHOOKS`, else `LATCHKEY_ALLOW_PRIVATE_NETWORK`.
+    pub allow_private_webhooks: bool,
+    /// `LATCHKEY_OUTBOUND_PROXY`: the egress proxy for provider and webhook requests. Without it,
+    /// `HTTP(S)_PROXY` from the environment are ignored (a proxy would bypass the address checks).
+    pub outbound_proxy: Option<String>,
+    /// `LATCHKEY_PUBLIC_KEY_MODE`: Nango's legacy public-key authentication of the frontend.
+    pub public_key_mode: PublicKeyMode,
+    /// `LATCHKEY_TRUSTED_PROXIES`: addresses of reverse proxies whose `X-Forwarded-For` is believed
+    /// (for per-IP rate limits). Empty: the peer address is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `LATCHKEY_PREVIOUS_ENCRYPTION_KEYS`: earlier encryption keys (comma-separated base64), still
+    /// accepted to open what they sealed; everything is re-sealed with the current key.
+    pub previous_encryption_keys: Vec<String>,
     /// Primary webhook URL (auth webhooks).
     pub webhook_url: Option<String>,
 }
 
+/// Whether a frontend may authenticate with the environment's public key instead of a connect
+/// session (Nango's legacy mode). Off by default: anyone who reads the public key from a page could
+/// otherwise write any end user's connection by naming its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PublicKeyMode {
+    /// Refused (`401 public_key_mode_disabled`-style `invalid_public_key`): connect sessions only.
+    #[default]
+    Off,
+    /// Accepted only with a valid, unexpired HMAC digest from the customer's backend.
+    Hmac,
+    /// Accepted as Nango does, HMAC only when the environment enables it: local development only.
+    Insecure,
+}
+
+impl PublicKeyMode {
+    fn parse(v: &str) -> anyhow::Result<Self> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "off" | "false" | "0" | "no" => Ok(Self::Off),
+            "hmac" => Ok(Self::Hmac),
+            "insecure" => Ok(Self::Insecure),
+            other => anyhow::bail!(
+                "LATCHKEY_PUBLIC_KEY_MODE must be off, hmac or insecure (got {other:?})"
+            ),
+        }
+    }
+}
+
+/// `scheme://user:****@host/db`: a database URL without its password.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<unparsable URL>".into(),
+    }
+}
+
 impl std::fmt::Debug for Config {
-    // Hand-written so that key overrides can never reach a log line.
+    // Hand-written so that key overrides and the database password can never reach a log line.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("public_url", &self.public_url)
-            .field("database_url", &self.database_url)
+            .field("database_url", &redact_url(&self.database_url))
             .field("data_dir", &self.data_dir)
             .field("providers_file", &self.providers_file)
             .field("connect_ui_url", &self.connect_ui_url)
-            .field("allow_private_network", &self.allow_private_network)
+            .field("allow_private_providers", &self.allow_private_providers)
+            .field("allow_private_webhooks", &self.allow_private_webhooks)
+            .field(
+                "outbound_proxy",
+                &self.outbound_proxy.as_deref().map(redact_url),
+            )
+            .field("public_key_mode", &self.public_key_mode)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
+}
+
+fn is_true(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes")
+}
+
+/// `(providers, webhooks)`: `LATCHKEY_ALLOW_PRIVATE_PROVIDERS` and `LATCHKEY_ALLOW_PRIVATE_WEBHOOKS`,
+/// each defaulting to the older single switch `LATCHKEY_ALLOW_PRIVATE_NETWORK` (which meant both).
+fn private_network_flags(lookup: impl Fn(&str) -> Option<String>) -> (bool, bool) {
+    let both = lookup("LATCHKEY_ALLOW_PRIVATE_NETWORK").is_some_and(|v| is_true(&v));
+    let one = |name: &str| lookup(name).map(|v| is_true(&v)).unwrap_or(both);
+    (
+        one("LATCHKEY_ALLOW_PRIVATE_PROVIDERS"),
+        one("LATCHKEY_ALLOW_PRIVATE_WEBHOOKS"),
+    )
 }
 
 fn var(name: &str) -> Option<String> {
@@ -61,6 +138,23 @@ impl Config {
         url::Url::parse(&public_url)
             .map_err(|e| anyhow::anyhow!("LATCHKEY_PUBLIC_URL is not a URL: {e}"))?;
         let data_dir = data_dir(var("LATCHKEY_DATA_DIR"), var("XDG_DATA_HOME"), var("HOME"))?;
+        let (allow_private_providers, allow_private_webhooks) = private_network_flags(var);
+        let trusted_proxies = var("LATCHKEY_TRUSTED_PROXIES")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse().map_err(|e| {
+                            anyhow::anyhow!(
+                                "LATCHKEY_TRUSTED_PROXIES: {s:?} is not an IP address: {e}"
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
         Ok(Self {
             database_url: sqlite_url_absolute(var("DATABASE_URL"))?
                 .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("latchkey.db").display())),
@@ -75,9 +169,22 @@ impl Config {
                 var("LATCHKEY_CONNECT_UI_DIR").unwrap_or_else(|| "dist/connect-ui".into()),
             ),
             sdk_dir: PathBuf::from(var("LATCHKEY_SDK_DIR").unwrap_or_else(|| "pkg".into())),
-            allow_private_network: var("LATCHKEY_ALLOW_PRIVATE_NETWORK")
-                .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
-                .unwrap_or(false),
+            allow_private_providers,
+            allow_private_webhooks,
+            outbound_proxy: var("LATCHKEY_OUTBOUND_PROXY"),
+            public_key_mode: var("LATCHKEY_PUBLIC_KEY_MODE")
+                .map(|v| PublicKeyMode::parse(&v))
+                .transpose()?
+                .unwrap_or_default(),
+            trusted_proxies,
+            previous_encryption_keys: var("LATCHKEY_PREVIOUS_ENCRYPTION_KEYS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|k| k.trim().to_string())
+                        .filter(|k| !k.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             webhook_url: var("LATCHKEY_WEBHOOK_URL"),
             public_url,
         })
@@ -109,7 +216,12 @@ impl Config {
             connect_ui_url: None,
             connect_ui_dir: root.join("dist/connect-ui"),
             sdk_dir: root.join("pkg"),
-            allow_private_network: true,
+            allow_private_providers: true,
+            allow_private_webhooks: true,
+            outbound_proxy: None,
+            public_key_mode: PublicKeyMode::Off,
+            trusted_proxies: Vec::new(),
+            previous_encryption_keys: Vec::new(),
             webhook_url: None,
         }
     }
@@ -222,5 +334,44 @@ mod tests {
                 Some(kept)
             );
         }
+    }
+
+    #[test]
+    fn the_old_private_network_switch_sets_both_and_the_new_ones_split_it() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(private_network_flags(env(&[])), (false, false));
+        assert_eq!(
+            private_network_flags(env(&[("LATCHKEY_ALLOW_PRIVATE_NETWORK", "true")])),
+            (true, true)
+        );
+        assert_eq!(
+            private_network_flags(env(&[("LATCHKEY_ALLOW_PRIVATE_WEBHOOKS", "1")])),
+            (false, true)
+        );
+        assert_eq!(
+            private_network_flags(env(&[
+                ("LATCHKEY_ALLOW_PRIVATE_NETWORK", "1"),
+                ("LATCHKEY_ALLOW_PRIVATE_PROVIDERS", "false")
+            ])),
+            (false, true)
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_database_password() {
+        let mut c = Config::for_tests(Path::new("/tmp"), "http://localhost:1");
+        c.database_url = "postgres://latchkey:hunter2-db-pass@db.internal:5432/latchkey".into();
+        c.secret_key = Some("secret-key-override".into());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2-db-pass"), "{shown}");
+        assert!(!shown.contains("secret-key-override"), "{shown}");
+        assert!(shown.contains("db.internal"), "{shown}");
     }
 }

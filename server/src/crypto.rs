@@ -2,7 +2,9 @@
 //!
 //! - [`Cipher`]: AES-256-GCM (RustCrypto `aes-gcm`) with a random 96-bit nonce per message and the
 //!   row's identity as associated data, so a ciphertext copied onto another row fails to decrypt.
-//!   Each ciphertext is stored with the id of the key that sealed it (key rotation).
+//!   Each ciphertext is stored with the id of the key that sealed it. Key rotation: the cipher holds
+//!   the current key and any previous ones (`LATCHKEY_PREVIOUS_ENCRYPTION_KEYS`); it seals with the
+//!   current key and opens with whichever key a ciphertext names ([`Cipher::with_previous`]).
 //! - Tokens: 256 random bits from the OS RNG; stored only as SHA-256 (a fast hash is right for a
 //!   high-entropy token), compared in constant time.
 
@@ -31,6 +33,10 @@ pub enum CryptoError {
 pub struct Cipher {
     key_id: String,
     aead: Aes256Gcm,
+    /// Earlier keys, by id: they open what they sealed; nothing new is sealed with them.
+    previous: std::sync::Arc<Vec<(String, Aes256Gcm)>>,
+    /// Root of keys derived for other purposes ([`Cipher::subkey`]), never used to encrypt.
+    derive_root: [u8; 32],
 }
 
 impl std::fmt::Debug for Cipher {
@@ -50,7 +56,13 @@ impl Cipher {
         let key_id =
             hex::encode(&Sha256::digest([b"latchkey-key-id:".as_slice(), key].concat())[..8]);
         let aead = Aes256Gcm::new_from_slice(key).map_err(|_| CryptoError::BadKey)?;
-        Ok(Self { key_id, aead })
+        let derive_root = Sha256::digest([b"latchkey-subkeys:".as_slice(), key].concat()).into();
+        Ok(Self {
+            key_id,
+            aead,
+            previous: Default::default(),
+            derive_root,
+        })
     }
 
     pub fn from_base64(b64: &str) -> Result<Self, CryptoError> {
@@ -84,6 +96,40 @@ impl Cipher {
         &self.key_id
     }
 
+    /// The keyring: this (current) key plus earlier ones (base64), to open data they sealed until it
+    /// is re-sealed with the current key (lazily, or by `latchkey keys reseal`).
+    pub fn with_previous(mut self, previous: &[String]) -> Result<Self, CryptoError> {
+        let mut ring = Vec::new();
+        for b64 in previous {
+            let old = Self::from_base64(b64)?;
+            if old.key_id != self.key_id {
+                ring.push((old.key_id, old.aead));
+            }
+        }
+        self.previous = std::sync::Arc::new(ring);
+        Ok(self)
+    }
+
+    /// Whether `key_id` is the current key (otherwise what it sealed should be re-sealed).
+    pub fn is_current(&self, key_id: &str) -> bool {
+        key_id == self.key_id
+    }
+
+    /// The ids of the previous keys in the ring.
+    pub fn previous_key_ids(&self) -> Vec<String> {
+        self.previous.iter().map(|(id, _)| id.clone()).collect()
+    }
+
+    /// A key for another purpose (`label`), derived from the encryption key with HMAC-SHA256: the same
+    /// on every replica that shares the key, useless for opening sealed data.
+    pub fn subkey(&self, label: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.derive_root)
+            .expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// `nonce || ciphertext+tag`, bound to `aad`.
     pub fn seal(&self, plaintext: &[u8], aad: &str) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
@@ -104,22 +150,27 @@ impl Cipher {
     }
 
     pub fn open(&self, key_id: &str, sealed: &[u8], aad: &str) -> Result<Vec<u8>, CryptoError> {
-        if key_id != self.key_id {
-            return Err(CryptoError::UnknownKey(key_id.to_string()));
-        }
+        let aead = if key_id == self.key_id {
+            &self.aead
+        } else {
+            self.previous
+                .iter()
+                .find(|(id, _)| id == key_id)
+                .map(|(_, aead)| aead)
+                .ok_or_else(|| CryptoError::UnknownKey(key_id.to_string()))?
+        };
         if sealed.len() < NONCE_LEN {
             return Err(CryptoError::Tampered);
         }
         let (nonce, ct) = sealed.split_at(NONCE_LEN);
-        self.aead
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Tampered)
+        aead.decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| CryptoError::Tampered)
     }
 
     pub fn open_string(
@@ -218,6 +269,26 @@ mod tests {
             c.open("deadbeef", &sealed, "a"),
             Err(CryptoError::UnknownKey(_))
         ));
+    }
+
+    #[test]
+    fn a_keyring_opens_what_previous_keys_sealed_and_seals_with_the_current_one() {
+        use base64::Engine;
+        let b64 = |k: [u8; 32]| base64::engine::general_purpose::STANDARD.encode(k);
+        let old = Cipher::from_key_bytes(&[1u8; 32]).unwrap();
+        let sealed = old.seal(b"s", "a");
+        let new = Cipher::from_key_bytes(&[2u8; 32]).unwrap();
+        assert!(matches!(
+            new.open(old.key_id(), &sealed, "a"),
+            Err(CryptoError::UnknownKey(_))
+        ));
+        let ring = new.with_previous(&[b64([1u8; 32])]).unwrap();
+        assert_eq!(ring.open(old.key_id(), &sealed, "a").unwrap(), b"s");
+        assert!(!ring.is_current(old.key_id()));
+        let resealed = ring.seal(b"s", "a");
+        let alone = Cipher::from_key_bytes(&[2u8; 32]).unwrap();
+        assert_eq!(alone.open(alone.key_id(), &resealed, "a").unwrap(), b"s");
+        assert!(ring.with_previous(&["not base64!".into()]).is_err());
     }
 
     #[test]

@@ -21,14 +21,14 @@ pub struct Environment {
     pub settings: Box<EnvironmentSettings>,
 }
 
-fn aad(name: &str, what: &str) -> String {
+pub(crate) fn aad(name: &str, what: &str) -> String {
     format!("environment:{name}:{what}")
 }
 
 impl Environment {
     pub fn open(row: &EnvironmentRow, cipher: &Cipher) -> anyhow::Result<Self> {
         // Unknown or malformed settings must not lock an operator out: fall back to defaults, loudly.
-        let settings = serde_json::from_str(&row.settings).unwrap_or_else(|e| {
+        let settings = crate::settings::from_stored(&row.settings, cipher, &row.name).unwrap_or_else(|e| {
             tracing::error!(environment = %row.name, error = %e, "stored environment settings are unreadable; using defaults");
             EnvironmentSettings::default()
         });

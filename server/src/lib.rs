@@ -11,6 +11,7 @@ pub mod environment;
 pub mod http;
 pub mod oauth;
 pub mod replicas;
+pub mod reseal;
 pub mod secret;
 pub mod sessions;
 pub mod settings;
@@ -35,8 +36,14 @@ pub struct AppInner {
     pub cipher: crypto::Cipher,
     pub catalog: catalog::Catalog,
     pub ws: ws::WsHub,
+    /// Requests to providers (token, refresh, verification).
     pub outbound: oauth::outbound::OutboundClient,
+    /// Webhook deliveries (their own private-network switch).
+    pub webhook_outbound: oauth::outbound::OutboundClient,
     pub refresh_locks: oauth::refresh::RefreshLocks,
+    /// Whether connection credentials sealed with the pre-issue-11 associated data are still
+    /// accepted (until the start-up migration completes; [`reseal`]).
+    pub legacy_connection_aad: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for AppState {
@@ -56,6 +63,9 @@ impl axum::extract::FromRef<AppState> for ws::WsHub {
 pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::Environment, bool)> {
     let (cipher, dev_key_file) =
         crypto::Cipher::load_or_create(config.encryption_key.as_deref(), &config.data_dir)?;
+    let cipher = cipher
+        .with_previous(&config.previous_encryption_keys)
+        .map_err(|e| anyhow::anyhow!("LATCHKEY_PREVIOUS_ENCRYPTION_KEYS: {e}"))?;
     if dev_key_file {
         tracing::warn!(
             path = %config.data_dir.join("encryption.key").display(),
@@ -70,7 +80,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         webhook_signing: config.webhook_signing_key.as_deref(),
     };
     let (env, created) = environment::ensure_dev(&store, &cipher, overrides).await?;
-    let outbound = oauth::outbound::OutboundClient::new(config.allow_private_network)?;
+    let proxy = config.outbound_proxy.as_deref();
+    let outbound = oauth::outbound::OutboundClient::new(config.allow_private_providers, proxy)?;
+    let webhook_outbound =
+        oauth::outbound::OutboundClient::new(config.allow_private_webhooks, proxy)?;
     let state = AppState(Arc::new(AppInner {
         config,
         store,
@@ -78,9 +91,13 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         catalog,
         ws: ws::WsHub::default(),
         outbound,
+        webhook_outbound,
         refresh_locks: Default::default(),
+        legacy_connection_aad: std::sync::atomic::AtomicBool::new(true),
     }));
+    state.ws.set_id_key(state.cipher.subkey("ws_client_id"));
     state.ws.relay_through(state.store.clone());
+    reseal::on_start(&state).await?;
     Ok((state, env, created))
 }
 

@@ -128,6 +128,10 @@ enum KeysCommand {
         #[arg(long)]
         webhook_signing: bool,
     },
+    /// Re-seal every secret at rest with the current `LATCHKEY_ENCRYPTION_KEY` (after a rotation;
+    /// the old key must be in `LATCHKEY_PREVIOUS_ENCRYPTION_KEYS`), printing progress. When it reports
+    /// nothing failed, the previous key can be removed.
+    Reseal,
 }
 
 #[derive(Subcommand)]
@@ -214,6 +218,30 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Show { secret: false } => {
             print_keys(&env);
             println!("database:             {database}");
+        }
+        KeysCommand::Reseal => {
+            use std::io::Write;
+            let mut progress = |table: &str, done: usize, total: usize| {
+                eprint!("\r{table}: {done}/{total}   ");
+                if done == total {
+                    eprintln!();
+                }
+                let _ = std::io::stderr().flush();
+            };
+            let done = latchkey_server::reseal::reseal_all(
+                &app,
+                latchkey_server::reseal::Scope::All,
+                &mut progress,
+            )
+            .await?;
+            println!(
+                "re-sealed: {} environment(s), {} integration(s), {} connection(s); {} could not be opened",
+                done.environments, done.integrations, done.connections, done.failed
+            );
+            anyhow::ensure!(
+                done.failed == 0,
+                "some secrets are sealed by a key that is not in the keyring"
+            );
         }
         KeysCommand::Rotate {
             secret,
@@ -342,7 +370,7 @@ async fn settings(config: Config, command: SettingsCommand) -> anyhow::Result<()
             let patch: EnvironmentSettingsPatch =
                 serde_json::from_value(serde_json::json!({ name: value }))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-            settings::update(&app.store, &env, patch)
+            settings::update(&app.store, &app.cipher, &env, patch)
                 .await?
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         }
@@ -360,13 +388,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let connect_ui = config.connect_ui_url();
     let database = database_location(&config);
+    let generated_key = config.secret_key.is_none();
     let server = latchkey_server::start(config, listener).await?;
     println!("Latchkey listening on http://{}", server.local_addr());
     println!("  API & OAuth callback: {public_url} ({public_url}/oauth/callback)");
     println!("  Connect UI:           {connect_ui}");
     println!("  SDK:                  {public_url}/sdk/index.js");
     println!("  Database:             {database}");
-    if server.dev_environment_created() {
+    if server.dev_environment_created() && generated_key {
         println!(
             "  Created the dev environment. Secret key (keep it server-side): {}",
             server.secret_key()

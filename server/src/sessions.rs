@@ -9,6 +9,58 @@ use crate::storage::ConnectSessionRow;
 use latchkey_protocol::connect::IntegrationConfigDefaults;
 use std::collections::BTreeMap;
 
+/// Prefix of a sealed `integrations_config_defaults` column value.
+const SEALED_PREFIX: &str = "sealed:";
+
+fn defaults_aad(token_hash: &str) -> String {
+    format!("connect_session:{token_hash}:integrations_config_defaults")
+}
+
+/// Seals a session's `integrations_config_defaults` JSON before it is stored: it may hold an OAuth
+/// client secret override (`oauth_client_secret_override`) and hosts the backend pinned.
+/// Stored as `sealed:<key id>:<base64 of nonce‖ciphertext>`, bound to the session's token hash.
+pub fn seal_defaults(cipher: &crate::crypto::Cipher, token_hash: &str, json: &str) -> String {
+    use base64::Engine;
+    let sealed = cipher.seal(json.as_bytes(), &defaults_aad(token_hash));
+    format!(
+        "{SEALED_PREFIX}{}:{}",
+        cipher.key_id(),
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    )
+}
+
+/// Opens what [`seal_defaults`] stored (a value stored in clear by an older server is returned as is).
+pub fn open_defaults(
+    cipher: &crate::crypto::Cipher,
+    token_hash: &str,
+    stored: &str,
+) -> anyhow::Result<String> {
+    use base64::Engine;
+    let Some(rest) = stored.strip_prefix(SEALED_PREFIX) else {
+        return Ok(stored.to_string());
+    };
+    let (key_id, b64) = rest
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("malformed sealed session defaults"))?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64)?;
+    Ok(cipher.open_string(key_id, &bytes, &defaults_aad(token_hash))?)
+}
+
+/// What `GET /connect/session` may show the browser of the defaults: without the OAuth client
+/// overrides (a client secret must never reach a page).
+pub fn public_defaults(
+    mut all: BTreeMap<String, IntegrationConfigDefaults>,
+) -> BTreeMap<String, IntegrationConfigDefaults> {
+    for defaults in all.values_mut() {
+        if let Some(config) = defaults.connection_config.as_mut() {
+            for key in crate::oauth::flow::OVERRIDE_KEYS {
+                config.remove(key);
+            }
+        }
+    }
+    all
+}
+
 /// Whether the session may use an integration.
 pub fn allows(session: &ConnectSessionRow, key: &str) -> bool {
     match session

@@ -95,6 +95,7 @@ pub fn validate(s: &EnvironmentSettings) -> Result<(), InvalidSetting> {
 /// Applies `patch` to the environment's settings, validates the result and stores it.
 pub async fn update(
     store: &Store,
+    cipher: &crate::crypto::Cipher,
     env: &Environment,
     patch: EnvironmentSettingsPatch,
 ) -> anyhow::Result<Result<EnvironmentSettings, InvalidSetting>> {
@@ -103,9 +104,60 @@ pub async fn update(
         return Ok(Err(e));
     }
     store
-        .update_environment_settings(env.id, &serde_json::to_string(&next)?)
+        .update_environment_settings(env.id, &to_stored(&next, cipher, &env.name))
         .await?;
     Ok(Ok(next))
+}
+
+/// Where the sealed HMAC key sits in the stored settings document.
+const SEALED_HMAC_KEY: &str = "hmac_key_sealed";
+
+fn hmac_key_aad(env_name: &str) -> String {
+    format!("environment:{env_name}:hmac_key")
+}
+
+/// The settings document as stored: the HMAC key sealed (`{"key_id", "sealed"}`, AES-256-GCM bound to
+/// the environment), never in clear.
+pub fn to_stored(
+    settings: &EnvironmentSettings,
+    cipher: &crate::crypto::Cipher,
+    env_name: &str,
+) -> String {
+    use base64::Engine;
+    let mut doc = serde_json::to_value(settings).expect("settings serialize");
+    if let Some(key) = settings.hmac_key.as_deref() {
+        let sealed = cipher.seal(key.as_bytes(), &hmac_key_aad(env_name));
+        doc["hmac_key"] = serde_json::Value::Null;
+        doc[SEALED_HMAC_KEY] = serde_json::json!({
+            "key_id": cipher.key_id(),
+            "sealed": base64::engine::general_purpose::STANDARD.encode(sealed),
+        });
+    }
+    doc.to_string()
+}
+
+/// Reads a stored settings document, opening a sealed HMAC key (a clear one, stored before keys were
+/// sealed, is still read; the next update seals it).
+pub fn from_stored(
+    stored: &str,
+    cipher: &crate::crypto::Cipher,
+    env_name: &str,
+) -> anyhow::Result<EnvironmentSettings> {
+    use base64::Engine;
+    let doc: serde_json::Value = serde_json::from_str(stored)?;
+    let mut settings: EnvironmentSettings = serde_json::from_value(doc.clone())?;
+    if let Some(sealed) = doc.get(SEALED_HMAC_KEY) {
+        let key_id = sealed["key_id"].as_str().unwrap_or_default();
+        let opened = base64::engine::general_purpose::STANDARD
+            .decode(sealed["sealed"].as_str().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|bytes| Ok(cipher.open_string(key_id, &bytes, &hmac_key_aad(env_name))?));
+        // Unopenable: no key, so HMAC mode (if on) lets nothing through rather than everything.
+        settings.hmac_key = opened
+            .map_err(|e| tracing::error!(environment = %env_name, error = %e, "cannot open the sealed HMAC key"))
+            .ok();
+    }
+    Ok(settings)
 }
 
 /// Where an auth webhook goes: the primary URL (`LATCHKEY_WEBHOOK_URL` wins over the setting) and the

@@ -167,7 +167,7 @@ async fn deliver(app: &AppState, row: crate::storage::WebhookRow) {
         },
         _ => return,
     };
-    let mut request = match app.outbound.post(&row.url) {
+    let mut request = match app.webhook_outbound.post(&row.url) {
         Ok(r) => r
             .timeout(Duration::from_secs(20))
             .header("content-type", "application/json"),
@@ -213,7 +213,8 @@ async fn deliver(app: &AppState, row: crate::storage::WebhookRow) {
                 .await;
             return tracing::warn!(webhook = %row.id, status = res.status().as_u16(), "webhook rejected");
         }
-        Err(e) => Some(e.to_string()),
+        // Without the URL: webhook URLs often carry a secret token.
+        Err(e) => Some(e.without_url().to_string()),
     };
     let error = retryable_error.unwrap_or_default();
     let retry_at =

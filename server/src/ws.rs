@@ -3,6 +3,11 @@
 //! frame for the OAuth flow that carried that id. A ping every 20 s keeps proxies from cutting an
 //! idle socket while the user is on the provider's login page. Served at `/` and, when
 //! `LATCHKEY_WEBSOCKETS_PATH` names another path (the SDK's `websocketsPath`), there too.
+//!
+//! A `ws_client_id` is `<uuid v4>.<MAC>`: the MAC (HMAC-SHA256 under a key derived from the
+//! encryption key, so every replica agrees) proves the server issued it to a socket. A flow and a
+//! resuming socket only use ids that verify ([`WsHub::is_issued`]); anything else is ignored, so no
+//! result is stored or relayed for an id nobody holds.
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -38,6 +43,8 @@ pub struct WsHub {
     clients: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<WsMessage>>>>,
     /// Where results for sockets connected elsewhere go ([`crate::replicas`]); set at start-up.
     relay: Arc<std::sync::OnceLock<crate::storage::Store>>,
+    /// The key client ids are authenticated with; set at start-up (random if never set).
+    id_key: Arc<std::sync::OnceLock<[u8; 32]>>,
 }
 
 impl WsHub {
@@ -70,6 +77,39 @@ impl WsHub {
             .contains_key(ws_client_id)
     }
 
+    /// Sets the key client ids are authenticated with (called once at start-up).
+    pub fn set_id_key(&self, key: [u8; 32]) {
+        let _ = self.id_key.set(key);
+    }
+
+    fn id_mac(&self, uuid: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let key = self.id_key.get_or_init(|| {
+            let mut k = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut k);
+            k
+        });
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+        mac.update(uuid.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// A new client id: a random UUID with its MAC.
+    fn issue(&self) -> String {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let mac = self.id_mac(&uuid);
+        format!("{uuid}.{mac}")
+    }
+
+    /// Whether `id` is a client id this server (or a replica sharing its key) issued.
+    pub fn is_issued(&self, id: &str) -> bool {
+        let Some((uuid, mac)) = id.split_once('.') else {
+            return false;
+        };
+        uuid::Uuid::parse_str(uuid).is_ok_and(|u| u.get_version_num() == 4)
+            && crate::crypto::secrets_equal(mac, &self.id_mac(uuid))
+    }
+
     /// Lets results for sockets on other replicas travel through `store` (called once at start-up).
     pub fn relay_through(&self, store: crate::storage::Store) {
         let _ = self.relay.set(store);
@@ -92,22 +132,20 @@ pub async fn upgrade(State(hub): State<WsHub>, ws: WebSocketUpgrade) -> Response
 
 /// Like [`upgrade`]; `resume` is a `ws_client_id` this browser was given before its socket dropped
 /// (`?ws_client_id=` on the WebSocket URL): it gets the same id back, and a result that arrived
-/// meanwhile is delivered at once. The id is a random UUID only that browser knows.
+/// meanwhile is delivered at once. The id must be one this server issued ([`WsHub::is_issued`]).
 pub async fn upgrade_resuming(
     hub: WsHub,
     ws: WebSocketUpgrade,
     resume: Option<String>,
 ) -> Response {
-    let resume = resume.filter(|id| {
-        uuid::Uuid::parse_str(id).is_ok_and(|u| u.get_version_num() == 4) && !hub.is_connected(id)
-    });
+    let resume = resume.filter(|id| hub.is_issued(id) && !hub.is_connected(id));
     ws.max_message_size(4096)
         .on_upgrade(move |socket| serve(hub, socket, resume))
         .into_response()
 }
 
 async fn serve(hub: WsHub, mut socket: WebSocket, resume: Option<String>) {
-    let id = resume.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let id = resume.unwrap_or_else(|| hub.issue());
     let mut rx = hub.register(id.clone());
     let ack = WsMessage::ConnectionAck {
         ws_client_id: id.clone(),
@@ -151,4 +189,24 @@ async fn serve(hub: WsHub, mut socket: WebSocket, resume: Option<String>) {
 async fn send(socket: &mut WebSocket, frame: &WsMessage) -> Result<(), axum::Error> {
     let text = serde_json::to_string(frame).expect("wire frames serialize");
     socket.send(Message::Text(text.into())).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_issued_ids_verify() {
+        let hub = WsHub::default();
+        hub.set_id_key([3; 32]);
+        let id = hub.issue();
+        assert!(hub.is_issued(&id));
+        let (uuid, _) = id.split_once('.').unwrap();
+        assert!(!hub.is_issued(uuid), "a bare UUID");
+        assert!(!hub.is_issued(&format!("{uuid}.{}", "0".repeat(32))));
+        assert!(!hub.is_issued("abc"));
+        let other = WsHub::default();
+        other.set_id_key([4; 32]);
+        assert!(!other.is_issued(&id), "another key");
+    }
 }

@@ -218,7 +218,8 @@ async fn oauth_start_redirects_with_pkce_and_a_browser_bound_single_use_state() 
     let state = q["state"].clone();
     assert_eq!(state.len(), 43, "256-bit state");
 
-    // Without the browser's cookie the callback is refused, and the state is spent.
+    // Without the browser's cookie the callback is refused; the state is not spent (issue 11: a leaked
+    // state must not let anyone burn the attempt).
     let res = h
         .http
         .get(format!("{}/oauth/callback?state={state}&code=c", h.base))
@@ -235,13 +236,20 @@ async fn oauth_start_redirects_with_pkce_and_a_browser_bound_single_use_state() 
     );
 
     let cookie_pair = cookie.split(';').next().unwrap().to_string();
-    let res = h
-        .http
-        .get(format!("{}/oauth/callback?state={state}&code=c", h.base))
-        .header("cookie", cookie_pair)
-        .send()
-        .await
-        .unwrap();
+    let deliver = || {
+        h.http
+            .get(format!("{}/oauth/callback?state={state}&code=c", h.base))
+            .header("cookie", cookie_pair.clone())
+            .send()
+    };
+    // With it, the flow goes on to the token exchange (which fails: the code is made up)…
+    let page = deliver().await.unwrap().text().await.unwrap();
+    assert!(
+        !page.contains("state_err") && !page.contains("state_cookie_err"),
+        "{page}"
+    );
+    // …and the state is spent.
+    let res = deliver().await.unwrap();
     assert_eq!(res.status().as_u16(), 400);
     assert!(
         res.text().await.unwrap().contains("state_err"),

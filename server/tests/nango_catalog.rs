@@ -81,3 +81,53 @@ async fn nangos_provider_catalog_loads_and_unsupported_modes_refuse_flows() {
         assert_eq!(error["code"], "invalid_auth_mode", "{error}");
     }
 }
+
+/// Issue 11, finding 1: the audit of every OAuth2 provider in Nango's catalog whose authorization,
+/// token or refresh URL interpolates the connection config. A browser may fill a host only when the
+/// template or the field's pattern keeps it inside the provider's domains; the others need the
+/// backend to pin the host in the session's `integrations_config_defaults`. The counts are pinned
+/// here so a catalog update that changes them is looked at.
+#[test]
+fn nangos_oauth_urls_with_a_host_from_the_connection_config_are_audited() {
+    use latchkey_server::catalog::{audit_hosts, Catalog};
+    let nango = audit_hosts(&Catalog::parse(&nango_catalog()).unwrap());
+    let shipped = audit_hosts(&Catalog::load(None).unwrap());
+    println!(
+        "Nango: {} OAuth2 providers interpolate the connection config into a URL, {} into a host, \
+         {} of those constrained to the provider's domains, {} need the backend to pin the host: {:?}",
+        nango.interpolating,
+        nango.host_interpolating,
+        nango.constrained,
+        nango.needs_pinning.len(),
+        nango.needs_pinning
+    );
+    println!(
+        "Shipped: {} interpolate, {} into a host, {} constrained, {} need pinning",
+        shipped.interpolating,
+        shipped.host_interpolating,
+        shipped.constrained,
+        shipped.needs_pinning.len()
+    );
+    assert_eq!(
+        nango.constrained + nango.needs_pinning.len(),
+        nango.host_interpolating
+    );
+    assert_eq!(
+        (
+            nango.interpolating,
+            nango.host_interpolating,
+            nango.constrained
+        ),
+        NANGO_AUDIT,
+        "{nango:?}"
+    );
+    // Nango's Salesforce takes any hostname (its pattern even needs look-around, which we refuse);
+    // Zendesk's host ends in `.zendesk.com` whatever the subdomain.
+    assert!(nango.needs_pinning.iter().any(|p| p == "salesforce"));
+    assert!(!nango.needs_pinning.iter().any(|p| p == "zendesk"));
+    assert!(shipped.needs_pinning.is_empty(), "{shipped:?}");
+    assert_eq!(shipped.host_interpolating, shipped.constrained);
+}
+
+/// (interpolating, host-interpolating, constrained) for the pinned `@nangohq/providers`.
+const NANGO_AUDIT: (usize, usize, usize) = (87, 75, 28);

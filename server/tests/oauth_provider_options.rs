@@ -144,6 +144,7 @@ async fn harness(provider_base: &str, webhook_url: &str) -> Harness {
     config.providers_file = Some(providers);
     config.webhook_url = Some(webhook_url.to_string());
     config.public_key = Some(PUBLIC_KEY.into());
+    config.public_key_mode = latchkey_server::config::PublicKeyMode::Insecure;
     let server = start(config, listener).await.unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -31,7 +31,7 @@ async fn result_channel_is_served_on_the_configured_path() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let base = format!("http://localhost:{port}");
-    let _server = start(Config::for_tests(dir.path(), &base), listener)
+    let server = start(Config::for_tests(dir.path(), &base), listener)
         .await
         .unwrap();
 
@@ -45,10 +45,24 @@ async fn result_channel_is_served_on_the_configured_path() {
         .expect("ws_client_id")
         .to_string();
 
-    // A flow for that client fails (no session): the error reaches this socket.
-    let res = reqwest::get(format!("{base}/oauth/connect/nothing?ws_client_id={id}"))
+    // A flow for that client fails (an authenticated session, an unknown integration): the error
+    // reaches this socket.
+    let session: Value = reqwest::Client::new()
+        .post(format!("{base}/connect/sessions"))
+        .bearer_auth(server.secret_key())
+        .json(&serde_json::json!({"end_user": {"id": "u1"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
         .await
         .unwrap();
+    let token = session["data"]["token"].as_str().unwrap();
+    let res = reqwest::get(format!(
+        "{base}/oauth/connect/nothing?connect_session_token={token}&ws_client_id={id}"
+    ))
+    .await
+    .unwrap();
     assert!(res.status().is_client_error());
     let frame = next_json(&mut ws).await;
     assert_eq!(frame["message_type"], "error", "{frame}");

@@ -56,3 +56,41 @@ async fn each_key_gets_its_own_budget_and_the_429_says_when_to_retry() {
     let r = h.call(Method::GET, "/", None, None).await;
     assert!(r.headers.get("x-ratelimit-limit").is_none());
 }
+
+/// Issue 11, finding 9: a bearer token that does not authenticate is counted against the caller's IP
+/// address, so rotating junk tokens buys no fresh budget.
+#[tokio::test]
+async fn junk_bearer_tokens_share_one_budget_per_ip() {
+    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
+    let h = common::harness(None).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let junk = format!("Bearer {}", uuid::Uuid::new_v4());
+        statuses.push(
+            h.call(Method::GET, "/integrations", Some(&junk), None)
+                .await
+                .status,
+        );
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+    // The real secret key has its own budget, untouched.
+    let r = h.backend(Method::GET, "/integrations", None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Issue 11, finding 4: the OAuth popup's start (which writes an attempt row) is limited per IP
+/// address, with or without credentials.
+#[tokio::test]
+async fn oauth_connect_is_limited_per_ip() {
+    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
+    let h = common::harness(None).await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(
+            h.call(Method::GET, "/oauth/connect/anything", None, None)
+                .await
+                .status,
+        );
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+}

@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 const A: &str = "a";
 const B: &str = "b";
 const A_BROKEN: &str = "a-broken";
+/// A provider whose host comes from the connection config (as Salesforce's My Domain).
+const TENANT: &str = "tenant";
 
 struct Setup {
     server: LatchkeyServer,
@@ -50,6 +52,19 @@ provider-b:
     issuer: {b}
     authorization_params: {{ prompt: consent }}
     default_scopes: [openid, offline_access]
+provider-tenant:
+    display_name: Tenant-hosted provider
+    auth_mode: OAUTH2
+    authorization_url: http://${{connectionConfig.hostname}}:${{connectionConfig.port}}/auth
+    token_url: http://${{connectionConfig.hostname}}:${{connectionConfig.port}}/token
+    authorization_params: {{ prompt: consent }}
+    default_scopes: [openid, offline_access]
+    token_response_metadata: [token_type]
+    connection_config:
+        hostname: {{ type: string, pattern: '^[a-z0-9.-]+$' }}
+        port: {{ type: string, pattern: '^[0-9]+$' }}
+        region: {{ type: string, pattern: '^[a-z]+$' }}
+        token_type: {{ type: string, automated: true }}
 "#
     )
 }
@@ -65,6 +80,7 @@ async fn setup() -> anyhow::Result<Setup> {
         (A, "provider-a", &a),
         (A_BROKEN, "provider-a-broken", &a),
         (B, "provider-b", &b),
+        (TENANT, "provider-tenant", &a),
     ] {
         server
             .create_oauth2_integration(provider, key, idp.client_id(), idp.client_secret(), None)
@@ -76,10 +92,21 @@ async fn setup() -> anyhow::Result<Setup> {
 impl Setup {
     /// `/oauth/connect/<key>?connect_session_token=…` for a fresh connect session.
     async fn start_url(&self, key: &str, extra: &[(&str, &str)]) -> anyhow::Result<String> {
+        self.start_url_for(json!({"end_user": {"id": "u1"}}), key, extra)
+            .await
+    }
+
+    /// Like [`Self::start_url`], for a session created with `session` as its body.
+    async fn start_url_for(
+        &self,
+        session: Value,
+        key: &str,
+        extra: &[(&str, &str)],
+    ) -> anyhow::Result<String> {
         let session: Value = reqwest::Client::new()
             .post(format!("{}/connect/sessions", self.server.url()))
             .bearer_auth(self.server.secret_key())
-            .json(&json!({"end_user": {"id": "u1"}}))
+            .json(&session)
             .send()
             .await?
             .error_for_status()?
@@ -206,8 +233,11 @@ async fn unknown_and_replayed_states_are_refused_before_any_token_request() -> a
     Ok(())
 }
 
+/// Finding 5 of issue 11: the attempt is consumed only when the state and the browser binding both
+/// match, so a leaked callback URL (or `state`) used elsewhere neither completes the flow nor burns
+/// the victim's attempt.
 #[tokio::test]
-async fn a_callback_delivered_in_another_browser_is_refused_without_its_cookie(
+async fn a_callback_delivered_in_another_browser_is_refused_and_does_not_burn_the_victims_attempt(
 ) -> anyhow::Result<()> {
     let s = setup().await?;
     let victim = HeadlessUser::new()?;
@@ -219,13 +249,16 @@ async fn a_callback_delivered_in_another_browser_is_refused_without_its_cookie(
         "state_cookie_err",
     );
     assert_eq!(s.token_hits().await?, (0, 0));
-    // The attempt was consumed by the refused try: the victim's own delivery is refused too, so a
-    // stolen callback URL is worth nothing to either side.
+    // The victim's own delivery still completes: the attacker could not burn it.
+    let end = victim.authorize(callback.as_str(), "x").await?;
+    assert!(end.status.is_success(), "{}: {}", end.status, end.body);
+    assert_eq!(s.token_hits().await?, (1, 0));
+    assert_eq!(s.server.list_connections().await?.len(), 1);
+    // And it stays single-use.
     assert_refused(
         &victim.authorize(callback.as_str(), "x").await?,
         "state_err",
     );
-    assert!(s.server.list_connections().await?.is_empty());
     Ok(())
 }
 
@@ -336,5 +369,100 @@ async fn an_html_error_page_at_the_token_endpoint_is_a_typed_error_not_a_500() -
     );
     assert_eq!(s.a.token_stats().await?.broken_token_hits, 1);
     assert!(s.server.list_connections().await?.is_empty());
+    Ok(())
+}
+
+fn port_of(issuer: &str) -> String {
+    Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.port())
+        .map(|p| p.to_string())
+        .unwrap_or_default()
+}
+
+/// Finding 1 of issue 11: an end user holding a session token names the host the integration's
+/// client secret and the code are sent to (`params[hostname]`). A host placeholder the browser fills
+/// must stay inside the provider's own domains; here the pattern accepts any name, so only the
+/// backend may choose it (pinned in the session's `integrations_config_defaults`).
+#[tokio::test]
+async fn a_browser_cannot_send_the_client_secret_to_a_host_of_its_choosing() -> anyhow::Result<()> {
+    let s = setup().await?;
+    let user = HeadlessUser::new()?;
+    let attacker_port = port_of(s.b.issuer());
+    let start = s
+        .start_url(
+            TENANT,
+            &[
+                ("params[hostname]", "127.0.0.1"),
+                ("params[port]", &attacker_port),
+            ],
+        )
+        .await?;
+    let end = user.get(&start).await?;
+    assert_refused(&end, "url_param_err");
+    assert!(
+        end.body.contains("integrations_config_defaults"),
+        "{}",
+        end.body
+    );
+    // Nothing went to the attacker's server: no redirect there, no token request.
+    assert_eq!(s.token_hits().await?, (0, 0));
+
+    // The backend pins the host: the flow runs against it, whatever the browser sends.
+    let pinned = json!({
+        "end_user": {"id": "u1"},
+        "integrations_config_defaults": {TENANT: {"connection_config": {
+            "hostname": "127.0.0.1", "port": port_of(s.a.issuer())
+        }}}
+    });
+    let start = s
+        .start_url_for(pinned, TENANT, &[("params[port]", &attacker_port)])
+        .await?;
+    let end = user.authorize(&start, "alice").await?;
+    assert!(end.status.is_success(), "{}: {}", end.status, end.body);
+    assert_eq!(
+        s.token_hits().await?,
+        (1, 0),
+        "the code went to the pinned host only"
+    );
+    assert_eq!(s.server.list_connections().await?.len(), 1);
+    Ok(())
+}
+
+/// Finding 2 of issue 11: the browser may set only declared, non-automated connection-config fields,
+/// and what the token response carries (`token_response_metadata`) wins over anything sent earlier.
+#[tokio::test]
+async fn browser_connection_config_cannot_preset_automated_or_undeclared_fields(
+) -> anyhow::Result<()> {
+    let s = setup().await?;
+    let pinned = json!({
+        "end_user": {"id": "u1"},
+        "integrations_config_defaults": {TENANT: {"connection_config": {
+            "hostname": "127.0.0.1", "port": port_of(s.a.issuer())
+        }}}
+    });
+    let start = s
+        .start_url_for(
+            pinned,
+            TENANT,
+            &[
+                ("params[token_type]", "https://attacker.example"),
+                ("params[instance_url]", "https://attacker.example"),
+                ("params[region]", "eu"),
+            ],
+        )
+        .await?;
+    let end = HeadlessUser::new()?.authorize(&start, "alice").await?;
+    assert!(end.status.is_success(), "{}: {}", end.status, end.body);
+    let listed = s.server.list_connections().await?;
+    let id = listed[0]["connection_id"].as_str().expect("connection id");
+    let connection = s.server.get_connection(id, TENANT).await?;
+    let config = serde_json::to_value(&connection)?["connection_config"].clone();
+    assert_eq!(config["region"], "eu", "{config}");
+    assert_eq!(
+        config["token_type"], "Bearer",
+        "the token response wins: {config}"
+    );
+    assert!(config.get("instance_url").is_none(), "undeclared: {config}");
     Ok(())
 }

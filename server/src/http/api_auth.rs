@@ -142,6 +142,13 @@ pub async fn submitter(app: &AppState, pairs: &[(String, String)]) -> Result<Sub
             "The public key is not a UUID v4.",
         ));
     }
+    if app.config.public_key_mode == crate::config::PublicKeyMode::Off {
+        return Err(unauthorized(
+            ErrorCode::InvalidPublicKey,
+            "Public-key authentication is turned off on this server (LATCHKEY_PUBLIC_KEY_MODE); \
+             use a connect session token.",
+        ));
+    }
     let row = app
         .store
         .environment_by_public_key(public_key)
@@ -184,6 +191,7 @@ pub struct Prepared<'a> {
 /// page passes it as `hmac` (400 `missing_hmac` / `invalid_hmac`). Session-token calls are not
 /// checked, as in Nango.
 pub(super) fn check_hmac(
+    app: &AppState,
     submitter: &Submitter,
     key: &str,
     pairs: &[(String, String)],
@@ -191,20 +199,30 @@ pub(super) fn check_hmac(
     if submitter.session.is_some() {
         return Ok(());
     }
-    let given = pairs
-        .iter()
-        .find(|(k, _)| k == "hmac")
-        .map(|(_, v)| v.as_str());
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let connection_id = submitter.requested_connection_id.as_deref();
-    crate::oauth::hmac::check_request(&submitter.env.settings, key, connection_id, given).map_err(
-        |e| {
-            let code = match e {
-                crate::oauth::hmac::HmacError::Missing => ErrorCode::MissingHmac,
-                crate::oauth::hmac::HmacError::Invalid => ErrorCode::InvalidHmac,
-            };
-            ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
-        },
+    let require = app.config.public_key_mode == crate::config::PublicKeyMode::Hmac;
+    crate::oauth::hmac::check_request(
+        &submitter.env.settings,
+        key,
+        connection_id,
+        param("hmac"),
+        param("hmac_expires"),
+        require,
     )
+    .map_err(|e| {
+        use crate::oauth::hmac::HmacError;
+        let code = match e {
+            HmacError::Missing | HmacError::MissingExpiry => ErrorCode::MissingHmac,
+            HmacError::Invalid | HmacError::Expired => ErrorCode::InvalidHmac,
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, code, e.to_string())
+    })
 }
 
 /// Nango's pipeline before any credential is used: HMAC in public-key mode when the environment
@@ -218,7 +236,7 @@ pub async fn prepare<'a>(
     mode: AuthMode,
 ) -> Result<Prepared<'a>, ApiError> {
     let submitter = submitter(app, pairs).await?;
-    check_hmac(&submitter, key, pairs)?;
+    check_hmac(app, &submitter, key, pairs)?;
     let integration = app
         .store
         .integration(submitter.env.id, key)

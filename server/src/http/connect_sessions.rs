@@ -167,15 +167,17 @@ async fn issue(
         }
     }
     let token = format!("{SESSION_TOKEN_PREFIX}{}", crypto::random_hex_256());
+    let token_hash = crypto::sha256_hex(&token);
     let expires_at = time::now_unix() + SESSION_TTL_SECS;
     app.store
         .insert_connect_session(&crate::storage::NewConnectSession {
             environment_id: env_id,
-            token_hash: crypto::sha256_hex(&token),
+            token_hash: token_hash.clone(),
             end_user: json(&body.end_user),
             organization: json(&body.organization),
             allowed_integrations: json(&body.allowed_integrations),
-            integrations_config_defaults: json(&body.integrations_config_defaults),
+            integrations_config_defaults: json(&body.integrations_config_defaults)
+                .map(|j| crate::sessions::seal_defaults(&app.cipher, &token_hash, &j)),
             tags: Some(serde_json::to_string(&session_tags(&body)).expect("serializable")),
             reconnect_connection_id,
             expires_at,
@@ -211,7 +213,8 @@ async fn get_session(
         }),
         connect_ui_settings: auth.env.settings.connect_ui.clone(),
         allowed_integrations: parse(&s.allowed_integrations),
-        integrations_config_defaults: parse(&s.integrations_config_defaults),
+        integrations_config_defaults: parse(&s.integrations_config_defaults)
+            .map(crate::sessions::public_defaults),
         is_reconnecting: s.reconnect_connection_id.as_ref().map(|_| true),
         websockets_path: Some(DEFAULT_WEBSOCKETS_PATH.into()),
     })))

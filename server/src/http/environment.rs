@@ -24,7 +24,7 @@ async fn update(
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(patch): StrictJson<EnvironmentSettingsPatch>,
 ) -> Result<Json<DataEnvelope<EnvironmentSettings>>, ApiError> {
-    match settings::update(&app.store, &env, patch).await? {
+    match settings::update(&app.store, &app.cipher, &env, patch).await? {
         Ok(next) => Ok(Json(DataEnvelope::new(settings::redacted(&next)))),
         Err(e) => Err(ApiError::invalid_body(e.path, e.message)),
     }

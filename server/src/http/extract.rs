@@ -91,9 +91,10 @@ pub async fn session_for_token(
             "The connect session token is malformed.",
         ));
     }
-    let session = app
+    let token_hash = crypto::sha256_hex(token);
+    let mut session = app
         .store
-        .connect_session(&crypto::sha256_hex(token), crate::time::now_unix())
+        .connect_session(&token_hash, crate::time::now_unix())
         .await?
         .ok_or_else(|| {
             unauthorized(
@@ -101,6 +102,13 @@ pub async fn session_for_token(
                 "The connect session token is unknown or expired.",
             )
         })?;
+    // The defaults are sealed at rest (they may hold a client secret override): opened here, once.
+    if let Some(stored) = session.integrations_config_defaults.take() {
+        session.integrations_config_defaults = Some(
+            crate::sessions::open_defaults(&app.cipher, &token_hash, &stored)
+                .map_err(ApiError::Internal)?,
+        );
+    }
     let env_row = app
         .store
         .environment_by_id(session.environment_id)

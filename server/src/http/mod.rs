@@ -68,7 +68,7 @@ pub fn router(app: AppState) -> Router {
         .merge(unauthenticated::router())
         .merge(oauth::result_router());
     // Per-key rate limit (LATCHKEY_RATE_LIMIT_PER_MINUTE), inside CORS so a 429 is readable by browsers.
-    let api = match rate_limit::Limiter::from_env() {
+    let api = match rate_limit::Limiter::from_env(&app, rate_limit::KeyMode::Caller) {
         Some(limiter) => api.layer(axum::middleware::from_fn_with_state(
             limiter,
             rate_limit::limit,
@@ -79,7 +79,7 @@ pub fn router(app: AppState) -> Router {
     Router::new()
         .route("/", get(root))
         .merge(api)
-        .merge(oauth::router())
+        .merge(oauth::router(&app))
         .merge(openapi::router())
         .merge(assets::router(&app))
         .fallback(error::not_found)

@@ -24,10 +24,18 @@ use latchkey_protocol::ErrorCode;
 mod page;
 mod redirect;
 
-pub fn router() -> Router<AppState> {
+pub fn router(app: &AppState) -> Router<AppState> {
     let router = Router::new()
         .route("/oauth/connect/{key}", get(connect))
         .route("/oauth/callback", get(callback));
+    // Per IP address: each start writes an attempt row, so an anonymous client must not flood it.
+    let router = match super::rate_limit::Limiter::from_env(app, super::rate_limit::KeyMode::Ip) {
+        Some(limiter) => router.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            super::rate_limit::limit,
+        )),
+        None => router,
+    };
     // The WebSocket result channel lives at `/` (the root handler); a configured
     // `LATCHKEY_WEBSOCKETS_PATH` serves it there as well.
     match crate::ws::path_from_env() {
@@ -75,10 +83,13 @@ async fn connect(
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    let ws_client_id = single(&pairs, WS_CLIENT_ID).map(str::to_string);
+    // Only an id this server issued to a socket; and it is reported to only once the caller has
+    // authenticated (below), so an anonymous request cannot store or relay a result for it.
+    let ws_client_id = single(&pairs, WS_CLIENT_ID)
+        .filter(|id| app.ws.is_issued(id))
+        .map(str::to_string);
     let mut report = ReportTo {
         provider_config_key: key.clone(),
-        ws_client_id: ws_client_id.clone(),
         opener_origin: opener_origin(&pairs, &headers),
         ..Default::default()
     };
@@ -90,10 +101,11 @@ async fn connect(
             return report_failure(&app, status, failure(code, message, &report)).await;
         }
     };
-    if let Err(e) = super::api_auth::check_hmac(&submitter, &key, &pairs) {
+    if let Err(e) = super::api_auth::check_hmac(&app, &submitter, &key, &pairs) {
         let (status, code, message) = e.summary();
         return report_failure(&app, status, failure(code, message, &report)).await;
     }
+    report.ws_client_id = ws_client_id.clone();
     let settings = &submitter.env.settings;
     // Redirect mode: the page to return to must be on an allowed origin (never an open redirect:
     // a refused one gets the error page, not a redirect).

@@ -2,10 +2,19 @@
 //! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until the budget is
 //! full again); over the limit the answer is 429 `too_many_requests` with `Retry-After`.
 //!
-//! The key is what authenticates the call: the bearer token (secret key or session token), else the
-//! `connect_session_token` / `public_key` query parameter, else the client's IP address. Keys are kept
+//! The key is who the caller is *once authenticated*: a secret key or a connect session token that
+//! exists (checked against the database, remembered for a short while), a public key together with the
+//! client's IP address; anything else — no credentials, or a token that does not authenticate — is
+//! counted against the client's IP address, so rotating junk tokens buys no fresh budget. Keys are kept
 //! only as SHA-256 digests, so no secret sits in the limiter's table. The algorithm is `governor`'s
 //! GCRA (a smooth token bucket: the whole budget may be spent in a burst, then it refills evenly).
+//!
+//! The client's IP address is the TCP peer, unless the peer is one of `LATCHKEY_TRUSTED_PROXIES`:
+//! then it is the right-most `X-Forwarded-For` entry that is not a trusted proxy. Behind a reverse
+//! proxy that is not listed, every client shares the proxy's budget.
+//!
+//! The OAuth popup (`/oauth/connect`, `/oauth/callback`) has a limiter of its own, per IP address
+//! ([`KeyMode::Ip`]).
 //!
 //! Configuration: `LATCHKEY_RATE_LIMIT_PER_MINUTE` (default 200, Nango's default; `0` turns limiting
 //! off), read by [`per_minute_from_env`].
@@ -20,9 +29,14 @@ use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use latchkey_protocol::ErrorCode;
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a token that authenticated is trusted by the limiter without a new database lookup.
+const VERIFIED_FOR: Duration = Duration::from_secs(30);
 
 /// Nango's `DEFAULT_RATE_LIMIT_PER_MIN`.
 pub const DEFAULT_PER_MINUTE: u32 = 200;
@@ -40,11 +54,24 @@ type Keyed = RateLimiter<
     StateInformationMiddleware,
 >;
 
+/// How a limiter identifies callers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum KeyMode {
+    /// The authenticated caller (REST API), else the IP address.
+    Caller,
+    /// The client's IP address only (the OAuth popup).
+    Ip,
+}
+
 /// The limiter shared by every request of one server.
 #[derive(Clone)]
 pub struct Limiter {
     inner: Arc<Keyed>,
     per_minute: u32,
+    mode: KeyMode,
+    app: Option<crate::AppState>,
+    /// Digests of tokens that authenticated recently, with when that was checked.
+    verified: Arc<Mutex<HashMap<[u8; 32], Instant>>>,
 }
 
 /// `LATCHKEY_RATE_LIMIT_PER_MINUTE`, or the default; `None` when set to `0` (no limit). An unparsable
@@ -72,12 +99,59 @@ impl Limiter {
                     .with_middleware::<StateInformationMiddleware>(),
             ),
             per_minute: n.get(),
+            mode: KeyMode::Caller,
+            app: None,
+            verified: Default::default(),
         }
     }
 
     /// The limiter configured by the environment, if limiting is on.
-    pub fn from_env() -> Option<Self> {
-        per_minute_from_env().map(Self::per_minute)
+    pub fn from_env(app: &crate::AppState, mode: KeyMode) -> Option<Self> {
+        per_minute_from_env().map(|n| Self {
+            mode,
+            app: Some(app.clone()),
+            ..Self::per_minute(n)
+        })
+    }
+
+    /// Whether `token` (a secret key or a connect session token) authenticates.
+    async fn authenticates(&self, token: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        let Some(app) = &self.app else { return false };
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let fresh = {
+            let verified = self.verified.lock().expect("limiter lock");
+            verified
+                .get(&digest)
+                .is_some_and(|at| at.elapsed() < VERIFIED_FOR)
+        };
+        if fresh {
+            return true;
+        }
+        let hash = crate::crypto::sha256_hex(token);
+        let ok = if super::extract::is_session_token(token) {
+            matches!(
+                app.store
+                    .connect_session(&hash, crate::time::now_unix())
+                    .await,
+                Ok(Some(_))
+            )
+        } else if crate::environment::is_uuid_v4(token) {
+            matches!(
+                app.store.environment_by_secret_hash(&hash).await,
+                Ok(Some(_))
+            )
+        } else {
+            false
+        };
+        if ok {
+            let mut verified = self.verified.lock().expect("limiter lock");
+            if verified.len() > SWEEP_ABOVE {
+                verified.retain(|_, at| at.elapsed() < VERIFIED_FOR);
+            }
+            verified.insert(digest, Instant::now());
+        }
+        ok
     }
 
     /// Seconds until `remaining` is back to the full budget (one cell refills every 60/limit s).
@@ -87,29 +161,95 @@ impl Limiter {
     }
 }
 
-/// What identifies the caller, hashed.
-fn caller_key(req: &Request) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
+/// The client's address: the TCP peer, or behind a trusted proxy the right-most `X-Forwarded-For`
+/// entry that is not itself a trusted proxy.
+pub fn client_ip(req: &Request, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted.contains(ip))
+            .unwrap_or(peer),
+    )
+}
+
+/// What the limiter needs of a request, copied out of it (a borrowed request held across the
+/// database lookup would make the middleware's future not `Send`).
+struct CallerParts {
+    token: Option<(&'static str, String)>,
+    public_key: Option<(&'static str, String)>,
+    ip: String,
+}
+
+fn caller_parts(limiter: &Limiter, req: &Request) -> CallerParts {
+    let trusted = limiter
+        .app
+        .as_ref()
+        .map(|a| a.config.trusted_proxies.as_slice())
+        .unwrap_or_default();
+    let ip = client_ip(req, trusted)
+        .map(|ip| format!("ip:{ip}"))
+        .unwrap_or_else(|| "anonymous".into());
+    if limiter.mode == KeyMode::Ip {
+        return CallerParts {
+            token: None,
+            public_key: None,
+            ip,
+        };
+    }
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| format!("bearer:{}", t.trim()));
-    let query = || {
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| ("bearer", t.to_string()));
+    let query = |name: &'static str| {
         url::form_urlencoded::parse(req.uri().query()?.as_bytes())
-            .find(|(k, v)| (k == "connect_session_token" || k == "public_key") && !v.is_empty())
-            .map(|(k, v)| format!("{k}:{v}"))
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| (name, v.into_owned()))
     };
-    let ip = || {
-        req.extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| format!("ip:{}", c.0.ip()))
+    CallerParts {
+        token: bearer.or_else(|| query("connect_session_token")),
+        public_key: query("public_key"),
+        ip,
+    }
+}
+
+/// What identifies the caller, hashed.
+async fn caller_key(limiter: &Limiter, parts: CallerParts) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let CallerParts {
+        token,
+        public_key,
+        ip,
+    } = parts;
+    let key = match (token, public_key) {
+        (Some((kind, token)), _) if limiter.authenticates(&token).await => {
+            format!("{kind}:{token}")
+        }
+        (Some(_), _) => ip,
+        // A public key is public: one page's visitors must not exhaust each other's budget, nor one
+        // client get a fresh budget per key it names.
+        (None, Some((_, public_key))) => format!("public_key:{public_key}|{ip}"),
+        (None, None) => ip,
     };
-    let key = bearer
-        .or_else(query)
-        .or_else(ip)
-        .unwrap_or_else(|| "anonymous".into());
     Sha256::digest(key.as_bytes()).into()
 }
 
@@ -119,7 +259,8 @@ fn set(res: &mut Response, name: &'static str, value: u64) {
 
 /// The middleware (`axum::middleware::from_fn_with_state`).
 pub async fn limit(State(limiter): State<Limiter>, req: Request, next: Next) -> Response {
-    let key = caller_key(&req);
+    let parts = caller_parts(&limiter, &req);
+    let key = caller_key(&limiter, parts).await;
     if limiter.inner.len() > SWEEP_ABOVE {
         limiter.inner.retain_recent();
     }

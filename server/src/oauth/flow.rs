@@ -1,7 +1,9 @@
 //! The two halves of the authorization-code flow; see the module above for the sequence.
 
 use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
-use crate::catalog::{interpolate_params, interpolate_url, MissingParams, Provider, UrlError};
+use crate::catalog::{
+    interpolate_params, interpolate_secret_url, MissingParams, Provider, UrlError,
+};
 use crate::crypto;
 use crate::environment::Environment;
 use crate::secret::Secret;
@@ -15,7 +17,7 @@ use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How long a started authorization stays valid.
 pub const ATTEMPT_TTL_SECS: i64 = 600;
@@ -101,7 +103,8 @@ pub const OVERRIDE_KEYS: [&str; 3] = [
 
 /// What the attempt keeps sealed until the callback: the PKCE verifier and the client overrides.
 /// The overrides never go into `connection_config` (which is stored and returned in clear).
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+/// No `Debug`: nothing here may be printed.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct SealedAttempt {
     verifier: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -188,9 +191,21 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
 
     // Session defaults win over what the browser sent (Nango's rule, reference §4.1 step 7).
     let defaults = req.session.and_then(|s| sessions::defaults_for(s, key));
-    let mut browser_params = req.params;
-    // User scopes come from the session only (reference §4.1 step 7): the browser's are ignored.
-    browser_params.remove("user_scope");
+    // The browser may set only the fields the provider declares and does not fill itself
+    // (`automated`, e.g. Salesforce `instance_url`), and the client overrides (Nango reads them
+    // from `params[…]` too). User scopes come from the session only (reference §4.1 step 7).
+    let mut browser_params: BTreeMap<String, String> = req
+        .params
+        .into_iter()
+        .filter(|(k, _)| {
+            OVERRIDE_KEYS.contains(&k.as_str())
+                || provider
+                    .connection_config
+                    .get(k)
+                    .is_some_and(|field| !field.automated)
+        })
+        .filter(|(k, _)| k != "user_scope")
+        .collect();
     let mut connection_config = match req.session {
         Some(session) => sessions::connection_config(session, key, browser_params),
         None => {
@@ -208,6 +223,8 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         })
         .unwrap_or_default();
     let overrides = take_overrides(&mut connection_config, &pinned, &req.credentials);
+    // Keys the backend chose: a host it pinned is its decision (the pattern still applies).
+    let pinned_keys: BTreeSet<String> = pinned.keys().cloned().collect();
     let client_id = overrides
         .get(CLIENT_ID_OVERRIDE)
         .cloned()
@@ -251,14 +268,23 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             "The provider has no authorization URL.",
         )
     })?;
-    let authorization_url = interpolate_url(
+    // Every URL that receives the user's consent, the code or the client secret, checked now: a host
+    // outside the provider's domains must have been pinned by the backend.
+    let authorization_url = interpolate_secret_url(
         authorization_url,
         &connection_config,
-        &provider.connection_config,
+        &provider,
+        &pinned_keys,
     )
     .map_err(url_error)?;
-    if let Some(token_url) = token_url_template(&provider) {
-        interpolate_url(token_url, &connection_config, &provider.connection_config)
+    for template in [
+        token_url_template(&provider),
+        provider.refresh_url.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        interpolate_secret_url(template, &connection_config, &provider, &pinned_keys)
             .map_err(url_error)?;
     }
 
@@ -380,17 +406,20 @@ pub async fn complete(
         .filter(|s| !s.is_empty() && s.len() <= 128)
         .ok_or_else(|| FlowFailure::new(ErrorCode::StateErr, "No state found in the callback."))?;
     let state_hash = crypto::sha256_hex(&state);
+    let unknown = || {
+        FlowFailure::new(
+            ErrorCode::StateErr,
+            "This authorization is unknown or was already used.",
+        )
+    };
+    // Read first, consume only once the browser binding matched: someone who learnt the `state`
+    // (a log, a Referer) but not the victim's cookie must not be able to burn the attempt.
     let attempt = app
         .store
-        .consume_oauth_attempt(&state_hash)
+        .oauth_attempt(&state_hash)
         .await
         .map_err(internal)?
-        .ok_or_else(|| {
-            FlowFailure::new(
-                ErrorCode::StateErr,
-                "This authorization is unknown or was already used.",
-            )
-        })?;
+        .ok_or_else(unknown)?;
     let mut report = ReportTo {
         provider_config_key: attempt.provider_config_key.clone(),
         connection_id: attempt.connection_id.clone(),
@@ -409,13 +438,6 @@ pub async fn complete(
         .map(SealedAttempt::parse)
         .map_err(|e| internal(e).reported_to(&report))?;
     report.return_url = sealed.return_url.clone();
-    if attempt.expires_at <= crate::time::now_unix() {
-        return Err(FlowFailure::new(
-            ErrorCode::StateErr,
-            "This authorization has expired; please start again.",
-        )
-        .reported_to(&report));
-    }
     let env = app
         .store
         .environment_by_id(attempt.environment_id)
@@ -436,9 +458,31 @@ pub async fn complete(
         .map(|b| crypto::secrets_equal(&crypto::sha256_hex(&b), &attempt.browser_binding_hash))
         .unwrap_or(false);
     if check_cookie && !cookie_ok {
+        // Not reported on the attempt's WebSocket: this browser is not the one that started it, and
+        // must not be able to end the victim's flow. (The page itself posts only to the recorded
+        // opener origin, as always.)
+        let page_only = ReportTo {
+            ws_client_id: None,
+            return_url: None,
+            ..report.clone()
+        };
         return Err(FlowFailure::new(
             ErrorCode::StateCookieErr,
             "This authorization was not started in this browser.",
+        )
+        .reported_to(&page_only));
+    }
+    // Single use, atomically (two callbacks racing: one wins).
+    let attempt = app
+        .store
+        .consume_oauth_attempt(&state_hash)
+        .await
+        .map_err(internal)?
+        .ok_or_else(unknown)?;
+    if attempt.expires_at <= crate::time::now_unix() {
+        return Err(FlowFailure::new(
+            ErrorCode::StateErr,
+            "This authorization has expired; please start again.",
         )
         .reported_to(&report));
     }
@@ -504,8 +548,14 @@ pub async fn complete(
         )
         .reported_to(&report)
     })?;
-    let token_url = interpolate_url(token_url, &connection_config, &provider.connection_config)
-        .map_err(|e| url_error(e).reported_to(&report))?;
+    // The attempt's config was checked when the flow started (values sealed in our database since).
+    let token_url = interpolate_secret_url(
+        token_url,
+        &connection_config,
+        &provider,
+        &connection_config.keys().cloned().collect(),
+    )
+    .map_err(|e| url_error(e).reported_to(&report))?;
     let mut params = interpolate_params(&provider.token_params, &connection_config)
         .map_err(|m| missing_params(m).reported_to(&report))?;
     params.insert("grant_type".into(), "authorization_code".into());
@@ -560,21 +610,15 @@ pub async fn complete(
         }
     };
 
-    // Post-connection config: token response metadata < callback metadata < the session's values.
+    // Post-connection config: what the provider returned wins over anything the flow started with
+    // (a browser or a session cannot pre-set Salesforce's `instance_url`).
     let mut metadata = token_metadata(&tokens.raw, &provider.token_response_metadata);
     for key in &provider.redirect_uri_metadata {
         if let Some(v) = query.extra.get(key).filter(|v| !v.is_empty()) {
             metadata.insert(key.clone(), v.clone());
         }
     }
-    for (k, v) in metadata {
-        match connection_config.get(&k) {
-            Some(existing) if !existing.is_empty() => {}
-            _ => {
-                connection_config.insert(k, v);
-            }
-        }
-    }
+    connection_config.extend(metadata);
     // A refresh-token override replaces the issued one (reference §4.4).
     let refresh_override = overrides.get(REFRESH_TOKEN_OVERRIDE).cloned();
     let mut tokens = tokens;
@@ -642,6 +686,13 @@ fn url_error(e: UrlError) -> FlowFailure {
             ErrorCode::UrlParamErr,
             format!("Connection Config param '{key}' is not valid for this provider."),
         ),
+        UrlError::HostNotAllowed(key) => FlowFailure::new(
+            ErrorCode::UrlParamErr,
+            format!(
+                "Connection Config param '{key}' names a host outside this provider's domains; \
+                 the backend must set it in the session's integrations_config_defaults."
+            ),
+        ),
     }
 }
 
@@ -675,7 +726,8 @@ fn check_issuer(
                 .authorization_url
                 .as_deref()
                 .and_then(|t| {
-                    interpolate_url(t, connection_config, &provider.connection_config).ok()
+                    let trusted = connection_config.keys().cloned().collect();
+                    interpolate_secret_url(t, connection_config, provider, &trusted).ok()
                 })
                 .and_then(|u| url::Url::parse(&u).ok())
                 .ok_or_else(mismatch)?;
@@ -732,8 +784,18 @@ fn attempt_aad(state_hash: &str) -> String {
     format!("oauth_attempt:{state_hash}")
 }
 
-/// Associated data of a connection's credentials: the row's identity.
+/// Associated data of a connection's credentials: the row's identity, JSON-encoded so that two
+/// different identities never share it (keys and connection ids may contain `:`).
 pub fn connection_aad(env_id: i64, pck: &str, connection_id: &str) -> String {
+    format!(
+        "connection:v2:{}",
+        serde_json::json!([env_id, pck, connection_id])
+    )
+}
+
+/// The encoding used before issue 11 (ambiguous when a key contains `:`): read only, until the
+/// start-up migration has re-sealed every row ([`crate::reseal`]).
+pub fn legacy_connection_aad(env_id: i64, pck: &str, connection_id: &str) -> String {
     format!("connection:{env_id}:{pck}:{connection_id}")
 }
 

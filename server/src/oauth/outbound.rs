@@ -5,6 +5,12 @@
 //! unspecified addresses unless the deployment allows them (`LATCHKEY_ALLOW_PRIVATE_NETWORK`, used by
 //! tests and the offline demo). The check runs in the DNS resolver, on the addresses actually dialled,
 //! so DNS rebinding cannot slip past it; IP-literal URLs are checked before sending.
+//!
+//! Environment proxies (`HTTP(S)_PROXY`) are ignored: a proxy would resolve and dial the host itself,
+//! out of reach of the guarded resolver. A proxy is used only when configured explicitly
+//! (`LATCHKEY_OUTBOUND_PROXY`), and then the operator's proxy is responsible for egress filtering.
+//! Response bodies are read up to a cap ([`TOKEN_BODY_LIMIT`]), so a hostile endpoint cannot exhaust
+//! memory.
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::{IpAddr, SocketAddr};
@@ -17,28 +23,90 @@ pub enum OutboundError {
     PrivateAddress(String),
     #[error("invalid URL: {0}")]
     BadUrl(String),
+    /// Without its URL (see the `From` impl).
     #[error("request failed: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
+    #[error("the response body exceeds {0} bytes")]
+    TooLarge(usize),
 }
 
-/// Whether an address is one a public deployment must never dial on a provider's behalf.
+impl From<reqwest::Error> for OutboundError {
+    /// The URL is dropped: it may carry secrets (a webhook URL's token, a tenant's host) and these
+    /// errors end up in logs and in stored delivery records.
+    fn from(e: reqwest::Error) -> Self {
+        Self::Http(e.without_url())
+    }
+}
+
+/// The largest token (or other provider) response the server reads: real ones are a few KiB.
+pub const TOKEN_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Reads a response body, refusing one longer than `limit` bytes without buffering past it.
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, OutboundError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(OutboundError::TooLarge(limit));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Err(OutboundError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Whether an address is one a public deployment must never dial on a provider's behalf: loopback,
+/// private, link-local, shared (CGNAT), benchmarking (`198.18.0.0/15`), reserved (`240.0.0.0/4`),
+/// multicast and documentation ranges, and IPv6 forms that embed an IPv4 address (mapped,
+/// IPv4-compatible, NAT64 `64:ff9b::/96` and `64:ff9b:1::/48`, 6to4 `2002::/16`) judged by that
+/// address, so a private IPv4 target cannot be reached through a translator.
 pub fn is_private(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_documentation()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // 100.64/10 carrier-grade NAT
+                || v4.is_multicast()
+                || a == 0 // 0.0.0.0/8 "this network"
+                || a == 100 && (b & 0xc0) == 64 // 100.64/10 carrier-grade NAT
+                || a == 198 && (b & 0xfe) == 18 // 198.18/15 benchmarking
+                || a >= 240 // 240/4 reserved (and broadcast)
+                || a == 192 && b == 0 && v4.octets()[2] == 0 // 192.0.0/24 IETF protocol assignments
         }
         IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                ))
+            };
             v6.is_loopback()
                 || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link local
-                || v6.to_ipv4_mapped().map(|v4| is_private(IpAddr::V4(v4))).unwrap_or(false)
+                || v6.is_multicast()
+                || (seg[0] & 0xfe00) == 0xfc00 // unique local
+                || (seg[0] & 0xffc0) == 0xfe80 // link local
+                || (seg[0] & 0xffc0) == 0xfec0 // site local (deprecated)
+                || seg[0] == 0x2001 && seg[1] == 0x0db8 // documentation
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(IpAddr::V4(v4)))
+                // IPv4-compatible ::a.b.c.d (deprecated; any such address is refused)
+                || seg[..6].iter().all(|s| *s == 0)
+                // NAT64 well-known prefix and local-use prefix: refused whatever they embed
+                || seg[0] == 0x64 && seg[1] == 0xff9b
+                // 6to4: the embedded IPv4 address decides
+                || seg[0] == 0x2002 && is_private(embedded(seg[1], seg[2]))
+                // Teredo: refused (its server and client addresses are obfuscated IPv4)
+                || seg[0] == 0x2001 && seg[1] == 0
         }
     }
 }
@@ -69,12 +137,17 @@ pub struct OutboundClient {
 }
 
 impl OutboundClient {
-    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
+    /// `proxy`: an explicitly configured egress proxy; without one, environment proxies are ignored.
+    pub fn new(allow_private: bool, proxy: Option<&str>) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(15))
             .user_agent(concat!("Latchkey/", env!("CARGO_PKG_VERSION")));
+        builder = match proxy {
+            Some(url) => builder.proxy(reqwest::Proxy::all(url)?),
+            None => builder.no_proxy(),
+        };
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(GuardedResolver));
         }
@@ -135,17 +208,111 @@ mod tests {
             "fd00::1",
             "100.64.0.1",
             "::ffff:127.0.0.1",
+            // Issue 11, finding 6: ranges the first guard missed.
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "64:ff9b::808:808",   // NAT64 (refused whatever it embeds)
+            "64:ff9b:1::a00:1",   // NAT64 local-use
+            "2002:7f00:1::1",     // 6to4 of 127.0.0.1
+            "2002:a9fe:a9fe::1",  // 6to4 of 169.254.169.254
+            "::127.0.0.1",        // IPv4-compatible
+            "::a9fe:a9fe",        // IPv4-compatible of the metadata address
+            "224.0.0.1",
+            "239.255.255.250",
+            "ff02::1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "240.0.0.1",
+            "255.255.255.254",
+            "0.1.2.3",
+            "2001::1", // Teredo
         ] {
             assert!(is_private(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "140.82.112.3", "2606:4700::1111"] {
+        for ip in [
+            "8.8.8.8",
+            "140.82.112.3",
+            "2606:4700::1111",
+            "2002:808:808::1",
+            "198.20.0.1",
+        ] {
             assert!(!is_private(ip.parse().unwrap()), "{ip}");
         }
     }
 
     #[tokio::test]
+    async fn environment_proxies_are_ignored_unless_configured() {
+        // A proxy from the environment would dial the host itself, past the guarded resolver.
+        std::env::set_var("HTTP_PROXY", "http://127.0.0.1:9");
+        std::env::set_var("HTTPS_PROXY", "http://127.0.0.1:9");
+        let c = OutboundClient::new(false, None).unwrap();
+        let err = c
+            .post("http://localhost:9/token")
+            .unwrap()
+            .send()
+            .await
+            .unwrap_err();
+        std::env::remove_var("HTTP_PROXY");
+        std::env::remove_var("HTTPS_PROXY");
+        assert!(
+            format!("{err:?}").contains("PrivateAddress"),
+            "the guarded resolver ran, no proxy was used: {err:?}"
+        );
+    }
+
+    /// A loopback endpoint answering `body_len` bytes at any path.
+    async fn serve_bytes(body_len: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().fallback(move || async move { vec![b'x'; body_len] });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_response_body_over_the_cap_is_refused() {
+        let c = OutboundClient::new(true, None).unwrap();
+        let base = serve_bytes(TOKEN_BODY_LIMIT + 1).await;
+        let res = c
+            .post(&format!("{base}/token"))
+            .unwrap()
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(
+            read_capped(res, TOKEN_BODY_LIMIT).await,
+            Err(OutboundError::TooLarge(_))
+        ));
+        let base = serve_bytes(1000).await;
+        let res = c
+            .post(&format!("{base}/token"))
+            .unwrap()
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            read_capped(res, TOKEN_BODY_LIMIT).await.unwrap().len(),
+            1000
+        );
+    }
+
+    #[tokio::test]
+    async fn request_errors_do_not_carry_the_url() {
+        let c = OutboundClient::new(true, None).unwrap();
+        // Nothing listens on port 1: a connection error, whose text once included the whole URL.
+        let err = c
+            .post("http://127.0.0.1:1/hooks?token=hook-SECRET")
+            .unwrap()
+            .send()
+            .await
+            .map_err(OutboundError::from)
+            .unwrap_err();
+        assert!(!err.to_string().contains("hook-SECRET"), "{err}");
+        assert!(!format!("{err:?}").contains("hook-SECRET"), "{err:?}");
+    }
+
+    #[tokio::test]
     async fn loopback_literal_is_refused_by_default() {
-        let c = OutboundClient::new(false).unwrap();
+        let c = OutboundClient::new(false, None).unwrap();
         assert!(matches!(
             c.post("http://127.0.0.1:9/token"),
             Err(OutboundError::PrivateAddress(_))
@@ -154,7 +321,7 @@ mod tests {
 
     #[tokio::test]
     async fn localhost_name_is_refused_at_resolution() {
-        let c = OutboundClient::new(false).unwrap();
+        let c = OutboundClient::new(false, None).unwrap();
         let err = c
             .post("http://localhost:9/token")
             .unwrap()

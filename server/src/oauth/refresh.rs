@@ -12,7 +12,7 @@
 
 use super::flow::{connection_aad, open_client_secret};
 use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
-use crate::catalog::{interpolate_params, interpolate_url, param_string};
+use crate::catalog::{interpolate_params, interpolate_secret_url, param_string};
 use crate::replicas::LeaseOutcome;
 use crate::secret::Secret;
 use crate::storage::ConnectionRow;
@@ -53,16 +53,13 @@ pub enum RefreshError {
 
 /// Opens a connection's sealed credentials (bound to the row's identity).
 pub(crate) fn open(app: &AppState, row: &ConnectionRow) -> anyhow::Result<Credentials> {
-    let plain = app.cipher.open(
-        &row.key_id,
-        &row.credentials_enc,
-        &connection_aad(
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        ),
-    )?;
-    Ok(serde_json::from_slice(&plain)?)
+    let (plain, stale) = crate::reseal::open_connection(app, row)?;
+    let credentials = serde_json::from_slice(&plain)?;
+    // Sealed by a previous key or with the old associated data: re-seal it (issue 11).
+    if stale {
+        crate::reseal::reseal_later(app, row, plain);
+    }
+    Ok(credentials)
 }
 
 /// Whether an OAuth2 access token or a client-credentials token expires within the refresh window
@@ -167,8 +164,14 @@ async fn refresh_now(
         .as_deref()
         .or_else(|| super::flow::token_url_template(&provider))
         .ok_or_else(|| anyhow::anyhow!("provider has no token URL"))?;
-    let url = interpolate_url(template, &config, &provider.connection_config)
-        .map_err(|e| RefreshError::Upstream(e.to_string()))?;
+    // A stored connection's config was checked when it was authorized (or set by the backend).
+    let url = interpolate_secret_url(
+        template,
+        &config,
+        &provider,
+        &config.keys().cloned().collect(),
+    )
+    .map_err(|e| RefreshError::Upstream(e.to_string()))?;
     // A connection authorized with an overriding OAuth client refreshes with that client.
     let overridden = config_override.clone().unwrap_or_default();
     let secret = match &overridden.client_secret {

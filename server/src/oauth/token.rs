@@ -134,7 +134,8 @@ pub async fn request_token(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = response.text().await.map_err(OutboundError::from)?;
+    let body = super::outbound::read_capped(response, super::outbound::TOKEN_BODY_LIMIT).await?;
+    let body = String::from_utf8_lossy(&body);
     if !status.is_success() {
         return Err(TokenError::Rejected {
             status: status.as_u16(),

@@ -89,6 +89,10 @@ pub trait Storage: Send + Sync + 'static {
         state_hash: &str,
     ) -> sqlx::Result<Option<OAuthAttemptRow>>;
 
+    /// Reads an attempt without consuming it (the callback checks the browser binding first, so a
+    /// leaked `state` alone cannot burn the victim's attempt).
+    async fn oauth_attempt(&self, state_hash: &str) -> sqlx::Result<Option<OAuthAttemptRow>>;
+
     async fn purge_expired_oauth_attempts(&self, now: i64) -> sqlx::Result<u64>;
 
     /// Creates or replaces a connection's credentials; returns `true` when it was created.
@@ -199,6 +203,31 @@ pub trait Storage: Send + Sync + 'static {
     async fn listen_oauth_results(
         &self,
     ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>;
+
+    // ---- re-sealing (issue 11: key rotation, unambiguous associated data) ----------------------
+
+    /// A value of the `latchkey_meta` table (one-time data migrations record themselves there).
+    async fn meta(&self, name: &str) -> sqlx::Result<Option<String>>;
+
+    async fn set_meta(&self, name: &str, value: &str) -> sqlx::Result<()>;
+
+    /// Replaces a connection's sealed credentials with the same plaintext sealed anew, only if they
+    /// are still `old` (a concurrent refresh wins); `true` when replaced. Touches nothing else.
+    async fn reseal_connection(
+        &self,
+        id: i64,
+        old: &[u8],
+        enc: &[u8],
+        key_id: &str,
+    ) -> sqlx::Result<bool>;
+
+    /// Replaces an integration's sealed client secret with the same secret sealed anew.
+    async fn reseal_integration_secret(
+        &self,
+        id: i64,
+        enc: &[u8],
+        key_id: &str,
+    ) -> sqlx::Result<()>;
 }
 
 /// The store the server holds: a cheap handle on whichever backend `DATABASE_URL` chose.

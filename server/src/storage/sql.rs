@@ -263,6 +263,13 @@ macro_rules! impl_storage {
             .await
     }
 
+    async fn oauth_attempt(&self, state_hash: &str) -> sqlx::Result<Option<OAuthAttemptRow>> {
+        sqlx::query_as("SELECT * FROM oauth_attempts WHERE state_hash = $1")
+            .bind(state_hash)
+            .fetch_optional(&self.pool)
+            .await
+    }
+
     async fn purge_expired_oauth_attempts(&self, now: i64) -> sqlx::Result<u64> {
         let res = sqlx::query("DELETE FROM oauth_attempts WHERE expires_at <= $1")
             .bind(now)
@@ -564,6 +571,62 @@ macro_rules! impl_storage {
         &self,
     ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
         self.listen().await
+    }
+
+    // ---- re-sealing (issue 11) ------------------------------------------------------------------
+
+    async fn meta(&self, name: &str) -> sqlx::Result<Option<String>> {
+        let row: Option<(String,)> = sqlx::query_as("SELECT value FROM latchkey_meta WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|(v,)| v))
+    }
+
+    async fn set_meta(&self, name: &str, value: &str) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO latchkey_meta (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn reseal_connection(
+        &self,
+        id: i64,
+        old: &[u8],
+        enc: &[u8],
+        key_id: &str,
+    ) -> sqlx::Result<bool> {
+        let res = sqlx::query(
+            "UPDATE connections SET credentials_enc = $1, key_id = $2 WHERE id = $3 AND credentials_enc = $4",
+        )
+        .bind(enc)
+        .bind(key_id)
+        .bind(id)
+        .bind(old)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn reseal_integration_secret(
+        &self,
+        id: i64,
+        enc: &[u8],
+        key_id: &str,
+    ) -> sqlx::Result<()> {
+        sqlx::query("UPDATE integrations SET client_secret_enc = $1, key_id = $2 WHERE id = $3")
+            .bind(enc)
+            .bind(key_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
         }
     };

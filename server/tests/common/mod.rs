@@ -30,6 +30,8 @@ pub async fn harness(extra_catalog: Option<&str>) -> Harness {
     let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
     let mut config = Config::for_tests(dir.path(), &base);
     config.public_key = Some(PUBLIC_KEY.into());
+    // These suites exercise Nango's legacy public-key mode too (off by default since issue 11).
+    config.public_key_mode = latchkey_server::config::PublicKeyMode::Insecure;
     if let Some(yaml) = extra_catalog {
         let path = dir.path().join("providers.extra.yaml");
         std::fs::write(&path, yaml).unwrap();
