@@ -10,7 +10,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+/// The binary under test: this build's, or `LATCHKEY_TEST_BIN` (`cargo xtask image` points it at the
+/// static musl release binary).
+static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var("LATCHKEY_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_latchkey").into())
+});
 
 /// The binary as a child process, killed on drop.
 struct Process(Child);
@@ -25,7 +29,7 @@ impl Drop for Process {
 /// `latchkey serve` in `dir` with only `env` (no inherited variables: nothing from this checkout),
 /// on a free loopback port; returns the process and its base URL.
 fn serve_in(dir: &std::path::Path, env: &[(&str, &str)]) -> (Process, String) {
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(&*BIN)
         .arg("serve")
         .current_dir(dir)
         .env_clear()
@@ -480,7 +484,7 @@ async fn metrics_need_the_token_when_one_is_set_and_rejections_are_counted() {
 #[test]
 fn doctor_says_what_is_wrong_and_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
+    let out = Command::new(&*BIN)
         .arg("doctor")
         .current_dir(dir.path())
         .env_clear()
@@ -498,7 +502,7 @@ fn doctor_says_what_is_wrong_and_fails() {
     assert!(!dir.path().join("data").exists(), "doctor creates nothing");
 
     // A sound production configuration passes.
-    let out = Command::new(BIN)
+    let out = Command::new(&*BIN)
         .arg("doctor")
         .current_dir(dir.path())
         .env_clear()
@@ -519,14 +523,14 @@ fn doctor_says_what_is_wrong_and_fails() {
 
 #[test]
 fn version_names_the_commit_and_completions_are_generated() {
-    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let out = Command::new(&*BIN).arg("--version").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     assert!(
         text.starts_with(&format!("latchkey {} (git ", env!("CARGO_PKG_VERSION"))),
         "{text}"
     );
-    let out = Command::new(BIN)
+    let out = Command::new(&*BIN)
         .args(["completions", "bash"])
         .output()
         .unwrap();
@@ -541,7 +545,7 @@ fn version_names_the_commit_and_completions_are_generated() {
 #[tokio::test]
 async fn json_logs_and_the_health_command() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(&*BIN)
         .arg("serve")
         .current_dir(dir.path())
         .env_clear()
@@ -566,7 +570,7 @@ async fn json_logs_and_the_health_command() {
     assert_eq!(log["level"], "WARN", "{line}");
     assert!(log["fields"]["message"].as_str().is_some(), "{line}");
 
-    let ok = Command::new(BIN)
+    let ok = Command::new(&*BIN)
         .args(["health", "--url", &base])
         .env_clear()
         .output()
@@ -580,7 +584,7 @@ async fn json_logs_and_the_health_command() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let down = Command::new(BIN)
+    let down = Command::new(&*BIN)
         .arg("health")
         .env_clear()
         .env("LATCHKEY_ADDR", format!("0.0.0.0:{port}"))
