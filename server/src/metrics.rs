@@ -160,10 +160,13 @@ pub fn rate_limited() {
 /// Middleware: counts every request and times it, labelled by the route template (`/connection/{id}`),
 /// so that ids and tokens in paths never become labels.
 pub async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let route = match req.extensions().get::<MatchedPath>() {
+        Some(p) => p.as_str().to_string(),
+        // Static files are answered by fallbacks (no template): one series per folder.
+        None if req.uri().path().starts_with("/sdk/") => "/sdk/*".into(),
+        None if req.uri().path().starts_with("/connect/") => "/connect/*".into(),
+        None => "unmatched".into(),
+    };
     let method = req.method().as_str().to_string();
     let started = Instant::now();
     let res = next.run(req).await;

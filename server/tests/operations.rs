@@ -86,11 +86,15 @@ async fn the_binary_alone_in_an_empty_directory_serves_everything() {
     assert_eq!(ready["database"], "sqlite");
     let metrics = http.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     assert!(metrics
         .text()
         .await
         .unwrap()
-        .contains("latchkey_http_requests_total"));
+        .contains(r#"latchkey_http_requests_total{method="GET",route="/health",status="200"} 1"#));
     // The database and dev key file were created in the empty directory, nothing else was needed.
     assert!(dir.path().join("data/latchkey.db").exists());
 
@@ -215,6 +219,17 @@ async fn the_binary_alone_in_an_empty_directory_serves_everything() {
     assert_eq!(res.status(), 404);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
+    // Static files are counted per folder, never per file name.
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(r#"route="/sdk/*",status="200""#), "{text}");
+    assert!(!text.contains("index.js"), "{text}");
 }
 
 fn brotli_decompress(packed: &[u8], out: &mut Vec<u8>) {

@@ -49,7 +49,17 @@ pub fn web() -> anyhow::Result<()> {
 fn wasm_crate(package: &str, lib: &str, out_dir: &Path, out_name: &str) -> anyhow::Result<()> {
     let root = util::root();
     step(&format!("building {package} for the browser"));
+    // The Connect UI depends on the SDK crate without its `js` feature, and cargo writes a cdylib
+    // dependency to the same unhashed `deps/latchkey_sdk.wasm`: after a Connect UI build, a "fresh" SDK
+    // build would hand wasm-bindgen that JS-less module (an 814-byte package). The SDK builds in its
+    // own target directory so the two never share that file.
+    let target_dir = if package == "latchkey-sdk" {
+        util::target_dir().join("sdk")
+    } else {
+        util::target_dir()
+    };
     run(util::cargo()
+        .env("CARGO_TARGET_DIR", &target_dir)
         .args([
             "build",
             "-p",
@@ -62,7 +72,7 @@ fn wasm_crate(package: &str, lib: &str, out_dir: &Path, out_name: &str) -> anyho
         ])
         .current_dir(&root))?;
     std::fs::create_dir_all(out_dir)?;
-    let wasm = util::target_dir().join(format!("wasm32-unknown-unknown/wasm-release/{lib}.wasm"));
+    let wasm = target_dir.join(format!("wasm32-unknown-unknown/wasm-release/{lib}.wasm"));
     let mut bindgen = Command::new("wasm-bindgen");
     bindgen
         .args(["--target", "web", "--out-name", out_name, "--out-dir"])
