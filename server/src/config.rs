@@ -24,10 +24,10 @@ pub struct Config {
     pub providers_file: Option<PathBuf>,
     /// Where the Connect UI is served; defaults to `<public_url>/connect/`.
     pub connect_ui_url: Option<String>,
-    /// Build output of the Connect UI, served at `/connect/`.
-    pub connect_ui_dir: PathBuf,
-    /// The npm package folder, served at `/sdk/`.
-    pub sdk_dir: PathBuf,
+    /// A folder served at `/connect/` instead of the Connect UI embedded in the binary (development).
+    pub connect_ui_dir: Option<PathBuf>,
+    /// A folder served at `/sdk/` instead of the SDK package embedded in the binary (development).
+    pub sdk_dir: Option<PathBuf>,
     /// Let requests to providers (token, refresh, verification: hosts a connection config may
     /// influence) reach loopback/private addresses (tests, the local demo provider).
     /// `LATCHKEY_ALLOW_PRIVATE_PROVIDERS`, else `LATCHKEY_ALLOW_PRIVATE_NETWORK`.
@@ -48,6 +48,8 @@ pub struct Config {
     pub previous_encryption_keys: Vec<String>,
     /// Primary webhook URL (auth webhooks).
     pub webhook_url: Option<String>,
+    /// `LATCHKEY_METRICS_TOKEN`: when set, `GET /metrics` requires it as a bearer token.
+    pub metrics_token: Option<crate::secret::Secret>,
 }
 
 /// Whether a frontend may authenticate with the environment's public key instead of a connect
@@ -165,10 +167,8 @@ impl Config {
             encryption_key: var("LATCHKEY_ENCRYPTION_KEY"),
             providers_file: var("LATCHKEY_PROVIDERS_FILE").map(PathBuf::from),
             connect_ui_url: var("LATCHKEY_CONNECT_UI_URL"),
-            connect_ui_dir: PathBuf::from(
-                var("LATCHKEY_CONNECT_UI_DIR").unwrap_or_else(|| "dist/connect-ui".into()),
-            ),
-            sdk_dir: PathBuf::from(var("LATCHKEY_SDK_DIR").unwrap_or_else(|| "pkg".into())),
+            connect_ui_dir: var("LATCHKEY_CONNECT_UI_DIR").map(PathBuf::from),
+            sdk_dir: var("LATCHKEY_SDK_DIR").map(PathBuf::from),
             allow_private_providers,
             allow_private_webhooks,
             outbound_proxy: var("LATCHKEY_OUTBOUND_PROXY"),
@@ -186,6 +186,7 @@ impl Config {
                 })
                 .unwrap_or_default(),
             webhook_url: var("LATCHKEY_WEBHOOK_URL"),
+            metrics_token: var("LATCHKEY_METRICS_TOKEN").map(crate::secret::Secret::new),
             public_url,
         })
     }
@@ -214,8 +215,8 @@ impl Config {
             encryption_key: None,
             providers_file: None,
             connect_ui_url: None,
-            connect_ui_dir: root.join("dist/connect-ui"),
-            sdk_dir: root.join("pkg"),
+            connect_ui_dir: Some(root.join("dist/connect-ui")),
+            sdk_dir: Some(root.join("pkg")),
             allow_private_providers: true,
             allow_private_webhooks: true,
             outbound_proxy: None,
@@ -223,6 +224,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             previous_encryption_keys: Vec::new(),
             webhook_url: None,
+            metrics_token: None,
         }
     }
 

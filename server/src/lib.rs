@@ -7,8 +7,10 @@
 pub mod catalog;
 pub mod config;
 pub mod crypto;
+pub mod doctor;
 pub mod environment;
 pub mod http;
+pub mod metrics;
 pub mod oauth;
 pub mod replicas;
 pub mod reseal;

@@ -7,10 +7,18 @@ use latchkey_server::http::integrations::{
 };
 use latchkey_server::{prepare, Config};
 
+/// `0.1.0 (git 1a2b3c4d5e6f)`: the crate version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("LATCHKEY_GIT_REV"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "latchkey",
-    version,
+    version = VERSION,
     about = "Self-hostable auth layer for product integrations (Nango-compatible)."
 )]
 struct Cli {
@@ -47,6 +55,18 @@ enum Command {
         #[command(subcommand)]
         command: ProvidersCommand,
     },
+    /// Check the configuration, database, encryption key, public and callback URLs, and the embedded
+    /// web assets; says what is wrong in plain words and exits non-zero on a problem.
+    Doctor,
+    /// Ask the running server whether it is alive (`GET /health` on LATCHKEY_ADDR); exit code 0 if so.
+    /// For container health checks, where there is no shell or curl.
+    Health {
+        /// The server's base URL (default: from LATCHKEY_ADDR, e.g. http://127.0.0.1:3003).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Print a shell completion script: `latchkey completions bash > /etc/bash_completion.d/latchkey`.
+    Completions { shell: clap_complete::Shell },
 }
 
 #[derive(Subcommand)]
@@ -168,16 +188,36 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => "info,sqlx=warn,tower_http=info",
         _ => "error",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| default_filter.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // `LATCHKEY_LOG_FORMAT=json`: one JSON object per line, for log collectors.
+    match std::env::var("LATCHKEY_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().init(),
+        Ok("text") | Ok("") | Err(_) => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        Ok(other) => {
+            logs.with_ansi(std::io::stderr().is_terminal()).init();
+            tracing::warn!(
+                "LATCHKEY_LOG_FORMAT={other} is unknown (json or text): logging as text"
+            );
+        }
+    }
+    // Commands that need no configuration.
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "latchkey", &mut std::io::stdout());
+            return Ok(());
+        }
+        Command::Health { url } => return health(url).await,
+        Command::Doctor => return latchkey_server::doctor::run().await,
+        _ => {}
+    }
     let config = Config::from_env()?;
     match cli.command {
+        Command::Completions { .. } | Command::Health { .. } | Command::Doctor => unreachable!(),
         Command::Serve => serve(config).await,
         Command::Keys { command } => keys(config, command).await,
         Command::Integration { command } => integration(config, command).await,
@@ -200,6 +240,29 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `latchkey health`: exit 0 when `GET /health` answers 200 within 5 seconds.
+async fn health(url: Option<String>) -> anyhow::Result<()> {
+    let base = url.unwrap_or_else(|| {
+        let addr = std::env::var("LATCHKEY_ADDR").unwrap_or_else(|_| "127.0.0.1:3003".into());
+        // A wildcard listen address is reached on loopback.
+        let addr = addr
+            .replace("0.0.0.0", "127.0.0.1")
+            .replace("[::]", "[::1]");
+        format!("http://{addr}")
+    });
+    let url = format!("{}/health", base.trim_end_matches('/'));
+    let res = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()?
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("{url} did not answer: {e}"))?;
+    anyhow::ensure!(res.status().is_success(), "{url} answered {}", res.status());
+    println!("ok");
+    Ok(())
 }
 
 async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {

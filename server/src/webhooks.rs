@@ -176,6 +176,7 @@ async fn deliver(app: &AppState, row: crate::storage::WebhookRow) {
                 .store
                 .webhook_attempt_failed(&row.id, attempts, &e.to_string(), None, &now_iso)
                 .await;
+            crate::metrics::webhook_delivery("failed");
             return tracing::warn!(webhook = %row.id, error = %e, "webhook URL refused");
         }
     };
@@ -194,6 +195,7 @@ async fn deliver(app: &AppState, row: crate::storage::WebhookRow) {
                 .store
                 .webhook_delivered(&row.id, attempts, &now_iso)
                 .await;
+            crate::metrics::webhook_delivery("delivered");
             return tracing::info!(webhook = %row.id, attempts, "webhook delivered");
         }
         Ok(res) if res.status().is_server_error() => {
@@ -211,6 +213,7 @@ async fn deliver(app: &AppState, row: crate::storage::WebhookRow) {
                     &now_iso,
                 )
                 .await;
+            crate::metrics::webhook_delivery("failed");
             return tracing::warn!(webhook = %row.id, status = res.status().as_u16(), "webhook rejected");
         }
         // Without the URL: webhook URLs often carry a secret token.
@@ -220,6 +223,11 @@ async fn deliver(app: &AppState, row: crate::storage::WebhookRow) {
     let retry_at =
         (attempts < MAX_ATTEMPTS).then(|| crate::time::now_unix() + backoff_secs(attempts));
     tracing::warn!(webhook = %row.id, attempts, error = %error, will_retry = retry_at.is_some(), "webhook delivery failed");
+    crate::metrics::webhook_delivery(if retry_at.is_some() {
+        "retry"
+    } else {
+        "failed"
+    });
     let _ = app
         .store
         .webhook_attempt_failed(&row.id, attempts, &error, retry_at, &now_iso)

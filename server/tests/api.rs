@@ -461,7 +461,7 @@ async fn connect_ui_is_served_at_its_root_with_query_and_is_framable() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
     let mut config = Config::for_tests(dir.path(), &base);
-    config.connect_ui_dir = ui;
+    config.connect_ui_dir = Some(ui);
     let _server = start(config, listener).await.unwrap();
     let http = reqwest::Client::new();
     for path in [

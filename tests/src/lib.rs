@@ -16,6 +16,7 @@ pub mod postgres;
 pub mod process;
 pub mod server;
 pub mod site;
+pub mod ssr;
 pub mod stack;
 pub mod wait;
 

@@ -81,6 +81,28 @@ async fn vite_build_of_the_package_runs_in_chromium() -> anyhow::Result<()> {
         Duration::from_secs(60),
     )
     .await?;
+    // The installed package as a registry would serve it: its manifest, its files, and a plain Node
+    // (SSR) import through its `exports`.
+    let installed = app.path().join("node_modules/@latchkey/frontend");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(installed.join("package.json"))?)?;
+    assert_eq!(manifest["type"], "module");
+    assert_eq!(manifest["exports"]["."]["types"], "./index.d.ts");
+    assert_eq!(manifest["exports"]["."]["default"], "./index.js");
+    for file in [
+        "index.js",
+        "index.d.ts",
+        "latchkey_sdk.js",
+        "latchkey_sdk_bg.wasm",
+        "README.md",
+    ] {
+        assert!(installed.join(file).exists(), "the package ships {file}");
+    }
+    assert!(!installed.join("node_modules").exists() && !installed.join(".gitignore").exists());
+    assert_eq!(
+        latchkey_tests::ssr::import_in_node(app.path(), "@latchkey/frontend")?,
+        latchkey_tests::ssr::expected(),
+        "the installed package imports in Node (SSR)"
+    );
     run_in(app.path(), &vite, &["build"], Duration::from_secs(60)).await?;
     let dist = app.path().join("dist");
     let emitted_wasm = std::fs::read_dir(dist.join("assets"))?

@@ -6,12 +6,14 @@
 //!   every wasm through the pinned `wasm-opt -Oz` (npm binaryen; Debian's breaks modules).
 //! - `serve`  runs the local OAuth provider, the server and the demo app.
 //! - `test`   runs every test: unit, server integration, wasm in headless Chromium, end-to-end.
+//! - `image`  builds the static (musl) server, smoke-tests it and builds the container image.
 //! - `bench`  prints the figures we track (gzip sizes).
 //!
 //! Nothing here downloads from outside the package registries.
 
 mod bench;
 mod build;
+mod image;
 mod serve;
 mod setup;
 mod util;
@@ -34,7 +36,15 @@ enum Command {
     /// Run the demo: local OAuth provider, server on :3003, demo app on :3010.
     Serve,
     /// Run the whole test suite.
-    Test,
+    Test {
+        /// Also build the static (musl) server, smoke-test it and build the container image when
+        /// podman is present (`cargo xtask image`; several minutes cold, so not by default).
+        #[arg(long)]
+        image: bool,
+    },
+    /// Build the static Linux server (musl), smoke-test it, and build the container image from
+    /// `deploy/Containerfile` when podman is present.
+    Image,
     /// Print sizes (and, later, timings) we track.
     Bench,
 }
@@ -54,7 +64,18 @@ fn main() -> anyhow::Result<()> {
             build::server_release()?;
             serve::run()
         }
-        Command::Test => test(),
+        Command::Test { image } => {
+            test()?;
+            if image {
+                image::run()?;
+            }
+            Ok(())
+        }
+        Command::Image => {
+            setup::run()?;
+            build::web()?;
+            image::run()
+        }
         Command::Bench => {
             setup::run()?;
             build::web()?;

@@ -82,7 +82,7 @@ fn postgresql() -> anyhow::Result<()> {
     apt_install("PostgreSQL (server suite on PostgreSQL)", &["postgresql"])
 }
 
-fn apt_install(what: &str, packages: &[&str]) -> anyhow::Result<()> {
+pub fn apt_install(what: &str, packages: &[&str]) -> anyhow::Result<()> {
     anyhow::ensure!(
         is_root(),
         "{what} needed: run `sudo apt-get install -y {}`",

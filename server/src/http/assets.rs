@@ -1,13 +1,18 @@
 //! Static files: the Connect UI at `/connect/`, the SDK package at `/sdk/` (loadable cross-origin like
 //! a CDN: `Access-Control-Allow-Origin: *`, `Cross-Origin-Resource-Policy: cross-origin`, and
 //! `application/wasm` for the module), and generated provider logos.
+//!
+//! The files come from the binary itself ([`super::embedded`]) unless `LATCHKEY_CONNECT_UI_DIR` /
+//! `LATCHKEY_SDK_DIR` name a folder (development: serve a fresh build without rebuilding the server).
 
+use super::embedded::Bundle;
 use crate::AppState;
-use axum::extract::Path;
-use axum::http::{header, HeaderValue};
+use axum::extract::Path as UrlPath;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use std::path::{Path, PathBuf};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -16,8 +21,21 @@ pub fn logo_url(public_url: &str, provider: &str) -> String {
 }
 
 pub fn router(app: &AppState) -> Router<AppState> {
-    let sdk = Router::new()
-        .fallback_service(ServeDir::new(&app.config.sdk_dir))
+    let sdk_source = source(
+        app.config.sdk_dir.as_deref(),
+        Bundle::sdk(),
+        "pkg",
+        "LATCHKEY_SDK_DIR",
+        "SDK",
+    );
+    let connect_source = source(
+        app.config.connect_ui_dir.as_deref(),
+        Bundle::connect_ui(),
+        "dist/connect-ui",
+        "LATCHKEY_CONNECT_UI_DIR",
+        "Connect UI",
+    );
+    let sdk = files(&sdk_source, false)
         .layer(SetResponseHeaderLayer::overriding(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
@@ -30,25 +48,26 @@ pub fn router(app: &AppState) -> Router<AppState> {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ));
-    let connect = Router::new()
-        .fallback_service(
-            ServeDir::new(&app.config.connect_ui_dir).append_index_html_on_directories(true),
-        )
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ));
+    let connect = files(&connect_source, true).layer(SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    ));
     // `nest` does not match the bare `/connect/` (where the SDK points the iframe): serve its index
     // explicitly, with the same headers as the other Connect UI files.
-    let index = Router::new()
-        .route_service(
+    let index = match connect_source {
+        Source::Disk(dir) => {
+            Router::new().route_service("/connect/", ServeFile::new(dir.join("index.html")))
+        }
+        Source::Embedded(bundle) => Router::new().route(
             "/connect/",
-            ServeFile::new(app.config.connect_ui_dir.join("index.html")),
-        )
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-cache"),
-        ));
+            get(move |headers: HeaderMap| async move { bundle.serve("", &headers).await }),
+        ),
+        Source::Missing => Router::new(),
+    }
+    .layer(SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    ));
     Router::new()
         .merge(index)
         .nest("/sdk", sdk)
@@ -60,9 +79,68 @@ pub fn router(app: &AppState) -> Router<AppState> {
         .route("/images/template-logos/{file}", get(logo))
 }
 
+/// The files of one source, for nesting under its prefix.
+fn files(source: &Source, index_on_directories: bool) -> Router<AppState> {
+    match source {
+        Source::Disk(dir) => Router::new().fallback_service(
+            ServeDir::new(dir).append_index_html_on_directories(index_on_directories),
+        ),
+        Source::Embedded(bundle) => {
+            let bundle = *bundle;
+            Router::new().fallback(
+                move |method: Method, uri: Uri, headers: HeaderMap| async move {
+                    if method != Method::GET && method != Method::HEAD {
+                        return StatusCode::METHOD_NOT_ALLOWED.into_response();
+                    }
+                    bundle.serve(uri.path(), &headers).await
+                },
+            )
+        }
+        Source::Missing => Router::new().fallback(super::error::not_found),
+    }
+}
+
+/// Where a set of static files comes from.
+enum Source {
+    /// A folder (the `LATCHKEY_*_DIR` override, or the workspace's build output in a checkout).
+    Disk(PathBuf),
+    /// Compiled into the binary.
+    Embedded(Bundle),
+    /// Neither: the routes answer 404 (said once at start).
+    Missing,
+}
+
+/// The override folder if set, else the embedded copy, else `dev_default` when it exists (a debug
+/// binary built before the web parts, run from the workspace).
+fn source(
+    dir: Option<&Path>,
+    embedded: Option<Bundle>,
+    dev_default: &str,
+    variable: &str,
+    what: &str,
+) -> Source {
+    if let Some(dir) = dir {
+        if !dir.is_dir() {
+            tracing::warn!(dir = %dir.display(), "{variable} is not a folder: the {what} will answer 404");
+        }
+        return Source::Disk(dir.to_path_buf());
+    }
+    if let Some(bundle) = embedded {
+        return Source::Embedded(bundle);
+    }
+    if Path::new(dev_default).is_dir() {
+        tracing::info!("no {what} embedded in this binary: serving ./{dev_default}");
+        return Source::Disk(dev_default.into());
+    }
+    tracing::warn!(
+        "this binary was built without the {what} (run `cargo xtask build`) and {variable} is not set: its routes will answer 404"
+    );
+    Source::Missing
+}
+
 /// A neutral monogram: logos of third parties are not ours to ship, and the Connect UI must render
 /// offline.
-async fn logo(Path(file): Path<String>) -> impl IntoResponse {
+async fn logo(UrlPath(file): UrlPath<String>) -> impl IntoResponse {
     let name = file.strip_suffix(".svg").unwrap_or(&file);
     let letter = name
         .chars()

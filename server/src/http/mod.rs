@@ -6,12 +6,14 @@ pub mod assets;
 pub mod client_credentials;
 pub mod connect_sessions;
 pub mod connections;
+pub mod embedded;
 pub mod environment;
 pub mod error;
 pub mod extract;
 pub mod integrations;
 pub mod oauth;
 pub mod openapi;
+pub mod ops;
 pub mod providers;
 pub mod rate_limit;
 pub mod security;
@@ -81,8 +83,11 @@ pub fn router(app: AppState) -> Router {
         .merge(api)
         .merge(oauth::router(&app))
         .merge(openapi::router())
+        .merge(ops::router())
         .merge(assets::router(&app))
         .fallback(error::not_found)
+        // Sees the matched route template (set by the router before its layers run).
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

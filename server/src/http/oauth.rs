@@ -220,7 +220,12 @@ async fn callback(
             .find(|c| c.name() == name)
             .map(|c| c.value().to_string())
     };
-    match flow::complete(&app, query, binding).await {
+    let result = flow::complete(&app, query, binding).await;
+    crate::metrics::oauth_attempt(match &result {
+        Ok(_) => "success",
+        Err(f) => f.code.as_str(),
+    });
+    match result {
         Ok(done) => {
             let r = &done.report;
             let frame = WsMessage::Success {

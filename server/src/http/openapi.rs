@@ -154,6 +154,9 @@ const DELETE_QUERY: &[(&str, bool, &str)] =
 const ROUTES: &[Route] = &[
     r(HttpMethod::Get, "/", "meta", "WebSocket result channel (upgrade), else the server's name and version", Public, (200, "`{name, version}` or 101 Switching Protocols")),
     r(HttpMethod::Get, "/openapi.json", "meta", "This document", Public, (200, "OpenAPI 3.1 document")),
+    r(HttpMethod::Get, "/health", "operations", "Liveness: the process answers", Public, (200, "`{status: \"ok\"}`")),
+    r(HttpMethod::Get, "/ready", "operations", "Readiness: the database answers and the keys open (503 with the reason otherwise)", Public, (200, "`{status: \"ok\", database}`")),
+    r(HttpMethod::Get, "/metrics", "operations", "Prometheus metrics (text format); `Authorization: Bearer <LATCHKEY_METRICS_TOKEN>` when that is set", Public, (200, "Prometheus text exposition")),
     r(HttpMethod::Post, "/connect/sessions", "connect", "Create a connect session", Secret, (201, "`{data: ConnectSessionCreated}`")).body("CreateConnectSessionRequest"),
     r(HttpMethod::Post, "/connect/sessions/reconnect", "connect", "Create a reconnect session for an existing connection", Secret, (201, "`{data: ConnectSessionCreated}`")).body("CreateReconnectSessionRequest"),
     r(HttpMethod::Get, "/connect/session", "connect", "The session behind the token (Connect UI)", Session, (200, "`{data: ConnectSessionInfo}`")),

@@ -275,6 +275,7 @@ pub async fn limit(State(limiter): State<Limiter>, req: Request, next: Next) -> 
             res
         }
         Err(not_until) => {
+            crate::metrics::rate_limited();
             let wait = not_until
                 .wait_time_from(limiter.inner.clock().now())
                 .as_secs_f64()

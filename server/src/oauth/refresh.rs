@@ -229,6 +229,7 @@ pub(crate) async fn refresh_failed(
     error: &str,
 ) -> RefreshError {
     tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %error, "token refresh failed");
+    crate::metrics::token_refresh(false);
     if let Err(db) = app
         .store
         .record_refresh_failure(row.id, &crate::time::now_iso())
@@ -271,6 +272,7 @@ pub(crate) async fn store_renewed(
         .update_connection_credentials(row.id, &sealed, app.cipher.key_id(), &now)
         .await
         .map_err(anyhow::Error::from)?;
+    crate::metrics::token_refresh(true);
     Ok(ConnectionRow {
         credentials_enc: sealed,
         key_id: app.cipher.key_id().to_string(),

@@ -228,6 +228,17 @@ pub trait Storage: Send + Sync + 'static {
         enc: &[u8],
         key_id: &str,
     ) -> sqlx::Result<()>;
+
+    // ---- operations (readiness, metrics) ----
+
+    /// One round trip to the database (`/ready`, `latchkey doctor`).
+    async fn ping(&self) -> sqlx::Result<()>;
+
+    /// Webhooks neither delivered nor given up.
+    async fn webhook_outbox_depth(&self) -> sqlx::Result<i64>;
+
+    /// Connections per integration key, over all environments.
+    async fn connections_per_integration(&self) -> sqlx::Result<Vec<(String, i64)>>;
 }
 
 /// The store the server holds: a cheap handle on whichever backend `DATABASE_URL` chose.

@@ -628,6 +628,30 @@ macro_rules! impl_storage {
             .await?;
         Ok(())
     }
+
+    // ---- operations (readiness, metrics) ------------------------------------------------------
+
+    async fn ping(&self) -> sqlx::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn webhook_outbox_depth(&self) -> sqlx::Result<i64> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at IS NULL AND failed_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
+    async fn connections_per_integration(&self) -> sqlx::Result<Vec<(String, i64)>> {
+        sqlx::query_as(
+            "SELECT provider_config_key, COUNT(*) FROM connections GROUP BY provider_config_key ORDER BY provider_config_key",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
         }
     };
 }
