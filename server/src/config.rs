@@ -32,6 +32,8 @@ pub struct Config {
     pub allow_private_network: bool,
     /// Primary webhook URL (auth webhooks).
     pub webhook_url: Option<String>,
+    /// `/proxy/*` limits (`LATCHKEY_PROXY_*`).
+    pub proxy: crate::proxy::Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -79,6 +81,7 @@ impl Config {
                 .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
                 .unwrap_or(false),
             webhook_url: var("LATCHKEY_WEBHOOK_URL"),
+            proxy: crate::proxy::Limits::from_env()?,
             public_url,
         })
     }
@@ -111,6 +114,7 @@ impl Config {
             sdk_dir: root.join("pkg"),
             allow_private_network: true,
             webhook_url: None,
+            proxy: Default::default(),
         }
     }
 

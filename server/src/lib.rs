@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod environment;
 pub mod http;
 pub mod oauth;
+pub mod proxy;
 pub mod replicas;
 pub mod secret;
 pub mod sessions;

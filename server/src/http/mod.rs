@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod oauth;
 pub mod openapi;
 pub mod providers;
+pub mod proxy;
 pub mod rate_limit;
 pub mod security;
 pub mod unauthenticated;
@@ -66,23 +67,34 @@ pub fn router(app: AppState) -> Router {
         .merge(api_auth::router())
         .merge(client_credentials::router())
         .merge(unauthenticated::router());
+    // The proxy streams bodies of any size (with its own limits), so it is kept out of BODY_LIMIT;
+    // it shares the REST API's rate limit (one budget per key) and CORS.
+    let proxied = Router::new().nest("/proxy", proxy::router());
     // Per-key rate limit (LATCHKEY_RATE_LIMIT_PER_MINUTE), inside CORS so a 429 is readable by browsers.
-    let api = match rate_limit::Limiter::from_env() {
-        Some(limiter) => api.layer(axum::middleware::from_fn_with_state(
-            limiter,
-            rate_limit::limit,
-        )),
-        None => api,
-    }
-    .layer(cors);
-    Router::new()
+    let (api, proxied) = match rate_limit::Limiter::from_env() {
+        Some(limiter) => (
+            api.layer(axum::middleware::from_fn_with_state(
+                limiter.clone(),
+                rate_limit::limit,
+            )),
+            proxied.layer(axum::middleware::from_fn_with_state(
+                limiter,
+                rate_limit::limit,
+            )),
+        ),
+        None => (api, proxied),
+    };
+    let limited = Router::new()
         .route("/", get(root))
-        .merge(api)
+        .merge(api.layer(cors.clone()))
         .merge(oauth::router())
         .merge(openapi::router())
         .merge(assets::router(&app))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    Router::new()
+        .merge(limited)
+        .merge(proxied.layer(cors))
         .fallback(error::not_found)
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             security::headers,
