@@ -55,6 +55,25 @@ pub enum ErrorCode {
     /// A redirect-mode `return_url` that is not an http(s) URL on one of the environment's allowed
     /// origins (or the environment lists none).
     InvalidReturnUrl,
+    // ---- added for issue 16 (proxy: `/proxy/*`, Nango's codes where Nango has one) -------------
+    /// A proxy control header (`Connection-Id`, `Retries`, …) is missing or malformed (400).
+    InvalidHeaders,
+    /// The provider has no `proxy.base_url` and the call gave no `Base-Url-Override` (400).
+    UnsupportedProvider,
+    /// The upstream URL cannot be built (a `${connectionConfig.x}` of the base URL has no value) (400).
+    MissingApiUrl,
+    /// The provider's proxy templates need an auth scheme Latchkey does not implement (400).
+    UnsupportedAuth,
+    /// `Base-Url-Override` names a host the outbound policy refuses (400).
+    BaseUrlOverrideNotAllowed,
+    /// The request body is larger than the proxy accepts (413).
+    PayloadTooLarge,
+    /// The upstream answer is larger than the proxy passes on (502).
+    ResponseTooLarge,
+    /// The upstream could not be reached (502).
+    UpstreamUnreachable,
+    /// The upstream did not answer in time (504).
+    UpstreamTimeout,
 }
 
 impl ErrorCode {
@@ -97,6 +116,15 @@ impl ErrorCode {
             Self::MissingHmac => "missing_hmac",
             Self::InvalidHmac => "invalid_hmac",
             Self::InvalidReturnUrl => "invalid_return_url",
+            Self::InvalidHeaders => "invalid_headers",
+            Self::UnsupportedProvider => "unsupported_provider",
+            Self::MissingApiUrl => "missing_api_url",
+            Self::UnsupportedAuth => "unsupported_auth",
+            Self::BaseUrlOverrideNotAllowed => "base_url_override_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::ResponseTooLarge => "response_too_large",
+            Self::UpstreamUnreachable => "upstream_unreachable",
+            Self::UpstreamTimeout => "upstream_timeout",
         }
     }
 }

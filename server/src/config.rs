@@ -50,6 +50,8 @@ pub struct Config {
     pub webhook_url: Option<String>,
     /// `LATCHKEY_METRICS_TOKEN`: when set, `GET /metrics` requires it as a bearer token.
     pub metrics_token: Option<crate::secret::Secret>,
+    /// `/proxy/*` limits (`LATCHKEY_PROXY_*`).
+    pub proxy: crate::proxy::Limits,
 }
 
 /// Whether a frontend may authenticate with the environment's public key instead of a connect
@@ -187,6 +189,7 @@ impl Config {
                 .unwrap_or_default(),
             webhook_url: var("LATCHKEY_WEBHOOK_URL"),
             metrics_token: var("LATCHKEY_METRICS_TOKEN").map(crate::secret::Secret::new),
+            proxy: crate::proxy::Limits::from_env()?,
             public_url,
         })
     }
@@ -225,6 +228,7 @@ impl Config {
             previous_encryption_keys: Vec::new(),
             webhook_url: None,
             metrics_token: None,
+            proxy: Default::default(),
         }
     }
 

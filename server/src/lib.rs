@@ -12,6 +12,7 @@ pub mod environment;
 pub mod http;
 pub mod metrics;
 pub mod oauth;
+pub mod proxy;
 pub mod replicas;
 pub mod reseal;
 pub mod secret;

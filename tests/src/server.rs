@@ -26,6 +26,8 @@ pub fn local_oidc_provider_yaml(issuer: &str) -> String {
     default_scopes: [openid, offline_access, email]
     scope_separator: ' '
     docs: https://github.com/panva/node-oidc-provider
+    proxy:
+        base_url: {issuer}
 "#
     )
 }

@@ -1,5 +1,5 @@
-//! Every log line the server writes during a full OAuth flow, a forced refresh and an API-key
-//! connection is captured (at `debug`, for every crate, HTTP client and server included) and searched
+//! Every log line the server writes during a full OAuth flow, a forced refresh, a proxied call and
+//! an API-key connection is captured (at `debug`, for every crate, HTTP client and server included) and searched
 //! for each secret that crossed it: provider tokens, the client secret, the API key, the secret key,
 //! the connect session token.
 
@@ -78,6 +78,22 @@ async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
         )
         .await?;
 
+    // A proxied call (issue 16): the refreshed token goes upstream in a header, and the query string
+    // (which may carry keys) must not reach the record either.
+    let query_secret = "q-secret-do-not-log-5d1e8b";
+    let res = http
+        .get(format!(
+            "{}/proxy/me?api_token={query_secret}",
+            stack.server.url()
+        ))
+        .bearer_auth(stack.server.secret_key())
+        .header("connection-id", &id)
+        .header("provider-config-key", LOCAL_OIDC)
+        .send()
+        .await?;
+    assert!(res.status().is_success(), "{}", res.text().await?);
+    res.bytes().await?;
+
     stack
         .server
         .create_integration(&json!({"provider": "openai", "unique_key": "openai"}))
@@ -109,6 +125,7 @@ async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
         ("secret key", stack.server.secret_key().to_string()),
         ("client secret", stack.oidc.client_secret().to_string()),
         ("API key", api_key.to_string()),
+        ("proxied query value", query_secret.to_string()),
     ];
     for (label, c) in [
         ("first", &first.credentials),
@@ -160,6 +177,10 @@ async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
     assert!(
         text.contains("OAuth callback refused"),
         "the refused callback is logged:\n{text}"
+    );
+    assert!(
+        text.contains("proxy call") && text.contains("endpoint=/me "),
+        "the capture saw the proxy's record"
     );
     for (label, secret) in &secrets {
         assert!(secret.len() >= 16, "{label} is too short to search for");

@@ -85,7 +85,40 @@ pub fn run() -> anyhow::Result<()> {
         ],
     )?;
     connect_ui_ready()?;
-    server_throughput()
+    server_throughput()?;
+    proxy_overhead()
+}
+
+/// `/proxy/*` against the same local upstream called directly (requests per second and their ratio),
+/// and peak memory for a 200 MB download and upload through it (tests/src/bin/bench-proxy.rs).
+fn proxy_overhead() -> anyhow::Result<()> {
+    println!("\nProxy: overhead and memory on loopback (release build)");
+    let output = util::cargo()
+        .args([
+            "run",
+            "-q",
+            "--release",
+            "-p",
+            "latchkey-tests",
+            "--bin",
+            "bench-proxy",
+        ])
+        .current_dir(util::root())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<_> = stdout
+        .lines()
+        .filter(|l| l.starts_with("proxy: "))
+        .collect();
+    anyhow::ensure!(
+        output.status.success() && lines.len() == 2,
+        "bench-proxy did not measure:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in lines {
+        println!("  {}", line.trim_start_matches("proxy: "));
+    }
+    Ok(())
 }
 
 /// Requests per second of `GET /connection/:id` on a release build (tests/src/bin/bench-server.rs).

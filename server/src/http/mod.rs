@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod providers;
+pub mod proxy;
 pub mod rate_limit;
 pub mod security;
 pub mod unauthenticated;
@@ -69,26 +70,37 @@ pub fn router(app: AppState) -> Router {
         .merge(client_credentials::router())
         .merge(unauthenticated::router())
         .merge(oauth::result_router());
+    // The proxy streams bodies of any size (with its own limits), so it is kept out of BODY_LIMIT;
+    // it shares the REST API's rate limit (one budget per key) and CORS.
+    let proxied = Router::new().nest("/proxy", proxy::router());
     // Per-key rate limit (LATCHKEY_RATE_LIMIT_PER_MINUTE), inside CORS so a 429 is readable by browsers.
-    let api = match rate_limit::Limiter::from_env(&app, rate_limit::KeyMode::Caller) {
-        Some(limiter) => api.layer(axum::middleware::from_fn_with_state(
-            limiter,
-            rate_limit::limit,
-        )),
-        None => api,
-    }
-    .layer(cors);
-    Router::new()
+    let (api, proxied) = match rate_limit::Limiter::from_env(&app, rate_limit::KeyMode::Caller) {
+        Some(limiter) => (
+            api.layer(axum::middleware::from_fn_with_state(
+                limiter.clone(),
+                rate_limit::limit,
+            )),
+            proxied.layer(axum::middleware::from_fn_with_state(
+                limiter,
+                rate_limit::limit,
+            )),
+        ),
+        None => (api, proxied),
+    };
+    let limited = Router::new()
         .route("/", get(root))
-        .merge(api)
+        .merge(api.layer(cors.clone()))
         .merge(oauth::router(&app))
         .merge(openapi::router())
         .merge(ops::router())
         .merge(assets::router(&app))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    Router::new()
+        .merge(limited)
+        .merge(proxied.layer(cors))
         .fallback(error::not_found)
         // Sees the matched route template (set by the router before its layers run).
         .layer(axum::middleware::from_fn(crate::metrics::track))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             security::headers,

@@ -150,6 +150,50 @@ const LIST_QUERY: &[(&str, bool, &str)] = &[
 const DELETE_QUERY: &[(&str, bool, &str)] =
     &[("provider_config_key", true, "The integration's unique key.")];
 
+/// The proxy's control headers (`(header)`: documented as header parameters) and its query.
+const PROXY_QUERY: &[(&str, bool, &str)] = &[
+    (
+        "Connection-Id (header)",
+        true,
+        "The connection to call the API for.",
+    ),
+    (
+        "Provider-Config-Key (header)",
+        true,
+        "The integration's unique key.",
+    ),
+    (
+        "Base-Url-Override (header)",
+        false,
+        "Replaces the provider's proxy base URL (still subject to the outbound guard).",
+    ),
+    (
+        "Retries (header)",
+        false,
+        "Repeats on 429/5xx/network errors for idempotent methods (default 0, at most 10).",
+    ),
+    (
+        "Retry-On (header)",
+        false,
+        "Comma-separated extra statuses to retry, for any method.",
+    ),
+    (
+        "Decompress (header)",
+        false,
+        "`true`/`false`; accepted, the body keeps its Content-Encoding.",
+    ),
+    (
+        "Nango-Proxy-<name> (header)",
+        false,
+        "Sent to the provider as `<name>`.",
+    ),
+    (
+        "<any>",
+        false,
+        "The query string is passed to the provider as is.",
+    ),
+];
+
 /// Every route of the server.
 const ROUTES: &[Route] = &[
     r(HttpMethod::Get, "/", "meta", "WebSocket result channel (upgrade), else the server's name and version", Public, (200, "`{name, version}` or 101 Switching Protocols")),
@@ -201,6 +245,11 @@ const ROUTES: &[Route] = &[
     r(HttpMethod::Patch, "/connection/metadata", "connections", "Merge metadata (deprecated path)", Secret, (200, "The body, echoed")).body("MetadataBody"),
     r(HttpMethod::Get, "/environment/settings", "environment", "The environment's settings (secrets redacted)", Secret, (200, "`{data: EnvironmentSettings}`")),
     r(HttpMethod::Patch, "/environment/settings", "environment", "Change the environment's settings", Secret, (200, "`{data: EnvironmentSettings}`")).body("EnvironmentSettingsPatch"),
+    r(HttpMethod::Get, "/proxy/{endpoint}", "proxy", "Call the provider's API with the connection's credentials (the endpoint is the rest of the path; query passed through)", Secret, (200, "The provider's status, headers and body, streamed")).query(PROXY_QUERY),
+    r(HttpMethod::Post, "/proxy/{endpoint}", "proxy", "Proxy a POST (body streamed; retried only on the statuses in Retry-On)", Secret, (200, "The provider's answer")).query(PROXY_QUERY),
+    r(HttpMethod::Put, "/proxy/{endpoint}", "proxy", "Proxy a PUT", Secret, (200, "The provider's answer")).query(PROXY_QUERY),
+    r(HttpMethod::Patch, "/proxy/{endpoint}", "proxy", "Proxy a PATCH (retried only on the statuses in Retry-On)", Secret, (200, "The provider's answer")).query(PROXY_QUERY),
+    r(HttpMethod::Delete, "/proxy/{endpoint}", "proxy", "Proxy a DELETE", Secret, (200, "The provider's answer")).query(PROXY_QUERY),
     r(HttpMethod::Get, "/connect", "assets", "Redirect to the Connect UI", Public, (308, "Redirect to `/connect/`")),
     r(HttpMethod::Get, "/connect/", "assets", "The Connect UI (its index page)", Public, (200, "HTML")),
     r(HttpMethod::Get, "/connect/{file}", "assets", "The Connect UI's files", Public, (200, "Static file")),
@@ -290,10 +339,15 @@ pub fn document() -> OpenApi {
             }
         }
         for (name, required, description) in route.query {
+            // `Name (header)` documents a request header (the proxy's control headers).
+            let (name, place) = match name.strip_suffix(" (header)") {
+                Some(header) => (header, ParameterIn::Header),
+                None => (*name, ParameterIn::Query),
+            };
             op = op.parameter(
                 ParameterBuilder::new()
-                    .name(*name)
-                    .parameter_in(ParameterIn::Query)
+                    .name(name)
+                    .parameter_in(place)
                     .required(if *required {
                         Required::True
                     } else {

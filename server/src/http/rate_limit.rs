@@ -253,8 +253,12 @@ async fn caller_key(limiter: &Limiter, parts: CallerParts) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
+/// Sets a header unless the handler did: a provider's own `X-RateLimit-*` headers, passed on by
+/// `/proxy/*`, are what the caller needs to pace its calls to that provider.
 fn set(res: &mut Response, name: &'static str, value: u64) {
-    res.headers_mut().insert(name, HeaderValue::from(value));
+    res.headers_mut()
+        .entry(name)
+        .or_insert(HeaderValue::from(value));
 }
 
 /// The middleware (`axum::middleware::from_fn_with_state`).

@@ -25,6 +25,14 @@ pub const PUBLIC_KEY: &str = "7d3f5c1e-2b4a-4c6d-8e9f-0a1b2c3d4e5f";
 
 /// Starts the server; `extra_catalog` (Nango `providers.yaml` schema) is merged over the shipped one.
 pub async fn harness(extra_catalog: Option<&str>) -> Harness {
+    harness_configured(extra_catalog, |_| {}).await
+}
+
+/// [`harness`], with a last say on the configuration (limits, the private-network switch).
+pub async fn harness_configured(
+    extra_catalog: Option<&str>,
+    configure: impl FnOnce(&mut Config),
+) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
@@ -37,6 +45,7 @@ pub async fn harness(extra_catalog: Option<&str>) -> Harness {
         std::fs::write(&path, yaml).unwrap();
         config.providers_file = Some(path);
     }
+    configure(&mut config);
     let server = start(config, listener).await.unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

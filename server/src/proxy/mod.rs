@@ -1,0 +1,338 @@
+//! The proxy (`/proxy/*`, Nango's): call any connected API through Latchkey, which attaches the
+//! connection's credentials, picks the provider's base URL, retries rate-limited and failed calls,
+//! and refreshes an expired or rejected OAuth token — the caller never handles a token.
+//!
+//! One call, in order:
+//! 1. [`options`] reads the control headers `@nangohq/node` sends (`Connection-Id`, …).
+//! 2. The connection is loaded and its credentials made fresh by the same path as
+//!    `GET /connection` ([`crate::oauth::refresh::fresh`]: refreshed when expiring within 15 minutes).
+//! 3. [`transport::RequestBody::read`] keeps a small body (≤ 1 MiB) for replays or streams a large one.
+//! 4. Per attempt, [`plan::build`] turns the provider's `proxy` block, the options and the credentials
+//!    into a URL and headers ([`template`] fills the catalog's `${…}` placeholders), and
+//!    [`transport::send`] sends it through the guarded outbound client.
+//! 5. A 401 on a renewable connection (OAuth2 with a refresh token, client credentials) forces one
+//!    refresh and one more attempt; [`retry`] decides on further attempts and their waits.
+//! 6. [`transport::respond`] streams the provider's answer back; [`record`] logs the call when done.
+//!
+//! What Latchkey does not do that Nango does: follow redirects (a 3xx reaches the caller as is; the
+//! caller's client may follow it, without credentials), decompress (`Decompress` is accepted, the
+//! body keeps its `Content-Encoding`, which HTTP clients decode), interpolate `${…}` in the endpoint,
+//! multipart re-encoding (the body is passed through byte for byte, any content type), signed
+//! schemes (AWS SigV4, OAuth 1.0a, HMAC headers: refused with `unsupported_auth`).
+
+pub mod options;
+pub mod plan;
+pub mod record;
+pub mod retry;
+pub mod template;
+pub mod transport;
+
+use crate::oauth::refresh::{self, RefreshError};
+use crate::storage::ConnectionRow;
+use crate::AppState;
+use axum::body::Body;
+use axum::http::{header, request::Parts, Request, Response, StatusCode};
+use latchkey_protocol::connection::Credentials;
+use latchkey_protocol::{ErrorCode, ValidationIssue};
+use plan::{PlanError, ProxySpec};
+use record::CallRecord;
+use retry::{Attempt, RetryPolicy};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use transport::{ReadError, RequestBody, SendError};
+
+/// The proxy's limits (environment variables, read at start).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `LATCHKEY_PROXY_TIMEOUT_SECS` (default 300): one attempt, from connecting to the last byte of
+    /// the answer.
+    pub timeout: Duration,
+    /// `LATCHKEY_PROXY_MAX_REQUEST_BYTES` (default 1 GiB).
+    pub max_request_bytes: u64,
+    /// `LATCHKEY_PROXY_MAX_RESPONSE_BYTES` (default 1 GiB).
+    pub max_response_bytes: u64,
+    /// `LATCHKEY_PROXY_MAX_RETRY_WAIT_SECS` (default 60): all waits between the attempts of one call.
+    pub max_retry_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(300),
+            max_request_bytes: 1 << 30,
+            max_response_bytes: 1 << 30,
+            max_retry_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Limits {
+    /// Reads the `LATCHKEY_PROXY_*` variables; unset ones keep their default.
+    pub fn from_env() -> anyhow::Result<Self> {
+        fn number(name: &str, default: u64) -> anyhow::Result<u64> {
+            match std::env::var(name) {
+                Ok(v) if !v.trim().is_empty() => v
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{name} must be a whole number, got {v:?}")),
+                _ => Ok(default),
+            }
+        }
+        let d = Self::default();
+        Ok(Self {
+            timeout: Duration::from_secs(number(
+                "LATCHKEY_PROXY_TIMEOUT_SECS",
+                d.timeout.as_secs(),
+            )?),
+            max_request_bytes: number("LATCHKEY_PROXY_MAX_REQUEST_BYTES", d.max_request_bytes)?,
+            max_response_bytes: number("LATCHKEY_PROXY_MAX_RESPONSE_BYTES", d.max_response_bytes)?,
+            max_retry_wait: Duration::from_secs(number(
+                "LATCHKEY_PROXY_MAX_RETRY_WAIT_SECS",
+                d.max_retry_wait.as_secs(),
+            )?),
+        })
+    }
+}
+
+/// Why the proxy answered itself instead of passing on the provider's answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("invalid proxy headers")]
+    InvalidHeaders(Vec<ValidationIssue>),
+    #[error("No integration named '{0}'.")]
+    UnknownIntegration(String),
+    #[error("No connection matching the provided connection ID and integration.")]
+    UnknownConnection,
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Credentials(RefreshError),
+    #[error("This base URL override is not allowed by server configuration ({0}).")]
+    OverrideNotAllowed(String),
+    #[error("The provider could not be reached: {0}.")]
+    Unreachable(String),
+    #[error("The provider did not answer within {0} s.")]
+    Timeout(u64),
+    #[error("The request body is larger than the proxy's limit of {0} bytes.")]
+    RequestTooLarge(u64),
+    #[error("The provider's answer is larger than the proxy's limit of {0} bytes.")]
+    ResponseTooLarge(u64),
+    #[error("The request body could not be read: {0}")]
+    BadBody(String),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ProxyError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl ProxyError {
+    /// Status and code of the answer (Nango's codes where Nango has one).
+    pub fn status_and_code(&self) -> (StatusCode, ErrorCode) {
+        use ErrorCode as C;
+        match self {
+            Self::InvalidHeaders(_) => (StatusCode::BAD_REQUEST, C::InvalidHeaders),
+            Self::UnknownIntegration(_) => (StatusCode::NOT_FOUND, C::UnknownProviderConfig),
+            Self::UnknownConnection => (StatusCode::NOT_FOUND, C::UnknownConnection),
+            Self::Plan(PlanError::NoBaseUrl) => (StatusCode::BAD_REQUEST, C::UnsupportedProvider),
+            Self::Plan(PlanError::MissingConfig(_) | PlanError::BadBaseUrl) => {
+                (StatusCode::BAD_REQUEST, C::MissingApiUrl)
+            }
+            Self::Plan(PlanError::Unsupported(_)) => (StatusCode::BAD_REQUEST, C::UnsupportedAuth),
+            Self::Plan(PlanError::BadHeader(_)) => (StatusCode::BAD_REQUEST, C::InvalidConnection),
+            Self::Credentials(RefreshError::Internal(_)) | Self::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, C::ServerError)
+            }
+            Self::Credentials(_) => (StatusCode::BAD_REQUEST, C::InvalidCredentials),
+            Self::OverrideNotAllowed(_) => (StatusCode::BAD_REQUEST, C::BaseUrlOverrideNotAllowed),
+            Self::Unreachable(_) => (StatusCode::BAD_GATEWAY, C::UpstreamUnreachable),
+            Self::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, C::UpstreamTimeout),
+            Self::RequestTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
+            Self::ResponseTooLarge(_) => (StatusCode::BAD_GATEWAY, C::ResponseTooLarge),
+            Self::BadBody(_) => (StatusCode::BAD_REQUEST, C::InvalidBody),
+        }
+    }
+}
+
+/// Serves one `/proxy/*` request of the environment `env_id` (already authenticated by its secret
+/// key). `req`'s path is the endpoint: the router strips `/proxy`.
+pub async fn forward(
+    app: &AppState,
+    env_id: i64,
+    req: Request<Body>,
+) -> Result<Response<Body>, ProxyError> {
+    let (parts, body) = req.into_parts();
+    let mut record = CallRecord::start(parts.method.clone(), parts.uri.path());
+    match call(app, env_id, &parts, body, &mut record).await {
+        Ok(upstream) => {
+            let max = app.config.proxy.max_response_bytes;
+            if transport::declared_too_large(&upstream, max) {
+                let e = ProxyError::ResponseTooLarge(max);
+                record.status = upstream.status().as_u16();
+                record.error = Some(e.status_and_code().1.as_str());
+                return Err(e);
+            }
+            Ok(transport::respond(upstream, max, record))
+        }
+        Err(e) => {
+            record.error = Some(e.status_and_code().1.as_str());
+            Err(e)
+        }
+    }
+}
+
+fn send_error(e: SendError, overridden: bool, limits: &Limits) -> ProxyError {
+    match e {
+        SendError::Refused(why) if overridden => ProxyError::OverrideNotAllowed(why),
+        SendError::Refused(why) => ProxyError::Unreachable(why),
+        SendError::NotConnected => ProxyError::Unreachable("connection failed".into()),
+        SendError::Broken => ProxyError::Unreachable("the exchange broke off".into()),
+        SendError::Timeout => ProxyError::Timeout(limits.timeout.as_secs()),
+        // Only the request body is read while sending.
+        SendError::TooLarge(t) => ProxyError::RequestTooLarge(t.0),
+    }
+}
+
+/// `connection_config` of a row as the string map templates use.
+fn connection_config(row: &ConnectionRow) -> BTreeMap<String, String> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.connection_config)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, crate::catalog::param_string(&v)))
+        .collect()
+}
+
+/// Whether a forced refresh can produce a different token.
+fn renewable(c: &Credentials) -> bool {
+    matches!(
+        c,
+        Credentials::OAuth2 {
+            refresh_token: Some(_),
+            ..
+        } | Credentials::OAuth2Cc { .. }
+    )
+}
+
+/// Resolves, authenticates and sends, with retries; returns the provider's final answer.
+async fn call(
+    app: &AppState,
+    env_id: i64,
+    parts: &Parts,
+    body: Body,
+    record: &mut CallRecord,
+) -> Result<reqwest::Response, ProxyError> {
+    let limits = &app.config.proxy;
+    let opts = options::parse(&parts.headers).map_err(ProxyError::InvalidHeaders)?;
+    record.integration = opts.provider_config_key.clone();
+    record.connection_id = opts.connection_id.clone();
+    let key = opts.provider_config_key.as_str();
+    let Some(row) = app
+        .store
+        .connection(env_id, key, &opts.connection_id)
+        .await?
+    else {
+        return Err(match app.store.integration(env_id, key).await? {
+            None => ProxyError::UnknownIntegration(key.to_string()),
+            Some(_) => ProxyError::UnknownConnection,
+        });
+    };
+    let spec = app
+        .catalog
+        .get(&row.provider)
+        .map(|e| ProxySpec::from_entry(&e.raw))
+        .unwrap_or_default();
+    let (mut row, mut credentials) = refresh::fresh(app, row, false)
+        .await
+        .map_err(ProxyError::Credentials)?;
+
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let mut body = RequestBody::read(body, declared, limits.max_request_bytes)
+        .await
+        .map_err(|e| match e {
+            ReadError::TooLarge(t) => ProxyError::RequestTooLarge(t.0),
+            ReadError::Broken(why) => ProxyError::BadBody(why),
+        })?;
+    let policy = RetryPolicy {
+        max_retries: opts.retries,
+        retry_on: opts.retry_on.clone(),
+        idempotent: retry::is_idempotent(&parts.method),
+        hints: spec.retry.clone(),
+        max_total_wait: limits.max_retry_wait,
+    };
+    let overridden = opts.base_url_override.is_some();
+    let content_type = parts.headers.get(header::CONTENT_TYPE);
+    let mut waited = Duration::ZERO;
+    loop {
+        let plan = plan::build(
+            &spec,
+            &opts,
+            parts.uri.path(),
+            parts.uri.query(),
+            content_type,
+            &credentials,
+            &connection_config(&row),
+        )?;
+        let sent = transport::send(
+            &app.outbound,
+            &parts.method,
+            &plan.url,
+            plan.headers,
+            &mut body,
+            limits.timeout,
+        )
+        .await;
+
+        // The provider rejected the token: refresh it once, even if it did not look expired (it may
+        // have been revoked or rotated elsewhere), and try again.
+        let unauthorized = matches!(&sent, Ok(res) if res.status() == StatusCode::UNAUTHORIZED);
+        if unauthorized && !record.refreshed && body.replayable() && renewable(&credentials) {
+            record.refreshed = true;
+            match refresh::fresh(app, row.clone(), true).await {
+                Ok((r, c)) => {
+                    (row, credentials) = (r, c);
+                    continue;
+                }
+                // The provider's 401 is the most useful answer for the caller.
+                Err(e) => tracing::warn!(
+                    target: record::TARGET,
+                    integration = %row.provider_config_key,
+                    connection_id = %row.connection_id,
+                    error = %e,
+                    "forced refresh after a 401 failed"
+                ),
+            }
+        }
+
+        let attempt = match &sent {
+            Ok(res) => Attempt::Answered(res.status(), res.headers()),
+            Err(SendError::NotConnected) => Attempt::NotConnected,
+            Err(SendError::Broken | SendError::Timeout) => Attempt::Broken,
+            Err(SendError::Refused(_) | SendError::TooLarge(_)) => Attempt::Broken,
+        };
+        let refusal = matches!(&sent, Err(SendError::Refused(_) | SendError::TooLarge(_)));
+        let wait = if body.replayable() && !refusal {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            policy.next_wait(attempt, record.retries, waited, now, rand::random())
+        } else {
+            None
+        };
+        match wait {
+            Some(wait) => {
+                drop(sent);
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                record.retries += 1;
+            }
+            None => return sent.map_err(|e| send_error(e, overridden, limits)),
+        }
+    }
+}

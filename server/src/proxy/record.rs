@@ -1,0 +1,73 @@
+//! One structured record per proxied call, for the operator's logs today and the activity log later:
+//! a `tracing` event with target [`TARGET`] and fixed field names (a subscriber or layer can select
+//! the target and read the fields without parsing text).
+//!
+//! Recorded: method, integration, connection id, endpoint **path** (never the query string, which
+//! may carry keys), upstream status (0 when there was none), the proxy's error code when it refused
+//! or failed, duration (until the body was passed on), retries, whether the token was refreshed
+//! after a 401, and bytes returned. Never headers or bodies: they carry credentials and personal data.
+//!
+//! The event is emitted when the record is dropped — after the response body has been streamed (or
+//! the caller went away), so the duration and byte count are the whole call's.
+
+use axum::http::Method;
+use std::time::Instant;
+
+/// The `tracing` target of proxy records.
+pub const TARGET: &str = "latchkey::proxy";
+
+#[derive(Debug)]
+pub struct CallRecord {
+    pub method: Method,
+    pub integration: String,
+    pub connection_id: String,
+    pub endpoint: String,
+    pub status: u16,
+    /// The proxy's own error code when it answered instead of the provider.
+    pub error: Option<&'static str>,
+    pub retries: u32,
+    pub refreshed: bool,
+    pub response_bytes: u64,
+    /// The response stream failed part-way (too large, provider broke off, caller left).
+    pub aborted: bool,
+    started: Instant,
+}
+
+impl CallRecord {
+    pub fn start(method: Method, endpoint: &str) -> Self {
+        Self {
+            method,
+            integration: String::new(),
+            connection_id: String::new(),
+            endpoint: endpoint.to_string(),
+            status: 0,
+            error: None,
+            retries: 0,
+            refreshed: false,
+            response_bytes: 0,
+            aborted: false,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        let duration_ms = self.started.elapsed().as_millis() as u64;
+        tracing::info!(
+            target: TARGET,
+            method = %self.method,
+            integration = %self.integration,
+            connection_id = %self.connection_id,
+            endpoint = %self.endpoint,
+            status = self.status,
+            error = self.error.unwrap_or(""),
+            duration_ms,
+            retries = self.retries,
+            refreshed = self.refreshed,
+            response_bytes = self.response_bytes,
+            aborted = self.aborted,
+            "proxy call"
+        );
+    }
+}

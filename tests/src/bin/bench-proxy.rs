@@ -1,0 +1,219 @@
+//! `cargo xtask bench`'s proxy figures, in one run against one local upstream (an axum server on
+//! loopback, in this process):
+//! - overhead: requests per second of `GET /proxy/ping` (secret-key auth, connection read and AES-GCM
+//!   open, credential injection, the upstream call, the answer streamed back) against the same upstream
+//!   endpoint called directly, and their ratio;
+//! - memory: peak resident memory above idle while 200 MB are downloaded through the proxy, and while
+//!   200 MB are uploaded through it. The process holds the server, the upstream and the client, so
+//!   the figure is an upper bound of the server's own. Build it with `--release`.
+//!
+//! Prints lines starting `proxy: `.
+
+use axum::body::{Body, Bytes};
+use axum::routing::{get, put};
+use axum::Router;
+use futures_util::StreamExt;
+use latchkey_tests::server::ReservedServer;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CONCURRENCY: usize = 32;
+const WARM_UP: Duration = Duration::from_secs(1);
+const MEASURE: Duration = Duration::from_secs(4);
+const BIG: u64 = 200 * 1000 * 1000;
+const CHUNK: usize = 64 * 1024;
+
+/// A lazily generated body of `len` bytes (nothing held in memory).
+fn zeros(len: u64) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    let chunk = Bytes::from(vec![0u8; CHUNK]);
+    let n = len.div_ceil(CHUNK as u64);
+    futures_util::stream::iter(0..n).map(move |i| {
+        let rest = len - i * CHUNK as u64;
+        Ok(chunk.slice(..rest.min(CHUNK as u64) as usize))
+    })
+}
+
+async fn upstream() -> anyhow::Result<String> {
+    let router = Router::new()
+        .route(
+            "/api/ping",
+            get(|| async { axum::Json(json!({"pong": true})) }),
+        )
+        .route(
+            "/api/download",
+            get(|| async {
+                axum::response::Response::builder()
+                    .header("content-length", BIG)
+                    .body(Body::from_stream(zeros(BIG)))
+                    .unwrap()
+            }),
+        )
+        .route(
+            "/api/upload",
+            put(|body: Body| async move {
+                let mut n = 0u64;
+                let mut data = body.into_data_stream();
+                while let Some(c) = data.next().await {
+                    n += c.map(|c| c.len() as u64).unwrap_or(0);
+                }
+                n.to_string()
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(url)
+}
+
+/// Resident memory of this process, in bytes.
+fn rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Runs `work` while sampling RSS every 5 ms; returns its result and the peak.
+async fn peak_rss<T>(work: impl std::future::Future<Output = T>) -> (T, u64) {
+    let peak = Arc::new(AtomicU64::new(rss()));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done) = (peak.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(rss(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let out = work.await;
+    done.store(true, Ordering::Relaxed);
+    let _ = sampler.join();
+    (out, peak.load(Ordering::Relaxed))
+}
+
+async fn requests_per_second(
+    http: &reqwest::Client,
+    url: &str,
+    headers: &reqwest::header::HeaderMap,
+    duration: Duration,
+) -> anyhow::Result<f64> {
+    let deadline = Instant::now() + duration;
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|_| {
+            let (http, url, headers) = (http.clone(), url.to_string(), headers.clone());
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let res = http.get(&url).headers(headers.clone()).send().await?;
+                    anyhow::ensure!(res.status().is_success(), "status {}", res.status());
+                    res.bytes().await?;
+                    n += 1;
+                }
+                anyhow::Ok(n)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for w in workers {
+        total += w.await??;
+    }
+    Ok(total as f64 / duration.as_secs_f64())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // The per-key rate limit would be what we measure otherwise.
+    std::env::set_var("LATCHKEY_RATE_LIMIT_PER_MINUTE", "0");
+    let api = upstream().await?;
+    let catalog = format!(
+        "bench-proxy:\n    display_name: Bench\n    auth_mode: API_KEY\n    proxy:\n        base_url: {api}/api\n        headers:\n            x-api-key: ${{apiKey}}\n"
+    );
+    let server = ReservedServer::bind().await?.start(Some(&catalog)).await?;
+    server
+        .create_integration(&json!({"provider": "bench-proxy", "unique_key": "bench"}))
+        .await?;
+    let http = reqwest::Client::new();
+    http.post(format!("{}/connections", server.url()))
+        .bearer_auth(server.secret_key())
+        .json(
+            &json!({"provider_config_key": "bench", "connection_id": "c1",
+                      "credentials": {"type": "API_KEY", "apiKey": "k"}}),
+        )
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut proxy_headers = reqwest::header::HeaderMap::new();
+    proxy_headers.insert(
+        "authorization",
+        format!("Bearer {}", server.secret_key()).parse()?,
+    );
+    proxy_headers.insert("connection-id", "c1".parse()?);
+    proxy_headers.insert("provider-config-key", "bench".parse()?);
+    let proxied = format!("{}/proxy/ping", server.url());
+    let direct = format!("{api}/api/ping");
+    let none = reqwest::header::HeaderMap::new();
+
+    requests_per_second(&http, &direct, &none, WARM_UP).await?;
+    requests_per_second(&http, &proxied, &proxy_headers, WARM_UP).await?;
+    let direct_rps = requests_per_second(&http, &direct, &none, MEASURE).await?;
+    let proxy_rps = requests_per_second(&http, &proxied, &proxy_headers, MEASURE).await?;
+    println!(
+        "proxy: {proxy_rps:.0} req/s through /proxy vs {direct_rps:.0} req/s direct to the same upstream: ratio {:.2} ({CONCURRENCY} concurrent, {} s each)",
+        proxy_rps / direct_rps,
+        MEASURE.as_secs()
+    );
+
+    let idle = rss();
+    let started = Instant::now();
+    let (downloaded, peak_down) = peak_rss(async {
+        let res = http
+            .get(format!("{}/proxy/download", server.url()))
+            .headers(proxy_headers.clone())
+            .send()
+            .await?
+            .error_for_status()?;
+        let mut n = 0u64;
+        let mut body = res.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            n += chunk?.len() as u64;
+        }
+        anyhow::Ok(n)
+    })
+    .await;
+    let down_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(downloaded? == BIG, "the whole download arrived");
+
+    let started = Instant::now();
+    let (uploaded, peak_up) = peak_rss(async {
+        let res = http
+            .put(format!("{}/proxy/upload", server.url()))
+            .headers(proxy_headers.clone())
+            .header("content-length", BIG)
+            .body(reqwest::Body::wrap_stream(zeros(BIG)))
+            .send()
+            .await?
+            .error_for_status()?;
+        anyhow::Ok(res.text().await?.parse::<u64>()?)
+    })
+    .await;
+    let up_secs = started.elapsed().as_secs_f64();
+    anyhow::ensure!(uploaded? == BIG, "the whole upload arrived");
+    let mb = |b: u64| b as f64 / 1e6;
+    println!(
+        "proxy: 200 MB download: peak RSS {:.1} MB above idle ({:.0} MB/s); 200 MB upload: {:.1} MB above idle ({:.0} MB/s) (idle {:.1} MB; server + upstream + client in one process)",
+        mb(peak_down.saturating_sub(idle)),
+        mb(BIG) / down_secs,
+        mb(peak_up.saturating_sub(idle)),
+        mb(BIG) / up_secs,
+        mb(idle),
+    );
+    Ok(())
+}
