@@ -51,6 +51,13 @@ pub enum ErrorCode {
     // ---- added for issue 4 (HMAC public-key mode, 400 like Nango) ------------------------------
     MissingHmac,
     InvalidHmac,
+    // ---- added for issue 12 (every rejection in the envelope) -----------------------------------
+    /// A request the framework refused before any handler (Nango's generic validation code).
+    InvalidRequest,
+    /// 405: the route exists, not with this method.
+    MethodNotAllowed,
+    /// 413: the body is over the server's limit.
+    PayloadTooLarge,
 }
 
 impl ErrorCode {
@@ -92,6 +99,9 @@ impl ErrorCode {
             Self::TooManyRequests => "too_many_requests",
             Self::MissingHmac => "missing_hmac",
             Self::InvalidHmac => "invalid_hmac",
+            Self::InvalidRequest => "invalid_request",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::PayloadTooLarge => "payload_too_large",
         }
     }
 }

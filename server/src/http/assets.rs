@@ -2,8 +2,8 @@
 //! a CDN: `Access-Control-Allow-Origin: *`, `Cross-Origin-Resource-Policy: cross-origin`, and
 //! `application/wasm` for the module), and generated provider logos.
 
+use super::extract::Path;
 use crate::AppState;
-use axum::extract::Path;
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::routing::get;

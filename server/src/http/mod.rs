@@ -12,6 +12,7 @@ pub mod extract;
 pub mod integrations;
 pub mod oauth;
 pub mod openapi;
+pub mod outbox;
 pub mod providers;
 pub mod rate_limit;
 pub mod security;
@@ -20,11 +21,12 @@ pub mod unauthenticated;
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderName, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use extract::Query;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -63,6 +65,7 @@ pub fn router(app: AppState) -> Router {
         .merge(providers::router())
         .merge(connections::router())
         .merge(environment::router())
+        .merge(outbox::router())
         .merge(api_auth::router())
         .merge(client_credentials::router())
         .merge(unauthenticated::router());
@@ -83,6 +86,8 @@ pub fn router(app: AppState) -> Router {
         .merge(assets::router(&app))
         .fallback(error::not_found)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Outside the body limit, so its 413 (and every other framework rejection) is enveloped.
+        .layer(axum::middleware::from_fn(error::envelope))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             security::headers,

@@ -195,6 +195,12 @@ const ROUTES: &[Route] = &[
     r(HttpMethod::Patch, "/connection/metadata", "connections", "Merge metadata (deprecated path)", Secret, (200, "The body, echoed")).body("MetadataBody"),
     r(HttpMethod::Get, "/environment/settings", "environment", "The environment's settings (secrets redacted)", Secret, (200, "`{data: EnvironmentSettings}`")),
     r(HttpMethod::Patch, "/environment/settings", "environment", "Change the environment's settings", Secret, (200, "`{data: EnvironmentSettings}`")).body("EnvironmentSettingsPatch"),
+    r(HttpMethod::Get, "/environment/webhooks", "environment", "The webhook outbox, newest first: pending, delivered and failed (dead letters: refused by the receiver, or out of retries after the 5 s … 10 h schedule)", Secret, (200, "`{data: OutboxWebhook[]}`")).query(&[
+        ("status", false, "`pending`, `delivered` or `failed`."),
+        ("limit", false, "1 to 1000 (default 100)."),
+        ("page", false, "0-based page of `limit` webhooks."),
+    ]),
+    r(HttpMethod::Post, "/environment/webhooks/{id}/resend", "environment", "Queue a failed (dead-lettered) webhook again with a fresh retry schedule; 404 `not_found` unless it is failed", Secret, (200, "`{data: OutboxWebhook}`")),
     r(HttpMethod::Get, "/connect", "assets", "Redirect to the Connect UI", Public, (308, "Redirect to `/connect/`")),
     r(HttpMethod::Get, "/connect/", "assets", "The Connect UI (its index page)", Public, (200, "HTML")),
     r(HttpMethod::Get, "/connect/{file}", "assets", "The Connect UI's files", Public, (200, "Static file")),
