@@ -74,6 +74,11 @@ pub enum ErrorCode {
     UpstreamUnreachable,
     /// The upstream did not answer in time (504).
     UpstreamTimeout,
+    // ---- added for issue 12 (every rejection in the envelope) -----------------------------------
+    /// A request the framework refused before any handler (Nango's generic validation code).
+    InvalidRequest,
+    /// 405: the route exists, not with this method.
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
@@ -125,6 +130,8 @@ impl ErrorCode {
             Self::ResponseTooLarge => "response_too_large",
             Self::UpstreamUnreachable => "upstream_unreachable",
             Self::UpstreamTimeout => "upstream_timeout",
+            Self::InvalidRequest => "invalid_request",
+            Self::MethodNotAllowed => "method_not_allowed",
         }
     }
 }

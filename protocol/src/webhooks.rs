@@ -36,3 +36,26 @@ pub struct AuthWebhook {
 
 /// Header carrying `hex(HMAC-SHA256(signing key, body))`, what `@nangohq/node` verifies.
 pub const HMAC_HEADER: &str = "X-Nango-Hmac-Sha256";
+
+/// One row of the webhook outbox, as `GET /environment/webhooks` lists it (Latchkey's own API; Nango
+/// keeps no dead letters). `status`: `pending` (queued or retrying), `delivered`, or `failed` (a dead
+/// letter: refused by the receiver or out of retries; `POST /environment/webhooks/{id}/resend` queues
+/// it again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxWebhook {
+    /// The `webhook-id` header of every attempt (receivers de-duplicate on it).
+    pub id: String,
+    pub url: String,
+    pub status: String,
+    /// Attempts made so far.
+    pub attempts: i64,
+    /// When the next attempt is due (ISO 8601), for a pending webhook.
+    pub next_attempt_at: Option<String>,
+    /// What the last failed attempt got (`HTTP 500`, a network error…).
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    pub failed_at: Option<String>,
+    /// The body sent, as JSON.
+    pub payload: serde_json::Value,
+}

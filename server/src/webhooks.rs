@@ -1,9 +1,12 @@
 //! Auth webhooks through a durable outbox (PROTOCOL.md §8).
 //!
-//! [`enqueue_auth`] writes one outbox row per destination in the same process step that changed the
-//! connection; a worker ([`spawn_worker`]) claims due rows with a lease, signs and POSTs them, and
-//! retries network errors and 5xx with exponential backoff. Rows survive a restart, and a claimed row
-//! is sent by one worker at a time.
+//! [`auth_rows`] makes one outbox row per destination; the store inserts them in the transaction that
+//! changes the connection. A worker ([`spawn_worker`]) claims due rows one at a time with a lease and
+//! a random claim token, sends up to [`CONCURRENCY`] at once, and records each result only if its claim
+//! still holds, so no two replicas send one row. 408, 429, 5xx and network errors are retried on
+//! Standard Webhooks' schedule (5 s … 10 h, [`retry_delay_secs`]) or after the receiver's
+//! `Retry-After`; other answers and exhausted retries leave a dead letter that the API
+//! (`GET /environment/webhooks`, `POST /environment/webhooks/{id}/resend`) and the CLI show and re-send.
 //!
 //! Signatures: `X-Nango-Hmac-Sha256` = hex HMAC-SHA256 of the exact body with the environment's
 //! webhook signing key (what `@nangohq/node`'s `verifyIncomingWebhookRequest` checks), the legacy
@@ -12,6 +15,7 @@
 //! secret is `whsec_` + base64 of the signing key's bytes).
 
 use crate::environment::Environment;
+use crate::storage::{NewWebhook, WebhookRow};
 use crate::AppState;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -19,8 +23,6 @@ use latchkey_protocol::webhooks::{AuthWebhook, HMAC_HEADER};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-const MAX_ATTEMPTS: i64 = 5;
-const LEASE_SECS: i64 = 60;
 const POLL: Duration = Duration::from_millis(500);
 
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
@@ -65,33 +67,50 @@ pub fn signature_headers(
     ]
 }
 
-/// Queues an auth webhook for every destination of the environment (none configured: nothing to do).
-pub async fn enqueue_auth(app: &AppState, env_id: i64, event: AuthWebhook) {
+/// The outbox rows of an auth webhook: one per destination of the environment (none configured:
+/// none). They are inserted by the caller, in the transaction that changes the connection when there
+/// is one ([`crate::storage::Storage::upsert_connection`]).
+pub async fn auth_rows(app: &AppState, env_id: i64, event: &AuthWebhook) -> Vec<NewWebhook> {
     let settings = match app.store.environment_by_id(env_id).await {
         Ok(Some(row)) => serde_json::from_str(&row.settings).unwrap_or_default(),
-        Ok(None) => return,
+        Ok(None) => return Vec::new(),
         Err(e) => {
             tracing::error!(error = %e, "could not read the environment to queue an auth webhook");
-            return;
+            return Vec::new();
         }
     };
     let urls =
-        crate::settings::webhook_destinations(app.config.webhook_url.as_deref(), &settings, &event);
-    let body = serde_json::to_string(&event).expect("webhook serializes");
-    for url in urls {
-        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-        if let Err(e) = app
-            .store
-            .enqueue_webhook(
-                &id,
-                env_id,
-                &url,
-                &body,
-                crate::time::now_unix(),
-                &crate::time::now_iso(),
-            )
-            .await
-        {
+        crate::settings::webhook_destinations(app.config.webhook_url.as_deref(), &settings, event);
+    let body = serde_json::to_string(event).expect("webhook serializes");
+    urls.into_iter()
+        .map(|url| NewWebhook {
+            id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
+            environment_id: env_id,
+            url,
+            body: body.clone(),
+            now_unix: crate::time::now_unix(),
+            now: crate::time::now_iso(),
+        })
+        .collect()
+}
+
+/// The rows of a connection write's webhook for either outcome: `creation` if the write creates the
+/// connection, `override` if it replaces one (`event` builds the webhook for an operation).
+pub async fn creation_or_override(
+    app: &AppState,
+    env_id: i64,
+    event: impl Fn(&str) -> AuthWebhook,
+) -> (Vec<NewWebhook>, Vec<NewWebhook>) {
+    (
+        auth_rows(app, env_id, &event("creation")).await,
+        auth_rows(app, env_id, &event("override")).await,
+    )
+}
+
+/// Queues an auth webhook that goes with no connection write (a failed token exchange).
+pub async fn enqueue_auth(app: &AppState, env_id: i64, event: AuthWebhook) {
+    for row in auth_rows(app, env_id, &event).await {
+        if let Err(e) = app.store.enqueue_webhook(&row).await {
             tracing::error!(error = %e, "could not queue an auth webhook");
         }
     }
@@ -131,107 +150,170 @@ pub fn auth_event(
     }
 }
 
-/// Backoff before attempt `n + 1` after `n` failures: 3 s, 6 s, 12 s… capped at 10 minutes.
-pub fn backoff_secs(attempts: i64) -> i64 {
-    (3i64 << (attempts - 1).clamp(0, 10)).min(600)
+/// Waits before attempt `n + 1` after `n` failed ones, the schedule Standard Webhooks recommends:
+/// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; `None` after the last one (the row becomes a dead letter,
+/// listed by `GET /environment/webhooks?status=failed` and re-sent on request).
+pub fn retry_delay_secs(failed_attempts: i64) -> Option<i64> {
+    const SCHEDULE: [i64; 7] = [5, 300, 1800, 7200, 18000, 36000, 36000];
+    usize::try_from(failed_attempts - 1)
+        .ok()
+        .and_then(|i| SCHEDULE.get(i).copied())
 }
+
+/// The longest `Retry-After` honoured; a receiver asking for more is retried after this.
+const MAX_RETRY_AFTER_SECS: i64 = 36_000;
+
+/// A `Retry-After` header in seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+pub fn retry_after_secs(value: &str, now_unix: i64) -> Option<i64> {
+    let value = value.trim();
+    let secs = match value.parse::<i64>() {
+        Ok(s) => s,
+        Err(_) => chrono::DateTime::parse_from_rfc2822(value)
+            .ok()?
+            .timestamp()
+            .checked_sub(now_unix)?,
+    };
+    Some(secs.clamp(0, MAX_RETRY_AFTER_SECS))
+}
+
+/// The first whole second at least `delay` seconds from now (rows are due by whole seconds, so a
+/// receiver's `Retry-After: 1` is never answered sooner).
+fn not_before(delay: i64) -> i64 {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    now_ms
+        .saturating_add(delay.saturating_mul(1000))
+        .saturating_add(999)
+        / 1000
+}
+
+/// Most webhooks sent at once by one replica (a slow receiver holds one of these, not the queue).
+const CONCURRENCY: usize = 8;
+/// How long one attempt may take.
+const TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a claim lasts: longer than an attempt, so a live sender is never overtaken; a replica that
+/// dies mid-send leaves its row to the others after this.
+const LEASE_SECS: i64 = 30;
 
 pub fn spawn_worker(app: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         loop {
+            let permit = slots.clone().acquire_owned().await.expect("never closed");
             let now = crate::time::now_unix();
-            match app
-                .store
-                .claim_due_webhooks(now, now + LEASE_SECS, 16)
-                .await
-            {
-                Ok(rows) => {
-                    for row in rows {
-                        deliver(&app, row).await;
-                    }
+            let claim = uuid::Uuid::new_v4().simple().to_string();
+            match app.store.claim_webhook(now, now + LEASE_SECS, &claim).await {
+                Ok(Some(row)) => {
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        deliver(&app, row, &claim).await;
+                        drop(permit);
+                    });
                 }
-                Err(e) => tracing::error!(error = %e, "webhook outbox unavailable"),
+                Ok(None) => {
+                    drop(permit);
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::error!(error = %e, "webhook outbox unavailable");
+                    tokio::time::sleep(POLL).await;
+                }
             }
-            tokio::time::sleep(POLL).await;
         }
     })
 }
 
-async fn deliver(app: &AppState, row: crate::storage::WebhookRow) {
-    let attempts = row.attempts + 1;
-    let now_iso = crate::time::now_iso();
+/// What one attempt came to.
+enum Attempt {
+    Delivered,
+    /// Worth retrying (408, 429, 5xx, network error), after the receiver's `Retry-After` if it gave one.
+    Retry(String, Option<i64>),
+    /// The receiver's final answer (other 3xx/4xx) or a URL the policy refuses.
+    Final(String),
+}
+
+async fn attempt(app: &AppState, row: &WebhookRow) -> Attempt {
     let signing_key = match app.store.environment_by_id(row.environment_id).await {
         Ok(Some(env_row)) => match Environment::open(&env_row, &app.cipher) {
             Ok(env) => env.webhook_signing_key,
-            Err(e) => return tracing::error!(error = %e, "cannot open the webhook signing key"),
+            Err(e) => return Attempt::Retry(format!("signing key unavailable: {e}"), None),
         },
-        _ => return,
+        Ok(None) => return Attempt::Final("environment deleted".into()),
+        Err(e) => return Attempt::Retry(format!("database: {e}"), None),
     };
     let mut request = match app.webhook_outbound.post(&row.url) {
         Ok(r) => r
-            .timeout(Duration::from_secs(20))
+            .timeout(TIMEOUT)
             .header("content-type", "application/json"),
-        Err(e) => {
-            let _ = app
-                .store
-                .webhook_attempt_failed(&row.id, attempts, &e.to_string(), None, &now_iso)
-                .await;
-            crate::metrics::webhook_delivery("failed");
-            return tracing::warn!(webhook = %row.id, error = %e, "webhook URL refused");
-        }
+        Err(e) => return Attempt::Final(e.to_string()),
     };
-    for (name, value) in signature_headers(
-        signing_key.expose(),
-        &row.id,
-        crate::time::now_unix(),
-        &row.body,
-    ) {
+    let now = crate::time::now_unix();
+    for (name, value) in signature_headers(signing_key.expose(), &row.id, now, &row.body) {
         request = request.header(name, value);
     }
-    let outcome = request.body(row.body.clone()).send().await;
-    let retryable_error = match outcome {
-        Ok(res) if res.status().is_success() => {
-            let _ = app
-                .store
-                .webhook_delivered(&row.id, attempts, &now_iso)
-                .await;
-            crate::metrics::webhook_delivery("delivered");
-            return tracing::info!(webhook = %row.id, attempts, "webhook delivered");
-        }
-        Ok(res) if res.status().is_server_error() => {
-            Some(format!("HTTP {}", res.status().as_u16()))
-        }
+    match request.body(row.body.clone()).send().await {
+        Ok(res) if res.status().is_success() => Attempt::Delivered,
         Ok(res) => {
-            // 3xx and 4xx are the receiver's answer; retrying would not change it.
-            let _ = app
-                .store
-                .webhook_attempt_failed(
-                    &row.id,
-                    attempts,
-                    &format!("HTTP {}", res.status().as_u16()),
-                    None,
-                    &now_iso,
-                )
-                .await;
-            crate::metrics::webhook_delivery("failed");
-            return tracing::warn!(webhook = %row.id, status = res.status().as_u16(), "webhook rejected");
+            let status = res.status();
+            let error = format!("HTTP {}", status.as_u16());
+            if status.is_server_error()
+                || status == reqwest::StatusCode::REQUEST_TIMEOUT
+                || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            {
+                let after = res
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry_after_secs(v, now));
+                Attempt::Retry(error, after)
+            } else {
+                Attempt::Final(error)
+            }
         }
         // Without the URL: webhook URLs often carry a secret token.
-        Err(e) => Some(e.without_url().to_string()),
+        Err(e) => Attempt::Retry(e.without_url().to_string(), None),
+    }
+}
+
+async fn deliver(app: &AppState, row: WebhookRow, claim: &str) {
+    let attempts = row.attempts + 1;
+    let outcome = attempt(app, &row).await;
+    let now_iso = crate::time::now_iso();
+    let recorded = match outcome {
+        Attempt::Delivered => {
+            tracing::info!(webhook = %row.id, attempts, "webhook delivered");
+            crate::metrics::webhook_delivery("delivered");
+            app.store
+                .webhook_delivered(&row.id, claim, attempts, &now_iso)
+                .await
+        }
+        Attempt::Final(error) => {
+            tracing::warn!(webhook = %row.id, attempts, error = %error, "webhook refused; kept as a dead letter");
+            crate::metrics::webhook_delivery("failed");
+            app.store
+                .webhook_attempt_failed(&row.id, claim, attempts, &error, None, &now_iso)
+                .await
+        }
+        Attempt::Retry(error, after) => {
+            let retry_at = retry_delay_secs(attempts)
+                .map(|scheduled| after.unwrap_or(scheduled))
+                .map(not_before);
+            tracing::warn!(webhook = %row.id, attempts, error = %error, will_retry = retry_at.is_some(), "webhook delivery failed");
+            crate::metrics::webhook_delivery(if retry_at.is_some() { "retry" } else { "failed" });
+            app.store
+                .webhook_attempt_failed(&row.id, claim, attempts, &error, retry_at, &now_iso)
+                .await
+        }
     };
-    let error = retryable_error.unwrap_or_default();
-    let retry_at =
-        (attempts < MAX_ATTEMPTS).then(|| crate::time::now_unix() + backoff_secs(attempts));
-    tracing::warn!(webhook = %row.id, attempts, error = %error, will_retry = retry_at.is_some(), "webhook delivery failed");
-    crate::metrics::webhook_delivery(if retry_at.is_some() {
-        "retry"
-    } else {
-        "failed"
-    });
-    let _ = app
-        .store
-        .webhook_attempt_failed(&row.id, attempts, &error, retry_at, &now_iso)
-        .await;
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(webhook = %row.id, "webhook claim lost before its result was recorded")
+        }
+        Err(e) => {
+            tracing::error!(webhook = %row.id, error = %e, "could not record a webhook attempt")
+        }
+    }
 }
 
 #[cfg(test)]
@@ -259,10 +341,28 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_and_caps() {
-        assert_eq!(backoff_secs(1), 3);
-        assert_eq!(backoff_secs(2), 6);
-        assert_eq!(backoff_secs(3), 12);
-        assert_eq!(backoff_secs(20), 600);
+    fn retries_follow_the_standard_webhooks_schedule_over_hours() {
+        let delays: Vec<i64> = (1..).map_while(retry_delay_secs).collect();
+        assert_eq!(delays, [5, 300, 1800, 7200, 18000, 36000, 36000]);
+        assert!(delays.iter().sum::<i64>() > 24 * 3600);
+        assert_eq!(retry_delay_secs(0), None);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(retry_after_secs("7", 0), Some(7));
+        assert_eq!(retry_after_secs("-3", 0), Some(0));
+        assert_eq!(
+            retry_after_secs("99999999999", 0),
+            Some(MAX_RETRY_AFTER_SECS)
+        );
+        let now = chrono::DateTime::parse_from_rfc2822("Wed, 21 Oct 2015 07:28:00 GMT")
+            .unwrap()
+            .timestamp();
+        assert_eq!(
+            retry_after_secs("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            Some(30)
+        );
+        assert_eq!(retry_after_secs("soon", now), None);
     }
 }

@@ -1,4 +1,5 @@
-//! Auth webhooks are durable: retried with backoff after a network error and a 5xx, and a webhook
+//! Auth webhooks are durable: retried after a network error (5 s, Standard Webhooks' first step) and
+//! after a 5xx (when the receiver's `Retry-After` says), and a webhook
 //! queued just before the server process is killed with SIGKILL is delivered — once — by the next
 //! process on the same database.
 
@@ -21,7 +22,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the customer's endpoint on `port`; it answers `failures` 503s, then 200s.
+/// Starts the customer's endpoint on `port`; it answers `failures` 503s (`Retry-After: 6`), then 200s.
 async fn receiver_on(port: u16, failures: usize) -> Seen {
     let seen: Seen = Default::default();
     let log = seen.clone();
@@ -33,9 +34,9 @@ async fn receiver_on(port: u16, failures: usize) -> Seen {
                 let mut log = log.lock().unwrap();
                 log.push((Instant::now(), headers, body));
                 if log.len() <= failures {
-                    StatusCode::SERVICE_UNAVAILABLE
+                    (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "6")])
                 } else {
-                    StatusCode::OK
+                    (StatusCode::OK, [("retry-after", "0")])
                 }
             }
         }),
@@ -109,7 +110,7 @@ async fn wait_for(seen: &Seen, count: usize, limit: Duration) {
 }
 
 #[tokio::test]
-async fn a_webhook_is_retried_with_backoff_after_a_network_error_and_a_503() {
+async fn a_webhook_is_retried_after_a_network_error_and_a_503_with_retry_after() {
     let hook_port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -131,8 +132,8 @@ async fn a_webhook_is_retried_with_backoff_after_a_network_error_and_a_503() {
     assert_eq!(seen.len(), 2, "503 then delivered; nothing after success");
     let gap = seen[1].0 - seen[0].0;
     assert!(
-        gap >= Duration::from_secs(5),
-        "the second retry waits longer than the first (exponential backoff): {gap:?}"
+        gap >= Duration::from_secs(6),
+        "the retry after the 503 waits what its Retry-After says: {gap:?}"
     );
     assert_eq!(seen[0].2, seen[1].2, "same body");
     assert_eq!(
@@ -222,7 +223,7 @@ async fn a_webhook_queued_before_kill_9_is_delivered_once_after_restart() {
 
     let seen = receiver_on(hook_port, 0).await;
     let (_second, _) = ServerProcess::spawn(port, dir.path(), &hook_url);
-    // Within the retry backoff, or the claim lease (60 s) if the kill hit mid-delivery.
+    // Within the first retry delay (5 s), or the claim lease (30 s) if the kill hit mid-delivery.
     wait_for(&seen, 1, Duration::from_secs(90)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let seen = seen.lock().unwrap().clone();

@@ -14,13 +14,14 @@
 
 use super::error::ApiError;
 use super::extract::{query_params, session_from_query, StrictJson};
+use super::extract::{Path, Query};
 use crate::catalog::{CatalogEntry, Provider};
 use crate::environment::{is_uuid_v4, Environment};
 use crate::oauth::flow::connection_aad;
 use crate::sessions;
 use crate::storage::{ConnectSessionRow, IntegrationRow, NewConnection};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -280,7 +281,7 @@ pub async fn prepare<'a>(
     })
 }
 
-/// Seals and upserts the connection, then enqueues the auth webhook (`creation` or `override`).
+/// Seals and upserts the connection with its auth webhook (`creation` or `override`) in one transaction.
 pub async fn save_connection(
     app: &AppState,
     prepared: &Prepared<'_>,
@@ -294,24 +295,41 @@ pub async fn save_connection(
         &serde_json::to_vec(credentials).expect("credentials serialize"),
         &connection_aad(env.id, key, &connection_id),
     );
+    let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, |op| {
+        crate::webhooks::auth_event(
+            &env.name,
+            key,
+            &connection_id,
+            &prepared.integration.provider,
+            prepared.provider.auth_mode.as_str(),
+            op,
+            prepared.submitter.tags(),
+            None,
+        )
+    })
+    .await;
     let created = app
         .store
-        .upsert_connection(&NewConnection {
-            environment_id: env.id,
-            provider_config_key: key.to_string(),
-            connection_id: connection_id.clone(),
-            provider: prepared.integration.provider.clone(),
-            credentials_enc: sealed,
-            key_id: app.cipher.key_id().to_string(),
-            connection_config: serde_json::to_string(config).expect("map serializes"),
-            tags: prepared
-                .submitter
-                .tags()
-                .map(String::from)
-                .unwrap_or_else(|| "{}".into()),
-            end_user: prepared.submitter.end_user(),
-            now: crate::time::now_iso(),
-        })
+        .upsert_connection(
+            &NewConnection {
+                environment_id: env.id,
+                provider_config_key: key.to_string(),
+                connection_id: connection_id.clone(),
+                provider: prepared.integration.provider.clone(),
+                credentials_enc: sealed,
+                key_id: app.cipher.key_id().to_string(),
+                connection_config: serde_json::to_string(config).expect("map serializes"),
+                tags: prepared
+                    .submitter
+                    .tags()
+                    .map(String::from)
+                    .unwrap_or_else(|| "{}".into()),
+                end_user: prepared.submitter.end_user(),
+                now: crate::time::now_iso(),
+            },
+            &on_create,
+            &on_update,
+        )
         .await?;
     // Identity only, never the credentials.
     tracing::info!(
@@ -321,17 +339,6 @@ pub async fn save_connection(
         created,
         "connection saved"
     );
-    let event = crate::webhooks::auth_event(
-        &env.name,
-        key,
-        &connection_id,
-        &prepared.integration.provider,
-        prepared.provider.auth_mode.as_str(),
-        if created { "creation" } else { "override" },
-        prepared.submitter.tags(),
-        None,
-    );
-    crate::webhooks::enqueue_auth(app, env.id, event).await;
     Ok(Json(AuthResult {
         provider_config_key: key.to_string(),
         connection_id,

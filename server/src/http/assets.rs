@@ -7,7 +7,7 @@
 
 use super::embedded::Bundle;
 use crate::AppState;
-use axum::extract::Path as UrlPath;
+use super::extract::Path as UrlPath;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::get;

@@ -6,10 +6,11 @@
 use super::api_auth::{prepare, save_connection};
 use super::error::ApiError;
 use super::extract::StrictJson;
+use super::extract::{Path, Query};
 use crate::oauth::client_credentials::{fetch, ClientCredentialsError};
 use crate::secret::Secret;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};

@@ -3,11 +3,12 @@
 //! opened only here, for a caller holding the secret key.
 
 use super::error::ApiError;
+use super::extract::{Path, Query};
 use super::extract::{SecretKeyAuth, StrictJson};
 use crate::oauth::refresh::{self, RefreshError};
 use crate::storage::ConnectionRow;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -81,6 +82,16 @@ fn strip_refresh_tokens(v: &mut serde_json::Value) {
     }
 }
 
+/// Nango flags a connection whose last refresh failed (or whose refreshes are exhausted) with an
+/// `auth` error, in the connection and in the list.
+fn connection_errors(row: &ConnectionRow) -> Vec<serde_json::Value> {
+    if row.refresh_failures > 0 {
+        vec![serde_json::json!({"type": "auth", "log_id": null})]
+    } else {
+        Vec::new()
+    }
+}
+
 fn view(
     row: &ConnectionRow,
     mut credentials: Credentials,
@@ -100,12 +111,7 @@ fn view(
         connection_id: row.connection_id.clone(),
         provider_config_key: row.provider_config_key.clone(),
         provider: row.provider.clone(),
-        // Nango flags a connection whose last refresh failed with an `auth` error.
-        errors: if row.refresh_failures > 0 {
-            vec![serde_json::json!({"type": "auth", "log_id": null})]
-        } else {
-            Vec::new()
-        },
+        errors: connection_errors(row),
         end_user: row
             .end_user
             .as_deref()
@@ -248,23 +254,40 @@ async fn import(
         &crate::oauth::flow::connection_aad(env.id, key, &connection_id),
     );
     let now = crate::time::now_iso();
-    let created = app
-        .store
-        .upsert_connection(&crate::storage::NewConnection {
-            environment_id: env.id,
-            provider_config_key: key.to_string(),
-            connection_id: connection_id.clone(),
-            provider: integration.provider.clone(),
-            credentials_enc: sealed,
-            key_id: app.cipher.key_id().to_string(),
-            connection_config: serde_json::Value::Object(
-                body.connection_config.clone().unwrap_or_default(),
-            )
-            .to_string(),
-            tags: serde_json::to_string(&tags).expect("tags serialize"),
-            end_user,
-            now: now.clone(),
-        })
+    let tags_text = serde_json::to_string(&tags).expect("tags serialize");
+    let (on_create, on_update) = crate::webhooks::creation_or_override(&app, env.id, |op| {
+        crate::webhooks::auth_event(
+            &env.name,
+            key,
+            &connection_id,
+            &integration.provider,
+            kind,
+            op,
+            Some(&tags_text),
+            None,
+        )
+    })
+    .await;
+    app.store
+        .upsert_connection(
+            &crate::storage::NewConnection {
+                environment_id: env.id,
+                provider_config_key: key.to_string(),
+                connection_id: connection_id.clone(),
+                provider: integration.provider.clone(),
+                credentials_enc: sealed,
+                key_id: app.cipher.key_id().to_string(),
+                connection_config: serde_json::Value::Object(
+                    body.connection_config.clone().unwrap_or_default(),
+                )
+                .to_string(),
+                tags: tags_text.clone(),
+                end_user,
+                now: now.clone(),
+            },
+            &on_create,
+            &on_update,
+        )
         .await?;
     if let Some(metadata) = &body.metadata {
         app.store
@@ -282,18 +305,6 @@ async fn import(
         .connection(env.id, key, &connection_id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("imported connection vanished")))?;
-    let tags_text = serde_json::to_string(&tags).expect("tags serialize");
-    let event = crate::webhooks::auth_event(
-        &env.name,
-        key,
-        &connection_id,
-        &integration.provider,
-        kind,
-        if created { "creation" } else { "override" },
-        Some(&tags_text),
-        None,
-    );
-    crate::webhooks::enqueue_auth(&app, env.id, event).await;
     Ok((
         StatusCode::CREATED,
         Json(wire(view(&row, body.credentials, true))),
@@ -452,7 +463,7 @@ async fn list(
                 "connection_id": r.connection_id,
                 "provider_config_key": r.provider_config_key,
                 "provider": r.provider,
-                "errors": [],
+                "errors": connection_errors(r),
                 "end_user": r.end_user.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()),
                 "tags": serde_json::from_str::<serde_json::Value>(&r.tags).unwrap_or_default(),
                 "metadata": json_map(&r.metadata),

@@ -44,6 +44,17 @@ impl ApiError {
         }
     }
 
+    pub fn invalid_query(path: Vec<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code: ErrorCode::InvalidQueryParams,
+            issues: vec![ValidationIssue {
+                code: "invalid".into(),
+                message: message.into(),
+                path,
+            }],
+        }
+    }
+
     pub fn invalid_body(path: Vec<String>, message: impl Into<String>) -> Self {
         Self::Invalid {
             code: ErrorCode::InvalidBody,
@@ -126,4 +137,56 @@ impl IntoResponse for ApiError {
 /// Any unmatched route answers with the envelope too.
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "Unknown route.")
+}
+
+/// The envelope for what no handler answered: the framework's own rejections (405, a 413 from the body
+/// limit, an unknown file under `/connect/` or `/sdk/`) arrive as plain text or an empty body; they
+/// leave as `{"error":{"code","message"}}` with the same status and headers (`Allow` included).
+/// JSON and HTML answers (handlers, the OAuth pages) pass untouched.
+pub async fn envelope(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let content_type = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let said = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    let (code, fallback) = match status {
+        StatusCode::NOT_FOUND => (ErrorCode::NotFound, "Unknown route or file."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            ErrorCode::MethodNotAllowed,
+            "This route does not accept this method.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            ErrorCode::PayloadTooLarge,
+            "The request body is over the size limit.",
+        ),
+        StatusCode::TOO_MANY_REQUESTS => (ErrorCode::TooManyRequests, "Too many requests."),
+        s if s.is_server_error() => (ErrorCode::ServerError, "An internal error occurred."),
+        _ => (ErrorCode::InvalidRequest, "The request is not valid."),
+    };
+    let message = match (status.is_server_error(), said) {
+        (false, Some(said)) => said,
+        _ => fallback.to_string(),
+    };
+    let mut enveloped = ApiError::new(status, code, message).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            enveloped.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    enveloped
 }

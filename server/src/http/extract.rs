@@ -230,11 +230,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
 
     async fn from_request(req: Request, app: &AppState) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, app).await.map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::InvalidBody,
-                e.body_text(),
-            )
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::PayloadTooLarge,
+                    "The request body is over the size limit.",
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidBody,
+                    e.body_text(),
+                )
+            }
         })?;
         let bytes = if bytes.is_empty() {
             Bytes::from_static(b"{}")
@@ -246,6 +254,14 @@ impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidJson,
                 "The body is not valid JSON.",
+            ));
+        }
+        // Every body this API takes is an object; serde would also read a struct from an array
+        // (`["resend","key"]` as `{provider, unique_key}`), so anything else is refused first.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::invalid_body(
+                Vec::new(),
+                "The body must be a JSON object.",
             ));
         }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
@@ -263,6 +279,49 @@ impl<T: DeserializeOwned> FromRequest<AppState> for StrictJson<T> {
                     })
                     .collect();
                 ApiError::invalid_body(path, e.inner().to_string())
+            })
+    }
+}
+
+/// `axum::extract::Query` whose rejection (a malformed value, a duplicate or unknown field) is the
+/// envelope with Nango's `invalid_query_params`.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(q)| Query(q))
+            .map_err(|e| {
+                let message = e.body_text();
+                let message = message
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&message);
+                ApiError::invalid_query(Vec::new(), message)
+            })
+    }
+}
+
+/// `axum::extract::Path` whose rejection (bad percent-encoding or UTF-8, a wrong type) is the
+/// envelope with Nango's `invalid_uri_params`.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(p)| Path(p))
+            .map_err(|e| ApiError::Invalid {
+                code: ErrorCode::InvalidUriParams,
+                issues: vec![latchkey_protocol::ValidationIssue {
+                    code: "invalid".into(),
+                    message: e.body_text(),
+                    path: Vec::new(),
+                }],
             })
     }
 }

@@ -4,12 +4,13 @@
 //! re-seals it.
 
 use super::error::ApiError;
+use super::extract::Path;
 use super::extract::{SecretKeyAuth, SecretOrSession, StrictJson};
 use crate::oauth::flow::integration_secret_aad;
 use crate::sessions;
 use crate::storage::{IntegrationRow, NewIntegration};
 use crate::{time, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};

@@ -14,6 +14,7 @@ pub mod integrations;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
 pub mod providers;
 pub mod proxy;
 pub mod rate_limit;
@@ -23,11 +24,12 @@ pub mod unauthenticated;
 use crate::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderName, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use extract::Query;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -66,6 +68,7 @@ pub fn router(app: AppState) -> Router {
         .merge(providers::router())
         .merge(connections::router())
         .merge(environment::router())
+        .merge(outbox::router())
         .merge(api_auth::router())
         .merge(client_credentials::router())
         .merge(unauthenticated::router())
@@ -101,6 +104,8 @@ pub fn router(app: AppState) -> Router {
         .fallback(error::not_found)
         // Sees the matched route template (set by the router before its layers run).
         .layer(axum::middleware::from_fn(crate::metrics::track))
+        // Outside the body limit, so its 413 (and every other framework rejection) is enveloped.
+        .layer(axum::middleware::from_fn(error::envelope))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             security::headers,

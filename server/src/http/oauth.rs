@@ -9,9 +9,10 @@
 //! origin recorded when the flow started — never `'*'`).
 
 use super::extract::query_params;
+use super::extract::{Path, Query};
 use crate::oauth::flow::{self, CallbackQuery, FlowFailure, ReportTo, StartRequest};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

@@ -250,6 +250,12 @@ const ROUTES: &[Route] = &[
     r(HttpMethod::Put, "/proxy/{endpoint}", "proxy", "Proxy a PUT", Secret, (200, "The provider's answer")).query(PROXY_QUERY),
     r(HttpMethod::Patch, "/proxy/{endpoint}", "proxy", "Proxy a PATCH (retried only on the statuses in Retry-On)", Secret, (200, "The provider's answer")).query(PROXY_QUERY),
     r(HttpMethod::Delete, "/proxy/{endpoint}", "proxy", "Proxy a DELETE", Secret, (200, "The provider's answer")).query(PROXY_QUERY),
+    r(HttpMethod::Get, "/environment/webhooks", "environment", "The webhook outbox, newest first: pending, delivered and failed (dead letters: refused by the receiver, or out of retries after the 5 s … 10 h schedule)", Secret, (200, "`{data: OutboxWebhook[]}`")).query(&[
+        ("status", false, "`pending`, `delivered` or `failed`."),
+        ("limit", false, "1 to 1000 (default 100)."),
+        ("page", false, "0-based page of `limit` webhooks."),
+    ]),
+    r(HttpMethod::Post, "/environment/webhooks/{id}/resend", "environment", "Queue a failed (dead-lettered) webhook again with a fresh retry schedule; 404 `not_found` unless it is failed", Secret, (200, "`{data: OutboxWebhook}`")),
     r(HttpMethod::Get, "/connect", "assets", "Redirect to the Connect UI", Public, (308, "Redirect to `/connect/`")),
     r(HttpMethod::Get, "/connect/", "assets", "The Connect UI (its index page)", Public, (200, "HTML")),
     r(HttpMethod::Get, "/connect/{file}", "assets", "The Connect UI's files", Public, (200, "Static file")),

@@ -2,9 +2,10 @@
 //! `name` and `logo_url`, so the Connect UI can build forms from fields the engine does not use.
 
 use super::error::ApiError;
+use super::extract::Path;
 use super::extract::SecretOrSession;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};

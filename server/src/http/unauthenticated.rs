@@ -5,8 +5,9 @@
 use super::api_auth::{prepare, save_connection};
 use super::error::ApiError;
 use super::extract::StrictJson;
+use super::extract::{Path, Query};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_protocol::connection::{AuthResult, Credentials};

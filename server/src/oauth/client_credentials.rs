@@ -150,9 +150,9 @@ pub(crate) async fn renew(
         Err(ClientCredentialsError::Internal(e)) => return Err(RefreshError::Internal(e)),
         Err(e) => return Err(refresh_failed(app, &row, "OAUTH2_CC", &e.to_string()).await),
     };
-    let row = store_renewed(app, row, &fetched.credentials).await?;
+    let (row, credentials) = store_renewed(app, row, fetched.credentials).await?;
     tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "client-credentials token renewed");
-    Ok((row, fetched.credentials))
+    Ok((row, credentials))
 }
 
 #[cfg(test)]

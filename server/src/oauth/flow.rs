@@ -630,37 +630,44 @@ pub async fn complete(
     .then_some(config_override);
     let credentials = tokens.into_credentials(None, config_override);
     let plaintext = serde_json::to_vec(&credentials).expect("credentials serialize");
+    let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, |op| {
+        crate::webhooks::auth_event(
+            &env.name,
+            &attempt.provider_config_key,
+            &attempt.connection_id,
+            &integration.provider,
+            provider.auth_mode.as_str(),
+            op,
+            attempt.tags.as_deref(),
+            None,
+        )
+    })
+    .await;
     let created = app
         .store
-        .upsert_connection(&NewConnection {
-            environment_id: env.id,
-            provider_config_key: attempt.provider_config_key.clone(),
-            connection_id: attempt.connection_id.clone(),
-            provider: integration.provider.clone(),
-            credentials_enc: app.cipher.seal(
-                &plaintext,
-                &connection_aad(env.id, &attempt.provider_config_key, &attempt.connection_id),
-            ),
-            key_id: app.cipher.key_id().to_string(),
-            connection_config: serde_json::to_string(&connection_config).expect("map serializes"),
-            tags: attempt.tags.clone().unwrap_or_else(|| "{}".into()),
-            end_user: attempt.end_user.clone(),
-            now: crate::time::now_iso(),
-        })
+        .upsert_connection(
+            &NewConnection {
+                environment_id: env.id,
+                provider_config_key: attempt.provider_config_key.clone(),
+                connection_id: attempt.connection_id.clone(),
+                provider: integration.provider.clone(),
+                credentials_enc: app.cipher.seal(
+                    &plaintext,
+                    &connection_aad(env.id, &attempt.provider_config_key, &attempt.connection_id),
+                ),
+                key_id: app.cipher.key_id().to_string(),
+                connection_config: serde_json::to_string(&connection_config)
+                    .expect("map serializes"),
+                tags: attempt.tags.clone().unwrap_or_else(|| "{}".into()),
+                end_user: attempt.end_user.clone(),
+                now: crate::time::now_iso(),
+            },
+            &on_create,
+            &on_update,
+        )
         .await
         .map_err(|e| internal(e).reported_to(&report))?;
     tracing::info!(integration = %report.provider_config_key, connection = %report.connection_id, created, "connection authorized");
-    let event = crate::webhooks::auth_event(
-        &env.name,
-        &attempt.provider_config_key,
-        &attempt.connection_id,
-        &integration.provider,
-        provider.auth_mode.as_str(),
-        if created { "creation" } else { "override" },
-        attempt.tags.as_deref(),
-        None,
-    );
-    crate::webhooks::enqueue_auth(app, env.id, event).await;
     Ok(Completed { report, created })
 }
 

@@ -6,8 +6,13 @@
 //! without calling the provider. A rotated refresh token is stored together with the new access token
 //! (one sealed credentials blob, one UPDATE).
 //!
-//! A failed refresh is counted on the connection (`refresh_failures`, `last_refresh_failure_at`);
-//! the next successful one resets the count. A connection authorized with an overriding OAuth client
+//! A failed refresh is counted on the connection (`refresh_failures`, `last_refresh_failure_at`, and
+//! failing days); the next successful one resets the count. Like Nango, automatic refreshes of a
+//! failing grant wait [`FAILURE_COOLDOWN_SECS`] after a failure and stop after
+//! [`EXHAUSTED_AFTER_DAYS`] failing days (a forced refresh or a reconnect starts over).
+//!
+//! Every write is a compare-and-swap on the sealed credentials the refresh started from: a refresh
+//! that began before a reconnect neither overwrites the newer grant nor marks it as failing. A connection authorized with an overriding OAuth client
 //! (`credentials.config_override`) refreshes with that client.
 
 use super::flow::{connection_aad, open_client_secret};
@@ -41,8 +46,18 @@ impl RefreshLocks {
     }
 }
 
+/// After a failed refresh, automatic (non-forced) refreshes wait this long (Nango's backoff).
+pub const FAILURE_COOLDOWN_SECS: i64 = 30;
+/// Failing days (at most one counted per UTC day) after which automatic refreshes stop until the
+/// connection is re-authorized or refreshed by force (Nango's `refresh_exhausted`).
+pub const EXHAUSTED_AFTER_DAYS: i64 = 4;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
+    #[error("the last refresh failed less than {FAILURE_COOLDOWN_SECS} seconds ago; retry later or force it")]
+    Backoff,
+    #[error("refreshing this connection failed on {EXHAUSTED_AFTER_DAYS} days; reconnect it or force a refresh")]
+    Exhausted,
     #[error("the connection has no refresh token and its access token has expired")]
     NoRefreshToken,
     #[error("the provider refused to refresh the token: {0}")]
@@ -67,7 +82,7 @@ pub(crate) fn open(app: &AppState, row: &ConnectionRow) -> anyhow::Result<Creden
 pub(crate) fn expires_soon(c: &Credentials, now: i64) -> bool {
     expires_at(c).is_some_and(|at| {
         chrono::DateTime::parse_from_rfc3339(at)
-            .map(|t| t.timestamp() - now < REFRESH_WINDOW_SECS)
+            .map(|t| t.timestamp().saturating_sub(now) < REFRESH_WINDOW_SECS)
             .unwrap_or(true)
     })
 }
@@ -87,6 +102,65 @@ pub async fn fresh(
     if !renewable || !(force || expires_soon(&credentials, crate::time::now_unix())) {
         return Ok((row, credentials));
     }
+    if !force {
+        gate(&row, crate::time::now_unix())?;
+    }
+    let identity = (
+        row.environment_id,
+        row.provider_config_key.clone(),
+        row.connection_id.clone(),
+    );
+    let started_with = row.credentials_enc.clone();
+    match renew_once(app, row, credentials, force).await {
+        // A refresh that failed while the connection was re-authorized (the grant it tried is gone):
+        // the newer grant is the answer.
+        Err(RefreshError::Upstream(e)) => match reread(app, identity).await? {
+            Some(now) if now.credentials_enc != started_with => {
+                let credentials = open(app, &now)?;
+                Ok((now, credentials))
+            }
+            _ => Err(RefreshError::Upstream(e)),
+        },
+        other => other,
+    }
+}
+
+/// Nango's short-circuits for automatic refreshes of a failing grant: exhausted after
+/// [`EXHAUSTED_AFTER_DAYS`] failing days, and [`FAILURE_COOLDOWN_SECS`] between attempts.
+fn gate(row: &ConnectionRow, now: i64) -> Result<(), RefreshError> {
+    if row.refresh_failure_days >= EXHAUSTED_AFTER_DAYS {
+        return Err(RefreshError::Exhausted);
+    }
+    let last = row
+        .last_refresh_failure_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp());
+    match last {
+        Some(at) if now.saturating_sub(at) < FAILURE_COOLDOWN_SECS => Err(RefreshError::Backoff),
+        _ => Ok(()),
+    }
+}
+
+/// The connection as stored now.
+async fn reread(
+    app: &AppState,
+    (env_id, pck, connection_id): (i64, String, String),
+) -> Result<Option<ConnectionRow>, RefreshError> {
+    Ok(app
+        .store
+        .connection(env_id, &pck, &connection_id)
+        .await
+        .map_err(anyhow::Error::from)?)
+}
+
+/// One renewal under the in-process lock and the cross-replica lease.
+async fn renew_once(
+    app: &AppState,
+    row: ConnectionRow,
+    credentials: Credentials,
+    force: bool,
+) -> Result<(ConnectionRow, Credentials), RefreshError> {
     let lock = app.refresh_locks.for_connection(row.id);
     let _guard = lock.lock().await;
     // Re-check after locking: another caller may have refreshed while we waited.
@@ -106,6 +180,11 @@ pub async fn fresh(
     let refreshed_meanwhile = access_token(&current) != access_token(&credentials);
     if refreshed_meanwhile && !expired(&current, crate::time::now_unix()) {
         return Ok((row, current));
+    }
+    // Whoever held it before us may have failed: readers queued behind a failing refresh do not
+    // call the provider again each.
+    if !force {
+        gate(&row, crate::time::now_unix())?;
     }
     // Other replicas sharing the database may be refreshing too: one caller in all of them holds the
     // lease and calls the provider; the others wait for the token it stores (crate::replicas).
@@ -215,13 +294,14 @@ async fn refresh_now(
         }
     };
     let new = tokens.into_credentials(Some(refresh_token.clone()), config_override.clone());
-    let row = store_renewed(app, row, &new).await?;
+    let (row, new) = store_renewed(app, row, new).await?;
     tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "token refreshed");
     Ok((row, new))
 }
 
-/// A refresh (or client-credentials renewal) the provider refused: counted on the connection, logged
-/// (the provider's error, never a token), and reported by an auth webhook.
+/// A refresh (or client-credentials renewal) the provider refused: counted on the connection and
+/// reported by an auth webhook, in one transaction — unless the connection was re-authorized meanwhile
+/// (the failure concerns a grant that is gone). Logged with the provider's error, never a token.
 pub(crate) async fn refresh_failed(
     app: &AppState,
     row: &ConnectionRow,
@@ -230,37 +310,47 @@ pub(crate) async fn refresh_failed(
 ) -> RefreshError {
     tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %error, "token refresh failed");
     crate::metrics::token_refresh(false);
+    let webhooks = match app.store.environment_by_id(row.environment_id).await {
+        Ok(Some(env)) => {
+            let event = crate::webhooks::auth_event(
+                &env.name,
+                &row.provider_config_key,
+                &row.connection_id,
+                &row.provider,
+                auth_mode,
+                "refresh",
+                Some(&row.tags),
+                Some(("refresh_token_external_error", error)),
+            );
+            crate::webhooks::auth_rows(app, row.environment_id, &event).await
+        }
+        _ => Vec::new(),
+    };
     if let Err(db) = app
         .store
-        .record_refresh_failure(row.id, &crate::time::now_iso())
+        .record_refresh_failure(
+            row.id,
+            &row.credentials_enc,
+            &crate::time::now_iso(),
+            &webhooks,
+        )
         .await
     {
         tracing::error!(error = %db, "could not count a refresh failure");
     }
-    if let Ok(Some(env)) = app.store.environment_by_id(row.environment_id).await {
-        let event = crate::webhooks::auth_event(
-            &env.name,
-            &row.provider_config_key,
-            &row.connection_id,
-            &row.provider,
-            auth_mode,
-            "refresh",
-            Some(&row.tags),
-            Some(("refresh_token_external_error", error)),
-        );
-        crate::webhooks::enqueue_auth(app, row.environment_id, event).await;
-    }
     RefreshError::Upstream(error.to_string())
 }
 
-/// Seals and stores renewed credentials (which resets the failure count); returns the row as stored.
+/// Seals and stores renewed credentials (which resets the failure counts) if the row still holds the
+/// grant that was renewed; returns the row and credentials as stored. When a re-authorization replaced
+/// the grant meanwhile, the newer grant stays and is returned instead.
 pub(crate) async fn store_renewed(
     app: &AppState,
     row: ConnectionRow,
-    credentials: &Credentials,
-) -> Result<ConnectionRow, RefreshError> {
+    credentials: Credentials,
+) -> Result<(ConnectionRow, Credentials), RefreshError> {
     let sealed = app.cipher.seal(
-        &serde_json::to_vec(credentials).expect("credentials serialize"),
+        &serde_json::to_vec(&credentials).expect("credentials serialize"),
         &connection_aad(
             row.environment_id,
             &row.provider_config_key,
@@ -268,19 +358,45 @@ pub(crate) async fn store_renewed(
         ),
     );
     let now = crate::time::now_iso();
-    app.store
-        .update_connection_credentials(row.id, &sealed, app.cipher.key_id(), &now)
+    let swapped = app
+        .store
+        .update_connection_credentials(
+            row.id,
+            &row.credentials_enc,
+            &sealed,
+            app.cipher.key_id(),
+            &now,
+        )
         .await
         .map_err(anyhow::Error::from)?;
     crate::metrics::token_refresh(true);
-    Ok(ConnectionRow {
-        credentials_enc: sealed,
-        key_id: app.cipher.key_id().to_string(),
-        updated_at: now,
-        refresh_failures: 0,
-        last_refresh_failure_at: None,
-        ..row
-    })
+    if !swapped {
+        tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "connection re-authorized during a refresh; the newer grant is kept");
+        let current = reread(
+            app,
+            (
+                row.environment_id,
+                row.provider_config_key.clone(),
+                row.connection_id.clone(),
+            ),
+        )
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
+        let credentials = open(app, &current)?;
+        return Ok((current, credentials));
+    }
+    Ok((
+        ConnectionRow {
+            credentials_enc: sealed,
+            key_id: app.cipher.key_id().to_string(),
+            updated_at: now,
+            refresh_failures: 0,
+            last_refresh_failure_at: None,
+            refresh_failure_days: 0,
+            ..row
+        },
+        credentials,
+    ))
 }
 
 /// Whether the access token is past its expiry (a refreshed token within the window is still usable).

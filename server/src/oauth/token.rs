@@ -191,16 +191,36 @@ pub fn parse_token_response(
         .and_then(|v| v.as_str())
         .filter(|s| !s.is_empty());
     let expires_in = raw.get("expires_in").and_then(|v| match v {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(whole_seconds)),
+        serde_json::Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .or_else(|| s.trim().parse::<f64>().ok().and_then(whole_seconds)),
         _ => None,
     });
     Ok(TokenSet {
         access_token: Secret::new(access_token),
         refresh_token: refresh_token.map(Secret::new),
-        expires_at: expires_in.filter(|s| *s > 0).map(|s| now + s),
+        expires_at: expires_in.filter(|s| *s > 0).map(|s| expiry(now, s)),
         raw,
     })
+}
+
+/// The longest token lifetime believed (100 years, beyond Nango's 99-year default for tokens that do
+/// not expire): a provider's `expires_in` is capped to it, so the expiry stays a real date.
+pub const MAX_LIFETIME_SECS: i64 = 100 * 365 * 24 * 3600;
+
+/// `now + expires_in`, with the provider's number capped (never an overflow, never a date past year
+/// 9999 that the ISO form could not hold).
+pub fn expiry(now: i64, expires_in: i64) -> i64 {
+    now.saturating_add(expires_in.clamp(0, MAX_LIFETIME_SECS))
+}
+
+/// A fractional or huge float `expires_in` as whole seconds (`None` when not a finite number).
+fn whole_seconds(f: f64) -> Option<i64> {
+    // `as` saturates at the i64 bounds; NaN and infinities are refused first.
+    f.is_finite().then(|| f.trunc() as i64)
 }
 
 #[cfg(test)]
@@ -218,6 +238,32 @@ mod tests {
         assert_eq!(t.access_token.expose(), "a");
         assert_eq!(t.expires_at, Some(4600));
         assert!(t.refresh_token.is_none());
+    }
+
+    #[test]
+    fn provider_supplied_lifetimes_never_overflow() {
+        let now = 1_700_000_000;
+        for expires_in in [
+            format!("{}", i64::MAX),
+            format!("\"{}\"", i64::MAX),
+            "1e300".to_string(),
+            "3600.9".to_string(),
+        ] {
+            let t = parse_token_response(
+                &format!(r#"{{"access_token":"a","expires_in":{expires_in}}}"#),
+                "application/json",
+                now,
+            )
+            .unwrap();
+            let at = t.expires_at.unwrap();
+            assert!(
+                at > now && at <= now + MAX_LIFETIME_SECS,
+                "{expires_in} → {at}"
+            );
+            let iso = crate::time::unix_to_iso(at);
+            assert!(!iso.starts_with("1970"), "{expires_in} → {iso}");
+        }
+        assert_eq!(expiry(i64::MAX - 1, i64::MAX), i64::MAX);
     }
 
     #[test]

@@ -95,8 +95,16 @@ pub trait Storage: Send + Sync + 'static {
 
     async fn purge_expired_oauth_attempts(&self, now: i64) -> sqlx::Result<u64>;
 
-    /// Creates or replaces a connection's credentials; returns `true` when it was created.
-    async fn upsert_connection(&self, c: &NewConnection) -> sqlx::Result<bool>;
+    /// Creates or replaces a connection's credentials; returns `true` when it was created. In the same
+    /// transaction it queues `on_create` (when created) or `on_update` (when replaced), so a webhook
+    /// is never lost between the write and its enqueue, and a creation is reported exactly once even
+    /// when writers race on one connection.
+    async fn upsert_connection(
+        &self,
+        c: &NewConnection,
+        on_create: &[NewWebhook],
+        on_update: &[NewWebhook],
+    ) -> sqlx::Result<bool>;
 
     /// Sets a connection's metadata (already merged by the caller); `false` when it does not exist.
     async fn set_connection_metadata(
@@ -108,18 +116,28 @@ pub trait Storage: Send + Sync + 'static {
         now: &str,
     ) -> sqlx::Result<bool>;
 
-    /// Replaces sealed credentials after a refresh (access and rotated refresh token together); a
-    /// successful refresh also clears the refresh-failure counter.
+    /// Replaces sealed credentials after a refresh (access and rotated refresh token together) if the
+    /// row still holds `expected` (compare-and-swap: a refresh that began before a reconnect must not
+    /// overwrite the newer grant); `false` when it changed meanwhile. Success clears the failure counts.
     async fn update_connection_credentials(
         &self,
         id: i64,
+        expected: &[u8],
         enc: &[u8],
         key_id: &str,
         now: &str,
-    ) -> sqlx::Result<()>;
+    ) -> sqlx::Result<bool>;
 
-    /// Counts one failed refresh of a connection (issue 4) and records when it happened.
-    async fn record_refresh_failure(&self, id: i64, now: &str) -> sqlx::Result<()>;
+    /// Counts one failed refresh of the grant `expected` (and a failing day, at most once a UTC day)
+    /// and queues `on_failure` in the same transaction; `false` (nothing written) when the
+    /// connection's credentials changed meanwhile.
+    async fn record_refresh_failure(
+        &self,
+        id: i64,
+        expected: &[u8],
+        now: &str,
+        on_failure: &[NewWebhook],
+    ) -> sqlx::Result<bool>;
 
     async fn connection(
         &self,
@@ -137,36 +155,56 @@ pub trait Storage: Send + Sync + 'static {
         connection_id: &str,
     ) -> sqlx::Result<bool>;
 
-    async fn enqueue_webhook(
-        &self,
-        id: &str,
-        env_id: i64,
-        url: &str,
-        body: &str,
-        now_unix: i64,
-        now: &str,
-    ) -> sqlx::Result<()>;
+    async fn enqueue_webhook(&self, w: &NewWebhook) -> sqlx::Result<()>;
 
-    /// Claims up to `limit` due webhooks by moving their `next_attempt_at` past `lease_until`, so no
-    /// other worker takes them while they are being sent.
-    async fn claim_due_webhooks(
+    /// Claims one due webhook for `claim` by moving its `next_attempt_at` to `lease_until`, so no other
+    /// worker (in any replica) takes it while it is being sent.
+    async fn claim_webhook(
         &self,
         now_unix: i64,
         lease_until: i64,
-        limit: i64,
-    ) -> sqlx::Result<Vec<WebhookRow>>;
+        claim: &str,
+    ) -> sqlx::Result<Option<WebhookRow>>;
 
-    async fn webhook_delivered(&self, id: &str, attempts: i64, now: &str) -> sqlx::Result<()>;
+    /// Marks a webhook delivered if `claim` still holds it; `false` otherwise.
+    async fn webhook_delivered(
+        &self,
+        id: &str,
+        claim: &str,
+        attempts: i64,
+        now: &str,
+    ) -> sqlx::Result<bool>;
 
-    /// Records a failed attempt: retry at `retry_at`, or give up when it is `None`.
+    /// Records a failed attempt (if `claim` still holds the row): retry at `retry_at`, or move it to
+    /// the dead letters (`failed_at`) when it is `None`.
     async fn webhook_attempt_failed(
         &self,
         id: &str,
+        claim: &str,
         attempts: i64,
         error: &str,
         retry_at: Option<i64>,
         now: &str,
-    ) -> sqlx::Result<()>;
+    ) -> sqlx::Result<bool>;
+
+    /// An environment's outbox, newest first, optionally of one status; `limit` rows after `offset`.
+    async fn list_webhooks(
+        &self,
+        env_id: i64,
+        status: Option<WebhookStatus>,
+        limit: i64,
+        offset: i64,
+    ) -> sqlx::Result<Vec<WebhookRow>>;
+
+    /// Puts a dead-lettered webhook back in the queue (attempts reset); `None` when there is no
+    /// failed webhook of that id in the environment.
+    async fn resend_webhook(
+        &self,
+        env_id: i64,
+        id: &str,
+        now_unix: i64,
+    ) -> sqlx::Result<Option<WebhookRow>>;
+
     // ---- several replicas ---------------------------------------------------------------------
 
     /// Takes the refresh lease of a connection for `holder` until `until` (unix seconds) when nobody

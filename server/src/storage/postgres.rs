@@ -74,5 +74,7 @@ const OAUTH_RESULTS_CHANNEL: &str = "latchkey_oauth_results";
 impl_storage!(
     PostgresStore,
     backend = "postgres",
-    skip_locked = "FOR UPDATE SKIP LOCKED"
+    skip_locked = "FOR UPDATE SKIP LOCKED",
+    begin = "BEGIN",
+    db = sqlx::Postgres
 );

@@ -130,6 +130,9 @@ pub struct ConnectionRow {
     /// Failed refreshes since the last success (migration 0020), and when the last one happened.
     pub refresh_failures: i64,
     pub last_refresh_failure_at: Option<String>,
+    /// UTC days with a failed refresh since the last success (migration 0040; Nango's
+    /// `refresh_attempts`): at [`crate::oauth::refresh::EXHAUSTED_AFTER_DAYS`] the grant is exhausted.
+    pub refresh_failure_days: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -158,4 +161,40 @@ pub struct WebhookRow {
     pub failed_at: Option<String>,
     pub last_error: Option<String>,
     pub created_at: String,
+    /// Who is sending it now (a random token per claim, migration 0040).
+    pub claim: Option<String>,
+}
+
+/// A webhook to queue.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    pub id: String,
+    pub environment_id: i64,
+    pub url: String,
+    pub body: String,
+    pub now_unix: i64,
+    pub now: String,
+}
+
+/// Where a webhook is in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookStatus {
+    /// Waiting for its first or next attempt (or being sent).
+    Pending,
+    Delivered,
+    /// Dead letter: refused by the receiver or out of attempts; re-sent only on request.
+    Failed,
+}
+
+impl WebhookRow {
+    pub fn status(&self) -> WebhookStatus {
+        if self.delivered_at.is_some() {
+            WebhookStatus::Delivered
+        } else if self.failed_at.is_some() {
+            WebhookStatus::Failed
+        } else {
+            WebhookStatus::Pending
+        }
+    }
 }

@@ -4,10 +4,31 @@
 //! argument.
 
 /// Implements [`super::Storage`] for a type with a `pool: sqlx::Pool<_>` field.
+/// `$begin` opens a write transaction (`BEGIN IMMEDIATE` on SQLite takes the write lock up front, so a
+/// concurrent writer means waiting, not `database is locked`); `$db` is the sqlx database type.
 /// `$skip_locked` is appended to the outbox claim's sub-select (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
 /// where several replicas claim concurrently; empty on SQLite, whose writers are serialised).
 macro_rules! impl_storage {
-    ($store:ty, backend = $backend:literal, skip_locked = $skip_locked:literal) => {
+    ($store:ty, backend = $backend:literal, skip_locked = $skip_locked:literal, begin = $begin:literal, db = $db:ty) => {
+        /// Inserts one outbox row on `conn` (a transaction's or the pool's).
+        async fn insert_webhook<'c, E>(conn: E, w: &NewWebhook) -> sqlx::Result<()>
+        where
+            E: sqlx::Executor<'c, Database = $db>,
+        {
+            sqlx::query(
+                "INSERT INTO webhook_outbox (id, environment_id, url, body, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&w.id)
+            .bind(w.environment_id)
+            .bind(&w.url)
+            .bind(&w.body)
+            .bind(w.now_unix)
+            .bind(&w.now)
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+
         #[async_trait::async_trait]
         impl $crate::storage::Storage for $store {
             fn backend(&self) -> &'static str {
@@ -280,41 +301,73 @@ macro_rules! impl_storage {
 
     // ---- connections --------------------------------------------------------------------------
 
-    async fn upsert_connection(&self, c: &NewConnection) -> sqlx::Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let existed: Option<(i64,)> = sqlx::query_as(
-            "SELECT id FROM connections WHERE environment_id = $1 AND provider_config_key = $2 AND connection_id = $3",
-        )
-        .bind(c.environment_id)
-        .bind(&c.provider_config_key)
-        .bind(&c.connection_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO connections (environment_id, provider_config_key, connection_id, provider, credentials_enc, key_id,
-               connection_config, metadata, tags, end_user, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, '{}', $8, $9, $10, $11)
-             ON CONFLICT (environment_id, provider_config_key, connection_id) DO UPDATE SET
-               provider = excluded.provider, credentials_enc = excluded.credentials_enc, key_id = excluded.key_id,
-               connection_config = excluded.connection_config, tags = excluded.tags,
-               end_user = COALESCE(excluded.end_user, connections.end_user), updated_at = excluded.updated_at,
-               refresh_failures = 0, last_refresh_failure_at = NULL",
-        )
-        .bind(c.environment_id)
-        .bind(&c.provider_config_key)
-        .bind(&c.connection_id)
-        .bind(&c.provider)
-        .bind(&c.credentials_enc)
-        .bind(&c.key_id)
-        .bind(&c.connection_config)
-        .bind(&c.tags)
-        .bind(&c.end_user)
-        .bind(&c.now)
-        .bind(&c.now)
-        .execute(&mut *tx)
-        .await?;
+    async fn upsert_connection(
+        &self,
+        c: &NewConnection,
+        on_create: &[NewWebhook],
+        on_update: &[NewWebhook],
+    ) -> sqlx::Result<bool> {
+        // One write transaction, begun as a write ($begin), whose first statement writes: a concurrent
+        // writer makes us wait (busy timeout / row lock) instead of failing a read→write upgrade.
+        // `DO NOTHING` reports the insert exactly once, even when PostgreSQL sessions race on one key
+        // (the loser waits for the winner's commit, then sees the conflict).
+        let mut tx = self.pool.begin_with($begin).await?;
+        let mut created = false;
+        for _ in 0..3 {
+            let inserted = sqlx::query(
+                "INSERT INTO connections (environment_id, provider_config_key, connection_id, provider, credentials_enc, key_id,
+                   connection_config, metadata, tags, end_user, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, '{}', $8, $9, $10, $11)
+                 ON CONFLICT (environment_id, provider_config_key, connection_id) DO NOTHING",
+            )
+            .bind(c.environment_id)
+            .bind(&c.provider_config_key)
+            .bind(&c.connection_id)
+            .bind(&c.provider)
+            .bind(&c.credentials_enc)
+            .bind(&c.key_id)
+            .bind(&c.connection_config)
+            .bind(&c.tags)
+            .bind(&c.end_user)
+            .bind(&c.now)
+            .bind(&c.now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                created = true;
+                break;
+            }
+            let updated = sqlx::query(
+                "UPDATE connections SET provider = $1, credentials_enc = $2, key_id = $3, connection_config = $4,
+                   tags = $5, end_user = COALESCE($6, end_user), updated_at = $7,
+                   refresh_failures = 0, last_refresh_failure_at = NULL, refresh_failure_days = 0
+                 WHERE environment_id = $8 AND provider_config_key = $9 AND connection_id = $10",
+            )
+            .bind(&c.provider)
+            .bind(&c.credentials_enc)
+            .bind(&c.key_id)
+            .bind(&c.connection_config)
+            .bind(&c.tags)
+            .bind(&c.end_user)
+            .bind(&c.now)
+            .bind(c.environment_id)
+            .bind(&c.provider_config_key)
+            .bind(&c.connection_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated == 1 {
+                break;
+            }
+            // Deleted between the two statements (PostgreSQL): insert again.
+        }
+        for w in if created { on_create } else { on_update } {
+            insert_webhook(&mut *tx, w).await?;
+        }
         tx.commit().await?;
-        Ok(existed.is_none())
+        Ok(created)
     }
 
     async fn set_connection_metadata(
@@ -341,33 +394,58 @@ macro_rules! impl_storage {
     async fn update_connection_credentials(
         &self,
         id: i64,
+        expected: &[u8],
         enc: &[u8],
         key_id: &str,
         now: &str,
-    ) -> sqlx::Result<()> {
-        sqlx::query(
+    ) -> sqlx::Result<bool> {
+        let res = sqlx::query(
             "UPDATE connections SET credentials_enc = $1, key_id = $2, updated_at = $3,
-               refresh_failures = 0, last_refresh_failure_at = NULL WHERE id = $4",
+               refresh_failures = 0, last_refresh_failure_at = NULL, refresh_failure_days = 0
+             WHERE id = $4 AND credentials_enc = $5",
         )
         .bind(enc)
         .bind(key_id)
         .bind(now)
         .bind(id)
+        .bind(expected)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(res.rows_affected() == 1)
     }
 
-    async fn record_refresh_failure(&self, id: i64, now: &str) -> sqlx::Result<()> {
-        sqlx::query(
-            "UPDATE connections SET refresh_failures = refresh_failures + 1, last_refresh_failure_at = $1
-             WHERE id = $2",
+    async fn record_refresh_failure(
+        &self,
+        id: i64,
+        expected: &[u8],
+        now: &str,
+        on_failure: &[NewWebhook],
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.pool.begin_with($begin).await?;
+        // Nango counts failing days (at most one a calendar day, UTC) towards exhaustion; the plain
+        // count says how many attempts failed. Only the grant that failed is marked: a reconnect that
+        // replaced it meanwhile (other credentials_enc) is left alone.
+        let res = sqlx::query(
+            "UPDATE connections SET refresh_failures = refresh_failures + 1,
+               refresh_failure_days = refresh_failure_days + CASE
+                 WHEN last_refresh_failure_at IS NULL OR SUBSTR(last_refresh_failure_at, 1, 10) <> SUBSTR($1, 1, 10)
+                 THEN 1 ELSE 0 END,
+               last_refresh_failure_at = $1
+             WHERE id = $2 AND credentials_enc = $3",
         )
         .bind(now)
         .bind(id)
-        .execute(&self.pool)
+        .bind(expected)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        let counted = res.rows_affected() == 1;
+        if counted {
+            for w in on_failure {
+                insert_webhook(&mut *tx, w).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(counted)
     }
 
     async fn connection(
@@ -412,87 +490,132 @@ macro_rules! impl_storage {
 
     // ---- webhook outbox -----------------------------------------------------------------------
 
-    async fn enqueue_webhook(
-        &self,
-        id: &str,
-        env_id: i64,
-        url: &str,
-        body: &str,
-        now_unix: i64,
-        now: &str,
-    ) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO webhook_outbox (id, environment_id, url, body, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(env_id)
-        .bind(url)
-        .bind(body)
-        .bind(now_unix)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    async fn enqueue_webhook(&self, w: &NewWebhook) -> sqlx::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_webhook(&mut *conn, w).await
     }
 
-    async fn claim_due_webhooks(
+    async fn claim_webhook(
         &self,
         now_unix: i64,
         lease_until: i64,
-        limit: i64,
-    ) -> sqlx::Result<Vec<WebhookRow>> {
+        claim: &str,
+    ) -> sqlx::Result<Option<WebhookRow>> {
+        // One row per claim, so a slow receiver holds only its own row. The outer condition is
+        // re-checked against the row as it is when locked: two replicas cannot both claim it.
         let sql = format!(
-            "UPDATE webhook_outbox SET next_attempt_at = $1
-             WHERE id IN (SELECT id FROM webhook_outbox
-                          WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2
-                          ORDER BY next_attempt_at LIMIT $3 {})
-               AND next_attempt_at <= $2
+            "UPDATE webhook_outbox SET next_attempt_at = $1, claim = $2
+             WHERE id = (SELECT id FROM webhook_outbox
+                         WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3
+                         ORDER BY next_attempt_at LIMIT 1 {})
+               AND delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3
              RETURNING *",
             $skip_locked
         );
         sqlx::query_as(&sql)
-        .bind(lease_until)
-        .bind(now_unix)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
+            .bind(lease_until)
+            .bind(claim)
+            .bind(now_unix)
+            .fetch_optional(&self.pool)
+            .await
     }
 
-    async fn webhook_delivered(&self, id: &str, attempts: i64, now: &str) -> sqlx::Result<()> {
-        sqlx::query("UPDATE webhook_outbox SET delivered_at = $1, attempts = $2, last_error = NULL WHERE id = $3")
-            .bind(now)
-            .bind(attempts)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn webhook_delivered(
+        &self,
+        id: &str,
+        claim: &str,
+        attempts: i64,
+        now: &str,
+    ) -> sqlx::Result<bool> {
+        let res = sqlx::query(
+            "UPDATE webhook_outbox SET delivered_at = $1, attempts = $2, last_error = NULL, claim = NULL
+             WHERE id = $3 AND claim = $4 AND delivered_at IS NULL",
+        )
+        .bind(now)
+        .bind(attempts)
+        .bind(id)
+        .bind(claim)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
     }
 
     async fn webhook_attempt_failed(
         &self,
         id: &str,
+        claim: &str,
         attempts: i64,
         error: &str,
         retry_at: Option<i64>,
         now: &str,
-    ) -> sqlx::Result<()> {
-        match retry_at {
-            Some(at) => sqlx::query("UPDATE webhook_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
-                .bind(attempts)
-                .bind(error)
-                .bind(at)
-                .bind(id)
-                .execute(&self.pool)
-                .await?,
-            None => sqlx::query("UPDATE webhook_outbox SET attempts = $1, last_error = $2, failed_at = $3 WHERE id = $4")
-                .bind(attempts)
-                .bind(error)
-                .bind(now)
-                .bind(id)
-                .execute(&self.pool)
-                .await?,
+    ) -> sqlx::Result<bool> {
+        let res = match retry_at {
+            Some(at) => sqlx::query(
+                "UPDATE webhook_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3, claim = NULL
+                 WHERE id = $4 AND claim = $5 AND delivered_at IS NULL",
+            )
+            .bind(attempts)
+            .bind(error)
+            .bind(at)
+            .bind(id)
+            .bind(claim)
+            .execute(&self.pool)
+            .await?,
+            None => sqlx::query(
+                "UPDATE webhook_outbox SET attempts = $1, last_error = $2, failed_at = $3, claim = NULL
+                 WHERE id = $4 AND claim = $5 AND delivered_at IS NULL",
+            )
+            .bind(attempts)
+            .bind(error)
+            .bind(now)
+            .bind(id)
+            .bind(claim)
+            .execute(&self.pool)
+            .await?,
         };
-        Ok(())
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn list_webhooks(
+        &self,
+        env_id: i64,
+        status: Option<WebhookStatus>,
+        limit: i64,
+        offset: i64,
+    ) -> sqlx::Result<Vec<WebhookRow>> {
+        let filter = match status {
+            None => "",
+            Some(WebhookStatus::Pending) => "AND delivered_at IS NULL AND failed_at IS NULL",
+            Some(WebhookStatus::Delivered) => "AND delivered_at IS NOT NULL",
+            Some(WebhookStatus::Failed) => "AND failed_at IS NOT NULL",
+        };
+        sqlx::query_as(&format!(
+            "SELECT * FROM webhook_outbox WHERE environment_id = $1 {filter}
+             ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
+        ))
+        .bind(env_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    async fn resend_webhook(
+        &self,
+        env_id: i64,
+        id: &str,
+        now_unix: i64,
+    ) -> sqlx::Result<Option<WebhookRow>> {
+        sqlx::query_as(
+            "UPDATE webhook_outbox SET failed_at = NULL, attempts = 0, next_attempt_at = $1, claim = NULL
+             WHERE environment_id = $2 AND id = $3 AND failed_at IS NOT NULL
+             RETURNING *",
+        )
+        .bind(now_unix)
+        .bind(env_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
     }
 
     // ---- several replicas ---------------------------------------------------------------------

@@ -45,4 +45,10 @@ impl SqliteStore {
     }
 }
 
-impl_storage!(SqliteStore, backend = "sqlite", skip_locked = "");
+impl_storage!(
+    SqliteStore,
+    backend = "sqlite",
+    skip_locked = "",
+    begin = "BEGIN IMMEDIATE",
+    db = sqlx::Sqlite
+);

@@ -10,6 +10,8 @@ pub struct Harness {
     pub server: RunningServer,
     pub base: String,
     pub http: reqwest::Client,
+    /// The database the server uses (SQLite file or a PostgreSQL database), for tests that age rows.
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -46,6 +48,7 @@ pub async fn harness_configured(
         config.providers_file = Some(path);
     }
     configure(&mut config);
+    let database_url = config.database_url.clone();
     let server = start(config, listener).await.unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -55,6 +58,7 @@ pub async fn harness_configured(
         server,
         base,
         http,
+        database_url,
         _dir: dir,
     }
 }
@@ -118,6 +122,44 @@ impl Harness {
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
         r.body["data"]["token"].as_str().unwrap().to_string()
+    }
+
+    /// Runs one statement on the server's database (SQLite or PostgreSQL); returns rows affected.
+    pub async fn sql(&self, sql: &str) -> u64 {
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+            sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        }
+    }
+
+    /// One integer from the server's database.
+    pub async fn sql_i64(&self, sql: &str) -> i64 {
+        if self.database_url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+            sqlx::query_as::<_, (i64,)>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .0
+        } else {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            sqlx::query_as::<_, (i64,)>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .0
+        }
     }
 
     pub async fn connection(&self, key: &str, id: &str, extra_query: &str) -> Reply {
