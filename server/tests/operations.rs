@@ -33,6 +33,8 @@ fn serve_in(dir: &std::path::Path, env: &[(&str, &str)]) -> (Process, String) {
         .arg("serve")
         .current_dir(dir)
         .env_clear()
+        // The only variable kept: the per-user data dir lands inside the empty directory.
+        .env("HOME", dir)
         .env("LATCHKEY_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
@@ -96,7 +98,7 @@ async fn the_binary_alone_in_an_empty_directory_serves_everything() {
         .unwrap()
         .contains(r#"latchkey_http_requests_total{method="GET",route="/health",status="200"} 1"#));
     // The database and dev key file were created in the empty directory, nothing else was needed.
-    assert!(dir.path().join("data/latchkey.db").exists());
+    assert!(dir.path().join(".local/share/latchkey/latchkey.db").exists());
 
     let connect = latchkey_server::http::embedded::Bundle::connect_ui();
     let sdk = latchkey_server::http::embedded::Bundle::sdk();
@@ -503,6 +505,7 @@ fn doctor_says_what_is_wrong_and_fails() {
         .arg("doctor")
         .current_dir(dir.path())
         .env_clear()
+        .env("HOME", dir.path())
         .env("LATCHKEY_ENCRYPTION_KEY", "too-short")
         .env("LATCHKEY_PUBLIC_URL", "http://auth.example.com")
         .env("LATCHKEY_ADDR", "0.0.0.0:3003")
@@ -514,13 +517,14 @@ fn doctor_says_what_is_wrong_and_fails() {
     assert!(text.contains("openssl rand -base64 32"), "{text}");
     assert!(text.contains("warn  public URL"), "{text}");
     assert!(text.contains("does not exist yet"), "{text}");
-    assert!(!dir.path().join("data").exists(), "doctor creates nothing");
+    assert!(!dir.path().join(".local").exists(), "doctor creates nothing");
 
     // A sound production configuration passes.
     let out = Command::new(&*BIN)
         .arg("doctor")
         .current_dir(dir.path())
         .env_clear()
+        .env("HOME", dir.path())
         .env(
             "LATCHKEY_ENCRYPTION_KEY",
             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
@@ -564,6 +568,7 @@ async fn json_logs_and_the_health_command() {
         .arg("serve")
         .current_dir(dir.path())
         .env_clear()
+        .env("HOME", dir.path())
         .env("LATCHKEY_ADDR", "127.0.0.1:0")
         .env("LATCHKEY_LOG_FORMAT", "json")
         .stdin(Stdio::null())

@@ -10,7 +10,7 @@ mod common;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use common::{harness_with, serve, Harness};
+use common::{harness_configured, serve, Harness};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
