@@ -84,6 +84,40 @@ pub struct Provider {
     pub allowed_hosts: Vec<String>,
 }
 
+impl Provider {
+    /// Whether the browser may set connection-config field `key`: the provider declares it (or one of
+    /// its URL or parameter templates uses it), and does not fill it itself (`automated`, e.g.
+    /// Salesforce's `instance_url` from the token response).
+    pub fn browser_may_set(&self, key: &str) -> bool {
+        match self.connection_config.get(key) {
+            Some(field) => !field.automated,
+            None => self
+                .templates()
+                .any(|t| placeholders(t).iter().any(|(k, _)| k == key)),
+        }
+    }
+
+    fn templates(&self) -> impl Iterator<Item = &str> {
+        let token_urls: Vec<&str> = match &self.token_url {
+            Some(UrlByMode::One(u)) => vec![u.as_str()],
+            Some(UrlByMode::ByMode(m)) => m.values().map(String::as_str).collect(),
+            None => Vec::new(),
+        };
+        self.authorization_url
+            .as_deref()
+            .into_iter()
+            .chain(self.refresh_url.as_deref())
+            .chain(token_urls)
+            .chain(
+                self.authorization_params
+                    .values()
+                    .chain(self.token_params.values())
+                    .chain(self.refresh_params.values())
+                    .filter_map(|v| v.as_str()),
+            )
+    }
+}
+
 /// The part of a `connection_config` field schema the engine enforces.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct FieldSchema {

@@ -533,3 +533,44 @@ async fn connection_credentials_move_to_unambiguous_associated_data() {
     let (status, _) = api_key_of(&s, "b:c").await;
     assert!(status >= 500, "{status}");
 }
+
+/// Finding 2, for credentials posted from the browser (API key): undeclared `params[…]` are not
+/// stored in the connection config.
+#[tokio::test]
+async fn api_key_connections_keep_only_declared_connection_config_fields() {
+    let s = server(|_| {}).await;
+    let (status, _) = s
+        .backend(
+            reqwest::Method::POST,
+            "/integrations",
+            json!({"unique_key": "oa", "provider": "openai"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let token = s.session(json!({"end_user": {"id": "u1"}})).await;
+    let res = s
+        .http
+        .post(format!(
+            "{}/api-auth/api-key/oa?connect_session_token={token}&params[instance_url]=https://attacker.example",
+            s.base
+        ))
+        .json(&json!({"apiKey": "sk-declared-only"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let body: Value = res.json().await.unwrap();
+    let id = body["connectionId"].as_str().unwrap().to_string();
+    let (status, body) = s
+        .backend(
+            reqwest::Method::GET,
+            &format!("/connection/{id}?provider_config_key=oa"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["connection_config"].get("instance_url").is_none(),
+        "{body}"
+    );
+}

@@ -71,14 +71,17 @@ impl Submitter {
             .unwrap_or(true)
     }
 
-    /// The connection config of the new connection: the browser's `params[…]`, overlaid by the
-    /// session's pinned defaults.
+    /// The connection config of the new connection: the browser's `params[…]` — only the fields the
+    /// provider lets it set ([`Provider::browser_may_set`]), plus Nango's `oauth_scopes` — overlaid by
+    /// the session's pinned defaults.
     pub fn connection_config(
         &self,
         key: &str,
         pairs: &[(String, String)],
+        provider: &Provider,
     ) -> BTreeMap<String, String> {
-        let from_browser = query_params(pairs, "params");
+        let mut from_browser = query_params(pairs, "params");
+        from_browser.retain(|k, _| k == "oauth_scopes" || provider.browser_may_set(k));
         match &self.session {
             Some(s) => sessions::connection_config(s, key, from_browser),
             None => {
@@ -394,7 +397,9 @@ async fn save_verified(
     credentials: Credentials,
 ) -> Result<Json<AuthResult>, ApiError> {
     let prepared = prepare(app, key, pairs, mode).await?;
-    let config = prepared.submitter.connection_config(key, pairs);
+    let config = prepared
+        .submitter
+        .connection_config(key, pairs, prepared.provider);
     crate::verification::verify(app, prepared.entry, &credentials, &config)
         .await
         .map_err(|e| {

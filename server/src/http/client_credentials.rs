@@ -69,7 +69,9 @@ async fn client_credentials(
         }
     }
     let prepared = prepare(&app, &key, &pairs, AuthMode::Oauth2Cc).await?;
-    let mut config = prepared.submitter.connection_config(&key, &pairs);
+    let mut config = prepared
+        .submitter
+        .connection_config(&key, &pairs, prepared.provider);
     let fetched = fetch(
         &app,
         prepared.provider,

@@ -305,6 +305,43 @@ pub async fn limit(State(limiter): State<Limiter>, req: Request, next: Next) -> 
 mod tests {
     use super::*;
 
+    fn request(peer: &str, forwarded: Option<&str>) -> Request {
+        let mut req = Request::new(axum::body::Body::empty());
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::new(peer.parse().unwrap(), 4000)));
+        if let Some(f) = forwarded {
+            req.headers_mut()
+                .insert("x-forwarded-for", HeaderValue::from_str(f).unwrap());
+        }
+        req
+    }
+
+    #[test]
+    fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let ip = |peer, fwd| {
+            client_ip(&request(peer, fwd), &[proxy])
+                .unwrap()
+                .to_string()
+        };
+        // A client cannot pick its own bucket by sending the header directly.
+        assert_eq!(ip("203.0.113.9", Some("198.51.100.1")), "203.0.113.9");
+        // Behind the proxy: the right-most address the proxy did not add itself.
+        assert_eq!(
+            ip("10.0.0.5", Some("198.51.100.1, 203.0.113.7")),
+            "203.0.113.7"
+        );
+        assert_eq!(ip("10.0.0.5", Some("203.0.113.7, 10.0.0.5")), "203.0.113.7");
+        assert_eq!(ip("10.0.0.5", None), "10.0.0.5");
+        // Without trusted proxies the peer is the client.
+        assert_eq!(
+            client_ip(&request("10.0.0.5", Some("1.2.3.4")), &[])
+                .unwrap()
+                .to_string(),
+            "10.0.0.5"
+        );
+    }
+
     #[test]
     fn reset_is_the_time_to_refill_what_was_used() {
         let l = Limiter::per_minute(NonZeroU32::new(60).unwrap());

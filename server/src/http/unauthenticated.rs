@@ -30,7 +30,9 @@ async fn unauthenticated(
     StrictJson(EmptyBody {}): StrictJson<EmptyBody>,
 ) -> Result<Json<AuthResult>, ApiError> {
     let prepared = prepare(&app, &key, &pairs, AuthMode::None).await?;
-    let config = prepared.submitter.connection_config(&key, &pairs);
+    let config = prepared
+        .submitter
+        .connection_config(&key, &pairs, prepared.provider);
     let connection_id = prepared.submitter.connection_id();
     save_connection(
         &app,

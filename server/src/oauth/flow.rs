@@ -191,19 +191,13 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
 
     // Session defaults win over what the browser sent (Nango's rule, reference §4.1 step 7).
     let defaults = req.session.and_then(|s| sessions::defaults_for(s, key));
-    // The browser may set only the fields the provider declares and does not fill itself
-    // (`automated`, e.g. Salesforce `instance_url`), and the client overrides (Nango reads them
-    // from `params[…]` too). User scopes come from the session only (reference §4.1 step 7).
+    // The browser may set only the fields the provider declares (or its templates use) and does not
+    // fill itself (`automated`, e.g. Salesforce `instance_url`), and the client overrides (Nango reads
+    // them from `params[…]` too). User scopes come from the session only (reference §4.1 step 7).
     let mut browser_params: BTreeMap<String, String> = req
         .params
         .into_iter()
-        .filter(|(k, _)| {
-            OVERRIDE_KEYS.contains(&k.as_str())
-                || provider
-                    .connection_config
-                    .get(k)
-                    .is_some_and(|field| !field.automated)
-        })
+        .filter(|(k, _)| OVERRIDE_KEYS.contains(&k.as_str()) || provider.browser_may_set(k))
         .filter(|(k, _)| k != "user_scope")
         .collect();
     let mut connection_config = match req.session {
