@@ -132,4 +132,36 @@ async fn openapi_document_covers_every_route_of_the_router() {
     );
     assert!(get_connection["responses"]["4XX"].is_object());
     assert!(doc["components"]["securitySchemes"]["connectSessionTokenQuery"].is_object());
+
+    // The OAuth popup's pages are documented as HTML (they never answer JSON); every other route,
+    // public ones included, documents the error envelope for 4xx and 5xx.
+    for (path, method) in [("/oauth/connect/{key}", "get"), ("/oauth/callback", "get")] {
+        let responses = paths[path][method]["responses"].as_object().unwrap();
+        let text = serde_json::to_string(responses).unwrap();
+        assert!(!text.contains("application/json"), "{path}: {text}");
+        assert!(
+            responses["4XX"]["content"]["text/html"].is_object(),
+            "{path}"
+        );
+    }
+    assert!(
+        paths["/oauth/callback"]["get"]["responses"]["200"]["content"]["text/html"].is_object()
+    );
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            if path.starts_with("/oauth/connect/")
+                || path == "/oauth/callback"
+                || path == "/connect/"
+            {
+                continue;
+            }
+            for class in ["4XX", "5XX"] {
+                assert_eq!(
+                    op["responses"][class]["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/Error",
+                    "{method} {path} {class}"
+                );
+            }
+        }
+    }
 }

@@ -61,6 +61,8 @@ struct Route {
     body: Option<&'static str>,
     /// Query parameters: name, required, description.
     query: &'static [(&'static str, bool, &'static str)],
+    /// Answers (success and failure) are HTML pages, not JSON: the OAuth popup's pages.
+    html: bool,
 }
 
 const fn r(
@@ -80,6 +82,7 @@ const fn r(
         ok,
         body: None,
         query: &[],
+        html: false,
     }
 }
 
@@ -90,6 +93,10 @@ impl Route {
     }
     const fn query(mut self, query: &'static [(&'static str, bool, &'static str)]) -> Self {
         self.query = query;
+        self
+    }
+    const fn html(mut self) -> Self {
+        self.html = true;
         self
     }
 }
@@ -212,7 +219,7 @@ const ROUTES: &[Route] = &[
     r(HttpMethod::Delete, "/integrations/{key}", "integrations", "Delete an integration", Secret, (200, "`{success: true}`")),
     r(HttpMethod::Get, "/providers", "providers", "List the provider catalog", SecretOrSession, (200, "`{data: Provider[]}`")).query(&[("search", false, "Filter by name.")]),
     r(HttpMethod::Get, "/providers/{provider}", "providers", "One catalog entry", SecretOrSession, (200, "`{data: Provider}`")),
-    r(HttpMethod::Get, "/oauth/connect/{key}", "oauth", "Start an OAuth2 authorization (popup target): 302 to the provider", SessionOrPublicKeyQuery, (302, "Redirect to the provider's authorization URL")).query(&[
+    r(HttpMethod::Get, "/oauth/connect/{key}", "oauth", "Start an OAuth2 authorization (popup target): 302 to the provider", SessionOrPublicKeyQuery, (302, "Redirect to the provider's authorization URL")).html().query(&[
         ("connect_session_token", true, "The connect session token."),
         ("ws_client_id", false, "WebSocket client that receives the result."),
         ("params[<name>]", false, "Connection config values."),
@@ -220,7 +227,7 @@ const ROUTES: &[Route] = &[
         ("opener_origin", false, "Exact origin of the page that opened the popup, where the callback page posts the result (else the `Referer` origin)."),
         ("return_url", false, "Redirect mode: the page to return to with `?latchkey_result=<id>` (must be on an allowed origin)."),
     ]),
-    r(HttpMethod::Get, "/oauth/callback", "oauth", "The provider's redirect target: exchanges the code, reports the result (HTML page + WebSocket)", Public, (200, "HTML result page")).query(&[
+    r(HttpMethod::Get, "/oauth/callback", "oauth", "The provider's redirect target: exchanges the code, reports the result (HTML page + WebSocket)", Public, (200, "HTML result page")).html().query(&[
         ("state", true, "The state of the authorization attempt."),
         ("code", false, "Authorization code."),
         ("error", false, "Provider error."),
@@ -257,7 +264,7 @@ const ROUTES: &[Route] = &[
     ]),
     r(HttpMethod::Post, "/environment/webhooks/{id}/resend", "environment", "Queue a failed (dead-lettered) webhook again with a fresh retry schedule; 404 `not_found` unless it is failed", Secret, (200, "`{data: OutboxWebhook}`")),
     r(HttpMethod::Get, "/connect", "assets", "Redirect to the Connect UI", Public, (308, "Redirect to `/connect/`")),
-    r(HttpMethod::Get, "/connect/", "assets", "The Connect UI (its index page)", Public, (200, "HTML")),
+    r(HttpMethod::Get, "/connect/", "assets", "The Connect UI (its index page)", Public, (200, "HTML")).html(),
     r(HttpMethod::Get, "/connect/{file}", "assets", "The Connect UI's files", Public, (200, "Static file")),
     r(HttpMethod::Get, "/sdk/{file}", "assets", "The frontend SDK package (`@latchkey/frontend`) files", Public, (200, "Static file")),
     r(HttpMethod::Get, "/images/template-logos/{file}", "assets", "A provider's logo (`<provider>.svg`)", Public, (200, "SVG")),
@@ -320,18 +327,48 @@ pub fn document() -> OpenApi {
                 ResponseBuilder::new().description(route.ok.1),
             )
             .securities(Some(security(route.auth)));
-        if !matches!(route.auth, Public) {
+        if route.html {
+            // The popup's pages answer HTML in success and failure (the failure is also posted to the
+            // opener and the WebSocket); a 302 has no body.
+            let html = || {
+                Content::new(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .content_media_type("text/html"),
+                ))
+            };
+            if route.ok.0 == 200 {
+                op = op.response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description(route.ok.1)
+                        .content("text/html", html()),
+                );
+            }
             op = op.response(
                 "4XX",
                 ResponseBuilder::new()
-                    .description(
-                        "Error envelope `{error: {code, message, errors?}}` with Nango's codes",
-                    )
-                    .content(
-                        "application/json",
-                        Content::new(Some(Ref::from_schema_name("Error"))),
-                    ),
+                    .description("HTML error page naming the error (Nango's OAuth error types)")
+                    .content("text/html", html()),
             );
+        } else {
+            // Every rejection — a handler's, or the framework's 404/405/413 — is the envelope.
+            let envelope = |what: &str| {
+                ResponseBuilder::new().description(what).content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name("Error"))),
+                )
+            };
+            op = op
+                .response(
+                    "4XX",
+                    envelope(
+                        "Error envelope `{error: {code, message, errors?}}` with Nango's codes \
+                         (`invalid_query_params`, `invalid_uri_params`, `invalid_body`, `invalid_json`, \
+                         `not_found`, `method_not_allowed`, `payload_too_large`, …)",
+                    ),
+                )
+                .response("5XX", envelope("`server_error` envelope"));
         }
         for segment in route.path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
