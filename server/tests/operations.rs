@@ -579,13 +579,18 @@ async fn json_logs_and_the_health_command() {
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let stderr = BufReader::new(child.stderr.take().unwrap());
     let _guard = Process(child);
-    let base = stdout
-        .lines()
+    let mut out_lines = stdout.lines();
+    let base = out_lines
+        .by_ref()
         .map_while(Result::ok)
         .find_map(|l| l.strip_prefix("Latchkey listening on ").map(str::to_string))
         .unwrap();
     // The dev key file warning is the first log line: one JSON object.
-    let line = stderr.lines().next().unwrap().unwrap();
+    let mut err_lines = stderr.lines();
+    let line = err_lines.next().unwrap().unwrap();
+    // Keep both pipes open and drained: a closed stdout would make the server's next print fail.
+    std::thread::spawn(move || out_lines.for_each(drop));
+    std::thread::spawn(move || err_lines.for_each(drop));
     let log: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
     assert_eq!(log["level"], "WARN", "{line}");
     assert!(log["fields"]["message"].as_str().is_some(), "{line}");
