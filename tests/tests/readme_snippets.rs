@@ -72,12 +72,23 @@ fn run(program: &str, args: &[&str], stdin: &str, secret_key: &str) -> anyhow::R
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn node(script: &str, secret_key: &str) -> anyhow::Result<String> {
-    run("node", &["--input-type=module", "-"], script, secret_key)
+/// [`run`] off the test's runtime, which also serves the in-process server the snippet calls.
+async fn run_blocking(
+    program: &'static str,
+    args: &'static [&'static str],
+    stdin: String,
+    secret_key: &str,
+) -> anyhow::Result<String> {
+    let secret_key = secret_key.to_owned();
+    tokio::task::spawn_blocking(move || run(program, args, &stdin, &secret_key)).await?
 }
 
-fn sh(script: &str, secret_key: &str) -> anyhow::Result<Value> {
-    let out = run("sh", &["-e"], script, secret_key)?;
+async fn node(script: String, secret_key: &str) -> anyhow::Result<String> {
+    run_blocking("node", &["--input-type=module", "-"], script, secret_key).await
+}
+
+async fn sh(script: String, secret_key: &str) -> anyhow::Result<Value> {
+    let out = run_blocking("sh", &["-e"], script, secret_key).await?;
     serde_json::from_str(&out).map_err(|e| anyhow::anyhow!("{e}: {out}"))
 }
 
@@ -119,7 +130,7 @@ async fn quick_start() -> anyhow::Result<()> {
          }});\n\
          console.log(JSON.stringify(body));\n"
     );
-    let answer: Value = serde_json::from_str(&node(&script, &secret)?)?;
+    let answer: Value = serde_json::from_str(&node(script, &secret).await?)?;
     let token = answer["sessionToken"]
         .as_str()
         .filter(|t| t.starts_with("nango_connect_session_"))
@@ -127,7 +138,7 @@ async fn quick_start() -> anyhow::Result<()> {
         .to_owned();
 
     // Step 1, curl.
-    let created = sh(&here(find(&shell, "/connect/sessions")?), &secret)?;
+    let created = sh(here(find(&shell, "/connect/sessions")?), &secret).await?;
     anyhow::ensure!(created["data"]["token"].is_string(), "{created}");
 
     // The end user connects (the Connect UI's part, done here over plain HTTP). On the way: the local
@@ -165,14 +176,14 @@ async fn quick_start() -> anyhow::Result<()> {
         "{setup}{}\nconsole.log(JSON.stringify({{ accessToken }}));\n",
         step3(find(&js, "getConnection")?)
     );
-    let fetched: Value = serde_json::from_str(&node(&script, &secret)?)?;
+    let fetched: Value = serde_json::from_str(&node(script, &secret).await?)?;
     anyhow::ensure!(
         fetched["accessToken"]
             .as_str()
             .is_some_and(|t| !t.is_empty()),
         "no access token from the Node snippet"
     );
-    let fetched = sh(&step3(find(&shell, "provider_config_key=")?), &secret)?;
+    let fetched = sh(step3(find(&shell, "provider_config_key=")?), &secret).await?;
     anyhow::ensure!(
         fetched["credentials"]["access_token"]
             .as_str()

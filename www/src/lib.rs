@@ -5,7 +5,7 @@
 //! page that loads the SDK from the Latchkey server and opens the Connect UI with that token, and one
 //! backend call that fetches the new connection once the page reports `connect`. The secret key stays
 //! in this process: it is never sent to the browser, never put in a URL and never logged, and the
-//! connection endpoint answers only *whether* an access token exists, never the token.
+//! connection endpoint answers only *whether* credentials are stored, never them.
 //!
 //! The page runs on its own origin (`http://127.0.0.1:3010` by default) while the Latchkey server runs
 //! on another (`http://localhost:3003`), so every cross-origin rule of the product is exercised.
