@@ -299,7 +299,11 @@ async fn deliver(app: &AppState, row: WebhookRow, claim: &str) {
                 .map(|scheduled| after.unwrap_or(scheduled))
                 .map(not_before);
             tracing::warn!(webhook = %row.id, attempts, error = %error, will_retry = retry_at.is_some(), "webhook delivery failed");
-            crate::metrics::webhook_delivery(if retry_at.is_some() { "retry" } else { "failed" });
+            crate::metrics::webhook_delivery(if retry_at.is_some() {
+                "retry"
+            } else {
+                "failed"
+            });
             app.store
                 .webhook_attempt_failed(&row.id, claim, attempts, &error, retry_at, &now_iso)
                 .await

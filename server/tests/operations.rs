@@ -98,7 +98,10 @@ async fn the_binary_alone_in_an_empty_directory_serves_everything() {
         .unwrap()
         .contains(r#"latchkey_http_requests_total{method="GET",route="/health",status="200"} 1"#));
     // The database and dev key file were created in the empty directory, nothing else was needed.
-    assert!(dir.path().join(".local/share/latchkey/latchkey.db").exists());
+    assert!(dir
+        .path()
+        .join(".local/share/latchkey/latchkey.db")
+        .exists());
 
     let connect = latchkey_server::http::embedded::Bundle::connect_ui();
     let sdk = latchkey_server::http::embedded::Bundle::sdk();
@@ -517,7 +520,10 @@ fn doctor_says_what_is_wrong_and_fails() {
     assert!(text.contains("openssl rand -base64 32"), "{text}");
     assert!(text.contains("warn  public URL"), "{text}");
     assert!(text.contains("does not exist yet"), "{text}");
-    assert!(!dir.path().join(".local").exists(), "doctor creates nothing");
+    assert!(
+        !dir.path().join(".local").exists(),
+        "doctor creates nothing"
+    );
 
     // A sound production configuration passes.
     let out = Command::new(&*BIN)

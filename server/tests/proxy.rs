@@ -119,8 +119,9 @@ async fn error_code(res: reqwest::Response) -> (u16, String) {
 #[tokio::test]
 async fn private_hosts_are_refused_unless_allowed_even_through_base_url_override() {
     let (up, base) = upstream().await;
-    let h = common::harness_configured(Some(&catalog(&base)), |c| c.allow_private_providers = false)
-        .await;
+    let h =
+        common::harness_configured(Some(&catalog(&base)), |c| c.allow_private_providers = false)
+            .await;
     connect(&h).await;
 
     let res = proxy(&h, reqwest::Method::GET, "/ok").send().await.unwrap();

@@ -6,8 +6,8 @@
 //! `LATCHKEY_SDK_DIR` name a folder (development: serve a fresh build without rebuilding the server).
 
 use super::embedded::Bundle;
-use crate::AppState;
 use super::extract::Path as UrlPath;
+use crate::AppState;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::routing::get;
