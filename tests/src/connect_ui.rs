@@ -60,6 +60,8 @@ tenant-oidc:
     auth_mode: OAUTH2
     authorization_url: http://${{connectionConfig.subdomain}}.localhost:{oidc_port}/auth
     token_url: http://${{connectionConfig.subdomain}}.localhost:{oidc_port}/token
+    # The host comes from the browser: the catalog must vouch for where it may lead (issue 11).
+    allowed_hosts: ['*.localhost']
     default_scopes: [openid]
     connection_config:
         subdomain:
