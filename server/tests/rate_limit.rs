@@ -52,8 +52,9 @@ async fn each_key_gets_its_own_budget_and_the_429_says_when_to_retry() {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(header(&r, "x-ratelimit-remaining"), 4);
-    // Pages outside the REST API (the OAuth popup, assets) are not counted.
-    let r = h.call(Method::GET, "/", None, None).await;
+    // Pages outside the REST API (the API reference, assets) are not counted.
+    let r = h.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(r.status, 200);
     assert!(r.headers.get("x-ratelimit-limit").is_none());
 }
 
@@ -93,4 +94,60 @@ async fn oauth_connect_is_limited_per_ip() {
         );
     }
     assert_eq!(statuses, vec![401, 401, 401, 401, 401, 429]);
+}
+
+/// Issue 11, finding 4: every WebSocket holds a task and a hub entry, so opening sockets is limited per
+/// IP address like the popup; the refused handshake is a 429 the client can read.
+#[tokio::test]
+async fn websocket_upgrades_are_limited_per_ip() {
+    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
+    let h = common::harness(None).await;
+    let url = h.base.replace("http://", "ws://") + "/";
+    let mut open = Vec::new();
+    for _ in 0..5 {
+        let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("within the budget the handshake succeeds");
+        open.push(socket);
+    }
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status(), 429);
+            assert!(res.headers().get("retry-after").is_some());
+        }
+        other => panic!("the 6th socket must be refused with 429, got {other:?}"),
+    }
+}
+
+/// Issue 11, finding 3: a public key is public, so its budget is per public key *and* client IP: one
+/// visitor exhausting it does not lock out another visitor of the same page.
+#[tokio::test]
+async fn a_public_key_has_a_budget_per_client_ip() {
+    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
+    let h = common::harness_configured(None, |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let visit = |client: &'static str| {
+        let req = h
+            .http
+            .get(format!(
+                "{}/integrations?public_key={}",
+                h.base,
+                common::PUBLIC_KEY
+            ))
+            .header("x-forwarded-for", client);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let mut first = Vec::new();
+    for _ in 0..6 {
+        first.push(visit("198.51.100.1").await);
+    }
+    assert_eq!(first.last(), Some(&429), "{first:?}");
+    assert!(first[..5].iter().all(|s| *s != 429), "{first:?}");
+    assert_ne!(
+        visit("198.51.100.2").await,
+        429,
+        "another visitor of the same page has a budget of its own"
+    );
 }

@@ -3,6 +3,7 @@
 //! the demo customer app. Dropping the stack stops all three.
 
 use crate::demo::DemoApp;
+use crate::headless::HeadlessUser;
 use crate::oidc::{OidcOptions, OidcProvider};
 use crate::server::{local_oidc_provider_yaml, LatchkeyServer, ReservedServer};
 
@@ -75,5 +76,51 @@ impl Stack {
             .await?;
         let demo = DemoApp::start(server.url(), server.secret_key()).await?;
         Ok(Self { demo, server, oidc })
+    }
+
+    /// A connect session token, got the way a customer's page gets one: from the demo backend.
+    pub async fn demo_session_token(&self) -> anyhow::Result<String> {
+        let body: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/session-token", self.demo.url()))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        body["sessionToken"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no sessionToken in {body}"))
+    }
+
+    /// Where the OAuth popup starts for `local-oidc` with that session token.
+    pub fn oauth_start_url(&self, session_token: &str) -> anyhow::Result<reqwest::Url> {
+        let mut start = self.server.endpoint(&["oauth", "connect", LOCAL_OIDC])?;
+        start
+            .query_pairs_mut()
+            .append_pair("connect_session_token", session_token);
+        Ok(start)
+    }
+
+    /// Connects `local-oidc` as the provider's user `login` through the whole OAuth flow (demo
+    /// session → popup → provider login and consent → callback), without a browser; returns the new
+    /// connection's id. Expects it to be the stack's first connection.
+    pub async fn connect_headless(&self, login: &str) -> anyhow::Result<String> {
+        let start = self.oauth_start_url(&self.demo_session_token().await?)?;
+        let end = HeadlessUser::new()?
+            .authorize(start.as_str(), login)
+            .await?;
+        anyhow::ensure!(
+            end.status.is_success(),
+            "callback answered {}: {}",
+            end.status,
+            end.body
+        );
+        let connections = self.server.list_connections().await?;
+        connections
+            .first()
+            .and_then(|c| c["connection_id"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no connection after the flow: {connections:?}"))
     }
 }

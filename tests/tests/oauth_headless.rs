@@ -5,24 +5,12 @@
 use latchkey_protocol::connection::Credentials;
 use latchkey_tests::headless::HeadlessUser;
 use latchkey_tests::stack::{Stack, LOCAL_OIDC};
-use serde_json::Value;
 
 #[tokio::test]
 async fn oauth_flow_stores_tokens_the_provider_accepts_and_refreshes_them_once(
 ) -> anyhow::Result<()> {
     let stack = Stack::start().await?;
-    let session: Value = reqwest::Client::new()
-        .post(format!("{}/session-token", stack.demo.url()))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = session["sessionToken"].as_str().expect("sessionToken");
-
-    let mut start = stack.server.endpoint(&["oauth", "connect", LOCAL_OIDC])?;
-    start
-        .query_pairs_mut()
-        .append_pair("connect_session_token", token);
+    let start = stack.oauth_start_url(&stack.demo_session_token().await?)?;
     let user = HeadlessUser::new()?;
     let end = user.authorize(start.as_str(), "bob").await?;
     assert_eq!(end.url.path(), "/oauth/callback", "{end:?}");

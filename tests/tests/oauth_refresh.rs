@@ -4,10 +4,8 @@
 //! `invalid_credentials` error.
 
 use latchkey_protocol::connection::{ConnectionResponse, Credentials};
-use latchkey_tests::headless::HeadlessUser;
 use latchkey_tests::server::ApiCallError;
 use latchkey_tests::stack::{Stack, StackOptions, LOCAL_OIDC};
-use serde_json::Value;
 use std::time::Duration;
 
 const CONCURRENT: usize = 100;
@@ -30,26 +28,7 @@ async fn concurrent_reads_of_an_expired_token_refresh_once_and_store_the_rotated
         access_token_ttl: 2,
     })
     .await?;
-    let session: Value = reqwest::Client::new()
-        .post(format!("{}/session-token", stack.demo.url()))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let mut start = stack.server.endpoint(&["oauth", "connect", LOCAL_OIDC])?;
-    start.query_pairs_mut().append_pair(
-        "connect_session_token",
-        session["sessionToken"].as_str().expect("sessionToken"),
-    );
-    let end = HeadlessUser::new()?
-        .authorize(start.as_str(), "carol")
-        .await?;
-    assert!(end.status.is_success(), "{}: {}", end.status, end.body);
-    let connections = stack.server.list_connections().await?;
-    let id = connections[0]["connection_id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = stack.connect_headless("carol").await?;
 
     // Let the 2-second access token expire for real.
     tokio::time::sleep(Duration::from_secs(3)).await;

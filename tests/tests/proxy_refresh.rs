@@ -4,7 +4,6 @@
 //! token once and repeat the call, and the caller sees only the success.
 
 use latchkey_protocol::connection::Credentials;
-use latchkey_tests::headless::HeadlessUser;
 use latchkey_tests::server::LatchkeyServer;
 use latchkey_tests::stack::{Stack, LOCAL_OIDC};
 use serde_json::Value;
@@ -65,25 +64,7 @@ fn access_token(c: &Credentials) -> String {
 async fn a_401_from_the_provider_refreshes_the_token_once_and_the_call_succeeds(
 ) -> anyhow::Result<()> {
     let stack = Stack::start().await?;
-    let session: Value = reqwest::Client::new()
-        .post(format!("{}/session-token", stack.demo.url()))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let mut start = stack.server.endpoint(&["oauth", "connect", LOCAL_OIDC])?;
-    start.query_pairs_mut().append_pair(
-        "connect_session_token",
-        session["sessionToken"].as_str().expect("sessionToken"),
-    );
-    let end = HeadlessUser::new()?
-        .authorize(start.as_str(), "dave")
-        .await?;
-    assert!(end.status.is_success(), "{}: {}", end.status, end.body);
-    let id = stack.server.list_connections().await?[0]["connection_id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let id = stack.connect_headless("dave").await?;
 
     // The proxy calls the provider's userinfo endpoint with the stored token.
     let (status, me) = nango_node(&stack.server, "get", "/me", &id).await?;

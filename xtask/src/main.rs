@@ -37,6 +37,11 @@ enum Command {
     Serve,
     /// Run the whole test suite.
     Test {
+        /// Run one part only: `native` (unit and server tests on SQLite, the Connect UI's logic),
+        /// `postgres` (the server suite on a throwaway PostgreSQL), `wasm` (SDK and Connect UI in
+        /// headless Chromium) or `e2e` (the whole product in a real browser).
+        #[arg(long, value_enum)]
+        only: Option<Part>,
         /// Also build the static (musl) server, smoke-test it and build the container image when
         /// podman is present (`cargo xtask image`; several minutes cold, so not by default).
         #[arg(long)]
@@ -47,6 +52,15 @@ enum Command {
     Image,
     /// Print sizes (and, later, timings) we track.
     Bench,
+}
+
+/// The parts of the test suite, in the order `cargo xtask test` runs them.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Native,
+    Postgres,
+    Wasm,
+    E2e,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,8 +78,8 @@ fn main() -> anyhow::Result<()> {
             build::server_release()?;
             serve::run()
         }
-        Command::Test { image } => {
-            test()?;
+        Command::Test { only, image } => {
+            test(only)?;
             if image {
                 image::run()?;
             }
@@ -84,54 +98,77 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn test() -> anyhow::Result<()> {
+fn test(only: Option<Part>) -> anyhow::Result<()> {
+    let runs = |part| only.is_none_or(|o| o == part);
     setup::run()?;
     build::web()?;
     let root = util::root();
     let mut tally = util::TestTally::default();
-    util::step("cargo test (native: protocol, server, SDK core, demo, end-to-end)");
-    tally.run(
-        util::cargo()
-            .args(["test", "--all-targets"])
-            .current_dir(&root),
-    )?;
-    // The same server suite again, on PostgreSQL: a throwaway cluster lives as long as the helper's
-    // stdin stays open.
-    util::step("cargo test (server suite on PostgreSQL)");
-    let postgres = util::TestPostgres::start(&root)?;
-    tally.run(
-        util::cargo()
-            .args(["test", "-p", "latchkey-server", "--all-targets"])
-            .env("LATCHKEY_TEST_POSTGRES", &postgres.url)
-            .current_dir(&root),
-    )?;
-    drop(postgres);
-    // The Connect UI is not a default member (a browser-only crate); its pure logic runs natively too.
-    util::step("cargo test (Connect UI, native)");
-    tally.run(
-        util::cargo()
-            .args(["test", "-p", "connect-ui", "--lib", "--tests"])
-            .current_dir(&root),
-    )?;
-    for (what, package) in [("SDK", "latchkey-sdk"), ("Connect UI", "connect-ui")] {
-        util::step(&format!(
-            "cargo test ({what} in headless Chromium, wasm-bindgen-test)"
-        ));
-        tally.run_reaped(
+    if runs(Part::Native) {
+        util::step("cargo test (native: protocol, server, SDK core, demo)");
+        tally.run(
             util::cargo()
                 .args([
                     "test",
-                    "-p",
-                    package,
-                    "--lib",
-                    "--tests",
-                    "--target",
-                    "wasm32-unknown-unknown",
+                    "--workspace",
+                    "--exclude",
+                    "latchkey-tests",
+                    "--exclude",
+                    "connect-ui",
+                    "--all-targets",
                 ])
-                .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-                .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
                 .current_dir(&root),
         )?;
+        // The Connect UI is not a default member (a browser-only crate); its pure logic runs natively too.
+        util::step("cargo test (Connect UI, native)");
+        tally.run(
+            util::cargo()
+                .args(["test", "-p", "connect-ui", "--lib", "--tests"])
+                .current_dir(&root),
+        )?;
+    }
+    if runs(Part::E2e) {
+        util::step("cargo test (end-to-end: the product in headless Chromium)");
+        tally.run(
+            util::cargo()
+                .args(["test", "-p", "latchkey-tests", "--all-targets"])
+                .current_dir(&root),
+        )?;
+    }
+    if runs(Part::Postgres) {
+        // The same server suite again, on PostgreSQL: a throwaway cluster lives as long as the helper's
+        // stdin stays open.
+        util::step("cargo test (server suite on PostgreSQL)");
+        let postgres = util::TestPostgres::start(&root)?;
+        tally.run(
+            util::cargo()
+                .args(["test", "-p", "latchkey-server", "--all-targets"])
+                .env("LATCHKEY_TEST_POSTGRES", &postgres.url)
+                .current_dir(&root),
+        )?;
+        drop(postgres);
+    }
+    if runs(Part::Wasm) {
+        for (what, package) in [("SDK", "latchkey-sdk"), ("Connect UI", "connect-ui")] {
+            util::step(&format!(
+                "cargo test ({what} in headless Chromium, wasm-bindgen-test)"
+            ));
+            tally.run_reaped(
+                util::cargo()
+                    .args([
+                        "test",
+                        "-p",
+                        package,
+                        "--lib",
+                        "--tests",
+                        "--target",
+                        "wasm32-unknown-unknown",
+                    ])
+                    .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+                    .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+                    .current_dir(&root),
+            )?;
+        }
     }
     util::step("all tests passed");
     anyhow::ensure!(tally.passed > 0, "no test ran");

@@ -27,7 +27,6 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::{header, HeaderName, Method};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use extract::Query;
 use tower_http::cors::{Any, CorsLayer};
@@ -91,7 +90,6 @@ pub fn router(app: AppState) -> Router {
         None => (api, proxied),
     };
     let limited = Router::new()
-        .route("/", get(root))
         .merge(api.layer(cors.clone()))
         .merge(oauth::router(&app))
         .merge(openapi::router())
@@ -120,7 +118,7 @@ pub fn router(app: AppState) -> Router {
 }
 
 /// `/` is the WebSocket result channel (Nango's default `websocketsPath`); a plain GET says what this is.
-async fn root(
+pub(super) async fn root(
     State(app): State<AppState>,
     Query(q): Query<std::collections::HashMap<String, String>>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,

@@ -26,22 +26,24 @@ mod page;
 mod redirect;
 
 pub fn router(app: &AppState) -> Router<AppState> {
-    let router = Router::new()
+    // The WebSocket result channel lives at `/` (the root handler); a configured
+    // `LATCHKEY_WEBSOCKETS_PATH` serves it there as well.
+    let router = match crate::ws::path_from_env() {
+        path if path == "/" => Router::new(),
+        path => Router::new().route(&path, get(websocket)),
+    };
+    let router = router
+        .route("/", get(super::root))
         .route("/oauth/connect/{key}", get(connect))
         .route("/oauth/callback", get(callback));
-    // Per IP address: each start writes an attempt row, so an anonymous client must not flood it.
-    let router = match super::rate_limit::Limiter::from_env(app, super::rate_limit::KeyMode::Ip) {
+    // Per IP address, for anonymous callers: each start writes an attempt row and each socket holds a
+    // task and a hub entry, so one client must not flood either.
+    match super::rate_limit::Limiter::from_env(app, super::rate_limit::KeyMode::Ip) {
         Some(limiter) => router.layer(axum::middleware::from_fn_with_state(
             limiter,
             super::rate_limit::limit,
         )),
         None => router,
-    };
-    // The WebSocket result channel lives at `/` (the root handler); a configured
-    // `LATCHKEY_WEBSOCKETS_PATH` serves it there as well.
-    match crate::ws::path_from_env() {
-        path if path == "/" => router,
-        path => router.route(&path, get(websocket)),
     }
 }
 

@@ -13,8 +13,8 @@
 //! then it is the right-most `X-Forwarded-For` entry that is not a trusted proxy. Behind a reverse
 //! proxy that is not listed, every client shares the proxy's budget.
 //!
-//! The OAuth popup (`/oauth/connect`, `/oauth/callback`) has a limiter of its own, per IP address
-//! ([`KeyMode::Ip`]).
+//! The OAuth popup (`/oauth/connect`, `/oauth/callback`) and the WebSocket result channel have a
+//! limiter of their own, per IP address ([`KeyMode::Ip`]).
 //!
 //! Configuration: `LATCHKEY_RATE_LIMIT_PER_MINUTE` (default 200, Nango's default; `0` turns limiting
 //! off), read by [`per_minute_from_env`].
