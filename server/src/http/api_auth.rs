@@ -397,18 +397,21 @@ async fn save_verified(
     credentials: Credentials,
 ) -> Result<Json<AuthResult>, ApiError> {
     let prepared = prepare(app, key, pairs, mode).await?;
+    let logged = crate::activity::hooks::credentials_submitted(app, &prepared);
     let config = prepared
         .submitter
         .connection_config(key, pairs, prepared.provider);
-    crate::verification::verify(app, prepared.entry, &credentials, &config)
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::ConnectionTestFailed,
-                e.to_string(),
-            )
-        })?;
+    let verified = crate::verification::verify(app, prepared.entry, &credentials, &config).await;
+    crate::activity::hooks::credentials_verified(&logged, &verified);
+    verified.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::ConnectionTestFailed,
+            e.to_string(),
+        )
+    })?;
     let connection_id = prepared.submitter.connection_id();
-    save_connection(app, &prepared, connection_id, &config, &credentials).await
+    let saved = save_connection(app, &prepared, connection_id, &config, &credentials).await;
+    crate::activity::hooks::credentials_saved(&logged, &saved);
+    saved
 }

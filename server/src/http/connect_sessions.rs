@@ -184,6 +184,13 @@ async fn issue(
             created_at: time::now_iso(),
         })
         .await?;
+    crate::activity::hooks::session_created(
+        app,
+        env_id,
+        body.end_user.as_ref().map(|u| u.id.as_str()),
+        reconnect_connection_id.as_deref(),
+        body.allowed_integrations.as_deref(),
+    );
     let mut link =
         url::Url::parse(&app.config.connect_ui_url()).map_err(|e| ApiError::Internal(e.into()))?;
     link.query_pairs_mut().append_pair(SESSION_TOKEN, &token);
