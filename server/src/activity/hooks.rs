@@ -47,6 +47,15 @@ fn oauth_id(state: &str) -> String {
     )
 }
 
+/// The connection a flow writes when it is known before it is saved (a reconnect session's, or the
+/// one a public-key caller named); a new connection's id is drawn when it is saved.
+fn chosen_connection(submitter: &Submitter) -> Option<String> {
+    match &submitter.session {
+        Some(s) => s.reconnect_connection_id.clone(),
+        None => submitter.requested_connection_id.clone(),
+    }
+}
+
 /// `GET /oauth/connect/{key}` ran [`crate::oauth::flow::start`]: the attempt is pending while the
 /// user is at the provider, or failed before leaving.
 pub fn oauth_started(
@@ -57,7 +66,7 @@ pub fn oauth_started(
 ) {
     let subject = Subject {
         integration: Some(key.to_string()),
-        connection_id: Some(submitter.connection_id()),
+        connection_id: chosen_connection(submitter),
         end_user_id: submitter.end_user().as_deref().and_then(super::end_user_id),
     };
     let state = started.as_ref().ok().and_then(|s| {
@@ -132,7 +141,7 @@ pub fn oauth_completed(op: Option<Op>, result: &Result<Completed, FlowFailure>) 
                 },
                 Some(json!({ "connection_id": done.report.connection_id })),
             );
-            op.finish(Outcome::Success);
+            op.finish_on(Outcome::Success, Some(done.report.connection_id.clone()));
         }
         Err(f) => {
             // The provider's refusal is already a step of its own (with its error text).
@@ -146,7 +155,8 @@ pub fn oauth_completed(op: Option<Op>, result: &Result<Completed, FlowFailure>) 
                     Some(json!({ "code": f.code.as_str() })),
                 );
             }
-            op.finish(Outcome::Failure);
+            let connection = f.report.as_ref().map(|r| r.connection_id.clone());
+            op.finish_on(Outcome::Failure, connection);
         }
     }
 }
@@ -159,7 +169,7 @@ pub fn credentials_submitted(app: &AppState, prepared: &Prepared<'_>) -> Op {
         "credentials",
         Subject {
             integration: Some(prepared.integration.unique_key.clone()),
-            connection_id: Some(submitter.connection_id()),
+            connection_id: chosen_connection(submitter),
             end_user_id: submitter.end_user().as_deref().and_then(super::end_user_id),
         },
     );
@@ -170,23 +180,33 @@ pub fn credentials_submitted(app: &AppState, prepared: &Prepared<'_>) -> Op {
     op
 }
 
-/// The provider's verification request of submitted credentials (when the provider declares one).
-pub fn credentials_verified<T, E: std::fmt::Display>(op: &Op, verified: &Result<T, E>) {
-    match verified {
-        Ok(_) => op.info("Credentials verified", None),
+/// The provider's verification request refused the submitted credentials (or could not be made).
+pub fn verification_failed(op: &Op, e: &impl std::fmt::Display) {
+    op.error(format!("Verification failed: {e}"), None);
+    op.finish(Outcome::Failure);
+}
+
+/// The credentials were accepted (verified, when the provider declares a verification request) and
+/// the connection was — or could not be — saved. Returns `saved`.
+pub fn credentials_saved(
+    op: &Op,
+    saved: Result<
+        axum::Json<latchkey_protocol::connection::AuthResult>,
+        crate::http::error::ApiError,
+    >,
+) -> Result<axum::Json<latchkey_protocol::connection::AuthResult>, crate::http::error::ApiError> {
+    match &saved {
+        Ok(done) => {
+            op.info("Credentials accepted", None);
+            op.info("Connection saved", None);
+            op.finish_on(Outcome::Success, Some(done.connection_id.clone()));
+        }
         Err(e) => {
-            op.error(format!("Verification failed: {e}"), None);
+            op.error(format!("Could not save the connection: {e}"), None);
             op.finish(Outcome::Failure);
         }
     }
-}
-
-/// The connection was (or could not be) saved.
-pub fn credentials_saved<T, E: std::fmt::Display>(op: &Op, saved: &Result<T, E>) {
-    if saved.is_ok() {
-        op.info("Connection saved", None);
-    }
-    op.finish_with(saved, "Could not save the connection");
+    saved
 }
 
 /// A refresh (OAuth2) or renewal (client credentials) is about to call the provider.

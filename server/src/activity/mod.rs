@@ -277,10 +277,16 @@ impl Op {
 
     /// Ends the operation with `outcome`.
     pub fn finish(&self, outcome: Outcome) {
+        self.finish_on(outcome, None)
+    }
+
+    /// Ends the operation with `outcome`, naming the connection it wrote when that is known only now.
+    pub fn finish_on(&self, outcome: Outcome, connection_id: Option<String>) {
         self.recorder.send(ActivityWrite::Finish {
             id: self.id.clone(),
             outcome: outcome.as_str().into(),
             ended_at: now_ms(),
+            connection_id: connection_id.filter(|c| !c.is_empty()),
         });
     }
 

@@ -401,17 +401,17 @@ async fn save_verified(
     let config = prepared
         .submitter
         .connection_config(key, pairs, prepared.provider);
-    let verified = crate::verification::verify(app, prepared.entry, &credentials, &config).await;
-    crate::activity::hooks::credentials_verified(&logged, &verified);
-    verified.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::ConnectionTestFailed,
-            e.to_string(),
-        )
-    })?;
+    crate::verification::verify(app, prepared.entry, &credentials, &config)
+        .await
+        .inspect_err(|e| crate::activity::hooks::verification_failed(&logged, e))
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ConnectionTestFailed,
+                e.to_string(),
+            )
+        })?;
     let connection_id = prepared.submitter.connection_id();
     let saved = save_connection(app, &prepared, connection_id, &config, &credentials).await;
-    crate::activity::hooks::credentials_saved(&logged, &saved);
-    saved
+    crate::activity::hooks::credentials_saved(&logged, saved)
 }

@@ -179,7 +179,7 @@ async fn issue(
             integrations_config_defaults: json(&body.integrations_config_defaults)
                 .map(|j| crate::sessions::seal_defaults(&app.cipher, &token_hash, &j)),
             tags: Some(serde_json::to_string(&session_tags(&body)).expect("serializable")),
-            reconnect_connection_id,
+            reconnect_connection_id: reconnect_connection_id.clone(),
             expires_at,
             created_at: time::now_iso(),
         })

@@ -58,11 +58,13 @@ pub enum ActivityWrite {
         message: String,
         detail: Option<String>,
     },
-    /// Sets the outcome and the end (the duration counts from the entry's start).
+    /// Sets the outcome and the end (the duration counts from the entry's start), and the
+    /// connection when it became known only now (a new connection's id is drawn when it is saved).
     Finish {
         id: String,
         outcome: String,
         ended_at: i64,
+        connection_id: Option<String>,
     },
 }
 
@@ -169,12 +171,15 @@ macro_rules! impl_activity_storage {
                             id,
                             outcome,
                             ended_at,
+                            connection_id,
                         } => {
                             sqlx::query(
-                                "UPDATE activity_log SET outcome = $1, ended_at = $2, duration_ms = $2 - started_at WHERE id = $3",
+                                "UPDATE activity_log SET outcome = $1, ended_at = $2, duration_ms = $2 - started_at,
+                                   connection_id = COALESCE($3, connection_id) WHERE id = $4",
                             )
                             .bind(outcome)
                             .bind(ended_at)
+                            .bind(connection_id)
                             .bind(id)
                             .execute(&mut *tx)
                             .await?;
