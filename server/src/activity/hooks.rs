@@ -326,6 +326,7 @@ impl ProxySink {
                 end_user_id: None,
             },
             started,
+            true,
         );
         let ok = r.error.is_none() && !r.aborted && (200..400).contains(&r.status);
         let detail = json!({

@@ -24,7 +24,9 @@ use tokio::sync::{mpsc, oneshot};
 /// How many writes may wait for the writer before new ones are dropped.
 const CHANNEL_CAPACITY: usize = 16_384;
 /// The most writes committed in one transaction.
-const MAX_BATCH: usize = 512;
+const MAX_BATCH: usize = 2048;
+/// How long the writer gathers writes before committing them together.
+const BATCH_WINDOW: Duration = Duration::from_millis(250);
 /// Longest step message kept (provider answers can be long).
 const MAX_MESSAGE: usize = 500;
 
@@ -152,12 +154,8 @@ impl Recorder {
 
     /// Opens a new operation (outcome pending) and returns its handle.
     pub fn begin(&self, env_id: i64, op_type: &'static str, subject: Subject) -> Op {
-        self.begin_with_id(
-            uuid::Uuid::new_v4().simple().to_string(),
-            env_id,
-            op_type,
-            subject,
-        )
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.begin_at(id, env_id, op_type, subject, now_ms(), true)
     }
 
     /// Opens (or, when it exists, continues) the operation `id`: the second half of an OAuth attempt,
@@ -169,10 +167,11 @@ impl Recorder {
         op_type: &'static str,
         subject: Subject,
     ) -> Op {
-        self.begin_at(id, env_id, op_type, subject, now_ms())
+        self.begin_at(id, env_id, op_type, subject, now_ms(), false)
     }
 
-    /// [`Self::begin_with_id`] for an operation that started at `started_at` (unix ms).
+    /// [`Self::begin_with_id`] for an operation that started at `started_at` (unix ms); `fresh` when
+    /// `id` is new (not derived from something that may have an entry already).
     pub fn begin_at(
         &self,
         id: String,
@@ -180,6 +179,7 @@ impl Recorder {
         op_type: &'static str,
         subject: Subject,
         started_at: i64,
+        fresh: bool,
     ) -> Op {
         self.send(ActivityWrite::Begin {
             id: id.clone(),
@@ -190,6 +190,7 @@ impl Recorder {
             end_user_id: subject.end_user_id,
             outcome: Outcome::Pending.as_str().into(),
             started_at,
+            fresh,
         });
         self.resume(id)
     }
@@ -306,15 +307,27 @@ async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut waiting = Vec::new();
     while let Some(first) = rx.recv().await {
+        // Gather for up to BATCH_WINDOW (or until the batch is full, or someone waits on a flush):
+        // one commit per window instead of one per operation keeps the database's write lock (a
+        // single writer on SQLite) free for the flows themselves.
+        let window = tokio::time::sleep(BATCH_WINDOW);
+        tokio::pin!(window);
         let mut next = Some(first);
-        // Everything already queued goes into this transaction: under load, batches grow by themselves.
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Write(w) => batch.push(w),
-                Msg::Flush(done) => waiting.push(done),
+        loop {
+            match next.take() {
+                Some(Msg::Write(w)) => batch.push(w),
+                Some(Msg::Flush(done)) => waiting.push(done),
+                None => {}
             }
-            if batch.len() < MAX_BATCH {
-                next = rx.try_recv().ok();
+            if batch.len() >= MAX_BATCH || !waiting.is_empty() {
+                break;
+            }
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(msg) => next = Some(msg),
+                    None => break,
+                },
+                _ = &mut window => break,
             }
         }
         if !batch.is_empty() {

@@ -49,6 +49,9 @@ pub enum ActivityWrite {
         end_user_id: Option<String>,
         outcome: String,
         started_at: i64,
+        /// A new id (not one derived from a state or an outbox row, which may exist already):
+        /// its steps and end can be written with it in one multi-row insert.
+        fresh: bool,
     },
     /// Appends a step to an existing entry (steps of an unknown entry are dropped).
     Step {
@@ -66,6 +69,132 @@ pub enum ActivityWrite {
         ended_at: i64,
         connection_id: Option<String>,
     },
+}
+
+/// A batch as statements: entries begun in it (with their end when it is in the batch too) and
+/// their steps go in multi-row inserts; steps and ends of older entries one by one.
+#[doc(hidden)]
+pub struct Plan<'a> {
+    pub entries: Vec<PlannedEntry<'a>>,
+    pub new_steps: Vec<PlannedStep<'a>>,
+    pub old_steps: Vec<PlannedStep<'a>>,
+    pub old_finishes: Vec<PlannedFinish<'a>>,
+}
+
+#[doc(hidden)]
+pub struct PlannedEntry<'a> {
+    pub id: &'a str,
+    pub environment_id: i64,
+    pub op_type: &'a str,
+    pub integration: Option<&'a str>,
+    pub connection_id: Option<&'a str>,
+    pub end_user_id: Option<&'a str>,
+    pub outcome: &'a str,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+#[doc(hidden)]
+pub struct PlannedStep<'a> {
+    pub entry_id: &'a str,
+    pub at: i64,
+    pub level: &'a str,
+    pub message: &'a str,
+    pub detail: Option<&'a str>,
+}
+
+#[doc(hidden)]
+pub struct PlannedFinish<'a> {
+    pub id: &'a str,
+    pub outcome: &'a str,
+    pub ended_at: i64,
+    pub connection_id: Option<&'a str>,
+}
+
+impl<'a> Plan<'a> {
+    pub fn of(batch: &'a [ActivityWrite]) -> Self {
+        let mut plan = Plan {
+            entries: Vec::new(),
+            new_steps: Vec::new(),
+            old_steps: Vec::new(),
+            old_finishes: Vec::new(),
+        };
+        let mut begun: std::collections::HashMap<&str, usize> = Default::default();
+        for w in batch {
+            match w {
+                ActivityWrite::Begin {
+                    id,
+                    environment_id,
+                    op_type,
+                    integration,
+                    connection_id,
+                    end_user_id,
+                    outcome,
+                    started_at,
+                    fresh,
+                } => {
+                    if *fresh {
+                        begun.insert(id, plan.entries.len());
+                    }
+                    plan.entries.push(PlannedEntry {
+                        id,
+                        environment_id: *environment_id,
+                        op_type,
+                        integration: integration.as_deref(),
+                        connection_id: connection_id.as_deref(),
+                        end_user_id: end_user_id.as_deref(),
+                        outcome,
+                        started_at: *started_at,
+                        ended_at: None,
+                    });
+                }
+                ActivityWrite::Step {
+                    entry_id,
+                    at,
+                    level,
+                    message,
+                    detail,
+                } => {
+                    let step = PlannedStep {
+                        entry_id,
+                        at: *at,
+                        level,
+                        message,
+                        detail: detail.as_deref(),
+                    };
+                    // A Begin of an entry that already exists is ignored by the insert, so its
+                    // steps are guarded like those of older entries.
+                    if begun.contains_key(entry_id.as_str()) {
+                        plan.new_steps.push(step);
+                    } else {
+                        plan.old_steps.push(step);
+                    }
+                }
+                ActivityWrite::Finish {
+                    id,
+                    outcome,
+                    ended_at,
+                    connection_id,
+                } => match begun.get(id.as_str()) {
+                    Some(&i) => {
+                        let e = &mut plan.entries[i];
+                        e.outcome = outcome;
+                        e.ended_at = Some(*ended_at);
+                        if connection_id.is_some() {
+                            e.connection_id = connection_id.as_deref();
+                        }
+                    }
+                    None => plan.old_finishes.push(PlannedFinish {
+                        id,
+                        outcome,
+                        ended_at: *ended_at,
+                        connection_id: connection_id.as_deref(),
+                    }),
+                },
+            }
+        }
+        plan
+    }
 }
 
 /// `GET /logs` filters; `None` matches everything.
@@ -119,72 +248,67 @@ macro_rules! impl_activity_storage {
                 &self,
                 batch: &[$crate::storage::activity::ActivityWrite],
             ) -> sqlx::Result<()> {
-                use $crate::storage::activity::ActivityWrite as W;
+                let plan = $crate::storage::activity::Plan::of(batch);
                 let mut tx = self.pool.begin_with($begin).await?;
-                for w in batch {
-                    match w {
-                        W::Begin {
-                            id,
-                            environment_id,
-                            op_type,
-                            integration,
-                            connection_id,
-                            end_user_id,
-                            outcome,
-                            started_at,
-                        } => {
-                            sqlx::query(
-                                "INSERT INTO activity_log (id, environment_id, op_type, integration, connection_id, end_user_id, outcome, started_at)
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
-                            )
-                            .bind(id)
-                            .bind(environment_id)
-                            .bind(op_type)
-                            .bind(integration)
-                            .bind(connection_id)
-                            .bind(end_user_id)
-                            .bind(outcome)
-                            .bind(started_at)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        W::Step {
-                            entry_id,
-                            at,
-                            level,
-                            message,
-                            detail,
-                        } => {
-                            sqlx::query(
-                                "INSERT INTO activity_steps (entry_id, at, level, message, detail)
-                                 SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM activity_log WHERE id = $1)",
-                            )
-                            .bind(entry_id)
-                            .bind(at)
-                            .bind(level)
-                            .bind(message)
-                            .bind(detail)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                        W::Finish {
-                            id,
-                            outcome,
-                            ended_at,
-                            connection_id,
-                        } => {
-                            sqlx::query(
-                                "UPDATE activity_log SET outcome = $1, ended_at = $2, duration_ms = $2 - started_at,
-                                   connection_id = COALESCE($3, connection_id) WHERE id = $4",
-                            )
-                            .bind(outcome)
-                            .bind(ended_at)
-                            .bind(connection_id)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await?;
-                        }
-                    }
+                // Entries begun in this batch (finished too, most of them): one statement for all.
+                for chunk in plan.entries.chunks(500) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO activity_log (id, environment_id, op_type, integration, connection_id, end_user_id, outcome, started_at, ended_at, duration_ms) ",
+                    );
+                    q.push_values(chunk, |mut b, e| {
+                        b.push_bind(e.id)
+                            .push_bind(e.environment_id)
+                            .push_bind(e.op_type)
+                            .push_bind(e.integration)
+                            .push_bind(e.connection_id)
+                            .push_bind(e.end_user_id)
+                            .push_bind(e.outcome)
+                            .push_bind(e.started_at)
+                            .push_bind(e.ended_at)
+                            .push_bind(e.ended_at.map(|t| t - e.started_at));
+                    });
+                    q.push(" ON CONFLICT (id) DO NOTHING");
+                    q.build().execute(&mut *tx).await?;
+                }
+                for chunk in plan.new_steps.chunks(1000) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO activity_steps (entry_id, at, level, message, detail) ",
+                    );
+                    q.push_values(chunk, |mut b, s| {
+                        b.push_bind(s.entry_id)
+                            .push_bind(s.at)
+                            .push_bind(s.level)
+                            .push_bind(s.message)
+                            .push_bind(s.detail);
+                    });
+                    q.build().execute(&mut *tx).await?;
+                }
+                // Steps and ends of entries begun earlier (an OAuth callback, a webhook retry),
+                // perhaps by another replica: only if the entry exists.
+                for s in &plan.old_steps {
+                    sqlx::query(
+                        "INSERT INTO activity_steps (entry_id, at, level, message, detail)
+                         SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM activity_log WHERE id = $1)",
+                    )
+                    .bind(s.entry_id)
+                    .bind(s.at)
+                    .bind(s.level)
+                    .bind(s.message)
+                    .bind(s.detail)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for f in &plan.old_finishes {
+                    sqlx::query(
+                        "UPDATE activity_log SET outcome = $1, ended_at = $2, duration_ms = $2 - started_at,
+                           connection_id = COALESCE($3, connection_id) WHERE id = $4",
+                    )
+                    .bind(f.outcome)
+                    .bind(f.ended_at)
+                    .bind(f.connection_id)
+                    .bind(f.id)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 tx.commit().await
             }
