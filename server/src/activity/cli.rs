@@ -102,7 +102,10 @@ pub async fn run(config: crate::Config, args: LogsArgs) -> anyhow::Result<()> {
     for row in &rows {
         show(&wire(&env.name, row, None));
     }
-    while args.follow {
+    if !args.follow {
+        return Ok(());
+    }
+    loop {
         tokio::time::sleep(every).await;
         let next = ActivityFilter {
             after_seq: Some(after),
@@ -113,7 +116,6 @@ pub async fn run(config: crate::Config, args: LogsArgs) -> anyhow::Result<()> {
             show(&wire(&env.name, &row, None));
         }
     }
-    Ok(())
 }
 
 fn print_entry(e: &LogEntry) {
