@@ -46,7 +46,15 @@ pub struct LogsArgs {
 pub async fn run(config: crate::Config, args: LogsArgs) -> anyhow::Result<()> {
     let every = config.activity.tail_every;
     let (app, env, _) = crate::prepare(config).await?;
-    let bad = |e: crate::http::error::ApiError| anyhow::anyhow!(e.summary().2);
+    // A refused filter names its option (`--type: must be one of …`).
+    let bad = |e: crate::http::error::ApiError| match e {
+        crate::http::error::ApiError::Invalid { issues, .. } => anyhow::anyhow!(issues
+            .iter()
+            .map(|i| format!("--{}: {}", i.path.join(".").replace('_', "-"), i.message))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        other => anyhow::anyhow!(other.summary().2),
+    };
     if let Some(id) = &args.id {
         let row = app
             .store
