@@ -7,6 +7,7 @@
 //! This crate must stay free of I/O, async runtimes and browser bindings: it is compiled into the
 //! size-sensitive wasm SDK as well as the server.
 
+pub mod activity;
 pub mod connect;
 pub mod connection;
 pub mod error;

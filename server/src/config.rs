@@ -52,6 +52,8 @@ pub struct Config {
     pub metrics_token: Option<crate::secret::Secret>,
     /// `/proxy/*` limits (`LATCHKEY_PROXY_*`).
     pub proxy: crate::proxy::Limits,
+    /// The activity log (`LATCHKEY_ACTIVITY_LOG`, `LATCHKEY_LOG_RETENTION_DAYS`).
+    pub activity: crate::activity::Settings,
 }
 
 /// Whether a frontend may authenticate with the environment's public key instead of a connect
@@ -110,6 +112,7 @@ impl std::fmt::Debug for Config {
             )
             .field("public_key_mode", &self.public_key_mode)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("activity", &self.activity)
             .finish_non_exhaustive()
     }
 }
@@ -190,6 +193,7 @@ impl Config {
             webhook_url: var("LATCHKEY_WEBHOOK_URL"),
             metrics_token: var("LATCHKEY_METRICS_TOKEN").map(crate::secret::Secret::new),
             proxy: crate::proxy::Limits::from_env()?,
+            activity: crate::activity::Settings::from_env(var)?,
             public_url,
         })
     }
@@ -229,6 +233,7 @@ impl Config {
             webhook_url: None,
             metrics_token: None,
             proxy: Default::default(),
+            activity: Default::default(),
         }
     }
 

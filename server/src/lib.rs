@@ -4,6 +4,7 @@
 //! [`http`] routes. [`start`] wires them and serves on a listener the caller bound, so tests run the
 //! real server on `127.0.0.1:0`.
 
+pub mod activity;
 pub mod catalog;
 pub mod config;
 pub mod crypto;
@@ -47,6 +48,8 @@ pub struct AppInner {
     /// Whether connection credentials sealed with the pre-issue-11 associated data are still
     /// accepted (until the start-up migration completes; [`reseal`]).
     pub legacy_connection_aad: std::sync::atomic::AtomicBool,
+    /// The activity log's recorder (issue 17): flows record through it without waiting.
+    pub activity: activity::Recorder,
 }
 
 impl std::ops::Deref for AppState {
@@ -87,6 +90,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
     let outbound = oauth::outbound::OutboundClient::new(config.allow_private_providers, proxy)?;
     let webhook_outbound =
         oauth::outbound::OutboundClient::new(config.allow_private_webhooks, proxy)?;
+    let activity = activity::Recorder::start(store.clone(), &config.activity);
     let state = AppState(Arc::new(AppInner {
         config,
         store,
@@ -97,6 +101,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         webhook_outbound,
         refresh_locks: Default::default(),
         legacy_connection_aad: std::sync::atomic::AtomicBool::new(true),
+        activity,
     }));
     state.ws.set_id_key(state.cipher.subkey("ws_client_id"));
     state.ws.relay_through(state.store.clone());
@@ -160,6 +165,7 @@ pub async fn start(
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let purge = state.clone();
     let outbox = webhooks::spawn_worker(state.clone());
+    let activity_sweep = activity::spawn_sweeper(state.store.clone(), &state.config.activity);
     let relay = replicas::spawn_result_listener(state.store.clone(), state.ws.clone()).await?;
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
@@ -183,6 +189,7 @@ pub async fn start(
         .await;
         sweeper.abort();
         outbox.abort();
+        activity_sweep.abort();
         if let Some(relay) = relay {
             relay.abort();
         }

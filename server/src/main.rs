@@ -67,6 +67,8 @@ enum Command {
     },
     /// Print a shell completion script: `latchkey completions bash > /etc/bash_completion.d/latchkey`.
     Completions { shell: clap_complete::Shell },
+    /// The activity log: operations (OAuth attempts, refreshes, webhooks, proxy calls…) and their steps.
+    Logs(latchkey_server::activity::cli::LogsArgs),
     /// The webhook outbox: list deliveries and dead letters, re-send a failed one.
     Webhooks {
         #[command(subcommand)]
@@ -243,6 +245,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Connection { command } => connection(config, command).await,
         Command::Settings { command } => settings(config, command).await,
         Command::Webhooks { command } => webhooks(config, command).await,
+        Command::Logs(args) => latchkey_server::activity::cli::run(config, args).await,
         Command::Providers {
             command: ProvidersCommand::List,
         } => {
@@ -352,6 +355,14 @@ async fn keys(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             };
             let env =
                 latchkey_server::environment::set_keys(&app.store, &app.cipher, env, keys).await?;
+            latchkey_server::activity::hooks::keys_rotated(
+                &app,
+                env.id,
+                secret,
+                public,
+                webhook_signing,
+            );
+            app.activity.flush().await;
             print_keys(&env);
         }
     }
@@ -480,14 +491,16 @@ async fn settings(config: Config, command: SettingsCommand) -> anyhow::Result<()
     let shown = match command {
         SettingsCommand::Show => (*env.settings).clone(),
         SettingsCommand::Set { name, value } => {
+            let fields = [name.clone()];
             let value = serde_json::from_str(&value).unwrap_or(serde_json::Value::String(value));
             // Through the same patch type and validation as `PATCH /environment/settings`.
             let patch: EnvironmentSettingsPatch =
                 serde_json::from_value(serde_json::json!({ name: value }))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-            settings::update(&app.store, &app.cipher, &env, patch)
-                .await?
-                .map_err(|e| anyhow::anyhow!("{e}"))?
+            let updated = settings::update(&app.store, &app.cipher, &env, patch).await?;
+            latchkey_server::activity::hooks::settings_changed(&app, env.id, &fields, &updated);
+            app.activity.flush().await;
+            updated.map_err(|e| anyhow::anyhow!("{e}"))?
         }
     };
     println!(

@@ -64,6 +64,7 @@ struct Metrics {
     outbox_depth: Gauge,
     rate_limited: Counter,
     connections: Family<Integration, Gauge>,
+    activity_dropped: Counter,
 }
 
 /// 5 ms to ~10 s, doubling.
@@ -82,6 +83,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         outbox_depth: Gauge::default(),
         rate_limited: Counter::default(),
         connections: Family::default(),
+        activity_dropped: Counter::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -124,6 +126,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Stored connections per integration",
         m.connections.clone(),
     );
+    registry.register(
+        "activity_log_dropped",
+        "Activity log writes dropped (the writer's queue was full, or the database refused a batch)",
+        m.activity_dropped.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -150,6 +157,11 @@ pub fn webhook_delivery(result: &'static str) {
         .webhook_deliveries
         .get_or_create(&outcome(result))
         .inc();
+}
+
+/// Activity log writes were lost (queue full, or a failed batch): the log is best-effort by design.
+pub fn activity_dropped(n: u64) {
+    METRICS.activity_dropped.inc_by(n);
 }
 
 /// The rate limiter refused a request.

@@ -224,12 +224,23 @@ pub fn spawn_worker(app: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 /// What one attempt came to.
-enum Attempt {
+pub(crate) enum Attempt {
     Delivered,
     /// Worth retrying (408, 429, 5xx, network error), after the receiver's `Retry-After` if it gave one.
     Retry(String, Option<i64>),
     /// The receiver's final answer (other 3xx/4xx) or a URL the policy refuses.
     Final(String),
+}
+
+impl Attempt {
+    /// For the activity log: delivered, or the error and whether it will be retried.
+    fn summary(&self, attempts: i64) -> Result<(), (&str, bool)> {
+        match self {
+            Self::Delivered => Ok(()),
+            Self::Final(error) => Err((error.as_str(), false)),
+            Self::Retry(error, _) => Err((error.as_str(), retry_delay_secs(attempts).is_some())),
+        }
+    }
 }
 
 async fn attempt(app: &AppState, row: &WebhookRow) -> Attempt {
@@ -277,7 +288,9 @@ async fn attempt(app: &AppState, row: &WebhookRow) -> Attempt {
 
 async fn deliver(app: &AppState, row: WebhookRow, claim: &str) {
     let attempts = row.attempts + 1;
+    let logged = crate::activity::hooks::webhook_sending(app, &row, attempts);
     let outcome = attempt(app, &row).await;
+    crate::activity::hooks::webhook_result(logged, outcome.summary(attempts));
     let now_iso = crate::time::now_iso();
     let recorded = match outcome {
         Attempt::Delivered => {

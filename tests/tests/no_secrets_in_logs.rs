@@ -1,7 +1,7 @@
 //! Every log line the server writes during a full OAuth flow, a forced refresh, a proxied call and
 //! an API-key connection is captured (at `debug`, for every crate, HTTP client and server included) and searched
 //! for each secret that crossed it: provider tokens, the client secret, the API key, the secret key,
-//! the connect session token.
+//! the connect session token. The activity log (`GET /logs`, `GET /logs/{id}`) is searched too.
 
 use latchkey_protocol::connection::Credentials;
 use latchkey_tests::headless::HeadlessUser;
@@ -157,7 +157,22 @@ async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
             refresh,
         ));
     }
+    // The activity log (issue 17), through its API: every entry of the flows above and each one's
+    // steps — the whole of the log's table as an operator reads it.
+    let activity = activity_log_text(&http, &stack).await?;
     drop(stack);
+    for kind in ["\"oauth\"", "\"refresh\"", "\"proxy\"", "\"credentials\""] {
+        assert!(
+            activity.contains(kind),
+            "the activity log has a {kind} entry:\n{activity}"
+        );
+    }
+    for (label, secret) in &secrets {
+        assert!(
+            !activity.contains(secret.as_str()),
+            "the {label} appears in the activity log"
+        );
+    }
 
     let text = String::from_utf8(logs.0.lock().unwrap().clone())?;
     assert!(
@@ -190,4 +205,43 @@ async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Every activity log entry with its steps, as JSON text, once the last operation (the API-key
+/// submission) is recorded (entries are written in the background).
+async fn activity_log_text(
+    http: &reqwest::Client,
+    stack: &latchkey_tests::stack::Stack,
+) -> anyhow::Result<String> {
+    let get = |path: String| async move {
+        http.get(format!("{}{path}", stack.server.url()))
+            .bearer_auth(stack.server.secret_key())
+            .send()
+            .await?
+            .error_for_status()?
+            .json::<Value>()
+            .await
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let page = loop {
+        let page = get("/logs?limit=500".into()).await?;
+        let done = page["data"].as_array().is_some_and(|d| {
+            d.iter()
+                .any(|e| e["type"] == "credentials" && e["outcome"] == "success")
+        });
+        if done {
+            break page;
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the API-key submission never reached the activity log: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut text = page.to_string();
+    for entry in page["data"].as_array().into_iter().flatten() {
+        let id = entry["id"].as_str().unwrap_or_default();
+        text.push_str(&get(format!("/logs/{id}")).await?.to_string());
+    }
+    Ok(text)
 }

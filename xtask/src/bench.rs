@@ -86,6 +86,7 @@ pub fn run() -> anyhow::Result<()> {
     )?;
     connect_ui_ready()?;
     server_throughput()?;
+    activity_log_overhead()?;
     proxy_overhead()
 }
 
@@ -135,6 +136,24 @@ fn server_throughput() -> anyhow::Result<()> {
             "bench-server",
         ],
         "server: ",
+    )
+}
+
+/// Flows per second with the activity log on versus off, and their ratio (goal ≥ 0.9;
+/// tests/src/bin/bench-activity.rs).
+fn activity_log_overhead() -> anyhow::Result<()> {
+    println!("\nActivity log: flow throughput with recording on versus off (release build)");
+    measured_line(
+        &[
+            "run",
+            "-q",
+            "--release",
+            "-p",
+            "latchkey-tests",
+            "--bin",
+            "bench-activity",
+        ],
+        "activity: ",
     )
 }
 

@@ -397,11 +397,13 @@ async fn save_verified(
     credentials: Credentials,
 ) -> Result<Json<AuthResult>, ApiError> {
     let prepared = prepare(app, key, pairs, mode).await?;
+    let logged = crate::activity::hooks::credentials_submitted(app, &prepared);
     let config = prepared
         .submitter
         .connection_config(key, pairs, prepared.provider);
     crate::verification::verify(app, prepared.entry, &credentials, &config)
         .await
+        .inspect_err(|e| crate::activity::hooks::verification_failed(&logged, e))
         .map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -410,5 +412,6 @@ async fn save_verified(
             )
         })?;
     let connection_id = prepared.submitter.connection_id();
-    save_connection(app, &prepared, connection_id, &config, &credentials).await
+    let saved = save_connection(app, &prepared, connection_id, &config, &credentials).await;
+    crate::activity::hooks::credentials_saved(&logged, saved)
 }

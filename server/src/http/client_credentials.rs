@@ -69,6 +69,7 @@ async fn client_credentials(
         }
     }
     let prepared = prepare(&app, &key, &pairs, AuthMode::Oauth2Cc).await?;
+    let logged = crate::activity::hooks::credentials_submitted(&app, &prepared);
     let mut config = prepared
         .submitter
         .connection_config(&key, &pairs, prepared.provider);
@@ -80,6 +81,7 @@ async fn client_credentials(
         &config,
     )
     .await
+    .inspect_err(|e| crate::activity::hooks::verification_failed(&logged, e))
     .map_err(|e| match e {
         ClientCredentialsError::Internal(e) => ApiError::Internal(e),
         ClientCredentialsError::Config(m) => {
@@ -93,12 +95,13 @@ async fn client_credentials(
     })?;
     config.extend(fetched.metadata);
     let connection_id = prepared.submitter.connection_id();
-    save_connection(
+    let saved = save_connection(
         &app,
         &prepared,
         connection_id,
         &config,
         &fetched.credentials,
     )
-    .await
+    .await;
+    crate::activity::hooks::credentials_saved(&logged, saved)
 }

@@ -179,11 +179,18 @@ async fn issue(
             integrations_config_defaults: json(&body.integrations_config_defaults)
                 .map(|j| crate::sessions::seal_defaults(&app.cipher, &token_hash, &j)),
             tags: Some(serde_json::to_string(&session_tags(&body)).expect("serializable")),
-            reconnect_connection_id,
+            reconnect_connection_id: reconnect_connection_id.clone(),
             expires_at,
             created_at: time::now_iso(),
         })
         .await?;
+    crate::activity::hooks::session_created(
+        app,
+        env_id,
+        body.end_user.as_ref().map(|u| u.id.as_str()),
+        reconnect_connection_id.as_deref(),
+        body.allowed_integrations.as_deref(),
+    );
     let mut link =
         url::Url::parse(&app.config.connect_ui_url()).map_err(|e| ApiError::Internal(e.into()))?;
     link.query_pairs_mut().append_pair(SESSION_TOKEN, &token);

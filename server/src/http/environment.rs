@@ -24,7 +24,10 @@ async fn update(
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(patch): StrictJson<EnvironmentSettingsPatch>,
 ) -> Result<Json<DataEnvelope<EnvironmentSettings>>, ApiError> {
-    match settings::update(&app.store, &app.cipher, &env, patch).await? {
+    let fields = crate::activity::hooks::patch_fields(&patch);
+    let updated = settings::update(&app.store, &app.cipher, &env, patch).await?;
+    crate::activity::hooks::settings_changed(&app, env.id, &fields, &updated);
+    match updated {
         Ok(next) => Ok(Json(DataEnvelope::new(settings::redacted(&next)))),
         Err(e) => Err(ApiError::invalid_body(e.path, e.message)),
     }

@@ -11,6 +11,7 @@ pub mod environment;
 pub mod error;
 pub mod extract;
 pub mod integrations;
+pub mod logs;
 pub mod oauth;
 pub mod openapi;
 pub mod ops;
@@ -68,6 +69,7 @@ pub fn router(app: AppState) -> Router {
         .merge(connections::router())
         .merge(environment::router())
         .merge(outbox::router())
+        .merge(logs::router())
         .merge(api_auth::router())
         .merge(client_credentials::router())
         .merge(unauthenticated::router())

@@ -158,6 +158,7 @@ async fn connect(
         },
     )
     .await;
+    crate::activity::hooks::oauth_started(&app, &submitter, &key, &started);
     match started {
         Ok(s) => {
             let secure = app.config.public_url.starts_with("https://");
@@ -223,7 +224,9 @@ async fn callback(
             .find(|c| c.name() == name)
             .map(|c| c.value().to_string())
     };
+    let logged = crate::activity::hooks::oauth_callback(&app, &query);
     let result = flow::complete(&app, query, binding).await;
+    crate::activity::hooks::oauth_completed(logged, &result);
     crate::metrics::oauth_attempt(match &result {
         Ok(_) => "success",
         Err(f) => f.code.as_str(),

@@ -201,6 +201,37 @@ const PROXY_QUERY: &[(&str, bool, &str)] = &[
     ),
 ];
 
+/// `GET /logs` filters (the stream takes the same, without `limit`).
+const LOG_QUERY: &[(&str, bool, &str)] = &[
+    ("type", false, "`connect_session`, `oauth`, `credentials`, `refresh`, `client_credentials`, `webhook`, `proxy`, `settings` or `keys`."),
+    ("outcome", false, "`pending`, `success` or `failure`."),
+    ("integration", false, "The integration's unique key."),
+    ("connection_id", false, "The connection id."),
+    ("end_user_id", false, "The end user's id (from the connect session)."),
+    ("from", false, "ISO-8601: entries started at or after."),
+    ("to", false, "ISO-8601: entries started before."),
+    ("cursor", false, "`next_cursor` of the previous page (opaque)."),
+    ("limit", false, "1 to 500 (default 50)."),
+];
+const LOG_STREAM_QUERY: &[(&str, bool, &str)] = &[
+    ("type", false, "As for `GET /logs`."),
+    (
+        "outcome",
+        false,
+        "As for `GET /logs`: entries are sent once they have it.",
+    ),
+    ("integration", false, "As for `GET /logs`."),
+    ("connection_id", false, "As for `GET /logs`."),
+    ("end_user_id", false, "As for `GET /logs`."),
+    ("from", false, "As for `GET /logs`."),
+    ("to", false, "As for `GET /logs`."),
+    (
+        "cursor",
+        false,
+        "Resume after this event id (default: from now).",
+    ),
+];
+
 /// Every route of the server.
 const ROUTES: &[Route] = &[
     r(HttpMethod::Get, "/", "meta", "WebSocket result channel (upgrade), else the server's name and version", Public, (200, "`{name, version}` or 101 Switching Protocols")),
@@ -263,6 +294,9 @@ const ROUTES: &[Route] = &[
         ("page", false, "0-based page of `limit` webhooks."),
     ]),
     r(HttpMethod::Post, "/environment/webhooks/{id}/resend", "environment", "Queue a failed (dead-lettered) webhook again with a fresh retry schedule; 404 `not_found` unless it is failed", Secret, (200, "`{data: OutboxWebhook}`")),
+    r(HttpMethod::Get, "/logs", "logs", "The activity log, newest first: one entry per operation (OAuth attempt, credential submission, refresh, client-credentials renewal, webhook delivery, proxy call, connect session, settings or key change) with its outcome and duration; never a secret", Secret, (200, "LogPage `{data: LogEntry[], next_cursor}`")).query(LOG_QUERY),
+    r(HttpMethod::Get, "/logs/{id}", "logs", "One activity log entry with its timeline of steps (the failing step carries the provider's `error` and `error_description`)", Secret, (200, "`{data: LogEntry}` with `steps: LogStep[]`")),
+    r(HttpMethod::Get, "/logs/stream", "logs", "Live tail as Server-Sent Events (`text/event-stream`): an `entry` event (data: LogEntry with steps) for each new entry and each change of a pending one, from every replica; `Last-Event-ID` or `cursor` resumes", Secret, (200, "`text/event-stream` of `entry` events")).query(LOG_STREAM_QUERY),
     r(HttpMethod::Get, "/connect", "assets", "Redirect to the Connect UI", Public, (308, "Redirect to `/connect/`")),
     r(HttpMethod::Get, "/connect/", "assets", "The Connect UI (its index page)", Public, (200, "HTML")).html(),
     r(HttpMethod::Get, "/connect/{file}", "assets", "The Connect UI's files", Public, (200, "Static file")),

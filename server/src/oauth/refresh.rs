@@ -198,11 +198,14 @@ async fn renew_once(
             return Ok((*row, credentials));
         }
     };
+    let logged =
+        crate::activity::hooks::renewal(app, &row, matches!(current, Credentials::OAuth2Cc { .. }));
     let refreshed = match current {
         Credentials::OAuth2Cc { .. } => super::client_credentials::renew(app, row, current).await,
         _ => refresh_now(app, row, current).await,
     };
     lease.release().await;
+    crate::activity::hooks::renewed(&logged, &refreshed);
     refreshed
 }
 

@@ -166,6 +166,7 @@ pub async fn forward(
 ) -> Result<Response<Body>, ProxyError> {
     let (parts, body) = req.into_parts();
     let mut record = CallRecord::start(parts.method.clone(), parts.uri.path());
+    record.activity = crate::activity::hooks::proxy_sink(app, env_id);
     match call(app, env_id, &parts, body, &mut record).await {
         Ok(upstream) => {
             let max = app.config.proxy.max_response_bytes;

@@ -30,6 +30,8 @@ pub struct CallRecord {
     pub response_bytes: u64,
     /// The response stream failed part-way (too large, provider broke off, caller left).
     pub aborted: bool,
+    /// Where the activity log entry goes (written when the record is dropped).
+    pub activity: Option<crate::activity::hooks::ProxySink>,
     started: Instant,
 }
 
@@ -46,6 +48,7 @@ impl CallRecord {
             refreshed: false,
             response_bytes: 0,
             aborted: false,
+            activity: None,
             started: Instant::now(),
         }
     }
@@ -54,6 +57,9 @@ impl CallRecord {
 impl Drop for CallRecord {
     fn drop(&mut self) {
         let duration_ms = self.started.elapsed().as_millis() as u64;
+        if let Some(sink) = self.activity.take() {
+            sink.record(self, duration_ms);
+        }
         tracing::info!(
             target: TARGET,
             method = %self.method,

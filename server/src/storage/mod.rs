@@ -8,6 +8,8 @@
 
 #[macro_use]
 mod sql;
+#[macro_use]
+pub mod activity;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -21,7 +23,7 @@ use std::sync::Arc;
 /// Every query the server makes. Implemented by [`SqliteStore`] and [`PostgresStore`] from the same
 /// SQL text, so both backends pass the same test suite.
 #[async_trait::async_trait]
-pub trait Storage: Send + Sync + 'static {
+pub trait Storage: activity::ActivityStorage + Send + Sync + 'static {
     /// Which backend this is (`sqlite` or `postgres`), for logs and tests.
     fn backend(&self) -> &'static str;
 

@@ -78,3 +78,5 @@ impl_storage!(
     begin = "BEGIN",
     db = sqlx::Postgres
 );
+
+impl_activity_storage!(PostgresStore, begin = "BEGIN", db = sqlx::Postgres);

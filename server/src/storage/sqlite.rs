@@ -52,3 +52,5 @@ impl_storage!(
     begin = "BEGIN IMMEDIATE",
     db = sqlx::Sqlite
 );
+
+impl_activity_storage!(SqliteStore, begin = "BEGIN IMMEDIATE", db = sqlx::Sqlite);

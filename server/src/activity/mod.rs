@@ -1,0 +1,435 @@
+//! The activity log (issue 17): every operation — connect session, OAuth attempt, credential
+//! submission, refresh, client-credentials renewal, webhook delivery, proxy call, settings or key
+//! change — recorded with a timeline of steps, so an operator can see which step of an attempt failed
+//! and what the provider answered.
+//!
+//! Recording never slows or fails a flow: [`Recorder`] only puts a message on a bounded channel
+//! (`try_send`); a background writer drains it in batches, one transaction each. When the channel is
+//! full the message is dropped and counted (`latchkey_activity_log_dropped` in `/metrics`). Entries are
+//! deleted after the retention period by a background sweep ([`spawn_sweeper`]).
+//!
+//! Never a secret: steps carry fixed messages and small details chosen by [`hooks`] (status codes,
+//! the provider's `error`/`error_description`, hosts and paths) — no tokens, keys, codes, verifiers,
+//! passwords, and URLs only through [`safe_url`] (no credentials, query or fragment).
+
+pub mod cli;
+pub mod hooks;
+
+use crate::storage::activity::ActivityWrite;
+use crate::storage::Store;
+use serde_json::Value;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// How many writes may wait for the writer before new ones are dropped.
+const CHANNEL_CAPACITY: usize = 16_384;
+/// The most writes committed in one transaction.
+const MAX_BATCH: usize = 2048;
+/// How long the writer gathers writes before committing them together.
+const BATCH_WINDOW: Duration = Duration::from_millis(250);
+/// Longest step message kept (provider answers can be long).
+const MAX_MESSAGE: usize = 500;
+
+/// `LATCHKEY_ACTIVITY_LOG` and `LATCHKEY_LOG_RETENTION_DAYS`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Off: nothing is recorded (the benchmark's baseline; `LATCHKEY_ACTIVITY_LOG=off`).
+    pub enabled: bool,
+    /// Entries older than this are deleted (default 14 days).
+    pub retention: Duration,
+    /// How often the retention sweep runs (hourly; tests shorten it).
+    pub sweep_every: Duration,
+    /// How often the live tail (`GET /logs/stream`) looks for new entries.
+    pub tail_every: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            retention: Duration::from_secs(14 * 24 * 3600),
+            sweep_every: Duration::from_secs(3600),
+            tail_every: Duration::from_millis(500),
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut s = Self::default();
+        if let Some(v) = lookup("LATCHKEY_ACTIVITY_LOG") {
+            s.enabled = match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" | "yes" => true,
+                "off" | "false" | "0" | "no" => false,
+                other => anyhow::bail!("LATCHKEY_ACTIVITY_LOG must be on or off (got {other:?})"),
+            };
+        }
+        if let Some(v) = lookup("LATCHKEY_LOG_RETENTION_DAYS") {
+            let days: f64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|d: &f64| d.is_finite() && *d > 0.0)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "LATCHKEY_LOG_RETENTION_DAYS must be a positive number of days (got {v:?})"
+                    )
+                })?;
+            s.retention = Duration::from_secs_f64(days * 24.0 * 3600.0);
+        }
+        Ok(s)
+    }
+}
+
+/// Step severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warn => "warn",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pending,
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Success => "success",
+            Self::Failure => "failure",
+        }
+    }
+}
+
+enum Msg {
+    Write(ActivityWrite),
+    /// Answered once everything sent before it is committed (the CLI, before it exits).
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle flows record through; cheap to clone. A disabled recorder records nothing.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    tx: Option<mpsc::Sender<Msg>>,
+}
+
+impl Recorder {
+    /// Starts the background writer on `store` (nothing when `settings.enabled` is off).
+    pub fn start(store: Store, settings: &Settings) -> Self {
+        if !settings.enabled {
+            return Self { tx: None };
+        }
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        tokio::spawn(write_loop(store, rx));
+        Self { tx: Some(tx) }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    fn send(&self, w: ActivityWrite) {
+        if let Some(tx) = &self.tx {
+            if tx.try_send(Msg::Write(w)).is_err() {
+                crate::metrics::activity_dropped(1);
+            }
+        }
+    }
+
+    /// Opens a new operation (outcome pending) and returns its handle.
+    pub fn begin(&self, env_id: i64, op_type: &'static str, subject: Subject) -> Op {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.begin_at(id, env_id, op_type, subject, now_ms(), true)
+    }
+
+    /// Opens (or, when it exists, continues) the operation `id`: the second half of an OAuth attempt,
+    /// whose id both halves derive from its `state`.
+    pub fn begin_with_id(
+        &self,
+        id: String,
+        env_id: i64,
+        op_type: &'static str,
+        subject: Subject,
+    ) -> Op {
+        self.begin_at(id, env_id, op_type, subject, now_ms(), false)
+    }
+
+    /// [`Self::begin_with_id`] for an operation that started at `started_at` (unix ms); `fresh` when
+    /// `id` is new (not derived from something that may have an entry already).
+    pub fn begin_at(
+        &self,
+        id: String,
+        env_id: i64,
+        op_type: &'static str,
+        subject: Subject,
+        started_at: i64,
+        fresh: bool,
+    ) -> Op {
+        self.send(ActivityWrite::Begin {
+            id: id.clone(),
+            environment_id: env_id,
+            op_type: op_type.into(),
+            integration: subject.integration,
+            connection_id: subject.connection_id,
+            end_user_id: subject.end_user_id,
+            outcome: Outcome::Pending.as_str().into(),
+            started_at,
+            fresh,
+        });
+        self.resume(id)
+    }
+
+    /// The handle of an operation begun earlier (perhaps by another replica): its steps and end are
+    /// recorded only if it exists.
+    pub fn resume(&self, id: String) -> Op {
+        Op {
+            recorder: self.clone(),
+            id,
+        }
+    }
+
+    /// Waits until everything recorded so far is written (or the writer is gone).
+    pub async fn flush(&self) {
+        if let Some(tx) = &self.tx {
+            let (done, wait) = oneshot::channel();
+            if tx.send(Msg::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+        }
+    }
+}
+
+/// Who an operation concerns (every field optional: a settings change has no connection).
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    pub integration: Option<String>,
+    pub connection_id: Option<String>,
+    pub end_user_id: Option<String>,
+}
+
+impl Subject {
+    pub fn connection(integration: &str, connection_id: &str, end_user_json: Option<&str>) -> Self {
+        Self {
+            integration: Some(integration.to_string()),
+            connection_id: Some(connection_id.to_string()),
+            end_user_id: end_user_json.and_then(end_user_id),
+        }
+    }
+}
+
+/// The `id` of a stored end user (`{"id": …, "email": …}` of the connect session).
+pub fn end_user_id(json: &str) -> Option<String> {
+    serde_json::from_str::<Value>(json)
+        .ok()?
+        .get("id")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// One operation being recorded.
+#[derive(Clone)]
+pub struct Op {
+    recorder: Recorder,
+    id: String,
+}
+
+impl Op {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Adds a step; `detail` is a small JSON object of facts that are not secrets.
+    pub fn step(&self, level: Level, message: impl Into<String>, detail: Option<Value>) {
+        if !self.recorder.enabled() {
+            return;
+        }
+        self.recorder.send(ActivityWrite::Step {
+            entry_id: self.id.clone(),
+            at: now_ms(),
+            level: level.as_str().into(),
+            message: clip(message.into()),
+            detail: detail.map(|d| d.to_string()),
+        });
+    }
+
+    pub fn info(&self, message: impl Into<String>, detail: Option<Value>) {
+        self.step(Level::Info, message, detail)
+    }
+
+    pub fn error(&self, message: impl Into<String>, detail: Option<Value>) {
+        self.step(Level::Error, message, detail)
+    }
+
+    /// Ends the operation with `outcome`.
+    pub fn finish(&self, outcome: Outcome) {
+        self.finish_on(outcome, None)
+    }
+
+    /// Ends the operation with `outcome`, naming the connection it wrote when that is known only now.
+    pub fn finish_on(&self, outcome: Outcome, connection_id: Option<String>) {
+        self.recorder.send(ActivityWrite::Finish {
+            id: self.id.clone(),
+            outcome: outcome.as_str().into(),
+            ended_at: now_ms(),
+            connection_id: connection_id.filter(|c| !c.is_empty()),
+        });
+    }
+
+    /// Ends with success, or with failure after an error step saying why.
+    pub fn finish_with<T, E: std::fmt::Display>(&self, result: &Result<T, E>, failed: &str) {
+        match result {
+            Ok(_) => self.finish(Outcome::Success),
+            Err(e) => {
+                self.error(format!("{failed}: {e}"), None);
+                self.finish(Outcome::Failure);
+            }
+        }
+    }
+}
+
+async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut waiting = Vec::new();
+    while let Some(first) = rx.recv().await {
+        // Gather for up to BATCH_WINDOW (or until the batch is full, or someone waits on a flush):
+        // one commit per window instead of one per operation keeps the database's write lock (a
+        // single writer on SQLite) free for the flows themselves.
+        let window = tokio::time::sleep(BATCH_WINDOW);
+        tokio::pin!(window);
+        let mut next = Some(first);
+        loop {
+            match next.take() {
+                Some(Msg::Write(w)) => batch.push(w),
+                Some(Msg::Flush(done)) => waiting.push(done),
+                None => {}
+            }
+            if batch.len() >= MAX_BATCH || !waiting.is_empty() {
+                break;
+            }
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(msg) => next = Some(msg),
+                    None => break,
+                },
+                _ = &mut window => break,
+            }
+        }
+        if !batch.is_empty() {
+            if let Err(e) = store.write_activity(&batch).await {
+                tracing::warn!(error = %e, lost = batch.len(), "could not write the activity log");
+                crate::metrics::activity_dropped(batch.len() as u64);
+            }
+            batch.clear();
+        }
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}
+
+/// Deletes what is older than the retention period now, then every `sweep_every`.
+pub fn spawn_sweeper(store: Store, settings: &Settings) -> tokio::task::JoinHandle<()> {
+    let (retention, every) = (settings.retention, settings.sweep_every);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let cutoff = now_ms() - retention.as_millis() as i64;
+            match store.purge_activity(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "activity log entries past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "activity log retention sweep failed"),
+            }
+        }
+    })
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn ms_to_iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A URL as the log may show it: scheme, host, port and path — no user name or password, no query
+/// (codes, keys, tokens travel there), no fragment.
+pub fn safe_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or("");
+            match u.port() {
+                Some(p) => format!("{}://{host}:{p}{}", u.scheme(), u.path()),
+                None => format!("{}://{host}{}", u.scheme(), u.path()),
+            }
+        }
+        Err(_) => "<unparsable URL>".into(),
+    }
+}
+
+fn clip(mut s: String) -> String {
+    if s.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_urls_keep_no_credentials_query_or_fragment() {
+        assert_eq!(
+            safe_url("https://user:pw@hooks.example.com:8443/in/abc?token=s3cr3t#frag"),
+            "https://hooks.example.com:8443/in/abc"
+        );
+        assert_eq!(safe_url("not a url"), "<unparsable URL>");
+    }
+
+    #[test]
+    fn retention_reads_days_and_refuses_nonsense() {
+        let env = |v: &'static str| {
+            move |n: &str| (n == "LATCHKEY_LOG_RETENTION_DAYS").then(|| v.to_string())
+        };
+        assert_eq!(
+            Settings::from_env(env("2")).unwrap().retention,
+            Duration::from_secs(2 * 86400)
+        );
+        assert!(Settings::from_env(env("0")).is_err());
+        assert!(Settings::from_env(env("soon")).is_err());
+        assert_eq!(
+            Settings::from_env(|_| None).unwrap().retention,
+            Duration::from_secs(14 * 86400)
+        );
+    }
+
+    #[test]
+    fn long_messages_are_clipped_on_a_char_boundary() {
+        let s = clip("é".repeat(400));
+        assert!(s.len() <= MAX_MESSAGE + '…'.len_utf8() && s.ends_with('…'));
+    }
+}
