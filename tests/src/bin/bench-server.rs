@@ -41,6 +41,8 @@ struct Target {
     label: String,
     /// Label of the peer this figure is compared with (`None`: it is a peer).
     peer: Option<&'static str>,
+    /// Issue 14's goal: at least this ratio to the peer, p99 under this many ms.
+    goal: Option<(f64, f64)>,
     script: PathBuf,
     url: String,
     rounds: Vec<(f64, f64)>,
@@ -252,6 +254,11 @@ async fn main() -> anyhow::Result<()> {
     let target = |label: &str, peer, script: PathBuf, url: String| Target {
         label: label.into(),
         peer,
+        goal: match (label.contains("SQLite"), label.starts_with("GET")) {
+            (true, true) => Some((0.50, 5.0)),
+            (true, false) => Some((0.40, 10.0)),
+            _ => None,
+        },
         script,
         url,
         rounds: Vec::new(),
@@ -357,7 +364,14 @@ async fn main() -> anyhow::Result<()> {
             .peer
             .and_then(|p| targets.iter().position(|t| t.label == p));
         let ratio = match (t.peer, peer) {
-            (Some(_), Some(peer)) => format!("{:.2} × bare", rps / summary[peer].0),
+            (Some(_), Some(peer)) => {
+                let ratio = rps / summary[peer].0;
+                let goal = t.goal.map_or(String::new(), |(r, p)| {
+                    let met = if ratio >= r && *p99 < p { "met" } else { "not met" };
+                    format!(" (goal ≥ {r:.2}, p99 < {p} ms: {met})")
+                });
+                format!("{ratio:.2} × bare{goal}")
+            }
             (Some(_), None) => "(peer not measured)".into(),
             (None, _) => "peer".into(),
         };
