@@ -367,7 +367,11 @@ async fn main() -> anyhow::Result<()> {
             (Some(_), Some(peer)) => {
                 let ratio = rps / summary[peer].0;
                 let goal = t.goal.map_or(String::new(), |(r, p)| {
-                    let met = if ratio >= r && *p99 < p { "met" } else { "not met" };
+                    let met = if ratio >= r && *p99 < p {
+                        "met"
+                    } else {
+                        "not met"
+                    };
                     format!(" (goal ≥ {r:.2}, p99 < {p} ms: {met})")
                 });
                 format!("{ratio:.2} × bare{goal}")
