@@ -227,6 +227,11 @@ pub fn sha256_hex(input: &str) -> String {
     hex::encode(Sha256::digest(input.as_bytes()))
 }
 
+/// SHA-256 of a string, as bytes.
+pub fn sha256(input: &str) -> [u8; 32] {
+    Sha256::digest(input.as_bytes()).into()
+}
+
 /// Constant-time string equality for secrets.
 pub fn secrets_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))

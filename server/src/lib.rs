@@ -10,6 +10,7 @@ pub mod config;
 pub mod crypto;
 pub mod doctor;
 pub mod environment;
+pub mod environment_cache;
 pub mod http;
 pub mod metrics;
 pub mod oauth;
@@ -167,6 +168,7 @@ pub async fn start(
     let outbox = webhooks::spawn_worker(state.clone());
     let activity_sweep = activity::spawn_sweeper(state.store.clone(), &state.config.activity);
     let relay = replicas::spawn_result_listener(state.store.clone(), state.ws.clone()).await?;
+    let environments = state.store.follow_environment_changes().await?;
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
         let sweeper = tokio::spawn(async move {
@@ -192,6 +194,9 @@ pub async fn start(
         activity_sweep.abort();
         if let Some(relay) = relay {
             relay.abort();
+        }
+        if let Some(environments) = environments {
+            environments.abort();
         }
         if let Err(e) = served {
             tracing::error!(error = %e, "server stopped with an error");

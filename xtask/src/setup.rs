@@ -82,6 +82,15 @@ fn postgresql() -> anyhow::Result<()> {
     apt_install("PostgreSQL (server suite on PostgreSQL)", &["postgresql"])
 }
 
+/// Debian's `wrk`, the load generator of `cargo xtask bench`'s server figures; installed by the bench
+/// when it runs (not by `setup`: nothing else needs it).
+pub fn wrk() -> anyhow::Result<()> {
+    if output(Command::new("sh").args(["-c", "command -v wrk"])).is_some() {
+        return Ok(());
+    }
+    apt_install("wrk (load generator of the server benchmark)", &["wrk"])
+}
+
 pub fn apt_install(what: &str, packages: &[&str]) -> anyhow::Result<()> {
     anyhow::ensure!(
         is_root(),

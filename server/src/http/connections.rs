@@ -132,24 +132,25 @@ async fn show(
     Query(q): Query<ConnectionQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let key = required_key(&q)?;
-    if app.store.integration(env.id, key).await?.is_none() {
+    // One read when both exist; which one is missing is asked only then.
+    let Some(row) = app
+        .store
+        .connection_with_integration(env.id, key, &id)
+        .await?
+    else {
+        if app.store.integration(env.id, key).await?.is_none() {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                ErrorCode::UnknownProviderConfig,
+                format!("No integration named '{key}'."),
+            ));
+        }
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
-            ErrorCode::UnknownProviderConfig,
-            format!("No integration named '{key}'."),
+            ErrorCode::UnknownConnection,
+            "No connection matching the provided connection ID and integration.",
         ));
-    }
-    let row = app
-        .store
-        .connection(env.id, key, &id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                ErrorCode::UnknownConnection,
-                "No connection matching the provided connection ID and integration.",
-            )
-        })?;
+    };
     let (row, credentials) = refresh::fresh(&app, row, flag(&q.force_refresh))
         .await
         .map_err(|e| match e {

@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use latchkey_protocol::params::{CONNECT_SESSION_TOKEN, SESSION_TOKEN_PREFIX};
 use latchkey_protocol::ErrorCode;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 fn unauthorized(code: ErrorCode, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
@@ -59,9 +60,19 @@ async fn environment_for_secret(app: &AppState, key: &str) -> Result<Environment
             "Authentication failed. The provided secret key is not a UUID v4.",
         ));
     }
+    // Looked up by the key's digest, as the database does; the key itself is compared too, in
+    // constant time, whether the environment comes from the cache or the database.
+    let digest = crypto::sha256(key);
+    let cache = app.store.environments();
+    if let Some(env) = cache.by_secret_digest(&digest) {
+        if crypto::secrets_equal(env.secret_key.expose(), key) {
+            return Ok(Environment::clone(&env));
+        }
+    }
+    let generation = cache.generation();
     let row = app
         .store
-        .environment_by_secret_hash(&crypto::sha256_hex(key))
+        .environment_by_secret_hash(&hex::encode(digest))
         .await?
         .ok_or_else(|| {
             unauthorized(
@@ -70,14 +81,29 @@ async fn environment_for_secret(app: &AppState, key: &str) -> Result<Environment
             )
         })?;
     let env = Environment::open(&row, &app.cipher).map_err(ApiError::Internal)?;
-    // The lookup was by hash; compare the key itself too, in constant time.
     if !crypto::secrets_equal(env.secret_key.expose(), key) {
         return Err(unauthorized(
             ErrorCode::UnknownAccount,
             "Authentication failed.",
         ));
     }
+    cache.insert(generation, Some(digest), Arc::new(env.clone()));
     Ok(env)
+}
+
+/// Environment `id`, opened (from the cache when it is there).
+async fn environment_by_id(app: &AppState, id: i64) -> Result<Option<Environment>, ApiError> {
+    let cache = app.store.environments();
+    if let Some(env) = cache.by_id(id) {
+        return Ok(Some(Environment::clone(&env)));
+    }
+    let generation = cache.generation();
+    let Some(row) = app.store.environment_by_id(id).await? else {
+        return Ok(None);
+    };
+    let env = Environment::open(&row, &app.cipher).map_err(ApiError::Internal)?;
+    cache.insert(generation, None, Arc::new(env.clone()));
+    Ok(Some(env))
 }
 
 /// Loads the live session for `token`, with its environment.
@@ -109,9 +135,7 @@ pub async fn session_for_token(
                 .map_err(ApiError::Internal)?,
         );
     }
-    let env_row = app
-        .store
-        .environment_by_id(session.environment_id)
+    let env = environment_by_id(app, session.environment_id)
         .await?
         .ok_or_else(|| {
             unauthorized(
@@ -119,10 +143,7 @@ pub async fn session_for_token(
                 "The session's environment no longer exists.",
             )
         })?;
-    Ok((
-        Environment::open(&env_row, &app.cipher).map_err(ApiError::Internal)?,
-        session,
-    ))
+    Ok((env, session))
 }
 
 /// The connect session of a browser-initiated authorization (`/oauth/connect`, `/api-auth/*`), from

@@ -18,6 +18,7 @@ pub use postgres::PostgresStore;
 pub use rows::*;
 pub use sqlite::SqliteStore;
 
+use crate::environment_cache::EnvironmentCache;
 use std::sync::Arc;
 
 /// Every query the server makes. Implemented by [`SqliteStore`] and [`PostgresStore`] from the same
@@ -148,6 +149,15 @@ pub trait Storage: activity::ActivityStorage + Send + Sync + 'static {
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>>;
 
+    /// The connection, only when its integration exists too: `GET /connection/:id`'s usual case in
+    /// one read (`None`: one of them is missing; ask [`Self::integration`] which).
+    async fn connection_with_integration(
+        &self,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+    ) -> sqlx::Result<Option<ConnectionRow>>;
+
     async fn list_connections(&self, env_id: i64) -> sqlx::Result<Vec<ConnectionRow>>;
 
     async fn delete_connection(
@@ -244,6 +254,12 @@ pub trait Storage: activity::ActivityStorage + Send + Sync + 'static {
         &self,
     ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>;
 
+    /// One message whenever an environment row changed, in any process (PostgreSQL `LISTEN` on a
+    /// trigger's `NOTIFY`); `None` on SQLite.
+    async fn listen_environment_changes(
+        &self,
+    ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<()>>>;
+
     // ---- re-sealing (issue 11: key rotation, unambiguous associated data) ----------------------
 
     /// A value of the `latchkey_meta` table (one-time data migrations record themselves there).
@@ -281,23 +297,66 @@ pub trait Storage: activity::ActivityStorage + Send + Sync + 'static {
     async fn connections_per_integration(&self) -> sqlx::Result<Vec<(String, i64)>>;
 }
 
-/// The store the server holds: a cheap handle on whichever backend `DATABASE_URL` chose.
+/// The store the server holds: a cheap handle on whichever backend `DATABASE_URL` chose, with the
+/// opened environments authenticated calls use ([`EnvironmentCache`]), forgotten when written here.
 #[derive(Clone)]
-pub struct Store(Arc<dyn Storage>);
+pub struct Store(Arc<dyn Storage>, Arc<EnvironmentCache>);
 
 impl Store {
     /// Opens the database named by `database_url` (`sqlite://…` or `postgres://…`), creating it if
     /// needed, and runs pending migrations.
     pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
-        if database_url.starts_with("sqlite:") {
-            Ok(Self(Arc::new(SqliteStore::connect(database_url).await?)))
+        let backend: Arc<dyn Storage> = if database_url.starts_with("sqlite:") {
+            Arc::new(SqliteStore::connect(database_url).await?)
         } else if database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://")
         {
-            Ok(Self(Arc::new(PostgresStore::connect(database_url).await?)))
+            Arc::new(PostgresStore::connect(database_url).await?)
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://")
-        }
+        };
+        Ok(Self(backend, Default::default()))
+    }
+
+    /// Forgets the cached environments whenever another process changes one (PostgreSQL); the task
+    /// runs until aborted. `None` on SQLite, where the cache's TTL covers the CLI.
+    pub async fn follow_environment_changes(
+        &self,
+    ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        let Some(mut changes) = self.0.listen_environment_changes().await? else {
+            return Ok(None);
+        };
+        let cache = self.1.clone();
+        Ok(Some(tokio::spawn(async move {
+            while changes.recv().await.is_some() {
+                cache.clear();
+            }
+        })))
+    }
+
+    /// Opened environments, by secret-key digest and by id.
+    pub fn environments(&self) -> &EnvironmentCache {
+        &self.1
+    }
+
+    /// [`Storage::update_environment_keys`], then forgets the cached environments (a rotated-out key
+    /// stops working here at once; other processes: [`EnvironmentCache`]).
+    pub async fn update_environment_keys(
+        &self,
+        id: i64,
+        secret: Option<&SealedKeys>,
+        public_key: Option<&str>,
+    ) -> sqlx::Result<()> {
+        let done = self.0.update_environment_keys(id, secret, public_key).await;
+        self.1.clear();
+        done
+    }
+
+    /// [`Storage::update_environment_settings`], then forgets the cached environments.
+    pub async fn update_environment_settings(&self, id: i64, settings: &str) -> sqlx::Result<()> {
+        let done = self.0.update_environment_settings(id, settings).await;
+        self.1.clear();
+        done
     }
 }
 

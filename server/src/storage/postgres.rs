@@ -10,6 +10,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same pool: PostgreSQL's writers do not contend like SQLite's.
+    reader: PgPool,
 }
 
 impl PostgresStore {
@@ -30,7 +32,10 @@ impl PostgresStore {
             .connect(database_url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            reader: pool.clone(),
+            pool,
+        })
     }
 
     async fn publish(&self, ws_client_id: &str) -> sqlx::Result<()> {
@@ -61,6 +66,33 @@ impl PostgresStore {
                         tracing::warn!(error = %e, "LISTEN connection lost; retrying");
                         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     }
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
+
+/// The `NOTIFY` channel on which a trigger announces environment changes (migration 0048).
+const ENVIRONMENTS_CHANNEL: &str = "latchkey_environments";
+
+impl PostgresStore {
+    /// One message per environment change anywhere (and one whenever the listening connection was
+    /// lost, when changes may have been missed).
+    async fn listen_environments(
+        &self,
+    ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<()>>> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(ENVIRONMENTS_CHANNEL).await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let lost = listener.recv().await.is_err();
+                if tx.send(()).is_err() {
+                    return; // the server is shutting down
+                }
+                if lost {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
             }
         });

@@ -3,7 +3,10 @@
 //! PostgreSQL both accept; the one dialect difference (row locks when claiming outbox rows) is a macro
 //! argument.
 
-/// Implements [`super::Storage`] for a type with a `pool: sqlx::Pool<_>` field.
+/// Implements [`super::Storage`] for a type with `pool` and `reader` fields (`sqlx::Pool<_>`): every
+/// statement that writes runs on `pool` (on SQLite its one connection: writers queue in the pool,
+/// never in SQLite's sleeping busy handler), reads that need no write lock on `reader`. A new method
+/// that writes needs nothing special; a read may use `reader`.
 /// `$begin` opens a write transaction (`BEGIN IMMEDIATE` on SQLite takes the write lock up front, so a
 /// concurrent writer means waiting, not `database is locked`); `$db` is the sqlx database type.
 /// `$skip_locked` is appended to the outbox claim's sub-select (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
@@ -40,7 +43,7 @@ macro_rules! impl_storage {
     async fn environment_by_name(&self, name: &str) -> sqlx::Result<Option<EnvironmentRow>> {
         sqlx::query_as("SELECT * FROM environments WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 
@@ -50,14 +53,14 @@ macro_rules! impl_storage {
     ) -> sqlx::Result<Option<EnvironmentRow>> {
         sqlx::query_as("SELECT * FROM environments WHERE secret_key_hash = $1")
             .bind(hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 
     async fn environment_by_id(&self, id: i64) -> sqlx::Result<Option<EnvironmentRow>> {
         sqlx::query_as("SELECT * FROM environments WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 
@@ -146,7 +149,7 @@ macro_rules! impl_storage {
     async fn list_integrations(&self, env_id: i64) -> sqlx::Result<Vec<IntegrationRow>> {
         sqlx::query_as("SELECT * FROM integrations WHERE environment_id = $1 ORDER BY unique_key")
             .bind(env_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
     }
 
@@ -158,7 +161,7 @@ macro_rules! impl_storage {
         sqlx::query_as("SELECT * FROM integrations WHERE environment_id = $1 AND unique_key = $2")
             .bind(env_id)
             .bind(unique_key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 
@@ -198,7 +201,7 @@ macro_rules! impl_storage {
     ) -> sqlx::Result<Option<EnvironmentRow>> {
         sqlx::query_as("SELECT * FROM environments WHERE public_key = $1")
             .bind(public_key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 
@@ -233,7 +236,7 @@ macro_rules! impl_storage {
         sqlx::query_as("SELECT * FROM connect_sessions WHERE token_hash = $1 AND expires_at > $2")
             .bind(token_hash)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 
@@ -287,7 +290,7 @@ macro_rules! impl_storage {
     async fn oauth_attempt(&self, state_hash: &str) -> sqlx::Result<Option<OAuthAttemptRow>> {
         sqlx::query_as("SELECT * FROM oauth_attempts WHERE state_hash = $1")
             .bind(state_hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await
     }
 
@@ -460,14 +463,33 @@ macro_rules! impl_storage {
         .bind(env_id)
         .bind(pck)
         .bind(connection_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.reader)
+        .await
+    }
+
+    async fn connection_with_integration(
+        &self,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+    ) -> sqlx::Result<Option<ConnectionRow>> {
+        sqlx::query_as(
+            "SELECT c.* FROM connections c
+             WHERE c.environment_id = $1 AND c.provider_config_key = $2 AND c.connection_id = $3
+               AND EXISTS (SELECT 1 FROM integrations i
+                           WHERE i.environment_id = c.environment_id AND i.unique_key = c.provider_config_key)",
+        )
+        .bind(env_id)
+        .bind(pck)
+        .bind(connection_id)
+        .fetch_optional(&self.reader)
         .await
     }
 
     async fn list_connections(&self, env_id: i64) -> sqlx::Result<Vec<ConnectionRow>> {
         sqlx::query_as("SELECT * FROM connections WHERE environment_id = $1 ORDER BY id")
             .bind(env_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.reader)
             .await
     }
 
@@ -596,7 +618,7 @@ macro_rules! impl_storage {
         .bind(env_id)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
     }
 
@@ -696,12 +718,18 @@ macro_rules! impl_storage {
         self.listen().await
     }
 
+    async fn listen_environment_changes(
+        &self,
+    ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<()>>> {
+        self.listen_environments().await
+    }
+
     // ---- re-sealing (issue 11) ------------------------------------------------------------------
 
     async fn meta(&self, name: &str) -> sqlx::Result<Option<String>> {
         let row: Option<(String,)> = sqlx::query_as("SELECT value FROM latchkey_meta WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.reader)
             .await?;
         Ok(row.map(|(v,)| v))
     }
@@ -755,7 +783,7 @@ macro_rules! impl_storage {
     // ---- operations (readiness, metrics) ------------------------------------------------------
 
     async fn ping(&self) -> sqlx::Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
 
@@ -763,7 +791,7 @@ macro_rules! impl_storage {
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at IS NULL AND failed_at IS NULL",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&self.reader)
         .await?;
         Ok(n)
     }
@@ -772,7 +800,7 @@ macro_rules! impl_storage {
         sqlx::query_as(
             "SELECT provider_config_key, COUNT(*) FROM connections GROUP BY provider_config_key ORDER BY provider_config_key",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reader)
         .await
     }
         }
