@@ -78,6 +78,12 @@ pub async fn verify(
             }
             (Some((username.clone(), password.clone())), None)
         }
+        // Issue 15: JWT and SIGNATURE credentials are tested with the token the server made.
+        Credentials::Jwt { .. } | Credentials::Signature { .. } => {
+            let filled = crate::proxy::template::Values::new(credentials, connection_config);
+            values.extend(filled.into_map());
+            (None, None)
+        }
         _ => return Ok(()),
     };
     let fields = entry
