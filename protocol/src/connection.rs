@@ -306,6 +306,26 @@ mod tests {
     }
 
     #[test]
+    fn two_step_and_jwt_fields_are_flattened_beside_the_token() {
+        let v = serde_json::json!({"type": "TWO_STEP", "token": "t", "raw": {"a": 1},
+            "expires_at": "2026-01-01T00:00:00Z", "clientId": "c", "clientSecret": "s"});
+        let c: Credentials = serde_json::from_value(v.clone()).unwrap();
+        let Credentials::TwoStep { fields, token, .. } = &c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(
+            (token.as_str(), &fields["clientId"]),
+            ("t", &serde_json::json!("c"))
+        );
+        assert!(!fields.contains_key("type") && !fields.contains_key("raw"));
+        assert_eq!(serde_json::to_value(&c).unwrap(), v);
+        let jwt = serde_json::json!({"type": "JWT", "token": "j", "privateKey": {"id": "i", "secret": "s"}});
+        let c: Credentials = serde_json::from_value(jwt.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&c).unwrap(), jwt);
+        assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    #[test]
     fn api_key_credentials_use_camel_case_key() {
         let c: Credentials = serde_json::from_str(r#"{"type":"API_KEY","apiKey":"k"}"#).unwrap();
         assert_eq!(

@@ -109,19 +109,20 @@ fn evaluate(expr: &str, replacers: &Value) -> Option<String> {
 /// formats, the tokens the catalog uses).
 fn now(expr: &str) -> Option<String> {
     let mut t = chrono::Utc::now();
-    let mut parts = expr.splitn(3, ':');
-    let head = parts.next()?;
-    if let Some(offset) = head.strip_prefix("now+") {
-        let n: i64 = offset.parse().ok()?;
-        let unit = parts.next()?;
-        t += match unit {
+    let format = if let Some(rest) = expr.strip_prefix("now+") {
+        let mut parts = rest.splitn(3, ':');
+        let n: i64 = parts.next()?.parse().ok()?;
+        t += match parts.next()? {
             "days" | "day" | "d" => chrono::Duration::days(n),
             "hours" | "hour" | "h" => chrono::Duration::hours(n),
             "minutes" | "minute" | "m" => chrono::Duration::minutes(n),
             _ => return None,
         };
-    }
-    let Some(format) = parts.next() else {
+        parts.next()
+    } else {
+        expr.strip_prefix("now:")
+    };
+    let Some(format) = format else {
         return Some(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
     };
     let strftime = format
@@ -195,6 +196,8 @@ mod tests {
         );
         assert_eq!(fill("${a}||${clientId}", &r), "${a}||c");
         assert_eq!(fill("${now:YYYY}", &r).len(), 4);
+        assert_eq!(fill("${now:YYYY-MM-DDTHH:mm:ss}", &r).len(), 19);
+        assert_eq!(fill("${now+7:days:YYYY-MM-DD}", &r).len(), 10);
         assert!(!is_unresolved("plain"));
         assert!(is_unresolved("a ${b} c"));
     }

@@ -121,12 +121,12 @@ pub async fn fetch(
     let has_refresh_config =
         spec.refresh_token_params.is_some() || spec.refresh_token_headers.is_some();
     let is_refresh = has_refresh_config && dynamic.contains_key("refresh_token");
-    let url_template = if is_refresh {
-        spec.refresh_url.clone().map(Value::String)
-    } else {
-        None
-    }
-    .or_else(|| spec.token_url.clone());
+    let refresh_url = spec
+        .refresh_url
+        .clone()
+        .filter(|_| is_refresh)
+        .map(Value::String);
+    let url_template = refresh_url.or_else(|| spec.token_url.clone());
     let url_template = url_template
         .as_ref()
         .and_then(|u| match u {

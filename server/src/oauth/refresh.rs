@@ -200,7 +200,7 @@ async fn renew_once(
     };
     let refreshed = match current {
         Credentials::OAuth2Cc { .. } => super::client_credentials::renew(app, row, current).await,
-        ref c if crate::credential_modes::renewable(c) => {
+        _ if crate::credential_modes::renewable(&current) => {
             crate::credential_modes::renew(app, row, current).await
         }
         _ => refresh_now(app, row, current).await,
