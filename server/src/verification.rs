@@ -82,7 +82,12 @@ pub async fn verify(
         Credentials::Jwt { .. } | Credentials::Signature { .. } => {
             let filled = crate::proxy::template::Values::new(credentials, connection_config);
             values.extend(filled.into_map());
-            (None, None)
+            // As the proxy: a JWT is a Bearer unless the provider's headers place it.
+            let bearer = match credentials {
+                Credentials::Jwt { token, .. } => Some(token.clone()),
+                _ => None,
+            };
+            (None, bearer)
         }
         _ => return Ok(()),
     };

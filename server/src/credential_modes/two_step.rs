@@ -365,11 +365,11 @@ fn strip_value(v: &Value) -> Value {
     }
 }
 
-/// Nango's `parseRawCredentials(…, 'TWO_STEP')`.
+/// Nango's `parseRawCredentials(…, 'TWO_STEP')`; an unreadable answer is a fetch error, as there.
 fn parse(spec: &Spec, raw: Value, dynamic: Map<String, Value>) -> Result<Credentials, ModeError> {
     let incomplete = || {
         coded(
-            ErrorCode::InvalidTwoStepCredentials,
+            ErrorCode::TwoStepCredentialsFetchError,
             "the provider's answer has no token (incomplete_raw_credentials)",
         )
     };
@@ -436,7 +436,7 @@ fn seconds(v: &Value) -> Result<i64, ModeError> {
         .map(|f| f as i64)
         .ok_or_else(|| {
             coded(
-                ErrorCode::InvalidTwoStepCredentials,
+                ErrorCode::TwoStepCredentialsFetchError,
                 "the provider's token lifetime is not a number of seconds",
             )
         })
@@ -446,7 +446,7 @@ fn seconds(v: &Value) -> Result<i64, ModeError> {
 fn instant(v: &Value) -> Result<i64, ModeError> {
     let bad = || {
         coded(
-            ErrorCode::InvalidTwoStepCredentials,
+            ErrorCode::TwoStepCredentialsFetchError,
             "the provider's token expiry is not a date",
         )
     };
