@@ -18,13 +18,16 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// RFC 3986 unreserved characters stay; everything else in a value put into a URL is encoded, so a
-/// value cannot change the URL's structure.
+/// RFC 3986 unreserved characters stay, and `/` and `:` (a host with a port or a path, as Nango's
+/// `interconnectUrl` example `fhir.epic.com/interconnect-fhir-oauth`); everything else in a value put
+/// into a URL is encoded, so a value cannot add credentials (`@`), a query or a fragment.
 const URL_VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
-    .remove(b'~');
+    .remove(b'~')
+    .remove(b'/')
+    .remove(b':');
 
 /// The TWO_STEP fields of a catalog entry.
 #[derive(Debug, Clone, Deserialize)]
@@ -528,16 +531,21 @@ mod tests {
     }
 
     #[test]
-    fn a_url_value_cannot_change_the_url_structure() {
-        let mut d = Map::new();
-        d.insert("x".into(), json!("a"));
-        let cfg: BTreeMap<String, String> =
-            [("domain".to_string(), "evil.com/x?".to_string())].into();
-        let u = build_url("https://${connectionConfig.domain}/token", &d, &cfg, &[]).unwrap_err();
-        assert!(matches!(u, ModeError::Coded(ErrorCode::MissingTokenUrl, _)));
-        let cfg: BTreeMap<String, String> =
-            [("domain".to_string(), "pbx.example.com".to_string())].into();
-        let u = build_url("https://${connectionConfig.domain}/token", &d, &cfg, &[]).unwrap();
-        assert_eq!(u.as_str(), "https://pbx.example.com/token");
+    fn a_url_value_cannot_add_credentials_a_query_or_a_fragment() {
+        let d = Map::new();
+        let url = |domain: &str| {
+            let cfg: BTreeMap<String, String> = [("domain".to_string(), domain.to_string())].into();
+            build_url("https://${connectionConfig.domain}/token", &d, &cfg, &[])
+        };
+        let e = url("pbx.example.com@evil.com").unwrap_err();
+        assert!(matches!(e, ModeError::Coded(ErrorCode::MissingTokenUrl, _)));
+        assert_eq!(
+            url("pbx.example.com").unwrap().as_str(),
+            "https://pbx.example.com/token"
+        );
+        assert_eq!(
+            url("h.example.com:8443/p?x#y").unwrap().as_str(),
+            "https://h.example.com:8443/p%3Fx%23y/token"
+        );
     }
 }
