@@ -225,7 +225,7 @@ async fn tba_auth(
     let credentials = Credentials::Tba {
         token_id: body.token_id,
         token_secret: body.token_secret,
-        config_override: overridden.then(|| latchkey_protocol::connection::ConfigOverride {
+        config_override: overridden.then_some(latchkey_protocol::connection::ConfigOverride {
             client_id: body.oauth_client_id_override,
             client_secret: body.oauth_client_secret_override,
         }),
