@@ -415,8 +415,24 @@ impl Controller {
             AuthMode::ApiKey => "/api-auth/api-key/",
             AuthMode::Basic => "/api-auth/basic/",
             AuthMode::Oauth2Cc => "/oauth2/auth/",
+            AuthMode::TwoStep => "/auth/two-step/",
+            AuthMode::Jwt => "/auth/jwt/",
+            AuthMode::Bill => "/auth/bill/",
+            AuthMode::Signature => "/auth/signature/",
+            AuthMode::Tba => "/auth/tba/",
             _ => return,
         };
+        // As `@nangohq/frontend`: these bodies carry the credentials' `type`.
+        let mut submission = submission;
+        let mode = &selected.provider.auth_mode;
+        if matches!(
+            mode,
+            AuthMode::TwoStep | AuthMode::Jwt | AuthMode::Signature
+        ) {
+            submission
+                .credentials
+                .insert(0, ("type".to_owned(), mode.as_str().to_owned()));
+        }
         self.abort_running();
         self.alert.set(None);
         self.connecting.set(true);

@@ -103,6 +103,17 @@ impl Field {
         format!("field-{ns}-{}", self.schema.name)
     }
 
+    /// A PEM private key or another multi-line value: a `<textarea>` (issue 15, JWT key material).
+    pub fn is_multiline(&self) -> bool {
+        let s = &self.schema;
+        let name = s.name.to_ascii_lowercase();
+        name.contains("privatekey")
+            || name.contains("private_key")
+            || [&s.example, &s.pattern]
+                .iter()
+                .any(|t| t.as_deref().is_some_and(|t| t.contains("-----BEGIN")))
+    }
+
     /// `type=password` for secrets (catalog `secret`, or a built-in secret name).
     pub fn is_secret(&self) -> bool {
         self.schema.secret
@@ -120,15 +131,31 @@ pub fn base_credentials(mode: &AuthMode) -> &'static [&'static str] {
         AuthMode::ApiKey => &["apiKey"],
         AuthMode::Basic => &["username", "password"],
         AuthMode::Oauth2Cc => &["client_id", "client_secret"],
+        AuthMode::Signature => &["username", "password"],
+        AuthMode::Bill => &["username", "password", "organization_id", "dev_key"],
+        AuthMode::Tba => &["token_id", "token_secret"],
         _ => &[],
     }
+}
+
+/// Modes whose credential fields are exactly the provider's `credentials` schema (issue 15).
+fn schema_credentials(mode: &AuthMode) -> bool {
+    matches!(mode, AuthMode::TwoStep | AuthMode::Jwt)
 }
 
 /// Whether the Connect UI can connect this auth mode (OAuth2 through the popup, the rest by `POST`).
 pub fn is_supported(mode: &AuthMode) -> bool {
     matches!(
         mode,
-        AuthMode::Oauth2 | AuthMode::ApiKey | AuthMode::Basic | AuthMode::Oauth2Cc
+        AuthMode::Oauth2
+            | AuthMode::ApiKey
+            | AuthMode::Basic
+            | AuthMode::Oauth2Cc
+            | AuthMode::TwoStep
+            | AuthMode::Jwt
+            | AuthMode::Bill
+            | AuthMode::Signature
+            | AuthMode::Tba
     )
 }
 
@@ -149,6 +176,11 @@ pub fn build_form(
             .cloned()
             .unwrap_or_else(|| FieldSchema::named(name));
         fields.push(field(Namespace::Credentials, schema, None));
+    }
+    if schema_credentials(mode) {
+        for schema in credentials {
+            fields.push(field(Namespace::Credentials, schema.clone(), None));
+        }
     }
     for schema in connection_config {
         let preset = presets
@@ -354,7 +386,20 @@ mod tests {
         let cc = build_form(&AuthMode::Oauth2Cc, &[], &[], &[]);
         assert_eq!(names(&cc), ["client_id", "client_secret"]);
         assert!(build_form(&AuthMode::Oauth2, &[], &[], &[]).is_empty());
-        assert!(!is_supported(&AuthMode::Other("TBA".into())));
+        assert!(!is_supported(&AuthMode::Other("OAUTH1".into())));
+        let key = FieldSchema {
+            example: Some("-----BEGIN PRIVATE KEY-----".into()),
+            ..FieldSchema::named("pk")
+        };
+        let jwt = build_form(
+            &AuthMode::Jwt,
+            &[FieldSchema::named("issuerId"), key],
+            &[],
+            &[],
+        );
+        assert_eq!(jwt.len(), 2);
+        assert!(jwt[1].is_multiline() && !jwt[0].is_multiline());
+        assert_eq!(build_form(&AuthMode::Bill, &[], &[], &[]).len(), 4);
     }
 
     #[test]

@@ -272,6 +272,11 @@ pub fn auth_mode(value: &str) -> AuthMode {
         "API_KEY" => AuthMode::ApiKey,
         "BASIC" => AuthMode::Basic,
         "NONE" => AuthMode::None,
+        "TWO_STEP" => AuthMode::TwoStep,
+        "JWT" => AuthMode::Jwt,
+        "BILL" => AuthMode::Bill,
+        "SIGNATURE" => AuthMode::Signature,
+        "TBA" => AuthMode::Tba,
         other => AuthMode::Other(other.to_owned()),
     }
 }
@@ -474,7 +479,7 @@ mod tests {
             let name = serde_json::to_value(&mode).unwrap();
             assert_eq!(auth_mode(name.as_str().unwrap()), mode);
         }
-        assert_eq!(auth_mode("TBA"), AuthMode::Other("TBA".into()));
+        assert_eq!(auth_mode("OAUTH1"), AuthMode::Other("OAUTH1".into()));
         let provider =
             read_provider(&json!({"display_name": "GitHub", "auth_mode": "OAUTH2", "proxy": {}}))
                 .unwrap();

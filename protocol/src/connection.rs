@@ -48,6 +48,70 @@ pub enum Credentials {
     /// `GET /connection(s)/:id` shows it as `{}` like Nango.
     #[serde(rename = "NONE")]
     Unauthenticated {},
+    // ---- added for issue 15 (credential-based modes, helper `auth`) ------------------------------
+    /// `TWO_STEP`: the user's credentials (kept, as Nango, beside the token: renewals post them again)
+    /// and the token the provider's `token_url` returned (Nango's `TwoStepCredentials`).
+    #[serde(rename = "TWO_STEP")]
+    TwoStep {
+        token: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        refresh_token: Option<String>,
+        /// ISO-8601 UTC.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+        #[serde(default)]
+        raw: serde_json::Value,
+        /// The submitted credential fields (`clientId`, `username`, …), flattened like Nango.
+        #[serde(flatten)]
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
+    /// `JWT`: the submitted key material and the JWT the server signed from it (Nango's
+    /// `JwtCredentials`); re-signed before it expires.
+    #[serde(rename = "JWT")]
+    Jwt {
+        token: String,
+        /// ISO-8601 UTC.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+        #[serde(flatten)]
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
+    /// `BILL`: Bill.com's login and the session it opened (Nango's `BillCredentials`).
+    #[serde(rename = "BILL")]
+    Bill {
+        username: String,
+        password: String,
+        organization_id: String,
+        dev_key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+        /// ISO-8601 UTC.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+        #[serde(default)]
+        raw: serde_json::Value,
+    },
+    /// `SIGNATURE`: a WSSE `UsernameToken` computed from the username and password.
+    #[serde(rename = "SIGNATURE")]
+    Signature {
+        username: String,
+        password: String,
+        token: String,
+        /// ISO-8601 UTC.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+    },
+    /// `TBA` (NetSuite token-based auth): the token id and secret; the consumer key and secret are the
+    /// integration's unless overridden.
+    #[serde(rename = "TBA")]
+    Tba {
+        token_id: String,
+        token_secret: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config_override: Option<ConfigOverride>,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -58,6 +122,11 @@ impl std::fmt::Debug for Credentials {
             Self::Basic { .. } => "BASIC",
             Self::OAuth2Cc { .. } => "OAUTH2_CC",
             Self::Unauthenticated {} => "NONE",
+            Self::TwoStep { .. } => "TWO_STEP",
+            Self::Jwt { .. } => "JWT",
+            Self::Bill { .. } => "BILL",
+            Self::Signature { .. } => "SIGNATURE",
+            Self::Tba { .. } => "TBA",
         };
         f.debug_struct("Credentials")
             .field("type", &kind)
@@ -234,6 +303,26 @@ mod tests {
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["type"], "OAUTH2");
         assert_eq!(v["access_token"], "a");
+    }
+
+    #[test]
+    fn two_step_and_jwt_fields_are_flattened_beside_the_token() {
+        let v = serde_json::json!({"type": "TWO_STEP", "token": "t", "raw": {"a": 1},
+            "expires_at": "2026-01-01T00:00:00Z", "clientId": "c", "clientSecret": "s"});
+        let c: Credentials = serde_json::from_value(v.clone()).unwrap();
+        let Credentials::TwoStep { fields, token, .. } = &c else {
+            panic!("{c:?}")
+        };
+        assert_eq!(
+            (token.as_str(), &fields["clientId"]),
+            ("t", &serde_json::json!("c"))
+        );
+        assert!(!fields.contains_key("type") && !fields.contains_key("raw"));
+        assert_eq!(serde_json::to_value(&c).unwrap(), v);
+        let jwt = serde_json::json!({"type": "JWT", "token": "j", "privateKey": {"id": "i", "secret": "s"}});
+        let c: Credentials = serde_json::from_value(jwt.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&c).unwrap(), jwt);
+        assert!(!format!("{c:?}").contains("secret"));
     }
 
     #[test]

@@ -79,6 +79,19 @@ pub enum ErrorCode {
     InvalidRequest,
     /// 405: the route exists, not with this method.
     MethodNotAllowed,
+    // ---- added for issue 15 (credential-based modes, helper `auth`; Nango's codes, 400) -----------
+    /// The provider's TWO_STEP token request failed or could not be sent.
+    TwoStepCredentialsFetchError,
+    /// The provider's TWO_STEP token endpoint refused the credentials.
+    InvalidTwoStepCredentials,
+    /// The provider's token URL is missing or cannot be built from the connection config.
+    MissingTokenUrl,
+    /// Bill's login failed or could not be sent.
+    BillTokensFetchError,
+    /// Bill refused the login.
+    InvalidBillCredentials,
+    /// A JWT or signature could not be produced from the submitted key material.
+    FailedToGenerate,
 }
 
 impl ErrorCode {
@@ -132,6 +145,12 @@ impl ErrorCode {
             Self::UpstreamTimeout => "upstream_timeout",
             Self::InvalidRequest => "invalid_request",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::TwoStepCredentialsFetchError => "two_step_credentials_fetch_error",
+            Self::InvalidTwoStepCredentials => "invalid_two_step_credentials",
+            Self::MissingTokenUrl => "missing_token_url",
+            Self::BillTokensFetchError => "bill_tokens_fetch_error",
+            Self::InvalidBillCredentials => "invalid_bill_credentials",
+            Self::FailedToGenerate => "failed_to_generate",
         }
     }
 }

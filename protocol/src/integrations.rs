@@ -26,6 +26,14 @@ pub enum AuthMode {
     ApiKey,
     Basic,
     None,
+    // ---- added for issue 15 (credential-based modes, helper `auth`) ------------------------------
+    TwoStep,
+    Jwt,
+    Bill,
+    Signature,
+    Tba,
+    #[serde(rename = "AWS_SIGV4")]
+    AwsSigV4,
     #[serde(untagged)]
     Other(String),
 }
@@ -39,6 +47,12 @@ impl AuthMode {
             Self::ApiKey => "API_KEY",
             Self::Basic => "BASIC",
             Self::None => "NONE",
+            Self::TwoStep => "TWO_STEP",
+            Self::Jwt => "JWT",
+            Self::Bill => "BILL",
+            Self::Signature => "SIGNATURE",
+            Self::Tba => "TBA",
+            Self::AwsSigV4 => "AWS_SIGV4",
             Self::Other(name) => name,
         }
     }
@@ -56,10 +70,16 @@ mod tests {
             AuthMode::ApiKey,
             AuthMode::Basic,
             AuthMode::None,
+            AuthMode::TwoStep,
+            AuthMode::Jwt,
+            AuthMode::Bill,
+            AuthMode::Signature,
+            AuthMode::Tba,
+            AuthMode::AwsSigV4,
         ] {
             assert_eq!(serde_json::to_value(&mode).unwrap(), mode.as_str());
         }
-        let other: AuthMode = serde_json::from_str("\"TBA\"").unwrap();
-        assert_eq!(other.as_str(), "TBA");
+        let other: AuthMode = serde_json::from_str("\"OAUTH1\"").unwrap();
+        assert_eq!(other.as_str(), "OAUTH1");
     }
 }

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod catalog;
 pub mod config;
+pub mod credential_modes;
 pub mod crypto;
 pub mod doctor;
 pub mod environment;

@@ -78,6 +78,17 @@ pub async fn verify(
             }
             (Some((username.clone(), password.clone())), None)
         }
+        // Issue 15: JWT and SIGNATURE credentials are tested with the token the server made.
+        Credentials::Jwt { .. } | Credentials::Signature { .. } => {
+            let filled = crate::proxy::template::Values::new(credentials, connection_config);
+            values.extend(filled.into_map());
+            // As the proxy: a JWT is a Bearer unless the provider's headers place it.
+            let bearer = match credentials {
+                Credentials::Jwt { token, .. } => Some(token.clone()),
+                _ => None,
+            };
+            (None, bearer)
+        }
         _ => return Ok(()),
     };
     let fields = entry

@@ -131,3 +131,155 @@ fn nangos_oauth_urls_with_a_host_from_the_connection_config_are_audited() {
 
 /// (interpolating, host-interpolating, constrained) for the pinned `@nangohq/providers`.
 const NANGO_AUDIT: (usize, usize, usize) = (87, 75, 28);
+
+/// Issue 15: the credential-based modes. Every provider of Nango's catalog (aliases included) whose
+/// mode is TWO_STEP, JWT, BILL, SIGNATURE or TBA accepts its credentials (the submission reaches the provider —
+/// which fails here, with no internet, as an upstream error — or is signed and saved); none answers
+/// "invalid auth mode" or a missing template. Credentials and connection config are each field's
+/// catalog `example` (real key pairs for the RSA/EC JWT providers). Prints the count per mode.
+#[tokio::test]
+async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() {
+    let yaml = nango_catalog();
+    let nango: BTreeMap<String, Value> = serde_yaml_ng::from_str(&yaml).unwrap();
+    let keys = key_pairs().await;
+    let h = common::harness_configured(Some(&yaml), |c| c.allow_private_providers = false).await;
+    let mut per_mode: BTreeMap<String, usize> = BTreeMap::new();
+    for v in nango.values().filter(|v| v.get("alias").is_none()) {
+        let mode = v["auth_mode"].as_str().unwrap_or("?").to_string();
+        *per_mode.entry(mode).or_default() += 1;
+    }
+    println!("Nango's non-alias providers per auth mode: {per_mode:?}");
+
+    let routes = [
+        ("TWO_STEP", "two-step"),
+        ("JWT", "jwt"),
+        ("BILL", "bill"),
+        ("SIGNATURE", "signature"),
+        ("TBA", "tba"),
+    ];
+    let mut tried = BTreeMap::<&str, usize>::new();
+    let mut aliases = 0;
+    for (name, own) in &nango {
+        // An alias's fields are its target's, its own win (as the catalog loads them).
+        let entry = match own["alias"].as_str().and_then(|a| nango.get(a)) {
+            Some(target) => {
+                let mut merged = target.as_object().cloned().unwrap_or_default();
+                merged.extend(own.as_object().cloned().unwrap_or_default());
+                Value::Object(merged)
+            }
+            None => own.clone(),
+        };
+        let entry = &entry;
+        let mode = entry["auth_mode"].as_str().unwrap_or_default();
+        let Some((mode, route)) = routes.iter().find(|(m, _)| *m == mode) else {
+            continue;
+        };
+        if own.get("alias").is_some() {
+            aliases += 1;
+        } else {
+            *tried.entry(mode).or_default() += 1;
+        }
+        let key = format!("k-{name}");
+        h.create_integration(&key, name, None).await;
+        let mut query = String::new();
+        if let Some(fields) = entry["connection_config"].as_object() {
+            for (field, schema) in fields {
+                let example = example(schema, field);
+                query.push_str(&format!("&params[{field}]={}", urlencode(&example)));
+            }
+        }
+        let body = match *mode {
+            "BILL" => {
+                json!({"username": "u", "password": "p", "organization_id": "o", "dev_key": "d"})
+            }
+            "SIGNATURE" => json!({"type": "SIGNATURE", "username": "user", "password": "secret-1"}),
+            "TBA" => json!({"token_id": "tid", "token_secret": "tsecret"}),
+            _ => {
+                let mut body = serde_json::Map::new();
+                body.insert("type".into(), json!(mode));
+                if let Some(fields) = entry["credentials"].as_object() {
+                    for (field, schema) in fields {
+                        let value = match (entry.pointer("/signature/protocol"), field.as_str()) {
+                            (Some(p), "privateKey") if p == "RSA" => keys.rsa.clone(),
+                            (Some(p), "privateKey") if p == "EC" => keys.ec.clone(),
+                            _ => example(schema, field),
+                        };
+                        body.insert(field.clone(), json!(value));
+                    }
+                }
+                Value::Object(body)
+            }
+        };
+        let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+        let r = h
+            .browser_post(
+                &format!("/auth/{route}/{key}?connect_session_token={token}{query}"),
+                body,
+            )
+            .await;
+        let code = r.body["error"]["code"].as_str().unwrap_or_default();
+        let upstream = [
+            "two_step_credentials_fetch_error",
+            "invalid_two_step_credentials",
+            "bill_tokens_fetch_error",
+            "connection_test_failed",
+        ];
+        assert!(
+            r.status == 200 || (r.status == 400 && upstream.contains(&code)),
+            "{name} ({mode}): {} {}",
+            r.status,
+            r.body
+        );
+    }
+    println!("credential-mode providers submitted: {tried:?} and {aliases} aliases of them");
+    for (mode, _) in routes {
+        assert_eq!(
+            tried.get(mode).copied().unwrap_or(0),
+            per_mode.get(mode).copied().unwrap_or(0)
+        );
+    }
+}
+
+/// A plausible value for a catalog field: its `example`, else its first `enum` value, else one made
+/// to fit common formats.
+fn example(schema: &Value, field: &str) -> String {
+    if let Some(e) = schema.get("example").and_then(|e| e.as_str()) {
+        return e.to_string();
+    }
+    if let Some(e) = schema.pointer("/enum/0").and_then(|e| e.as_str()) {
+        return e.to_string();
+    }
+    match schema.get("format").and_then(|f| f.as_str()) {
+        Some("hostname") => "example.com".into(),
+        Some("uri") | Some("url") => "https://example.com".into(),
+        Some("uuid") => "a0ee0000-0000-4000-8000-00000000abcd".into(),
+        Some("email") => "user@example.com".into(),
+        _ => format!("{field}-value"),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+struct KeyPairs {
+    rsa: String,
+    ec: String,
+}
+
+/// PKCS#8 RSA and P-256 private keys made by node's crypto (the JWT providers sign with them).
+async fn key_pairs() -> KeyPairs {
+    let script = "const c=require('crypto');const o={privateKeyEncoding:{type:'pkcs8',format:'pem'},publicKeyEncoding:{type:'spki',format:'pem'}};\
+        console.log(JSON.stringify({rsa:c.generateKeyPairSync('rsa',{modulusLength:2048,...o}).privateKey,\
+        ec:c.generateKeyPairSync('ec',{namedCurve:'P-256',...o}).privateKey}))";
+    let out = tokio::process::Command::new("node")
+        .args(["-e", script])
+        .output()
+        .await
+        .expect("node runs");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    KeyPairs {
+        rsa: v["rsa"].as_str().unwrap().to_string(),
+        ec: v["ec"].as_str().unwrap().to_string(),
+    }
+}

@@ -17,6 +17,8 @@ pub const LOCAL_OIDC: &str = "local-oidc";
 pub const API_KEY: &str = "test-api-key";
 pub const BASIC: &str = "test-basic";
 pub const TENANT: &str = "tenant-oidc";
+/// Issue 15: a JWT provider (key id, a multi-line private key, a region select).
+pub const JWT: &str = "test-jwt";
 
 /// The test providers, beside `local-oidc`. `tenant-oidc`'s authorization host is
 /// `<subdomain>.localhost` on the local provider's port (Chromium resolves `*.localhost` to loopback).
@@ -55,6 +57,35 @@ test-basic:
             title: Password
             secret: true
             order: 2
+test-jwt:
+    display_name: Test JWT
+    auth_mode: JWT
+    signature:
+        protocol: HMAC
+        hmac_secret_encoding: utf8
+    token:
+        signing_key: ${{credentials.privateKey}}
+        expires_in_ms: 3600000
+        header:
+            alg: HS256
+            kid: ${{credentials.keyId}}
+        payload:
+            aud: ${{connectionConfig.region}}
+    connection_config:
+        region:
+            type: string
+            title: Region
+            enum: [us, eu]
+    credentials:
+        keyId:
+            type: string
+            title: Key ID
+            pattern: ^[A-Z0-9]+$
+        privateKey:
+            type: string
+            title: Private Key
+            example: "-----BEGIN PRIVATE KEY-----"
+            secret: true
 tenant-oidc:
     display_name: Tenant OIDC
     auth_mode: OAUTH2
@@ -110,7 +141,7 @@ impl UiStack {
         server
             .create_oauth2_integration(TENANT, TENANT, "tenant-client", "tenant-secret", None)
             .await?;
-        for key in [API_KEY, BASIC] {
+        for key in [API_KEY, BASIC, JWT] {
             server
                 .create_integration(
                     &json!({"provider": key, "unique_key": key, "display_name": key}),

@@ -4,7 +4,7 @@
 //! Screenshots go to tests/artifacts/connect-ui/<test>/.
 
 use latchkey_tests::browser::Browser;
-use latchkey_tests::connect_ui::{self, UiStack, API_KEY, BASIC};
+use latchkey_tests::connect_ui::{self, UiStack, API_KEY, BASIC, JWT};
 use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
@@ -259,6 +259,65 @@ where
     latchkey_tests::wait::until("focus", Duration::from_secs(5), || {
         let f = check();
         async move { Ok(f.await?.then_some(())) }
+    })
+    .await
+}
+
+/// Issue 15: a JWT provider's form comes from its `credentials` schema — the private key is a
+/// multi-line `<textarea>`, the region a `<select>` — and the server signs the JWT on submit.
+#[tokio::test]
+async fn jwt_form_takes_a_multi_line_key_and_the_server_signs_the_token() -> anyhow::Result<()> {
+    with_browser("jwt", |stack, browser| async move {
+        let token = stack
+            .session(json!({"allowed_integrations": [JWT]}))
+            .await?;
+        browser.goto(&stack.page_url(&token, None, None)).await?;
+        browser.enter_frame("#connect-ui").await?;
+        let key = browser.wait_for("#field-credentials-privateKey").await?;
+        assert_eq!(key.prop("tagName").await?.as_deref(), Some("TEXTAREA"));
+        let region = browser.wait_for("#field-params-region").await?;
+        assert_eq!(region.prop("tagName").await?.as_deref(), Some("SELECT"));
+        browser
+            .type_into("#field-credentials-keyId", "KEY1")
+            .await?;
+        browser
+            .type_into("#field-credentials-privateKey", "line one\nline two")
+            .await?;
+        region.select_by_value("eu").await?;
+        let violations = connect_ui::axe_violations(&browser).await?;
+        assert!(
+            violations.is_empty(),
+            "axe on the JWT form: {violations:#?}"
+        );
+        browser.screenshot("jwt-filled").await;
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-success").await?;
+
+        browser.leave_frames().await?;
+        let events = connect_ui::events(&browser).await?;
+        let connect = events
+            .iter()
+            .find(|e| e["type"] == "connect")
+            .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))?;
+        let id = connect["payload"]["connectionId"]
+            .as_str()
+            .unwrap_or_default();
+        let connection = stack.server.get_connection(id, JWT).await?;
+        let credentials = serde_json::to_value(&connection.credentials)?;
+        assert_eq!(credentials["type"], "JWT", "{credentials}");
+        assert_eq!(credentials["keyId"], "KEY1");
+        assert_eq!(credentials["privateKey"], "line one\nline two");
+        assert_eq!(
+            credentials["token"]
+                .as_str()
+                .unwrap_or_default()
+                .split('.')
+                .count(),
+            3
+        );
+        let config = serde_json::to_value(&connection.connection_config)?;
+        assert_eq!(config["region"], "eu", "{config}");
+        Ok(())
     })
     .await
 }

@@ -354,6 +354,17 @@ async fn get_connection(
             token, expires_at, ..
         } => ("OAUTH2_CC", !token.is_empty(), expires_at.clone()),
         Credentials::Unauthenticated {} => ("NONE", true, None),
+        Credentials::TwoStep {
+            token, expires_at, ..
+        } => ("TWO_STEP", !token.is_empty(), expires_at.clone()),
+        Credentials::Jwt {
+            token, expires_at, ..
+        } => ("JWT", !token.is_empty(), expires_at.clone()),
+        Credentials::Bill { expires_at, .. } => ("BILL", true, expires_at.clone()),
+        Credentials::Signature {
+            token, expires_at, ..
+        } => ("SIGNATURE", !token.is_empty(), expires_at.clone()),
+        Credentials::Tba { token_id, .. } => ("TBA", !token_id.is_empty(), None),
     };
     Ok(Json(ConnectionSummary {
         connection_id: conn.connection_id,

@@ -71,6 +71,8 @@ impl FieldDom {
             input.value()
         } else if let Some(select) = self.input.dyn_ref::<HtmlSelectElement>() {
             select.value()
+        } else if let Some(area) = self.input.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+            area.value()
         } else {
             String::new()
         }
@@ -161,7 +163,18 @@ pub fn render(
         }
     };
     adornment(&schema.prefix);
-    let input = if schema.options.is_empty() {
+    let input = if schema.options.is_empty() && field.is_multiline() {
+        let area = el(doc, "textarea", "");
+        let _ = area.set_attribute("rows", "6");
+        if let Some(placeholder) = schema.example.as_ref().or(schema.title.as_ref()) {
+            let _ = area.set_attribute("placeholder", placeholder);
+        }
+        let _ = area.set_attribute("autocomplete", "off");
+        let _ = area.set_attribute("spellcheck", "false");
+        area.unchecked_ref::<web_sys::HtmlTextAreaElement>()
+            .set_value(value);
+        area
+    } else if schema.options.is_empty() {
         let input = el(doc, "input", "");
         let kind = if field.is_secret() {
             "password"

@@ -21,7 +21,7 @@ use latchkey_protocol::params::REDIRECT_RESULT_ROUTE;
 pub(crate) fn post(
     route: &str,
     req: &OAuthRequest,
-    body: &[(&str, String)],
+    body: &[(String, String)],
     bare: bool,
 ) -> Result<JsValue, AuthError> {
     let url = browser::api_route_url(&req.host, route, &req.provider_config_key)?;

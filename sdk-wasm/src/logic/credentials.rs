@@ -3,9 +3,9 @@
 //! `POST` to one of the credential endpoints, with which body.
 //!
 //! The façade hands over the credentials object as its string-valued entries, in property order; this
-//! module decides, so the rule is tested natively. Credential kinds the Latchkey server has no route for
-//! (TBA, JWT, two-step, signature, AWS SigV4, Bill) are refused with a typed error instead of being
-//! sent to a route that does not exist.
+//! module decides, so the rule is tested natively. TWO_STEP, JWT, SIGNATURE, BILL and TBA credentials
+//! go to their `/auth/<mode>/` routes (issue 15); AWS SigV4, which the server does not implement, is
+//! refused with a typed error instead of being sent to a route that does not exist.
 
 use latchkey_protocol::AuthErrorType;
 
@@ -19,6 +19,17 @@ pub const BASIC_ROUTE: &str = "/api-auth/basic/";
 pub const CLIENT_CREDENTIALS_ROUTE: &str = "/oauth2/auth/";
 /// `POST /auth/unauthenticated/:key` (`create()`, `auth_mode: NONE`), no body.
 pub const UNAUTHENTICATED_ROUTE: &str = "/auth/unauthenticated/";
+// ---- issue 15: the credential-based modes (Nango's routes; bodies as `@nangohq/frontend` sends) ----
+/// `POST /auth/two-step/:key`, body: every credential entry (with `type`).
+pub const TWO_STEP_ROUTE: &str = "/auth/two-step/";
+/// `POST /auth/jwt/:key`, body: every credential entry.
+pub const JWT_ROUTE: &str = "/auth/jwt/";
+/// `POST /auth/signature/:key`, body `{type, username, password}`.
+pub const SIGNATURE_ROUTE: &str = "/auth/signature/";
+/// `POST /auth/bill/:key`, body `{username, password, organization_id, dev_key}`.
+pub const BILL_ROUTE: &str = "/auth/bill/";
+/// `POST /auth/tba/:key`, body `{token_id, token_secret, oauth_client_*_override?}`.
+pub const TBA_ROUTE: &str = "/auth/tba/";
 
 /// The OAuth client override keys, sent as `credentials[k]` query parameters of the popup URL.
 const OAUTH_OVERRIDES: [&str; 3] = [
@@ -43,7 +54,7 @@ pub enum Dispatch {
     /// A JSON `POST` to `route` with these body fields.
     Post {
         route: &'static str,
-        body: Vec<(&'static str, String)>,
+        body: Vec<(String, String)>,
     },
 }
 
@@ -75,30 +86,51 @@ pub fn dispatch(credentials: &[(String, String)]) -> Result<Dispatch, AuthError>
         return Ok(Dispatch::Popup(pairs));
     }
 
-    let kind = get("type").unwrap_or_default();
-    let unsupported = matches!(kind, "TWO_STEP" | "SIGNATURE" | "AWS_SIGV4" | "JWT")
-        || (has("organization_id") && has("dev_key"));
-    if !unsupported {
-        if let Some(api_key) = get("apiKey") {
-            return Ok(post(API_KEY_ROUTE, vec![("apiKey", api_key.to_owned())]));
+    // The given fields among `names`, in that order (the server takes exactly these).
+    let only = |names: &[&str]| -> Vec<(String, String)> {
+        names
+            .iter()
+            .filter_map(|k| get(k).map(|v| ((*k).to_owned(), v.to_owned())))
+            .collect()
+    };
+    let bill = has("organization_id") && has("dev_key");
+    // `@nangohq/frontend`'s order of checks.
+    match get("type").unwrap_or_default() {
+        "TWO_STEP" => return Ok(post(TWO_STEP_ROUTE, credentials.to_vec())),
+        "SIGNATURE" if has("username") && has("password") => {
+            return Ok(post(
+                SIGNATURE_ROUTE,
+                only(&["type", "username", "password"]),
+            ))
         }
-        if has("username") || has("password") {
-            let field = |name| get(name).unwrap_or_default().to_owned();
+        "AWS_SIGV4" => {}
+        _ if bill => {
+            let fields = ["username", "password", "organization_id", "dev_key"];
+            return Ok(post(BILL_ROUTE, only(&fields)));
+        }
+        _ if has("apiKey") => return Ok(post(API_KEY_ROUTE, only(&["apiKey"]))),
+        _ if has("username") || has("password") => {
+            let field = |name: &str| (name.to_owned(), get(name).unwrap_or_default().to_owned());
             return Ok(post(
                 BASIC_ROUTE,
-                vec![
-                    ("username", field("username")),
-                    ("password", field("password")),
-                ],
+                vec![field("username"), field("password")],
             ));
         }
-        if has("client_id") && (has("client_secret") || has("client_private_key")) {
-            let body = CLIENT_CREDENTIALS_FIELDS
-                .iter()
-                .filter_map(|k| get(k).map(|v| (*k, v.to_owned())))
-                .collect();
-            return Ok(post(CLIENT_CREDENTIALS_ROUTE, body));
+        kind if kind == "JWT" || has("privateKey") => {
+            return Ok(post(JWT_ROUTE, credentials.to_vec()))
         }
+        _ if tba => {
+            let mut names = vec!["token_id", "token_secret"];
+            names.extend(&OAUTH_OVERRIDES[..2]);
+            return Ok(post(TBA_ROUTE, only(&names)));
+        }
+        _ if has("client_id") && (has("client_secret") || has("client_private_key")) => {
+            return Ok(post(
+                CLIENT_CREDENTIALS_ROUTE,
+                only(&CLIENT_CREDENTIALS_FIELDS),
+            ));
+        }
+        _ => {}
     }
     Err(AuthError::of(
         AuthErrorType::MissingCredentials,
@@ -106,7 +138,7 @@ pub fn dispatch(credentials: &[(String, String)]) -> Result<Dispatch, AuthError>
     ))
 }
 
-fn post(route: &'static str, body: Vec<(&'static str, String)>) -> Dispatch {
+fn post(route: &'static str, body: Vec<(String, String)>) -> Dispatch {
     Dispatch::Post { route, body }
 }
 
@@ -121,7 +153,7 @@ mod tests {
             .collect()
     }
 
-    fn posted(pairs: &[(&str, &str)]) -> (&'static str, Vec<(&'static str, String)>) {
+    fn posted(pairs: &[(&str, &str)]) -> (&'static str, Vec<(String, String)>) {
         match dispatch(&creds(pairs)).unwrap() {
             Dispatch::Post { route, body } => (route, body),
             other => panic!("expected a POST, got {other:?}"),
@@ -137,17 +169,14 @@ mod tests {
     fn api_key_is_posted_without_the_connect_ui_type_field() {
         let (route, body) = posted(&[("apiKey", "sk"), ("type", "API_KEY")]);
         assert_eq!(route, "/api-auth/api-key/");
-        assert_eq!(body, vec![("apiKey", "sk".to_owned())]);
+        assert_eq!(body, creds(&[("apiKey", "sk")]));
     }
 
     #[test]
     fn basic_always_sends_both_fields() {
         let (route, body) = posted(&[("username", "u"), ("type", "BASIC")]);
         assert_eq!(route, "/api-auth/basic/");
-        assert_eq!(
-            body,
-            vec![("username", "u".to_owned()), ("password", String::new())]
-        );
+        assert_eq!(body, creds(&[("username", "u"), ("password", "")]));
     }
 
     #[test]
@@ -158,13 +187,7 @@ mod tests {
             ("type", "OAUTH2_CC"),
         ]);
         assert_eq!(route, "/oauth2/auth/");
-        assert_eq!(
-            body,
-            vec![
-                ("client_id", "id".to_owned()),
-                ("client_secret", "s".to_owned())
-            ]
-        );
+        assert_eq!(body, creds(&[("client_id", "id"), ("client_secret", "s")]));
         // A private key instead of a secret is enough too.
         assert_eq!(
             posted(&[("client_id", "id"), ("client_private_key", "pk")]).0,
@@ -197,17 +220,57 @@ mod tests {
     }
 
     #[test]
-    fn kinds_without_a_latchkey_route_are_refused_with_a_type() {
-        for c in [
-            creds(&[("type", "TWO_STEP"), ("username", "u")]),
-            creds(&[("type", "JWT"), ("privateKey", "k")]),
-            creds(&[("token_id", "a"), ("token_secret", "b")]),
-            creds(&[
+    fn credential_modes_go_to_their_routes_with_nangos_bodies() {
+        let two_step = creds(&[("type", "TWO_STEP"), ("username", "u"), ("pin", "1")]);
+        assert_eq!(
+            posted(&[("type", "TWO_STEP"), ("username", "u"), ("pin", "1")]),
+            ("/auth/two-step/", two_step)
+        );
+        assert_eq!(
+            posted(&[("type", "JWT"), ("privateKey", "k")]).0,
+            "/auth/jwt/"
+        );
+        assert_eq!(posted(&[("privateKey", "id:secret")]).0, "/auth/jwt/");
+        assert_eq!(
+            posted(&[
+                ("type", "SIGNATURE"),
                 ("username", "u"),
                 ("password", "p"),
-                ("organization_id", "o"),
-                ("dev_key", "d"),
+                ("x", "y")
             ]),
+            (
+                "/auth/signature/",
+                creds(&[("type", "SIGNATURE"), ("username", "u"), ("password", "p")])
+            )
+        );
+        assert_eq!(
+            posted(&[
+                ("token_secret", "b"),
+                ("token_id", "a"),
+                ("oauth_client_id_override", "c")
+            ]),
+            (
+                "/auth/tba/",
+                creds(&[
+                    ("token_id", "a"),
+                    ("token_secret", "b"),
+                    ("oauth_client_id_override", "c")
+                ])
+            )
+        );
+        let bill = [
+            ("username", "u"),
+            ("password", "p"),
+            ("organization_id", "o"),
+            ("dev_key", "d"),
+        ];
+        assert_eq!(posted(&bill), ("/auth/bill/", creds(&bill)));
+    }
+
+    #[test]
+    fn kinds_without_a_latchkey_route_are_refused_with_a_type() {
+        for c in [
+            creds(&[("type", "AWS_SIGV4"), ("role_arn", "arn")]),
             creds(&[("client_id", "only")]),
         ] {
             assert_eq!(

@@ -131,7 +131,7 @@ pub fn read_api_error_body(m: &impl ReadFields) -> Option<ApiErrorBody> {
 
 /// Body of a credential `POST` (reference §3.8; the server is strict: exactly these fields), as decided
 /// by [`crate::logic::credentials::dispatch`].
-pub fn write_credentials_body<W: WriteFields>(fields: &[(&str, String)]) -> W {
+pub fn write_credentials_body<W: WriteFields>(fields: &[(String, String)]) -> W {
     let mut w = W::empty();
     for (name, value) in fields {
         w.set_string(name, value);

@@ -182,6 +182,11 @@ fn credentials_type(c: &Credentials) -> &'static str {
         Credentials::ApiKey { .. } => "API_KEY",
         Credentials::Basic { .. } => "BASIC",
         Credentials::Unauthenticated {} => "NONE",
+        Credentials::TwoStep { .. } => "TWO_STEP",
+        Credentials::Jwt { .. } => "JWT",
+        Credentials::Bill { .. } => "BILL",
+        Credentials::Signature { .. } => "SIGNATURE",
+        Credentials::Tba { .. } => "TBA",
     }
 }
 

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod client_credentials;
 pub mod connect_sessions;
 pub mod connections;
+pub mod credential_auth;
 pub mod embedded;
 pub mod environment;
 pub mod error;
@@ -72,6 +73,7 @@ pub fn router(app: AppState) -> Router {
         .merge(logs::router())
         .merge(api_auth::router())
         .merge(client_credentials::router())
+        .merge(credential_auth::router())
         .merge(unauthenticated::router())
         .merge(oauth::result_router());
     // The proxy streams bodies of any size (with its own limits), so it is kept out of BODY_LIMIT;

@@ -98,7 +98,7 @@ pub async fn fresh(
     let renewable = matches!(
         credentials,
         Credentials::OAuth2 { .. } | Credentials::OAuth2Cc { .. }
-    );
+    ) || crate::credential_modes::renewable(&credentials);
     if !renewable || !(force || expires_soon(&credentials, crate::time::now_unix())) {
         return Ok((row, credentials));
     }
@@ -202,6 +202,9 @@ async fn renew_once(
         crate::activity::hooks::renewal(app, &row, matches!(current, Credentials::OAuth2Cc { .. }));
     let refreshed = match current {
         Credentials::OAuth2Cc { .. } => super::client_credentials::renew(app, row, current).await,
+        _ if crate::credential_modes::renewable(&current) => {
+            crate::credential_modes::renew(app, row, current).await
+        }
         _ => refresh_now(app, row, current).await,
     };
     lease.release().await;
@@ -414,9 +417,12 @@ fn expired(c: &Credentials, now: i64) -> bool {
 /// When an OAuth2 access token or a client-credentials token expires, if known.
 fn expires_at(c: &Credentials) -> Option<&str> {
     match c {
-        Credentials::OAuth2 { expires_at, .. } | Credentials::OAuth2Cc { expires_at, .. } => {
-            expires_at.as_deref()
-        }
+        Credentials::OAuth2 { expires_at, .. }
+        | Credentials::OAuth2Cc { expires_at, .. }
+        | Credentials::TwoStep { expires_at, .. }
+        | Credentials::Jwt { expires_at, .. }
+        | Credentials::Bill { expires_at, .. }
+        | Credentials::Signature { expires_at, .. } => expires_at.as_deref(),
         _ => None,
     }
 }
@@ -425,7 +431,11 @@ fn expires_at(c: &Credentials) -> Option<&str> {
 fn access_token(c: &Credentials) -> Option<&str> {
     match c {
         Credentials::OAuth2 { access_token, .. } => Some(access_token),
-        Credentials::OAuth2Cc { token, .. } => Some(token),
+        Credentials::OAuth2Cc { token, .. }
+        | Credentials::TwoStep { token, .. }
+        | Credentials::Jwt { token, .. }
+        | Credentials::Signature { token, .. } => Some(token),
+        Credentials::Bill { session_id, .. } => session_id.as_deref(),
         _ => None,
     }
 }

@@ -31,7 +31,7 @@ use crate::oauth::refresh::{self, RefreshError};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::body::Body;
-use axum::http::{header, request::Parts, Request, Response, StatusCode};
+use axum::http::{header, request::Parts, HeaderValue, Request, Response, StatusCode};
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::{ErrorCode, ValidationIssue};
 use plan::{PlanError, ProxySpec};
@@ -214,7 +214,44 @@ fn renewable(c: &Credentials) -> bool {
             refresh_token: Some(_),
             ..
         } | Credentials::OAuth2Cc { .. }
-    )
+    ) || crate::credential_modes::renewable(c)
+}
+
+/// NetSuite TBA: the signer of the connection's requests (consumer key and secret from the
+/// integration unless the connection overrides them).
+async fn tba_signer(
+    app: &AppState,
+    row: &ConnectionRow,
+    credentials: &Credentials,
+) -> Result<Option<crate::credential_modes::tba::Signer>, ProxyError> {
+    if !matches!(credentials, Credentials::Tba { .. }) {
+        return Ok(None);
+    }
+    let integration = app
+        .store
+        .integration(row.environment_id, &row.provider_config_key)
+        .await?;
+    let (key, secret) = match &integration {
+        Some(i) => (
+            i.client_id.clone(),
+            crate::oauth::flow::open_client_secret(app, i)
+                .ok()
+                .map(|s| s.expose().to_string())
+                .filter(|s| !s.is_empty()),
+        ),
+        None => (None, None),
+    };
+    let config = connection_config(row);
+    let account = config
+        .get("accountId")
+        .map(String::as_str)
+        .unwrap_or_default();
+    Ok(crate::credential_modes::tba::Signer::new(
+        credentials,
+        account,
+        key,
+        secret,
+    ))
 }
 
 /// Resolves, authenticates and sends, with retries; returns the provider's final answer.
@@ -266,11 +303,12 @@ async fn call(
         hints: spec.retry.clone(),
         max_total_wait: limits.max_retry_wait,
     };
+    let tba = tba_signer(app, &row, &credentials).await?;
     let overridden = opts.base_url_override.is_some();
     let content_type = parts.headers.get(header::CONTENT_TYPE);
     let mut waited = Duration::ZERO;
     loop {
-        let plan = plan::build(
+        let mut plan = plan::build(
             &spec,
             &opts,
             parts.uri.path(),
@@ -279,6 +317,12 @@ async fn call(
             &credentials,
             &connection_config(&row),
         )?;
+        if let Some(signer) = &tba {
+            let value = signer.authorization(parts.method.as_str(), &plan.url);
+            let value = HeaderValue::from_str(&value)
+                .map_err(|_| PlanError::BadHeader("authorization".into()))?;
+            plan.headers.insert(header::AUTHORIZATION, value);
+        }
         let sent = transport::send(
             &app.outbound,
             &parts.method,

@@ -179,6 +179,21 @@ fn default_authorization(spec: &ProxySpec, credentials: &Credentials) -> Option<
             (!placed).then(|| format!("Bearer {api_key}"))
         }
         Credentials::Unauthenticated {} => None,
+        // Nango: a Bearer token unless the provider's headers place it (`${accessToken}`, or a
+        // session cookie from the token response).
+        Credentials::TwoStep { token, .. }
+        | Credentials::Jwt { token, .. }
+        | Credentials::Signature { token, .. } => {
+            let placed = spec.headers.iter().any(|(name, t)| {
+                t.contains("${accessToken}")
+                    || (name.eq_ignore_ascii_case("cookie") && t.contains("_cookies"))
+            });
+            (!placed).then(|| format!("Bearer {token}"))
+        }
+        // Bill's API takes the session id and developer key in each request body (Nango adds none).
+        Credentials::Bill { .. } => None,
+        // Signed per request by `proxy::call` (OAuth 1.0a, `credential_modes::tba`).
+        Credentials::Tba { .. } => None,
     }
 }
 

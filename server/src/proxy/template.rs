@@ -48,13 +48,21 @@ impl Values {
         }
         let token = match credentials {
             Credentials::OAuth2 { access_token, .. } => Some(access_token),
-            Credentials::OAuth2Cc { token, .. } => Some(token),
+            Credentials::OAuth2Cc { token, .. }
+            | Credentials::TwoStep { token, .. }
+            | Credentials::Jwt { token, .. }
+            | Credentials::Signature { token, .. } => Some(token),
             _ => None,
         };
         if let Some(t) = token {
             map.insert("accessToken".into(), t.clone());
         }
         Self { map }
+    }
+
+    /// Every named value (credential verification fills its templates from them).
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.map
     }
 
     #[cfg(test)]

@@ -1,0 +1,100 @@
+//! The credential-based auth modes of Nango's catalog (issue 15): TWO_STEP, JWT, BILL, SIGNATURE and
+//! TBA. The end user submits credentials (`POST /auth/<mode>/:key`, [`crate::http::credential_auth`]);
+//! the server turns them into what the provider accepts (a token fetched from the provider, a JWT it
+//! signs, a WSSE header, …), stores the result sealed like every connection, and renews it before it
+//! expires through the same single-flight gate as OAuth2 refreshes ([`renew`], called by
+//! `oauth::refresh`).
+
+pub mod bill;
+pub mod jwt;
+pub mod signature;
+pub mod tba;
+pub mod template;
+pub mod two_step;
+
+use crate::oauth::refresh::{refresh_failed, store_renewed, RefreshError};
+use crate::storage::ConnectionRow;
+use crate::AppState;
+use latchkey_protocol::connection::Credentials;
+use latchkey_protocol::ErrorCode;
+use std::collections::BTreeMap;
+
+/// Why credentials could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ModeError {
+    /// A refusal with Nango's error code (answered 400).
+    #[error("{1}")]
+    Coded(ErrorCode, String),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Whether stored credentials of this kind are renewed by the server.
+pub fn renewable(c: &Credentials) -> bool {
+    matches!(
+        c,
+        Credentials::TwoStep { .. }
+            | Credentials::Jwt { .. }
+            | Credentials::Bill { .. }
+            | Credentials::Signature { .. }
+    )
+}
+
+/// A provider's error explained in a message: its `error_description`, `error` or `message` field
+/// (never the whole body, which may echo what was sent).
+pub(crate) fn provider_message(body: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    ["error_description", "error", "message"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(|m| m.as_str()))
+        .map(|m| format!(": {}", m.chars().take(200).collect::<String>()))
+        .unwrap_or_default()
+}
+
+/// `connection_config` of a row as a string map.
+pub(crate) fn connection_config(row: &ConnectionRow) -> BTreeMap<String, String> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.connection_config)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, crate::catalog::param_string(&v)))
+        .collect()
+}
+
+/// Produces new credentials for `row` from the stored ones and stores them; the caller holds the
+/// connection's lock and lease (`oauth::refresh::renew_once`).
+pub(crate) async fn renew(
+    app: &AppState,
+    row: ConnectionRow,
+    current: Credentials,
+) -> Result<(ConnectionRow, Credentials), RefreshError> {
+    let raw = app
+        .catalog
+        .get(&row.provider)
+        .map(|e| e.raw.clone())
+        .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", row.provider))?;
+    let config = connection_config(&row);
+    let (mode, renewed) = match &current {
+        Credentials::TwoStep { .. } => (
+            "TWO_STEP",
+            two_step::fetch(app, &raw, two_step::renewal_fields(&current), &config, true)
+                .await
+                .map(|f| f.credentials),
+        ),
+        Credentials::Jwt { fields, .. } => ("JWT", jwt::create(&raw, fields.clone(), &config)),
+        Credentials::Bill { .. } => ("BILL", bill::renew(app, &raw, &current).await),
+        Credentials::Signature {
+            username, password, ..
+        } => ("SIGNATURE", signature::create(&raw, username, password)),
+        _ => return Ok((row, current)),
+    };
+    let renewed = match renewed {
+        Ok(c) => c,
+        Err(ModeError::Internal(e)) => return Err(RefreshError::Internal(e)),
+        Err(e) => return Err(refresh_failed(app, &row, mode, &e.to_string()).await),
+    };
+    let (row, credentials) = store_renewed(app, row, renewed).await?;
+    tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, auth_mode = mode, "credentials renewed");
+    Ok((row, credentials))
+}

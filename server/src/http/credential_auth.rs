@@ -1,0 +1,235 @@
+//! Nango's credential-submission routes of the credential-based modes (issue 15):
+//! `POST /auth/two-step/:key`, `/auth/jwt/:key`, `/auth/bill/:key`, `/auth/signature/:key` and
+//! `/auth/tba/:key`, authenticated like `/api-auth/*` (connect session token, or the legacy public
+//! key) and answered like them (`{connectionId, providerConfigKey}`); the checks, sealed upsert and
+//! auth webhook are [`super::api_auth`]'s. What each mode does with the credentials is in
+//! [`crate::credential_modes`].
+
+use super::api_auth::{prepare, save_connection};
+use super::error::ApiError;
+use super::extract::StrictJson;
+use super::extract::{Path, Query};
+use crate::credential_modes::{bill, jwt, signature, two_step, ModeError};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use latchkey_protocol::connection::{AuthResult, Credentials};
+use latchkey_protocol::integrations::AuthMode;
+use latchkey_protocol::ErrorCode;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/two-step/{key}", post(two_step_auth))
+        .route("/auth/jwt/{key}", post(jwt_auth))
+        .route("/auth/bill/{key}", post(bill_auth))
+        .route("/auth/signature/{key}", post(signature_auth))
+        .route("/auth/tba/{key}", post(tba_auth))
+}
+
+/// The longest value accepted in a submitted field (private keys are a few KiB).
+const MAX_FIELD_LEN: usize = 16 * 1024;
+
+fn mode_error(e: ModeError) -> ApiError {
+    match e {
+        ModeError::Coded(code, message) => ApiError::new(StatusCode::BAD_REQUEST, code, message),
+        ModeError::Internal(e) => ApiError::Internal(e),
+    }
+}
+
+/// A free-form body (TWO_STEP, JWT): field values are strings or objects of strings, within size.
+fn check_loose(body: &Map<String, Value>) -> Result<(), ApiError> {
+    let size = serde_json::to_string(body).map(|s| s.len()).unwrap_or(0);
+    if size > 4 * MAX_FIELD_LEN {
+        return Err(ApiError::invalid_body(
+            vec![],
+            "the credentials are too large",
+        ));
+    }
+    Ok(())
+}
+
+fn check_len(fields: &[(&str, &str)]) -> Result<(), ApiError> {
+    for (name, v) in fields {
+        if v.is_empty() || v.len() > MAX_FIELD_LEN {
+            return Err(ApiError::invalid_body(
+                vec![(*name).into()],
+                "must be a non-empty string of at most 16384 characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The provider's `proxy.verification` request with the new credentials (JWT, SIGNATURE), as Nango's
+/// `testConnectionCredentials`: a refusal is 400 `connection_test_failed`.
+async fn verified(
+    app: &AppState,
+    entry: &crate::catalog::CatalogEntry,
+    credentials: &Credentials,
+    config: &std::collections::BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    crate::verification::verify(app, entry, credentials, config)
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ConnectionTestFailed,
+                e.to_string(),
+            )
+        })
+}
+
+async fn two_step_auth(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(body): StrictJson<Map<String, Value>>,
+) -> Result<Json<AuthResult>, ApiError> {
+    check_loose(&body)?;
+    let prepared = prepare(&app, &key, &pairs, AuthMode::TwoStep).await?;
+    let mut config = prepared
+        .submitter
+        .connection_config(&key, &pairs, prepared.provider);
+    let fetched = two_step::fetch(&app, &prepared.entry.raw, body, &config, false)
+        .await
+        .map_err(mode_error)?;
+    config.extend(fetched.metadata);
+    let connection_id = prepared.submitter.connection_id();
+    save_connection(
+        &app,
+        &prepared,
+        connection_id,
+        &config,
+        &fetched.credentials,
+    )
+    .await
+}
+
+async fn jwt_auth(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(body): StrictJson<Map<String, Value>>,
+) -> Result<Json<AuthResult>, ApiError> {
+    check_loose(&body)?;
+    let prepared = prepare(&app, &key, &pairs, AuthMode::Jwt).await?;
+    let config = prepared
+        .submitter
+        .connection_config(&key, &pairs, prepared.provider);
+    let credentials = jwt::create(&prepared.entry.raw, body, &config).map_err(mode_error)?;
+    verified(&app, prepared.entry, &credentials, &config).await?;
+    let connection_id = prepared.submitter.connection_id();
+    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+}
+
+/// Nango's BILL body.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BillBody {
+    username: String,
+    password: String,
+    organization_id: String,
+    dev_key: String,
+}
+
+async fn bill_auth(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(body): StrictJson<BillBody>,
+) -> Result<Json<AuthResult>, ApiError> {
+    check_len(&[
+        ("username", &body.username),
+        ("password", &body.password),
+        ("organization_id", &body.organization_id),
+        ("dev_key", &body.dev_key),
+    ])?;
+    let prepared = prepare(&app, &key, &pairs, AuthMode::Bill).await?;
+    let config = prepared
+        .submitter
+        .connection_config(&key, &pairs, prepared.provider);
+    let login = bill::Login {
+        username: &body.username,
+        password: &body.password,
+        organization_id: &body.organization_id,
+        dev_key: &body.dev_key,
+    };
+    let credentials = bill::login(&app, &prepared.entry.raw, login)
+        .await
+        .map_err(mode_error)?;
+    let connection_id = prepared.submitter.connection_id();
+    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+}
+
+/// Nango's SIGNATURE body (`type` is the frontend's `SIGNATURE` tag).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignatureBody {
+    username: String,
+    password: String,
+    #[serde(rename = "type")]
+    _kind: String,
+}
+
+async fn signature_auth(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(body): StrictJson<SignatureBody>,
+) -> Result<Json<AuthResult>, ApiError> {
+    check_len(&[("username", &body.username), ("password", &body.password)])?;
+    let prepared = prepare(&app, &key, &pairs, AuthMode::Signature).await?;
+    let config = prepared
+        .submitter
+        .connection_config(&key, &pairs, prepared.provider);
+    let credentials = signature::create(&prepared.entry.raw, &body.username, &body.password)
+        .map_err(mode_error)?;
+    verified(&app, prepared.entry, &credentials, &config).await?;
+    let connection_id = prepared.submitter.connection_id();
+    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+}
+
+/// Nango's TBA body: the token id and secret, optionally the consumer key and secret that override
+/// the integration's.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TbaBody {
+    token_id: String,
+    token_secret: String,
+    #[serde(default)]
+    oauth_client_id_override: Option<String>,
+    #[serde(default)]
+    oauth_client_secret_override: Option<String>,
+}
+
+async fn tba_auth(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(body): StrictJson<TbaBody>,
+) -> Result<Json<AuthResult>, ApiError> {
+    check_len(&[
+        ("token_id", &body.token_id),
+        ("token_secret", &body.token_secret),
+    ])?;
+    let prepared = prepare(&app, &key, &pairs, AuthMode::Tba).await?;
+    let config = prepared
+        .submitter
+        .connection_config(&key, &pairs, prepared.provider);
+    let overridden =
+        body.oauth_client_id_override.is_some() || body.oauth_client_secret_override.is_some();
+    let credentials = Credentials::Tba {
+        token_id: body.token_id,
+        token_secret: body.token_secret,
+        config_override: overridden.then_some(latchkey_protocol::connection::ConfigOverride {
+            client_id: body.oauth_client_id_override,
+            client_secret: body.oauth_client_secret_override,
+        }),
+    };
+    let connection_id = prepared.submitter.connection_id();
+    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+}

@@ -1,0 +1,510 @@
+//! Issue 15: the credential-based auth modes end to end against local providers that check what the
+//! real ones check (`tests/node/credential-modes-peer.mjs`: `jose` verifies the JWTs, the WSSE
+//! digest is recomputed, the token endpoint checks the form). Each mode: the browser's submission
+//! (`POST /auth/<mode>/:key` with a connect session), the stored connection as `GET /connection`
+//! shows it, renewal, and the proxy injecting what the provider expects. The official
+//! `@nangohq/frontend` submits TWO_STEP and JWT credentials in `credential-modes-frontend.test.mjs`.
+
+mod common;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The node peer, killed when dropped.
+struct Peer {
+    _child: tokio::process::Child,
+    port: u16,
+    apple_key: String,
+    apple_issuer: String,
+}
+
+async fn peer() -> Peer {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    assert!(
+        root.join("node_modules/jose").exists(),
+        "run `npm ci` at the workspace root (cargo xtask setup does it)"
+    );
+    let mut child = tokio::process::Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node/credential-modes-peer.mjs"))
+        .current_dir(&root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the peer starts within 20 s")
+        .unwrap()
+        .expect("the peer prints its port");
+    let v: Value = serde_json::from_str(&line).unwrap();
+    Peer {
+        _child: child,
+        port: v["port"].as_u64().unwrap() as u16,
+        apple_key: v["applePrivateKey"].as_str().unwrap().to_string(),
+        apple_issuer: v["appleIssuer"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Nango's entries (drupal, ghost-admin, apple-app-store, bill, emarsys) with their URLs on the peer.
+fn catalog(port: u16) -> String {
+    let base = format!("http://127.0.0.1:{port}");
+    format!(
+        r#"
+drupal-local:
+    display_name: Drupal (local)
+    auth_mode: TWO_STEP
+    body_format: form
+    token_url: {base}/two-step/token
+    token_params:
+        client_id: ${{credentials.clientId}}
+        client_secret: ${{credentials.clientSecret}}
+        username: ${{credentials.userName}}
+        grant_type: client_credentials
+    token_headers:
+        content-type: application/x-www-form-urlencoded
+        accept: application/json
+    token_response:
+        token: access_token
+        token_expiration: expires_in
+        token_expiration_strategy: expireIn
+    proxy:
+        base_url: {base}/two-step
+    credentials:
+        clientId: {{type: string, title: Client ID, secret: true}}
+        clientSecret: {{type: string, title: Client Secret, secret: true}}
+        userName: {{type: string, title: User Name}}
+ghost-local:
+    display_name: Ghost (local)
+    auth_mode: JWT
+    signature:
+        protocol: HMAC
+    token:
+        signing_key: ${{credentials.privateKey.secret}}
+        expires_in_ms: 300000
+        header:
+            alg: HS256
+            kid: ${{credentials.privateKey.id}}
+        payload:
+            aud: /admin/
+    proxy:
+        headers:
+            accept: application/json
+            accept-version: ${{connectionConfig.version}}
+            authorization: Ghost ${{accessToken}}
+        base_url: {base}/ghost
+        verification:
+            method: GET
+            endpoints:
+                - /users
+    connection_config:
+        version: {{type: string, title: API Version, pattern: '^v\d+\.\d+$'}}
+    credentials:
+        privateKey: {{type: string, title: API Key}}
+apple-local:
+    display_name: App Store Connect (local)
+    auth_mode: JWT
+    signature:
+        protocol: EC
+    token:
+        signing_key: ${{credentials.privateKey}}
+        expires_in_ms: 900000
+        header:
+            alg: ES256
+            kid: ${{credentials.privateKeyId}}
+            typ: JWT
+        payload:
+            iss: ${{credentials.issuerId}}
+            aud: appstoreconnect-v1
+            scope:
+                - ${{connectionConfig.scope}}
+    proxy:
+        base_url: {base}/apple
+        verification:
+            method: GET
+            endpoints:
+                - /apps
+    credentials:
+        issuerId: {{type: string, title: Issuer ID}}
+        privateKeyId: {{type: string, title: Key ID}}
+        privateKey: {{type: string, title: Private Key, secret: true}}
+bill-local:
+    display_name: Bill (local)
+    auth_mode: BILL
+    token_url: {base}/bill/login
+    proxy:
+        base_url: {base}/bill
+netsuite-local:
+    display_name: NetSuite TBA (local)
+    auth_mode: TBA
+    proxy:
+        base_url: {base}/netsuite/record/v1
+    connection_config:
+        accountId: {{type: string, title: Account ID, pattern: '^[a-zA-Z0-9-_]+$'}}
+emarsys-local:
+    display_name: Emarsys (local)
+    auth_mode: SIGNATURE
+    signature:
+        protocol: WSSE
+    token:
+        expires_in_ms: 300000
+    proxy:
+        base_url: {base}/emarsys
+        headers:
+            content-type: application/json
+            x-wsse: ${{accessToken}}
+        verification:
+            method: GET
+            endpoints:
+                - /settings
+"#
+    )
+}
+
+async fn setup() -> (Peer, common::Harness) {
+    let p = peer().await;
+    let h =
+        common::harness_configured(Some(&catalog(p.port)), |c| c.allow_private_providers = true)
+            .await;
+    for (key, provider) in [
+        ("drupal", "drupal-local"),
+        ("ghost", "ghost-local"),
+        ("apple", "apple-local"),
+        ("bill", "bill-local"),
+        ("emarsys", "emarsys-local"),
+    ] {
+        h.create_integration(key, provider, None).await;
+    }
+    (p, h)
+}
+
+/// Submits credentials as the browser does, with a fresh connect session.
+async fn submit(
+    h: &common::Harness,
+    route: &str,
+    key: &str,
+    query: &str,
+    body: Value,
+) -> common::Reply {
+    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+    h.browser_post(
+        &format!("/auth/{route}/{key}?connect_session_token={token}{query}"),
+        body,
+    )
+    .await
+}
+
+fn proxy(
+    h: &common::Harness,
+    key: &str,
+    connection: &str,
+    endpoint: &str,
+) -> reqwest::RequestBuilder {
+    h.http
+        .get(format!("{}/proxy{endpoint}", h.base))
+        .header("authorization", h.secret())
+        .header("connection-id", connection)
+        .header("provider-config-key", key)
+}
+
+async fn stats(p: &Peer) -> i64 {
+    let v: Value = reqwest::get(format!("http://127.0.0.1:{}/two-step/stats", p.port))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["tokenRequests"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn two_step_fetches_renews_single_flight_and_proxies_the_token() {
+    let (p, h) = setup().await;
+    let good = json!({"type": "TWO_STEP", "clientId": "drupal-client",
+                      "clientSecret": "drupal-secret", "userName": "editor"});
+
+    // Wrong secret: the provider's refusal, nothing stored.
+    let mut bad = good.clone();
+    bad["clientSecret"] = json!("nope");
+    let r = submit(&h, "two-step", "drupal", "", bad).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "two_step_credentials_fetch_error");
+    assert!(!r.body.to_string().contains("nope"), "{}", r.body);
+
+    // Another mode's route refuses the integration.
+    let r = submit(&h, "jwt", "drupal", "", json!({"privateKey": "x"})).await;
+    assert_eq!(r.body["error"]["code"], "invalid_auth_mode", "{}", r.body);
+
+    let r = submit(&h, "two-step", "drupal", "", good).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["providerConfigKey"], "drupal");
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+
+    let c = h.connection("drupal", &id, "").await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    let creds = &c.body["credentials"];
+    assert_eq!(creds["type"], "TWO_STEP");
+    assert_eq!(creds["clientId"], "drupal-client");
+    assert_eq!(creds["raw"]["token_type"], "Bearer");
+    assert!(
+        creds["expires_at"].as_str().unwrap().ends_with('Z'),
+        "{creds}"
+    );
+    let first = creds["token"].as_str().unwrap().to_string();
+
+    // The proxy sends the token as a Bearer.
+    let res = proxy(&h, "drupal", &id, "/api").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Five concurrent forced renewals: one token request upstream, one new token for all.
+    let before = stats(&p).await;
+    let calls = (0..5).map(|_| h.connection("drupal", &id, "&force_refresh=true"));
+    let answers = futures_util::future::join_all(calls).await;
+    let tokens: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| a.body["credentials"]["token"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert!(!tokens.contains(&first));
+    assert_eq!(stats(&p).await - before, 1, "single-flight renewal");
+}
+
+#[tokio::test]
+async fn jwt_hmac_and_ec_tokens_verify_at_the_provider_and_are_re_signed() {
+    let (p, h) = setup().await;
+    // Ghost: `id:secret`, HS256 with the hex secret; the provider's verification runs first.
+    let key = format!("0123456789abcdef01234567:{}", "ab".repeat(32));
+    let bad = format!("0123456789abcdef01234567:{}", "cd".repeat(32));
+    let r = submit(
+        &h,
+        "jwt",
+        "ghost",
+        "&params[version]=v5.0",
+        json!({"type": "JWT", "privateKey": bad}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "connection_test_failed");
+
+    let r = submit(
+        &h,
+        "jwt",
+        "ghost",
+        "&params[version]=v5.0",
+        json!({"type": "JWT", "privateKey": key}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("ghost", &id, "").await;
+    let creds = &c.body["credentials"];
+    assert_eq!(creds["type"], "JWT", "{creds}");
+    assert_eq!(creds["privateKey"]["id"], "0123456789abcdef01234567");
+    assert!(creds["token"].as_str().unwrap().split('.').count() == 3);
+    assert!(creds["expires_at"].is_string());
+    assert_eq!(c.body["connection_config"]["version"], "v5.0");
+    let res = proxy(&h, "ghost", &id, "/users").send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // App Store Connect: ES256 from a PKCS#8 key pasted on one line.
+    let one_line = p.apple_key.replace('\n', " ");
+    let r = submit(
+        &h,
+        "jwt",
+        "apple",
+        "",
+        json!({"type": "JWT", "issuerId": p.apple_issuer, "privateKeyId": "KEY123", "privateKey": one_line}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let res = proxy(&h, "apple", &id, "/apps").send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let c = h.connection("apple", &id, "&force_refresh=true").await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["credentials"]["type"], "JWT");
+}
+
+#[tokio::test]
+async fn bill_logs_in_and_signature_sends_a_fresh_wsse_header() {
+    let (p, h) = setup().await;
+    let login = json!({"username": "ap@example.com", "password": "bill-pass",
+                       "organization_id": "org-1", "dev_key": "dev-1"});
+    let mut wrong = login.clone();
+    wrong["password"] = json!("x");
+    let r = submit(&h, "bill", "bill", "", wrong).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "bill_tokens_fetch_error");
+
+    let r = submit(&h, "bill", "bill", "", login).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("bill", &id, "").await;
+    let creds = &c.body["credentials"];
+    assert_eq!(creds["type"], "BILL", "{creds}");
+    assert_eq!(creds["organization_id"], "org-1");
+    assert_eq!(creds["user_id"], "user-9");
+    let session = creds["session_id"].as_str().unwrap();
+    let res = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/bill/api", p.port))
+        .header("sessionId", session)
+        .header("devKey", "dev-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the stored session is Bill's");
+    let renewed = h.connection("bill", &id, "&force_refresh=true").await;
+    assert_ne!(
+        renewed.body["credentials"]["session_id"].as_str(),
+        Some(session)
+    );
+
+    // SIGNATURE: verified at submission, and every proxied call carries a valid (fresh-nonce) digest.
+    let r = submit(
+        &h,
+        "signature",
+        "emarsys",
+        "",
+        json!({"type": "SIGNATURE", "username": "emarsys_user", "password": "wrong"}),
+    )
+    .await;
+    assert_eq!(
+        r.body["error"]["code"], "connection_test_failed",
+        "{}",
+        r.body
+    );
+    let r = submit(
+        &h,
+        "signature",
+        "emarsys",
+        "",
+        json!({"type": "SIGNATURE", "username": "emarsys_user", "password": "emarsys-secret"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("emarsys", &id, "").await;
+    assert_eq!(c.body["credentials"]["type"], "SIGNATURE");
+    assert!(c.body["credentials"]["token"]
+        .as_str()
+        .unwrap()
+        .starts_with("UsernameToken "));
+    // A WSSE nonce is single-use: the proxy must present a new token each time (renewed on read).
+    for _ in 0..2 {
+        let c = h.connection("emarsys", &id, "&force_refresh=true").await;
+        assert_eq!(c.status, 200, "{}", c.body);
+        let res = proxy(&h, "emarsys", &id, "/settings").send().await.unwrap();
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn tba_requests_are_oauth1_hmac_sha256_signed_with_the_realm() {
+    let (p, h) = setup().await;
+    h.create_integration(
+        "netsuite",
+        "netsuite-local",
+        Some(json!({"type": "TBA", "client_id": "ck-1", "client_secret": "cs-1"})),
+    )
+    .await;
+    let r = submit(
+        &h,
+        "tba",
+        "netsuite",
+        "&params[accountId]=1234567-sb1",
+        json!({"token_id": "tid-1", "token_secret": "ts-1"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("netsuite", &id, "").await;
+    let creds = &c.body["credentials"];
+    assert_eq!(creds["type"], "TBA", "{creds}");
+    assert_eq!(creds["token_id"], "tid-1");
+    // NetSuite recomputes the signature over the method, URL and (sorted, encoded) query.
+    let res = proxy(&h, "netsuite", &id, "/customer?q=name%20IS%20a%26b&limit=5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // A consumer override replaces the integration's consumer key.
+    let r = submit(
+        &h,
+        "tba",
+        "netsuite",
+        "&params[accountId]=1234567-sb1",
+        json!({"token_id": "tid-1", "token_secret": "ts-1", "oauth_client_id_override": "other"}),
+    )
+    .await;
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("netsuite", &id, "").await;
+    assert_eq!(
+        c.body["credentials"]["config_override"]["client_id"],
+        "other"
+    );
+    let res = proxy(&h, "netsuite", &id, "/customer")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        401,
+        "the provider refuses an unknown consumer"
+    );
+
+    let r = submit(&h, "tba", "netsuite", "", json!({"token_id": "tid"})).await;
+    assert_eq!(r.body["error"]["code"], "invalid_body", "{}", r.body);
+    drop(p);
+}
+
+/// The official `@nangohq/frontend` (`nango.auth(key, {credentials})`) against our routes.
+#[tokio::test]
+async fn official_frontend_submits_two_step_and_jwt_credentials() {
+    let (p, h) = setup().await;
+    let two_step = h.session(json!({"end_user": {"id": "u1"}})).await;
+    let jwt = h.session(json!({"end_user": {"id": "u2"}})).await;
+    let output = tokio::process::Command::new("node")
+        .args(["--test", "--test-reporter=spec"])
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/node/credential-modes-frontend.test.mjs"),
+        )
+        .env("LATCHKEY_HOST", &h.base)
+        .env("TWO_STEP_SESSION", two_step)
+        .env("JWT_SESSION", jwt)
+        .env(
+            "GHOST_KEY",
+            format!("0123456789abcdef01234567:{}", "ab".repeat(32)),
+        )
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs");
+    println!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "the @nangohq/frontend suite failed"
+    );
+    let list = h.backend(Method::GET, "/connections", None).await;
+    let keys: Vec<&str> = list.body["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["provider_config_key"].as_str())
+        .collect();
+    assert!(
+        keys.contains(&"drupal") && keys.contains(&"ghost"),
+        "{keys:?}"
+    );
+    drop(p);
+}

@@ -1,0 +1,35 @@
+// The official `@nangohq/frontend`, unchanged, submitting TWO_STEP and JWT credentials to Latchkey
+// (`nango.auth(key, {credentials})` → `POST /auth/two-step/:key`, `/auth/jwt/:key`). Its credential
+// modes use plain `fetch`, so node runs it as a browser would. Started by
+// server/tests/credential_modes.rs with the server URL and two connect session tokens.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Nango from '@nangohq/frontend';
+
+const host = process.env.LATCHKEY_HOST;
+
+test('TWO_STEP credentials through nango.auth()', async () => {
+  const nango = new Nango({ host, connectSessionToken: process.env.TWO_STEP_SESSION });
+  const result = await nango.auth('drupal', {
+    credentials: { type: 'TWO_STEP', clientId: 'drupal-client', clientSecret: 'drupal-secret', userName: 'editor' },
+  });
+  assert.equal(result.providerConfigKey, 'drupal');
+  assert.ok(result.connectionId);
+});
+
+test('a refused TWO_STEP login rejects with the server error code', async () => {
+  const nango = new Nango({ host, connectSessionToken: process.env.TWO_STEP_SESSION });
+  await assert.rejects(
+    nango.auth('drupal', { credentials: { type: 'TWO_STEP', clientId: 'drupal-client', clientSecret: 'bad', userName: 'editor' } }),
+    (e) => e.type === 'two_step_credentials_fetch_error',
+  );
+});
+
+test('JWT credentials (Ghost admin key) through nango.auth()', async () => {
+  const nango = new Nango({ host, connectSessionToken: process.env.JWT_SESSION });
+  const result = await nango.auth('ghost', {
+    params: { version: 'v5.0' },
+    credentials: { type: 'JWT', privateKey: process.env.GHOST_KEY },
+  });
+  assert.equal(result.providerConfigKey, 'ghost');
+});

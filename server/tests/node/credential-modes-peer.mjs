@@ -1,0 +1,165 @@
+// Local stand-ins for the providers of the credential-based auth modes (issue 15), each checking
+// what the real provider checks, with real libraries (`jose` verifies the JWTs):
+//   TWO_STEP  POST /two-step/token      form client_credentials → access_token (Drupal-like);
+//             GET  /two-step/api        Bearer <issued token>
+//   JWT       GET  /ghost/users         `Authorization: Ghost <jwt>`, HS256 with the hex secret, kid, aud
+//             GET  /apple/apps          `Authorization: Bearer <jwt>`, ES256 with our public key, iss, aud
+//   BILL      POST /bill/login          JSON login → sessionId; GET /bill/api needs `sessionId` header
+//   SIGNATURE GET  /emarsys/settings    X-WSSE UsernameToken recomputed from the password
+//   TBA       GET  /netsuite/record/... OAuth 1.0a HMAC-SHA256 signature recomputed by `oauth-1.0a`
+//             (the library Nango signs NetSuite requests with), realm = the account id
+// Started by server/tests/credential_modes.rs; prints one JSON line: the port and the EC key pair.
+import http from 'node:http';
+import crypto from 'node:crypto';
+import { jwtVerify, generateKeyPair, exportPKCS8 } from 'jose';
+import OAuth from 'oauth-1.0a';
+
+const TWO_STEP = { client_id: 'drupal-client', client_secret: 'drupal-secret', username: 'editor' };
+const GHOST_ID = '0123456789abcdef01234567';
+const GHOST_SECRET = 'ab'.repeat(32);
+const BILL = { username: 'ap@example.com', password: 'bill-pass', organizationId: 'org-1', devKey: 'dev-1' };
+const EMARSYS = { username: 'emarsys_user', password: 'emarsys-secret' };
+const APPLE_ISSUER = '57246542-96fe-1a63-e053-0824d011072a';
+const NETSUITE = { consumerKey: 'ck-1', consumerSecret: 'cs-1', tokenId: 'tid-1', tokenSecret: 'ts-1', realm: '1234567_SB1' };
+
+const { publicKey: applePublic, privateKey: applePrivate } = await generateKeyPair('ES256', { extractable: true });
+const applePem = await exportPKCS8(applePrivate);
+
+const issued = new Set();
+let tokenRequests = 0;
+const sessions = new Set();
+const seenNonces = new Set();
+
+function body(req) {
+  return new Promise((resolve) => {
+    let b = '';
+    req.on('data', (c) => (b += c));
+    req.on('end', () => resolve(b));
+  });
+}
+
+function send(res, status, value) {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+}
+
+async function verifyGhost(req) {
+  const [scheme, token] = (req.headers.authorization || '').split(' ');
+  if (scheme !== 'Ghost') throw new Error('not a Ghost token');
+  const { protectedHeader } = await jwtVerify(token, Buffer.from(GHOST_SECRET, 'hex'), {
+    algorithms: ['HS256'],
+    audience: '/admin/',
+    maxTokenAge: '5m',
+  });
+  if (protectedHeader.kid !== GHOST_ID) throw new Error('wrong kid');
+  if (req.headers['accept-version'] !== 'v5.0') throw new Error('no accept-version');
+}
+
+async function verifyApple(req) {
+  const [scheme, token] = (req.headers.authorization || '').split(' ');
+  if (scheme !== 'Bearer') throw new Error('not a Bearer token');
+  const { protectedHeader } = await jwtVerify(token, applePublic, {
+    algorithms: ['ES256'],
+    audience: 'appstoreconnect-v1',
+    issuer: APPLE_ISSUER,
+    maxTokenAge: '20m',
+  });
+  if (protectedHeader.kid !== 'KEY123') throw new Error('wrong kid');
+}
+
+/** The WSSE check Emarsys does: digest = base64(hex(sha1(nonce + created + secret))), fresh nonce. */
+function verifyWsse(req) {
+  const header = req.headers['x-wsse'] || '';
+  const field = (name) => (new RegExp(`${name}="([^"]*)"`).exec(header) || [])[1];
+  const [user, digest, nonce, created] = ['Username', 'PasswordDigest', 'Nonce', 'Created'].map(field);
+  if (user !== EMARSYS.username) throw new Error('unknown user');
+  const expected = Buffer.from(
+    crypto.createHash('sha1').update(nonce + created + EMARSYS.password).digest('hex'),
+  ).toString('base64');
+  if (digest !== expected) throw new Error('bad digest');
+  if (Math.abs(Date.now() - Date.parse(created)) > 5 * 60 * 1000) throw new Error('stale');
+  if (seenNonces.has(nonce)) throw new Error('replayed nonce');
+  seenNonces.add(nonce);
+}
+
+/** NetSuite's check: the OAuth 1.0a HMAC-SHA256 signature over method, URL and query, and the realm. */
+function verifyTba(req) {
+  const header = req.headers.authorization || '';
+  if (!header.startsWith('OAuth ')) throw new Error('not OAuth');
+  const params = Object.fromEntries(
+    [...header.slice(6).matchAll(/([a-z_]+)="([^"]*)"/g)].map(([, k, v]) => [k, decodeURIComponent(v)]),
+  );
+  if (params.realm !== NETSUITE.realm) throw new Error(`wrong realm ${params.realm}`);
+  if (params.oauth_consumer_key !== NETSUITE.consumerKey || params.oauth_token !== NETSUITE.tokenId)
+    throw new Error('unknown consumer or token');
+  const oauth = new OAuth({
+    consumer: { key: NETSUITE.consumerKey, secret: NETSUITE.consumerSecret },
+    signature_method: 'HMAC-SHA256',
+    hash_function: (base, key) => crypto.createHmac('sha256', key).update(base).digest('base64'),
+  });
+  const { realm, oauth_signature, ...oauthData } = params;
+  const url = `http://${req.headers.host}${req.url}`;
+  const expected = oauth.getSignature({ url, method: req.method }, NETSUITE.tokenSecret, oauthData);
+  if (oauth_signature !== expected) throw new Error('bad signature');
+}
+
+const server = http.createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  const text = await body(req);
+  try {
+    switch (`${req.method} ${url.pathname}`) {
+      case 'POST /two-step/token': {
+        if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
+          return send(res, 415, { error: 'form expected' });
+        const form = Object.fromEntries(new URLSearchParams(text));
+        tokenRequests += 1;
+        if (form.grant_type !== 'client_credentials' || form.client_id !== TWO_STEP.client_id ||
+            form.client_secret !== TWO_STEP.client_secret || form.username !== TWO_STEP.username)
+          return send(res, 401, { error: 'invalid_client' });
+        const token = crypto.randomUUID();
+        issued.add(token);
+        return send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 3600 });
+      }
+      case 'GET /two-step/api': {
+        const token = (req.headers.authorization || '').replace(/^Bearer /, '');
+        return issued.has(token) ? send(res, 200, { ok: true }) : send(res, 401, { error: 'bad token' });
+      }
+      case 'GET /two-step/stats':
+        return send(res, 200, { tokenRequests });
+      case 'GET /ghost/users':
+        await verifyGhost(req);
+        return send(res, 200, { users: [] });
+      case 'GET /apple/apps':
+        await verifyApple(req);
+        return send(res, 200, { data: [] });
+      case 'POST /bill/login': {
+        const login = JSON.parse(text || '{}');
+        for (const k of Object.keys(BILL)) {
+          if (login[k] !== BILL[k]) return send(res, 400, { message: 'BDC_1109: Invalid credentials' });
+        }
+        const sessionId = crypto.randomUUID();
+        sessions.add(sessionId);
+        return send(res, 200, { sessionId, organizationId: BILL.organizationId, userId: 'user-9' });
+      }
+      case 'GET /bill/api':
+        return sessions.has(req.headers.sessionid) && req.headers.devkey === BILL.devKey
+          ? send(res, 200, { ok: true })
+          : send(res, 401, { message: 'BDC_1361: Session is invalid' });
+      case 'GET /netsuite/record/v1/customer':
+        verifyTba(req);
+        return send(res, 200, { items: [] });
+      case 'GET /emarsys/settings':
+        verifyWsse(req);
+        return send(res, 200, { replyCode: 0 });
+      default:
+        return send(res, 404, { error: 'not found' });
+    }
+  } catch (e) {
+    return send(res, 401, { error: String(e.message || e) });
+  }
+});
+
+server.listen(0, '127.0.0.1', () => {
+  console.log(JSON.stringify({ port: server.address().port, applePrivateKey: applePem, appleIssuer: APPLE_ISSUER }));
+});
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
