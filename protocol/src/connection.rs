@@ -48,6 +48,15 @@ pub enum Credentials {
     /// `GET /connection(s)/:id` shows it as `{}` like Nango.
     #[serde(rename = "NONE")]
     Unauthenticated {},
+    // ---- added for issue 15 (popup and redirect modes) ---------------------------------------------
+    /// OAuth 1.0a token credentials (Nango's `OAuth1Credentials`); never refreshed.
+    #[serde(rename = "OAUTH1")]
+    OAuth1 {
+        oauth_token: String,
+        oauth_token_secret: String,
+        #[serde(default)]
+        raw: serde_json::Value,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -58,6 +67,7 @@ impl std::fmt::Debug for Credentials {
             Self::Basic { .. } => "BASIC",
             Self::OAuth2Cc { .. } => "OAUTH2_CC",
             Self::Unauthenticated {} => "NONE",
+            Self::OAuth1 { .. } => "OAUTH1",
         };
         f.debug_struct("Credentials")
             .field("type", &kind)

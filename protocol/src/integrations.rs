@@ -26,6 +26,16 @@ pub enum AuthMode {
     ApiKey,
     Basic,
     None,
+    // ---- added for issue 15 (popup and redirect modes) ---------------------------------------------
+    /// OAuth 2.1 for a catalog MCP server: dynamic client registration (RFC 7591) unless static.
+    #[serde(rename = "MCP_OAUTH2")]
+    McpOauth2,
+    /// OAuth 2.1 for an MCP server the user names: metadata discovery (RFC 9728, RFC 8414).
+    #[serde(rename = "MCP_OAUTH2_GENERIC")]
+    McpOauth2Generic,
+    /// OAuth 1.0a (RFC 5849).
+    #[serde(rename = "OAUTH1")]
+    Oauth1,
     #[serde(untagged)]
     Other(String),
 }
@@ -39,6 +49,9 @@ impl AuthMode {
             Self::ApiKey => "API_KEY",
             Self::Basic => "BASIC",
             Self::None => "NONE",
+            Self::McpOauth2 => "MCP_OAUTH2",
+            Self::McpOauth2Generic => "MCP_OAUTH2_GENERIC",
+            Self::Oauth1 => "OAUTH1",
             Self::Other(name) => name,
         }
     }
@@ -56,6 +69,9 @@ mod tests {
             AuthMode::ApiKey,
             AuthMode::Basic,
             AuthMode::None,
+            AuthMode::McpOauth2,
+            AuthMode::McpOauth2Generic,
+            AuthMode::Oauth1,
         ] {
             assert_eq!(serde_json::to_value(&mode).unwrap(), mode.as_str());
         }

@@ -354,6 +354,7 @@ async fn get_connection(
             token, expires_at, ..
         } => ("OAUTH2_CC", !token.is_empty(), expires_at.clone()),
         Credentials::Unauthenticated {} => ("NONE", true, None),
+        Credentials::OAuth1 { oauth_token, .. } => ("OAUTH1", !oauth_token.is_empty(), None),
     };
     Ok(Json(ConnectionSummary {
         connection_id: conn.connection_id,

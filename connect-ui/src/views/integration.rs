@@ -123,7 +123,7 @@ fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Eleme
         key,
     });
     let valid = RwSignal::new(false);
-    let is_oauth = mode == AuthMode::Oauth2;
+    let is_oauth = crate::form::is_popup(&mode);
 
     let root = h(
         "form",

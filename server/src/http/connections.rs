@@ -181,6 +181,7 @@ fn credentials_type(c: &Credentials) -> &'static str {
         Credentials::ApiKey { .. } => "API_KEY",
         Credentials::Basic { .. } => "BASIC",
         Credentials::Unauthenticated {} => "NONE",
+        Credentials::OAuth1 { .. } => "OAUTH1",
     }
 }
 

@@ -179,6 +179,8 @@ fn default_authorization(spec: &ProxySpec, credentials: &Credentials) -> Option<
             (!placed).then(|| format!("Bearer {api_key}"))
         }
         Credentials::Unauthenticated {} => None,
+        // Signed per request by the proxy (crate::oauth::oauth1::proxy_authorization).
+        Credentials::OAuth1 { .. } => None,
     }
 }
 
