@@ -58,7 +58,7 @@ async fn stats(peer: &NodePeer) -> anyhow::Result<Value> {
 }
 
 /// The popup flow, headless; returns the connection id.
-async fn connect(server: &LatchkeyServer) -> anyhow::Result<String> {
+async fn connect(peer: &NodePeer, server: &LatchkeyServer) -> anyhow::Result<String> {
     let session: Value = reqwest::Client::new()
         .post(format!("{}/connect/sessions", server.url()))
         .bearer_auth(server.secret_key())
@@ -73,8 +73,9 @@ async fn connect(server: &LatchkeyServer) -> anyhow::Result<String> {
         session["data"]["token"].as_str().expect("token"),
     );
     let end = HeadlessUser::new()?.authorize(start.as_str(), "ann").await?;
-    assert_eq!(end.url.path(), "/oauth/callback", "{end:?}");
-    assert!(end.status.is_success(), "{}: {}", end.status, end.body);
+    let seen = stats(peer).await?;
+    assert_eq!(end.url.path(), "/oauth/callback", "{end:?}; provider: {seen}");
+    assert!(end.status.is_success(), "{}: {}; provider: {seen}", end.status, end.body);
     let connections = server.list_connections().await?;
     assert_eq!(connections.len(), 1, "{connections:?}");
     Ok(connections[0]["connection_id"]
@@ -87,7 +88,7 @@ async fn connect(server: &LatchkeyServer) -> anyhow::Result<String> {
 async fn oauth1_flow_stores_token_credentials_and_the_proxy_signs_edge_case_parameters(
 ) -> anyhow::Result<()> {
     let (peer, server) = start("HMAC-SHA1").await?;
-    let id = connect(&server).await?;
+    let id = connect(&peer, &server).await?;
 
     // Nango's shape: type OAUTH1, the token credentials and the provider's whole answer.
     let connection = server.get_connection(&id, "local-oauth1").await?;
@@ -156,7 +157,7 @@ async fn oauth1_flow_stores_token_credentials_and_the_proxy_signs_edge_case_para
 #[tokio::test]
 async fn oauth1_plaintext_signatures_verify_too() -> anyhow::Result<()> {
     let (peer, server) = start("PLAINTEXT").await?;
-    let id = connect(&server).await?;
+    let id = connect(&peer, &server).await?;
     let res = reqwest::Client::new()
         .get(format!("{}/proxy/api/me?a=1", server.url()))
         .bearer_auth(server.secret_key())

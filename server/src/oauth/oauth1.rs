@@ -57,10 +57,39 @@ pub fn authorization(
     let method = http_method.to_ascii_uppercase();
     match signer.method.unwrap_or("HMAC-SHA1") {
         "HMAC-SHA1" => Ok(sign(signer, oauth::HMAC_SHA1, &method, base.as_str(), &list)),
-        "PLAINTEXT" => Ok(sign(signer, oauth::PLAINTEXT, &method, base.as_str(), &list)),
+        "PLAINTEXT" => Ok(encode_plaintext_signature(sign(
+            signer,
+            oauth::PLAINTEXT,
+            &method,
+            base.as_str(),
+            &list,
+        ))),
         other => Err(format!("unsupported OAuth 1.0a signature method {other}")),
     }
 }
+
+/// `oauth1-request` 0.6 writes a PLAINTEXT signature (`encode(consumer secret)&encode(token
+/// secret)`) into the header without encoding it as a header parameter value (RFC 5849 §3.5.1; the
+/// RFC's own example in §3.4.4 reads `oauth_signature="ja893SD9%26xyz4992k83j47x0b"`), so a provider
+/// decoding the header sees a different key. The value is encoded here, with the RFC's unreserved set.
+fn encode_plaintext_signature(header: String) -> String {
+    const KEY: &str = "oauth_signature=\"";
+    let Some(start) = header.find(KEY).map(|i| i + KEY.len()) else {
+        return header;
+    };
+    let Some(len) = header[start..].find('"') else {
+        return header;
+    };
+    let encoded = percent_encoding::utf8_percent_encode(&header[start..start + len], UNRESERVED);
+    format!("{}{encoded}{}", &header[..start], &header[start + len..])
+}
+
+/// RFC 5849 §3.6: everything but ALPHA, DIGIT, `-`, `.`, `_` and `~` is encoded.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 fn sign<SM: oauth::signature_method::SignatureMethod + Clone>(
     signer: &Signer<'_>,
@@ -417,7 +446,27 @@ mod tests {
         let header = authorization(&signer, "get", &url, None).unwrap();
         assert!(header.starts_with("OAuth "), "{header}");
         assert!(header.contains(r#"oauth_signature_method="PLAINTEXT""#));
-        assert!(header.contains(r#"oauth_signature="kd94hf93k423kf44%26pfkkdhi9sl3r4s00""#));
+        assert!(
+            header.contains(r#"oauth_signature="kd94hf93k423kf44%26pfkkdhi9sl3r4s00""#),
+            "{header}"
+        );
+        // Secrets with reserved characters: encoded once for the key, once more for the header.
+        let odd = Secret::new("s3 &/=");
+        let odd_header = authorization(
+            &Signer {
+                consumer_secret: &odd,
+                token: None,
+                ..signer
+            },
+            "POST",
+            &url::Url::parse("https://a.example/b").unwrap(),
+            None,
+        )
+        .unwrap();
+        assert!(
+            odd_header.contains(r#"oauth_signature="s3%2520%2526%252F%253D%26""#),
+            "{odd_header}"
+        );
         assert!(header.contains(r#"oauth_token="nnch734d00sl2jdk""#));
         let unknown = Signer {
             method: Some("RSA-SHA512"),
