@@ -127,7 +127,11 @@ pub fn base_credentials(mode: &AuthMode) -> &'static [&'static str] {
 /// Whether the Connect UI can connect this auth mode (the popup modes through the popup, the rest
 /// by `POST`).
 pub fn is_supported(mode: &AuthMode) -> bool {
-    is_popup(mode) || matches!(mode, AuthMode::ApiKey | AuthMode::Basic | AuthMode::Oauth2Cc)
+    is_popup(mode)
+        || matches!(
+            mode,
+            AuthMode::ApiKey | AuthMode::Basic | AuthMode::Oauth2Cc
+        )
 }
 
 /// Modes connected in the provider's popup: OAuth2, the MCP modes (whose generic variant asks for

@@ -157,7 +157,9 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
             continue;
         }
         let credentials = match (mode, entry["client_registration"].as_str()) {
-            ("OAUTH1", _) => Some(json!({"type": "OAUTH1", "client_id": "ck", "client_secret": "cs"})),
+            ("OAUTH1", _) => {
+                Some(json!({"type": "OAUTH1", "client_id": "ck", "client_secret": "cs"}))
+            }
             ("MCP_OAUTH2", Some("static")) => {
                 Some(json!({"type": "MCP_OAUTH2", "client_id": "ci", "client_secret": "cs"}))
             }
@@ -211,7 +213,11 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
             .sum()
     };
     assert_eq!(
-        (per_mode("MCP_OAUTH2"), per_mode("MCP_OAUTH2_GENERIC"), per_mode("OAUTH1")),
+        (
+            per_mode("MCP_OAUTH2"),
+            per_mode("MCP_OAUTH2_GENERIC"),
+            per_mode("OAUTH1")
+        ),
         (30, 2, 4),
         "{counts:?}"
     );

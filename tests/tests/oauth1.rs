@@ -72,10 +72,21 @@ async fn connect(peer: &NodePeer, server: &LatchkeyServer) -> anyhow::Result<Str
         "connect_session_token",
         session["data"]["token"].as_str().expect("token"),
     );
-    let end = HeadlessUser::new()?.authorize(start.as_str(), "ann").await?;
+    let end = HeadlessUser::new()?
+        .authorize(start.as_str(), "ann")
+        .await?;
     let seen = stats(peer).await?;
-    assert_eq!(end.url.path(), "/oauth/callback", "{end:?}; provider: {seen}");
-    assert!(end.status.is_success(), "{}: {}; provider: {seen}", end.status, end.body);
+    assert_eq!(
+        end.url.path(),
+        "/oauth/callback",
+        "{end:?}; provider: {seen}"
+    );
+    assert!(
+        end.status.is_success(),
+        "{}: {}; provider: {seen}",
+        end.status,
+        end.body
+    );
     let connections = server.list_connections().await?;
     assert_eq!(connections.len(), 1, "{connections:?}");
     Ok(connections[0]["connection_id"]
@@ -98,7 +109,10 @@ async fn oauth1_flow_stores_token_credentials_and_the_proxy_signs_edge_case_para
         raw,
     } = &connection.credentials
     else {
-        panic!("expected OAUTH1 credentials, got {:?}", connection.credentials);
+        panic!(
+            "expected OAUTH1 credentials, got {:?}",
+            connection.credentials
+        );
     };
     assert!(!oauth_token.is_empty() && !oauth_token_secret.is_empty());
     assert_eq!(raw["screen_name"], "ann");

@@ -184,9 +184,7 @@ async fn mcp_generic_discovers_the_authorization_server_from_the_server_url() ->
         .start(Some(&peer.providers_yaml()))
         .await?;
     server
-        .create_integration(
-            &json!({"provider": "local-mcp-generic", "unique_key": "any-mcp"}),
-        )
+        .create_integration(&json!({"provider": "local-mcp-generic", "unique_key": "any-mcp"}))
         .await?;
 
     let id = connect(
@@ -203,7 +201,10 @@ async fn mcp_generic_discovers_the_authorization_server_from_the_server_url() ->
     assert_eq!(who["client_id"], client_id.expect("registered").as_str());
     let config = serde_json::to_value(&connection.connection_config)?;
     assert_eq!(config["mcp_server_url"], peer.mcp_url());
-    assert_eq!(config["oauth_token_endpoint"], format!("{}/token", peer.issuer()));
+    assert_eq!(
+        config["oauth_token_endpoint"],
+        format!("{}/token", peer.issuer())
+    );
 
     // Refresh uses the discovered token endpoint.
     let refreshed = server
@@ -231,9 +232,7 @@ async fn mcp_generic_discovery_refuses_private_and_plain_http_servers() -> anyho
         })
         .await?;
     server
-        .create_integration(
-            &json!({"provider": "local-mcp-generic", "unique_key": "any-mcp"}),
-        )
+        .create_integration(&json!({"provider": "local-mcp-generic", "unique_key": "any-mcp"}))
         .await?;
     let https_loopback = peer.mcp_url().replacen("http://", "https://", 1);
     for (url, expect) in [
@@ -243,10 +242,16 @@ async fn mcp_generic_discovery_refuses_private_and_plain_http_servers() -> anyho
         let mut start = server.endpoint(&["oauth", "connect", "any-mcp"])?;
         start
             .query_pairs_mut()
-            .append_pair("connect_session_token", &session_token(&server, "dan").await?)
+            .append_pair(
+                "connect_session_token",
+                &session_token(&server, "dan").await?,
+            )
             .append_pair("params[mcp_server_url]", url);
         let end = HeadlessUser::new()?.get(start.as_str()).await?;
-        assert!(!end.status.is_success() && !end.status.is_redirection(), "{end:?}");
+        assert!(
+            !end.status.is_success() && !end.status.is_redirection(),
+            "{end:?}"
+        );
         assert!(end.body.contains(expect), "{url}: {}", end.body);
     }
     assert_eq!(peer.stats().await?["registrations"], 0);

@@ -253,10 +253,12 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     let client_id = mcp
         .as_ref()
         .map(|m| m.attempt.client_id.clone())
-        .or_else(|| overrides
-        .get(CLIENT_ID_OVERRIDE)
-        .cloned()
-        .or_else(|| integration.client_id.clone()))
+        .or_else(|| {
+            overrides
+                .get(CLIENT_ID_OVERRIDE)
+                .cloned()
+                .or_else(|| integration.client_id.clone())
+        })
         .filter(|c| !c.is_empty())
         .ok_or_else(|| {
             FlowFailure::new(
@@ -573,10 +575,16 @@ pub async fn complete(
         .reported_to(&report));
     }
     if provider.auth_mode == AuthMode::Oauth1 {
-        let credentials =
-            super::oauth1::complete(app, &provider, &integration, &connection_config, &sealed.oauth1, &query.extra)
-                .await
-                .map_err(|f| f.reported_to(&report))?;
+        let credentials = super::oauth1::complete(
+            app,
+            &provider,
+            &integration,
+            &connection_config,
+            &sealed.oauth1,
+            &query.extra,
+        )
+        .await
+        .map_err(|f| f.reported_to(&report))?;
         return store(
             app,
             &env,

@@ -225,14 +225,15 @@ async fn registration_for(
             .and_then(|plain| serde_json::from_slice::<Registration>(&plain).ok());
         match opened {
             Some(r)
-                if r
-                    .client_secret_expires_at
+                if r.client_secret_expires_at
                     .is_none_or(|at| at == 0 || at > now + EXPIRY_MARGIN_SECS) =>
             {
                 return Ok(r);
             }
             // Expired, or sealed with a key we no longer have: register again.
-            _ => tracing::info!(integration = %integration.unique_key, "MCP client registration expired or unreadable; registering again"),
+            _ => {
+                tracing::info!(integration = %integration.unique_key, "MCP client registration expired or unreadable; registering again")
+            }
         }
     }
     let registration = register(app, env, provider, endpoint, callback_url, scopes).await?;

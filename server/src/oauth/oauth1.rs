@@ -56,7 +56,13 @@ pub fn authorization(
     let list = oauth::ParameterList::new(params);
     let method = http_method.to_ascii_uppercase();
     match signer.method.unwrap_or("HMAC-SHA1") {
-        "HMAC-SHA1" => Ok(sign(signer, oauth::HMAC_SHA1, &method, base.as_str(), &list)),
+        "HMAC-SHA1" => Ok(sign(
+            signer,
+            oauth::HMAC_SHA1,
+            &method,
+            base.as_str(),
+            &list,
+        )),
         "PLAINTEXT" => Ok(encode_plaintext_signature(sign(
             signer,
             oauth::PLAINTEXT,
@@ -133,12 +139,7 @@ async fn signed_call(
     if method == "GET" {
         target.query_pairs_mut().extend_pairs(params);
     }
-    let auth = authorization(
-        signer,
-        &method,
-        &target,
-        body.as_deref().map(str::as_bytes),
-    )?;
+    let auth = authorization(signer, &method, &target, body.as_deref().map(str::as_bytes))?;
     let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
     let mut req = client
         .request(method, target.as_str())
@@ -168,7 +169,10 @@ async fn signed_call(
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     let token = fields.get("oauth_token").cloned().unwrap_or_default();
-    let secret = fields.get("oauth_token_secret").cloned().unwrap_or_default();
+    let secret = fields
+        .get("oauth_token_secret")
+        .cloned()
+        .unwrap_or_default();
     if token.is_empty() || secret.is_empty() {
         return Err("the provider's answer has no oauth_token and oauth_token_secret".into());
     }
@@ -339,7 +343,9 @@ pub async fn complete(
         .get("oauth_verifier")
         .filter(|v| !v.is_empty())
         .ok_or_else(|| {
-            callback_err("Did not get oauth_token and oauth_verifier in the callback (was access denied?).")
+            callback_err(
+                "Did not get oauth_token and oauth_verifier in the callback (was access denied?).",
+            )
         })?;
     if !returned.is_some_and(|r| crate::crypto::secrets_equal(r, token)) {
         return Err(callback_err(
@@ -347,7 +353,10 @@ pub async fn complete(
         ));
     }
     let token_url = super::flow::token_url_template(provider).ok_or_else(|| {
-        FlowFailure::new(ErrorCode::ProviderConfigErr, "The provider has no token URL.")
+        FlowFailure::new(
+            ErrorCode::ProviderConfigErr,
+            "The provider has no token URL.",
+        )
     })?;
     let trusted = connection_config.keys().cloned().collect();
     let token_url =
@@ -355,7 +364,10 @@ pub async fn complete(
             .map_err(|e| FlowFailure::new(ErrorCode::UrlParamErr, e.to_string()))?;
     let consumer_secret = super::flow::open_client_secret(app, integration).map_err(|e| {
         tracing::error!(error = %e, "cannot open an integration secret");
-        FlowFailure::new(ErrorCode::UnknownErr, "Unknown error during the OAuth flow. Please try again.")
+        FlowFailure::new(
+            ErrorCode::UnknownErr,
+            "Unknown error during the OAuth flow. Please try again.",
+        )
     })?;
     let consumer_key = integration.client_id.clone().unwrap_or_default();
     let answer = access_token(

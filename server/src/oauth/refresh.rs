@@ -250,8 +250,13 @@ async fn refresh_now(
                 .ok_or_else(|| anyhow::anyhow!("provider has no token URL"))?;
             // A stored connection's config was checked when it was authorized (or set by the
             // backend).
-            interpolate_secret_url(template, &config, &provider, &config.keys().cloned().collect())
-                .map_err(|e| RefreshError::Upstream(e.to_string()))?
+            interpolate_secret_url(
+                template,
+                &config,
+                &provider,
+                &config.keys().cloned().collect(),
+            )
+            .map_err(|e| RefreshError::Upstream(e.to_string()))?
         }
     };
     // A connection authorized with an overriding OAuth client refreshes with that client.
