@@ -4,7 +4,6 @@
 //! credentials are `POST`ed without a popup. Recoverable failures (popup blocked or closed, network)
 //! appear inline above the button, in an assertive live region.
 
-use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::AuthErrorType;
 use reactive_graph::graph::untrack;
 use reactive_graph::prelude::*;
