@@ -143,19 +143,29 @@ fn schema_credentials(mode: &AuthMode) -> bool {
     matches!(mode, AuthMode::TwoStep | AuthMode::Jwt)
 }
 
-/// Whether the Connect UI can connect this auth mode (OAuth2 through the popup, the rest by `POST`).
+/// Whether the Connect UI can connect this auth mode (the popup modes through the popup, the rest
+/// by `POST`).
 pub fn is_supported(mode: &AuthMode) -> bool {
+    is_popup(mode)
+        || matches!(
+            mode,
+            AuthMode::ApiKey
+                | AuthMode::Basic
+                | AuthMode::Oauth2Cc
+                | AuthMode::TwoStep
+                | AuthMode::Jwt
+                | AuthMode::Bill
+                | AuthMode::Signature
+                | AuthMode::Tba
+        )
+}
+
+/// Modes connected in the provider's popup: OAuth2, the MCP modes (whose generic variant asks for
+/// the MCP server URL in its `connection_config` form first) and OAuth 1.0a.
+pub fn is_popup(mode: &AuthMode) -> bool {
     matches!(
         mode,
-        AuthMode::Oauth2
-            | AuthMode::ApiKey
-            | AuthMode::Basic
-            | AuthMode::Oauth2Cc
-            | AuthMode::TwoStep
-            | AuthMode::Jwt
-            | AuthMode::Bill
-            | AuthMode::Signature
-            | AuthMode::Tba
+        AuthMode::Oauth2 | AuthMode::McpOauth2 | AuthMode::McpOauth2Generic | AuthMode::Oauth1
     )
 }
 

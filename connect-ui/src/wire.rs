@@ -277,6 +277,9 @@ pub fn auth_mode(value: &str) -> AuthMode {
         "BILL" => AuthMode::Bill,
         "SIGNATURE" => AuthMode::Signature,
         "TBA" => AuthMode::Tba,
+        "MCP_OAUTH2" => AuthMode::McpOauth2,
+        "MCP_OAUTH2_GENERIC" => AuthMode::McpOauth2Generic,
+        "OAUTH1" => AuthMode::Oauth1,
         other => AuthMode::Other(other.to_owned()),
     }
 }
@@ -475,6 +478,9 @@ mod tests {
             AuthMode::ApiKey,
             AuthMode::Basic,
             AuthMode::None,
+            AuthMode::McpOauth2,
+            AuthMode::McpOauth2Generic,
+            AuthMode::Oauth1,
         ] {
             let name = serde_json::to_value(&mode).unwrap();
             assert_eq!(auth_mode(name.as_str().unwrap()), mode);

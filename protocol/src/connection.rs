@@ -112,6 +112,15 @@ pub enum Credentials {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         config_override: Option<ConfigOverride>,
     },
+    // ---- added for issue 15 (popup and redirect modes) ---------------------------------------------
+    /// OAuth 1.0a token credentials (Nango's `OAuth1Credentials`); never refreshed.
+    #[serde(rename = "OAUTH1")]
+    OAuth1 {
+        oauth_token: String,
+        oauth_token_secret: String,
+        #[serde(default)]
+        raw: serde_json::Value,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -127,6 +136,7 @@ impl std::fmt::Debug for Credentials {
             Self::Bill { .. } => "BILL",
             Self::Signature { .. } => "SIGNATURE",
             Self::Tba { .. } => "TBA",
+            Self::OAuth1 { .. } => "OAUTH1",
         };
         f.debug_struct("Credentials")
             .field("type", &kind)

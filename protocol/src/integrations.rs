@@ -34,6 +34,16 @@ pub enum AuthMode {
     Tba,
     #[serde(rename = "AWS_SIGV4")]
     AwsSigV4,
+    // ---- added for issue 15 (popup and redirect modes) ---------------------------------------------
+    /// OAuth 2.1 for a catalog MCP server: dynamic client registration (RFC 7591) unless static.
+    #[serde(rename = "MCP_OAUTH2")]
+    McpOauth2,
+    /// OAuth 2.1 for an MCP server the user names: metadata discovery (RFC 9728, RFC 8414).
+    #[serde(rename = "MCP_OAUTH2_GENERIC")]
+    McpOauth2Generic,
+    /// OAuth 1.0a (RFC 5849).
+    #[serde(rename = "OAUTH1")]
+    Oauth1,
     #[serde(untagged)]
     Other(String),
 }
@@ -53,6 +63,9 @@ impl AuthMode {
             Self::Signature => "SIGNATURE",
             Self::Tba => "TBA",
             Self::AwsSigV4 => "AWS_SIGV4",
+            Self::McpOauth2 => "MCP_OAUTH2",
+            Self::McpOauth2Generic => "MCP_OAUTH2_GENERIC",
+            Self::Oauth1 => "OAUTH1",
             Self::Other(name) => name,
         }
     }
@@ -76,6 +89,9 @@ mod tests {
             AuthMode::Signature,
             AuthMode::Tba,
             AuthMode::AwsSigV4,
+            AuthMode::McpOauth2,
+            AuthMode::McpOauth2Generic,
+            AuthMode::Oauth1,
         ] {
             assert_eq!(serde_json::to_value(&mode).unwrap(), mode.as_str());
         }

@@ -82,6 +82,26 @@ pub struct Provider {
     /// not already constrain it to the provider's domains (see [`interpolate_secret_url`]).
     #[serde(default)]
     pub allowed_hosts: Vec<String>,
+    // ---- added for issue 15 (popup and redirect modes) ---------------------------------------------
+    /// MCP: `dynamic` (RFC 7591 registration at `registration_url`), `static` or `cimd`.
+    #[serde(default)]
+    pub client_registration: Option<String>,
+    #[serde(default)]
+    pub registration_url: Option<String>,
+    #[serde(default)]
+    pub registration_params: BTreeMap<String, serde_json::Value>,
+    /// OAuth 1.0a: the temporary-credentials (request token) endpoint.
+    #[serde(default)]
+    pub request_url: Option<String>,
+    #[serde(default)]
+    pub request_params: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub request_http_method: Option<String>,
+    #[serde(default)]
+    pub token_http_method: Option<String>,
+    /// OAuth 1.0a: `HMAC-SHA1` (default), `PLAINTEXT` or `RSA-SHA1`.
+    #[serde(default)]
+    pub signature_method: Option<String>,
 }
 
 impl Provider {

@@ -283,3 +283,94 @@ async fn key_pairs() -> KeyPairs {
         ec: v["ec"].as_str().unwrap().to_string(),
     }
 }
+
+/// Issue 15: every non-alias provider of Nango's popup modes served by `authpop` (MCP_OAUTH2,
+/// MCP_OAUTH2_GENERIC, OAUTH1) starts its flow. Outbound requests go to a closed local port (an
+/// explicit egress proxy), so a flow that must reach the provider first (dynamic client
+/// registration, metadata discovery, an OAuth 1.0a request token) fails with an upstream error; one
+/// that needs no network (an MCP provider with a static client) redirects to the provider. None
+/// fails with "unsupported auth mode".
+#[tokio::test]
+async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
+    let yaml = nango_catalog();
+    let nango: BTreeMap<String, Value> = serde_yaml_ng::from_str(&yaml).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_proxy = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let h = common::harness_configured(Some(&yaml), |c| {
+        c.outbound_proxy = Some(dead_proxy);
+    })
+    .await;
+    let modes = ["MCP_OAUTH2", "MCP_OAUTH2_GENERIC", "OAUTH1"];
+    let mut counts: BTreeMap<(String, &str), usize> = BTreeMap::new();
+    for (name, entry) in &nango {
+        let mode = entry["auth_mode"].as_str().unwrap_or_default();
+        if entry.get("alias").is_some() || !modes.contains(&mode) {
+            continue;
+        }
+        let credentials = match (mode, entry["client_registration"].as_str()) {
+            ("OAUTH1", _) => {
+                Some(json!({"type": "OAUTH1", "client_id": "ck", "client_secret": "cs"}))
+            }
+            ("MCP_OAUTH2", Some("static")) => {
+                Some(json!({"type": "MCP_OAUTH2", "client_id": "ci", "client_secret": "cs"}))
+            }
+            _ => None,
+        };
+        h.create_integration(name, name, credentials).await;
+        let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+        let mut url = reqwest::Url::parse(&format!("{}/oauth/connect/{name}", h.base)).unwrap();
+        url.query_pairs_mut()
+            .append_pair("connect_session_token", &token);
+        if let Some(fields) = entry["connection_config"].as_object() {
+            for (key, field) in fields {
+                let value = match key.as_str() {
+                    "mcp_server_url" => "https://mcp.example.com/mcp".to_string(),
+                    _ => field["example"].as_str().unwrap_or("x").to_string(),
+                };
+                url.query_pairs_mut()
+                    .append_pair(&format!("params[{key}]"), &value);
+            }
+        }
+        let res = h.http.get(url).send().await.unwrap();
+        let status = res.status().as_u16();
+        let page = res.text().await.unwrap();
+        let outcome = if status == 302 {
+            "redirected to the provider"
+        } else {
+            assert!(
+                !page.contains("auth_mode_err") && !page.contains("has no OAuth client id"),
+                "{name} ({mode}): {page}"
+            );
+            assert!(
+                [
+                    "Dynamic client registration failed",
+                    "did not issue a request token",
+                    "discovery",
+                ]
+                .iter()
+                .any(|upstream| page.contains(upstream)),
+                "{name} ({mode}) should fail only for want of the network: {page}"
+            );
+            "upstream error"
+        };
+        *counts.entry((mode.to_string(), outcome)).or_default() += 1;
+    }
+    println!("popup-mode providers of @nangohq/providers: {counts:?}");
+    let per_mode = |m: &str| -> usize {
+        counts
+            .iter()
+            .filter(|((mode, _), _)| mode == m)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(
+        (
+            per_mode("MCP_OAUTH2"),
+            per_mode("MCP_OAUTH2_GENERIC"),
+            per_mode("OAUTH1")
+        ),
+        (30, 2, 4),
+        "{counts:?}"
+    );
+}

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod connect_ui;
 pub mod demo;
 pub mod headless;
+pub mod node_peer;
 pub mod oidc;
 pub mod postgres;
 pub mod process;

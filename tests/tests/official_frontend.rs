@@ -14,6 +14,7 @@
 //! the parity table.
 
 use latchkey_tests::browser::Browser;
+use latchkey_tests::node_peer::NodePeer;
 use latchkey_tests::oidc::{OidcOptions, OidcProvider};
 use latchkey_tests::server::{local_oidc_provider_yaml, LatchkeyServer, ReservedServer};
 use latchkey_tests::site::CustomerSite;
@@ -23,6 +24,7 @@ use std::time::Duration;
 const LOCAL_OIDC: &str = "local-oidc";
 const API_KEY: &str = "test-api-key";
 const NONE: &str = "test-none";
+const MCP: &str = "local-mcp";
 const LOGIN: &str = "dora";
 
 const TEST_PROVIDERS: &str = r#"
@@ -55,6 +57,7 @@ const settle = (name) => [
 const scenarios = {
   oauth: (n) => n.auth('local-oidc'),
   oauthCut: (n) => n.auth('local-oidc'),
+  mcp: (n) => n.auth('local-mcp'),
   apiKey: (n) => n.auth('test-api-key', { credentials: { apiKey: 'key-one' } }),
   create: (n) => n.create('test-none'),
   reconnect: (n) => n.reconnect('test-api-key', { credentials: { apiKey: 'key-two' } }),
@@ -117,6 +120,8 @@ struct Env {
     server: LatchkeyServer,
     site: CustomerSite,
     _oidc: OidcProvider,
+    /// MCP authorization server (`@modelcontextprotocol/sdk`), signing users in at once (issue 15).
+    _mcp: NodePeer,
     /// The customer site's files (served again from another origin at the end).
     dir: tempfile::TempDir,
 }
@@ -125,8 +130,18 @@ impl Env {
     async fn start() -> anyhow::Result<Self> {
         let reserved = ReservedServer::bind().await?;
         let oidc = OidcProvider::start(OidcOptions::new(reserved.callback_url())).await?;
+        let mcp = NodePeer::start("mcp auth server", "tests/mcp/server.mjs", &[]).await?;
+        let (issuer, mcp_url) = (&mcp.ready[0], &mcp.ready[1]);
         let yaml = format!(
-            "{}{TEST_PROVIDERS}",
+            "{}{TEST_PROVIDERS}local-mcp:
+    display_name: Local MCP
+    auth_mode: MCP_OAUTH2
+    client_registration: dynamic
+    authorization_url: {issuer}/authorize
+    token_url: {issuer}/token
+    registration_url: {issuer}/register
+    authorization_params: {{ resource: '{mcp_url}' }}
+",
             local_oidc_provider_yaml(oidc.issuer())
         );
         let server = reserved.start(Some(&yaml)).await?;
@@ -139,7 +154,7 @@ impl Env {
                 Some("openid,offline_access,email"),
             )
             .await?;
-        for key in [API_KEY, NONE] {
+        for key in [API_KEY, NONE, MCP] {
             server
                 .create_integration(
                     &json!({"provider": key, "unique_key": key, "display_name": key}),
@@ -166,6 +181,7 @@ impl Env {
             server,
             site,
             _oidc: oidc,
+            _mcp: mcp,
             dir,
         };
         env.settings(json!({"allowed_origins": [env.site.url()]}))
@@ -491,6 +507,20 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     wait_event(browser, "close").await?;
     column.push("ok (postMessage)".into());
 
+    // MCP OAuth (issue 15): the SDK's popup; the server registers its client dynamically and the
+    // demo authorization server signs the user in at once, so the popup just comes and goes.
+    let token = env.session(&[MCP]).await?;
+    js(
+        browser,
+        "window.run('mcp', arguments[0]); return true;",
+        vec![json!(token)],
+    )
+    .await?;
+    let mcp = outcome(browser, "mcp", Duration::from_secs(30)).await?;
+    assert_eq!(mcp["ok"]["providerConfigKey"], MCP, "{sdk}: {mcp}");
+    browser.switch_to(&main).await?;
+    column.push(summary(&mcp));
+
     // The same cut in a headless auth(): only an SDK that listens to the callback page's postMessage
     // can finish (Nango's waits for the WebSocket alone).
     js(browser, CUT_SOCKETS, vec![]).await?;
@@ -544,6 +574,7 @@ async fn run(env: &Env, browser: &Browser) -> anyhow::Result<()> {
         "Escape closes the Connect UI",
         "auth() of an unknown integration",
         "Connect UI flow, WebSocket cut",
+        "MCP auth() (dynamic client registration)",
     ];
     let extra = ["headless auth(), WebSocket cut"];
     let official = scenarios(env, browser, "official").await?;

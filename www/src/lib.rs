@@ -365,6 +365,7 @@ async fn get_connection(
             token, expires_at, ..
         } => ("SIGNATURE", !token.is_empty(), expires_at.clone()),
         Credentials::Tba { token_id, .. } => ("TBA", !token_id.is_empty(), None),
+        Credentials::OAuth1 { oauth_token, .. } => ("OAUTH1", !oauth_token.is_empty(), None),
     };
     Ok(Json(ConnectionSummary {
         connection_id: conn.connection_id,

@@ -4,7 +4,6 @@
 //! credentials are `POST`ed without a popup. Recoverable failures (popup blocked or closed, network)
 //! appear inline above the button, in an assertive live region.
 
-use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::AuthErrorType;
 use reactive_graph::graph::untrack;
 use reactive_graph::prelude::*;
@@ -123,7 +122,7 @@ fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Eleme
         key,
     });
     let valid = RwSignal::new(false);
-    let is_oauth = mode == AuthMode::Oauth2;
+    let is_oauth = crate::form::is_popup(&mode);
 
     let root = h(
         "form",

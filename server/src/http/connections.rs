@@ -187,6 +187,7 @@ fn credentials_type(c: &Credentials) -> &'static str {
         Credentials::Bill { .. } => "BILL",
         Credentials::Signature { .. } => "SIGNATURE",
         Credentials::Tba { .. } => "TBA",
+        Credentials::OAuth1 { .. } => "OAUTH1",
     }
 }
 

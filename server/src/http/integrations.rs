@@ -115,7 +115,7 @@ pub fn new_integration(
     }
     let (client_id, client_secret_enc, scopes) = match body.credentials {
         Some(c) => {
-            if !matches!(c.kind.as_str(), "OAUTH2" | "OAUTH1" | "TBA") {
+            if !matches!(c.kind.as_str(), "OAUTH2" | "OAUTH1" | "TBA" | "MCP_OAUTH2") {
                 return Err(ApiError::invalid_body(
                     vec!["credentials".into(), "type".into()],
                     "unsupported credentials type",

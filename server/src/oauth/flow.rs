@@ -55,7 +55,7 @@ pub struct ReportTo {
 }
 
 impl FlowFailure {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -63,7 +63,7 @@ impl FlowFailure {
         }
     }
 
-    fn reported_to(mut self, report: &ReportTo) -> Self {
+    pub(crate) fn reported_to(mut self, report: &ReportTo) -> Self {
         self.report = Some(Box::new(report.clone()));
         self
     }
@@ -113,6 +113,12 @@ struct SealedAttempt {
     /// the database).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     return_url: Option<String>,
+    /// MCP modes: the client, token URL and resource chosen at the start ([`super::mcp`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mcp: Option<super::mcp::McpAttempt>,
+    /// OAuth 1.0a: the temporary credentials (token, secret) from the request-token leg.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    oauth1: Option<(String, String)>,
 }
 
 impl SealedAttempt {
@@ -122,6 +128,8 @@ impl SealedAttempt {
             verifier: plain,
             overrides: BTreeMap::new(),
             return_url: None,
+            mcp: None,
+            oauth1: None,
         })
     }
 }
@@ -182,7 +190,9 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             format!("Integration '{key}' is not allowed by this session."),
         ));
     }
-    if provider.auth_mode != AuthMode::Oauth2 {
+    if !matches!(provider.auth_mode, AuthMode::Oauth2 | AuthMode::Oauth1)
+        && !super::mcp::is_mcp(&provider.auth_mode)
+    {
         return Err(FlowFailure::new(
             ErrorCode::AuthModeErr,
             format!("Integration '{key}' does not use OAuth2; it cannot start a popup flow."),
@@ -219,10 +229,36 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     let overrides = take_overrides(&mut connection_config, &pinned, &req.credentials);
     // Keys the backend chose: a host it pinned is its decision (the pattern still applies).
     let pinned_keys: BTreeSet<String> = pinned.keys().cloned().collect();
-    let client_id = overrides
-        .get(CLIENT_ID_OVERRIDE)
-        .cloned()
-        .or_else(|| integration.client_id.clone())
+    let callback_url = req
+        .env
+        .callback_url
+        .clone()
+        .unwrap_or_else(|| app.config.callback_url());
+    // MCP modes choose their client (dynamic registration), endpoints and resource first.
+    let mcp = if super::mcp::is_mcp(&provider.auth_mode) {
+        let prepared = super::mcp::prepare(
+            app,
+            req.env,
+            &integration,
+            &provider,
+            &connection_config,
+            &callback_url,
+        )
+        .await?;
+        connection_config.extend(prepared.connection_config.clone());
+        Some(prepared)
+    } else {
+        None
+    };
+    let client_id = mcp
+        .as_ref()
+        .map(|m| m.attempt.client_id.clone())
+        .or_else(|| {
+            overrides
+                .get(CLIENT_ID_OVERRIDE)
+                .cloned()
+                .or_else(|| integration.client_id.clone())
+        })
         .filter(|c| !c.is_empty())
         .ok_or_else(|| {
             FlowFailure::new(
@@ -256,21 +292,26 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         authorization_params.remove(*reserved);
     }
 
-    let authorization_url = provider.authorization_url.as_deref().ok_or_else(|| {
-        FlowFailure::new(
-            ErrorCode::ProviderConfigErr,
-            "The provider has no authorization URL.",
-        )
-    })?;
-    // Every URL that receives the user's consent, the code or the client secret, checked now: a host
-    // outside the provider's domains must have been pinned by the backend.
-    let authorization_url = interpolate_secret_url(
-        authorization_url,
-        &connection_config,
-        &provider,
-        &pinned_keys,
-    )
-    .map_err(url_error)?;
+    if let Some(resource) = mcp.as_ref().and_then(|m| m.attempt.resource.clone()) {
+        authorization_params.insert("resource".into(), resource);
+    }
+    let discovered_authorization_url = mcp.as_ref().and_then(|m| m.authorization_url.clone());
+    let authorization_url = match discovered_authorization_url {
+        // Checked by discovery (https, guarded fetch of the metadata naming it).
+        Some(url) => url,
+        None => {
+            let template = provider.authorization_url.as_deref().ok_or_else(|| {
+                FlowFailure::new(
+                    ErrorCode::ProviderConfigErr,
+                    "The provider has no authorization URL.",
+                )
+            })?;
+            // Every URL that receives the user's consent, the code or the client secret, checked
+            // now: a host outside the provider's domains must have been pinned by the backend.
+            interpolate_secret_url(template, &connection_config, &provider, &pinned_keys)
+                .map_err(url_error)?
+        }
+    };
     for template in [
         token_url_template(&provider),
         provider.refresh_url.as_deref(),
@@ -283,11 +324,6 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     }
 
     let connection_id = req.connection_id;
-    let callback_url = req
-        .env
-        .callback_url
-        .clone()
-        .unwrap_or_else(|| app.config.callback_url());
     let state = crypto::random_urlsafe_256();
     let binding = crypto::random_hex_256();
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -303,8 +339,31 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
                 .map(String::from)
                 .collect::<Vec<_>>()
         })
+        .or_else(|| {
+            mcp.as_ref()
+                .map(|m| m.scopes.clone())
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| provider.default_scopes.clone());
     let separator = provider.scope_separator.as_deref().unwrap_or(" ");
+    // OAuth 1.0a: the temporary credentials first; the user authorizes them (issue 15).
+    let oauth1 = if provider.auth_mode == AuthMode::Oauth1 {
+        let secret = open_client_secret(app, &integration).map_err(internal)?;
+        Some(
+            super::oauth1::start(
+                app,
+                &provider,
+                &connection_config,
+                (&client_id, &secret),
+                (&callback_url, &state),
+                (&authorization_url, &scopes, separator),
+                &authorization_params,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
 
     let client = BasicClient::new(ClientId::new(client_id))
         .set_auth_uri(AuthUrl::new(authorization_url).map_err(|e| {
@@ -340,6 +399,8 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
                     verifier: verifier.secret().clone(),
                     overrides,
                     return_url: req.return_url,
+                    mcp: mcp.map(|m| m.attempt),
+                    oauth1: oauth1.as_ref().map(|(_, temporary)| temporary.clone()),
                 })
                 .expect("attempt serializes"),
                 &attempt_aad(&state_hash),
@@ -363,7 +424,10 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         .map_err(internal)?;
 
     Ok(Started {
-        authorize_url: url.to_string(),
+        authorize_url: match oauth1 {
+            Some((url, _)) => url,
+            None => url.to_string(),
+        },
         binding_cookie: (binding_cookie_name(&state), binding),
     })
 }
@@ -510,6 +574,29 @@ pub async fn complete(
         )
         .reported_to(&report));
     }
+    if provider.auth_mode == AuthMode::Oauth1 {
+        let credentials = super::oauth1::complete(
+            app,
+            &provider,
+            &integration,
+            &connection_config,
+            &sealed.oauth1,
+            &query.extra,
+        )
+        .await
+        .map_err(|f| f.reported_to(&report))?;
+        return store(
+            app,
+            &env,
+            &attempt,
+            &integration,
+            &provider,
+            &connection_config,
+            &credentials,
+            report,
+        )
+        .await;
+    }
     let code = query.code.filter(|c| !c.is_empty()).ok_or_else(|| {
         FlowFailure::new(
             ErrorCode::CallbackErr,
@@ -519,12 +606,22 @@ pub async fn complete(
     })?;
 
     let overrides = &sealed.overrides;
-    let config_override = ConfigOverride {
-        client_id: overrides.get(CLIENT_ID_OVERRIDE).cloned(),
-        client_secret: overrides.get(CLIENT_SECRET_OVERRIDE).cloned(),
+    let mcp = sealed.mcp.as_ref();
+    // An MCP client we registered is kept with the connection (its refresh token is bound to it).
+    let config_override = match mcp {
+        Some(m) if m.registered => ConfigOverride {
+            client_id: Some(m.client_id.clone()),
+            client_secret: m.client_secret.clone(),
+        },
+        Some(_) => ConfigOverride::default(),
+        None => ConfigOverride {
+            client_id: overrides.get(CLIENT_ID_OVERRIDE).cloned(),
+            client_secret: overrides.get(CLIENT_SECRET_OVERRIDE).cloned(),
+        },
     };
     let client_secret = match &config_override.client_secret {
         Some(s) => Secret::new(s.clone()),
+        None if mcp.is_some_and(|m| m.registered) => Secret::new(""),
         None => {
             open_client_secret(app, &integration).map_err(|e| internal(e).reported_to(&report))?
         }
@@ -535,21 +632,28 @@ pub async fn complete(
         .or_else(|| integration.client_id.clone())
         .unwrap_or_default();
     let verifier = sealed.verifier.clone();
-    let token_url = token_url_template(&provider).ok_or_else(|| {
-        FlowFailure::new(
-            ErrorCode::ProviderConfigErr,
-            "The provider has no token URL.",
-        )
-        .reported_to(&report)
-    })?;
-    // The attempt's config was checked when the flow started (values sealed in our database since).
-    let token_url = interpolate_secret_url(
-        token_url,
-        &connection_config,
-        &provider,
-        &connection_config.keys().cloned().collect(),
-    )
-    .map_err(|e| url_error(e).reported_to(&report))?;
+    let token_url = match mcp.and_then(|m| m.token_url.clone()) {
+        // Discovered at the start (https, from metadata naming its issuer).
+        Some(url) => url,
+        None => {
+            let template = token_url_template(&provider).ok_or_else(|| {
+                FlowFailure::new(
+                    ErrorCode::ProviderConfigErr,
+                    "The provider has no token URL.",
+                )
+                .reported_to(&report)
+            })?;
+            // The attempt's config was checked when the flow started (values sealed in our
+            // database since).
+            interpolate_secret_url(
+                template,
+                &connection_config,
+                &provider,
+                &connection_config.keys().cloned().collect(),
+            )
+            .map_err(|e| url_error(e).reported_to(&report))?
+        }
+    };
     let mut params = interpolate_params(&provider.token_params, &connection_config)
         .map_err(|m| missing_params(m).reported_to(&report))?;
     params.insert("grant_type".into(), "authorization_code".into());
@@ -561,7 +665,14 @@ pub async fn complete(
             PkceCodeVerifier::new(verifier).secret().clone(),
         );
     }
-    let auth = ClientAuth::for_provider(&provider);
+    if let Some(resource) = mcp.and_then(|m| m.resource.clone()) {
+        params.insert("resource".into(), resource);
+    }
+    let auth = match mcp {
+        // A registered public client authenticates with its client id alone.
+        Some(_) if client_secret.expose().is_empty() => ClientAuth::None,
+        _ => ClientAuth::for_provider(&provider),
+    };
     let tokens = match request_token(
         &app.outbound,
         TokenRequest {
@@ -623,7 +734,32 @@ pub async fn complete(
         || config_override.client_secret.is_some())
     .then_some(config_override);
     let credentials = tokens.into_credentials(None, config_override);
-    let plaintext = serde_json::to_vec(&credentials).expect("credentials serialize");
+    store(
+        app,
+        &env,
+        &attempt,
+        &integration,
+        &provider,
+        &connection_config,
+        &credentials,
+        report,
+    )
+    .await
+}
+
+/// Seals and upserts the connection a completed flow authorized, with its auth webhook.
+#[allow(clippy::too_many_arguments)]
+async fn store(
+    app: &AppState,
+    env: &crate::storage::EnvironmentRow,
+    attempt: &OAuthAttemptRow,
+    integration: &IntegrationRow,
+    provider: &Provider,
+    connection_config: &BTreeMap<String, String>,
+    credentials: &latchkey_protocol::connection::Credentials,
+    report: ReportTo,
+) -> Result<Completed, FlowFailure> {
+    let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
     let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, |op| {
         crate::webhooks::auth_event(
             &env.name,

@@ -11,6 +11,9 @@
 pub mod client_credentials;
 pub mod flow;
 pub mod hmac;
+pub mod mcp;
+pub mod mcp_discovery;
+pub mod oauth1;
 pub mod outbound;
 pub mod refresh;
 pub mod token;

@@ -244,19 +244,27 @@ async fn refresh_now(
             .into_iter()
             .map(|(k, v)| (k, param_string(&v)))
             .collect();
-    let template = provider
-        .refresh_url
-        .as_deref()
-        .or_else(|| super::flow::token_url_template(&provider))
-        .ok_or_else(|| anyhow::anyhow!("provider has no token URL"))?;
-    // A stored connection's config was checked when it was authorized (or set by the backend).
-    let url = interpolate_secret_url(
-        template,
-        &config,
-        &provider,
-        &config.keys().cloned().collect(),
-    )
-    .map_err(|e| RefreshError::Upstream(e.to_string()))?;
+    // MCP connections: the discovered token endpoint (generic mode) and the resource indicator.
+    let mcp = super::mcp::refresh_target(&provider, &config);
+    let url = match mcp.as_ref().and_then(|(url, _)| url.clone()) {
+        Some(url) => url,
+        None => {
+            let template = provider
+                .refresh_url
+                .as_deref()
+                .or_else(|| super::flow::token_url_template(&provider))
+                .ok_or_else(|| anyhow::anyhow!("provider has no token URL"))?;
+            // A stored connection's config was checked when it was authorized (or set by the
+            // backend).
+            interpolate_secret_url(
+                template,
+                &config,
+                &provider,
+                &config.keys().cloned().collect(),
+            )
+            .map_err(|e| RefreshError::Upstream(e.to_string()))?
+        }
+    };
     // A connection authorized with an overriding OAuth client refreshes with that client.
     let overridden = config_override.clone().unwrap_or_default();
     let secret = match &overridden.client_secret {
@@ -273,7 +281,20 @@ async fn refresh_now(
         .map_err(|e| RefreshError::Upstream(e.to_string()))?;
     params.insert("grant_type".into(), "refresh_token".into());
     params.insert("refresh_token".into(), refresh_token.clone());
-    let auth = ClientAuth::for_provider(&provider);
+    let auth = match &mcp {
+        Some((_, resource)) => {
+            if let Some(resource) = resource {
+                params.insert("resource".into(), resource.clone());
+            }
+            // A registered public client has no secret.
+            if secret.expose().is_empty() {
+                ClientAuth::None
+            } else {
+                ClientAuth::for_provider(&provider)
+            }
+        }
+        None => ClientAuth::for_provider(&provider),
+    };
     let client_id = overridden
         .client_id
         .clone()

@@ -16,6 +16,9 @@ pub enum ClientAuth {
     Body,
     /// HTTP Basic (`authorization_method: header` or `token_request_auth_method: basic`).
     Basic,
+    /// A public client (RFC 6749 §2.1; MCP clients registered with `token_endpoint_auth_method:
+    /// none`): `client_id` in the body, no secret.
+    None,
 }
 
 impl ClientAuth {
@@ -120,6 +123,9 @@ pub async fn request_token(
         }
         ClientAuth::Basic => {
             builder = builder.basic_auth(req.client_id, Some(req.client_secret.expose()));
+        }
+        ClientAuth::None => {
+            form.insert("client_id".into(), req.client_id.into());
         }
     }
     builder = match req.format {

@@ -323,6 +323,26 @@ async fn call(
                 .map_err(|_| PlanError::BadHeader("authorization".into()))?;
             plan.headers.insert(header::AUTHORIZATION, value);
         }
+        // OAuth 1.0a: each request is signed, over its final URL and form body (issue 15).
+        if matches!(credentials, Credentials::OAuth1 { .. })
+            && !plan.headers.contains_key(header::AUTHORIZATION)
+        {
+            let form = content_type
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| v.starts_with("application/x-www-form-urlencoded"))
+                .and_then(|_| body.buffered());
+            let signed = crate::oauth::oauth1::proxy_authorization(
+                app,
+                &row,
+                &credentials,
+                parts.method.as_str(),
+                &plan.url,
+                form.map(|b| b.as_ref()),
+            )
+            .await
+            .map_err(|e| ProxyError::Internal(anyhow::anyhow!(e)))?;
+            plan.headers.insert(header::AUTHORIZATION, signed);
+        }
         let sent = transport::send(
             &app.outbound,
             &parts.method,

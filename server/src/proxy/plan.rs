@@ -194,6 +194,8 @@ fn default_authorization(spec: &ProxySpec, credentials: &Credentials) -> Option<
         Credentials::Bill { .. } => None,
         // Signed per request by `proxy::call` (OAuth 1.0a, `credential_modes::tba`).
         Credentials::Tba { .. } => None,
+        // Signed per request by the proxy (crate::oauth::oauth1::proxy_authorization).
+        Credentials::OAuth1 { .. } => None,
     }
 }
 

@@ -112,6 +112,14 @@ impl RequestBody {
         })
     }
 
+    /// The body when it was read whole (OAuth 1.0a signs a form body's parameters).
+    pub fn buffered(&self) -> Option<&Bytes> {
+        match self {
+            Self::Buffered(b) => Some(b),
+            _ => None,
+        }
+    }
+
     /// Whether the body can be sent again (a retry is possible).
     pub fn replayable(&self) -> bool {
         !matches!(self, Self::Streaming { .. })
