@@ -3,7 +3,8 @@
 //! - **One minified module for the Connect UI.** rolldown (Vite's bundler, pinned in package.json)
 //!   bundles `boot.js`, the wasm-bindgen glue and the SDK snippets it imports into one minified ES
 //!   module: nothing for the first render is discovered one import at a time. `index.html` holds the
-//!   stylesheet inline and names the rest of the first render: the module and a `preload` of the wasm.
+//!   stylesheet inline (minified by lightningcss) and names the rest of the first render: the module
+//!   and a `preload` of the wasm.
 //! - **Content-hashed Connect UI assets.** That module and the wasm go to
 //!   `dist/connect-ui/assets/` under a name that carries a hash of their bytes, so the server lets
 //!   browsers keep them a year (`immutable`) while `index.html` (which names them) is revalidated on
@@ -53,11 +54,19 @@ pub fn connect_ui(stage: &Path, static_dir: &Path, dist: &Path) -> anyhow::Resul
     }
     // The stylesheet is inlined (the CSP allows inline styles, not scripts): one request less, and
     // nothing to fetch before the first paint but the module and the wasm.
-    let css = read_text(&static_dir.join("style.css"))?;
+    let css = stage.join("style.min.css");
+    util::run(
+        Command::new("node")
+            .arg(util::root().join("xtask/js/bundle.mjs"))
+            .arg("css")
+            .arg(static_dir.join("style.css"))
+            .arg(&css),
+    )?;
+    let css = read_text(&css)?;
     index = replace_all(
         &index,
         "<link rel=\"stylesheet\" href=\"./style.css\">",
-        &format!("<style>\n{}</style>", css.trim_start()),
+        &format!("<style>{css}</style>"),
     )?;
     std::fs::write(dist.join("index.html"), index)?;
 
