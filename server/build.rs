@@ -72,13 +72,17 @@ fn main() {
     git_revision(&root);
 }
 
-/// Every file under `dir` as a `/`-separated relative path, skipping dot files, `node_modules` and
-/// npm tarballs (what `npm pack` or `npm install` may leave in `pkg/`).
+/// Every file under `dir` as a `/`-separated relative path, skipping dot files, `node_modules`, npm
+/// tarballs (what `npm pack` or `npm install` may leave in `pkg/`) and the `.br`/`.gz` copies
+/// `cargo xtask build` writes for serving from disk (compressed again here, into `OUT_DIR`).
 fn walk(base: &Path, dir: &Path, files: &mut Vec<String>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name == "node_modules" || name.ends_with(".tgz") {
+        if name.starts_with('.')
+            || name == "node_modules"
+            || [".tgz", ".br", ".gz"].iter().any(|ext| name.ends_with(ext))
+        {
             continue;
         }
         let path = entry.path();

@@ -26,7 +26,8 @@ pub fn start_app() {
         let _ = root.set_attribute("lang", lang.tag());
     }
     let controller = Controller::new(config, I18n::new(lang));
-    // `ready` and the session load do not wait for the texts; the first render does.
+    // Listening for the session token (and a connect link's session load) does not wait for the
+    // texts; the first render does, and `ready` follows it (see `Controller::announce_ready`).
     controller.boot();
     if lang == Lang::En {
         dialog::mount(controller);

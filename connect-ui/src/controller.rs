@@ -291,11 +291,11 @@ impl Controller {
             Hosting::Embedded {
                 parent_origin: Some(_),
             } => {
-                // Listen first, then announce: the parent answers `ready` with the token.
+                // Listen now; `ready` (which the parent answers with the token) is announced after
+                // the first render, see `announce_ready`.
                 self.parent.with_value(|p| {
                     p.listen_for_session_token(move |token| self.receive_token(token))
                 });
-                self.post(&ConnectUiEvent::Ready);
                 set_timeout(
                     Box::new(move || {
                         if self.api.with_value(Option::is_none) {
@@ -305,6 +305,23 @@ impl Controller {
                     SESSION_TOKEN_WAIT_MS,
                 );
             }
+        }
+    }
+
+    /// Posts `ready` to the embedding page, once the first screen is in the DOM: the same moment as
+    /// Nango's Connect UI (its home view's mount effect, after React's first commit), so a parent
+    /// that shows the iframe on `ready` never shows an empty frame. Nothing when not embedded.
+    pub fn announce_ready(self) {
+        let embedded = self.config.with_value(|c| {
+            matches!(
+                c.hosting,
+                Hosting::Embedded {
+                    parent_origin: Some(_)
+                }
+            )
+        });
+        if embedded {
+            self.post(&ConnectUiEvent::Ready);
         }
     }
 

@@ -10,7 +10,7 @@
 //! this module directly. So every function here takes and returns `JsValue`s (strings are passed as JS
 //! strings, made with `JsValue::from_str`, and read back with `as_string`), and "nothing" is
 //! `undefined`. That, and one generic property getter/setter instead of a binding per property, is what
-//! keeps the SDK within its 25 KB (gzip) budget.
+//! keeps the SDK within its gzip budget (`budgets.toml`).
 
 #![cfg_attr(not(feature = "js"), allow(dead_code))]
 

@@ -486,3 +486,89 @@ async fn connect_ui_is_served_at_its_root_with_query_and_is_framable() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
 }
+
+/// A Connect UI folder as `cargo xtask build` publishes it: `index.html`, content-hashed files under
+/// `assets/`, and `.br`/`.gz` copies beside them.
+fn published_connect_ui(root: &std::path::Path) -> std::path::PathBuf {
+    let ui = root.join("ui");
+    std::fs::create_dir_all(ui.join("assets")).unwrap();
+    std::fs::write(
+        ui.join("index.html"),
+        "<!doctype html><title>Connect</title>",
+    )
+    .unwrap();
+    std::fs::write(ui.join("index.html.br"), "br-index").unwrap();
+    let js = ui.join("assets/connect_ui-0123456789.js");
+    std::fs::write(&js, "export const a = 1;".repeat(50)).unwrap();
+    std::fs::write(js.with_extension("js.br"), "br-bytes").unwrap();
+    std::fs::write(js.with_extension("js.gz"), "gz-bytes").unwrap();
+    ui
+}
+
+#[tokio::test]
+async fn connect_ui_folder_serves_precompressed_copies_by_accept_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let mut config = Config::for_tests(dir.path(), &base);
+    config.connect_ui_dir = Some(published_connect_ui(dir.path()));
+    let _server = start(config, listener).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{base}/connect/assets/connect_ui-0123456789.js");
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br", Some("br"), "br-bytes"),
+        ("gzip", Some("gzip"), "gz-bytes"),
+        ("identity", None, "export const a = 1;"),
+    ] {
+        let res = http
+            .get(&url)
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{accept}");
+        assert_eq!(
+            res.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{accept}"
+        );
+        assert_eq!(res.headers()["vary"], "accept-encoding", "{accept}");
+        assert!(res.text().await.unwrap().starts_with(body), "{accept}");
+    }
+    let res = http
+        .get(format!("{base}/connect/"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(res.text().await.unwrap(), "br-index");
+}
+
+#[tokio::test]
+async fn connect_ui_hashed_assets_are_immutable_and_the_index_is_revalidated() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+    let mut config = Config::for_tests(dir.path(), &base);
+    config.connect_ui_dir = Some(published_connect_ui(dir.path()));
+    let _server = start(config, listener).await.unwrap();
+    let http = reqwest::Client::new();
+    for (path, status, cache) in [
+        (
+            "/connect/assets/connect_ui-0123456789.js",
+            200,
+            "public, max-age=31536000, immutable",
+        ),
+        ("/connect/", 200, "no-cache"),
+        ("/connect/index.html", 200, "no-cache"),
+        // A missing name may appear with the next deploy: never cached for long.
+        ("/connect/assets/connect_ui-9999999999.js", 404, "no-cache"),
+    ] {
+        let res = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        assert_eq!(res.headers()["cache-control"], cache, "{path}");
+    }
+}

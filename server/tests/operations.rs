@@ -135,6 +135,23 @@ async fn the_binary_alone_in_an_empty_directory_serves_everything() {
         .contains("frame-ancestors *"));
     let index = res.text().await.unwrap();
     assert!(index.contains("<html") || index.contains("<!doctype") || index.contains("<!DOCTYPE"));
+    // Its content-hashed files are kept for a year by browsers.
+    let hashed = connect
+        .unwrap()
+        .files()
+        .find(|a| a.path.starts_with("assets/") && a.path.ends_with(".wasm"))
+        .expect("the Connect UI's wasm under assets/ (cargo xtask build names it by content)")
+        .path;
+    let res = http
+        .get(format!("{base}/connect/{hashed}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
 
     // The SDK: brotli, gzip or plain by Accept-Encoding; same bytes once decoded; CDN headers.
     let plain = http

@@ -139,6 +139,18 @@ impl Browser {
         .await
     }
 
+    /// A browser on a closed network where that fails fast: every host name but `localhost` (and
+    /// `127.0.0.1`) fails to resolve at once, instead of waiting for a DNS timeout (benchmarks load
+    /// pages that link third-party fonts).
+    pub async fn start_offline(test_name: &str) -> anyhow::Result<Self> {
+        Self::start_with_flags(
+            test_name,
+            false,
+            &["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"],
+        )
+        .await
+    }
+
     async fn start_with_flags(
         test_name: &str,
         block_popups: bool,
@@ -200,6 +212,30 @@ impl Browser {
     /// chromedriver's pid (= the process group killed on drop).
     pub fn driver_pid(&self) -> u32 {
         self.driver.pid()
+    }
+
+    /// Empties Chromium's HTTP cache (DevTools' `Network.clearBrowserCache`, through chromedriver),
+    /// so that the next page load is a cold one.
+    pub async fn clear_cache(&self) -> anyhow::Result<()> {
+        let session = self
+            .client
+            .session_id()
+            .await?
+            .context("no WebDriver session")?;
+        let url = format!("{}/session/{session}/goog/cdp/execute", self.driver.url());
+        let res = reqwest::Client::new()
+            .post(url)
+            .json(&json!({"cmd": "Network.clearBrowserCache", "params": {}}))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await?;
+        let status = res.status();
+        anyhow::ensure!(
+            status.is_success(),
+            "clearing the cache: {status} {}",
+            res.text().await.unwrap_or_default()
+        );
+        Ok(())
     }
 
     /// The fantoccini client, for anything the helpers below do not cover.

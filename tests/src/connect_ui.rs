@@ -248,11 +248,9 @@ function open() {{
   const nango = new Nango({{ host }});
   const props = {{ baseURL: host + '/connect/', apiURL: host, sessionToken: q.get('token'),
     onEvent: (e) => {{
-      if (e.type === 'ready' && !window.latchkeyReadyAt) window.latchkeyReadyAt = performance.now();
       window.latchkeyEvents.push(e); out.textContent += JSON.stringify(e) + '\n'; }} }};
   if (q.get('lang')) props.lang = q.get('lang');
   if (q.get('theme')) props.themeOverride = q.get('theme');
-  window.latchkeyOpenedAt = performance.now();
   nango.openConnectUI(props);
 }}
 document.getElementById('open').addEventListener('click', open);
@@ -260,27 +258,6 @@ open();
 </script>
 </html>"#
     )
-}
-
-/// Milliseconds from `openConnectUI()` (the iframe's insertion) to the Connect UI's `ready` event
-/// on a fresh load of the page for `token` (≤ 15 s).
-pub async fn ready_time(
-    stack: &UiStack,
-    browser: &crate::browser::Browser,
-    token: &str,
-) -> anyhow::Result<f64> {
-    browser.goto(&stack.page_url(token, None, None)).await?;
-    crate::wait::until("the ready event", std::time::Duration::from_secs(15), || async {
-        let v = browser
-            .client()
-            .execute(
-                "return window.latchkeyReadyAt ? window.latchkeyReadyAt - window.latchkeyOpenedAt : null;",
-                vec![],
-            )
-            .await?;
-        Ok(v.as_f64())
-    })
-    .await
 }
 
 /// The events the page recorded so far (`{type, payload?}` objects).

@@ -1,90 +1,106 @@
 //! `cargo xtask bench`: the figures the issues track, measured on the real build output.
 
-use crate::util;
-use flate2::write::GzEncoder;
-use flate2::Compression;
-use std::io::Write;
-use std::path::Path;
+use crate::budgets::{self, Figure};
+use crate::{publish, util};
+use std::path::{Path, PathBuf};
 
-fn gzip_len(path: &Path) -> anyhow::Result<usize> {
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
-    enc.write_all(&bytes)?;
-    Ok(enc.finish()?.len())
-}
-
-/// JS modules wasm-bindgen emits under `snippets/` (inline JS of the crate); they ship too.
-fn snippets(dir: &Path) -> Vec<String> {
-    fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, base, out);
-            } else if path.extension().is_some_and(|e| e == "js") {
-                out.push(
-                    path.strip_prefix(base)
-                        .unwrap_or(&path)
-                        .display()
-                        .to_string(),
-                );
+/// Sizes against `budgets.toml` and their peers: the official `@nangohq/frontend` (npm, what its
+/// `index.js` imports) and Nango's own Connect UI build (what its `index.html` loads to first render).
+fn sizes() -> anyhow::Result<()> {
+    let root = util::root();
+    let sdk_peer = root.join("node_modules/@nangohq/frontend/dist");
+    let sdk_peer: Vec<PathBuf> = ["index.js", "connectUI.js", "authModal.js", "types.js"]
+        .iter()
+        .map(|f| sdk_peer.join(f))
+        .collect();
+    let ui_peer = nango_connect_ui().map(|dist| {
+        let mut files = vec![dist.join("index.html")];
+        for entry in std::fs::read_dir(dist.join("assets"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // First render (its README): the entry, its CSS, the runtime and the English texts.
+            if ["index-", "rolldown-runtime-", "lang-en-"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            {
+                files.push(entry.path());
             }
         }
-    }
-    let mut out = Vec::new();
-    walk(&dir.join("snippets"), dir, &mut out);
-    out.sort();
-    out
+        files
+    });
+    let [sdk, ui] = budgets::measure()?;
+    print_figure(
+        &sdk,
+        "@nangohq/frontend 0.71.10",
+        gzip_total(&sdk_peer).ok(),
+    )?;
+    print_figure(
+        &ui,
+        "Nango's Connect UI",
+        ui_peer.and_then(|f| gzip_total(&f).ok()),
+    )?;
+    Ok(())
 }
 
-fn report(title: &str, dir: &Path, files: &[&str]) -> anyhow::Result<usize> {
-    println!("{title}");
-    let mut total = 0;
-    let extra = snippets(dir);
-    let files: Vec<&str> = files
-        .iter()
-        .copied()
-        .chain(extra.iter().map(String::as_str))
-        .collect();
-    for f in files {
-        let path = dir.join(f);
-        let raw = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        let gz = gzip_len(&path)?;
-        total += gz;
-        let name = if f.len() > 28 {
-            format!("…{}", &f[f.len() - 27..])
+fn print_figure(figure: &Figure, peer: &str, peer_gzip: Option<usize>) -> anyhow::Result<()> {
+    println!("\n{}", figure.what);
+    for (file, raw, gz) in &figure.files {
+        let name = if file.chars().count() > 44 {
+            let tail: String = file.chars().skip(file.chars().count() - 43).collect();
+            format!("…{tail}")
         } else {
-            f.to_string()
+            file.clone()
         };
-        println!("  {name:<28} {raw:>9} B raw {gz:>8} B gzip");
+        println!("  {name:<44} {raw:>9} B raw {gz:>8} B gzip");
     }
+    let total = figure.gzip();
     println!(
-        "  {:<28} {:>27} B gzip ({:.1} KB)",
+        "  {:<44} {total:>27} B gzip ({:.1} KB), budget {} B{}",
         "total",
-        total,
-        total as f64 / 1024.0
+        total as f64 / 1024.0,
+        figure.budget,
+        if figure.over_budget() { " OVER" } else { "" }
     );
-    Ok(total)
+    match peer_gzip {
+        Some(p) => println!(
+            "  {peer}: {p} B gzip ({:.1} KB); ratio {:.2}",
+            p as f64 / 1024.0,
+            total as f64 / p as f64
+        ),
+        None => println!("  {peer}: not found, no ratio"),
+    }
+    Ok(())
+}
+
+fn gzip_total(files: &[PathBuf]) -> anyhow::Result<usize> {
+    files.iter().try_fold(0, |sum, path| {
+        let body = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(sum + publish::gzip(&body)?.len())
+    })
+}
+
+/// Nango's Connect UI build (a benchmark peer only): `LATCHKEY_NANGO_CONNECT_UI`, else
+/// `shared/reference/nango-connect-ui/dist` beside the workspace or its parent.
+fn nango_connect_ui() -> Option<PathBuf> {
+    let root = util::root();
+    std::env::var_os("LATCHKEY_NANGO_CONNECT_UI")
+        .map(|d| vec![PathBuf::from(d)])
+        .unwrap_or_else(|| {
+            ["..", "../.."]
+                .iter()
+                .map(|up| root.join(up).join("shared/reference/nango-connect-ui/dist"))
+                .collect()
+        })
+        .into_iter()
+        .find(|d: &PathBuf| Path::new(d).join("index.html").is_file())
 }
 
 pub fn run() -> anyhow::Result<()> {
-    let root = util::root();
-    report(
-        "SDK (pkg/): wasm + JS glue",
-        &root.join("pkg"),
-        &["latchkey_sdk_bg.wasm", "latchkey_sdk.js", "index.js"],
-    )?;
-    report(
-        "Connect UI (dist/connect-ui/): everything needed to first render",
-        &root.join("dist/connect-ui"),
-        &[
-            "index.html",
-            "boot.js",
-            "connect_ui.js",
-            "connect_ui_bg.wasm",
-            "style.css",
-        ],
-    )?;
-    connect_ui_ready()?;
+    sizes()?;
+    connect_ui_load()?;
     server_throughput()?;
     activity_log_overhead()?;
     proxy_overhead()
@@ -174,22 +190,38 @@ fn activity_log_overhead() -> anyhow::Result<()> {
     )
 }
 
-/// Time from the iframe's insertion to the Connect UI's `ready` event in headless Chromium (median of
-/// several loads): runs the `connect_ui_ready` e2e test, which measures it, and prints its figure.
-fn connect_ui_ready() -> anyhow::Result<()> {
-    println!("\nConnect UI: iframe insertion → `ready` (headless Chromium, real server)");
-    measured_line(
-        &[
-            "test",
-            "-p",
-            "latchkey-tests",
-            "--test",
-            "connect_ui_ready",
-            "--",
-            "--nocapture",
-        ],
-        "connect-ui ready: ",
-    )
+/// Our Connect UI against Nango's, cold loads in one Chromium run (tests/src/bin/bench-connect-ui.rs):
+/// first paint, `ready` and bytes on the wire, medians and ratios.
+fn connect_ui_load() -> anyhow::Result<()> {
+    println!("\nConnect UI: cold loads against Nango's (headless Chromium, real server)");
+    let args = [
+        "run",
+        "-q",
+        "--release",
+        "-p",
+        "latchkey-tests",
+        "--bin",
+        "bench-connect-ui",
+    ];
+    let output = util::cargo()
+        .args(args)
+        .current_dir(util::root())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<_> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("connect-ui: "))
+        .collect();
+    anyhow::ensure!(
+        output.status.success() && !lines.is_empty(),
+        "`cargo {}` did not measure:\n{stdout}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in lines {
+        println!("  {line}");
+    }
+    Ok(())
 }
 
 /// Runs `cargo <args>` and prints the figure from its output line starting with `prefix`.

@@ -1,6 +1,7 @@
 //! `cargo xtask build`: wasm crates → wasm-bindgen → pinned wasm-opt, and the server binary.
 
 use crate::util::{self, run, step};
+use crate::{budgets, publish};
 use std::path::Path;
 use std::process::Command;
 
@@ -28,7 +29,8 @@ pub fn server_release() -> anyhow::Result<()> {
         .current_dir(util::root()))
 }
 
-/// The SDK into `pkg/` and the Connect UI into `dist/connect-ui/`.
+/// The SDK into `pkg/` and the Connect UI into `dist/connect-ui/` (content-hashed assets, see
+/// [`publish`]), both with precompressed copies; then the size budgets.
 ///
 /// The SDK is built in a target directory of its own: the Connect UI links it without its `js`
 /// feature, and cargo names a cdylib's artefact without a feature hash, so in one target directory
@@ -36,26 +38,28 @@ pub fn server_release() -> anyhow::Result<()> {
 /// crates (about 20 s); apart, a built tree rebuilds nothing.
 pub fn web() -> anyhow::Result<()> {
     let root = util::root();
+    let pkg = root.join("pkg");
     wasm_crate(
         "latchkey-sdk",
         "latchkey_sdk",
         &util::target_dir().join("sdk"),
-        &root.join("pkg"),
+        &pkg,
         "latchkey_sdk",
     )?;
-    let dist = root.join("dist/connect-ui");
+    // wasm-bindgen writes the Connect UI into a staging folder; `publish` names and rewrites it.
+    let stage = util::target_dir().join("connect-ui-bindgen");
     wasm_crate(
         "connect-ui",
         "connect_ui",
         &util::target_dir(),
-        &dist,
+        &stage,
         "connect_ui",
     )?;
-    for entry in std::fs::read_dir(root.join("connect-ui/static"))? {
-        let entry = entry?;
-        std::fs::copy(entry.path(), dist.join(entry.file_name()))?;
-    }
-    Ok(())
+    let dist = root.join("dist/connect-ui");
+    publish::connect_ui(&stage, &root.join("connect-ui/static"), &dist)?;
+    publish::precompress(&dist)?;
+    publish::precompress(&pkg)?;
+    budgets::check()
 }
 
 fn wasm_crate(
@@ -98,10 +102,28 @@ fn wasm_crate(
         bindgen.arg("--no-typescript");
     }
     run(&mut bindgen)?;
+    if package == "latchkey-sdk" {
+        // The SDK's glue and snippets ship as they are (the Connect UI's are bundled by `publish`).
+        let mut js = vec![out_dir.join(format!("{out_name}.js"))];
+        js.extend(
+            publish::files_under(out_dir, "snippets")?
+                .into_iter()
+                .filter(|f| f.ends_with(".js"))
+                .map(|f| out_dir.join(f)),
+        );
+        publish::minify(&js)?;
+    }
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");
+    // `--converge` repeats -Oz while it still shrinks the module (a few hundred bytes, seconds).
     run(Command::new(&wasm_opt)
         .args(WASM_FEATURES)
-        .args(["-Oz", "--strip-debug", "--strip-producers", "-o"])
+        .args([
+            "-Oz",
+            "--converge",
+            "--strip-debug",
+            "--strip-producers",
+            "-o",
+        ])
         .arg(&bg)
         .arg(&bg))
 }

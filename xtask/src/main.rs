@@ -3,17 +3,20 @@
 //! - `setup`  installs what the build and tests need, skipping what is present (wasm32 target,
 //!   wasm-bindgen-cli at the exact version in Cargo.lock, Debian chromium + chromedriver, npm tools).
 //! - `build`  builds the server, the SDK into `pkg/` and the Connect UI into `dist/connect-ui/`,
-//!   every wasm through the pinned `wasm-opt -Oz` (npm binaryen; Debian's breaks modules).
+//!   every wasm through the pinned `wasm-opt -Oz` (npm binaryen; Debian's breaks modules), and fails
+//!   over a size budget (`budgets.toml`); `web` does the same without the server.
 //! - `serve`  runs the local OAuth provider, the server and the demo app.
 //! - `test`   runs every test: unit, server integration, wasm in headless Chromium, end-to-end.
 //! - `image`  builds the static (musl) server, smoke-tests it and builds the container image.
-//! - `bench`  prints the figures we track (gzip sizes).
+//! - `bench`  prints the figures we track with their budgets, peers and ratios.
 //!
 //! Nothing here downloads from outside the package registries.
 
 mod bench;
+mod budgets;
 mod build;
 mod image;
+mod publish;
 mod serve;
 mod setup;
 mod util;
@@ -33,6 +36,8 @@ enum Command {
     Setup,
     /// Build the server, the SDK package and the Connect UI.
     Build,
+    /// Build only the SDK package and the Connect UI (and check their size budgets).
+    Web,
     /// Run the demo: local OAuth provider, server on :3003, demo app on :3010.
     Serve,
     /// Run the whole test suite.
@@ -70,6 +75,10 @@ fn main() -> anyhow::Result<()> {
             setup::run()?;
             build::web()?;
             build::server_release()
+        }
+        Command::Web => {
+            setup::run()?;
+            build::web()
         }
         Command::Serve => {
             serve::check_ports()?;

@@ -91,13 +91,18 @@ pub fn mount(ctrl: Controller) {
         add(&body, &[&backdrop]);
     }
 
-    // One screen at a time; its own watches end when the next one replaces it.
+    // One screen at a time; its own watches end when the next one replaces it. The first one
+    // rendered, the parent hears `ready`.
+    let first_render = std::cell::Cell::new(true);
     watch(Box::new(move || {
         let screen = ctrl.screen.get();
         untrack(|| {
             clear(&content);
             add(&content, &[&views::render(ctrl, screen)]);
         });
+        if first_render.replace(false) {
+            ctrl.announce_ready();
+        }
         // Focus the new title so screen readers announce the screen.
         if let Some(title) = document().get_element_by_id("connect-ui-title") {
             if let Ok(title) = title.dyn_into::<HtmlElement>() {

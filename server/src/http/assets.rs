@@ -4,6 +4,13 @@
 //!
 //! The files come from the binary itself ([`super::embedded`]) unless `LATCHKEY_CONNECT_UI_DIR` /
 //! `LATCHKEY_SDK_DIR` name a folder (development: serve a fresh build without rebuilding the server).
+//! Either way a request gets the brotli or gzip copy made at build time when its `Accept-Encoding`
+//! allows (`Vary: Accept-Encoding`).
+//!
+//! Caching: the Connect UI's `assets/` hold content-hashed names (`cargo xtask build`), so browsers
+//! keep them a year without asking (`immutable`); everything else (`index.html`, which names them,
+//! the translations, and the whole SDK, whose `/sdk/index.js` is a stable public URL) is `no-cache`:
+//! revalidated on each use through its `ETag` (embedded) or `Last-Modified` (disk).
 
 use super::embedded::Bundle;
 use super::extract::Path as UrlPath;
@@ -48,16 +55,19 @@ pub fn router(app: &AppState) -> Router<AppState> {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
         ));
-    let connect = files(&connect_source, true).layer(SetResponseHeaderLayer::overriding(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    ));
+    let connect =
+        files(&connect_source, true).layer(axum::middleware::from_fn(connect_cache_policy));
     // `nest` does not match the bare `/connect/` (where the SDK points the iframe): serve its index
     // explicitly, with the same headers as the other Connect UI files.
     let index = match connect_source {
-        Source::Disk(dir) => {
-            Router::new().route_service("/connect/", ServeFile::new(dir.join("index.html")))
-        }
+        Source::Disk(dir) => Router::new()
+            .route_service(
+                "/connect/",
+                ServeFile::new(dir.join("index.html"))
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            )
+            .layer(vary_accept_encoding()),
         Source::Embedded(bundle) => Router::new().route(
             "/connect/",
             get(move |headers: HeaderMap| async move { bundle.serve("", &headers).await }),
@@ -82,9 +92,14 @@ pub fn router(app: &AppState) -> Router<AppState> {
 /// The files of one source, for nesting under its prefix.
 fn files(source: &Source, index_on_directories: bool) -> Router<AppState> {
     match source {
-        Source::Disk(dir) => Router::new().fallback_service(
-            ServeDir::new(dir).append_index_html_on_directories(index_on_directories),
-        ),
+        Source::Disk(dir) => Router::new()
+            .fallback_service(
+                ServeDir::new(dir)
+                    .append_index_html_on_directories(index_on_directories)
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            )
+            .layer(vary_accept_encoding()),
         Source::Embedded(bundle) => {
             let bundle = *bundle;
             Router::new().fallback(
@@ -98,6 +113,36 @@ fn files(source: &Source, index_on_directories: bool) -> Router<AppState> {
         }
         Source::Missing => Router::new().fallback(super::error::not_found),
     }
+}
+
+/// Folder of the Connect UI's content-hashed files (see `xtask/src/publish.rs`).
+const HASHED_ASSETS: &str = "/assets/";
+
+/// `Cache-Control` of the Connect UI: a year and `immutable` for a hashed asset that was found,
+/// `no-cache` (revalidate) for the rest, 404s included (a name may exist after the next deploy).
+async fn connect_cache_policy(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let hashed = request.uri().path().starts_with(HASHED_ASSETS);
+    let mut response = next.run(request).await;
+    let policy = if hashed && response.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    response
+}
+
+/// ServeDir picks a precompressed copy by `Accept-Encoding` but does not say so to caches.
+fn vary_accept_encoding() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::VARY,
+        HeaderValue::from_static("accept-encoding"),
+    )
 }
 
 /// Where a set of static files comes from.
