@@ -111,6 +111,25 @@ pub fn apt_install(what: &str, packages: &[&str]) -> anyhow::Result<()> {
     )
 }
 
+/// Whether every `devDependencies` entry of `package.json` has a folder in `node_modules/`: the
+/// timestamps alone miss a lock file merged or edited without reinstalling.
+fn all_dev_dependencies_present(root: &std::path::Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(root.join("package.json")) else {
+        return false;
+    };
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    manifest["devDependencies"].as_object().is_some_and(|deps| {
+        deps.keys().all(|name| {
+            root.join("node_modules")
+                .join(name)
+                .join("package.json")
+                .exists()
+        })
+    })
+}
+
 fn npm_tools() -> anyhow::Result<()> {
     let root = util::root();
     let marker = root.join("node_modules/.package-lock.json");
@@ -122,7 +141,10 @@ fn npm_tools() -> anyhow::Result<()> {
         (Ok(installed), Ok(locked)) => installed >= locked,
         _ => false,
     };
-    if fresh && root.join("node_modules/.bin/wasm-opt").exists() {
+    if fresh
+        && root.join("node_modules/.bin/wasm-opt").exists()
+        && all_dev_dependencies_present(&root)
+    {
         return Ok(());
     }
     step("installing pinned npm tools (binaryen's wasm-opt, oidc-provider, @nangohq/node)");
