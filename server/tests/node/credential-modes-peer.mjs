@@ -117,6 +117,9 @@ const server = http.createServer(async (req, res) => {
           return send(res, 401, { error: 'invalid_client' });
         const token = crypto.randomUUID();
         issued.add(token);
+        // As slow as a real provider, so that callers racing for a renewal are all queued behind
+        // the first one (the single-flight test) even on a loaded machine.
+        await new Promise((resolve) => setTimeout(resolve, 500));
         return send(res, 200, { access_token: token, token_type: 'Bearer', expires_in: 3600 });
       }
       case 'GET /two-step/api': {
