@@ -481,11 +481,16 @@ mod tests {
             AuthMode::McpOauth2,
             AuthMode::McpOauth2Generic,
             AuthMode::Oauth1,
+            AuthMode::TwoStep,
+            AuthMode::Jwt,
+            AuthMode::Bill,
+            AuthMode::Signature,
+            AuthMode::Tba,
         ] {
             let name = serde_json::to_value(&mode).unwrap();
             assert_eq!(auth_mode(name.as_str().unwrap()), mode);
         }
-        assert_eq!(auth_mode("OAUTH1"), AuthMode::Other("OAUTH1".into()));
+        assert_eq!(auth_mode("CUSTOM"), AuthMode::Other("CUSTOM".into()));
         let provider =
             read_provider(&json!({"display_name": "GitHub", "auth_mode": "OAUTH2", "proxy": {}}))
                 .unwrap();
