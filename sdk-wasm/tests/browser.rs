@@ -640,11 +640,12 @@ async fn oauth_overrides_open_the_popup_and_unsupported_credentials_are_refused(
     assert_eq!(get(&error, "type"), "unknown_error");
 
     capture_popups(false);
-    let tba = object(&[(
+    // AWS SigV4 is the one credential kind of the official SDK the server does not take (issue 15).
+    let aws = object(&[(
         "credentials",
-        object(&[("token_id", "a".into()), ("token_secret", "b".into())]),
+        object(&[("type", "AWS_SIGV4".into()), ("role_arn", "arn".into())]),
     )]);
-    let error = settled(nango.auth("netsuite".into(), tba, JsValue::UNDEFINED))
+    let error = settled(nango.auth("aws".into(), aws, JsValue::UNDEFINED))
         .await
         .unwrap_err();
     unstub_fetch();
