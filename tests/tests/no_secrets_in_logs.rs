@@ -36,21 +36,8 @@ async fn no_token_or_secret_reaches_a_log_line() -> anyhow::Result<()> {
 
     let stack = Stack::start().await?;
     let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/session-token", stack.demo.url()))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let session_token = session["sessionToken"]
-        .as_str()
-        .expect("sessionToken")
-        .to_string();
-
-    let mut start = stack.server.endpoint(&["oauth", "connect", LOCAL_OIDC])?;
-    start
-        .query_pairs_mut()
-        .append_pair("connect_session_token", &session_token);
+    let session_token = stack.demo_session_token().await?;
+    let start = stack.oauth_start_url(&session_token)?;
     let end = HeadlessUser::new()?
         .authorize(start.as_str(), "carol")
         .await?;
