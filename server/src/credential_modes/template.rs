@@ -50,7 +50,7 @@ pub fn fill(template: &str, replacers: &Value) -> String {
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let inner = &rest[start + 2..];
-        let Some(end) = closing_brace(inner) else {
+        let Some(end) = crate::proxy::template::closing_brace(inner) else {
             out.push_str(&rest[start..]);
             return out;
         };
@@ -139,26 +139,6 @@ fn function_arg<'e>(expr: &'e str, name: &str) -> Option<&'e str> {
     expr.strip_prefix(name)?
         .strip_prefix('(')?
         .strip_suffix(')')
-}
-
-/// The index of the `}` closing a placeholder whose `${` was just consumed (nested ones counted).
-fn closing_brace(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
-            b'}' if depth == 0 => return Some(i),
-            b'}' => depth -= 1,
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 /// Fills every string of a JSON value (objects and arrays recursively) with [`fill_alternatives`].

@@ -130,7 +130,8 @@ pub fn render(template: &str, values: &Values) -> Result<String, TemplateError> 
 }
 
 /// The index of the `}` closing a placeholder whose `${` was just consumed (nested ones counted).
-fn closing_brace(s: &str) -> Option<usize> {
+/// Shared with the credential modes' token templates (`crate::credential_modes::template`).
+pub(crate) fn closing_brace(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
