@@ -110,32 +110,7 @@ pub fn run() -> anyhow::Result<()> {
 /// and peak memory for a 200 MB download and upload through it (tests/src/bin/bench-proxy.rs).
 fn proxy_overhead() -> anyhow::Result<()> {
     println!("\nProxy: overhead and memory on loopback (release build)");
-    let output = util::cargo()
-        .args([
-            "run",
-            "-q",
-            "--release",
-            "-p",
-            "latchkey-tests",
-            "--bin",
-            "bench-proxy",
-        ])
-        .current_dir(util::root())
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let lines: Vec<_> = stdout
-        .lines()
-        .filter(|l| l.starts_with("proxy: "))
-        .collect();
-    anyhow::ensure!(
-        output.status.success() && lines.len() == 2,
-        "bench-proxy did not measure:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for line in lines {
-        println!("  {}", line.trim_start_matches("proxy: "));
-    }
-    Ok(())
+    bench_bin("bench-proxy", "proxy: ", Some(2))
 }
 
 /// Latchkey's hottest calls against a bare axum handler, loaded by `wrk` in alternating rounds, on
@@ -143,57 +118,27 @@ fn proxy_overhead() -> anyhow::Result<()> {
 fn server_throughput() -> anyhow::Result<()> {
     println!("\nServer: throughput on loopback against a bare axum handler (release build, wrk)");
     crate::setup::wrk()?;
-    let args = [
-        "run",
-        "-q",
-        "--release",
-        "-p",
-        "latchkey-tests",
-        "--bin",
-        "bench-server",
-    ];
-    let output = util::cargo()
-        .args(args)
-        .current_dir(util::root())
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let lines: Vec<_> = stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("server: "))
-        .collect();
-    anyhow::ensure!(
-        output.status.success() && !lines.is_empty(),
-        "bench-server did not measure:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for line in lines {
-        println!("  {line}");
-    }
-    Ok(())
+    bench_bin("bench-server", "server: ", None)
 }
 
 /// Flows per second with the activity log on versus off, and their ratio (goal ≥ 0.9;
 /// tests/src/bin/bench-activity.rs).
 fn activity_log_overhead() -> anyhow::Result<()> {
     println!("\nActivity log: flow throughput with recording on versus off (release build)");
-    measured_line(
-        &[
-            "run",
-            "-q",
-            "--release",
-            "-p",
-            "latchkey-tests",
-            "--bin",
-            "bench-activity",
-        ],
-        "activity: ",
-    )
+    bench_bin("bench-activity", "activity: ", Some(1))
 }
 
 /// Our Connect UI against Nango's, cold loads in one Chromium run (tests/src/bin/bench-connect-ui.rs):
 /// first paint, `ready` and bytes on the wire, medians and ratios.
 fn connect_ui_load() -> anyhow::Result<()> {
     println!("\nConnect UI: cold loads against Nango's (headless Chromium, real server)");
+    bench_bin("bench-connect-ui", "connect-ui: ", None)
+}
+
+/// Runs the release bench binary `bin` of the e2e crate and prints its figures: the output lines
+/// starting with `prefix`. Fails unless it succeeded and printed `lines` of them (at least one when
+/// `None`).
+fn bench_bin(bin: &str, prefix: &str, lines: Option<usize>) -> anyhow::Result<()> {
     let args = [
         "run",
         "-q",
@@ -201,45 +146,25 @@ fn connect_ui_load() -> anyhow::Result<()> {
         "-p",
         "latchkey-tests",
         "--bin",
-        "bench-connect-ui",
+        bin,
     ];
     let output = util::cargo()
         .args(args)
         .current_dir(util::root())
         .output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let lines: Vec<_> = stdout
+    let figures: Vec<_> = stdout
         .lines()
-        .filter_map(|l| l.strip_prefix("connect-ui: "))
+        .filter_map(|l| l.strip_prefix(prefix))
         .collect();
     anyhow::ensure!(
-        output.status.success() && !lines.is_empty(),
+        output.status.success() && !figures.is_empty() && lines.is_none_or(|n| figures.len() == n),
         "`cargo {}` did not measure:\n{stdout}\n{}",
         args.join(" "),
         String::from_utf8_lossy(&output.stderr)
     );
-    for line in lines {
-        println!("  {line}");
+    for figure in figures {
+        println!("  {figure}");
     }
     Ok(())
-}
-
-/// Runs `cargo <args>` and prints the figure from its output line starting with `prefix`.
-fn measured_line(args: &[&str], prefix: &str) -> anyhow::Result<()> {
-    let output = util::cargo()
-        .args(args)
-        .current_dir(util::root())
-        .output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    match stdout.lines().find(|l| l.starts_with(prefix)) {
-        Some(line) if output.status.success() => {
-            println!("  {}", line.trim_start_matches(prefix));
-            Ok(())
-        }
-        _ => anyhow::bail!(
-            "`cargo {}` did not measure:\n{stdout}\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    }
 }
