@@ -9,8 +9,9 @@
 //! 3. The image from `deploy/Containerfile` when a builder (`podman`) is present, else skipped with a
 //!    message. Only built, never run (these machines refuse to run containers).
 //!
-//! A cold musl release build of the server takes several minutes on 2 cores, so `cargo xtask test`
-//! does this only with `--image`.
+//! A cold musl release build of the server takes about ten minutes on 2 cores, so `cargo xtask test`
+//! does this only where a container builder is installed (the image is what the static build is
+//! for), or when asked with `--only image`.
 
 use crate::util::{self, output, step};
 use std::path::{Path, PathBuf};
@@ -19,10 +20,15 @@ use std::process::Command;
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
 const TAG: &str = "localhost/latchkey:dev";
 
-pub fn run() -> anyhow::Result<()> {
+/// Whether a container builder is installed.
+pub fn builder_present() -> bool {
+    output(Command::new("podman").arg("--version")).is_some()
+}
+
+pub fn run(tally: &mut util::TestTally) -> anyhow::Result<()> {
     let bin = static_binary()?;
     step("smoke test of the static binary (server/tests/operations.rs against it)");
-    util::run(
+    tally.run(
         util::cargo()
             .args(["test", "-p", "latchkey-server", "--test", "operations"])
             .env("LATCHKEY_TEST_BIN", &bin)
@@ -89,7 +95,7 @@ fn has_interpreter(elf: &[u8]) -> bool {
 }
 
 fn container(bin: &Path) -> anyhow::Result<()> {
-    if output(Command::new("podman").arg("--version")).is_none() {
+    if !builder_present() {
         step("SKIPPED the container image: no builder on this machine (install Debian `podman`)");
         return Ok(());
     }

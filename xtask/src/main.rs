@@ -44,13 +44,10 @@ enum Command {
     Test {
         /// Run one part only: `native` (unit and server tests on SQLite, the Connect UI's logic),
         /// `postgres` (the server suite on a throwaway PostgreSQL), `wasm` (SDK and Connect UI in
-        /// headless Chromium) or `e2e` (the whole product in a real browser).
+        /// headless Chromium), `e2e` (the whole product in a real browser) or `image` (the static
+        /// server, its smoke test and the container image, even without a container builder).
         #[arg(long, value_enum)]
         only: Option<Part>,
-        /// Also build the static (musl) server, smoke-test it and build the container image when
-        /// podman is present (`cargo xtask image`; several minutes cold, so not by default).
-        #[arg(long)]
-        image: bool,
     },
     /// Build the static Linux server (musl), smoke-test it, and build the container image from
     /// `deploy/Containerfile` when podman is present.
@@ -66,6 +63,10 @@ enum Part {
     Postgres,
     Wasm,
     E2e,
+    /// The static (musl) server, its smoke test and the container image: part of the whole suite only
+    /// where a container builder (podman) is installed, since the musl release build costs several
+    /// minutes cold and the image is what it is for.
+    Image,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -87,17 +88,11 @@ fn main() -> anyhow::Result<()> {
             build::server_release()?;
             serve::run()
         }
-        Command::Test { only, image } => {
-            test(only)?;
-            if image {
-                image::run()?;
-            }
-            Ok(())
-        }
+        Command::Test { only } => test(only),
         Command::Image => {
             setup::run()?;
             build::web()?;
-            image::run()
+            image::run(&mut util::TestTally::default())
         }
         Command::Bench => {
             setup::run()?;
@@ -178,6 +173,15 @@ fn test(only: Option<Part>) -> anyhow::Result<()> {
                     .current_dir(&root),
             )?;
         }
+    }
+    match only {
+        Some(Part::Image) => image::run(&mut tally)?,
+        None if image::builder_present() => image::run(&mut tally)?,
+        None => util::step(
+            "SKIPPED the static server and container image: no container builder here \
+             (install Debian `podman`, or run `cargo xtask test --only image`)",
+        ),
+        Some(_) => {}
     }
     util::step("all tests passed");
     anyhow::ensure!(tally.passed > 0, "no test ran");
