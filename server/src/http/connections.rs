@@ -473,7 +473,10 @@ async fn list(
             provider_config_key: r.provider_config_key.clone(),
             provider: r.provider.clone(),
             errors: connection_errors(r),
-            end_user: r.end_user.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+            end_user: r
+                .end_user
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok()),
             tags: serde_json::from_str(&r.tags).unwrap_or_default(),
             metadata: json_map(&r.metadata),
             created: r.created_at.clone(),

@@ -66,9 +66,18 @@ fn schema_pointer(
         return Ok((format!("{method} <unknown route> {status}"), error));
     };
     let method = method.to_ascii_lowercase();
-    let op_pointer = format!("/paths/{}/{method}", tpl.replace('~', "~0").replace('/', "~1"));
+    let op_pointer = format!(
+        "/paths/{}/{method}",
+        tpl.replace('~', "~0").replace('/', "~1")
+    );
     let Some(op) = doc.pointer(&op_pointer) else {
-        return Ok((format!("{method} {tpl} <no such method> {status}"), error));
+        return Ok((
+            format!(
+                "{} {tpl} <no such method> {status}",
+                method.to_ascii_uppercase()
+            ),
+            error,
+        ));
     };
     let label = format!("{} {tpl} {status}", method.to_ascii_uppercase());
     let class = format!("{}XX", status / 100);
@@ -93,7 +102,13 @@ fn schema_pointer(
 }
 
 /// Checks one answer; `Ok(false)` when there was nothing to check (not JSON, or an open body).
-pub fn check(method: &str, path: &str, status: u16, content_type: &str, body: &[u8]) -> Result<bool, String> {
+pub fn check(
+    method: &str,
+    path: &str,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> Result<bool, String> {
     if !content_type.starts_with("application/json") {
         return Ok(false);
     }
@@ -134,9 +149,34 @@ pub fn check(method: &str, path: &str, status: u16, content_type: &str, body: &[
         ));
     }
     if let Ok(log) = std::env::var("LATCHKEY_OPENAPI_LOG") {
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(log) {
-            let _ = writeln!(f, "{label}");
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            // One write per line: test threads append concurrently.
+            let _ = f.write_all(format!("{label}\n").as_bytes());
         }
     }
     Ok(true)
+}
+
+/// Reads an answer and [`check`]s it (panicking on a mismatch): for suites with their own client
+/// helpers. `path` is the request's path (and query).
+pub async fn read(method: &str, path: &str, res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let content_type = res
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = res.bytes().await.unwrap_or_default();
+    if let Err(e) = check(method, path, status, &content_type, &bytes) {
+        panic!("{e}");
+    }
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }

@@ -227,7 +227,10 @@ fn error_statuses(route: &Route) -> Vec<(u16, &'static str)> {
     for status in route.errors {
         statuses.push((*status, extra_status(*status)));
     }
-    statuses.push((429, "Over the rate limit (`too_many_requests`, `Retry-After`)"));
+    statuses.push((
+        429,
+        "Over the rate limit (`too_many_requests`, `Retry-After`)",
+    ));
     statuses.push((500, "`server_error`"));
     statuses.sort_by_key(|(s, _)| *s);
     statuses.dedup_by_key(|(s, _)| *s);
@@ -323,6 +326,16 @@ pub fn document() -> OpenApi {
                 ResponseBuilder::new()
                     .description("HTML error page naming the error (Nango's OAuth error types)")
                     .content("text/html", html()),
+            );
+            // The rate limiter answers before the page's handler: the envelope.
+            op = op.response(
+                "429",
+                ResponseBuilder::new()
+                    .description("Over the per-IP limit (`too_many_requests`, `Retry-After`)")
+                    .content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name("Error"))),
+                    ),
             );
         } else {
             let envelope = |what: &str| {

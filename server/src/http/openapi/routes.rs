@@ -73,8 +73,16 @@ impl Route {
     }
 }
 
-const AUTH_RESULT: (u16, &str, Answer) = (200, "`{providerConfigKey, connectionId}`", Json(typed::<ConnectPayload>));
-const PROXIED: (u16, &str, Answer) = (200, "The provider's status, headers and body, streamed", Answer::Any);
+const AUTH_RESULT: (u16, &str, Answer) = (
+    200,
+    "`{providerConfigKey, connectionId}`",
+    Json(typed::<ConnectPayload>),
+);
+const PROXIED: (u16, &str, Answer) = (
+    200,
+    "The provider's status, headers and body, streamed",
+    Answer::Any,
+);
 const PROXY_ERRORS: &[u16] = &[413, 502, 504];
 
 #[rustfmt::skip]
@@ -131,7 +139,7 @@ pub(super) const ROUTES: &[Route] = &[
     r(Get, "/logs/{id}", "logs", "One activity log entry with its timeline of steps (the failing step carries the provider's `error` and `error_description`)", Secret, (200, "The entry with `steps`", Json(data::<LogEntry>))),
     r(Get, "/logs/stream", "logs", "Live tail as Server-Sent Events: an `entry` event (data: LogEntry with steps) for each new entry and each change of a pending one, from every replica; `Last-Event-ID` or `cursor` resumes (`limit` is refused)", Secret, (200, "`entry` events", Media("text/event-stream"))).params(params::<LogQuery>),
     r(Get, "/connect", "assets", "Redirect to the Connect UI", Public, (308, "Redirect to `/connect/`", Empty)),
-    r(Get, "/connect/", "assets", "The Connect UI (its index page)", Public, (200, "The page", Html)).html(),
+    r(Get, "/connect/", "assets", "The Connect UI (its index page)", Public, (200, "The page", Html)),
     r(Get, "/connect/{file}", "assets", "The Connect UI's files", Public, (200, "The file", Answer::Any)),
     r(Get, "/sdk/{file}", "assets", "The frontend SDK package (`@latchkey/frontend`) files", Public, (200, "The file", Answer::Any)),
     r(Get, "/images/template-logos/{file}", "assets", "A provider's logo (`<provider>.svg`)", Public, (200, "The logo", Media("image/svg+xml"))),
