@@ -93,12 +93,25 @@ fn any_object() -> Schemas {
 /// `GET /providers/{provider}`'s `data`: the catalog entry as Nango's `providers.yaml` has it
 /// (untyped here: the catalog's schema is Nango's, open-ended), with `logo_url` added.
 fn provider() -> Schemas {
+    let string = || ObjectBuilder::new().schema_type(Type::String);
     (
         ObjectBuilder::new()
             .schema_type(Type::Object)
             .description(Some(
-                "A provider catalog entry (Nango's `providers.yaml` schema) with `logo_url`.",
+                "A provider catalog entry (Nango's `providers.yaml` schema: further fields as the \
+                 catalog has them) with its `name` and `logo_url`.",
             ))
+            .property("name", string())
+            .property("logo_url", string())
+            .property("display_name", string())
+            .property("auth_mode", string())
+            .property("docs", string())
+            .property(
+                "categories",
+                utoipa::openapi::schema::ArrayBuilder::new().items(string()),
+            )
+            .required("name")
+            .required("logo_url")
             .into(),
         Vec::new(),
     )
