@@ -1,7 +1,8 @@
 //! `GET /openapi.json` documents every route the server answers. The route list comes from the
 //! routers' source itself (every `.route(…)`, `.route_service(…)` and `.nest(…)` under `src/http/`),
 //! so a route added anywhere without documentation fails this test, and so does a documented route
-//! that no router serves any more.
+//! that no router serves any more. Whether the schemas are right is checked on every JSON answer of
+//! the suite by the harness (`common/openapi.rs`); the last tests here show that check can fail.
 
 mod common;
 
@@ -279,4 +280,53 @@ fn every_reference_resolves() {
     if let Ok(out) = std::env::var("LATCHKEY_OPENAPI_DUMP") {
         std::fs::write(out, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
     }
+}
+
+/// The JSON operations no other suite of the harness reaches, called once each so that their
+/// answers go through the harness's check too (success and error shapes).
+#[tokio::test]
+async fn answers_of_the_remaining_operations_match_the_document() {
+    let h = common::harness(None).await;
+    let get = |path: &'static str| h.call(Method::GET, path, None, None);
+    let info = get("/").await;
+    assert_eq!(
+        (info.status, info.body["name"].as_str()),
+        (200, Some("latchkey"))
+    );
+    assert_eq!(get("/health").await.status, 200);
+    assert_eq!(get("/ready").await.body["status"], "ok");
+
+    h.create_integration("gh", "github", None).await;
+    let unknown = h
+        .call(
+            Method::POST,
+            &format!("/oauth/result/{}", "a".repeat(64)),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let metadata = serde_json::json!({"connection_id": "c1", "provider_config_key": "gh", "metadata": {"a": 1}});
+    for method in [Method::POST, Method::PATCH] {
+        let r = h
+            .backend(method, "/connection/metadata", Some(metadata.clone()))
+            .await;
+        assert_eq!(r.body["error"]["code"], "unknown_connection", "{}", r.body);
+    }
+    let r = h
+        .backend(
+            Method::DELETE,
+            "/connection/c1?provider_config_key=gh",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "unknown_connection");
+    let r = h.backend(Method::DELETE, "/integrations/gh", None).await;
+    assert_eq!(
+        (r.status, &r.body),
+        (200, &serde_json::json!({"success": true}))
+    );
 }
