@@ -22,6 +22,7 @@ pub const OUTCOMES: [&str; 3] = ["pending", "success", "failure"];
 
 /// One operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogEntry {
     pub id: String,
     /// When it started (ISO-8601 UTC, milliseconds).
@@ -48,6 +49,7 @@ pub struct LogEntry {
 
 /// One step of an operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogStep {
     pub time: String,
     /// `info`, `warn` or `error`.
@@ -60,6 +62,7 @@ pub struct LogStep {
 
 /// `GET /logs`: a page of entries, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogPage {
     pub data: Vec<LogEntry>,
     /// Pass as `cursor` for the next (older) page; `None` on the last page.

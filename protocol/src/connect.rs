@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 /// The end user a session is created for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EndUser {
     pub id: String,
@@ -18,6 +19,7 @@ pub struct EndUser {
 
 /// The end user's organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Organization {
     pub id: String,
@@ -27,6 +29,7 @@ pub struct Organization {
 
 /// Per-integration defaults a backend pins into a session; they win over what the browser sends.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationConfigDefaults {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +42,7 @@ pub struct IntegrationConfigDefaults {
 
 /// Body of `POST /connect/sessions` (strict: unknown fields are rejected).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateConnectSessionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,6 +63,7 @@ pub struct CreateConnectSessionRequest {
 
 /// Body of `POST /connect/sessions/reconnect`: a session pinned to one existing connection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateReconnectSessionRequest {
     pub connection_id: String,
@@ -79,6 +84,7 @@ pub struct CreateReconnectSessionRequest {
 
 /// `data` of the 201 answer to `POST /connect/sessions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectSessionCreated {
     pub token: String,
     pub connect_link: String,
@@ -88,12 +94,14 @@ pub struct ConnectSessionCreated {
 
 /// Primary colour per theme.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThemeColors {
     pub primary: String,
 }
 
 /// Connect UI branding of the environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectUiTheme {
     pub light: ThemeColors,
     pub dark: ThemeColors,
@@ -101,6 +109,7 @@ pub struct ConnectUiTheme {
 
 /// `connectUISettings` of `GET /connect/session`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectUiSettings {
     pub theme: ConnectUiTheme,
@@ -129,6 +138,7 @@ impl Default for ConnectUiSettings {
 
 /// End user as returned by `GET /connect/session`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionEndUser {
     pub id: String,
     pub display_name: Option<String>,
@@ -139,6 +149,7 @@ pub struct SessionEndUser {
 
 /// `data` of `GET /connect/session`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectSessionInfo {
     #[serde(rename = "endUser")]
     pub end_user: Option<SessionEndUser>,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 /// Stored credentials, tagged by `type` like Nango. `Debug` shows the type only: tokens, keys and
 /// passwords never reach a log line through `{:?}`.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type")]
 pub enum Credentials {
     #[serde(rename = "OAUTH2")]
@@ -147,6 +148,7 @@ impl std::fmt::Debug for Credentials {
 /// Nango's `credentials.config_override`: the client id and/or secret used instead of the integration's.
 /// `Debug` hides the secret.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConfigOverride {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -205,6 +207,7 @@ mod debug_tests {
 
 /// Body of `GET /connection(s)/:id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionResponse {
     pub id: i64,
     pub connection_id: String,
@@ -221,17 +224,36 @@ pub struct ConnectionResponse {
     pub connection_config: serde_json::Map<String, serde_json::Value>,
     pub created_at: String,
     pub updated_at: String,
+    /// `{}` for a connection without credentials (auth mode NONE), as Nango shows it.
+    #[cfg_attr(feature = "openapi", schema(schema_with = wire_credentials))]
     pub credentials: Credentials,
+}
+
+/// The schema of [`ConnectionResponse::credentials`]: a [`Credentials`] (the document registers it
+/// under that name) or `{}`.
+#[cfg(feature = "openapi")]
+fn wire_credentials() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(utoipa::openapi::Ref::from_schema_name("Credentials"))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .max_properties(Some(0)),
+        )
+        .into()
 }
 
 /// Body of `GET /connection(s)` (Nango's list: no credentials).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionList {
     pub connections: Vec<ConnectionListItem>,
 }
 
 /// One connection of [`ConnectionList`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectionListItem {
     pub id: i64,
     pub connection_id: String,
@@ -250,6 +272,7 @@ pub struct ConnectionListItem {
 
 /// Answer of the credential-submission endpoints (`POST /api-auth/*`, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthResult {
     pub provider_config_key: String,
@@ -262,6 +285,7 @@ pub struct AuthResult {
 
 /// The end user of an imported connection (Nango's `EndUserInput`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EndUserInput {
     pub id: String,
@@ -278,6 +302,7 @@ pub struct EndUserInput {
 /// Body of `POST /connections`: a connection whose credentials already exist elsewhere (reference
 /// §3.13). Answered 201 with the connection as `GET /connections/:id` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ImportConnectionRequest {
     /// Generated (UUID) when absent.

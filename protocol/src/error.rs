@@ -163,6 +163,7 @@ impl core::fmt::Display for ErrorCode {
 
 /// One validation problem, with the JSON path of the offending value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationIssue {
     pub code: String,
     pub message: String,
@@ -171,6 +172,7 @@ pub struct ValidationIssue {
 
 /// The inner object of the error envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub code: String,
     #[serde(default)]
@@ -181,6 +183,7 @@ pub struct ApiError {
 
 /// `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrorBody {
     pub error: ApiError,
 }

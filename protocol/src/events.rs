@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Payload of the `connect` event and the resolved value of `auth()`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectPayload {
     pub provider_config_key: String,

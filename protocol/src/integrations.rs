@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `ApiPublicIntegration`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiPublicIntegration {
     pub unique_key: String,
     pub provider: String,

@@ -22,6 +22,7 @@ pub use error::{ApiError, ApiErrorBody, AuthErrorType, ErrorCode, ValidationIssu
 
 /// Every successful Nango "data" response wraps its payload in `{"data": …}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataEnvelope<T> {
     pub data: T,
 }

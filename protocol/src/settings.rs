@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// The settings of one environment, as stored and as `GET /environment/settings` returns them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct EnvironmentSettings {
     /// Custom callback URL given to providers (a customer endpoint that 308-redirects to
@@ -51,6 +52,7 @@ impl Default for EnvironmentSettings {
 /// Body of `PATCH /environment/settings`: only the fields present change; `null` clears an optional
 /// one. Unknown fields are rejected.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct EnvironmentSettingsPatch {
     #[serde(deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
@@ -80,6 +82,7 @@ pub struct EnvironmentSettingsPatch {
 /// (`connectUISettings`: `defaultTheme`, `showWatermark`); the snake_case spelling the other settings
 /// use (`default_theme`, `show_watermark`) is accepted too.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct ConnectUiSettingsPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,6 +96,7 @@ pub struct ConnectUiSettingsPatch {
 
 /// A partial [`ConnectUiTheme`](crate::connect::ConnectUiTheme): `{"dark": {"primary": "#123456"}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ConnectUiThemePatch {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -42,6 +42,7 @@ pub const HMAC_HEADER: &str = "X-Nango-Hmac-Sha256";
 /// letter: refused by the receiver or out of retries; `POST /environment/webhooks/{id}/resend` queues
 /// it again).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxWebhook {
     /// The `webhook-id` header of every attempt (receivers de-duplicate on it).
     pub id: String,

@@ -1,6 +1,10 @@
 //! The real server on 127.0.0.1:0 with a fresh SQLite file, driven over HTTP like a customer backend
 //! and a browser would.
 
+/// Every JSON answer is checked against /openapi.json (issue 12).
+#[path = "common/openapi.rs"]
+mod openapi_check;
+
 use latchkey_server::{start, Config, RunningServer};
 use serde_json::{json, Value};
 
@@ -41,10 +45,7 @@ impl Harness {
             req = req.header("authorization", a);
         }
         let res = req.send().await.unwrap();
-        (
-            res.status().as_u16(),
-            res.json().await.unwrap_or(Value::Null),
-        )
+        openapi_check::read("POST", path, res).await
     }
 
     async fn get(&self, path: &str, auth: &str) -> (u16, Value) {
@@ -55,10 +56,7 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        (
-            res.status().as_u16(),
-            res.json().await.unwrap_or(Value::Null),
-        )
+        openapi_check::read("GET", path, res).await
     }
 
     async fn integration(&self, key: &str, provider: &str) {

@@ -1,7 +1,8 @@
 //! `GET /openapi.json` documents every route the server answers. The route list comes from the
 //! routers' source itself (every `.route(…)`, `.route_service(…)` and `.nest(…)` under `src/http/`),
 //! so a route added anywhere without documentation fails this test, and so does a documented route
-//! that no router serves any more.
+//! that no router serves any more. Whether the schemas are right is checked on every JSON answer of
+//! the suite by the harness (`common/openapi.rs`); the last tests here show that check can fail.
 
 mod common;
 
@@ -133,11 +134,20 @@ async fn openapi_document_covers_every_route_of_the_router() {
     assert!(get_connection["responses"]["4XX"].is_object());
     assert!(doc["components"]["securitySchemes"]["connectSessionTokenQuery"].is_object());
 
-    // The OAuth popup's pages are documented as HTML (they never answer JSON); every other route,
-    // public ones included, documents the error envelope for 4xx and 5xx.
+    // The OAuth popup's pages are documented as HTML, failures included (only the rate limiter,
+    // which answers before them, sends the envelope); every other route, public ones included,
+    // documents the error envelope for 4xx and 5xx.
     for (path, method) in [("/oauth/connect/{key}", "get"), ("/oauth/callback", "get")] {
-        let responses = paths[path][method]["responses"].as_object().unwrap();
-        let text = serde_json::to_string(responses).unwrap();
+        let mut responses = paths[path][method]["responses"]
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            responses["429"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Error"
+        );
+        responses.remove("429");
+        let text = serde_json::to_string(&responses).unwrap();
         assert!(!text.contains("application/json"), "{path}: {text}");
         assert!(
             responses["4XX"]["content"]["text/html"].is_object(),
@@ -149,10 +159,7 @@ async fn openapi_document_covers_every_route_of_the_router() {
     );
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
-            if path.starts_with("/oauth/connect/")
-                || path == "/oauth/callback"
-                || path == "/connect/"
-            {
+            if path.starts_with("/oauth/connect/") || path == "/oauth/callback" {
                 continue;
             }
             for class in ["4XX", "5XX"] {
@@ -164,4 +171,162 @@ async fn openapi_document_covers_every_route_of_the_router() {
             }
         }
     }
+}
+
+/// The check the harness runs on every answer refuses what the document does not promise: a wrong
+/// shape, a status the operation does not list, JSON where HTML is documented; and accepts the
+/// right ones (unknown routes and methods against the error envelope).
+#[test]
+fn harness_check_refuses_answers_the_document_does_not_promise() {
+    use common::openapi::check;
+    let json = "application/json";
+    let session = br#"{"data":{"token":"nango_connect_session_x","connect_link":"http://l/connect/","expires_at":"2026-01-01T00:00:00Z"}}"#;
+    assert_eq!(
+        check("POST", "/connect/sessions", 201, json, session),
+        Ok(true)
+    );
+    let missing_token = br#"{"data":{"connect_link":"x","expires_at":"y"}}"#;
+    let err = check("POST", "/connect/sessions", 201, json, missing_token).unwrap_err();
+    assert!(err.contains("token"), "{err}");
+    let wrong_type = br#"{"success":"yes"}"#;
+    assert!(check(
+        "DELETE",
+        "/connections/c1?provider_config_key=k",
+        200,
+        json,
+        wrong_type
+    )
+    .is_err());
+    assert_eq!(
+        check(
+            "DELETE",
+            "/connections/c1",
+            200,
+            json,
+            br#"{"success":true}"#
+        ),
+        Ok(true)
+    );
+    // A status the operation does not document (a 2xx other than its own).
+    assert!(check("POST", "/connect/sessions", 202, json, session).is_err());
+    // Errors: the envelope, on documented routes and on unknown ones.
+    let envelope = br#"{"error":{"code":"not_found","message":"Unknown route."}}"#;
+    assert_eq!(
+        check("GET", "/no/such/route", 404, json, envelope),
+        Ok(true)
+    );
+    assert_eq!(check("PUT", "/connections", 405, json, envelope), Ok(true));
+    assert!(check(
+        "GET",
+        "/integrations/x",
+        404,
+        json,
+        br#"{"message":"nope"}"#
+    )
+    .is_err());
+    // The OAuth callback answers HTML, never JSON.
+    assert!(check("GET", "/oauth/callback", 200, json, br#"{}"#).is_err());
+    assert_eq!(
+        check("GET", "/oauth/callback", 200, "text/html", b"<html>"),
+        Ok(false)
+    );
+    // The most literal template wins: metadata is not a connection id.
+    let metadata = br#"{"connection_id":["a","b"],"provider_config_key":"k","metadata":{"x":1}}"#;
+    assert_eq!(
+        check("PATCH", "/connections/metadata", 200, json, metadata),
+        Ok(true)
+    );
+    // Credentials of a connection without any are `{}`; an unknown type is refused.
+    let conn = |creds: &str| {
+        format!(
+            r#"{{"id":1,"connection_id":"c","provider_config_key":"k","provider":"p","errors":[],"end_user":null,"tags":{{}},"metadata":{{}},"connection_config":{{}},"created_at":"t","updated_at":"t","credentials":{creds}}}"#
+        )
+    };
+    for (creds, ok) in [
+        (r#"{}"#, true),
+        (r#"{"type":"API_KEY","apiKey":"k"}"#, true),
+        (r#"{"type":"API_KEY"}"#, false),
+        (r#"{"type":"MAGIC"}"#, false),
+    ] {
+        let result = check("GET", "/connections/c", 200, json, conn(creds).as_bytes());
+        assert_eq!(result.is_ok(), ok, "{creds}: {result:?}");
+    }
+}
+
+/// Every `$ref` of the document names a schema it has.
+#[test]
+fn every_reference_resolves() {
+    let doc = serde_json::to_value(latchkey_server::http::openapi::doc()).unwrap();
+    let mut refs = vec![];
+    let mut stack = vec![&doc];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    refs.push(r.clone());
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    assert!(refs.len() > 20, "{refs:?}");
+    let dangling: Vec<_> = refs
+        .iter()
+        .filter(|r| doc.pointer(r.trim_start_matches('#')).is_none())
+        .collect();
+    assert!(dangling.is_empty(), "dangling references: {dangling:?}");
+    if let Ok(out) = std::env::var("LATCHKEY_OPENAPI_DUMP") {
+        std::fs::write(out, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    }
+}
+
+/// The JSON operations no other suite of the harness reaches, called once each so that their
+/// answers go through the harness's check too (success and error shapes).
+#[tokio::test]
+async fn answers_of_the_remaining_operations_match_the_document() {
+    let h = common::harness(None).await;
+    let get = |path: &'static str| h.call(Method::GET, path, None, None);
+    let info = get("/").await;
+    assert_eq!(
+        (info.status, info.body["name"].as_str()),
+        (200, Some("latchkey"))
+    );
+    assert_eq!(get("/health").await.status, 200);
+    assert_eq!(get("/ready").await.body["status"], "ok");
+
+    h.create_integration("gh", "github", None).await;
+    let unknown = h
+        .call(
+            Method::POST,
+            &format!("/oauth/result/{}", "a".repeat(64)),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let metadata = serde_json::json!({"connection_id": "c1", "provider_config_key": "gh", "metadata": {"a": 1}});
+    for method in [Method::POST, Method::PATCH] {
+        let r = h
+            .backend(method, "/connection/metadata", Some(metadata.clone()))
+            .await;
+        assert_eq!(r.body["error"]["code"], "unknown_connection", "{}", r.body);
+    }
+    let r = h
+        .backend(
+            Method::DELETE,
+            "/connection/c1?provider_config_key=gh",
+            None,
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "unknown_connection");
+    let r = h.backend(Method::DELETE, "/integrations/gh", None).await;
+    assert_eq!(
+        (r.status, &r.body),
+        (200, &serde_json::json!({"success": true}))
+    );
 }

@@ -2,6 +2,10 @@
 //! the real server (the OAuth attacks that need a real authorization server are in
 //! `tests/tests/oauth_attacks.rs`; the rate-limit ones in `rate_limit.rs`, which sets the limit).
 
+/// Every JSON answer is checked against /openapi.json (issue 12).
+#[path = "common/openapi.rs"]
+mod openapi_check;
+
 use futures_util::StreamExt;
 use latchkey_server::config::PublicKeyMode;
 use latchkey_server::{start, Config, RunningServer};
@@ -48,14 +52,13 @@ impl Server {
     async fn backend(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
         let res = self
             .http
-            .request(method, format!("{}{path}", self.base))
+            .request(method.clone(), format!("{}{path}", self.base))
             .bearer_auth(self.server.secret_key())
             .json(&body)
             .send()
             .await
             .unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        openapi_check::read(method.as_str(), path, res).await
     }
 
     async fn integration(&self, key: &str, provider: &str) {

@@ -40,14 +40,14 @@ pub fn router() -> Router<AppState> {
 
 const MAX_CREDENTIAL_LEN: usize = 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyBody {
     #[serde(rename = "apiKey")]
     api_key: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasicBody {
     username: String,

@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Nango's body. Certificate-based client auth (mTLS) is not supported: those fields are refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientCredentialsBody {
     client_id: String,

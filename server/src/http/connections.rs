@@ -12,7 +12,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use latchkey_protocol::connection::{ConnectionResponse, Credentials, ImportConnectionRequest};
+use latchkey_protocol::connection::{
+    ConnectionList, ConnectionListItem, ConnectionResponse, Credentials, ImportConnectionRequest,
+};
 use latchkey_protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/connections", get(list).post(import))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConnectionQuery {
     provider_config_key: Option<String>,
     /// `true` refreshes the token even when it is not about to expire.
@@ -454,31 +457,32 @@ async fn list(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ConnectionList>, ApiError> {
     let filter = ListFilter::parse(&pairs)?;
     // Filtering in Rust over the environment's connections: fine at this scale; a SQL filter is the
     // next step when environments hold many thousands.
     let rows = app.store.list_connections(env.id).await?;
-    let connections: Vec<_> = rows
+    let connections = rows
         .iter()
         .filter(|r| filter.matches(r))
         .skip(filter.page.saturating_mul(filter.limit))
         .take(filter.limit)
-        .map(|r| {
-            serde_json::json!({
-                "id": r.id,
-                "connection_id": r.connection_id,
-                "provider_config_key": r.provider_config_key,
-                "provider": r.provider,
-                "errors": connection_errors(r),
-                "end_user": r.end_user.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok()),
-                "tags": serde_json::from_str::<serde_json::Value>(&r.tags).unwrap_or_default(),
-                "metadata": json_map(&r.metadata),
-                "created": r.created_at,
-            })
+        .map(|r| ConnectionListItem {
+            id: r.id,
+            connection_id: r.connection_id.clone(),
+            provider_config_key: r.provider_config_key.clone(),
+            provider: r.provider.clone(),
+            errors: connection_errors(r),
+            end_user: r
+                .end_user
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok()),
+            tags: serde_json::from_str(&r.tags).unwrap_or_default(),
+            metadata: json_map(&r.metadata),
+            created: r.created_at.clone(),
         })
         .collect();
-    Ok(Json(serde_json::json!({ "connections": connections })))
+    Ok(Json(ConnectionList { connections }))
 }
 
 async fn remove(
@@ -486,7 +490,7 @@ async fn remove(
     SecretKeyAuth(env): SecretKeyAuth,
     Path(id): Path<String>,
     Query(q): Query<ConnectionQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<super::Success>, ApiError> {
     let key = required_key(&q)?;
     if !app.store.delete_connection(env.id, key, &id).await? {
         return Err(ApiError::new(
@@ -495,11 +499,11 @@ async fn remove(
             "No connection matching the provided connection ID and integration.",
         ));
     }
-    Ok(Json(serde_json::json!({ "success": true })))
+    Ok(Json(super::Success { success: true }))
 }
 
 /// One id or several (metadata writes may target many connections at once, all or nothing).
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
@@ -507,7 +511,7 @@ pub enum OneOrMany {
 }
 
 /// Body of the metadata writes, echoed back on success as Nango does.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataBody {
     connection_id: OneOrMany,

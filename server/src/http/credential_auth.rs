@@ -127,9 +127,9 @@ async fn jwt_auth(
 }
 
 /// Nango's BILL body.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct BillBody {
+pub(crate) struct BillBody {
     username: String,
     password: String,
     organization_id: String,
@@ -166,9 +166,9 @@ async fn bill_auth(
 }
 
 /// Nango's SIGNATURE body (`type` is the frontend's `SIGNATURE` tag).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SignatureBody {
+pub(crate) struct SignatureBody {
     username: String,
     password: String,
     #[serde(rename = "type")]
@@ -195,9 +195,9 @@ async fn signature_auth(
 
 /// Nango's TBA body: the token id and secret, optionally the consumer key and secret that override
 /// the integration's.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TbaBody {
+pub(crate) struct TbaBody {
     token_id: String,
     token_secret: String,
     #[serde(default)]

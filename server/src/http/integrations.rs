@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// OAuth app credentials of an integration (`POST /integrations` body).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationCredentials {
     #[serde(rename = "type")]
@@ -39,7 +39,7 @@ pub struct IntegrationCredentials {
     pub scopes: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIntegration {
     pub provider: String,
@@ -53,7 +53,7 @@ pub struct CreateIntegration {
 }
 
 /// `PATCH /integrations/:key` body (Nango's `PatchPublicIntegration`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchIntegration {
     /// Renames the integration; refused while it has connections (Nango's rule).
@@ -333,7 +333,7 @@ async fn remove(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(key): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<super::Success>, ApiError> {
     if !app.store.delete_integration(env.id, &key).await? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -341,5 +341,5 @@ async fn remove(
             "Integration does not exist",
         ));
     }
-    Ok(Json(serde_json::json!({ "success": true })))
+    Ok(Json(super::Success { success: true }))
 }

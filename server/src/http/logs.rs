@@ -35,8 +35,9 @@ const MAX_LIMIT: i64 = 500;
 const WATCHED: usize = 200;
 
 /// The filters shared by the list, the stream and the CLI.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     #[serde(rename = "type")]
     pub kind: Option<String>,

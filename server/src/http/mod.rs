@@ -121,6 +121,20 @@ pub fn router(app: AppState) -> Router {
         .with_state(app)
 }
 
+/// `GET /` without an upgrade: what this server is.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ServerInfo {
+    /// Always `latchkey`.
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// `{"success": true}`: Nango's answer to a deletion.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Success {
+    pub success: bool,
+}
+
 /// `/` is the WebSocket result channel (Nango's default `websocketsPath`); a plain GET says what this is.
 pub(super) async fn root(
     State(app): State<AppState>,
@@ -132,9 +146,10 @@ pub(super) async fn root(
             crate::ws::upgrade_resuming(app.ws.clone(), upgrade, q.get("ws_client_id").cloned())
                 .await
         }
-        Err(_) => axum::Json(
-            serde_json::json!({ "name": "latchkey", "version": env!("CARGO_PKG_VERSION") }),
-        )
+        Err(_) => axum::Json(ServerInfo {
+            name: "latchkey",
+            version: env!("CARGO_PKG_VERSION"),
+        })
         .into_response(),
     }
 }

@@ -16,7 +16,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use latchkey_protocol::ErrorCode;
-use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
 pub fn router() -> Router<AppState> {
@@ -26,8 +25,24 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// `GET /health`'s answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: &'static str,
+}
+
+/// `GET /ready`'s answer when ready.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// Always `ok`.
+    pub status: &'static str,
+    /// `sqlite` or `postgres`.
+    pub database: &'static str,
+}
+
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// What `/ready` (and `latchkey doctor`) check: the database answers, the keys open.
@@ -50,7 +65,11 @@ pub async fn readiness(app: &AppState) -> Result<(), String> {
 
 async fn ready(State(app): State<AppState>) -> Response {
     match readiness(&app).await {
-        Ok(()) => Json(json!({ "status": "ok", "database": app.store.backend() })).into_response(),
+        Ok(()) => Json(Ready {
+            status: "ok",
+            database: app.store.backend(),
+        })
+        .into_response(),
         Err(why) => {
             tracing::warn!(reason = %why, "not ready");
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::ServerError, why)

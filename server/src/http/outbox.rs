@@ -42,9 +42,11 @@ pub fn wire(row: &WebhookRow) -> OutboxWebhook {
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    #[param(inline)]
     status: Option<WebhookStatus>,
     /// 1–1000, default 100.
     limit: Option<i64>,
@@ -78,9 +80,9 @@ async fn list(
     Ok(Json(DataEnvelope::new(rows.iter().map(wire).collect())))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(crate) struct Empty {}
 
 async fn resend(
     State(app): State<AppState>,

@@ -19,7 +19,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// No field is allowed.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptyBody {}
 

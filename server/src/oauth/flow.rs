@@ -433,7 +433,8 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
 }
 
 /// Query of `GET /oauth/callback`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     pub state: Option<String>,
     pub code: Option<String>,
@@ -442,6 +443,7 @@ pub struct CallbackQuery {
     /// RFC 9207 authorization server issuer identifier.
     pub iss: Option<String>,
     /// Everything else the provider put in the query (source of `redirect_uri_metadata`).
+    #[param(ignore)]
     #[serde(flatten)]
     pub extra: BTreeMap<String, String>,
 }

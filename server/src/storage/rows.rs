@@ -177,7 +177,9 @@ pub struct NewWebhook {
 }
 
 /// Where a webhook is in the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookStatus {
     /// Waiting for its first or next attempt (or being sent).

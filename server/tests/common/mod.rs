@@ -3,6 +3,8 @@
 //! a browser would; plus a loopback HTTP service standing in for a provider.
 #![allow(dead_code)]
 
+pub mod openapi;
+
 use latchkey_server::{start, Config, RunningServer};
 use serde_json::{json, Value};
 
@@ -75,7 +77,9 @@ impl Harness {
         auth: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
@@ -85,7 +89,16 @@ impl Harness {
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
-        let body = res.json().await.unwrap_or(Value::Null);
+        let bytes = res.bytes().await.unwrap_or_default();
+        // Every JSON answer of the suite must be what /openapi.json promises.
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Err(e) = openapi::check(method.as_str(), path, status, content_type, &bytes) {
+            panic!("{e}");
+        }
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Reply {
             status,
             headers,
