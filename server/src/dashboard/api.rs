@@ -78,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/api/environment/keys/reveal", post(reveal_keys))
         .route("/dashboard/api/environment/keys/rotate", post(rotate_keys))
         .route("/dashboard/api/preview-session", post(preview_session))
+        .layer(axum::Extension(auth::Limits::new()))
 }
 
 /// The environment the dashboard operates: `dev`, the one every admin command uses.
@@ -105,12 +106,13 @@ async fn session(admin: Admin) -> Json<SessionInfo> {
 
 async fn sign_in(
     State(app): State<AppState>,
+    axum::Extension(limits): axum::Extension<std::sync::Arc<auth::Limits>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     StrictJson(body): StrictJson<SignIn>,
 ) -> Result<Response, ApiError> {
     auth::same_origin(&app, &headers)?;
-    let (token, row) = auth::sign_in(&app, &ip, &body.email, &body.password).await?;
+    let (token, row) = auth::sign_in(&app, &limits, &ip, &body.email, &body.password).await?;
     let body = SessionInfo {
         email: row.email,
         csrf_token: row.csrf_token,

@@ -69,14 +69,12 @@ pub struct Limits {
 }
 
 impl Limits {
-    fn get() -> &'static Self {
-        static LIMITS: OnceLock<Limits> = OnceLock::new();
-        LIMITS.get_or_init(|| {
-            let quota = |n| Quota::per_minute(NonZeroU32::new(n).expect("non-zero"));
-            Limits {
-                per_ip: RateLimiter::keyed(quota(PER_IP_PER_MINUTE)),
-                per_account: RateLimiter::keyed(quota(PER_ACCOUNT_PER_MINUTE)),
-            }
+    /// One set per server (each router built gets its own, so tests' servers do not share).
+    pub fn new() -> std::sync::Arc<Self> {
+        let quota = |n| Quota::per_minute(NonZeroU32::new(n).expect("non-zero"));
+        std::sync::Arc::new(Limits {
+            per_ip: RateLimiter::keyed(quota(PER_IP_PER_MINUTE)),
+            per_account: RateLimiter::keyed(quota(PER_ACCOUNT_PER_MINUTE)),
         })
     }
 }
@@ -105,12 +103,12 @@ fn too_many(message: String) -> ApiError {
 /// locked account, too many attempts) without telling whether the account exists.
 pub async fn sign_in(
     app: &AppState,
+    limits: &Limits,
     ip: &str,
     email: &str,
     password: &str,
 ) -> Result<(String, SessionRow), ApiError> {
     let email = email.trim().to_ascii_lowercase();
-    let limits = Limits::get();
     if limits.per_ip.check_key(&ip.to_string()).is_err()
         || limits.per_account.check_key(&email).is_err()
     {

@@ -33,7 +33,7 @@ pub async fn run(config: crate::Config, command: AdminCommand) -> anyhow::Result
                 password.chars().count() >= MIN_PASSWORD,
                 "the password must have at least {MIN_PASSWORD} characters"
             );
-            create(&config, &email, &password).await?;
+            create(&config.database_url, &email, &password).await?;
             println!(
                 "administrator {email} can sign in at {}/dashboard/",
                 config.public_url
@@ -44,8 +44,8 @@ pub async fn run(config: crate::Config, command: AdminCommand) -> anyhow::Result
 }
 
 /// Creates (or resets) an administrator in the database `config` names.
-pub async fn create(config: &crate::Config, email: &str, password: &str) -> anyhow::Result<()> {
-    let store = crate::storage::Store::connect(&config.database_url).await?;
+pub async fn create(database_url: &str, email: &str, password: &str) -> anyhow::Result<()> {
+    let store = crate::storage::Store::connect(database_url).await?;
     let hash = super::auth::hash_password(password)?;
     store
         .upsert_admin(
