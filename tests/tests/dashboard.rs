@@ -37,7 +37,11 @@ axe.run(document, { iframes: false, runOnly: { type: 'tag', values: ['wcag2a', '
     Ok(())
 }
 
-async fn text(browser: &Browser, css: &str, accept: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+async fn text(
+    browser: &Browser,
+    css: &str,
+    accept: impl Fn(&str) -> bool,
+) -> anyhow::Result<String> {
     browser.wait_for_text(css, WAIT, accept).await
 }
 
@@ -72,7 +76,11 @@ async fn operate_latchkey_from_the_dashboard() -> anyhow::Result<()> {
     let browser = Browser::start("dashboard/light").await?;
     let outcome = tokio::time::timeout(TIME_LIMIT, flow(&stack, &browser))
         .await
-        .unwrap_or_else(|_| Err(anyhow::anyhow!("the dashboard flow took over {TIME_LIMIT:?}")));
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "the dashboard flow took over {TIME_LIMIT:?}"
+            ))
+        });
     if outcome.is_err() {
         browser.dump("failure").await;
     }
@@ -92,8 +100,14 @@ async fn operate_latchkey_from_the_dashboard() -> anyhow::Result<()> {
 
 async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     let base = stack.server.url().to_string();
-    stack.server.create_admin("ops@example.com", PASSWORD).await?;
-    stack.server.create_admin("locked@example.com", PASSWORD).await?;
+    stack
+        .server
+        .create_admin("ops@example.com", PASSWORD)
+        .await?;
+    stack
+        .server
+        .create_admin("locked@example.com", PASSWORD)
+        .await?;
 
     // A wrong password is refused; five in a row lock the account, with a message that says so.
     sign_in(browser, &base, "ops@example.com", "not the password").await?;
@@ -124,7 +138,10 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     browser.type_into("#new-client-secret", "hs-secret").await?;
     accessible(browser, "integrations (light)").await?;
     browser.click("#create-integration").await?;
-    text(browser, "table[aria-label=Integrations]", |t| t.contains("hubspot")).await?;
+    text(browser, "table[aria-label=Integrations]", |t| {
+        t.contains("hubspot")
+    })
+    .await?;
     browser.screenshot("integrations").await;
 
     // A refused OAuth attempt: its failing step and the provider's error, found in the log.
@@ -132,7 +149,9 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     start
         .query_pairs_mut()
         .append_pair("authorization_params[login_hint]", "deny");
-    HeadlessUser::new()?.authorize(start.as_str(), "alice").await?;
+    HeadlessUser::new()?
+        .authorize(start.as_str(), "alice")
+        .await?;
     screen(browser, &base, "logs", "#f-type").await?;
     browser.click("#f-type option[value=oauth]").await?;
     browser.click("#f-outcome option[value=failure]").await?;
@@ -140,7 +159,9 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     for _ in 0..30 {
         if browser
             .client()
-            .find(fantoccini::Locator::Css("table[aria-label='Log entries'] a"))
+            .find(fantoccini::Locator::Css(
+                "table[aria-label='Log entries'] a",
+            ))
             .await
             .is_ok()
         {
@@ -155,7 +176,10 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     anyhow::ensure!(found, "no failed OAuth attempt in the log");
     accessible(browser, "activity log (light)").await?;
     browser.click("table[aria-label='Log entries'] a").await?;
-    text(browser, ".timeline .level-error .message", |t| t.contains("access_denied")).await?;
+    text(browser, ".timeline .level-error .message", |t| {
+        t.contains("access_denied")
+    })
+    .await?;
     browser.screenshot("failed-attempt").await;
     accessible(browser, "log entry (light)").await?;
 
@@ -166,19 +190,34 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
         .as_str()
         .context("an access token")?
         .to_string();
-    screen(browser, &base, "connections", "table[aria-label=Connections]").await?;
+    screen(
+        browser,
+        &base,
+        "connections",
+        "table[aria-label=Connections]",
+    )
+    .await?;
     accessible(browser, "connections (light)").await?;
-    screen(browser, &base, &format!("connections/{LOCAL_OIDC}/{id}"), "#credentials").await?;
+    screen(
+        browser,
+        &base,
+        &format!("connections/{LOCAL_OIDC}/{id}"),
+        "#credentials",
+    )
+    .await?;
     let masked = text(browser, "#credentials", |t| t.contains("••••")).await?;
-    anyhow::ensure!(!masked.contains(&access_token), "credentials shown unmasked");
+    anyhow::ensure!(
+        !masked.contains(&access_token),
+        "credentials shown unmasked"
+    );
     accessible(browser, "connection (light)").await?;
     browser.click("#reveal").await?;
     text(browser, "#credentials", |t| t.contains(&access_token)).await?;
-    let refreshes = stack.oidc.requests("refresh_token");
+    let refreshes = refresh_requests(stack).await?;
     browser.click("#refresh").await?;
     text(browser, ".notice", |t| t == "Credentials refreshed.").await?;
     anyhow::ensure!(
-        stack.oidc.requests("refresh_token") > refreshes,
+        refresh_requests(stack).await? > refreshes,
         "the force refresh did not reach the provider"
     );
     let metadata = browser.wait_for("#metadata").await?;
@@ -189,7 +228,13 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     let stored = serde_json::to_value(stack.server.get_connection(&id, LOCAL_OIDC).await?)?;
     anyhow::ensure!(stored["metadata"]["plan"] == "pro", "metadata: {stored}");
     // The reveal is in the connection's own log.
-    screen(browser, &base, &format!("connections/{LOCAL_OIDC}/{id}"), "#credentials").await?;
+    screen(
+        browser,
+        &base,
+        &format!("connections/{LOCAL_OIDC}/{id}"),
+        "#credentials",
+    )
+    .await?;
     browser.screenshot("connection").await;
     browser
         .client()
@@ -206,7 +251,9 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     screen(browser, &base, "environment", "#connect-preview").await?;
     accessible(browser, "environment (light)").await?;
     browser.enter_frame("#connect-preview").await?;
-    browser.wait_for(&format!("button[data-integration=\"{LOCAL_OIDC}\"]")).await?;
+    browser
+        .wait_for(&format!("button[data-integration=\"{LOCAL_OIDC}\"]"))
+        .await?;
     let is_dark = "return document.documentElement.classList.contains('dark');";
     anyhow::ensure!(
         browser.client().execute(is_dark, vec![]).await? == serde_json::json!(false),
@@ -232,6 +279,16 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     browser.screenshot("environment-dark-preview").await;
     anyhow::ensure!(dark, "the preview never turned dark");
     Ok(())
+}
+
+/// How many refresh-token grants the local provider has answered.
+async fn refresh_requests(stack: &Stack) -> anyhow::Result<u64> {
+    let stats = stack.oidc.token_stats().await?;
+    Ok(stats
+        .token_requests
+        .get("refresh_token")
+        .copied()
+        .unwrap_or(0))
 }
 
 async fn dark_screens(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {

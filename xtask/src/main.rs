@@ -124,6 +124,10 @@ fn test(only: Option<Part>) -> anyhow::Result<()> {
                     "latchkey-tests",
                     "--exclude",
                     "connect-ui",
+                    // Browser-only like the Connect UI; it has no native tests (its API is tested
+                    // in server/tests/dashboard_auth.rs, its screens in tests/tests/dashboard.rs).
+                    "--exclude",
+                    "latchkey-dashboard",
                     "--all-targets",
                 ])
                 .current_dir(&root),
