@@ -90,13 +90,21 @@ fn Shell(path: RwSignal<Vec<String>>) -> impl IntoView {
     };
     let sign_out = move |everywhere: bool| {
         leptos::task::spawn_local(async move {
-            let path = if everywhere { "/session/everywhere" } else { "/session" };
+            let path = if everywhere {
+                "/session/everywhere"
+            } else {
+                "/session"
+            };
             let method = if everywhere { "POST" } else { "DELETE" };
             let _ = api::write::<serde_json::Value>(method, path, None::<&()>).await;
             session.0.set(None);
         });
     };
-    let email = move || session.0.with(|s| s.as_ref().map(|s| s.email.clone()).unwrap_or_default());
+    let email = move || {
+        session
+            .0
+            .with(|s| s.as_ref().map(|s| s.email.clone()).unwrap_or_default())
+    };
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="top">

@@ -12,7 +12,9 @@ use serde_json::Value;
 fn fragment_param(name: &str) -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
     let query = hash.split_once('?')?.1;
-    web_sys::UrlSearchParams::new_with_str(query).ok()?.get(name)
+    web_sys::UrlSearchParams::new_with_str(query)
+        .ok()?
+        .get(name)
 }
 
 #[component]
@@ -47,8 +49,7 @@ pub fn Connections() -> impl IntoView {
                     .unwrap_or_default()
                     .into_iter()
                     .filter(|c| {
-                        !failing.get()
-                            || c["errors"].as_array().is_some_and(|e| !e.is_empty())
+                        !failing.get() || c["errors"].as_array().is_some_and(|e| !e.is_empty())
                     })
                     .collect::<Vec<_>>()
             })
@@ -126,7 +127,9 @@ pub fn Connection(key: String, id: String) -> impl IntoView {
         let path = path.clone();
         move |_| {
             let path = path.clone();
-            if what == "delete" && !confirm("Delete this connection? Its credentials are gone for good.") {
+            if what == "delete"
+                && !confirm("Delete this connection? Its credentials are gone for good.")
+            {
                 return;
             }
             leptos::task::spawn_local(async move {
@@ -135,25 +138,35 @@ pub fn Connection(key: String, id: String) -> impl IntoView {
                     "reveal" => api::write::<Value>("POST", &format!("{path}/reveal"), None::<&()>)
                         .await
                         .map(|c| {
-                            revealed.set(Some(serde_json::to_string_pretty(&c).unwrap_or_default()));
+                            revealed
+                                .set(Some(serde_json::to_string_pretty(&c).unwrap_or_default()));
                             "Credentials revealed (recorded in the activity log).".to_string()
                         }),
-                    "refresh" => api::write::<Value>("POST", &format!("{path}/refresh"), None::<&()>)
+                    "refresh" => {
+                        api::write::<Value>("POST", &format!("{path}/refresh"), None::<&()>)
+                            .await
+                            .map(|_| {
+                                revealed.set(None);
+                                "Credentials refreshed.".to_string()
+                            })
+                    }
+                    "metadata" => match serde_json::from_str::<Value>(&metadata.get_untracked()) {
+                        Ok(m) if m.is_object() => {
+                            api::write::<Value>("PUT", &format!("{path}/metadata"), Some(&m))
+                                .await
+                                .map(|_| "Metadata saved.".to_string())
+                        }
+                        _ => Err(api::Failure {
+                            status: 0,
+                            message: "Metadata must be a JSON object.".into(),
+                        }),
+                    },
+                    _ => api::write::<Value>("DELETE", &path, None::<&()>)
                         .await
                         .map(|_| {
-                            revealed.set(None);
-                            "Credentials refreshed.".to_string()
+                            crate::go("connections");
+                            "Deleted.".to_string()
                         }),
-                    "metadata" => match serde_json::from_str::<Value>(&metadata.get_untracked()) {
-                        Ok(m) if m.is_object() => api::write::<Value>("PUT", &format!("{path}/metadata"), Some(&m))
-                            .await
-                            .map(|_| "Metadata saved.".to_string()),
-                        _ => Err(api::Failure { status: 0, message: "Metadata must be a JSON object.".into() }),
-                    },
-                    _ => api::write::<Value>("DELETE", &path, None::<&()>).await.map(|_| {
-                        crate::go("connections");
-                        "Deleted.".to_string()
-                    }),
                 };
                 match result {
                     Ok(m) => notice.set(Some(m)),
@@ -190,13 +203,13 @@ pub fn Connection(key: String, id: String) -> impl IntoView {
             })}
         </Suspense>
         <div class="row">
-            <button type="button" on:click=act("reveal")>"Reveal credentials"</button>
-            <button type="button" on:click=act("refresh")>"Force refresh"</button>
-            <button type="button" class="danger" on:click=act("delete")>"Delete connection"</button>
+            <button type="button" id="reveal" on:click=act("reveal")>"Reveal credentials"</button>
+            <button type="button" id="refresh" on:click=act("refresh")>"Force refresh"</button>
+            <button type="button" id="delete-connection" class="danger" on:click=act("delete")>"Delete connection"</button>
         </div>
         <h2><label for="metadata">"Metadata (JSON)"</label></h2>
         <textarea id="metadata" rows="6" prop:value=move || metadata.get() on:input=move |ev| metadata.set(event_target_value(&ev))></textarea>
-        <button type="button" on:click=act("metadata")>"Save metadata"</button>
+        <button type="button" id="save-metadata" on:click=act("metadata")>"Save metadata"</button>
         <h2>"Activity"</h2>
         {move || log.get().map(|r| match r {
             Err(e) => view! { <p class="problem">{e.message}</p> }.into_any(),

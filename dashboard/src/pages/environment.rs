@@ -43,7 +43,9 @@ fn KeysPanel(v: EnvironmentView) -> impl IntoView {
     };
     let rotate = move |which: RotateKeys, what: &'static str| {
         move |_| {
-            if !confirm(&format!("Rotate the {what}? Everything using the old one stops working at once.")) {
+            if !confirm(&format!(
+                "Rotate the {what}? Everything using the old one stops working at once."
+            )) {
                 return;
             }
             let which = which.clone();
@@ -104,7 +106,9 @@ fn Settings(v: EnvironmentView, version: RwSignal<u32>) -> impl IntoView {
             }
         });
         leptos::task::spawn_local(async move {
-            match api::write::<serde_json::Value>("PATCH", "/environment/settings", Some(&body)).await {
+            match api::write::<serde_json::Value>("PATCH", "/environment/settings", Some(&body))
+                .await
+            {
                 Ok(_) => {
                     error.set(None);
                     notice.set(Some("Settings saved.".into()));
@@ -147,7 +151,7 @@ fn Settings(v: EnvironmentView, version: RwSignal<u32>) -> impl IntoView {
                 <label for="s-dark">"Primary colour (dark)"</label>
                 <input id="s-dark" type="color" prop:value=move || dark.get() on:input=move |ev| dark.set(event_target_value(&ev))/>
             </fieldset>
-            <button type="submit">"Save settings"</button>
+            <button type="submit" id="save-settings">"Save settings"</button>
             <Problem message=error.into()/>
             <Notice message=notice.into()/>
         </form>
@@ -162,7 +166,9 @@ fn Preview(url: String, reload: RwSignal<u32>) -> impl IntoView {
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
         .unwrap_or_default();
-    let connect_origin = web_sys::Url::new(&url).map(|u| u.origin()).unwrap_or_default();
+    let connect_origin = web_sys::Url::new(&url)
+        .map(|u| u.origin())
+        .unwrap_or_default();
     let src = {
         let origin = origin.clone();
         move || {
@@ -187,7 +193,9 @@ fn Preview(url: String, reload: RwSignal<u32>) -> impl IntoView {
         }
         let target = connect_origin.clone();
         leptos::task::spawn_local(async move {
-            let Ok(session) = api::write::<PreviewSession>("POST", "/preview-session", None::<&()>).await else {
+            let Ok(session) =
+                api::write::<PreviewSession>("POST", "/preview-session", None::<&()>).await
+            else {
                 return;
             };
             let Some(win) = frame.get_untracked().and_then(|f| f.content_window()) else {

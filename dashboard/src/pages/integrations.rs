@@ -27,7 +27,9 @@ pub fn Integrations() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let editing = RwSignal::new(None::<String>);
     let remove = move |key: String| {
-        if !confirm(&format!("Delete the integration {key} and all its connections?")) {
+        if !confirm(&format!(
+            "Delete the integration {key} and all its connections?"
+        )) {
             return;
         }
         leptos::task::spawn_local(async move {
@@ -171,7 +173,9 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(p) = chosen.get_untracked() else { return };
+        let Some(p) = chosen.get_untracked() else {
+            return;
+        };
         let mut body = json!({"provider": p.name, "unique_key": unique_key.get_untracked()});
         if needs_app(&p.auth_mode) {
             body["credentials"] = json!({"type": p.auth_mode, "client_id": client_id.get_untracked(),
@@ -224,7 +228,7 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
                             <label for="new-scopes">"Scopes (comma-separated)"</label>
                             <input id="new-scopes" prop:value=move || scopes.get() on:input=move |ev| scopes.set(event_target_value(&ev))/>
                         </Show>
-                        <button type="submit">"Create integration"</button>
+                        <button type="submit" id="create-integration">"Create integration"</button>
                         <Problem message=error.into()/>
                     </form>
                 }
@@ -237,7 +241,10 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
 pub fn focus(id: &'static str) {
     leptos::task::spawn_local(async move {
         // After the next render.
-        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&wasm_bindgen::JsValue::NULL)).await;
+        let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(
+            &wasm_bindgen::JsValue::NULL,
+        ))
+        .await;
         if let Some(el) = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.get_element_by_id(id))

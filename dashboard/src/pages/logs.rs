@@ -44,7 +44,11 @@ pub fn Logs() -> impl IntoView {
     let cursor = RwSignal::new(None::<String>);
     let query = move || {
         let mut q = vec![];
-        for (k, v) in [("type", kind.get()), ("outcome", outcome.get()), ("integration", integration.get())] {
+        for (k, v) in [
+            ("type", kind.get()),
+            ("outcome", outcome.get()),
+            ("integration", integration.get()),
+        ] {
             if !v.trim().is_empty() {
                 q.push(format!("{k}={}", api::enc(v.trim())));
             }
@@ -76,22 +80,32 @@ pub fn Logs() -> impl IntoView {
         }
         live_entries.set(Vec::new());
         let url = format!("{}/logs/stream?{}", api::BASE, query().join("&"));
-        let Ok(es) = web_sys::EventSource::new(&url) else { return };
-        let on_entry = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            if let Some(entry) = ev.data().as_string().and_then(|d| serde_json::from_str::<Entry>(&d).ok()) {
-                live_entries.update(|list| {
-                    list.retain(|e| e.id != entry.id);
-                    list.insert(0, entry);
-                    list.truncate(100);
-                });
-            }
-        });
+        let Ok(es) = web_sys::EventSource::new(&url) else {
+            return;
+        };
+        let on_entry =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                if let Some(entry) = ev
+                    .data()
+                    .as_string()
+                    .and_then(|d| serde_json::from_str::<Entry>(&d).ok())
+                {
+                    live_entries.update(|list| {
+                        list.retain(|e| e.id != entry.id);
+                        list.insert(0, entry);
+                        list.truncate(100);
+                    });
+                }
+            });
         let _ = es.add_event_listener_with_callback("entry", on_entry.as_ref().unchecked_ref());
         on_entry.forget();
         source.set_value(Some(es));
     });
     on_cleanup(stop);
-    let select = |id: &'static str, label: &'static str, sig: RwSignal<String>, options: &'static [&'static str]| {
+    let select = |id: &'static str,
+                  label: &'static str,
+                  sig: RwSignal<String>,
+                  options: &'static [&'static str]| {
         view! {
             <div>
                 <label for=id>{label}</label>
@@ -166,7 +180,10 @@ fn Detail(e: Entry) -> impl IntoView {
         _ => view! { <span>"—"</span> }.into_any(),
     };
     let integration = match &e.integration {
-        Some(i) => view! { <a href=format!("#/connections?integration={}", api::enc(i))>{i.clone()}</a> }.into_any(),
+        Some(i) => {
+            view! { <a href=format!("#/connections?integration={}", api::enc(i))>{i.clone()}</a> }
+                .into_any()
+        }
         None => view! { <span>"—"</span> }.into_any(),
     };
     view! {
