@@ -1,6 +1,6 @@
 //! The dashboard's cookie API (issue 17) over the real server: the session cookie's attributes, a
 //! wrong password refused, the lockout after repeated failures, CSRF refusals (another origin, a
-//! missing token), sign-out everywhere, and a credential reveal that is recorded in the activity log
+//! missing token), a test webhook, sign-out everywhere, and a credential reveal that is recorded in the activity log
 //! without the revealed secret.
 
 mod common;
@@ -219,6 +219,37 @@ async fn writes_need_the_same_origin_and_the_csrf_token_and_sign_out_everywhere_
         .await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!(a.body["data"]["connect_ui"]["defaultTheme"], "dark");
+
+    // A test webhook: refused without a destination, queued in the outbox with one.
+    let a = one
+        .call(
+            Method::POST,
+            "/dashboard/api/environment/test-webhook",
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    let a = one
+        .call(
+            Method::PATCH,
+            "/dashboard/api/environment/settings",
+            Some(json!({"webhook_url": "https://hooks.example.com/latchkey"})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let a = one
+        .call(
+            Method::POST,
+            "/dashboard/api/environment/test-webhook",
+            None,
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["queued"], 1);
+    let queued = h
+        .sql_i64("SELECT COUNT(*) FROM webhook_outbox WHERE body LIKE '%test-webhook%'")
+        .await;
+    assert_eq!(queued, 1);
 
     let a = one
         .call(Method::POST, "/dashboard/api/session/everywhere", None)

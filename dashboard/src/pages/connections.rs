@@ -1,4 +1,4 @@
-//! Connections: search and filter (integration, end user, failing refresh) and a connection's page:
+//! Connections: search and filter (integration, end user, tag, failing refresh) and a connection's page:
 //! its config and metadata (editable), credentials masked until an explicit reveal (recorded in the
 //! activity log), force refresh, delete, and its own log.
 
@@ -23,6 +23,7 @@ pub fn Connections() -> impl IntoView {
     let integration = RwSignal::new(fragment_param("integration").unwrap_or_default());
     let end_user = RwSignal::new(String::new());
     let failing = RwSignal::new(false);
+    let tag = RwSignal::new(String::new());
     let list = LocalResource::new(move || {
         let mut q = vec![("limit".to_string(), "200".to_string())];
         for (k, v) in [
@@ -33,6 +34,10 @@ pub fn Connections() -> impl IntoView {
             if !v.trim().is_empty() {
                 q.push((k.into(), v.trim().to_string()));
             }
+        }
+        // `team=blue` filters on the connection's tag `team` (the REST API's `tags[team]=blue`).
+        if let Some((k, v)) = tag.get().split_once('=') {
+            q.push((format!("tags[{}]", k.trim()), v.trim().to_string()));
         }
         let query: Vec<String> = q
             .iter()
@@ -64,6 +69,8 @@ pub fn Connections() -> impl IntoView {
             <input id="f-integration" prop:value=move || integration.get() on:input=move |ev| integration.set(event_target_value(&ev))/></div>
             <div><label for="f-end-user">"End user id"</label>
             <input id="f-end-user" prop:value=move || end_user.get() on:input=move |ev| end_user.set(event_target_value(&ev))/></div>
+            <div><label for="f-tag">"Tag (key=value)"</label>
+            <input id="f-tag" placeholder="team=blue" prop:value=move || tag.get() on:change=move |ev| tag.set(event_target_value(&ev))/></div>
             <div class="check"><input id="f-failing" type="checkbox" prop:checked=move || failing.get()
                 on:change=move |ev| failing.set(event_target_checked(&ev))/>
             <label for="f-failing">"Failing refresh only"</label></div>

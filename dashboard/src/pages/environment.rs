@@ -1,4 +1,4 @@
-//! Environment: keys (reveal, rotate), the callback URL, webhook URLs, allowed origins, the HMAC
+//! Environment: keys (reveal, rotate), the callback URL, webhook URLs (and a test webhook), allowed origins, the HMAC
 //! switch and the Connect UI theme, with a live preview of the real Connect UI in an iframe (a
 //! preview connect session is handed to it the way the SDK does: on its `ready` message).
 
@@ -122,6 +122,22 @@ fn Settings(v: EnvironmentView, version: RwSignal<u32>) -> impl IntoView {
         });
     };
     let _ = version;
+    let test_webhook = move |_| {
+        leptos::task::spawn_local(async move {
+            match api::write::<serde_json::Value>("POST", "/environment/test-webhook", None::<&()>)
+                .await
+            {
+                Ok(v) => {
+                    error.set(None);
+                    notice.set(Some(format!("Test webhook queued for {} destination(s); its deliveries show in the activity log.", v["queued"])));
+                }
+                Err(e) => {
+                    notice.set(None);
+                    error.set(Some(e.message));
+                }
+            }
+        });
+    };
     view! {
         <form class="panel settings" on:submit=save aria-labelledby="settings-title">
             <h2 id="settings-title">"Settings"</h2>
@@ -132,6 +148,7 @@ fn Settings(v: EnvironmentView, version: RwSignal<u32>) -> impl IntoView {
             <input id="s-webhook" type="url" prop:value=move || webhook.get() on:input=move |ev| webhook.set(event_target_value(&ev))/>
             <label for="s-webhook2">"Secondary webhook URL"</label>
             <input id="s-webhook2" type="url" prop:value=move || webhook2.get() on:input=move |ev| webhook2.set(event_target_value(&ev))/>
+            <button type="button" id="test-webhook" on:click=test_webhook>"Send a test webhook"</button>
             <label for="s-origins">"Allowed origins (one per line; empty allows any)"</label>
             <textarea id="s-origins" rows="3" prop:value=move || origins.get() on:input=move |ev| origins.set(event_target_value(&ev))></textarea>
             <div class="check">

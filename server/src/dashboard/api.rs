@@ -77,6 +77,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/dashboard/api/environment/keys/reveal", post(reveal_keys))
         .route("/dashboard/api/environment/keys/rotate", post(rotate_keys))
+        .route(
+            "/dashboard/api/environment/test-webhook",
+            post(test_webhook),
+        )
         .route("/dashboard/api/preview-session", post(preview_session))
         .layer(axum::Extension(auth::Limits::new()))
 }
@@ -521,6 +525,37 @@ async fn rotate_keys(
         which.webhook_signing,
     );
     Ok(Json(keys(&env)))
+}
+
+/// "Send a test webhook": a signed `auth` webhook (operation `creation`) for the made-up connection
+/// `test-webhook` of integration `latchkey-test`, queued in the outbox to every configured
+/// destination like a real one (so its deliveries show in the activity log).
+async fn test_webhook(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let env = dev(&app).await?;
+    let event = crate::webhooks::auth_event(
+        &env.name,
+        "latchkey-test",
+        "test-webhook",
+        "latchkey-test",
+        "NONE",
+        "creation",
+        None,
+        None,
+    );
+    let rows = crate::webhooks::auth_rows(&app, env.id, &event).await;
+    if rows.is_empty() {
+        return Err(ApiError::invalid_body(
+            vec!["webhook_url".into()],
+            "No webhook URL is set (or auth webhooks for new connections are off): nothing to send.",
+        ));
+    }
+    for row in &rows {
+        app.store.enqueue_webhook(row).await?;
+    }
+    Ok(Json(serde_json::json!({ "queued": rows.len() })))
 }
 
 /// A connect session for the Connect UI preview (end user `dashboard-preview`); it expires like
