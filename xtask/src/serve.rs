@@ -5,7 +5,8 @@
 //! 2. the `local-oidc` integration saved through the server's CLI (idempotent);
 //! 3. the server on http://localhost:3003 (SQLite in the default data directory,
 //!    `~/.local/share/latchkey`, which the `latchkey` CLI finds from any directory);
-//! 4. the demo app on http://127.0.0.1:3010, given the dev secret key.
+//! 4. the demo app on http://127.0.0.1:3010, given the dev secret key;
+//! 5. a demo dashboard administrator (`admin@example.com`, a new password printed each run).
 //!
 //! Ports are checked before anything is built; the banner is printed once the server and the demo
 //! answer. Ctrl-C stops everything.
