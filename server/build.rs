@@ -1,6 +1,6 @@
 //! Build script of the server:
 //!
-//! 1. **Embeds the web build outputs** (`dist/connect-ui/` and `pkg/` of the workspace) so that the
+//! 1. **Embeds the web build outputs** (`dist/connect-ui/`, `dist/dashboard/` and `pkg/` of the workspace) so that the
 //!    `latchkey` binary alone serves the Connect UI and the SDK. Each file is copied into `OUT_DIR`
 //!    together with a gzip and a brotli copy (made here, once, with `flate2` and `brotli`), and a Rust
 //!    table of `include_bytes!` is generated for `src/http/embedded.rs`. A folder that does not exist
@@ -28,6 +28,7 @@ fn main() {
     for (name, dir) in [
         ("CONNECT_UI", root.join("dist/connect-ui")),
         ("SDK", root.join("pkg")),
+        ("DASHBOARD", root.join("dist/dashboard")),
     ] {
         // Watching the folder (cargo looks at every file under it). A missing folder is not watched
         // (cargo would then re-run this script, and rebuild the crate, on every build); `pkg/` always

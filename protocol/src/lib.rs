@@ -10,6 +10,8 @@
 pub mod activity;
 pub mod connect;
 pub mod connection;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod integrations;

@@ -25,6 +25,8 @@ pub struct Config {
     /// Where the Connect UI is served; defaults to `<public_url>/connect/`.
     pub connect_ui_url: Option<String>,
     /// A folder served at `/connect/` instead of the Connect UI embedded in the binary (development).
+    /// `LATCHKEY_DASHBOARD_DIR`: serve the dashboard from this folder instead of the copy in the binary.
+    pub dashboard_dir: Option<PathBuf>,
     pub connect_ui_dir: Option<PathBuf>,
     /// A folder served at `/sdk/` instead of the SDK package embedded in the binary (development).
     pub sdk_dir: Option<PathBuf>,
@@ -173,6 +175,7 @@ impl Config {
             providers_file: var("LATCHKEY_PROVIDERS_FILE").map(PathBuf::from),
             connect_ui_url: var("LATCHKEY_CONNECT_UI_URL"),
             connect_ui_dir: var("LATCHKEY_CONNECT_UI_DIR").map(PathBuf::from),
+            dashboard_dir: var("LATCHKEY_DASHBOARD_DIR").map(PathBuf::from),
             sdk_dir: var("LATCHKEY_SDK_DIR").map(PathBuf::from),
             allow_private_providers,
             allow_private_webhooks,
@@ -223,6 +226,7 @@ impl Config {
             providers_file: None,
             connect_ui_url: None,
             connect_ui_dir: Some(root.join("dist/connect-ui")),
+            dashboard_dir: Some(root.join("dist/dashboard")),
             sdk_dir: Some(root.join("pkg")),
             allow_private_providers: true,
             allow_private_webhooks: true,

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 pub mod credential_modes;
 pub mod crypto;
+pub mod dashboard;
 pub mod doctor;
 pub mod environment;
 pub mod environment_cache;

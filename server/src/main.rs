@@ -69,6 +69,11 @@ enum Command {
     Completions { shell: clap_complete::Shell },
     /// The activity log: operations (OAuth attempts, refreshes, webhooks, proxy calls…) and their steps.
     Logs(latchkey_server::activity::cli::LogsArgs),
+    /// Dashboard administrators (`/dashboard/`).
+    Admin {
+        #[command(subcommand)]
+        command: latchkey_server::dashboard::cli::AdminCommand,
+    },
     /// The webhook outbox: list deliveries and dead letters, re-send a failed one.
     Webhooks {
         #[command(subcommand)]
@@ -246,6 +251,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Settings { command } => settings(config, command).await,
         Command::Webhooks { command } => webhooks(config, command).await,
         Command::Logs(args) => latchkey_server::activity::cli::run(config, args).await,
+        Command::Admin { command } => latchkey_server::dashboard::cli::run(config, command).await,
         Command::Providers {
             command: ProvidersCommand::List,
         } => {

@@ -83,6 +83,7 @@ impl ReservedServer {
             config.providers_file = Some(path);
         }
         configure(&mut config);
+        let database_url = config.database_url.clone();
         let running = tokio::time::timeout(
             Duration::from_secs(30),
             latchkey_server::start(config, self.listener),
@@ -96,6 +97,7 @@ impl ReservedServer {
             .build()?;
         Ok(LatchkeyServer {
             running,
+            database_url,
             url: self.public_url,
             http,
             _dir: self.dir,
@@ -106,6 +108,7 @@ impl ReservedServer {
 /// A running Latchkey server; stops on drop (and its data directory is deleted).
 pub struct LatchkeyServer {
     running: RunningServer,
+    database_url: String,
     url: String,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -132,6 +135,11 @@ impl LatchkeyServer {
     /// Base URL (`http://localhost:<port>`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Creates a dashboard administrator, as `latchkey admin create <email>` does.
+    pub async fn create_admin(&self, email: &str, password: &str) -> anyhow::Result<()> {
+        latchkey_server::dashboard::cli::create(&self.database_url, email, password).await
     }
 
     /// The `dev` environment's secret key.

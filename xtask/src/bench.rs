@@ -31,7 +31,7 @@ fn sizes() -> anyhow::Result<()> {
         }
         files
     });
-    let [sdk, ui] = budgets::measure()?;
+    let [sdk, ui, dashboard] = budgets::measure()?;
     print_figure(
         &sdk,
         "@nangohq/frontend 0.71.10",
@@ -42,6 +42,8 @@ fn sizes() -> anyhow::Result<()> {
         "Nango's Connect UI",
         ui_peer.and_then(|f| gzip_total(&f).ok()),
     )?;
+    // No peer: Nango's dashboard is not published as a standalone build.
+    print_figure(&dashboard, "Nango's dashboard", None)?;
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! Size budgets (`budgets.toml` at the workspace root): what the SDK and the Connect UI make a browser
+//! Size budgets (`budgets.toml` at the workspace root): what the SDK, the Connect UI and the dashboard make a browser
 //! download, gzip -9, measured on the build output. `cargo xtask build` fails over budget; the bench
 //! prints the same figures with their budgets and peers.
 
@@ -24,8 +24,8 @@ impl Figure {
     }
 }
 
-/// The SDK's and the Connect UI's figures against `budgets.toml`.
-pub fn measure() -> anyhow::Result<[Figure; 2]> {
+/// The SDK's, the Connect UI's and the dashboard's figures against `budgets.toml`.
+pub fn measure() -> anyhow::Result<[Figure; 3]> {
     let root = util::root();
     let budgets: toml::Value =
         toml::from_str(&std::fs::read_to_string(root.join("budgets.toml"))?)?;
@@ -47,6 +47,12 @@ pub fn measure() -> anyhow::Result<[Figure; 2]> {
             what: "Connect UI (cold load up to the first render)",
             files: sized(&root, connect_ui_files(&root.join("dist/connect-ui"))?)?,
             budget: budget("connect_ui")?,
+        },
+        Figure {
+            what: "Dashboard (cold load up to the sign-in screen)",
+            // Same shape as the Connect UI's output: index.html and its hashed assets.
+            files: sized(&root, connect_ui_files(&root.join("dist/dashboard"))?)?,
+            budget: budget("dashboard")?,
         },
     ])
 }

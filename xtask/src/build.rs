@@ -29,7 +29,8 @@ pub fn server_release() -> anyhow::Result<()> {
         .current_dir(util::root()))
 }
 
-/// The SDK into `pkg/` and the Connect UI into `dist/connect-ui/` (content-hashed assets, see
+/// The SDK into `pkg/`, the Connect UI into `dist/connect-ui/` and the dashboard into `dist/dashboard/`
+/// (content-hashed assets, see
 /// [`publish`]), both with precompressed copies; then the size budgets.
 ///
 /// The SDK is built in a target directory of its own: the Connect UI links it without its `js`
@@ -56,7 +57,19 @@ pub fn web() -> anyhow::Result<()> {
         "connect_ui",
     )?;
     let dist = root.join("dist/connect-ui");
-    publish::connect_ui(&stage, &root.join("connect-ui/static"), &dist)?;
+    publish::web_app("connect_ui", &stage, &root.join("connect-ui/static"), &dist)?;
+    publish::precompress(&dist)?;
+    // The dashboard likewise, into `dist/dashboard/` (served at `/dashboard/`).
+    let stage = util::target_dir().join("dashboard-bindgen");
+    wasm_crate(
+        "latchkey-dashboard",
+        "latchkey_dashboard",
+        &util::target_dir(),
+        &stage,
+        "dashboard",
+    )?;
+    let dist = root.join("dist/dashboard");
+    publish::web_app("dashboard", &stage, &root.join("dashboard/static"), &dist)?;
     publish::precompress(&dist)?;
     publish::precompress(&pkg)?;
     budgets::check()

@@ -2,10 +2,12 @@
 //!
 //! - `setup`  installs what the build and tests need, skipping what is present (wasm32 target,
 //!   wasm-bindgen-cli at the exact version in Cargo.lock, Debian chromium + chromedriver, npm tools).
-//! - `build`  builds the server, the SDK into `pkg/` and the Connect UI into `dist/connect-ui/`,
+//! - `build`  builds the server, the SDK into `pkg/`, the Connect UI into `dist/connect-ui/` and the
+//!   dashboard into `dist/dashboard/`,
 //!   every wasm through the pinned `wasm-opt -Oz` (npm binaryen; Debian's breaks modules), and fails
 //!   over a size budget (`budgets.toml`); `web` does the same without the server.
-//! - `serve`  runs the local OAuth provider, the server and the demo app.
+//! - `serve`  runs the local OAuth provider, the server and the demo app (and prints how to sign in
+//!   to the dashboard).
 //! - `test`   runs every test: unit, server integration, wasm in headless Chromium, end-to-end.
 //! - `image`  builds the static (musl) server, smoke-tests it and builds the container image.
 //! - `bench`  prints the figures we track with their budgets, peers and ratios.
@@ -119,6 +121,10 @@ fn test(only: Option<Part>) -> anyhow::Result<()> {
                     "latchkey-tests",
                     "--exclude",
                     "connect-ui",
+                    // Browser-only like the Connect UI; it has no native tests (its API is tested
+                    // in server/tests/dashboard_auth.rs, its screens in tests/tests/dashboard.rs).
+                    "--exclude",
+                    "latchkey-dashboard",
                     "--all-targets",
                 ])
                 .current_dir(&root),

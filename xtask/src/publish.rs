@@ -27,30 +27,29 @@ pub const ASSETS: &str = "assets";
 /// script applies the same rule to what it embeds).
 const WORTH_IT: f64 = 0.9;
 
-/// Builds `dist` from the wasm-bindgen output in `stage` and the hand-written files in `static_dir`.
-pub fn connect_ui(stage: &Path, static_dir: &Path, dist: &Path) -> anyhow::Result<()> {
+/// Builds `dist` from the wasm-bindgen output in `stage` (`<name>.js`, `<name>_bg.wasm`) and the
+/// hand-written files in `static_dir` (the Connect UI's, and the dashboard's the same way).
+pub fn web_app(name: &str, stage: &Path, static_dir: &Path, dist: &Path) -> anyhow::Result<()> {
+    let bg = format!("{name}_bg.wasm");
     if dist.exists() {
         std::fs::remove_dir_all(dist)?;
     }
     std::fs::create_dir_all(dist.join(ASSETS))?;
     let out = Hashed { dist };
 
-    let wasm = out.put(
-        "connect_ui_bg.wasm",
-        std::fs::read(stage.join("connect_ui_bg.wasm"))?,
-    )?;
+    let wasm = out.put(&bg, std::fs::read(stage.join(&bg))?)?;
     // boot.js goes beside the glue, pointing at the published wasm; rolldown makes one minified module
     // of it, the glue and the glue's snippets (one request instead of three, none discovered late).
     let boot = read_text(&static_dir.join("boot.js"))?;
-    let boot = replace_all(&boot, "./connect_ui_bg.wasm", &format!("./{wasm}"))?;
+    let boot = replace_all(&boot, &format!("./{bg}"), &format!("./{wasm}"))?;
     std::fs::write(stage.join("boot.js"), boot)?;
     let bundled = stage.join("bundle.js");
     bundle(&stage.join("boot.js"), &bundled)?;
-    let js = out.put("connect_ui.js", std::fs::read(&bundled)?)?;
+    let js = out.put(&format!("{name}.js"), std::fs::read(&bundled)?)?;
 
     let mut index = read_text(&static_dir.join("index.html"))?;
-    for (from, to) in [("./connect_ui_bg.wasm", &wasm), ("./boot.js", &js)] {
-        index = replace_all(&index, from, &format!("./{ASSETS}/{to}"))?;
+    for (from, to) in [(format!("./{bg}"), &wasm), ("./boot.js".to_string(), &js)] {
+        index = replace_all(&index, &from, &format!("./{ASSETS}/{to}"))?;
     }
     // The stylesheet is inlined (the CSP allows inline styles, not scripts): one request less, and
     // nothing to fetch before the first paint but the module and the wasm.

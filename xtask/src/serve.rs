@@ -5,7 +5,8 @@
 //! 2. the `local-oidc` integration saved through the server's CLI (idempotent);
 //! 3. the server on http://localhost:3003 (SQLite in the default data directory,
 //!    `~/.local/share/latchkey`, which the `latchkey` CLI finds from any directory);
-//! 4. the demo app on http://127.0.0.1:3010, given the dev secret key.
+//! 4. the demo app on http://127.0.0.1:3010, given the dev secret key;
+//! 5. a demo dashboard administrator (`admin@example.com`, a new password printed each run).
 //!
 //! Ports are checked before anything is built; the banner is printed once the server and the demo
 //! answer. Ctrl-C stops everything.
@@ -18,6 +19,9 @@ const PROVIDER_PORT: u16 = 3020;
 const SERVER_ADDR: &str = "127.0.0.1:3003";
 const DEMO_ADDR: &str = "127.0.0.1:3010";
 const CLIENT_ID: &str = "latchkey-demo";
+
+/// The demo dashboard administrator `serve` creates (a new password each run, printed).
+const DEMO_ADMIN: &str = "admin@example.com";
 
 /// The server's and the demo's listen addresses (`LATCHKEY_ADDR`, `DEMO_ADDR`, as they read them).
 fn listen_addrs() -> (String, String) {
@@ -115,6 +119,17 @@ pub fn run() -> anyhow::Result<()> {
     server_env(&mut keys);
     let secret_key = output(keys.args(["keys", "show", "--secret"]))
         .ok_or_else(|| anyhow::anyhow!("could not read the dev secret key"))?;
+    // A demo dashboard administrator with a fresh password each run (development only: `latchkey
+    // admin create` resets the password of an existing account).
+    step("creating the demo dashboard administrator");
+    let admin_password = random_secret()?;
+    let mut admin = Command::new(&latchkey);
+    server_env(&mut admin);
+    util::run(
+        admin
+            .args(["admin", "create", DEMO_ADMIN])
+            .env("LATCHKEY_ADMIN_PASSWORD", &admin_password),
+    )?;
 
     step("starting the server");
     let mut serve = Command::new(&latchkey);
@@ -134,6 +149,9 @@ pub fn run() -> anyhow::Result<()> {
     println!("\nLatchkey is running:");
     println!("  demo app       http://127.0.0.1:3010   <- open this, click \"Connect an account\"");
     println!("  server / API   {public_url}   (secret key: {secret_key})");
+    println!(
+        "  dashboard      {public_url}/dashboard/   (sign in as {DEMO_ADMIN}, password {admin_password})"
+    );
     println!("  API reference  {public_url}/openapi.json");
     println!("  SDK            {public_url}/sdk/index.js");
     println!(

@@ -90,7 +90,7 @@ pub fn router(app: &AppState) -> Router<AppState> {
 }
 
 /// The files of one source, for nesting under its prefix.
-fn files(source: &Source, index_on_directories: bool) -> Router<AppState> {
+pub(crate) fn files(source: &Source, index_on_directories: bool) -> Router<AppState> {
     match source {
         Source::Disk(dir) => Router::new()
             .fallback_service(
@@ -138,7 +138,7 @@ async fn connect_cache_policy(
 }
 
 /// ServeDir picks a precompressed copy by `Accept-Encoding` but does not say so to caches.
-fn vary_accept_encoding() -> SetResponseHeaderLayer<HeaderValue> {
+pub(crate) fn vary_accept_encoding() -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(
         header::VARY,
         HeaderValue::from_static("accept-encoding"),
@@ -146,7 +146,7 @@ fn vary_accept_encoding() -> SetResponseHeaderLayer<HeaderValue> {
 }
 
 /// Where a set of static files comes from.
-enum Source {
+pub(crate) enum Source {
     /// A folder (the `LATCHKEY_*_DIR` override, or the workspace's build output in a checkout).
     Disk(PathBuf),
     /// Compiled into the binary.
@@ -157,7 +157,7 @@ enum Source {
 
 /// The override folder if set, else the embedded copy, else `dev_default` when it exists (a debug
 /// binary built before the web parts, run from the workspace).
-fn source(
+pub(crate) fn source(
     dir: Option<&Path>,
     embedded: Option<Bundle>,
     dev_default: &str,

@@ -91,7 +91,7 @@ fn session_tags(body: &CreateConnectSessionRequest) -> BTreeMap<String, String> 
     )
 }
 
-async fn create_session(
+pub(crate) async fn create_session(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(body): StrictJson<CreateConnectSessionRequest>,
@@ -101,7 +101,7 @@ async fn create_session(
 
 /// A session that re-authorizes one existing connection: any auth with it updates that connection
 /// (webhook operation `override`), and only its integration is allowed.
-async fn create_reconnect_session(
+pub(crate) async fn create_reconnect_session(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(body): StrictJson<CreateReconnectSessionRequest>,
@@ -132,7 +132,7 @@ async fn create_reconnect_session(
     issue(&app, env.id, session, Some(body.connection_id)).await
 }
 
-async fn issue(
+pub(crate) async fn issue(
     app: &AppState,
     env_id: i64,
     body: CreateConnectSessionRequest,
@@ -204,7 +204,7 @@ async fn issue(
     ))
 }
 
-async fn get_session(
+pub(crate) async fn get_session(
     auth: SessionTokenAuth,
 ) -> Result<Json<DataEnvelope<ConnectSessionInfo>>, ApiError> {
     let s = &auth.session;
@@ -227,7 +227,7 @@ async fn get_session(
     })))
 }
 
-async fn delete_session(
+pub(crate) async fn delete_session(
     State(app): State<AppState>,
     auth: SessionTokenAuth,
 ) -> Result<StatusCode, ApiError> {

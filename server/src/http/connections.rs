@@ -37,13 +37,13 @@ pub fn router() -> Router<AppState> {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConnectionQuery {
-    provider_config_key: Option<String>,
+    pub(crate) provider_config_key: Option<String>,
     /// `true` refreshes the token even when it is not about to expire.
     #[serde(default)]
-    force_refresh: Option<String>,
+    pub(crate) force_refresh: Option<String>,
     /// `true` includes the refresh token in the answer (Nango strips it by default).
     #[serde(default)]
-    refresh_token: Option<String>,
+    pub(crate) refresh_token: Option<String>,
 }
 
 fn flag(v: &Option<String>) -> bool {
@@ -128,7 +128,7 @@ fn view(
     }
 }
 
-async fn show(
+pub(crate) async fn show(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(id): Path<String>,
@@ -197,7 +197,7 @@ fn credentials_type(c: &Credentials) -> &'static str {
 /// `POST /connections`: imports a connection whose credentials exist already (migrating from another
 /// system). Shapes as Nango: 201 with the connection; the credential type must be the provider's
 /// auth mode; an existing connection of the same id is overwritten.
-async fn import(
+pub(crate) async fn import(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(body): StrictJson<ImportConnectionRequest>,
@@ -453,7 +453,7 @@ impl ListFilter {
     }
 }
 
-async fn list(
+pub(crate) async fn list(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Query(pairs): Query<Vec<(String, String)>>,
@@ -485,7 +485,7 @@ async fn list(
     Ok(Json(ConnectionList { connections }))
 }
 
-async fn remove(
+pub(crate) async fn remove(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(id): Path<String>,
@@ -514,13 +514,13 @@ pub enum OneOrMany {
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataBody {
-    connection_id: OneOrMany,
-    provider_config_key: String,
-    metadata: serde_json::Map<String, serde_json::Value>,
+    pub(crate) connection_id: OneOrMany,
+    pub(crate) provider_config_key: String,
+    pub(crate) metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `POST /connections/metadata`: replaces the metadata; 201 echoing the body.
-async fn replace_metadata(
+pub(crate) async fn replace_metadata(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(body): StrictJson<MetadataBody>,
@@ -531,7 +531,7 @@ async fn replace_metadata(
 }
 
 /// `PATCH /connections/metadata`: shallow-merges into the metadata; 200 echoing the body.
-async fn merge_metadata(
+pub(crate) async fn merge_metadata(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(body): StrictJson<MetadataBody>,
@@ -539,7 +539,7 @@ async fn merge_metadata(
     write_metadata(&app, env.id, body, true).await.map(Json)
 }
 
-async fn write_metadata(
+pub(crate) async fn write_metadata(
     app: &AppState,
     env_id: i64,
     body: MetadataBody,

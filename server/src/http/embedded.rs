@@ -37,6 +37,11 @@ impl Bundle {
         Some(Self(generated::CONNECT_UI)).filter(|b| !b.0.is_empty())
     }
 
+    /// The dashboard (`dist/dashboard`), or `None` when the binary was built without it.
+    pub fn dashboard() -> Option<Self> {
+        Some(Self(generated::DASHBOARD)).filter(|b| !b.0.is_empty())
+    }
+
     /// The SDK package (`pkg`), or `None` when the binary was built without it.
     pub fn sdk() -> Option<Self> {
         Some(Self(generated::SDK)).filter(|b| b.0.iter().any(|a| a.path.ends_with(".wasm")))
@@ -211,7 +216,7 @@ mod tests {
 
     #[test]
     fn embedded_tables_are_sorted_for_lookup() {
-        for table in [generated::CONNECT_UI, generated::SDK] {
+        for table in [generated::CONNECT_UI, generated::SDK, generated::DASHBOARD] {
             assert!(table.windows(2).all(|w| w[0].path < w[1].path));
         }
     }

@@ -15,11 +15,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/environment/settings", get(show).patch(update))
 }
 
-async fn show(SecretKeyAuth(env): SecretKeyAuth) -> Json<DataEnvelope<EnvironmentSettings>> {
+pub(crate) async fn show(
+    SecretKeyAuth(env): SecretKeyAuth,
+) -> Json<DataEnvelope<EnvironmentSettings>> {
     Json(DataEnvelope::new(settings::redacted(&env.settings)))
 }
 
-async fn update(
+pub(crate) async fn update(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(patch): StrictJson<EnvironmentSettingsPatch>,

@@ -92,7 +92,10 @@ async fn environment_for_secret(app: &AppState, key: &str) -> Result<Environment
 }
 
 /// Environment `id`, opened (from the cache when it is there).
-async fn environment_by_id(app: &AppState, id: i64) -> Result<Option<Environment>, ApiError> {
+pub(crate) async fn environment_by_id(
+    app: &AppState,
+    id: i64,
+) -> Result<Option<Environment>, ApiError> {
     let cache = app.store.environments();
     if let Some(env) = cache.by_id(id) {
         return Ok(Some(Environment::clone(&env)));

@@ -144,7 +144,7 @@ pub fn new_integration(
     })
 }
 
-async fn list(
+pub(crate) async fn list(
     State(app): State<AppState>,
     who: SecretOrSession,
 ) -> Result<Json<DataEnvelope<Vec<ApiPublicIntegration>>>, ApiError> {
@@ -165,7 +165,7 @@ async fn list(
     Ok(Json(DataEnvelope::new(data)))
 }
 
-async fn create(
+pub(crate) async fn create(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(body): StrictJson<CreateIntegration>,
@@ -186,7 +186,7 @@ async fn create(
     Ok(Json(DataEnvelope::new(public_view(&app, &created))))
 }
 
-async fn show(
+pub(crate) async fn show(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(key): Path<String>,
@@ -209,7 +209,7 @@ fn integration_not_found(key: &str) -> ApiError {
     )
 }
 
-async fn update(
+pub(crate) async fn update(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(key): Path<String>,
@@ -329,7 +329,7 @@ async fn update(
     Ok(Json(DataEnvelope::new(public_view(&app, &saved))))
 }
 
-async fn remove(
+pub(crate) async fn remove(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(key): Path<String>,

@@ -142,7 +142,7 @@ pub async fn steps(app: &AppState, entry_id: &str) -> Result<Vec<LogStep>, sqlx:
         .collect())
 }
 
-async fn list(
+pub(crate) async fn list(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Query(q): Query<LogQuery>,
@@ -172,7 +172,7 @@ async fn list(
     }))
 }
 
-async fn show(
+pub(crate) async fn show(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(id): Path<String>,
@@ -204,7 +204,7 @@ struct Tail {
     first: bool,
 }
 
-async fn tail(
+pub(crate) async fn tail(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Query(q): Query<LogQuery>,

@@ -99,6 +99,7 @@ pub fn router(app: AppState) -> Router {
         .merge(openapi::router())
         .merge(ops::router())
         .merge(assets::router(&app))
+        .merge(crate::dashboard::router(&app))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
     Router::new()
         .merge(limited)

@@ -29,7 +29,7 @@ fn view(app: &AppState, name: &str, raw: &serde_json::Value) -> serde_json::Valu
     v
 }
 
-async fn list(
+pub(crate) async fn list(
     State(app): State<AppState>,
     _who: SecretOrSession,
 ) -> Json<DataEnvelope<Vec<serde_json::Value>>> {
@@ -41,7 +41,7 @@ async fn list(
     ))
 }
 
-async fn show(
+pub(crate) async fn show(
     State(app): State<AppState>,
     _who: SecretOrSession,
     Path(provider): Path<String>,

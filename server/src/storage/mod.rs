@@ -10,6 +10,8 @@
 mod sql;
 #[macro_use]
 pub mod activity;
+#[macro_use]
+pub mod dashboard;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -24,7 +26,9 @@ use std::sync::Arc;
 /// Every query the server makes. Implemented by [`SqliteStore`] and [`PostgresStore`] from the same
 /// SQL text, so both backends pass the same test suite.
 #[async_trait::async_trait]
-pub trait Storage: activity::ActivityStorage + Send + Sync + 'static {
+pub trait Storage:
+    activity::ActivityStorage + dashboard::DashboardStorage + Send + Sync + 'static
+{
     /// Which backend this is (`sqlite` or `postgres`), for logs and tests.
     fn backend(&self) -> &'static str;
 

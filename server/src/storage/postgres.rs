@@ -112,3 +112,4 @@ impl_storage!(
 );
 
 impl_activity_storage!(PostgresStore, begin = "BEGIN", db = sqlx::Postgres);
+impl_dashboard_storage!(PostgresStore);

@@ -124,3 +124,4 @@ impl_storage!(
 );
 
 impl_activity_storage!(SqliteStore, begin = "BEGIN IMMEDIATE", db = sqlx::Sqlite);
+impl_dashboard_storage!(SqliteStore);

@@ -1,0 +1,581 @@
+//! `/dashboard/api/…`: the dashboard's private JSON API, authenticated by the session cookie
+//! ([`super::auth`]). Each route calls the REST API's own handler for the `dev` environment
+//! (the same validation, storage and activity records as `curl` with the secret key), adding only
+//! what a browser needs on top: credentials masked until an explicit, logged reveal; keys shown on
+//! demand; the catalog searched server-side; the overview's daily counts.
+
+use super::auth::{self, Admin, AdminWrite, ClientIp};
+use crate::activity::{Outcome, Subject};
+use crate::environment::Environment;
+use crate::http::connections::{ConnectionQuery, MetadataBody};
+use crate::http::error::ApiError;
+use crate::http::extract::{Path, Query, SecretKeyAuth, SecretOrSession, StrictJson};
+use crate::http::integrations::{CreateIntegration, PatchIntegration};
+use crate::http::logs::LogQuery;
+use crate::http::{connect_sessions, connections, environment, integrations, logs};
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use latchkey_protocol::connect::{CreateConnectSessionRequest, EndUser};
+use latchkey_protocol::dashboard::{
+    CatalogEntry, DayCount, EnvironmentView, Keys, Overview, PreviewSession, RotateKeys,
+    SessionInfo, SignIn,
+};
+use latchkey_protocol::settings::EnvironmentSettingsPatch;
+use latchkey_protocol::DataEnvelope;
+use serde_json::Value;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/dashboard/api/session",
+            get(session).post(sign_in).delete(sign_out),
+        )
+        .route(
+            "/dashboard/api/session/everywhere",
+            post(sign_out_everywhere),
+        )
+        .route("/dashboard/api/overview", get(overview))
+        .route("/dashboard/api/catalog", get(catalog))
+        .route(
+            "/dashboard/api/integrations",
+            get(list_integrations).post(create_integration),
+        )
+        .route(
+            "/dashboard/api/integrations/{key}",
+            get(show_integration)
+                .patch(update_integration)
+                .delete(delete_integration),
+        )
+        .route("/dashboard/api/connections", get(list_connections))
+        .route(
+            "/dashboard/api/connections/{key}/{id}",
+            get(show_connection).delete(delete_connection),
+        )
+        .route(
+            "/dashboard/api/connections/{key}/{id}/reveal",
+            post(reveal_connection),
+        )
+        .route(
+            "/dashboard/api/connections/{key}/{id}/refresh",
+            post(refresh_connection),
+        )
+        .route(
+            "/dashboard/api/connections/{key}/{id}/metadata",
+            put(replace_metadata),
+        )
+        .route("/dashboard/api/logs", get(list_logs))
+        .route("/dashboard/api/logs/stream", get(stream_logs))
+        .route("/dashboard/api/logs/{id}", get(show_log))
+        .route("/dashboard/api/environment", get(show_environment))
+        .route(
+            "/dashboard/api/environment/settings",
+            axum::routing::patch(update_settings),
+        )
+        .route("/dashboard/api/environment/keys/reveal", post(reveal_keys))
+        .route("/dashboard/api/environment/keys/rotate", post(rotate_keys))
+        .route(
+            "/dashboard/api/environment/test-webhook",
+            post(test_webhook),
+        )
+        .route("/dashboard/api/preview-session", post(preview_session))
+        .layer(axum::Extension(auth::Limits::new()))
+}
+
+/// The environment the dashboard operates: `dev`, the one every admin command uses.
+async fn dev(app: &AppState) -> Result<Environment, ApiError> {
+    let row = app
+        .store
+        .environment_by_name(crate::environment::DEV_ENVIRONMENT)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no dev environment")))?;
+    crate::http::extract::environment_by_id(app, row.id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no dev environment")))
+}
+
+fn info(admin: &Admin) -> SessionInfo {
+    SessionInfo {
+        email: admin.email.clone(),
+        csrf_token: admin.csrf_token.clone(),
+    }
+}
+
+async fn session(admin: Admin) -> Json<SessionInfo> {
+    Json(info(&admin))
+}
+
+async fn sign_in(
+    State(app): State<AppState>,
+    axum::Extension(limits): axum::Extension<std::sync::Arc<auth::Limits>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    StrictJson(body): StrictJson<SignIn>,
+) -> Result<Response, ApiError> {
+    auth::same_origin(&app, &headers)?;
+    let (token, row) = auth::sign_in(&app, &limits, &ip, &body.email, &body.password).await?;
+    let body = SessionInfo {
+        email: row.email,
+        csrf_token: row.csrf_token,
+    };
+    Ok((
+        [(header::SET_COOKIE, auth::cookie(Some(&token)))],
+        Json(body),
+    )
+        .into_response())
+}
+
+async fn sign_out(
+    State(app): State<AppState>,
+    AdminWrite(admin): AdminWrite,
+) -> Result<Response, ApiError> {
+    app.store
+        .delete_dashboard_session(&admin.token_hash)
+        .await?;
+    Ok((
+        [(header::SET_COOKIE, auth::cookie(None))],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+async fn sign_out_everywhere(
+    State(app): State<AppState>,
+    AdminWrite(admin): AdminWrite,
+) -> Result<Response, ApiError> {
+    app.store.end_admin_sessions(admin.admin_id).await?;
+    Ok((
+        [(header::SET_COOKIE, auth::cookie(None))],
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+async fn overview(State(app): State<AppState>, _admin: Admin) -> Result<Json<Overview>, ApiError> {
+    let env = dev(&app).await?;
+    let today = crate::activity::now_ms() / 86_400_000;
+    let first = today - Overview::DAYS as i64 + 1;
+    let counts = app.store.daily_activity(env.id, first * 86_400_000).await?;
+    let days = (first..=today)
+        .map(|day| {
+            let sum = |outcome: &str| {
+                counts
+                    .iter()
+                    .filter(|c| c.day == day && c.outcome == outcome)
+                    .filter(|c| c.op_type == "oauth" || c.op_type == "credentials")
+                    .map(|c| c.count as u64)
+                    .sum()
+            };
+            let date = chrono::DateTime::from_timestamp(day * 86_400, 0).unwrap_or_default();
+            DayCount {
+                day: date.format("%Y-%m-%d").to_string(),
+                connections_created: sum("success"),
+                failed_attempts: sum("failure"),
+            }
+        })
+        .collect();
+    Ok(Json(Overview {
+        integrations: app.store.list_integrations(env.id).await?.len() as u64,
+        connections: app.store.list_connections(env.id).await?.len() as u64,
+        days,
+    }))
+}
+
+#[derive(serde::Deserialize)]
+struct CatalogQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// Providers whose name or display name holds every word of `q`, best first (a name that starts
+/// with the query before one that contains it); at most 50.
+async fn catalog(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<CatalogQuery>,
+) -> Json<Vec<CatalogEntry>> {
+    let needle = q.q.trim().to_lowercase();
+    let words: Vec<&str> = needle.split_whitespace().collect();
+    let mut hits: Vec<(bool, CatalogEntry)> = app
+        .catalog
+        .iter()
+        .filter_map(|(name, e)| {
+            // Entries the engine cannot run (no provider) are not offered.
+            let p = e.provider.as_ref()?;
+            let hay = format!("{} {}", name, p.display_name).to_lowercase();
+            words.iter().all(|w| hay.contains(w)).then(|| {
+                let starts =
+                    name.starts_with(&needle) || p.display_name.to_lowercase().starts_with(&needle);
+                (
+                    !starts,
+                    CatalogEntry {
+                        name: name.clone(),
+                        display_name: p.display_name.clone(),
+                        auth_mode: p.auth_mode.as_str().to_string(),
+                    },
+                )
+            })
+        })
+        .collect();
+    hits.sort_by(|a, b| (a.0, &a.1.display_name).cmp(&(b.0, &b.1.display_name)));
+    Json(hits.into_iter().take(50).map(|(_, e)| e).collect())
+}
+
+async fn list_integrations(
+    State(app): State<AppState>,
+    _admin: Admin,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    integrations::list(State(app), SecretOrSession::Secret(env))
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn show_integration(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    integrations::show(State(app), SecretKeyAuth(env), Path(key))
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn create_integration(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+    body: StrictJson<CreateIntegration>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    integrations::create(State(app), SecretKeyAuth(env), body)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn update_integration(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+    Path(key): Path<String>,
+    body: StrictJson<PatchIntegration>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    integrations::update(State(app), SecretKeyAuth(env), Path(key), body)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn delete_integration(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    integrations::remove(State(app), SecretKeyAuth(env), Path(key))
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn list_connections(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    connections::list(State(app), SecretKeyAuth(env), Query(pairs))
+        .await
+        .map(IntoResponse::into_response)
+}
+
+fn query(key: String, force_refresh: bool) -> ConnectionQuery {
+    ConnectionQuery {
+        provider_config_key: Some(key),
+        force_refresh: force_refresh.then(|| "true".into()),
+        refresh_token: None,
+    }
+}
+
+/// A connection as `GET /connection/{id}` answers it, `credentials` masked or not.
+async fn connection(
+    app: &AppState,
+    key: String,
+    id: String,
+    force_refresh: bool,
+    masked: bool,
+) -> Result<Value, ApiError> {
+    let env = dev(app).await?;
+    let Json(mut v) = connections::show(
+        State(app.clone()),
+        SecretKeyAuth(env),
+        Path(id),
+        Query(query(key, force_refresh)),
+    )
+    .await?;
+    if masked {
+        if let Some(c) = v.get_mut("credentials") {
+            mask(c);
+        }
+    }
+    Ok(v)
+}
+
+/// Replaces every secret-looking value with dots (its type and expiry stay readable).
+fn mask(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if !["type", "expires_at", "token_type"].contains(&k.as_str()) {
+                    mask(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask),
+        Value::String(s) => *s = "••••••••".into(),
+        _ => {}
+    }
+}
+
+async fn show_connection(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Path((key, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    connection(&app, key, id, false, true).await.map(Json)
+}
+
+/// The unmasked credentials, recorded in the activity log (who revealed what, never the values).
+async fn reveal_connection(
+    State(app): State<AppState>,
+    AdminWrite(admin): AdminWrite,
+    Path((key, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let v = connection(&app, key.clone(), id.clone(), false, false).await?;
+    let env = dev(&app).await?;
+    let op = app
+        .activity
+        .begin(env.id, "credentials", Subject::connection(&key, &id, None));
+    op.info(
+        "Credentials revealed in the dashboard",
+        Some(serde_json::json!({ "admin": admin.email })),
+    );
+    op.finish(Outcome::Success);
+    Ok(Json(v.get("credentials").cloned().unwrap_or_default()))
+}
+
+async fn refresh_connection(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+    Path((key, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    connection(&app, key, id, true, true).await.map(Json)
+}
+
+async fn replace_metadata(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+    Path((key, id)): Path<(String, String)>,
+    StrictJson(metadata): StrictJson<serde_json::Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    let body = MetadataBody {
+        connection_id: connections::OneOrMany::One(id),
+        provider_config_key: key,
+        metadata,
+    };
+    connections::replace_metadata(State(app), SecretKeyAuth(env), StrictJson(body))
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn delete_connection(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+    Path((key, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    connections::remove(
+        State(app),
+        SecretKeyAuth(env),
+        Path(id),
+        Query(query(key, false)),
+    )
+    .await
+    .map(IntoResponse::into_response)
+}
+
+async fn list_logs(
+    State(app): State<AppState>,
+    _admin: Admin,
+    q: Query<LogQuery>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    logs::list(State(app), SecretKeyAuth(env), q)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn show_log(
+    State(app): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    logs::show(State(app), SecretKeyAuth(env), Path(id))
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn stream_logs(
+    State(app): State<AppState>,
+    _admin: Admin,
+    q: Query<LogQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    logs::tail(State(app), SecretKeyAuth(env), q, headers)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+async fn show_environment(
+    State(app): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<EnvironmentView>, ApiError> {
+    let env = dev(&app).await?;
+    Ok(Json(EnvironmentView {
+        name: env.name.clone(),
+        settings: crate::settings::redacted(&env.settings),
+        callback_url: env
+            .settings
+            .callback_url
+            .clone()
+            .unwrap_or_else(|| app.config.callback_url()),
+        connect_ui_url: app.config.connect_ui_url(),
+        public_key: env.public_key.clone(),
+    }))
+}
+
+async fn update_settings(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+    body: StrictJson<EnvironmentSettingsPatch>,
+) -> Result<Response, ApiError> {
+    let env = dev(&app).await?;
+    environment::update(State(app), SecretKeyAuth(env), body)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+fn keys(env: &Environment) -> Keys {
+    Keys {
+        secret_key: env.secret_key.expose().to_string(),
+        public_key: env.public_key.clone(),
+        webhook_signing_key: env.webhook_signing_key.expose().to_string(),
+    }
+}
+
+/// The environment's keys, recorded in the activity log (who, never the values).
+async fn reveal_keys(
+    State(app): State<AppState>,
+    AdminWrite(admin): AdminWrite,
+) -> Result<Json<Keys>, ApiError> {
+    let env = dev(&app).await?;
+    let op = app.activity.begin(env.id, "keys", Subject::default());
+    op.info(
+        "Keys revealed in the dashboard",
+        Some(serde_json::json!({ "admin": admin.email })),
+    );
+    op.finish(Outcome::Success);
+    Ok(Json(keys(&env)))
+}
+
+/// `latchkey keys rotate` from the dashboard: new random keys for the ones asked.
+async fn rotate_keys(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+    StrictJson(which): StrictJson<RotateKeys>,
+) -> Result<Json<Keys>, ApiError> {
+    if !(which.secret || which.public || which.webhook_signing) {
+        return Err(ApiError::invalid_body(
+            vec![],
+            "say which key to rotate: secret, public and/or webhook_signing",
+        ));
+    }
+    let env = dev(&app).await?;
+    let fresh = |on: bool| on.then(|| uuid::Uuid::new_v4().to_string());
+    let (secret, public, signing) = (
+        fresh(which.secret),
+        fresh(which.public),
+        fresh(which.webhook_signing),
+    );
+    let overrides = crate::environment::KeyOverrides {
+        secret: secret.as_deref(),
+        public: public.as_deref(),
+        webhook_signing: signing.as_deref(),
+    };
+    let env = crate::environment::set_keys(&app.store, &app.cipher, env, overrides).await?;
+    crate::activity::hooks::keys_rotated(
+        &app,
+        env.id,
+        which.secret,
+        which.public,
+        which.webhook_signing,
+    );
+    Ok(Json(keys(&env)))
+}
+
+/// "Send a test webhook": a signed `auth` webhook (operation `creation`) for the made-up connection
+/// `test-webhook` of integration `latchkey-test`, queued in the outbox to every configured
+/// destination like a real one (so its deliveries show in the activity log).
+async fn test_webhook(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let env = dev(&app).await?;
+    let event = crate::webhooks::auth_event(
+        &env.name,
+        "latchkey-test",
+        "test-webhook",
+        "latchkey-test",
+        "NONE",
+        "creation",
+        None,
+        None,
+    );
+    let rows = crate::webhooks::auth_rows(&app, env.id, &event).await;
+    if rows.is_empty() {
+        return Err(ApiError::invalid_body(
+            vec!["webhook_url".into()],
+            "No webhook URL is set (or auth webhooks for new connections are off): nothing to send.",
+        ));
+    }
+    for row in &rows {
+        app.store.enqueue_webhook(row).await?;
+    }
+    Ok(Json(serde_json::json!({ "queued": rows.len() })))
+}
+
+/// A connect session for the Connect UI preview (end user `dashboard-preview`); it expires like
+/// any other.
+async fn preview_session(
+    State(app): State<AppState>,
+    _admin: AdminWrite,
+) -> Result<Json<PreviewSession>, ApiError> {
+    let env = dev(&app).await?;
+    let request = CreateConnectSessionRequest {
+        end_user: Some(EndUser {
+            id: "dashboard-preview".into(),
+            email: None,
+            display_name: Some("Dashboard preview".into()),
+            tags: None,
+        }),
+        ..Default::default()
+    };
+    let (_, Json(DataEnvelope { data })) =
+        connect_sessions::create_session(State(app), SecretKeyAuth(env), StrictJson(request))
+            .await?;
+    Ok(Json(PreviewSession { token: data.token }))
+}
