@@ -567,6 +567,7 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
                     display_name: None,
                     forward_webhooks: None,
                     credentials,
+                    integration_config: None,
                 },
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -5,6 +5,7 @@
 //! expires through the same single-flight gate as OAuth2 refreshes ([`renew`], called by
 //! `oauth::refresh`).
 
+pub mod aws_sigv4;
 pub mod bill;
 pub mod jwt;
 pub mod signature;
@@ -37,6 +38,7 @@ pub fn renewable(c: &Credentials) -> bool {
             | Credentials::Jwt { .. }
             | Credentials::Bill { .. }
             | Credentials::Signature { .. }
+            | Credentials::AwsSigV4 { .. }
     )
 }
 
@@ -87,6 +89,7 @@ pub(crate) async fn renew(
         Credentials::Signature {
             username, password, ..
         } => ("SIGNATURE", signature::create(&raw, username, password)),
+        Credentials::AwsSigV4 { .. } => ("AWS_SIGV4", aws_sigv4::renew(app, &row, &current).await),
         _ => return Ok((row, current)),
     };
     let renewed = match renewed {

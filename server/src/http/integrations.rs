@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use latchkey_protocol::integrations::ApiPublicIntegration;
 use latchkey_protocol::{DataEnvelope, ErrorCode};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -50,6 +51,9 @@ pub struct CreateIntegration {
     pub forward_webhooks: Option<bool>,
     #[serde(default)]
     pub credentials: Option<IntegrationCredentials>,
+    /// Values of the provider's `integration_config` schema ([`crate::integration_config`]).
+    #[serde(default)]
+    pub integration_config: Option<BTreeMap<String, String>>,
 }
 
 /// `PATCH /integrations/:key` body (Nango's `PatchPublicIntegration`).
@@ -66,6 +70,43 @@ pub struct PatchIntegration {
     pub credentials: Option<IntegrationCredentials>,
     #[serde(default)]
     pub forward_webhooks: Option<bool>,
+    /// Values merged into the integration's `integration_config` (an empty optional one clears it).
+    #[serde(default)]
+    pub integration_config: Option<BTreeMap<String, String>>,
+}
+
+/// Validates `integration_config` values against the provider's schema; Nango's `invalid_body` with
+/// one issue per field.
+fn resolve_config(
+    app: &AppState,
+    provider: &str,
+    submitted: &BTreeMap<String, String>,
+    existing: Option<&BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    if submitted.values().any(|v| v.len() > 8192) {
+        return Err(ApiError::invalid_body(
+            vec!["integration_config".into()],
+            "values are at most 8192 characters",
+        ));
+    }
+    let schema = app
+        .catalog
+        .get(provider)
+        .and_then(|e| e.raw.get("integration_config"))
+        .and_then(|v| v.as_object());
+    crate::integration_config::resolve(schema, submitted, existing).map_err(|errors| {
+        ApiError::Invalid {
+            code: ErrorCode::InvalidBody,
+            issues: errors
+                .into_iter()
+                .map(|e| latchkey_protocol::ValidationIssue {
+                    code: "invalid".into(),
+                    message: e.message,
+                    path: vec!["integration_config".into(), e.field],
+                })
+                .collect(),
+        }
+    })
 }
 
 pub fn public_view(app: &AppState, row: &IntegrationRow) -> ApiPublicIntegration {
@@ -129,6 +170,12 @@ pub fn new_integration(
         }
         None => (None, None, None),
     };
+    let custom = match &body.integration_config {
+        Some(submitted) => resolve_config(app, &body.provider, submitted, None)?,
+        None => BTreeMap::new(),
+    };
+    let (custom_enc, custom_key_id) =
+        crate::integration_config::seal(app, env_id, &body.unique_key, &custom);
     Ok(NewIntegration {
         environment_id: env_id,
         unique_key: body.unique_key,
@@ -140,6 +187,8 @@ pub fn new_integration(
             .map(|_| app.cipher.key_id().to_string()),
         client_secret_enc,
         scopes,
+        custom_enc,
+        custom_key_id,
         now: time::now_iso(),
     })
 }
@@ -302,6 +351,17 @@ async fn update(
             (row.client_id.clone(), secret, row.scopes.clone())
         }
     };
+    // `integration_config` is sealed for the key too: merged, or re-sealed on a rename.
+    let (custom_enc, custom_key_id) = if body.integration_config.is_some() || new_key != key {
+        let existing = crate::integration_config::open(&app, &row)?;
+        let custom = match &body.integration_config {
+            Some(submitted) => resolve_config(&app, &row.provider, submitted, Some(&existing))?,
+            None => existing,
+        };
+        crate::integration_config::seal(&app, env.id, &new_key, &custom)
+    } else {
+        (row.custom_enc.clone(), row.custom_key_id.clone())
+    };
     let reseal = client_secret_enc != row.client_secret_enc;
     let updated = NewIntegration {
         environment_id: env.id,
@@ -316,6 +376,8 @@ async fn update(
         },
         client_secret_enc,
         scopes,
+        custom_enc,
+        custom_key_id,
         now: time::now_iso(),
     };
     if !app.store.update_integration(&key, &updated).await? {
