@@ -554,6 +554,7 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
                     client_id,
                     client_secret,
                     scopes,
+                    app_link: None,
                 }),
                 (None, None) => None,
                 _ => anyhow::bail!("give both a client id and a client secret, or neither"),

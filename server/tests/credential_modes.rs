@@ -146,6 +146,20 @@ netsuite-local:
         base_url: {base}/netsuite/record/v1
     connection_config:
         accountId: {{type: string, title: Account ID, pattern: '^[a-zA-Z0-9-_]+$'}}
+crisp-local:
+    display_name: Crisp (Plugin Install, local)
+    auth_mode: INSTALL_PLUGIN
+    auth_type: BASIC
+    redirect_uri_metadata:
+        - website_id
+    proxy:
+        base_url: {base}/crisp
+        headers:
+            x-crisp-tier: plugin
+        verification:
+            method: GET
+            endpoints:
+                - /v1/plugin/connect/account
 emarsys-local:
     display_name: Emarsys (local)
     auth_mode: SIGNATURE
@@ -506,5 +520,140 @@ async fn official_frontend_submits_two_step_and_jwt_credentials() {
         keys.contains(&"drupal") && keys.contains(&"ghost"),
         "{keys:?}"
     );
+    drop(p);
+}
+
+/// INSTALL_PLUGIN (Crisp): the end user is sent to the owner's plugin install page with the attempt's
+/// state as `payload`; the plugin sends them back to the callback with it (and the `website_id`); the
+/// connection uses the owner's plugin credentials, checked at the provider first.
+#[tokio::test]
+async fn install_plugin_sends_the_user_to_the_plugin_and_connects_with_the_owners_credentials() {
+    let (p, h) = setup().await;
+    let r = h
+        .backend(
+            Method::POST,
+            "/integrations",
+            Some(json!({"provider": "crisp-local", "unique_key": "crisp"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The install link is required with INSTALL_PLUGIN credentials.
+    let patch = |credentials: Value| {
+        h.backend(
+            Method::PATCH,
+            "/integrations/crisp",
+            Some(json!({ "credentials": credentials })),
+        )
+    };
+    let r = patch(
+        json!({"type": "INSTALL_PLUGIN", "client_id": "plugin-id", "client_secret": "plugin-key"}),
+    )
+    .await;
+    assert_eq!(r.body["error"]["code"], "invalid_body", "{}", r.body);
+    let link = "https://marketplace.example.com/install/plugin-1";
+    let r = patch(json!({"type": "INSTALL_PLUGIN", "client_id": "plugin-id",
+                         "client_secret": "plugin-key", "app_link": link}))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/crisp?connect_session_token={token}",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(link), "{location}");
+    let payload = location
+        .query_pairs()
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_owned())
+        .expect("the install page gets the payload");
+
+    // The plugin returns the user with the payload as state.
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/callback?state={payload}&website_id=w-42",
+            h.base
+        ))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("nango_oauth_callback_success"), "{page}");
+    let list = h.backend(Method::GET, "/connections", None).await;
+    let id = list.body["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["provider_config_key"] == "crisp")
+        .and_then(|c| c["connection_id"].as_str())
+        .unwrap()
+        .to_string();
+    let c = h.connection("crisp", &id, "").await;
+    assert_eq!(c.body["credentials"]["type"], "BASIC", "{}", c.body);
+    assert_eq!(c.body["credentials"]["username"], "plugin-id");
+    assert_eq!(c.body["connection_config"]["website_id"], "w-42");
+    let res = proxy(&h, "crisp", &id, "/v1/plugin/connect/account")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // Wrong plugin credentials: the provider's check fails and nothing is stored.
+    let r = patch(json!({"type": "INSTALL_PLUGIN", "client_id": "plugin-id",
+                         "client_secret": "wrong", "app_link": link}))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = h.session(json!({"end_user": {"id": "u2"}})).await;
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/crisp?connect_session_token={token}",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let payload = location
+        .query_pairs()
+        .find(|(k, _)| k == "payload")
+        .unwrap()
+        .1
+        .into_owned();
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/callback?state={payload}&website_id=w-43",
+            h.base
+        ))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("connection_test_failed"), "{page}");
     drop(p);
 }

@@ -267,6 +267,7 @@ async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() 
         "MCP_OAUTH2",
         "MCP_OAUTH2_GENERIC",
         "OAUTH1",
+        "INSTALL_PLUGIN",
     ];
     let missing: BTreeMap<&str, usize> = per_mode
         .iter()
@@ -279,7 +280,7 @@ async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() 
         "connectable: {} of {total} non-alias providers; not yet: {missing:?}",
         total - missing_total
     );
-    assert_eq!((total, missing_total), (944, 1), "{missing:?}");
+    assert_eq!((total, missing_total), (944, 0), "{missing:?}");
     for (mode, _) in routes {
         assert_eq!(
             tried.get(mode).copied().unwrap_or(0),
@@ -336,7 +337,7 @@ async fn key_pairs() -> KeyPairs {
 /// MCP_OAUTH2_GENERIC, OAUTH1) starts its flow. Outbound requests go to a closed local port (an
 /// explicit egress proxy), so a flow that must reach the provider first (dynamic client
 /// registration, metadata discovery, an OAuth 1.0a request token) fails with an upstream error; one
-/// that needs no network (an MCP provider with a static client) redirects to the provider. None
+/// that needs no network (an MCP provider with a static client, a plugin install page) redirects. None
 /// fails with "unsupported auth mode".
 #[tokio::test]
 async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
@@ -349,7 +350,12 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
         c.outbound_proxy = Some(dead_proxy);
     })
     .await;
-    let modes = ["MCP_OAUTH2", "MCP_OAUTH2_GENERIC", "OAUTH1"];
+    let modes = [
+        "MCP_OAUTH2",
+        "MCP_OAUTH2_GENERIC",
+        "OAUTH1",
+        "INSTALL_PLUGIN",
+    ];
     let mut counts: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for (name, entry) in &nango {
         let mode = entry["auth_mode"].as_str().unwrap_or_default();
@@ -360,6 +366,8 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
             ("OAUTH1", _) => {
                 Some(json!({"type": "OAUTH1", "client_id": "ck", "client_secret": "cs"}))
             }
+            ("INSTALL_PLUGIN", _) => Some(json!({"type": "INSTALL_PLUGIN", "client_id": "pid",
+                "client_secret": "pkey", "app_link": "https://plugins.example.com/install"})),
             ("MCP_OAUTH2", Some("static")) => {
                 Some(json!({"type": "MCP_OAUTH2", "client_id": "ci", "client_secret": "cs"}))
             }
@@ -416,9 +424,10 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
         (
             per_mode("MCP_OAUTH2"),
             per_mode("MCP_OAUTH2_GENERIC"),
-            per_mode("OAUTH1")
+            per_mode("OAUTH1"),
+            per_mode("INSTALL_PLUGIN")
         ),
-        (30, 2, 4),
+        (30, 2, 4, 1),
         "{counts:?}"
     );
 }

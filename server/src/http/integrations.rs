@@ -38,6 +38,41 @@ pub struct IntegrationCredentials {
     pub client_secret: String,
     #[serde(default)]
     pub scopes: Option<String>,
+    /// `INSTALL_PLUGIN`: the plugin's install page (the end user is sent there with `?payload=`);
+    /// `client_id` and `client_secret` are then the plugin's identifier and key.
+    #[serde(default)]
+    pub app_link: Option<String>,
+}
+
+/// Checks an `INSTALL_PLUGIN` integration's `app_link` (an http(s) URL) and keeps it with the
+/// integration's other settings.
+fn install_link(
+    c: &IntegrationCredentials,
+    custom: &mut BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let link_error = || {
+        ApiError::invalid_body(
+            vec!["credentials".into(), "app_link".into()],
+            "INSTALL_PLUGIN needs app_link, an http(s) URL",
+        )
+    };
+    match (c.kind.as_str(), &c.app_link) {
+        ("INSTALL_PLUGIN", Some(link)) => {
+            let ok = url::Url::parse(link)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && link.len() <= 2048);
+            if !ok {
+                return Err(link_error());
+            }
+            custom.insert("app_link".into(), link.clone());
+            Ok(())
+        }
+        ("INSTALL_PLUGIN", None) => Err(link_error()),
+        (_, Some(_)) => Err(ApiError::invalid_body(
+            vec!["credentials".into(), "app_link".into()],
+            "app_link is only for INSTALL_PLUGIN",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,9 +189,12 @@ pub fn new_integration(
             "Invalid provider",
         ));
     }
-    let (client_id, client_secret_enc, scopes) = match body.credentials {
+    let (client_id, client_secret_enc, scopes) = match &body.credentials {
         Some(c) => {
-            if !matches!(c.kind.as_str(), "OAUTH2" | "OAUTH1" | "TBA" | "MCP_OAUTH2") {
+            if !matches!(
+                c.kind.as_str(),
+                "OAUTH2" | "OAUTH1" | "TBA" | "MCP_OAUTH2" | "INSTALL_PLUGIN"
+            ) {
                 return Err(ApiError::invalid_body(
                     vec!["credentials".into(), "type".into()],
                     "unsupported credentials type",
@@ -166,14 +204,17 @@ pub fn new_integration(
                 c.client_secret.as_bytes(),
                 &integration_secret_aad(env_id, &body.unique_key),
             );
-            (Some(c.client_id), Some(sealed), c.scopes)
+            (Some(c.client_id.clone()), Some(sealed), c.scopes.clone())
         }
         None => (None, None, None),
     };
-    let custom = match &body.integration_config {
+    let mut custom = match &body.integration_config {
         Some(submitted) => resolve_config(app, &body.provider, submitted, None)?,
         None => BTreeMap::new(),
     };
+    if let Some(c) = &body.credentials {
+        install_link(c, &mut custom)?;
+    }
     let (custom_enc, custom_key_id) =
         crate::integration_config::seal(app, env_id, &body.unique_key, &custom);
     Ok(NewIntegration {
@@ -328,14 +369,14 @@ async fn update(
     };
     // The secret is bound to the key it was sealed for: new credentials are sealed for the new key;
     // kept ones are opened with the old key and sealed again when the key changes.
-    let (client_id, client_secret_enc, scopes) = match body.credentials {
+    let (client_id, client_secret_enc, scopes) = match &body.credentials {
         Some(c) => (
-            Some(c.client_id),
+            Some(c.client_id.clone()),
             Some(app.cipher.seal(
                 c.client_secret.as_bytes(),
                 &integration_secret_aad(env.id, &new_key),
             )),
-            c.scopes,
+            c.scopes.clone(),
         ),
         None => {
             let secret = match (&row.client_secret_enc, new_key != key) {
@@ -352,16 +393,21 @@ async fn update(
         }
     };
     // `integration_config` is sealed for the key too: merged, or re-sealed on a rename.
-    let (custom_enc, custom_key_id) = if body.integration_config.is_some() || new_key != key {
-        let existing = crate::integration_config::open(&app, &row)?;
-        let custom = match &body.integration_config {
-            Some(submitted) => resolve_config(&app, &row.provider, submitted, Some(&existing))?,
-            None => existing,
+    let new_link = body.credentials.is_some();
+    let (custom_enc, custom_key_id) =
+        if body.integration_config.is_some() || new_key != key || new_link {
+            let existing = crate::integration_config::open(&app, &row)?;
+            let mut custom = match &body.integration_config {
+                Some(submitted) => resolve_config(&app, &row.provider, submitted, Some(&existing))?,
+                None => existing,
+            };
+            if let Some(c) = body.credentials.as_ref().filter(|_| new_link) {
+                install_link(c, &mut custom)?;
+            }
+            crate::integration_config::seal(&app, env.id, &new_key, &custom)
+        } else {
+            (row.custom_enc.clone(), row.custom_key_id.clone())
         };
-        crate::integration_config::seal(&app, env.id, &new_key, &custom)
-    } else {
-        (row.custom_enc.clone(), row.custom_key_id.clone())
-    };
     let reseal = client_secret_enc != row.client_secret_enc;
     let updated = NewIntegration {
         environment_id: env.id,

@@ -190,8 +190,10 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             format!("Integration '{key}' is not allowed by this session."),
         ));
     }
-    if !matches!(provider.auth_mode, AuthMode::Oauth2 | AuthMode::Oauth1)
-        && !super::mcp::is_mcp(&provider.auth_mode)
+    if !matches!(
+        provider.auth_mode,
+        AuthMode::Oauth2 | AuthMode::Oauth1 | AuthMode::InstallPlugin
+    ) && !super::mcp::is_mcp(&provider.auth_mode)
     {
         return Err(FlowFailure::new(
             ErrorCode::AuthModeErr,
@@ -295,7 +297,23 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     if let Some(resource) = mcp.as_ref().and_then(|m| m.attempt.resource.clone()) {
         authorization_params.insert("resource".into(), resource);
     }
-    let discovered_authorization_url = mcp.as_ref().and_then(|m| m.authorization_url.clone());
+    // INSTALL_PLUGIN (Nango's `installPluginRequest`): the owner's plugin install page, which gets the
+    // attempt's state as `payload` and sends the user back to the callback with it as `state`.
+    let install_link = if provider.auth_mode == AuthMode::InstallPlugin {
+        let custom = crate::integration_config::open(app, &integration).map_err(internal)?;
+        Some(custom.get("app_link").cloned().ok_or_else(|| {
+            FlowFailure::new(
+                ErrorCode::ProviderConfigErr,
+                format!("Integration '{key}' has no plugin install link (app_link)."),
+            )
+        })?)
+    } else {
+        None
+    };
+    let discovered_authorization_url = mcp
+        .as_ref()
+        .and_then(|m| m.authorization_url.clone())
+        .or_else(|| install_link.clone());
     let authorization_url = match discovered_authorization_url {
         // Checked by discovery (https, guarded fetch of the metadata naming it).
         Some(url) => url,
@@ -424,9 +442,14 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         .map_err(internal)?;
 
     Ok(Started {
-        authorize_url: match oauth1 {
-            Some((url, _)) => url,
-            None => url.to_string(),
+        authorize_url: match (oauth1, install_link) {
+            (Some((url, _)), _) => url,
+            (None, Some(link)) => {
+                let mut link = url::Url::parse(&link).map_err(internal)?;
+                link.query_pairs_mut().append_pair("payload", &state);
+                link.to_string()
+            }
+            (None, None) => url.to_string(),
         },
         binding_cookie: (binding_cookie_name(&state), binding),
     })
@@ -597,6 +620,16 @@ pub async fn complete(
         )
         .await;
     }
+    if provider.auth_mode == AuthMode::InstallPlugin {
+        return install_plugin_complete(
+            app,
+            (&env, &attempt, &integration, &provider),
+            connection_config,
+            &query.extra,
+            report,
+        )
+        .await;
+    }
     let code = query.code.filter(|c| !c.is_empty()).ok_or_else(|| {
         FlowFailure::new(
             ErrorCode::CallbackErr,
@@ -740,6 +773,54 @@ pub async fn complete(
         &attempt,
         &integration,
         &provider,
+        &connection_config,
+        &credentials,
+        report,
+    )
+    .await
+}
+
+/// INSTALL_PLUGIN's return from the plugin (Nango's `installPluginCallback`): the connection uses the
+/// integration owner's plugin credentials (`auth_type: BASIC`: its identifier and key), with the
+/// provider's `redirect_uri_metadata` (Crisp's `website_id`) from the callback in its config; checked
+/// with the provider's `proxy.verification` first.
+async fn install_plugin_complete(
+    app: &AppState,
+    (env, attempt, integration, provider): (
+        &crate::storage::EnvironmentRow,
+        &OAuthAttemptRow,
+        &IntegrationRow,
+        &Provider,
+    ),
+    mut connection_config: BTreeMap<String, String>,
+    extra: &BTreeMap<String, String>,
+    report: ReportTo,
+) -> Result<Completed, FlowFailure> {
+    let password =
+        open_client_secret(app, integration).map_err(|e| internal(e).reported_to(&report))?;
+    let credentials = latchkey_protocol::connection::Credentials::Basic {
+        username: integration.client_id.clone().unwrap_or_default(),
+        password: password.expose().to_string(),
+    };
+    for key in &provider.redirect_uri_metadata {
+        if let Some(v) = extra.get(key).filter(|v| !v.is_empty()) {
+            connection_config.insert(key.clone(), v.clone());
+        }
+    }
+    if let Some(entry) = app.catalog.get(&integration.provider) {
+        crate::verification::verify(app, entry, &credentials, &connection_config)
+            .await
+            .map_err(|e| {
+                FlowFailure::new(ErrorCode::ConnectionTestFailed, e.to_string())
+                    .reported_to(&report)
+            })?;
+    }
+    store(
+        app,
+        env,
+        attempt,
+        integration,
+        provider,
         &connection_config,
         &credentials,
         report,

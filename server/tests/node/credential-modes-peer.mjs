@@ -6,6 +6,7 @@
 //             GET  /apple/apps          `Authorization: Bearer <jwt>`, ES256 with our public key, iss, aud
 //   BILL      POST /bill/login          JSON login → sessionId; GET /bill/api needs `sessionId` header
 //   SIGNATURE GET  /emarsys/settings    X-WSSE UsernameToken recomputed from the password
+//   INSTALL_PLUGIN GET /crisp/v1/plugin/connect/account  Basic <plugin identifier:key>, x-crisp-tier
 //   TBA       GET  /netsuite/record/... OAuth 1.0a HMAC-SHA256 signature recomputed by `oauth-1.0a`
 //             (the library Nango signs NetSuite requests with), realm = the account id
 // Started by server/tests/credential_modes.rs; prints one JSON line: the port and the EC key pair.
@@ -150,6 +151,12 @@ const server = http.createServer(async (req, res) => {
       case 'GET /netsuite/record/v1/customer':
         verifyTba(req);
         return send(res, 200, { items: [] });
+      case 'GET /crisp/v1/plugin/connect/account': {
+        const expected = `Basic ${Buffer.from('plugin-id:plugin-key').toString('base64')}`;
+        return req.headers.authorization === expected && req.headers['x-crisp-tier'] === 'plugin'
+          ? send(res, 200, { error: false, data: { plugin_id: 'plugin-id' } })
+          : send(res, 401, { error: true, reason: 'invalid_session' });
+      }
       case 'GET /emarsys/settings':
         verifyWsse(req);
         return send(res, 200, { replyCode: 0 });
