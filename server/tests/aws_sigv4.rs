@@ -305,3 +305,52 @@ async fn custom_sts_endpoint_and_refusals() {
     let r = submit(&h, "aws", json!({"role_arn": "x", "extra": 1})).await;
     assert_eq!(r.body["error"]["code"], "invalid_body", "{}", r.body);
 }
+
+/// The official `@nangohq/frontend` (`nango.auth(key, {credentials: {type: "AWS_SIGV4", role_arn,
+/// region}})` → `POST /auth/aws-sigv4/:key`) against the server.
+#[tokio::test]
+async fn official_frontend_submits_aws_sigv4_credentials() {
+    let (p, h) = setup().await;
+    let r = h
+        .backend(
+            Method::POST,
+            "/integrations",
+            Some(json!({"provider": "aws-sigv4-local", "unique_key": "aws",
+                        "integration_config": {"service": "execute-api", "stsMode": "custom",
+                            "stsEndpointUrl": format!("http://127.0.0.1:{}/custom-sts", p.port),
+                            "stsAuthType": "api_key", "stsApiKey": "sts-api-key-1"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+    let script = r#"
+        import Nango from '@nangohq/frontend';
+        const nango = new Nango({ host: process.env.LATCHKEY_HOST, connectSessionToken: process.env.SESSION });
+        const result = await nango.auth('aws', {
+          credentials: { type: 'AWS_SIGV4', role_arn: 'arn:aws:iam::123456789012:role/Front', region: 'ap-south-1' },
+        });
+        console.log(JSON.stringify(result));
+    "#;
+    let output = tokio::process::Command::new("node")
+        .args(["--input-type=module", "-e", script])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("LATCHKEY_HOST", &h.base)
+        .env("SESSION", token)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(result["providerConfigKey"], "aws");
+    let id = result["connectionId"].as_str().unwrap();
+    let c = h.connection("aws", id, "").await;
+    assert_eq!(c.body["credentials"]["type"], "AWS_SIGV4", "{}", c.body);
+    assert_eq!(c.body["credentials"]["region"], "ap-south-1");
+    assert_eq!(c.body["credentials"]["role_arn"], "arn:aws:iam::123456789012:role/Front");
+}

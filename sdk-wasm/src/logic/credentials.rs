@@ -107,7 +107,6 @@ pub fn dispatch(credentials: &[(String, String)]) -> Result<Dispatch, AuthError>
         "AWS_SIGV4" if has("role_arn") => {
             return Ok(post(AWS_SIGV4_ROUTE, only(&["role_arn", "region"])))
         }
-        "AWS_SIGV4" => {}
         _ if bill => {
             let fields = ["username", "password", "organization_id", "dev_key"];
             return Ok(post(BILL_ROUTE, only(&fields)));
