@@ -352,5 +352,8 @@ async fn official_frontend_submits_aws_sigv4_credentials() {
     let c = h.connection("aws", id, "").await;
     assert_eq!(c.body["credentials"]["type"], "AWS_SIGV4", "{}", c.body);
     assert_eq!(c.body["credentials"]["region"], "ap-south-1");
-    assert_eq!(c.body["credentials"]["role_arn"], "arn:aws:iam::123456789012:role/Front");
+    assert_eq!(
+        c.body["credentials"]["role_arn"],
+        "arn:aws:iam::123456789012:role/Front"
+    );
 }

@@ -146,6 +146,27 @@ netsuite-local:
         base_url: {base}/netsuite/record/v1
     connection_config:
         accountId: {{type: string, title: Account ID, pattern: '^[a-zA-Z0-9-_]+$'}}
+intacct-local:
+    display_name: Sage Intacct CC (local)
+    auth_mode: TWO_STEP
+    body_format: form
+    token_url: {base}/two-step/token
+    token_params:
+        client_id: ${{credentials.clientId}}
+        client_secret: ${{credentials.clientSecret}}
+        username: ${{credentials.username}}
+        grant_type: client_credentials
+    token_response:
+        token: access_token
+        token_expiration: expires_in
+        token_expiration_strategy: expireIn
+    proxy:
+        base_url: {base}/two-step
+    credentials:
+        username: {{type: string, title: Username, optional: true}}
+    integration_config:
+        clientId: {{type: string, title: Client ID, optional: true}}
+        clientSecret: {{type: string, title: Client Secret, secret: true, optional: true}}
 crisp-local:
     display_name: Crisp (Plugin Install, local)
     auth_mode: INSTALL_PLUGIN
@@ -655,5 +676,40 @@ async fn install_plugin_sends_the_user_to_the_plugin_and_connects_with_the_owner
         .unwrap();
     let page = res.text().await.unwrap();
     assert!(page.contains("connection_test_failed"), "{page}");
+    drop(p);
+}
+
+/// TWO_STEP with the integration's `integration_config` (Sage Intacct CC): the owner's client id and
+/// secret go into every token request, win over submitted ones, and are not stored per connection.
+#[tokio::test]
+async fn two_step_uses_the_integrations_config_values_without_storing_them() {
+    let (p, h) = setup().await;
+    let r = h
+        .backend(
+            Method::POST,
+            "/integrations",
+            Some(json!({"provider": "intacct-local", "unique_key": "intacct",
+                        "integration_config": {"clientId": "drupal-client", "clientSecret": "drupal-secret"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = submit(
+        &h,
+        "two-step",
+        "intacct",
+        "",
+        json!({"type": "TWO_STEP", "username": "editor", "clientSecret": "submitted"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("intacct", &id, "&force_refresh=true").await;
+    assert_eq!(c.status, 200, "renewal uses them too: {}", c.body);
+    let creds = &c.body["credentials"];
+    assert_eq!(creds["username"], "editor", "{creds}");
+    assert!(
+        creds.get("clientSecret").is_none() && creds.get("clientId").is_none(),
+        "{creds}"
+    );
     drop(p);
 }

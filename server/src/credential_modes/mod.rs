@@ -64,6 +64,23 @@ pub(crate) fn connection_config(row: &ConnectionRow) -> BTreeMap<String, String>
         .collect()
 }
 
+/// The `integration_config` values of the connection's integration (none if it has gone).
+async fn integration_values(
+    app: &AppState,
+    row: &ConnectionRow,
+) -> Result<BTreeMap<String, String>, RefreshError> {
+    let integration = app
+        .store
+        .integration(row.environment_id, &row.provider_config_key)
+        .await
+        .map_err(|e| RefreshError::Internal(e.into()))?;
+    match integration {
+        Some(i) => crate::integration_config::open(app, &i)
+            .map_err(|e| RefreshError::Internal(anyhow::anyhow!(e))),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
 /// Produces new credentials for `row` from the stored ones and stores them; the caller holds the
 /// connection's lock and lease (`oauth::refresh::renew_once`).
 pub(crate) async fn renew(
@@ -80,9 +97,16 @@ pub(crate) async fn renew(
     let (mode, renewed) = match &current {
         Credentials::TwoStep { .. } => (
             "TWO_STEP",
-            two_step::fetch(app, &raw, two_step::renewal_fields(&current), &config, true)
-                .await
-                .map(|f| f.credentials),
+            two_step::fetch(
+                app,
+                &raw,
+                two_step::renewal_fields(&current),
+                &config,
+                true,
+                &integration_values(app, &row).await?,
+            )
+            .await
+            .map(|f| f.credentials),
         ),
         Credentials::Jwt { fields, .. } => ("JWT", jwt::create(&raw, fields.clone(), &config)),
         Credentials::Bill { .. } => ("BILL", bill::renew(app, &raw, &current).await),

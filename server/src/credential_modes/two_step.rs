@@ -95,13 +95,30 @@ fn coded(code: ErrorCode, message: impl Into<String>) -> ModeError {
 
 /// Posts the credentials to the provider and returns the stored form. `renewal` is true when
 /// renewing a stored connection (then a stored refresh token is used where the provider allows it).
+/// `integration` holds the integration's `integration_config` values: those of fields the provider
+/// declares there (Sage Intacct's client id and secret) win over submitted ones for the request, and
+/// are never stored with the connection (Nango's `applyIntegrationConfigToTwoStepCredentials`).
 pub async fn fetch(
     app: &crate::AppState,
     raw: &Value,
     mut dynamic: Map<String, Value>,
     connection_config: &BTreeMap<String, String>,
     renewal: bool,
+    integration: &BTreeMap<String, String>,
 ) -> Result<Fetched, ModeError> {
+    let preconfigured: Vec<&String> = raw
+        .get("integration_config")
+        .and_then(Value::as_object)
+        .map(|schema| {
+            schema
+                .keys()
+                .filter(|k| integration.get(*k).is_some_and(|v| !v.is_empty()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for field in &preconfigured {
+        dynamic.insert((*field).clone(), Value::String(integration[*field].clone()));
+    }
     let spec: Spec = serde_json::from_value(raw.clone()).map_err(|e| {
         coded(
             ErrorCode::TwoStepCredentialsFetchError,
@@ -188,7 +205,12 @@ pub async fn fetch(
         responses.push(answer);
     }
     let last = responses.pop().unwrap_or_default();
-    let credentials = parse(&spec, last, dynamic)?;
+    let mut credentials = parse(&spec, last, dynamic)?;
+    if let Credentials::TwoStep { fields, .. } = &mut credentials {
+        for field in &preconfigured {
+            fields.remove(*field);
+        }
+    }
     let metadata = match &credentials {
         Credentials::TwoStep { raw, .. } => spec
             .token_response_metadata

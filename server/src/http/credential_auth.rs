@@ -99,9 +99,17 @@ async fn two_step_auth(
     let mut config = prepared
         .submitter
         .connection_config(&key, &pairs, prepared.provider);
-    let fetched = two_step::fetch(&app, &prepared.entry.raw, body, &config, false)
-        .await
-        .map_err(mode_error)?;
+    let integration = crate::integration_config::open(&app, &prepared.integration)?;
+    let fetched = two_step::fetch(
+        &app,
+        &prepared.entry.raw,
+        body,
+        &config,
+        false,
+        &integration,
+    )
+    .await
+    .map_err(mode_error)?;
     config.extend(fetched.metadata);
     let connection_id = prepared.submitter.connection_id();
     save_connection(
