@@ -1,3 +1,6 @@
+//! (Over 600 lines: one peer and one catalog serve every mode's test; split per mode they would be
+//! copied.)
+//!
 //! Issue 15: the credential-based auth modes end to end against local providers that check what the
 //! real ones check (`tests/node/credential-modes-peer.mjs`: `jose` verifies the JWTs, the WSSE
 //! digest is recomputed, the token endpoint checks the form). Each mode: the browser's submission
@@ -167,6 +170,31 @@ intacct-local:
     integration_config:
         clientId: {{type: string, title: Client ID, optional: true}}
         clientSecret: {{type: string, title: Client Secret, secret: true, optional: true}}
+sap-local:
+    display_name: SAP Business One (local)
+    auth_mode: TWO_STEP
+    body_format: json
+    token_url: {base}/sap/Login
+    token_params:
+        CompanyDB: ${{connectionConfig.companyDb}}
+        Password: ${{credentials.password}}
+        UserName: ${{credentials.userName}}
+    token_headers:
+        content-type: application/json
+    token_response:
+        token: SessionId
+    token_response_headers:
+        - set-cookie
+    token_expires_in_ms: 1700000
+    proxy:
+        base_url: {base}/sap
+        headers:
+            cookie: ${{credentials._cookies}}
+    connection_config:
+        companyDb: {{type: string, title: Company Database}}
+    credentials:
+        userName: {{type: string, title: Username}}
+        password: {{type: string, title: Password, secret: true}}
 crisp-local:
     display_name: Crisp (Plugin Install, local)
     auth_mode: INSTALL_PLUGIN
@@ -711,5 +739,34 @@ async fn two_step_uses_the_integrations_config_values_without_storing_them() {
         creds.get("clientSecret").is_none() && creds.get("clientId").is_none(),
         "{creds}"
     );
+    drop(p);
+}
+
+/// TWO_STEP `token_response_headers` (SAP Business One): the session cookies of the login answer are
+/// kept with the credentials (each by name, all as `_cookies`) and the proxy sends them back.
+#[tokio::test]
+async fn two_step_keeps_response_cookies_and_the_proxy_sends_them() {
+    let (p, h) = setup().await;
+    h.create_integration("sap", "sap-local", None).await;
+    let r = submit(
+        &h,
+        "two-step",
+        "sap",
+        "&params[companyDb]=SBODEMO",
+        json!({"type": "TWO_STEP", "userName": "manager", "password": "sap-pass"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("sap", &id, "").await;
+    let creds = &c.body["credentials"];
+    let session = creds["token"].as_str().unwrap();
+    assert_eq!(creds["B1SESSION"], session, "{creds}");
+    assert_eq!(
+        creds["_cookies"],
+        format!("B1SESSION={session}; ROUTEID=.node1").as_str()
+    );
+    let res = proxy(&h, "sap", &id, "/Items").send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     drop(p);
 }

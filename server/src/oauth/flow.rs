@@ -621,7 +621,7 @@ pub async fn complete(
         .await;
     }
     if provider.auth_mode == AuthMode::InstallPlugin {
-        return install_plugin_complete(
+        return super::install_plugin::complete(
             app,
             (&env, &attempt, &integration, &provider),
             connection_config,
@@ -780,57 +780,9 @@ pub async fn complete(
     .await
 }
 
-/// INSTALL_PLUGIN's return from the plugin (Nango's `installPluginCallback`): the connection uses the
-/// integration owner's plugin credentials (`auth_type: BASIC`: its identifier and key), with the
-/// provider's `redirect_uri_metadata` (Crisp's `website_id`) from the callback in its config; checked
-/// with the provider's `proxy.verification` first.
-async fn install_plugin_complete(
-    app: &AppState,
-    (env, attempt, integration, provider): (
-        &crate::storage::EnvironmentRow,
-        &OAuthAttemptRow,
-        &IntegrationRow,
-        &Provider,
-    ),
-    mut connection_config: BTreeMap<String, String>,
-    extra: &BTreeMap<String, String>,
-    report: ReportTo,
-) -> Result<Completed, FlowFailure> {
-    let password =
-        open_client_secret(app, integration).map_err(|e| internal(e).reported_to(&report))?;
-    let credentials = latchkey_protocol::connection::Credentials::Basic {
-        username: integration.client_id.clone().unwrap_or_default(),
-        password: password.expose().to_string(),
-    };
-    for key in &provider.redirect_uri_metadata {
-        if let Some(v) = extra.get(key).filter(|v| !v.is_empty()) {
-            connection_config.insert(key.clone(), v.clone());
-        }
-    }
-    if let Some(entry) = app.catalog.get(&integration.provider) {
-        crate::verification::verify(app, entry, &credentials, &connection_config)
-            .await
-            .map_err(|e| {
-                FlowFailure::new(ErrorCode::ConnectionTestFailed, e.to_string())
-                    .reported_to(&report)
-            })?;
-    }
-    store(
-        app,
-        env,
-        attempt,
-        integration,
-        provider,
-        &connection_config,
-        &credentials,
-        report,
-    )
-    .await
-}
-
 /// Seals and upserts the connection a completed flow authorized, with its auth webhook.
 #[allow(clippy::too_many_arguments)]
-async fn store(
+pub(super) async fn store(
     app: &AppState,
     env: &crate::storage::EnvironmentRow,
     attempt: &OAuthAttemptRow,
