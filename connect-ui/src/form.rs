@@ -416,7 +416,12 @@ mod tests {
         assert!(jwt[1].is_multiline() && !jwt[0].is_multiline());
         assert_eq!(build_form(&AuthMode::Bill, &[], &[], &[]).len(), 4);
         // AWS SigV4: the role ARN from the catalog's schema; a plugin install is a popup.
-        let aws = build_form(&AuthMode::AwsSigV4, &[FieldSchema::named("role_arn")], &[], &[]);
+        let aws = build_form(
+            &AuthMode::AwsSigV4,
+            &[FieldSchema::named("role_arn")],
+            &[],
+            &[],
+        );
         assert_eq!(names(&aws), ["role_arn"]);
         assert!(is_supported(&AuthMode::AwsSigV4) && is_popup(&AuthMode::InstallPlugin));
     }
