@@ -437,6 +437,7 @@ impl Controller {
             AuthMode::Bill => "/auth/bill/",
             AuthMode::Signature => "/auth/signature/",
             AuthMode::Tba => "/auth/tba/",
+            AuthMode::AwsSigV4 => "/auth/aws-sigv4/",
             _ => return,
         };
         // As `@nangohq/frontend`: these bodies carry the credentials' `type`.

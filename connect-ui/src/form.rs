@@ -140,7 +140,7 @@ pub fn base_credentials(mode: &AuthMode) -> &'static [&'static str] {
 
 /// Modes whose credential fields are exactly the provider's `credentials` schema (issue 15).
 fn schema_credentials(mode: &AuthMode) -> bool {
-    matches!(mode, AuthMode::TwoStep | AuthMode::Jwt)
+    matches!(mode, AuthMode::TwoStep | AuthMode::Jwt | AuthMode::AwsSigV4)
 }
 
 /// Whether the Connect UI can connect this auth mode (the popup modes through the popup, the rest
@@ -157,15 +157,20 @@ pub fn is_supported(mode: &AuthMode) -> bool {
                 | AuthMode::Bill
                 | AuthMode::Signature
                 | AuthMode::Tba
+                | AuthMode::AwsSigV4
         )
 }
 
 /// Modes connected in the provider's popup: OAuth2, the MCP modes (whose generic variant asks for
-/// the MCP server URL in its `connection_config` form first) and OAuth 1.0a.
+/// the MCP server URL in its `connection_config` form first), OAuth 1.0a and a plugin install.
 pub fn is_popup(mode: &AuthMode) -> bool {
     matches!(
         mode,
-        AuthMode::Oauth2 | AuthMode::McpOauth2 | AuthMode::McpOauth2Generic | AuthMode::Oauth1
+        AuthMode::Oauth2
+            | AuthMode::McpOauth2
+            | AuthMode::McpOauth2Generic
+            | AuthMode::Oauth1
+            | AuthMode::InstallPlugin
     )
 }
 
@@ -410,6 +415,15 @@ mod tests {
         assert_eq!(jwt.len(), 2);
         assert!(jwt[1].is_multiline() && !jwt[0].is_multiline());
         assert_eq!(build_form(&AuthMode::Bill, &[], &[], &[]).len(), 4);
+        // AWS SigV4: the role ARN from the catalog's schema; a plugin install is a popup.
+        let aws = build_form(
+            &AuthMode::AwsSigV4,
+            &[FieldSchema::named("role_arn")],
+            &[],
+            &[],
+        );
+        assert_eq!(names(&aws), ["role_arn"]);
+        assert!(is_supported(&AuthMode::AwsSigV4) && is_popup(&AuthMode::InstallPlugin));
     }
 
     #[test]

@@ -280,6 +280,8 @@ pub fn auth_mode(value: &str) -> AuthMode {
         "MCP_OAUTH2" => AuthMode::McpOauth2,
         "MCP_OAUTH2_GENERIC" => AuthMode::McpOauth2Generic,
         "OAUTH1" => AuthMode::Oauth1,
+        "AWS_SIGV4" => AuthMode::AwsSigV4,
+        "INSTALL_PLUGIN" => AuthMode::InstallPlugin,
         other => AuthMode::Other(other.to_owned()),
     }
 }
@@ -486,6 +488,8 @@ mod tests {
             AuthMode::Bill,
             AuthMode::Signature,
             AuthMode::Tba,
+            AuthMode::AwsSigV4,
+            AuthMode::InstallPlugin,
         ] {
             let name = serde_json::to_value(&mode).unwrap();
             assert_eq!(auth_mode(name.as_str().unwrap()), mode);

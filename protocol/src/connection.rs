@@ -122,6 +122,25 @@ pub enum Credentials {
         #[serde(default)]
         raw: serde_json::Value,
     },
+    /// `AWS_SIGV4`: temporary credentials STS issued for the customer's IAM role (Nango's
+    /// `AwsSigV4Credentials`); every proxied request is SigV4-signed with them, and they are fetched
+    /// again before they expire.
+    #[serde(rename = "AWS_SIGV4")]
+    AwsSigV4 {
+        role_arn: String,
+        region: String,
+        service: String,
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: String,
+        /// ISO-8601 UTC.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        external_id: Option<String>,
+        #[serde(default)]
+        raw: serde_json::Value,
+    },
 }
 
 impl std::fmt::Debug for Credentials {
@@ -138,6 +157,7 @@ impl std::fmt::Debug for Credentials {
             Self::Signature { .. } => "SIGNATURE",
             Self::Tba { .. } => "TBA",
             Self::OAuth1 { .. } => "OAUTH1",
+            Self::AwsSigV4 { .. } => "AWS_SIGV4",
         };
         f.debug_struct("Credentials")
             .field("type", &kind)

@@ -92,6 +92,19 @@ pub enum ErrorCode {
     InvalidBillCredentials,
     /// A JWT or signature could not be produced from the submitted key material.
     FailedToGenerate,
+    // ---- added for issue 15 (AWS SigV4; Nango's codes) ----------------------------------------------
+    /// The integration's AWS SigV4 settings are incomplete or inconsistent.
+    InvalidAwsSigv4Config,
+    /// The integration has no `service` setting.
+    MissingAwsSigv4Service,
+    /// `stsMode: custom` without `stsEndpointUrl`.
+    MissingAwsSigv4StsEndpoint,
+    /// `stsMode: builtin` without the integration's AWS access key.
+    MissingAwsSigv4BuiltinCredentials,
+    /// Neither the connection nor the integration names a region.
+    MissingAwsSigv4Region,
+    /// STS (AWS's or the integration's own endpoint) gave no temporary credentials (502).
+    AwsSigv4StsRequestFailed,
 }
 
 impl ErrorCode {
@@ -151,6 +164,12 @@ impl ErrorCode {
             Self::BillTokensFetchError => "bill_tokens_fetch_error",
             Self::InvalidBillCredentials => "invalid_bill_credentials",
             Self::FailedToGenerate => "failed_to_generate",
+            Self::InvalidAwsSigv4Config => "invalid_aws_sigv4_config",
+            Self::MissingAwsSigv4Service => "missing_aws_sigv4_service",
+            Self::MissingAwsSigv4StsEndpoint => "missing_aws_sigv4_sts_endpoint",
+            Self::MissingAwsSigv4BuiltinCredentials => "missing_aws_sigv4_builtin_credentials",
+            Self::MissingAwsSigv4Region => "missing_aws_sigv4_region",
+            Self::AwsSigv4StsRequestFailed => "aws_sigv4_sts_request_failed",
         }
     }
 }

@@ -45,6 +45,9 @@ pub enum AuthMode {
     /// OAuth 1.0a (RFC 5849).
     #[serde(rename = "OAUTH1")]
     Oauth1,
+    /// The end user installs the integration owner's plugin at the provider (Crisp), which sends
+    /// them back to the callback; requests use the owner's plugin credentials (`auth_type`).
+    InstallPlugin,
     #[serde(untagged)]
     Other(String),
 }
@@ -67,6 +70,7 @@ impl AuthMode {
             Self::McpOauth2 => "MCP_OAUTH2",
             Self::McpOauth2Generic => "MCP_OAUTH2_GENERIC",
             Self::Oauth1 => "OAUTH1",
+            Self::InstallPlugin => "INSTALL_PLUGIN",
             Self::Other(name) => name,
         }
     }
@@ -93,6 +97,7 @@ mod tests {
             AuthMode::McpOauth2,
             AuthMode::McpOauth2Generic,
             AuthMode::Oauth1,
+            AuthMode::InstallPlugin,
         ] {
             assert_eq!(serde_json::to_value(&mode).unwrap(), mode.as_str());
         }

@@ -88,8 +88,7 @@ pub fn start_oauth(mut req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
 /// `req.opener_origin`, when empty, becomes the current page's origin. An opaque origin serializes
 /// as "null": the server ignores it (WebSocket only).
 fn with_page_origin(req: &mut OAuthRequest) -> Result<(), AuthError> {
-    let window = browser::window()
-        .ok_or_else(|| AuthError::unknown("The OAuth flow needs a browser window."))?;
+    let window = browser::window().ok_or_else(|| AuthError::unknown("No browser window"))?;
     if req.opener_origin.is_empty() {
         req.opener_origin = browser::get(&window, "location")
             .and_then(|location| browser::get_string(&location, "origin"))

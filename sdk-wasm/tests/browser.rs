@@ -619,6 +619,33 @@ async fn with_a_session_token_the_connection_id_argument_is_not_sent() {
 }
 
 #[wasm_bindgen_test]
+async fn aws_sigv4_credentials_post_the_role_and_region_as_nangos_frontend() {
+    let nango = stubbed_client(&[session()]);
+    let calls = stub_fetch(200, &object(&[("connectionId", "c1".into())]));
+    let aws = object(&[(
+        "credentials",
+        object(&[
+            ("type", "AWS_SIGV4".into()),
+            ("region", "eu-west-1".into()),
+            ("role_arn", "arn:aws:iam::1:role/R".into()),
+        ]),
+    )]);
+    settled(nango.auth("aws".into(), aws, JsValue::UNDEFINED))
+        .await
+        .unwrap();
+    unstub_fetch();
+    let (url, init) = fetched(&calls, 0);
+    assert_eq!(
+        url,
+        "http://127.0.0.1:3003/auth/aws-sigv4/aws?connect_session_token=nango_connect_session_x"
+    );
+    assert_eq!(
+        get(&init, "body"),
+        r#"{"role_arn":"arn:aws:iam::1:role/R","region":"eu-west-1"}"#
+    );
+}
+
+#[wasm_bindgen_test]
 async fn oauth_overrides_open_the_popup_and_unsupported_credentials_are_refused() {
     capture_popups(false);
     let nango = Nango::new(object(&[("host", DEAD_HOST.into()), session()])).unwrap();
@@ -640,11 +667,8 @@ async fn oauth_overrides_open_the_popup_and_unsupported_credentials_are_refused(
     assert_eq!(get(&error, "type"), "unknown_error");
 
     capture_popups(false);
-    // AWS SigV4 is the one credential kind of the official SDK the server does not take (issue 15).
-    let aws = object(&[(
-        "credentials",
-        object(&[("type", "AWS_SIGV4".into()), ("role_arn", "arn".into())]),
-    )]);
+    // AWS SigV4 credentials without the role to assume are refused before anything is sent.
+    let aws = object(&[("credentials", object(&[("type", "AWS_SIGV4".into())]))]);
     let error = settled(nango.auth("aws".into(), aws, JsValue::UNDEFINED))
         .await
         .unwrap_err();

@@ -56,7 +56,15 @@ pub struct Config {
     pub proxy: crate::proxy::Limits,
     /// The activity log (`LATCHKEY_ACTIVITY_LOG`, `LATCHKEY_LOG_RETENTION_DAYS`).
     pub activity: crate::activity::Settings,
+    /// `LATCHKEY_AWS_STS_URL`: AWS STS of a region, `{region}` standing for it (default
+    /// `https://sts.{region}.amazonaws.com`): AWS SigV4's built-in AssumeRole and the
+    /// GetCallerIdentity check of new connections. Other partitions (China, an STS VPC endpoint) or
+    /// a local STS in tests.
+    pub aws_sts_url: String,
 }
+
+/// AWS STS of a region (`LATCHKEY_AWS_STS_URL`'s default).
+pub const AWS_STS_URL: &str = "https://sts.{region}.amazonaws.com";
 
 /// Whether a frontend may authenticate with the environment's public key instead of a connect
 /// session (Nango's legacy mode). Off by default: anyone who reads the public key from a page could
@@ -197,6 +205,7 @@ impl Config {
             metrics_token: var("LATCHKEY_METRICS_TOKEN").map(crate::secret::Secret::new),
             proxy: crate::proxy::Limits::from_env()?,
             activity: crate::activity::Settings::from_env(var)?,
+            aws_sts_url: var("LATCHKEY_AWS_STS_URL").unwrap_or_else(|| AWS_STS_URL.into()),
             public_url,
         })
     }
@@ -238,6 +247,7 @@ impl Config {
             metrics_token: None,
             proxy: Default::default(),
             activity: Default::default(),
+            aws_sts_url: AWS_STS_URL.into(),
         }
     }
 

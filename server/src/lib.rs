@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod environment;
 pub mod environment_cache;
 pub mod http;
+pub mod integration_config;
 pub mod metrics;
 pub mod oauth;
 pub mod proxy;

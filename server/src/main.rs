@@ -560,6 +560,7 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
                     client_id,
                     client_secret,
                     scopes,
+                    app_link: None,
                 }),
                 (None, None) => None,
                 _ => anyhow::bail!("give both a client id and a client secret, or neither"),
@@ -573,6 +574,7 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
                     display_name: None,
                     forward_webhooks: None,
                     credentials,
+                    integration_config: None,
                 },
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -168,6 +168,30 @@ pub async fn reseal_all(
                 }
             }
         }
+        let custom_stale = integration
+            .custom_key_id
+            .as_deref()
+            .is_some_and(|k| !app.cipher.is_current(k));
+        if custom_stale {
+            match crate::integration_config::open(app, integration) {
+                Ok(values) => {
+                    if let (Some(sealed), Some(key_id)) = crate::integration_config::seal(
+                        app,
+                        env.id,
+                        &integration.unique_key,
+                        &values,
+                    ) {
+                        app.store
+                            .reseal_integration_custom(integration.id, &sealed, &key_id)
+                            .await?;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(integration = %integration.unique_key, error = %e, "cannot open an integration's integration_config");
+                    out.failed += 1;
+                }
+            }
+        }
         progress("integrations", i + 1, total);
     }
     if scope == Scope::Keys {

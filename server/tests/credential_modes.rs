@@ -1,3 +1,6 @@
+//! (Over 600 lines: one peer and one catalog serve every mode's test; split per mode they would be
+//! copied.)
+//!
 //! Issue 15: the credential-based auth modes end to end against local providers that check what the
 //! real ones check (`tests/node/credential-modes-peer.mjs`: `jose` verifies the JWTs, the WSSE
 //! digest is recomputed, the token endpoint checks the form). Each mode: the browser's submission
@@ -146,6 +149,66 @@ netsuite-local:
         base_url: {base}/netsuite/record/v1
     connection_config:
         accountId: {{type: string, title: Account ID, pattern: '^[a-zA-Z0-9-_]+$'}}
+intacct-local:
+    display_name: Sage Intacct CC (local)
+    auth_mode: TWO_STEP
+    body_format: form
+    token_url: {base}/two-step/token
+    token_params:
+        client_id: ${{credentials.clientId}}
+        client_secret: ${{credentials.clientSecret}}
+        username: ${{credentials.username}}
+        grant_type: client_credentials
+    token_response:
+        token: access_token
+        token_expiration: expires_in
+        token_expiration_strategy: expireIn
+    proxy:
+        base_url: {base}/two-step
+    credentials:
+        username: {{type: string, title: Username, optional: true}}
+    integration_config:
+        clientId: {{type: string, title: Client ID, optional: true}}
+        clientSecret: {{type: string, title: Client Secret, secret: true, optional: true}}
+sap-local:
+    display_name: SAP Business One (local)
+    auth_mode: TWO_STEP
+    body_format: json
+    token_url: {base}/sap/Login
+    token_params:
+        CompanyDB: ${{connectionConfig.companyDb}}
+        Password: ${{credentials.password}}
+        UserName: ${{credentials.userName}}
+    token_headers:
+        content-type: application/json
+    token_response:
+        token: SessionId
+    token_response_headers:
+        - set-cookie
+    token_expires_in_ms: 1700000
+    proxy:
+        base_url: {base}/sap
+        headers:
+            cookie: ${{credentials._cookies}}
+    connection_config:
+        companyDb: {{type: string, title: Company Database}}
+    credentials:
+        userName: {{type: string, title: Username}}
+        password: {{type: string, title: Password, secret: true}}
+crisp-local:
+    display_name: Crisp (Plugin Install, local)
+    auth_mode: INSTALL_PLUGIN
+    auth_type: BASIC
+    redirect_uri_metadata:
+        - website_id
+    proxy:
+        base_url: {base}/crisp
+        headers:
+            x-crisp-tier: plugin
+        verification:
+            method: GET
+            endpoints:
+                - /v1/plugin/connect/account
 emarsys-local:
     display_name: Emarsys (local)
     auth_mode: SIGNATURE
@@ -506,5 +569,204 @@ async fn official_frontend_submits_two_step_and_jwt_credentials() {
         keys.contains(&"drupal") && keys.contains(&"ghost"),
         "{keys:?}"
     );
+    drop(p);
+}
+
+/// INSTALL_PLUGIN (Crisp): the end user is sent to the owner's plugin install page with the attempt's
+/// state as `payload`; the plugin sends them back to the callback with it (and the `website_id`); the
+/// connection uses the owner's plugin credentials, checked at the provider first.
+#[tokio::test]
+async fn install_plugin_sends_the_user_to_the_plugin_and_connects_with_the_owners_credentials() {
+    let (p, h) = setup().await;
+    let r = h
+        .backend(
+            Method::POST,
+            "/integrations",
+            Some(json!({"provider": "crisp-local", "unique_key": "crisp"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The install link is required with INSTALL_PLUGIN credentials.
+    let patch = |credentials: Value| {
+        h.backend(
+            Method::PATCH,
+            "/integrations/crisp",
+            Some(json!({ "credentials": credentials })),
+        )
+    };
+    let r = patch(
+        json!({"type": "INSTALL_PLUGIN", "client_id": "plugin-id", "client_secret": "plugin-key"}),
+    )
+    .await;
+    assert_eq!(r.body["error"]["code"], "invalid_body", "{}", r.body);
+    let link = "https://marketplace.example.com/install/plugin-1";
+    let r = patch(json!({"type": "INSTALL_PLUGIN", "client_id": "plugin-id",
+                         "client_secret": "plugin-key", "app_link": link}))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/crisp?connect_session_token={token}",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(link), "{location}");
+    let payload = location
+        .query_pairs()
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_owned())
+        .expect("the install page gets the payload");
+
+    // The plugin returns the user with the payload as state.
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/callback?state={payload}&website_id=w-42",
+            h.base
+        ))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("nango_oauth_callback_success"), "{page}");
+    let list = h.backend(Method::GET, "/connections", None).await;
+    let id = list.body["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["provider_config_key"] == "crisp")
+        .and_then(|c| c["connection_id"].as_str())
+        .unwrap()
+        .to_string();
+    let c = h.connection("crisp", &id, "").await;
+    assert_eq!(c.body["credentials"]["type"], "BASIC", "{}", c.body);
+    assert_eq!(c.body["credentials"]["username"], "plugin-id");
+    assert_eq!(c.body["connection_config"]["website_id"], "w-42");
+    let res = proxy(&h, "crisp", &id, "/v1/plugin/connect/account")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // Wrong plugin credentials: the provider's check fails and nothing is stored.
+    let r = patch(json!({"type": "INSTALL_PLUGIN", "client_id": "plugin-id",
+                         "client_secret": "wrong", "app_link": link}))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = h.session(json!({"end_user": {"id": "u2"}})).await;
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/crisp?connect_session_token={token}",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let payload = location
+        .query_pairs()
+        .find(|(k, _)| k == "payload")
+        .unwrap()
+        .1
+        .into_owned();
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/callback?state={payload}&website_id=w-43",
+            h.base
+        ))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let page = res.text().await.unwrap();
+    assert!(page.contains("connection_test_failed"), "{page}");
+    drop(p);
+}
+
+/// TWO_STEP with the integration's `integration_config` (Sage Intacct CC): the owner's client id and
+/// secret go into every token request, win over submitted ones, and are not stored per connection.
+#[tokio::test]
+async fn two_step_uses_the_integrations_config_values_without_storing_them() {
+    let (p, h) = setup().await;
+    let r = h
+        .backend(
+            Method::POST,
+            "/integrations",
+            Some(json!({"provider": "intacct-local", "unique_key": "intacct",
+                        "integration_config": {"clientId": "drupal-client", "clientSecret": "drupal-secret"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = submit(
+        &h,
+        "two-step",
+        "intacct",
+        "",
+        json!({"type": "TWO_STEP", "username": "editor", "clientSecret": "submitted"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("intacct", &id, "&force_refresh=true").await;
+    assert_eq!(c.status, 200, "renewal uses them too: {}", c.body);
+    let creds = &c.body["credentials"];
+    assert_eq!(creds["username"], "editor", "{creds}");
+    assert!(
+        creds.get("clientSecret").is_none() && creds.get("clientId").is_none(),
+        "{creds}"
+    );
+    drop(p);
+}
+
+/// TWO_STEP `token_response_headers` (SAP Business One): the session cookies of the login answer are
+/// kept with the credentials (each by name, all as `_cookies`) and the proxy sends them back.
+#[tokio::test]
+async fn two_step_keeps_response_cookies_and_the_proxy_sends_them() {
+    let (p, h) = setup().await;
+    h.create_integration("sap", "sap-local", None).await;
+    let r = submit(
+        &h,
+        "two-step",
+        "sap",
+        "&params[companyDb]=SBODEMO",
+        json!({"type": "TWO_STEP", "userName": "manager", "password": "sap-pass"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("sap", &id, "").await;
+    let creds = &c.body["credentials"];
+    let session = creds["token"].as_str().unwrap();
+    assert_eq!(creds["B1SESSION"], session, "{creds}");
+    assert_eq!(
+        creds["_cookies"],
+        format!("B1SESSION={session}; ROUTEID=.node1").as_str()
+    );
+    let res = proxy(&h, "sap", &id, "/Items").send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     drop(p);
 }

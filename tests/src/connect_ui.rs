@@ -19,6 +19,8 @@ pub const BASIC: &str = "test-basic";
 pub const TENANT: &str = "tenant-oidc";
 /// Issue 15: a JWT provider (key id, a multi-line private key, a region select).
 pub const JWT: &str = "test-jwt";
+/// Issue 15: a NetSuite-like TBA provider (token id and secret, an account id).
+pub const TBA: &str = "test-tba";
 
 /// The test providers, beside `local-oidc`. `tenant-oidc`'s authorization host is
 /// `<subdomain>.localhost` on the local provider's port (Chromium resolves `*.localhost` to loopback).
@@ -86,6 +88,14 @@ test-jwt:
             title: Private Key
             example: "-----BEGIN PRIVATE KEY-----"
             secret: true
+test-tba:
+    display_name: Test TBA
+    auth_mode: TBA
+    connection_config:
+        accountId:
+            type: string
+            title: Account ID
+            pattern: ^[a-zA-Z0-9_-]+$
 tenant-oidc:
     display_name: Tenant OIDC
     auth_mode: OAUTH2
@@ -141,7 +151,7 @@ impl UiStack {
         server
             .create_oauth2_integration(TENANT, TENANT, "tenant-client", "tenant-secret", None)
             .await?;
-        for key in [API_KEY, BASIC, JWT] {
+        for key in [API_KEY, BASIC, JWT, TBA] {
             server
                 .create_integration(
                     &json!({"provider": key, "unique_key": key, "display_name": key}),

@@ -1,10 +1,11 @@
 //! Connect UI forms built from the provider catalog, in headless Chromium against the real server:
 //! an API key with pattern validation (single-integration jump, no list), a basic-auth form with an
-//! email format and an enum select reached from the list, and a keyboard-only API-key connection.
+//! email format and an enum select reached from the list, a keyboard-only API-key connection, and the
+//! JWT and TBA forms of issue 15.
 //! Screenshots go to tests/artifacts/connect-ui/<test>/.
 
 use latchkey_tests::browser::Browser;
-use latchkey_tests::connect_ui::{self, UiStack, API_KEY, BASIC, JWT};
+use latchkey_tests::connect_ui::{self, UiStack, API_KEY, BASIC, JWT, TBA};
 use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
@@ -317,6 +318,52 @@ async fn jwt_form_takes_a_multi_line_key_and_the_server_signs_the_token() -> any
         );
         let config = serde_json::to_value(&connection.connection_config)?;
         assert_eq!(config["region"], "eu", "{config}");
+        Ok(())
+    })
+    .await
+}
+
+/// Issue 15: the TBA form (token id and secret, the account id from `connection_config`), axe-clean,
+/// stores the NetSuite token credentials.
+#[tokio::test]
+async fn tba_form_sends_the_token_and_the_account_id() -> anyhow::Result<()> {
+    with_browser("tba", |stack, browser| async move {
+        let token = stack
+            .session(json!({"allowed_integrations": [TBA]}))
+            .await?;
+        browser.goto(&stack.page_url(&token, None, None)).await?;
+        browser.enter_frame("#connect-ui").await?;
+        browser
+            .type_into("#field-credentials-token_id", "tid-1")
+            .await?;
+        browser
+            .type_into("#field-credentials-token_secret", "tsecret-1")
+            .await?;
+        browser
+            .type_into("#field-params-accountId", "1234567_SB1")
+            .await?;
+        let violations = connect_ui::axe_violations(&browser).await?;
+        assert!(
+            violations.is_empty(),
+            "axe on the TBA form: {violations:#?}"
+        );
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-success").await?;
+        browser.leave_frames().await?;
+        let events = connect_ui::events(&browser).await?;
+        let id = events
+            .iter()
+            .find(|e| e["type"] == "connect")
+            .and_then(|e| e["payload"]["connectionId"].as_str())
+            .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))?
+            .to_string();
+        let connection = stack.server.get_connection(&id, TBA).await?;
+        let credentials = serde_json::to_value(&connection.credentials)?;
+        assert_eq!(credentials["type"], "TBA", "{credentials}");
+        assert_eq!(credentials["token_id"], "tid-1");
+        assert_eq!(credentials["token_secret"], "tsecret-1");
+        let config = serde_json::to_value(&connection.connection_config)?;
+        assert_eq!(config["accountId"], "1234567_SB1", "{config}");
         Ok(())
     })
     .await

@@ -366,6 +366,11 @@ async fn get_connection(
         } => ("SIGNATURE", !token.is_empty(), expires_at.clone()),
         Credentials::Tba { token_id, .. } => ("TBA", !token_id.is_empty(), None),
         Credentials::OAuth1 { oauth_token, .. } => ("OAUTH1", !oauth_token.is_empty(), None),
+        Credentials::AwsSigV4 {
+            access_key_id,
+            expires_at,
+            ..
+        } => ("AWS_SIGV4", !access_key_id.is_empty(), expires_at.clone()),
     };
     Ok(Json(ConnectionSummary {
         connection_id: conn.connection_id,

@@ -226,5 +226,5 @@ impl Inner {
 }
 
 fn window() -> Result<JsValue, JsValue> {
-    browser::window().ok_or_else(|| glue::js_error(&js("ConnectUI needs a browser window")))
+    browser::window().ok_or_else(|| glue::js_error(&js("No browser window")))
 }

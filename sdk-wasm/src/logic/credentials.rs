@@ -3,9 +3,8 @@
 //! `POST` to one of the credential endpoints, with which body.
 //!
 //! The façade hands over the credentials object as its string-valued entries, in property order; this
-//! module decides, so the rule is tested natively. TWO_STEP, JWT, SIGNATURE, BILL and TBA credentials
-//! go to their `/auth/<mode>/` routes (issue 15); AWS SigV4, which the server does not implement, is
-//! refused with a typed error instead of being sent to a route that does not exist.
+//! module decides, so the rule is tested natively. TWO_STEP, JWT, SIGNATURE, BILL, TBA and AWS SigV4
+//! credentials go to their `/auth/<mode>/` routes (issue 15).
 
 use latchkey_protocol::AuthErrorType;
 
@@ -30,6 +29,8 @@ pub const SIGNATURE_ROUTE: &str = "/auth/signature/";
 pub const BILL_ROUTE: &str = "/auth/bill/";
 /// `POST /auth/tba/:key`, body `{token_id, token_secret, oauth_client_*_override?}`.
 pub const TBA_ROUTE: &str = "/auth/tba/";
+/// `POST /auth/aws-sigv4/:key`, body `{role_arn, region?}`.
+pub const AWS_SIGV4_ROUTE: &str = "/auth/aws-sigv4/";
 
 /// The OAuth client override keys, sent as `credentials[k]` query parameters of the popup URL.
 const OAUTH_OVERRIDES: [&str; 3] = [
@@ -103,7 +104,9 @@ pub fn dispatch(credentials: &[(String, String)]) -> Result<Dispatch, AuthError>
                 only(&["type", "username", "password"]),
             ))
         }
-        "AWS_SIGV4" => {}
+        "AWS_SIGV4" if has("role_arn") => {
+            return Ok(post(AWS_SIGV4_ROUTE, only(&["role_arn", "region"])))
+        }
         _ if bill => {
             let fields = ["username", "password", "organization_id", "dev_key"];
             return Ok(post(BILL_ROUTE, only(&fields)));
@@ -134,7 +137,7 @@ pub fn dispatch(credentials: &[(String, String)]) -> Result<Dispatch, AuthError>
     }
     Err(AuthError::of(
         AuthErrorType::MissingCredentials,
-        "Unsupported credentials: pass apiKey, username/password, client_id/client_secret or OAuth client overrides",
+        "Unsupported credentials",
     ))
 }
 
@@ -265,12 +268,23 @@ mod tests {
             ("dev_key", "d"),
         ];
         assert_eq!(posted(&bill), ("/auth/bill/", creds(&bill)));
+        assert_eq!(
+            posted(&[
+                ("region", "eu-west-1"),
+                ("type", "AWS_SIGV4"),
+                ("role_arn", "arn")
+            ]),
+            (
+                "/auth/aws-sigv4/",
+                creds(&[("role_arn", "arn"), ("region", "eu-west-1")])
+            )
+        );
     }
 
     #[test]
     fn kinds_without_a_latchkey_route_are_refused_with_a_type() {
         for c in [
-            creds(&[("type", "AWS_SIGV4"), ("role_arn", "arn")]),
+            creds(&[("type", "AWS_SIGV4")]),
             creds(&[("client_id", "only")]),
         ] {
             assert_eq!(

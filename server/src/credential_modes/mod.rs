@@ -5,6 +5,7 @@
 //! expires through the same single-flight gate as OAuth2 refreshes ([`renew`], called by
 //! `oauth::refresh`).
 
+pub mod aws_sigv4;
 pub mod bill;
 pub mod jwt;
 pub mod signature;
@@ -37,6 +38,7 @@ pub fn renewable(c: &Credentials) -> bool {
             | Credentials::Jwt { .. }
             | Credentials::Bill { .. }
             | Credentials::Signature { .. }
+            | Credentials::AwsSigV4 { .. }
     )
 }
 
@@ -62,6 +64,23 @@ pub(crate) fn connection_config(row: &ConnectionRow) -> BTreeMap<String, String>
         .collect()
 }
 
+/// The `integration_config` values of the connection's integration (none if it has gone).
+async fn integration_values(
+    app: &AppState,
+    row: &ConnectionRow,
+) -> Result<BTreeMap<String, String>, RefreshError> {
+    let integration = app
+        .store
+        .integration(row.environment_id, &row.provider_config_key)
+        .await
+        .map_err(|e| RefreshError::Internal(e.into()))?;
+    match integration {
+        Some(i) => crate::integration_config::open(app, &i)
+            .map_err(|e| RefreshError::Internal(anyhow::anyhow!(e))),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
 /// Produces new credentials for `row` from the stored ones and stores them; the caller holds the
 /// connection's lock and lease (`oauth::refresh::renew_once`).
 pub(crate) async fn renew(
@@ -78,15 +97,23 @@ pub(crate) async fn renew(
     let (mode, renewed) = match &current {
         Credentials::TwoStep { .. } => (
             "TWO_STEP",
-            two_step::fetch(app, &raw, two_step::renewal_fields(&current), &config, true)
-                .await
-                .map(|f| f.credentials),
+            two_step::fetch(
+                app,
+                &raw,
+                two_step::renewal_fields(&current),
+                &config,
+                true,
+                &integration_values(app, &row).await?,
+            )
+            .await
+            .map(|f| f.credentials),
         ),
         Credentials::Jwt { fields, .. } => ("JWT", jwt::create(&raw, fields.clone(), &config)),
         Credentials::Bill { .. } => ("BILL", bill::renew(app, &raw, &current).await),
         Credentials::Signature {
             username, password, ..
         } => ("SIGNATURE", signature::create(&raw, username, password)),
+        Credentials::AwsSigV4 { .. } => ("AWS_SIGV4", aws_sigv4::renew(app, &row, &current).await),
         _ => return Ok((row, current)),
     };
     let renewed = match renewed {

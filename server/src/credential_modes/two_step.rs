@@ -6,7 +6,9 @@
 //! `exp`). Renewals post the stored fields again (or the refresh token, where the provider has
 //! `refresh_token_params`), through the same single-flight gate as OAuth2 refreshes.
 //!
-//! As Nango, the submitted fields are stored (sealed) beside the token: renewal needs them.
+//! As Nango, the submitted fields are stored (sealed) beside the token: renewal needs them; so are
+//! the `token_response_headers` of the answers (session cookies). (Some 580 lines of code: one
+//! protocol, Nango's `getTwoStepCredentials`, kept together.)
 
 use super::template::strip_credentials;
 use super::template::{at_path, fill_alternatives, fill_value, is_unresolved, scalar};
@@ -55,6 +57,10 @@ pub struct Spec {
     pub additional_steps: Vec<Step>,
     #[serde(default)]
     pub token_response_metadata: Vec<String>,
+    /// Response headers kept with the credentials (SAP Business One's session cookies: each
+    /// `Set-Cookie` as its name, all of them as `_cookies` for a `cookie` header template).
+    #[serde(default)]
+    pub token_response_headers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,13 +101,30 @@ fn coded(code: ErrorCode, message: impl Into<String>) -> ModeError {
 
 /// Posts the credentials to the provider and returns the stored form. `renewal` is true when
 /// renewing a stored connection (then a stored refresh token is used where the provider allows it).
+/// `integration` holds the integration's `integration_config` values: those of fields the provider
+/// declares there (Sage Intacct's client id and secret) win over submitted ones for the request, and
+/// are never stored with the connection (Nango's `applyIntegrationConfigToTwoStepCredentials`).
 pub async fn fetch(
     app: &crate::AppState,
     raw: &Value,
     mut dynamic: Map<String, Value>,
     connection_config: &BTreeMap<String, String>,
     renewal: bool,
+    integration: &BTreeMap<String, String>,
 ) -> Result<Fetched, ModeError> {
+    let preconfigured: Vec<&String> = raw
+        .get("integration_config")
+        .and_then(Value::as_object)
+        .map(|schema| {
+            schema
+                .keys()
+                .filter(|k| integration.get(*k).is_some_and(|v| !v.is_empty()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for field in &preconfigured {
+        dynamic.insert((*field).clone(), Value::String(integration[*field].clone()));
+    }
     let spec: Spec = serde_json::from_value(raw.clone()).map_err(|e| {
         coded(
             ErrorCode::TwoStepCredentialsFetchError,
@@ -161,7 +184,12 @@ pub async fn fetch(
     let url = build_url(&url_template, &dynamic, connection_config, &[])?;
     let format = spec.body_format.as_deref().unwrap_or("json");
     let method = spec.token_request_method.as_deref().unwrap_or("POST");
-    let mut responses = vec![send(app, &url, method, format, &params, &headers, &replacers).await?];
+    let wanted = &spec.token_response_headers;
+    let (first, mut kept) = send(
+        app, &url, method, format, &params, &headers, &replacers, wanted,
+    )
+    .await?;
+    let mut responses = vec![first];
 
     for (i, step) in spec.additional_steps.iter().enumerate() {
         let replacers = replacers_with_steps(&dynamic, connection_config, &responses);
@@ -176,8 +204,13 @@ pub async fn fetch(
             &step.token_params,
             &step.token_headers,
             &replacers,
+            wanted,
         )
         .await
+        .map(|(answer, headers)| {
+            kept.extend(headers);
+            answer
+        })
         .map_err(|e| match e {
             ModeError::Coded(ErrorCode::InvalidTwoStepCredentials, m) => coded(
                 ErrorCode::InvalidTwoStepCredentials,
@@ -188,7 +221,17 @@ pub async fn fetch(
         responses.push(answer);
     }
     let last = responses.pop().unwrap_or_default();
-    let credentials = parse(&spec, last, dynamic)?;
+    let mut credentials = parse(&spec, last, dynamic)?;
+    if let Credentials::TwoStep { fields, .. } = &mut credentials {
+        for field in &preconfigured {
+            fields.remove(*field);
+        }
+        for (name, value) in kept {
+            if !["type", "token", "refresh_token", "expires_at", "raw"].contains(&name.as_str()) {
+                fields.insert(name, Value::String(value));
+            }
+        }
+    }
     let metadata = match &credentials {
         Credentials::TwoStep { raw, .. } => spec
             .token_response_metadata
@@ -273,7 +316,41 @@ fn build_url(
     })
 }
 
-/// One request to the provider; its answer as JSON (a non-JSON answer as a string).
+/// The `wanted` response headers (Nango's `extractResponseHeaderValues`): a header by its name; each
+/// `Set-Cookie` by its cookie's name, and all cookies as `_cookies` (`a=1; b=2`).
+fn kept_headers(
+    headers: &reqwest::header::HeaderMap,
+    wanted: &[String],
+) -> BTreeMap<String, String> {
+    let mut kept = BTreeMap::new();
+    let mut cookies = Vec::new();
+    for name in wanted {
+        let lower = name.to_ascii_lowercase();
+        if lower == "set-cookie" {
+            for value in headers
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+            {
+                let pair = value.split(';').next().unwrap_or_default();
+                if let Some((k, v)) = pair.split_once('=').filter(|(k, _)| !k.trim().is_empty()) {
+                    kept.insert(k.trim().to_string(), v.trim().to_string());
+                    cookies.push(format!("{}={}", k.trim(), v.trim()));
+                }
+            }
+        } else if let Some(v) = headers.get(lower.as_str()).and_then(|v| v.to_str().ok()) {
+            kept.insert(name.clone(), v.to_string());
+        }
+    }
+    if !cookies.is_empty() {
+        kept.insert("_cookies".into(), cookies.join("; "));
+    }
+    kept
+}
+
+/// One request to the provider; its answer as JSON (a non-JSON answer as a string) and the
+/// `wanted` headers of the answer.
+#[allow(clippy::too_many_arguments)]
 async fn send(
     app: &crate::AppState,
     url: &url::Url,
@@ -282,7 +359,8 @@ async fn send(
     params: &Map<String, Value>,
     headers: &Map<String, Value>,
     replacers: &Value,
-) -> Result<Value, ModeError> {
+    wanted: &[String],
+) -> Result<(Value, BTreeMap<String, String>), ModeError> {
     let body: Map<String, Value> = params
         .iter()
         .map(|(k, v)| {
@@ -336,6 +414,7 @@ async fn send(
         ))
     })?;
     let status = res.status();
+    let kept = kept_headers(res.headers(), wanted);
     let bytes = crate::oauth::outbound::read_capped(res, crate::oauth::outbound::TOKEN_BODY_LIMIT)
         .await
         .map_err(|e| fetch_error(e.to_string()))?;
@@ -353,7 +432,10 @@ async fn send(
             "Invalid credentials provided to create a Two Step connection",
         ));
     }
-    Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    Ok((
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        kept,
+    ))
 }
 
 /// `${credentials.x}` → `${x}` inside nested parameter values.

@@ -191,6 +191,7 @@ fn credentials_type(c: &Credentials) -> &'static str {
         Credentials::Signature { .. } => "SIGNATURE",
         Credentials::Tba { .. } => "TBA",
         Credentials::OAuth1 { .. } => "OAUTH1",
+        Credentials::AwsSigV4 { .. } => "AWS_SIGV4",
     }
 }
 

@@ -1,6 +1,6 @@
 //! Nango's credential-submission routes of the credential-based modes (issue 15):
-//! `POST /auth/two-step/:key`, `/auth/jwt/:key`, `/auth/bill/:key`, `/auth/signature/:key` and
-//! `/auth/tba/:key`, authenticated like `/api-auth/*` (connect session token, or the legacy public
+//! `POST /auth/two-step/:key`, `/auth/jwt/:key`, `/auth/bill/:key`, `/auth/signature/:key`,
+//! `/auth/tba/:key` and `/auth/aws-sigv4/:key`, authenticated like `/api-auth/*` (connect session token, or the legacy public
 //! key) and answered like them (`{connectionId, providerConfigKey}`); the checks, sealed upsert and
 //! auth webhook are [`super::api_auth`]'s. What each mode does with the credentials is in
 //! [`crate::credential_modes`].
@@ -9,7 +9,7 @@ use super::api_auth::{prepare, save_connection};
 use super::error::ApiError;
 use super::extract::StrictJson;
 use super::extract::{Path, Query};
-use crate::credential_modes::{bill, jwt, signature, two_step, ModeError};
+use crate::credential_modes::{aws_sigv4, bill, jwt, signature, two_step, ModeError};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/bill/{key}", post(bill_auth))
         .route("/auth/signature/{key}", post(signature_auth))
         .route("/auth/tba/{key}", post(tba_auth))
+        .route("/auth/aws-sigv4/{key}", post(aws_sigv4_auth))
 }
 
 /// The longest value accepted in a submitted field (private keys are a few KiB).
@@ -35,6 +36,10 @@ const MAX_FIELD_LEN: usize = 16 * 1024;
 
 fn mode_error(e: ModeError) -> ApiError {
     match e {
+        // STS did not give credentials: the upstream failed (Nango answers 502).
+        ModeError::Coded(code @ ErrorCode::AwsSigv4StsRequestFailed, message) => {
+            ApiError::new(StatusCode::BAD_GATEWAY, code, message)
+        }
         ModeError::Coded(code, message) => ApiError::new(StatusCode::BAD_REQUEST, code, message),
         ModeError::Internal(e) => ApiError::Internal(e),
     }
@@ -94,9 +99,17 @@ async fn two_step_auth(
     let mut config = prepared
         .submitter
         .connection_config(&key, &pairs, prepared.provider);
-    let fetched = two_step::fetch(&app, &prepared.entry.raw, body, &config, false)
-        .await
-        .map_err(mode_error)?;
+    let integration = crate::integration_config::open(&app, &prepared.integration)?;
+    let fetched = two_step::fetch(
+        &app,
+        &prepared.entry.raw,
+        body,
+        &config,
+        false,
+        &integration,
+    )
+    .await
+    .map_err(mode_error)?;
     config.extend(fetched.metadata);
     let connection_id = prepared.submitter.connection_id();
     save_connection(
@@ -231,5 +244,107 @@ async fn tba_auth(
         }),
     };
     let connection_id = prepared.submitter.connection_id();
+    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+}
+
+/// Nango's AWS_SIGV4 body: the IAM role to assume and, optionally, its region.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AwsSigV4Body {
+    role_arn: String,
+    #[serde(default)]
+    region: Option<String>,
+}
+
+/// Nango's `postPublicAwsSigV4Authorization`: STS credentials for the role, checked with
+/// `GetCallerIdentity`, stored with `role_arn`, `region`, `service` and `external_id` in the
+/// connection config. A reconnect keeps the stored region and external id (the customer's IAM trust
+/// policy names that external id).
+async fn aws_sigv4_auth(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+    StrictJson(body): StrictJson<AwsSigV4Body>,
+) -> Result<Json<AuthResult>, ApiError> {
+    check_len(&[("role_arn", &body.role_arn)])?;
+    let bad_region = || {
+        ApiError::invalid_body(
+            vec!["region".into()],
+            "AWS region must contain only lowercase letters, digits, and hyphens",
+        )
+    };
+    if body
+        .region
+        .as_deref()
+        .is_some_and(|r| !aws_sigv4::valid_region(r))
+    {
+        return Err(bad_region());
+    }
+    let prepared = prepare(&app, &key, &pairs, AuthMode::AwsSigV4).await?;
+    let mut config = prepared
+        .submitter
+        .connection_config(&key, &pairs, prepared.provider);
+    let connection_id = prepared.submitter.connection_id();
+    let stored = app
+        .store
+        .connection(prepared.submitter.env.id, &key, &connection_id)
+        .await?
+        .map(|row| crate::credential_modes::connection_config(&row))
+        .unwrap_or_default();
+    let custom = crate::integration_config::open(&app, &prepared.integration)?;
+    let settings = aws_sigv4::settings(&custom).map_err(mode_error)?;
+    let region = [
+        stored.get("region"),
+        body.region.as_ref(),
+        config.get("region"),
+        settings.default_region.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|r| !r.is_empty())
+    .cloned()
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MissingAwsSigv4Region,
+            "AWS SigV4 requests require a region.",
+        )
+    })?;
+    if !aws_sigv4::valid_region(&region) {
+        return Err(bad_region());
+    }
+    // The external id the role's trust policy names: kept, else a UUID the frontend pre-seeded
+    // (shown to the customer before they created the role), else a new one.
+    let external_id = stored
+        .get("external_id")
+        .cloned()
+        .or_else(|| {
+            config
+                .get("external_id")
+                .map(|v| v.trim().to_string())
+                .filter(|v| uuid::Uuid::parse_str(v).is_ok())
+        })
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    if !aws_sigv4::valid_external_id(&external_id) {
+        return Err(ApiError::invalid_body(
+            vec!["external_id".into()],
+            "External ID must be 2-1224 characters, alphanumeric or +=,.@:/-",
+        ));
+    }
+    let role = aws_sigv4::Role {
+        role_arn: &body.role_arn,
+        external_id: &external_id,
+        region: &region,
+    };
+    let credentials = aws_sigv4::fetch(&app, &settings, role)
+        .await
+        .map_err(mode_error)?;
+    aws_sigv4::verify(&app, &credentials)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::ConnectionTestFailed, e))?;
+    config.insert("external_id".into(), external_id);
+    config.insert("role_arn".into(), body.role_arn);
+    config.insert("region".into(), region);
+    config.insert("service".into(), settings.service);
     save_connection(&app, &prepared, connection_id, &config, &credentials).await
 }

@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use latchkey_protocol::integrations::ApiPublicIntegration;
 use latchkey_protocol::{DataEnvelope, ErrorCode};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,6 +38,41 @@ pub struct IntegrationCredentials {
     pub client_secret: String,
     #[serde(default)]
     pub scopes: Option<String>,
+    /// `INSTALL_PLUGIN`: the plugin's install page (the end user is sent there with `?payload=`);
+    /// `client_id` and `client_secret` are then the plugin's identifier and key.
+    #[serde(default)]
+    pub app_link: Option<String>,
+}
+
+/// Checks an `INSTALL_PLUGIN` integration's `app_link` (an http(s) URL) and keeps it with the
+/// integration's other settings.
+fn install_link(
+    c: &IntegrationCredentials,
+    custom: &mut BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    let link_error = || {
+        ApiError::invalid_body(
+            vec!["credentials".into(), "app_link".into()],
+            "INSTALL_PLUGIN needs app_link, an http(s) URL",
+        )
+    };
+    match (c.kind.as_str(), &c.app_link) {
+        ("INSTALL_PLUGIN", Some(link)) => {
+            let ok = url::Url::parse(link)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && link.len() <= 2048);
+            if !ok {
+                return Err(link_error());
+            }
+            custom.insert("app_link".into(), link.clone());
+            Ok(())
+        }
+        ("INSTALL_PLUGIN", None) => Err(link_error()),
+        (_, Some(_)) => Err(ApiError::invalid_body(
+            vec!["credentials".into(), "app_link".into()],
+            "app_link is only for INSTALL_PLUGIN",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -50,6 +86,9 @@ pub struct CreateIntegration {
     pub forward_webhooks: Option<bool>,
     #[serde(default)]
     pub credentials: Option<IntegrationCredentials>,
+    /// Values of the provider's `integration_config` schema ([`crate::integration_config`]).
+    #[serde(default)]
+    pub integration_config: Option<BTreeMap<String, String>>,
 }
 
 /// `PATCH /integrations/:key` body (Nango's `PatchPublicIntegration`).
@@ -66,6 +105,43 @@ pub struct PatchIntegration {
     pub credentials: Option<IntegrationCredentials>,
     #[serde(default)]
     pub forward_webhooks: Option<bool>,
+    /// Values merged into the integration's `integration_config` (an empty optional one clears it).
+    #[serde(default)]
+    pub integration_config: Option<BTreeMap<String, String>>,
+}
+
+/// Validates `integration_config` values against the provider's schema; Nango's `invalid_body` with
+/// one issue per field.
+fn resolve_config(
+    app: &AppState,
+    provider: &str,
+    submitted: &BTreeMap<String, String>,
+    existing: Option<&BTreeMap<String, String>>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    if submitted.values().any(|v| v.len() > 8192) {
+        return Err(ApiError::invalid_body(
+            vec!["integration_config".into()],
+            "values are at most 8192 characters",
+        ));
+    }
+    let schema = app
+        .catalog
+        .get(provider)
+        .and_then(|e| e.raw.get("integration_config"))
+        .and_then(|v| v.as_object());
+    crate::integration_config::resolve(schema, submitted, existing).map_err(|errors| {
+        ApiError::Invalid {
+            code: ErrorCode::InvalidBody,
+            issues: errors
+                .into_iter()
+                .map(|e| latchkey_protocol::ValidationIssue {
+                    code: "invalid".into(),
+                    message: e.message,
+                    path: vec!["integration_config".into(), e.field],
+                })
+                .collect(),
+        }
+    })
 }
 
 pub fn public_view(app: &AppState, row: &IntegrationRow) -> ApiPublicIntegration {
@@ -113,9 +189,12 @@ pub fn new_integration(
             "Invalid provider",
         ));
     }
-    let (client_id, client_secret_enc, scopes) = match body.credentials {
+    let (client_id, client_secret_enc, scopes) = match &body.credentials {
         Some(c) => {
-            if !matches!(c.kind.as_str(), "OAUTH2" | "OAUTH1" | "TBA" | "MCP_OAUTH2") {
+            if !matches!(
+                c.kind.as_str(),
+                "OAUTH2" | "OAUTH1" | "TBA" | "MCP_OAUTH2" | "INSTALL_PLUGIN"
+            ) {
                 return Err(ApiError::invalid_body(
                     vec!["credentials".into(), "type".into()],
                     "unsupported credentials type",
@@ -125,10 +204,19 @@ pub fn new_integration(
                 c.client_secret.as_bytes(),
                 &integration_secret_aad(env_id, &body.unique_key),
             );
-            (Some(c.client_id), Some(sealed), c.scopes)
+            (Some(c.client_id.clone()), Some(sealed), c.scopes.clone())
         }
         None => (None, None, None),
     };
+    let mut custom = match &body.integration_config {
+        Some(submitted) => resolve_config(app, &body.provider, submitted, None)?,
+        None => BTreeMap::new(),
+    };
+    if let Some(c) = &body.credentials {
+        install_link(c, &mut custom)?;
+    }
+    let (custom_enc, custom_key_id) =
+        crate::integration_config::seal(app, env_id, &body.unique_key, &custom);
     Ok(NewIntegration {
         environment_id: env_id,
         unique_key: body.unique_key,
@@ -140,6 +228,8 @@ pub fn new_integration(
             .map(|_| app.cipher.key_id().to_string()),
         client_secret_enc,
         scopes,
+        custom_enc,
+        custom_key_id,
         now: time::now_iso(),
     })
 }
@@ -279,14 +369,14 @@ pub(crate) async fn update(
     };
     // The secret is bound to the key it was sealed for: new credentials are sealed for the new key;
     // kept ones are opened with the old key and sealed again when the key changes.
-    let (client_id, client_secret_enc, scopes) = match body.credentials {
+    let (client_id, client_secret_enc, scopes) = match &body.credentials {
         Some(c) => (
-            Some(c.client_id),
+            Some(c.client_id.clone()),
             Some(app.cipher.seal(
                 c.client_secret.as_bytes(),
                 &integration_secret_aad(env.id, &new_key),
             )),
-            c.scopes,
+            c.scopes.clone(),
         ),
         None => {
             let secret = match (&row.client_secret_enc, new_key != key) {
@@ -302,6 +392,22 @@ pub(crate) async fn update(
             (row.client_id.clone(), secret, row.scopes.clone())
         }
     };
+    // `integration_config` is sealed for the key too: merged, or re-sealed on a rename.
+    let new_link = body.credentials.is_some();
+    let (custom_enc, custom_key_id) =
+        if body.integration_config.is_some() || new_key != key || new_link {
+            let existing = crate::integration_config::open(&app, &row)?;
+            let mut custom = match &body.integration_config {
+                Some(submitted) => resolve_config(&app, &row.provider, submitted, Some(&existing))?,
+                None => existing,
+            };
+            if let Some(c) = body.credentials.as_ref().filter(|_| new_link) {
+                install_link(c, &mut custom)?;
+            }
+            crate::integration_config::seal(&app, env.id, &new_key, &custom)
+        } else {
+            (row.custom_enc.clone(), row.custom_key_id.clone())
+        };
     let reseal = client_secret_enc != row.client_secret_enc;
     let updated = NewIntegration {
         environment_id: env.id,
@@ -316,6 +422,8 @@ pub(crate) async fn update(
         },
         client_secret_enc,
         scopes,
+        custom_enc,
+        custom_key_id,
         now: time::now_iso(),
     };
     if !app.store.update_integration(&key, &updated).await? {

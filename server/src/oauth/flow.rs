@@ -190,8 +190,10 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             format!("Integration '{key}' is not allowed by this session."),
         ));
     }
-    if !matches!(provider.auth_mode, AuthMode::Oauth2 | AuthMode::Oauth1)
-        && !super::mcp::is_mcp(&provider.auth_mode)
+    if !matches!(
+        provider.auth_mode,
+        AuthMode::Oauth2 | AuthMode::Oauth1 | AuthMode::InstallPlugin
+    ) && !super::mcp::is_mcp(&provider.auth_mode)
     {
         return Err(FlowFailure::new(
             ErrorCode::AuthModeErr,
@@ -295,7 +297,23 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     if let Some(resource) = mcp.as_ref().and_then(|m| m.attempt.resource.clone()) {
         authorization_params.insert("resource".into(), resource);
     }
-    let discovered_authorization_url = mcp.as_ref().and_then(|m| m.authorization_url.clone());
+    // INSTALL_PLUGIN (Nango's `installPluginRequest`): the owner's plugin install page, which gets the
+    // attempt's state as `payload` and sends the user back to the callback with it as `state`.
+    let install_link = if provider.auth_mode == AuthMode::InstallPlugin {
+        let custom = crate::integration_config::open(app, &integration).map_err(internal)?;
+        Some(custom.get("app_link").cloned().ok_or_else(|| {
+            FlowFailure::new(
+                ErrorCode::ProviderConfigErr,
+                format!("Integration '{key}' has no plugin install link (app_link)."),
+            )
+        })?)
+    } else {
+        None
+    };
+    let discovered_authorization_url = mcp
+        .as_ref()
+        .and_then(|m| m.authorization_url.clone())
+        .or_else(|| install_link.clone());
     let authorization_url = match discovered_authorization_url {
         // Checked by discovery (https, guarded fetch of the metadata naming it).
         Some(url) => url,
@@ -424,9 +442,14 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         .map_err(internal)?;
 
     Ok(Started {
-        authorize_url: match oauth1 {
-            Some((url, _)) => url,
-            None => url.to_string(),
+        authorize_url: match (oauth1, install_link) {
+            (Some((url, _)), _) => url,
+            (None, Some(link)) => {
+                let mut link = url::Url::parse(&link).map_err(internal)?;
+                link.query_pairs_mut().append_pair("payload", &state);
+                link.to_string()
+            }
+            (None, None) => url.to_string(),
         },
         binding_cookie: (binding_cookie_name(&state), binding),
     })
@@ -599,6 +622,16 @@ pub async fn complete(
         )
         .await;
     }
+    if provider.auth_mode == AuthMode::InstallPlugin {
+        return super::install_plugin::complete(
+            app,
+            (&env, &attempt, &integration, &provider),
+            connection_config,
+            &query.extra,
+            report,
+        )
+        .await;
+    }
     let code = query.code.filter(|c| !c.is_empty()).ok_or_else(|| {
         FlowFailure::new(
             ErrorCode::CallbackErr,
@@ -751,7 +784,7 @@ pub async fn complete(
 
 /// Seals and upserts the connection a completed flow authorized, with its auth webhook.
 #[allow(clippy::too_many_arguments)]
-async fn store(
+pub(super) async fn store(
     app: &AppState,
     env: &crate::storage::EnvironmentRow,
     attempt: &OAuthAttemptRow,

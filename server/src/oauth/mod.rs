@@ -11,6 +11,7 @@
 pub mod client_credentials;
 pub mod flow;
 pub mod hmac;
+pub mod install_plugin;
 pub mod mcp;
 pub mod mcp_discovery;
 pub mod oauth1;

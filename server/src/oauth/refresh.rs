@@ -443,7 +443,8 @@ fn expires_at(c: &Credentials) -> Option<&str> {
         | Credentials::TwoStep { expires_at, .. }
         | Credentials::Jwt { expires_at, .. }
         | Credentials::Bill { expires_at, .. }
-        | Credentials::Signature { expires_at, .. } => expires_at.as_deref(),
+        | Credentials::Signature { expires_at, .. }
+        | Credentials::AwsSigV4 { expires_at, .. } => expires_at.as_deref(),
         _ => None,
     }
 }
@@ -457,6 +458,7 @@ fn access_token(c: &Credentials) -> Option<&str> {
         | Credentials::Jwt { token, .. }
         | Credentials::Signature { token, .. } => Some(token),
         Credentials::Bill { session_id, .. } => session_id.as_deref(),
+        Credentials::AwsSigV4 { access_key_id, .. } => Some(access_key_id),
         _ => None,
     }
 }

@@ -17,8 +17,9 @@
 //! What Latchkey does not do that Nango does: follow redirects (a 3xx reaches the caller as is; the
 //! caller's client may follow it, without credentials), decompress (`Decompress` is accepted, the
 //! body keeps its `Content-Encoding`, which HTTP clients decode), interpolate `${…}` in the endpoint,
-//! multipart re-encoding (the body is passed through byte for byte, any content type), signed
-//! schemes (AWS SigV4, OAuth 1.0a, HMAC headers: refused with `unsupported_auth`).
+//! multipart re-encoding (the body is passed through byte for byte, any content type). Signed
+//! schemes are signed per attempt, over the final URL and headers: OAuth 1.0a, NetSuite TBA and AWS
+//! SigV4 (a streamed body is sent as `UNSIGNED-PAYLOAD`, which S3 accepts and most services refuse).
 
 pub mod options;
 pub mod plan;
@@ -254,6 +255,44 @@ async fn tba_signer(
     ))
 }
 
+/// AWS SigV4: signs the request's headers (all but those the transport sets or rewrites) and body.
+fn sign_aws(
+    key: &crate::credential_modes::aws_sigv4::Key<'_>,
+    method: &str,
+    plan: &mut plan::Plan,
+    body: &RequestBody,
+) -> Result<(), ProxyError> {
+    let payload: Option<&[u8]> = match body {
+        RequestBody::Empty => Some(b""),
+        RequestBody::Buffered(b) => Some(b.as_ref()),
+        _ => None,
+    };
+    let unsigned = [
+        "authorization",
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "user-agent",
+    ];
+    let headers: Vec<(&str, &str)> = plan
+        .headers
+        .iter()
+        .filter(|(n, _)| !unsigned.contains(&n.as_str()))
+        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+        .collect();
+    let signed =
+        crate::credential_modes::aws_sigv4::sign(key, method, plan.url.as_str(), &headers, payload)
+            .map_err(|e| ProxyError::Internal(anyhow::anyhow!("SigV4 signing failed: {e}")))?;
+    for (name, value) in signed {
+        let name = header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| PlanError::BadHeader(name.clone()))?;
+        let value =
+            HeaderValue::from_str(&value).map_err(|_| PlanError::BadHeader(name.to_string()))?;
+        plan.headers.insert(name, value);
+    }
+    Ok(())
+}
+
 /// Resolves, authenticates and sends, with retries; returns the provider's final answer.
 async fn call(
     app: &AppState,
@@ -342,6 +381,9 @@ async fn call(
             .await
             .map_err(|e| ProxyError::Internal(anyhow::anyhow!(e)))?;
             plan.headers.insert(header::AUTHORIZATION, signed);
+        }
+        if let Some(key) = crate::credential_modes::aws_sigv4::Key::of(&credentials, None) {
+            sign_aws(&key, parts.method.as_str(), &mut plan, &body)?;
         }
         let sent = transport::send(
             &app.outbound,

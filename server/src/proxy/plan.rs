@@ -196,6 +196,8 @@ fn default_authorization(spec: &ProxySpec, credentials: &Credentials) -> Option<
         Credentials::Tba { .. } => None,
         // Signed per request by the proxy (crate::oauth::oauth1::proxy_authorization).
         Credentials::OAuth1 { .. } => None,
+        // SigV4-signed per request by the proxy (crate::credential_modes::aws_sigv4::sign).
+        Credentials::AwsSigV4 { .. } => None,
     }
 }
 

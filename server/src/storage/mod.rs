@@ -289,6 +289,14 @@ pub trait Storage:
         key_id: &str,
     ) -> sqlx::Result<()>;
 
+    /// Replaces an integration's sealed `integration_config` with the same values sealed anew.
+    async fn reseal_integration_custom(
+        &self,
+        id: i64,
+        enc: &[u8],
+        key_id: &str,
+    ) -> sqlx::Result<()>;
+
     // ---- operations (readiness, metrics) ----
 
     /// One round trip to the database (`/ready`, `latchkey doctor`).

@@ -48,6 +48,9 @@ pub struct IntegrationRow {
     pub scopes: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The sealed `integration_config` values (a JSON object of strings), issue 15.
+    pub custom_enc: Option<Vec<u8>>,
+    pub custom_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +63,9 @@ pub struct NewIntegration {
     pub client_secret_enc: Option<Vec<u8>>,
     pub key_id: Option<String>,
     pub scopes: Option<String>,
+    /// The sealed `integration_config` values and the id of the key that sealed them.
+    pub custom_enc: Option<Vec<u8>>,
+    pub custom_key_id: Option<String>,
     pub now: String,
 }
 

@@ -122,13 +122,14 @@ macro_rules! impl_storage {
         let on_conflict = if replace {
             "DO UPDATE SET provider = excluded.provider, display_name = excluded.display_name,
                client_id = excluded.client_id, client_secret_enc = excluded.client_secret_enc,
-               key_id = excluded.key_id, scopes = excluded.scopes, updated_at = excluded.updated_at"
+               key_id = excluded.key_id, scopes = excluded.scopes, custom_enc = excluded.custom_enc,
+               custom_key_id = excluded.custom_key_id, updated_at = excluded.updated_at"
         } else {
             "DO NOTHING"
         };
         let sql = format!(
-            "INSERT INTO integrations (environment_id, unique_key, provider, display_name, client_id, client_secret_enc, key_id, scopes, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (environment_id, unique_key) {on_conflict}"
+            "INSERT INTO integrations (environment_id, unique_key, provider, display_name, client_id, client_secret_enc, key_id, scopes, created_at, updated_at, custom_enc, custom_key_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (environment_id, unique_key) {on_conflict}"
         );
         let res = sqlx::query(&sql)
             .bind(i.environment_id)
@@ -141,6 +142,8 @@ macro_rules! impl_storage {
             .bind(&i.scopes)
             .bind(&i.now)
             .bind(&i.now)
+            .bind(&i.custom_enc)
+            .bind(&i.custom_key_id)
             .execute(&self.pool)
             .await?;
         Ok(res.rows_affected() == 1)
@@ -178,7 +181,8 @@ macro_rules! impl_storage {
     async fn update_integration(&self, old_key: &str, i: &NewIntegration) -> sqlx::Result<bool> {
         let res = sqlx::query(
             "UPDATE integrations SET unique_key = $1, display_name = $2, client_id = $3,
-               client_secret_enc = $4, key_id = $5, scopes = $6, updated_at = $7
+               client_secret_enc = $4, key_id = $5, scopes = $6, updated_at = $7,
+               custom_enc = $10, custom_key_id = $11
              WHERE environment_id = $8 AND unique_key = $9",
         )
         .bind(&i.unique_key)
@@ -190,6 +194,8 @@ macro_rules! impl_storage {
         .bind(&i.now)
         .bind(i.environment_id)
         .bind(old_key)
+        .bind(&i.custom_enc)
+        .bind(&i.custom_key_id)
         .execute(&self.pool)
         .await?;
         Ok(res.rows_affected() > 0)
@@ -772,6 +778,21 @@ macro_rules! impl_storage {
         key_id: &str,
     ) -> sqlx::Result<()> {
         sqlx::query("UPDATE integrations SET client_secret_enc = $1, key_id = $2 WHERE id = $3")
+            .bind(enc)
+            .bind(key_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn reseal_integration_custom(
+        &self,
+        id: i64,
+        enc: &[u8],
+        key_id: &str,
+    ) -> sqlx::Result<()> {
+        sqlx::query("UPDATE integrations SET custom_enc = $1, custom_key_id = $2 WHERE id = $3")
             .bind(enc)
             .bind(key_id)
             .bind(id)

@@ -6,6 +6,9 @@
 //             GET  /apple/apps          `Authorization: Bearer <jwt>`, ES256 with our public key, iss, aud
 //   BILL      POST /bill/login          JSON login → sessionId; GET /bill/api needs `sessionId` header
 //   SIGNATURE GET  /emarsys/settings    X-WSSE UsernameToken recomputed from the password
+//   TWO_STEP  POST /sap/Login          JSON login → SessionId + B1SESSION/ROUTEID cookies (SAP B1-like);
+//             GET  /sap/Items          needs both cookies
+//   INSTALL_PLUGIN GET /crisp/v1/plugin/connect/account  Basic <plugin identifier:key>, x-crisp-tier
 //   TBA       GET  /netsuite/record/... OAuth 1.0a HMAC-SHA256 signature recomputed by `oauth-1.0a`
 //             (the library Nango signs NetSuite requests with), realm = the account id
 // Started by server/tests/credential_modes.rs; prints one JSON line: the port and the EC key pair.
@@ -150,6 +153,29 @@ const server = http.createServer(async (req, res) => {
       case 'GET /netsuite/record/v1/customer':
         verifyTba(req);
         return send(res, 200, { items: [] });
+      case 'POST /sap/Login': {
+        const login = JSON.parse(text || '{}');
+        if (login.UserName !== 'manager' || login.Password !== 'sap-pass' || login.CompanyDB !== 'SBODEMO')
+          return send(res, 401, { error: { message: 'Invalid login credential.' } });
+        const id = crypto.randomUUID();
+        sessions.add(id);
+        res.setHeader('set-cookie', [`B1SESSION=${id}; path=/b1s/v1; Secure; HttpOnly`, 'ROUTEID=.node1; path=/b1s']);
+        return send(res, 200, { SessionId: id, SessionTimeout: 30 });
+      }
+      case 'GET /sap/Items': {
+        const cookies = Object.fromEntries(
+          (req.headers.cookie || '').split(';').map((c) => c.trim().split('=')),
+        );
+        return sessions.has(cookies.B1SESSION) && cookies.ROUTEID === '.node1'
+          ? send(res, 200, { value: [] })
+          : send(res, 401, { error: { message: 'Invalid session.' } });
+      }
+      case 'GET /crisp/v1/plugin/connect/account': {
+        const expected = `Basic ${Buffer.from('plugin-id:plugin-key').toString('base64')}`;
+        return req.headers.authorization === expected && req.headers['x-crisp-tier'] === 'plugin'
+          ? send(res, 200, { error: false, data: { plugin_id: 'plugin-id' } })
+          : send(res, 401, { error: true, reason: 'invalid_session' });
+      }
       case 'GET /emarsys/settings':
         verifyWsse(req);
         return send(res, 200, { replyCode: 0 });

@@ -10,7 +10,7 @@ use super::{
 use crate::http::api_auth::{ApiKeyBody, BasicBody};
 use crate::http::client_credentials::ClientCredentialsBody;
 use crate::http::connections::{ConnectionQuery, MetadataBody};
-use crate::http::credential_auth::{BillBody, SignatureBody, TbaBody};
+use crate::http::credential_auth::{AwsSigV4Body, BillBody, SignatureBody, TbaBody};
 use crate::http::integrations::{CreateIntegration, PatchIntegration};
 use crate::http::logs::LogQuery;
 use crate::http::ops::{Health, Ready};
@@ -115,6 +115,7 @@ pub(super) const ROUTES: &[Route] = &[
     r(Post, "/auth/bill/{key}", "auth", "BILL: the server logs in to Bill and keeps (and renews) the session", SessionOrPublicKeyQuery, AUTH_RESULT).body(typed::<BillBody>).params(params::<SubmissionQuery>).errors(&[403]),
     r(Post, "/auth/signature/{key}", "auth", "SIGNATURE: WSSE credentials, verified first when the provider declares `proxy.verification`", SessionOrPublicKeyQuery, AUTH_RESULT).body(typed::<SignatureBody>).params(params::<SubmissionQuery>).errors(&[403]),
     r(Post, "/auth/tba/{key}", "auth", "TBA (NetSuite): token id and secret; proxied requests are OAuth 1.0a HMAC-SHA256 signed", SessionOrPublicKeyQuery, AUTH_RESULT).body(typed::<TbaBody>).params(params::<SubmissionQuery>).errors(&[403]),
+    r(Post, "/auth/aws-sigv4/{key}", "auth", "AWS_SIGV4: STS temporary credentials for the role (the integration's `integration_config` says how), checked with GetCallerIdentity; proxied requests are SigV4-signed", SessionOrPublicKeyQuery, AUTH_RESULT).body(typed::<AwsSigV4Body>).params(params::<SubmissionQuery>).errors(&[403, 502]),
     r(Get, "/connections", "connections", "List connections", Secret, (200, "The connections (no credentials)", Json(typed::<ConnectionList>))).params(params::<ConnectionListQuery>),
     r(Post, "/connections", "connections", "Import a connection with existing credentials", Secret, (201, "The connection", Json(typed::<ConnectionResponse>))).body(typed::<ImportConnectionRequest>),
     r(Get, "/connection", "connections", "List connections (deprecated path)", Secret, (200, "The connections (no credentials)", Json(typed::<ConnectionList>))).params(params::<ConnectionListQuery>),

@@ -1,0 +1,59 @@
+//! `auth_mode: INSTALL_PLUGIN` (Nango's `crisp-plugin-install`), issue 15. [`super::flow::start`]
+//! sends the end user to the integration owner's plugin install page (`app_link?payload=<state>`);
+//! the plugin sends them back to `/oauth/callback?state=<payload>&…`, where [`complete`] stores the
+//! connection.
+
+use super::flow::{open_client_secret, store, Completed, FlowFailure, ReportTo};
+use crate::catalog::Provider;
+use crate::storage::{IntegrationRow, OAuthAttemptRow};
+use crate::AppState;
+use latchkey_protocol::ErrorCode;
+use std::collections::BTreeMap;
+
+/// INSTALL_PLUGIN's return from the plugin (Nango's `installPluginCallback`): the connection uses the
+/// integration owner's plugin credentials (`auth_type: BASIC`: its identifier and key), with the
+/// provider's `redirect_uri_metadata` (Crisp's `website_id`) from the callback in its config; checked
+/// with the provider's `proxy.verification` first.
+pub(super) async fn complete(
+    app: &AppState,
+    (env, attempt, integration, provider): (
+        &crate::storage::EnvironmentRow,
+        &OAuthAttemptRow,
+        &IntegrationRow,
+        &Provider,
+    ),
+    mut connection_config: BTreeMap<String, String>,
+    extra: &BTreeMap<String, String>,
+    report: ReportTo,
+) -> Result<Completed, FlowFailure> {
+    let password = open_client_secret(app, integration)
+        .map_err(|e| FlowFailure::new(ErrorCode::UnknownErr, e.to_string()).reported_to(&report))?;
+    let credentials = latchkey_protocol::connection::Credentials::Basic {
+        username: integration.client_id.clone().unwrap_or_default(),
+        password: password.expose().to_string(),
+    };
+    for key in &provider.redirect_uri_metadata {
+        if let Some(v) = extra.get(key).filter(|v| !v.is_empty()) {
+            connection_config.insert(key.clone(), v.clone());
+        }
+    }
+    if let Some(entry) = app.catalog.get(&integration.provider) {
+        crate::verification::verify(app, entry, &credentials, &connection_config)
+            .await
+            .map_err(|e| {
+                FlowFailure::new(ErrorCode::ConnectionTestFailed, e.to_string())
+                    .reported_to(&report)
+            })?;
+    }
+    store(
+        app,
+        env,
+        attempt,
+        integration,
+        provider,
+        &connection_config,
+        &credentials,
+        report,
+    )
+    .await
+}
