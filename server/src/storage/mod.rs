@@ -10,6 +10,7 @@
 mod sql;
 #[macro_use]
 pub mod activity;
+mod group_commit;
 mod postgres;
 mod rows;
 mod sqlite;
