@@ -184,6 +184,13 @@ pub async fn start(
                     .await;
             }
         });
+        // TCP_NODELAY: a streamed answer (the proxy's) is written as headers, then body chunks; with
+        // Nagle's algorithm on, a chunk waited for the client's delayed ACK of the headers.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -53,7 +53,8 @@ pub fn is_session_token(token: &str) -> bool {
         .unwrap_or(false)
 }
 
-async fn environment_for_secret(app: &AppState, key: &str) -> Result<Environment, ApiError> {
+/// The environment of a secret key, shared with the cache (no copy of its settings per request).
+async fn environment_for_secret(app: &AppState, key: &str) -> Result<Arc<Environment>, ApiError> {
     if !is_uuid_v4(key) {
         return Err(unauthorized(
             ErrorCode::InvalidSecretKeyFormat,
@@ -66,7 +67,7 @@ async fn environment_for_secret(app: &AppState, key: &str) -> Result<Environment
     let cache = app.store.environments();
     if let Some(env) = cache.by_secret_digest(&digest) {
         if crypto::secrets_equal(env.secret_key.expose(), key) {
-            return Ok(Environment::clone(&env));
+            return Ok(env);
         }
     }
     let generation = cache.generation();
@@ -87,7 +88,8 @@ async fn environment_for_secret(app: &AppState, key: &str) -> Result<Environment
             "Authentication failed.",
         ));
     }
-    cache.insert(generation, Some(digest), Arc::new(env.clone()));
+    let env = Arc::new(env);
+    cache.insert(generation, Some(digest), env.clone());
     Ok(env)
 }
 
@@ -197,7 +199,7 @@ pub fn query_params(
 }
 
 /// A backend call authenticated with the environment's secret key.
-pub struct SecretKeyAuth(pub Environment);
+pub struct SecretKeyAuth(pub Arc<Environment>);
 
 impl FromRequestParts<AppState> for SecretKeyAuth {
     type Rejection = ApiError;
@@ -226,7 +228,7 @@ impl FromRequestParts<AppState> for SessionTokenAuth {
 
 /// Routes open to both backends and the Connect UI (`GET /integrations`, `/providers`).
 pub enum SecretOrSession {
-    Secret(Environment),
+    Secret(Arc<Environment>),
     Session(Box<SessionTokenAuth>),
 }
 

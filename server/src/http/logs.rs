@@ -195,7 +195,7 @@ pub(crate) async fn show(
 /// Where a stream is: the last sequence sent and the pending entries it watches (id → outcome).
 struct Tail {
     app: AppState,
-    env: Environment,
+    env: std::sync::Arc<Environment>,
     filter: ActivityFilter,
     /// The `outcome` filter, applied to what is sent (entries are stored pending, then change).
     outcome: Option<String>,

@@ -12,6 +12,7 @@ mod sql;
 pub mod activity;
 #[macro_use]
 pub mod dashboard;
+mod group_commit;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -12,6 +12,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The same pool: PostgreSQL's writers do not contend like SQLite's.
     reader: PgPool,
+    /// Connect-session inserts, group-committed.
+    sessions: super::group_commit::SessionWriter,
 }
 
 impl PostgresStore {
@@ -32,9 +34,14 @@ impl PostgresStore {
             .connect(database_url)
             .await?;
         MIGRATOR.run(&pool).await?;
+        let sessions = super::group_commit::SessionWriter::spawn({
+            let pool = pool.clone();
+            move |rows| insert_connect_sessions(pool.clone(), rows)
+        });
         Ok(Self {
             reader: pool.clone(),
             pool,
+            sessions,
         })
     }
 

@@ -32,6 +32,32 @@ macro_rules! impl_storage {
             Ok(())
         }
 
+        /// Inserts connect sessions with one multi-row statement (one commit: see
+        /// [`super::group_commit`]); hands the rows back for a row-by-row retry.
+        async fn insert_connect_sessions(
+            pool: sqlx::Pool<$db>,
+            rows: Vec<NewConnectSession>,
+        ) -> (Vec<NewConnectSession>, sqlx::Result<()>) {
+            let mut q = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO connect_sessions (environment_id, token_hash, end_user, organization, allowed_integrations,
+                   integrations_config_defaults, tags, reconnect_connection_id, expires_at, created_at) ",
+            );
+            q.push_values(&rows, |mut b, s| {
+                b.push_bind(s.environment_id)
+                    .push_bind(s.token_hash.clone())
+                    .push_bind(s.end_user.clone())
+                    .push_bind(s.organization.clone())
+                    .push_bind(s.allowed_integrations.clone())
+                    .push_bind(s.integrations_config_defaults.clone())
+                    .push_bind(s.tags.clone())
+                    .push_bind(s.reconnect_connection_id.clone())
+                    .push_bind(s.expires_at)
+                    .push_bind(s.created_at.clone());
+            });
+            let result = q.build().execute(&pool).await.map(|_| ());
+            (rows, result)
+        }
+
         #[async_trait::async_trait]
         impl $crate::storage::Storage for $store {
             fn backend(&self) -> &'static str {
@@ -214,24 +240,7 @@ macro_rules! impl_storage {
     // ---- connect sessions ---------------------------------------------------------------------
 
     async fn insert_connect_session(&self, s: &NewConnectSession) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO connect_sessions (environment_id, token_hash, end_user, organization, allowed_integrations,
-               integrations_config_defaults, tags, reconnect_connection_id, expires_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(s.environment_id)
-        .bind(&s.token_hash)
-        .bind(&s.end_user)
-        .bind(&s.organization)
-        .bind(&s.allowed_integrations)
-        .bind(&s.integrations_config_defaults)
-        .bind(&s.tags)
-        .bind(&s.reconnect_connection_id)
-        .bind(s.expires_at)
-        .bind(&s.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.sessions.insert(s.clone()).await
     }
 
     async fn connect_session(

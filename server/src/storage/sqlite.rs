@@ -41,6 +41,8 @@ pub struct SqliteStore {
     /// The one writer (every statement that writes).
     pool: SqlitePool,
     reader: SqlitePool,
+    /// Connect-session inserts, group-committed on the writer.
+    sessions: super::group_commit::SessionWriter,
     _checkpoints: std::sync::Arc<AbortOnDrop>,
 }
 
@@ -91,9 +93,14 @@ impl SqliteStore {
                 }
             }
         });
+        let sessions = super::group_commit::SessionWriter::spawn({
+            let pool = pool.clone();
+            move |rows| insert_connect_sessions(pool.clone(), rows)
+        });
         Ok(Self {
             pool,
             reader,
+            sessions,
             _checkpoints: std::sync::Arc::new(AbortOnDrop(checkpoints)),
         })
     }
