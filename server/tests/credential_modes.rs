@@ -13,8 +13,6 @@ mod common;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The node peer, killed when dropped.
 struct Peer {
@@ -25,27 +23,7 @@ struct Peer {
 }
 
 async fn peer() -> Peer {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    assert!(
-        root.join("node_modules/jose").exists(),
-        "run `npm ci` at the workspace root (cargo xtask setup does it)"
-    );
-    let mut child = tokio::process::Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node/credential-modes-peer.mjs"))
-        .current_dir(&root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("the peer starts within 20 s")
-        .unwrap()
-        .expect("the peer prints its port");
-    let v: Value = serde_json::from_str(&line).unwrap();
+    let (child, v) = common::node_peer("credential-modes-peer.mjs", "jose").await;
     Peer {
         _child: child,
         port: v["port"].as_u64().unwrap() as u16,

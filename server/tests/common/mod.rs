@@ -194,3 +194,39 @@ pub async fn serve(router: axum::Router) -> String {
     });
     format!("http://127.0.0.1:{}", addr.port())
 }
+
+/// A Node program under `server/tests/node/` acting as a real provider (verifying signatures with an
+/// npm library), killed when the returned child is dropped. It prints one JSON line (its port and
+/// whatever key material the test needs) once listening; that line is returned. `npm_module` is the
+/// package it imports, checked first so a missing `npm ci` says so instead of a Node stack trace.
+pub async fn node_peer(script: &str, npm_module: &str) -> (tokio::process::Child, Value) {
+    use tokio::io::AsyncBufReadExt;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    assert!(
+        root.join("node_modules").join(npm_module).exists(),
+        "run `npm ci` at the workspace root (cargo xtask setup does it)"
+    );
+    let mut child = tokio::process::Command::new("node")
+        .arg(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/node")
+                .join(script),
+        )
+        .current_dir(&root)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the peer starts within 20 s")
+        .expect("the peer's stdout is readable")
+        .expect("the peer prints its port");
+    (
+        child,
+        serde_json::from_str(&line).expect("the peer's first line is JSON"),
+    )
+}
