@@ -153,6 +153,18 @@ async fn the_binary_alone_in_an_empty_directory_serves_everything() {
         "public, max-age=31536000, immutable"
     );
 
+    // The dashboard, when this build embeds it: its sign-in page at `/dashboard/`, as HTML.
+    if latchkey_server::http::embedded::Bundle::dashboard().is_some() {
+        let res = http.get(format!("{base}/dashboard/")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let page = res.text().await.unwrap();
+        assert!(page.contains("<html") || page.contains("<!doctype") || page.contains("<!DOCTYPE"));
+    }
+
     // The SDK: brotli, gzip or plain by Accept-Encoding; same bytes once decoded; CDN headers.
     let plain = http
         .get(format!("{base}/sdk/index.js"))
