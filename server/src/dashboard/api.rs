@@ -86,7 +86,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The environment the dashboard operates: `dev`, the one every admin command uses.
-async fn dev(app: &AppState) -> Result<Environment, ApiError> {
+async fn dev(app: &AppState) -> Result<std::sync::Arc<Environment>, ApiError> {
     let row = app
         .store
         .environment_by_name(crate::environment::DEV_ENVIRONMENT)
@@ -94,6 +94,7 @@ async fn dev(app: &AppState) -> Result<Environment, ApiError> {
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no dev environment")))?;
     crate::http::extract::environment_by_id(app, row.id)
         .await?
+        .map(std::sync::Arc::new)
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no dev environment")))
 }
 
@@ -516,7 +517,9 @@ async fn rotate_keys(
         public: public.as_deref(),
         webhook_signing: signing.as_deref(),
     };
-    let env = crate::environment::set_keys(&app.store, &app.cipher, env, overrides).await?;
+    let env =
+        crate::environment::set_keys(&app.store, &app.cipher, Environment::clone(&env), overrides)
+            .await?;
     crate::activity::hooks::keys_rotated(
         &app,
         env.id,
