@@ -16,6 +16,40 @@ pub struct ApiPublicIntegration {
     pub updated_at: String,
 }
 
+/// `GET /integrations/{key}?include=webhook&include=credentials`: the integration with the parts
+/// asked for (Nango's `ApiPublicIntegrationInclude`); a part not asked for is absent, one asked for
+/// that does not exist is `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ApiPublicIntegrationIncluded {
+    #[serde(flatten)]
+    pub integration: ApiPublicIntegration,
+    /// Where the provider's own webhooks for this integration are received: always `null` here
+    /// (Latchkey does not forward provider webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<Option<String>>,
+    /// The app credentials the integration holds (OAuth app, TBA, plugin), `null` when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<Option<IntegrationAppCredentials>>,
+}
+
+/// An integration's app credentials as `include=credentials` shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IntegrationAppCredentials {
+    /// The provider's auth mode (`OAUTH2`, `OAUTH1`, `TBA`, `MCP_OAUTH2`, `INSTALL_PLUGIN`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scopes: Option<String>,
+    /// Nango's field for verifying forwarded provider webhooks; never set here.
+    pub webhook_secret: Option<String>,
+    /// `INSTALL_PLUGIN`: the plugin's install page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_link: Option<String>,
+}
+
 /// The authentication modes of the provider catalog (`auth_mode`). Modes we do not implement still
 /// parse, so a catalog that lists them loads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +87,21 @@ pub enum AuthMode {
 }
 
 impl AuthMode {
+    /// Whether an integration of this mode holds the owner's app credentials (client id, secret,
+    /// scopes) given on `POST /integrations`; end users supply every other mode's credentials.
+    pub fn holds_app_credentials(&self) -> bool {
+        matches!(
+            self,
+            Self::Oauth2 | Self::Oauth1 | Self::Tba | Self::McpOauth2 | Self::InstallPlugin
+        )
+    }
+
+    /// The mode named `name` (`Other` for names this build does not know).
+    pub fn parse(name: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(name.to_string()))
+            .unwrap_or_else(|_| Self::Other(name.to_string()))
+    }
+
     /// The catalog's name of the mode (`OAUTH2`, `API_KEY`, …), as webhooks and `token_url` maps use it.
     pub fn as_str(&self) -> &str {
         match self {
@@ -103,5 +152,9 @@ mod tests {
         }
         let other: AuthMode = serde_json::from_str("\"OAUTH1\"").unwrap();
         assert_eq!(other.as_str(), "OAUTH1");
+        assert_eq!(AuthMode::parse("OAUTH2_CC"), AuthMode::Oauth2Cc);
+        assert_eq!(AuthMode::parse("CUSTOM").as_str(), "CUSTOM");
+        assert!(AuthMode::parse("TBA").holds_app_credentials());
+        assert!(!AuthMode::parse("OAUTH2_CC").holds_app_credentials());
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::storage::IntegrationRow;
 use crate::AppState;
+use latchkey_protocol::dashboard::{ConfigField, VisibleWhen};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -82,6 +83,58 @@ fn visible(
         return false;
     }
     values.get(controller).map(String::as_str) == Some(equals.as_str())
+}
+
+/// The catalog's `integration_config` schema of `provider` (`None` when it takes no settings).
+pub fn schema<'a>(app: &'a AppState, provider: &str) -> Option<&'a Map<String, Value>> {
+    app.catalog
+        .get(provider)
+        .and_then(|e| e.raw.get("integration_config"))
+        .and_then(Value::as_object)
+}
+
+/// The provider's `integration_config` schema as form fields, ordered by `order` then name.
+pub fn fields(schema: Option<&Map<String, Value>>) -> Vec<ConfigField> {
+    let Some(schema) = schema else {
+        return Vec::new();
+    };
+    let mut fields: Vec<(i64, ConfigField)> = schema
+        .iter()
+        .map(|(name, def)| {
+            let flag = |key: &str| def.get(key).and_then(Value::as_bool) == Some(true);
+            let field = ConfigField {
+                name: name.clone(),
+                title: text(def, "title")
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(name)
+                    .to_string(),
+                description: text(def, "description").map(String::from),
+                optional: flag("optional"),
+                secret: flag("secret"),
+                choices: def
+                    .get("enum")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .map(crate::catalog::param_string)
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+                default_value: def.get("default_value").map(crate::catalog::param_string),
+                visible_when: def.get("visible_when").map(|w| VisibleWhen {
+                    field: text(w, "field").unwrap_or_default().to_string(),
+                    equals: w
+                        .get("equals")
+                        .map(crate::catalog::param_string)
+                        .unwrap_or_default(),
+                }),
+            };
+            let order = def.get("order").and_then(Value::as_i64).unwrap_or(i64::MAX);
+            (order, field)
+        })
+        .collect();
+    fields.sort_by(|a, b| (a.0, &a.1.name).cmp(&(b.0, &b.1.name)));
+    fields.into_iter().map(|(_, f)| f).collect()
 }
 
 /// Validates the submitted values against the provider's `integration_config` schema and returns
@@ -215,6 +268,31 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn fields_follow_the_schema_and_apply_defaults_to_visibility() {
+        let mut s = schema();
+        s["service"]["order"] = json!(1);
+        s["awsAccessKeyId"]["secret"] = json!(true);
+        let f = fields(Some(&s));
+        assert_eq!(f[0].name, "service");
+        assert_eq!(f.len(), 6);
+        let key = f.iter().find(|f| f.name == "awsAccessKeyId").unwrap();
+        assert!(key.secret && key.optional);
+        let mode = f.iter().find(|f| f.name == "stsMode").unwrap();
+        assert_eq!(mode.choices, ["builtin", "custom"]);
+        // `stsMode` left at its default `builtin`: the built-in key applies, the endpoint does not.
+        let none = |_: &str| None;
+        assert!(key.visible(&f, &none));
+        let endpoint = f.iter().find(|f| f.name == "stsEndpointUrl").unwrap();
+        assert!(!endpoint.visible(&f, &none));
+        assert!(endpoint.visible(&f, &|n: &str| (n == "stsMode").then(|| "custom".into())));
+        // Chained: the STS API key needs `stsAuthType = api_key`, which needs `stsMode = custom`.
+        let api_key = f.iter().find(|f| f.name == "stsApiKey").unwrap();
+        let stale = |n: &str| (n == "stsAuthType").then(|| "api_key".to_string());
+        assert!(!api_key.visible(&f, &stale));
+        assert!(fields(None).is_empty());
     }
 
     #[test]

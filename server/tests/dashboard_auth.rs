@@ -330,3 +330,110 @@ async fn a_reveal_is_logged_without_the_secret_and_shown_masked_otherwise() {
         .await;
     assert_eq!(leaked, 0);
 }
+
+/// A provider with its own `integration_config` settings, one of them secret.
+const CONFIGURED: &str = r#"
+configured-oauth:
+    display_name: Configured OAuth
+    auth_mode: OAUTH2
+    authorization_url: https://auth.example.com/authorize
+    token_url: https://auth.example.com/token
+    integration_config:
+        tenant: {type: string, title: Tenant, order: 1}
+        region: {type: string, title: Region, enum: [eu, us], default_value: eu, optional: true}
+        signingSecret: {type: string, title: Signing secret, secret: true, optional: true}
+"#;
+
+#[tokio::test]
+async fn the_edit_form_never_sees_secrets_and_keeps_the_saved_ones() {
+    let h = harness(Some(CONFIGURED)).await;
+    admin(&h, "ops@example.com").await;
+    let mut b = Browser::new(&h);
+    assert_eq!(b.sign_in("ops@example.com", PASSWORD).await.status, 200);
+
+    // The catalog tells the form what to ask: the app's credentials and the provider's settings.
+    let found = b
+        .call(Method::GET, "/dashboard/api/catalog?q=configured", None)
+        .await;
+    let entry = &found.body[0];
+    assert_eq!(entry["app_credentials"], true);
+    let names: Vec<&str> = entry["integration_config"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tenant", "region", "signingSecret"]);
+    assert_eq!(entry["integration_config"][2]["secret"], true);
+
+    let created = b
+        .call(
+            Method::POST,
+            "/dashboard/api/integrations",
+            Some(json!({"provider": "configured-oauth", "unique_key": "cfg",
+                "credentials": {"type": "OAUTH2", "client_id": "id-1", "client_secret": "app-secret-1", "scopes": "read"},
+                "integration_config": {"tenant": "acme", "signingSecret": "signing-secret-1"}})),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+
+    let detail = |b: &Browser<'_>| {
+        let path = "/dashboard/api/integrations/cfg";
+        async move { b.call(Method::GET, path, None).await.body }
+    };
+    let d = detail(&b).await;
+    assert_eq!(d["auth_mode"], "OAUTH2");
+    assert_eq!(d["client_id"], "id-1");
+    assert_eq!(d["client_secret_set"], true);
+    assert_eq!(d["scopes"], "read");
+    assert_eq!(
+        d["config_values"],
+        json!({"tenant": "acme", "region": "eu"})
+    );
+    assert_eq!(d["config_secrets_set"], json!(["signingSecret"]));
+    let text = d.to_string();
+    assert!(!text.contains("app-secret-1") && !text.contains("signing-secret-1"));
+
+    // New scopes and one changed setting; the secret and the other settings are kept.
+    let patched = b
+        .call(
+            Method::PATCH,
+            "/dashboard/api/integrations/cfg",
+            Some(json!({"client_id": "id-1", "scopes": "read,write",
+                "integration_config": {"tenant": "globex"}})),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let d = detail(&b).await;
+    assert_eq!(d["scopes"], "read,write");
+    assert_eq!(
+        d["config_values"],
+        json!({"tenant": "globex", "region": "eu"})
+    );
+    assert_eq!(d["config_secrets_set"], json!(["signingSecret"]));
+    let rest = h
+        .backend(
+            Method::GET,
+            "/integrations/cfg?include=credentials&include=webhook",
+            None,
+        )
+        .await;
+    let creds = &rest.body["data"]["credentials"];
+    assert_eq!(creds["client_secret"], "app-secret-1");
+    assert_eq!(creds["scopes"], "read,write");
+    assert_eq!(rest.body["data"]["webhook_url"], Value::Null);
+
+    // A value the schema refuses is the REST API's error, shown as it is.
+    let refused = b
+        .call(
+            Method::PATCH,
+            "/dashboard/api/integrations/cfg",
+            Some(json!({"integration_config": {"region": "mars"}})),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Region"));
+}

@@ -189,6 +189,16 @@ impl LatchkeyServer {
             .with_context(|| format!("{method} {path}: unexpected body {body}"))
     }
 
+    /// The app credentials integration `key` holds (`GET /integrations/{key}?include=credentials`).
+    pub async fn integration_credentials(&self, key: &str) -> anyhow::Result<serde_json::Value> {
+        let mut url = self.endpoint(&["integrations", key])?;
+        url.set_query(Some("include=credentials"));
+        let path = url.path().to_string();
+        let env: DataEnvelope<serde_json::Value> =
+            self.call("GET", self.http.get(url), path).await?;
+        Ok(env.data["credentials"].clone())
+    }
+
     /// `POST /integrations` with a raw body (Nango's shape).
     pub async fn create_integration(
         &self,

@@ -144,6 +144,40 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     .await?;
     browser.screenshot("integrations").await;
 
+    // Edited: the form shows the saved client id but never the secret; new scopes are saved and
+    // the secret is kept.
+    browser.click("button[aria-label='Edit hubspot']").await?;
+    let shown = browser
+        .wait_for("#edit-client-id")
+        .await?
+        .prop("value")
+        .await?;
+    anyhow::ensure!(
+        shown.as_deref() == Some("hs-client"),
+        "client id shown: {shown:?}"
+    );
+    let secret = browser
+        .wait_for("#edit-client-secret")
+        .await?
+        .prop("value")
+        .await?;
+    anyhow::ensure!(secret.as_deref() == Some(""), "the secret reached the page");
+    browser.wait_for("#edit-scopes").await?.clear().await?;
+    browser
+        .type_into("#edit-scopes", "crm.objects.contacts.read")
+        .await?;
+    accessible(browser, "integration edit (light)").await?;
+    browser.click("#save-integration").await?;
+    let saved = latchkey_tests::wait::until("the new scopes", WAIT, || async {
+        let saved = stack.server.integration_credentials("hubspot").await?;
+        Ok((saved["scopes"] == "crm.objects.contacts.read").then_some(saved))
+    })
+    .await?;
+    anyhow::ensure!(
+        saved["client_secret"] == "hs-secret",
+        "secret lost: {saved}"
+    );
+
     // A refused OAuth attempt: its failing step and the provider's error, found in the log.
     let mut start = stack.oauth_start_url(&stack.demo_session_token().await?)?;
     start

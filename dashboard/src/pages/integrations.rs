@@ -1,18 +1,24 @@
 //! Integrations: the list, creating one from the provider catalog (searched on the server over all
-//! providers; OAuth providers ask for the app's client id, secret and scopes), editing the OAuth app
-//! credentials, and deleting with a confirmation. The callback URL to register is shown beside.
+//! providers; the form asks for what the provider's auth mode needs: the app's client id, secret and
+//! scopes, a plugin's install link, and the provider's own `integration_config` settings), editing
+//! those (the saved secret is kept unless a new one is typed), and deleting with a confirmation. The
+//! callback URL to register is shown beside.
 
 use super::{confirm, Notice, Problem};
 use crate::api;
-use latchkey_protocol::dashboard::{CatalogEntry, EnvironmentView};
+use latchkey_protocol::dashboard::{
+    CatalogEntry, ConfigField, EnvironmentView, IntegrationDetail, IntegrationEdit,
+};
 use latchkey_protocol::integrations::ApiPublicIntegration;
 use latchkey_protocol::DataEnvelope;
 use leptos::prelude::*;
 use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Auth modes whose integration holds an OAuth app's credentials.
-fn needs_app(mode: &str) -> bool {
-    matches!(mode, "OAUTH2" | "OAUTH1" | "OAUTH2_CC" | "TBA" | "APP")
+/// Modes whose app credentials the integration cannot do without (an MCP server may register
+/// the client itself, so there they are optional).
+fn app_required(mode: &str) -> bool {
+    mode != "MCP_OAUTH2"
 }
 
 #[component]
@@ -94,31 +100,76 @@ pub fn Integrations() -> impl IntoView {
 
 #[component]
 fn Edit(key: String, editing: RwSignal<Option<String>>, version: RwSignal<u32>) -> impl IntoView {
-    let client_id = RwSignal::new(String::new());
+    let path = format!("/integrations/{}", api::enc(&key));
+    let detail = LocalResource::new(move || api::get::<IntegrationDetail>(path.clone()));
+    view! {
+        <section aria-labelledby="edit-title" class="panel">
+            <h2 id="edit-title">"Edit " {key.clone()}</h2>
+            <Suspense fallback=|| view! { <p role="status">"Loading…"</p> }>
+                {move || detail.get().map(|r| match r {
+                    Err(e) => view! { <p class="problem" role="alert">{e.message}</p> }.into_any(),
+                    Ok(d) => view! { <EditForm detail=d editing=editing version=version/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The edit form, filled with the saved values; only what changed is sent.
+#[component]
+fn EditForm(
+    detail: IntegrationDetail,
+    editing: RwSignal<Option<String>>,
+    version: RwSignal<u32>,
+) -> impl IntoView {
+    let key = detail.integration.unique_key.clone();
+    let original = detail.clone();
+    let display = RwSignal::new(detail.integration.display_name.clone());
+    let client_id = RwSignal::new(detail.client_id.clone().unwrap_or_default());
     let client_secret = RwSignal::new(String::new());
-    let scopes = RwSignal::new(String::new());
-    let display = RwSignal::new(String::new());
+    let scopes = RwSignal::new(detail.scopes.clone().unwrap_or_default());
+    let app_link = RwSignal::new(detail.app_link.clone().unwrap_or_default());
+    let values = RwSignal::new(detail.config_values.clone());
+    let changed = RwSignal::new(BTreeSet::<String>::new());
     let error = RwSignal::new(None::<String>);
-    let k = key.clone();
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let mut body = serde_json::Map::new();
-        if !display.get_untracked().is_empty() {
-            body.insert("display_name".into(), display.get_untracked().into());
+        let mut edit = IntegrationEdit::default();
+        let display_now = display.get_untracked();
+        if display_now != original.integration.display_name {
+            edit.display_name = Some(display_now);
         }
-        if !client_id.get_untracked().is_empty() {
-            body.insert(
-                "credentials".into(),
-                json!({"type": "OAUTH2", "client_id": client_id.get_untracked(),
-                       "client_secret": client_secret.get_untracked(), "scopes": scopes.get_untracked()}),
-            );
+        let app_changed = client_id.get_untracked()
+            != original.client_id.clone().unwrap_or_default()
+            || !client_secret.get_untracked().is_empty()
+            || scopes.get_untracked() != original.scopes.clone().unwrap_or_default()
+            || app_link.get_untracked() != original.app_link.clone().unwrap_or_default();
+        if original.app_credentials && app_changed {
+            edit.client_id = Some(client_id.get_untracked());
+            edit.client_secret = Some(client_secret.get_untracked()).filter(|s| !s.is_empty());
+            edit.scopes = Some(scopes.get_untracked());
+            if original.auth_mode == "INSTALL_PLUGIN" {
+                edit.app_link = Some(app_link.get_untracked());
+            }
         }
-        let key = k.clone();
+        let all = values.get_untracked();
+        let config: BTreeMap<String, String> = changed
+            .get_untracked()
+            .into_iter()
+            .map(|name| {
+                let v = all.get(&name).cloned().unwrap_or_default();
+                (name, v)
+            })
+            .collect();
+        if !config.is_empty() {
+            edit.integration_config = Some(config);
+        }
+        let key = key.clone();
         leptos::task::spawn_local(async move {
             match api::write::<serde_json::Value>(
                 "PATCH",
                 &format!("/integrations/{}", api::enc(&key)),
-                Some(&body),
+                Some(&edit),
             )
             .await
             {
@@ -130,26 +181,131 @@ fn Edit(key: String, editing: RwSignal<Option<String>>, version: RwSignal<u32>) 
             }
         });
     };
+    let secret_hint = if detail.client_secret_set {
+        "Saved; leave empty to keep it"
+    } else {
+        ""
+    };
+    let plugin = detail.auth_mode == "INSTALL_PLUGIN";
+    let app = detail.app_credentials;
     view! {
-        <section aria-labelledby="edit-title" class="panel">
-            <h2 id="edit-title">"Edit " {key.clone()}</h2>
-            <form on:submit=save>
-                <label for="edit-display">"Display name"</label>
-                <input id="edit-display" prop:value=move || display.get() on:input=move |ev| display.set(event_target_value(&ev))/>
-                <label for="edit-client-id">"Client ID (OAuth app)"</label>
+        <form on:submit=save>
+            <p>"Provider: " <strong>{detail.integration.provider.clone()}</strong> " — " {detail.auth_mode.clone()}</p>
+            <label for="edit-display">"Display name"</label>
+            <input id="edit-display" prop:value=move || display.get() on:input=move |ev| display.set(event_target_value(&ev))/>
+            <Show when=move || app>
+                <label for="edit-client-id">{if plugin { "Plugin identifier" } else { "Client ID (OAuth app)" }}</label>
                 <input id="edit-client-id" prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/>
-                <label for="edit-client-secret">"Client secret"</label>
-                <input id="edit-client-secret" type="password" autocomplete="off" prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/>
+                <label for="edit-client-secret">{if plugin { "Plugin key" } else { "Client secret" }}</label>
+                <input id="edit-client-secret" type="password" autocomplete="off" placeholder=secret_hint
+                    prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/>
                 <label for="edit-scopes">"Scopes (comma-separated)"</label>
                 <input id="edit-scopes" prop:value=move || scopes.get() on:input=move |ev| scopes.set(event_target_value(&ev))/>
-                <div class="row">
-                    <button type="submit">"Save"</button>
-                    <button type="button" on:click=move |_| editing.set(None)>"Cancel"</button>
-                </div>
-                <Problem message=error.into()/>
-            </form>
-        </section>
+                <Show when=move || plugin>
+                    <label for="edit-app-link">"Plugin install page (URL)"</label>
+                    <input id="edit-app-link" type="url" prop:value=move || app_link.get() on:input=move |ev| app_link.set(event_target_value(&ev))/>
+                </Show>
+            </Show>
+            <ConfigFields prefix="edit" fields=detail.integration_config.clone() values=values
+                changed=changed secrets_set=detail.config_secrets_set.clone()/>
+            <div class="row">
+                <button type="submit" id="save-integration">"Save"</button>
+                <button type="button" on:click=move |_| editing.set(None)>"Cancel"</button>
+            </div>
+            <Problem message=error.into()/>
+        </form>
     }
+}
+
+/// The provider's `integration_config` settings: text, masked or a choice, each shown only while it
+/// applies. `changed` collects the names the user edited.
+#[component]
+fn ConfigFields(
+    prefix: &'static str,
+    fields: Vec<ConfigField>,
+    values: RwSignal<BTreeMap<String, String>>,
+    changed: RwSignal<BTreeSet<String>>,
+    #[prop(optional)] secrets_set: Vec<String>,
+) -> impl IntoView {
+    if fields.is_empty() {
+        return ().into_any();
+    }
+    let all = StoredValue::new(fields.clone());
+    let rows = fields
+        .into_iter()
+        .map(|f| {
+            let id = format!("{prefix}-config-{}", f.name);
+            let name = StoredValue::new(f.name.clone());
+            let shown = {
+                let f = f.clone();
+                move || {
+                    let current = values.get();
+                    all.with_value(|all| f.visible(all, &|n: &str| current.get(n).cloned()))
+                }
+            };
+            let value = move || {
+                values.with(|v| v.get(&name.get_value()).cloned().unwrap_or_default())
+            };
+            let set = move |v: String| {
+                let n = name.get_value();
+                values.update(|m| {
+                    m.insert(n.clone(), v);
+                });
+                changed.update(|c| {
+                    c.insert(n);
+                });
+            };
+            let label = if f.optional {
+                format!("{} (optional)", f.title)
+            } else {
+                f.title.clone()
+            };
+            let placeholder = match (f.secret && secrets_set.contains(&f.name), &f.default_value) {
+                (true, _) => "Saved; leave empty to keep it".to_string(),
+                (false, Some(d)) => d.clone(),
+                (false, None) => String::new(),
+            };
+            let input = if f.choices.is_empty() {
+                let kind = if f.secret { "password" } else { "text" };
+                view! {
+                    <input id=id.clone() type=kind autocomplete="off" placeholder=placeholder
+                        prop:value=value on:input=move |ev| set(event_target_value(&ev))/>
+                }
+                .into_any()
+            } else {
+                let default = f.default_value.clone().unwrap_or_default();
+                let options = f
+                    .choices
+                    .iter()
+                    .map(|c| {
+                        let (c1, c2, d) = (c.clone(), c.clone(), default.clone());
+                        view! {
+                            <option value=c1.clone()
+                                selected=move || { let v = value(); v == c1 || (v.is_empty() && c1 == d) }>{c2}</option>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <select id=id.clone() on:change=move |ev| set(event_target_value(&ev))>{options}</select>
+                }
+                .into_any()
+            };
+            view! {
+                <div hidden=move || !shown()>
+                    <label for=id>{label}</label>
+                    {f.description.clone().map(|d| view! { <p class="hint">{d}</p> })}
+                    {input}
+                </div>
+            }
+        })
+        .collect_view();
+    view! {
+        <fieldset>
+            <legend>"Provider settings"</legend>
+            {rows}
+        </fieldset>
+    }
+    .into_any()
 }
 
 #[component]
@@ -169,6 +325,9 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
     let client_id = RwSignal::new(String::new());
     let client_secret = RwSignal::new(String::new());
     let scopes = RwSignal::new(String::new());
+    let app_link = RwSignal::new(String::new());
+    let values = RwSignal::new(BTreeMap::<String, String>::new());
+    let changed = RwSignal::new(BTreeSet::<String>::new());
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     let create = move |ev: leptos::ev::SubmitEvent| {
@@ -177,9 +336,26 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
             return;
         };
         let mut body = json!({"provider": p.name, "unique_key": unique_key.get_untracked()});
-        if needs_app(&p.auth_mode) {
+        if p.app_credentials && !client_id.get_untracked().is_empty() {
             body["credentials"] = json!({"type": p.auth_mode, "client_id": client_id.get_untracked(),
                 "client_secret": client_secret.get_untracked(), "scopes": scopes.get_untracked()});
+            if p.auth_mode == "INSTALL_PLUGIN" {
+                body["credentials"]["app_link"] = app_link.get_untracked().into();
+            }
+        }
+        // Only the settings that apply, and only those given (the server fills defaults).
+        let current = values.get_untracked();
+        let config: serde_json::Map<String, serde_json::Value> = p
+            .integration_config
+            .iter()
+            .filter(|f| f.visible(&p.integration_config, &|n: &str| current.get(n).cloned()))
+            .filter_map(|f| {
+                let v = current.get(&f.name).filter(|v| !v.is_empty())?;
+                Some((f.name.clone(), v.clone().into()))
+            })
+            .collect();
+        if !p.integration_config.is_empty() {
+            body["integration_config"] = config.into();
         }
         leptos::task::spawn_local(async move {
             match api::write::<serde_json::Value>("POST", "/integrations", Some(&body)).await {
@@ -206,6 +382,8 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
                     view! {
                         <li><button type="button" class="link" on:click=move |_| {
                             unique_key.set(pick.name.clone());
+                            values.set(BTreeMap::new());
+                            changed.set(BTreeSet::new());
                             chosen.set(Some(pick.clone()));
                             focus("new-unique-key");
                         }>{label}</button></li>
@@ -214,20 +392,29 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
             </ul>
             <Notice message=notice.into()/>
             {move || chosen.get().map(|p| {
-                let app = needs_app(&p.auth_mode);
+                let app = p.app_credentials;
+                let required = app_required(&p.auth_mode);
+                let plugin = p.auth_mode == "INSTALL_PLUGIN";
                 view! {
                     <form on:submit=create aria-label=format!("New {} integration", p.display_name)>
                         <p>"Provider: " <strong>{p.display_name.clone()}</strong> " — " {p.auth_mode.clone()}</p>
                         <label for="new-unique-key">"Unique key"</label>
                         <input id="new-unique-key" required prop:value=move || unique_key.get() on:input=move |ev| unique_key.set(event_target_value(&ev))/>
                         <Show when=move || app fallback=|| view! { <p class="hint">"End users enter their own credentials for this provider."</p> }>
-                            <label for="new-client-id">"Client ID"</label>
-                            <input id="new-client-id" required prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/>
-                            <label for="new-client-secret">"Client secret"</label>
-                            <input id="new-client-secret" type="password" autocomplete="off" required prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/>
-                            <label for="new-scopes">"Scopes (comma-separated)"</label>
-                            <input id="new-scopes" prop:value=move || scopes.get() on:input=move |ev| scopes.set(event_target_value(&ev))/>
+                            <label for="new-client-id">{if plugin { "Plugin identifier" } else { "Client ID" }}</label>
+                            <input id="new-client-id" required=required prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/>
+                            <label for="new-client-secret">{if plugin { "Plugin key" } else { "Client secret" }}</label>
+                            <input id="new-client-secret" type="password" autocomplete="off" required=required prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/>
+                            <Show when=move || !plugin>
+                                <label for="new-scopes">"Scopes (comma-separated)"</label>
+                                <input id="new-scopes" prop:value=move || scopes.get() on:input=move |ev| scopes.set(event_target_value(&ev))/>
+                            </Show>
+                            <Show when=move || plugin>
+                                <label for="new-app-link">"Plugin install page (URL)"</label>
+                                <input id="new-app-link" type="url" required prop:value=move || app_link.get() on:input=move |ev| app_link.set(event_target_value(&ev))/>
+                            </Show>
                         </Show>
+                        <ConfigFields prefix="new" fields=p.integration_config.clone() values=values changed=changed/>
                         <button type="submit" id="create-integration">"Create integration"</button>
                         <Problem message=error.into()/>
                     </form>

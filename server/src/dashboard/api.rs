@@ -10,9 +10,10 @@ use crate::environment::Environment;
 use crate::http::connections::{ConnectionQuery, MetadataBody};
 use crate::http::error::ApiError;
 use crate::http::extract::{Path, Query, SecretKeyAuth, SecretOrSession, StrictJson};
-use crate::http::integrations::{CreateIntegration, PatchIntegration};
+use crate::http::integrations::{CreateIntegration, IntegrationCredentials, PatchIntegration};
 use crate::http::logs::LogQuery;
 use crate::http::{connect_sessions, connections, environment, integrations, logs};
+use crate::integration_config;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -21,9 +22,10 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use latchkey_protocol::connect::{CreateConnectSessionRequest, EndUser};
 use latchkey_protocol::dashboard::{
-    CatalogEntry, DayCount, EnvironmentView, Keys, Overview, PreviewSession, RotateKeys,
-    SessionInfo, SignIn,
+    CatalogEntry, DayCount, EnvironmentView, IntegrationDetail, IntegrationEdit, Keys, Overview,
+    PreviewSession, RotateKeys, SessionInfo, SignIn,
 };
+use latchkey_protocol::integrations::{AuthMode, IntegrationAppCredentials};
 use latchkey_protocol::settings::EnvironmentSettingsPatch;
 use latchkey_protocol::DataEnvelope;
 use serde_json::Value;
@@ -216,6 +218,10 @@ async fn catalog(
                         name: name.clone(),
                         display_name: p.display_name.clone(),
                         auth_mode: p.auth_mode.as_str().to_string(),
+                        app_credentials: p.auth_mode.holds_app_credentials(),
+                        integration_config: integration_config::fields(integration_config::schema(
+                            &app, name,
+                        )),
                     },
                 )
             })
@@ -235,15 +241,47 @@ async fn list_integrations(
         .map(IntoResponse::into_response)
 }
 
+/// What the edit form shows: the REST view plus the auth mode, the app's client id and scopes and
+/// the settings with their schema; the client secret and secret settings only as "set".
 async fn show_integration(
     State(app): State<AppState>,
     _admin: Admin,
     Path(key): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<IntegrationDetail>, ApiError> {
     let env = dev(&app).await?;
-    integrations::show(State(app), SecretKeyAuth(env), Path(key))
-        .await
-        .map(IntoResponse::into_response)
+    let row = app
+        .store
+        .integration(env.id, &key)
+        .await?
+        .ok_or_else(|| integrations::integration_not_found(&key))?;
+    let mode = provider_mode(&app, &row.provider);
+    let fields = integration_config::fields(integration_config::schema(&app, &row.provider));
+    let mut values = integration_config::open(&app, &row)?;
+    let app_link = values.remove("app_link");
+    let is_secret = |name: &str| fields.iter().any(|f| f.name == name && f.secret);
+    let config_secrets_set = values.keys().filter(|k| is_secret(k)).cloned().collect();
+    values.retain(|k, _| !is_secret(k));
+    Ok(Json(IntegrationDetail {
+        integration: integrations::public_view(&app, &row),
+        auth_mode: mode.as_str().to_string(),
+        app_credentials: mode.holds_app_credentials(),
+        client_id: row.client_id.clone(),
+        client_secret_set: row.client_secret_enc.is_some(),
+        scopes: row.scopes.clone(),
+        app_link,
+        integration_config: fields,
+        config_values: values,
+        config_secrets_set,
+    }))
+}
+
+/// The catalog's auth mode of `provider`.
+fn provider_mode(app: &AppState, provider: &str) -> AuthMode {
+    app.catalog
+        .get(provider)
+        .and_then(|e| e.provider.as_ref())
+        .map(|p| p.auth_mode.clone())
+        .unwrap_or_else(|| AuthMode::Other(String::new()))
 }
 
 async fn create_integration(
@@ -257,14 +295,63 @@ async fn create_integration(
         .map(IntoResponse::into_response)
 }
 
+/// The REST update, with the saved client secret (and other app credentials) kept for what the form
+/// leaves out: the browser never holds the secret, so it cannot send it back.
 async fn update_integration(
     State(app): State<AppState>,
     _admin: AdminWrite,
     Path(key): Path<String>,
-    body: StrictJson<PatchIntegration>,
+    StrictJson(edit): StrictJson<IntegrationEdit>,
 ) -> Result<Response, ApiError> {
     let env = dev(&app).await?;
-    integrations::update(State(app), SecretKeyAuth(env), Path(key), body)
+    let app_fields = [
+        &edit.client_id,
+        &edit.client_secret,
+        &edit.scopes,
+        &edit.app_link,
+    ];
+    let credentials = if app_fields.iter().all(|f| f.is_none()) {
+        None
+    } else {
+        let row = app
+            .store
+            .integration(env.id, &key)
+            .await?
+            .ok_or_else(|| integrations::integration_not_found(&key))?;
+        let kind = provider_mode(&app, &row.provider).as_str().to_string();
+        let saved =
+            integrations::app_credentials(&app, &row)?.unwrap_or(IntegrationAppCredentials {
+                kind: kind.clone(),
+                client_id: None,
+                client_secret: None,
+                scopes: None,
+                webhook_secret: None,
+                app_link: None,
+            });
+        let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+        Some(IntegrationCredentials {
+            kind,
+            client_id: given(edit.client_id)
+                .or(saved.client_id)
+                .unwrap_or_default(),
+            client_secret: given(edit.client_secret)
+                .or(saved.client_secret)
+                .unwrap_or_default(),
+            scopes: match edit.scopes {
+                Some(scopes) => given(Some(scopes)),
+                None => saved.scopes,
+            },
+            app_link: given(edit.app_link).or(saved.app_link),
+        })
+    };
+    let body = PatchIntegration {
+        unique_key: None,
+        display_name: edit.display_name,
+        credentials,
+        forward_webhooks: None,
+        integration_config: edit.integration_config,
+    };
+    integrations::update(State(app), SecretKeyAuth(env), Path(key), StrictJson(body))
         .await
         .map(IntoResponse::into_response)
 }

@@ -4,8 +4,7 @@
 //! re-seals it.
 
 use super::error::ApiError;
-use super::extract::Path;
-use super::extract::{SecretKeyAuth, SecretOrSession, StrictJson};
+use super::extract::{Path, Query, SecretKeyAuth, SecretOrSession, StrictJson};
 use crate::oauth::flow::integration_secret_aad;
 use crate::sessions;
 use crate::storage::{IntegrationRow, NewIntegration};
@@ -14,7 +13,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use latchkey_protocol::integrations::ApiPublicIntegration;
+use latchkey_protocol::integrations::{
+    ApiPublicIntegration, ApiPublicIntegrationIncluded, AuthMode, IntegrationAppCredentials,
+};
 use latchkey_protocol::{DataEnvelope, ErrorCode};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -124,11 +125,7 @@ fn resolve_config(
             "values are at most 8192 characters",
         ));
     }
-    let schema = app
-        .catalog
-        .get(provider)
-        .and_then(|e| e.raw.get("integration_config"))
-        .and_then(|v| v.as_object());
+    let schema = crate::integration_config::schema(app, provider);
     crate::integration_config::resolve(schema, submitted, existing).map_err(|errors| {
         ApiError::Invalid {
             code: ErrorCode::InvalidBody,
@@ -191,10 +188,7 @@ pub fn new_integration(
     }
     let (client_id, client_secret_enc, scopes) = match &body.credentials {
         Some(c) => {
-            if !matches!(
-                c.kind.as_str(),
-                "OAUTH2" | "OAUTH1" | "TBA" | "MCP_OAUTH2" | "INSTALL_PLUGIN"
-            ) {
+            if !AuthMode::parse(&c.kind).holds_app_credentials() {
                 return Err(ApiError::invalid_body(
                     vec!["credentials".into(), "type".into()],
                     "unsupported credentials type",
@@ -276,11 +270,75 @@ pub(crate) async fn create(
     Ok(Json(DataEnvelope::new(public_view(&app, &created))))
 }
 
+/// The optional parts `GET /integrations/{key}` was asked for: `include=credentials&include=webhook`,
+/// also accepted as `include[]=…` and as a comma-separated list (how query-string serializers write
+/// arrays). Any other parameter is refused.
+#[derive(Debug, Default, PartialEq)]
+struct Include {
+    credentials: bool,
+    webhook: bool,
+}
+
+impl Include {
+    fn parse(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let mut include = Self::default();
+        for (key, value) in pairs {
+            if key != "include" && key != "include[]" {
+                return Err(ApiError::invalid_query(
+                    vec![key.clone()],
+                    "Unrecognized key",
+                ));
+            }
+            for part in value.split(',').map(str::trim) {
+                match part {
+                    "credentials" => include.credentials = true,
+                    "webhook" => include.webhook = true,
+                    _ => {
+                        return Err(ApiError::invalid_query(
+                            vec!["include".into()],
+                            "must be credentials or webhook",
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(include)
+    }
+}
+
+/// The app credentials an integration holds, `None` when it has none (Nango's `credentials`).
+pub fn app_credentials(
+    app: &AppState,
+    row: &IntegrationRow,
+) -> Result<Option<IntegrationAppCredentials>, ApiError> {
+    let Some(client_id) = &row.client_id else {
+        return Ok(None);
+    };
+    let kind = app
+        .catalog
+        .get(&row.provider)
+        .and_then(|e| e.provider.as_ref())
+        .map(|p| p.auth_mode.as_str().to_string())
+        .unwrap_or_else(|| "OAUTH2".into());
+    let secret = crate::oauth::flow::open_client_secret(app, row)?;
+    let app_link = crate::integration_config::open(app, row)?.remove("app_link");
+    Ok(Some(IntegrationAppCredentials {
+        kind,
+        client_id: Some(client_id.clone()),
+        client_secret: Some(secret.expose().to_string()),
+        scopes: row.scopes.clone(),
+        webhook_secret: None,
+        app_link,
+    }))
+}
+
 pub(crate) async fn show(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(key): Path<String>,
-) -> Result<Json<DataEnvelope<ApiPublicIntegration>>, ApiError> {
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<DataEnvelope<ApiPublicIntegrationIncluded>>, ApiError> {
+    let include = Include::parse(&pairs)?;
     let row = app.store.integration(env.id, &key).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -288,10 +346,18 @@ pub(crate) async fn show(
             "Integration does not exist",
         )
     })?;
-    Ok(Json(DataEnvelope::new(public_view(&app, &row))))
+    let credentials = match include.credentials {
+        true => Some(app_credentials(&app, &row)?),
+        false => None,
+    };
+    Ok(Json(DataEnvelope::new(ApiPublicIntegrationIncluded {
+        integration: public_view(&app, &row),
+        webhook_url: include.webhook.then_some(None),
+        credentials,
+    })))
 }
 
-fn integration_not_found(key: &str) -> ApiError {
+pub(crate) fn integration_not_found(key: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         ErrorCode::NotFound,
@@ -450,4 +516,33 @@ pub(crate) async fn remove(
         ));
     }
     Ok(Json(super::Success { success: true }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Include;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn include_reads_repeated_bracketed_and_comma_separated_forms() {
+        let both = Include {
+            credentials: true,
+            webhook: true,
+        };
+        for form in [
+            pairs(&[("include", "credentials"), ("include", "webhook")]),
+            pairs(&[("include[]", "webhook"), ("include[]", "credentials")]),
+            pairs(&[("include", "webhook,credentials")]),
+        ] {
+            assert_eq!(Include::parse(&form).unwrap(), both);
+        }
+        assert_eq!(Include::parse(&[]).unwrap(), Include::default());
+        assert!(Include::parse(&pairs(&[("include", "secrets")])).is_err());
+        assert!(Include::parse(&pairs(&[("expand", "credentials")])).is_err());
+    }
 }

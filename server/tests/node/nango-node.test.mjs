@@ -53,8 +53,12 @@ test('integrations: create, list, get, delete', async () => {
   assert.equal(created.data.unique_key, 'gh');
   const { configs } = await nango.listIntegrations();
   assert.ok(configs.some((c) => c.unique_key === 'gh' && c.provider === 'github'));
-  const one = await nango.getIntegration({ uniqueKey: 'gh' }, { include: ['webhook'] });
+  const one = await nango.getIntegration({ uniqueKey: 'gh' }, { include: ['webhook', 'credentials'] });
   assert.equal(one.data.display_name, 'GitHub');
+  assert.deepEqual(one.data.credentials, { type: 'OAUTH2', client_id: 'id', client_secret: 'secret', scopes: 'repo', webhook_secret: null });
+  assert.equal(one.data.webhook_url, null);
+  const plain = await nango.getIntegration({ uniqueKey: 'gh' });
+  assert.equal('credentials' in plain.data, false);
   await nango.deleteIntegration('gh');
   await assert.rejects(nango.getIntegration({ uniqueKey: 'gh' }), (e) => e.response?.status === 404);
 });

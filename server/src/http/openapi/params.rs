@@ -1,7 +1,8 @@
 //! Parameter sets of the handlers that read their query (or headers) as raw pairs rather than
-//! through a typed struct: the credential submissions and `GET /oauth/connect/{key}` (bracketed maps
-//! like `params[…]` and `authorization_params[…]`, which serde cannot name), `GET /connections`
-//! (`tags[…]`, strict about unknown keys) and the proxy's control headers.
+//! through a typed struct: `GET /integrations/{key}` (`include` repeated), the credential
+//! submissions and `GET /oauth/connect/{key}` (bracketed maps like `params[…]` and
+//! `authorization_params[…]`, which serde cannot name), `GET /connections` (`tags[…]`, strict about
+//! unknown keys) and the proxy's control headers.
 //!
 //! These structs exist for the document only; each sits beside a comment naming the parser it
 //! describes. Every other parameter set in the document is the very struct its handler deserializes
@@ -31,6 +32,16 @@ pub struct SubmissionQuery {
     /// session's defaults win.
     #[param(style = DeepObject, explode)]
     params: Option<BTreeMap<String, String>>,
+}
+
+/// `GET /integrations/{key}`'s query, read by `integrations::Include::parse` (which also takes
+/// `include[]=` and a comma-separated list).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IntegrationInclude {
+    /// `credentials` (the app credentials, client secret included) and/or `webhook`.
+    #[param(explode)]
+    include: Option<Vec<String>>,
 }
 
 /// `GET /oauth/connect/{key}`'s query, read by `http::oauth::connect` (which also takes the

@@ -2,7 +2,9 @@
 //! Long lines on purpose: one route per line reads as a table (rustfmt leaves the macro-free
 //! array alone when a line cannot be split).
 
-use super::params::{ConnectionListQuery, OAuthConnectQuery, ProxyHeaders, SubmissionQuery};
+use super::params::{
+    ConnectionListQuery, IntegrationInclude, OAuthConnectQuery, ProxyHeaders, SubmissionQuery,
+};
 use super::{
     any_object, credential_fields, data, data_list, one_provider, params, providers, typed, Answer,
     Auth, Params, Route, Typed,
@@ -25,7 +27,7 @@ use latchkey_protocol::connect::{
 };
 use latchkey_protocol::connection::{ConnectionList, ConnectionResponse, ImportConnectionRequest};
 use latchkey_protocol::events::ConnectPayload;
-use latchkey_protocol::integrations::ApiPublicIntegration;
+use latchkey_protocol::integrations::{ApiPublicIntegration, ApiPublicIntegrationIncluded};
 use latchkey_protocol::settings::{EnvironmentSettings, EnvironmentSettingsPatch};
 use latchkey_protocol::webhooks::OutboxWebhook;
 use utoipa::openapi::path::HttpMethod::{self, Delete, Get, Patch, Post, Put};
@@ -98,7 +100,7 @@ pub(super) const ROUTES: &[Route] = &[
     r(Delete, "/connect/session", "connect", "End the session", Session, (204, "Deleted", Empty)),
     r(Get, "/integrations", "integrations", "List integrations (a session sees only its allowed ones)", SecretOrSession, (200, "The integrations", Json(data_list::<ApiPublicIntegration>))),
     r(Post, "/integrations", "integrations", "Create an integration", Secret, (200, "The integration", Json(data::<ApiPublicIntegration>))).body(typed::<CreateIntegration>).errors(&[409]),
-    r(Get, "/integrations/{key}", "integrations", "Get an integration", Secret, (200, "The integration", Json(data::<ApiPublicIntegration>))),
+    r(Get, "/integrations/{key}", "integrations", "Get an integration (with its app credentials and webhook URL when asked)", Secret, (200, "The integration", Json(data::<ApiPublicIntegrationIncluded>))).params(params::<IntegrationInclude>),
     r(Patch, "/integrations/{key}", "integrations", "Update an integration (display name, OAuth app credentials, key while it has no connections)", Secret, (200, "The integration", Json(data::<ApiPublicIntegration>))).body(typed::<PatchIntegration>).errors(&[409]),
     r(Delete, "/integrations/{key}", "integrations", "Delete an integration", Secret, (200, "Deleted", Json(typed::<Success>))),
     r(Get, "/providers", "providers", "List the provider catalog", SecretOrSession, (200, "The catalog", Json(providers))),
