@@ -1,9 +1,10 @@
 //! The dashboard (issue 17) in headless Chromium against the real server and the local OAuth
 //! provider, one stack for the whole file: sign in by keyboard (after a wrong password is refused and
-//! another account is locked out), create an integration from the catalog, find a refused OAuth
-//! attempt's failing step with the provider's error text, reveal / refresh / edit the metadata of /
-//! delete a real connection, change the Connect UI theme and see the preview change, and axe-core
-//! (WCAG 2.2 AA) on every screen in light and in dark. Screenshots go to tests/artifacts/dashboard/.
+//! another account is locked out), create and edit an integration from the catalog, find a refused
+//! OAuth attempt's failing step with the provider's error text, follow the log live, see a write from
+//! another origin refused, reveal / refresh / edit the metadata of / delete a real connection, change
+//! the Connect UI theme and see the preview change, and axe-core (WCAG 2.2 AA) on every screen in
+//! light and in dark. Screenshots go to tests/artifacts/dashboard/.
 
 use anyhow::Context;
 use latchkey_tests::browser::Browser;
@@ -216,6 +217,45 @@ async fn flow(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     .await?;
     browser.screenshot("failed-attempt").await;
     accessible(browser, "log entry (light)").await?;
+
+    // Live mode: entries arrive without a reload (new connect sessions, until the stream is up).
+    screen(browser, &base, "logs", "#f-live").await?;
+    browser.click("#f-live").await?;
+    browser.wait_for("#live-title").await?;
+    let live = "section[aria-labelledby=live-title] table[aria-label='Log entries']";
+    latchkey_tests::wait::until("a live entry", WAIT, || async {
+        stack.demo_session_token().await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let table = browser.client().find(fantoccini::Locator::Css(live)).await;
+        Ok(match table {
+            Ok(t) => t.text().await?.contains("connect_session").then_some(()),
+            Err(_) => None,
+        })
+    })
+    .await?;
+    browser.screenshot("live").await;
+
+    // A write from another origin (the demo app's page) is refused: the Strict cookie is not sent
+    // and the origin is checked, so the secret key is not rotated.
+    browser.goto(stack.demo.url()).await?;
+    let attempt = browser
+        .client()
+        .execute_async(
+            "const [url, done] = arguments;
+             fetch(url, {method: 'POST', mode: 'no-cors', credentials: 'include',
+                         headers: {'content-type': 'text/plain'}, body: '{\"secret\": true}'})
+               .then(() => done('sent'), (e) => done('blocked: ' + e));",
+            vec![serde_json::json!(format!(
+                "{base}/dashboard/api/environment/keys/rotate"
+            ))],
+        )
+        .await?;
+    anyhow::ensure!(attempt.is_string(), "cross-origin attempt: {attempt}");
+    stack
+        .server
+        .list_connections()
+        .await
+        .context("the secret key was rotated by a cross-origin request")?;
 
     // A connection that works: masked, revealed (and logged), refreshed, its metadata edited, deleted.
     let id = stack.connect_headless("alice").await?;
