@@ -377,11 +377,8 @@ async fn the_edit_form_never_sees_secrets_and_keeps_the_saved_ones() {
         .await;
     assert_eq!(created.status, 200, "{}", created.body);
 
-    let detail = |b: &Browser<'_>| {
-        let path = "/dashboard/api/integrations/cfg";
-        async move { b.call(Method::GET, path, None).await.body }
-    };
-    let d = detail(&b).await;
+    const DETAIL: &str = "/dashboard/api/integrations/cfg";
+    let d = b.call(Method::GET, DETAIL, None).await.body;
     assert_eq!(d["auth_mode"], "OAUTH2");
     assert_eq!(d["client_id"], "id-1");
     assert_eq!(d["client_secret_set"], true);
@@ -404,7 +401,7 @@ async fn the_edit_form_never_sees_secrets_and_keeps_the_saved_ones() {
         )
         .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
-    let d = detail(&b).await;
+    let d = b.call(Method::GET, DETAIL, None).await.body;
     assert_eq!(d["scopes"], "read,write");
     assert_eq!(
         d["config_values"],

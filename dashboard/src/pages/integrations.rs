@@ -105,12 +105,13 @@ fn Edit(key: String, editing: RwSignal<Option<String>>, version: RwSignal<u32>) 
     view! {
         <section aria-labelledby="edit-title" class="panel">
             <h2 id="edit-title">"Edit " {key.clone()}</h2>
-            <Suspense fallback=|| view! { <p role="status">"Loading…"</p> }>
-                {move || detail.get().map(|r| match r {
-                    Err(e) => view! { <p class="problem" role="alert">{e.message}</p> }.into_any(),
-                    Ok(d) => view! { <EditForm detail=d editing=editing version=version/> }.into_any(),
-                })}
-            </Suspense>
+            // A plain reactive branch rather than `Suspense`: each `Suspense` is its own copy of
+            // that machinery in the wasm, and this form needs none of its coordination.
+            {move || match detail.get() {
+                None => view! { <p role="status">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="problem" role="alert">{e.message}</p> }.into_any(),
+                Some(Ok(d)) => view! { <EditForm detail=d editing=editing version=version/> }.into_any(),
+            }}
         </section>
     }
 }
@@ -125,10 +126,22 @@ fn EditForm(
     let key = detail.integration.unique_key.clone();
     let original = detail.clone();
     let display = RwSignal::new(detail.integration.display_name.clone());
-    let client_id = RwSignal::new(detail.client_id.clone().unwrap_or_default());
-    let client_secret = RwSignal::new(String::new());
-    let scopes = RwSignal::new(detail.scopes.clone().unwrap_or_default());
-    let app_link = RwSignal::new(detail.app_link.clone().unwrap_or_default());
+    let app_fields = AppFields::new();
+    app_fields
+        .client_id
+        .set(detail.client_id.clone().unwrap_or_default());
+    app_fields
+        .scopes
+        .set(detail.scopes.clone().unwrap_or_default());
+    app_fields
+        .app_link
+        .set(detail.app_link.clone().unwrap_or_default());
+    let AppFields {
+        client_id,
+        client_secret,
+        scopes,
+        app_link,
+    } = app_fields;
     let values = RwSignal::new(detail.config_values.clone());
     let changed = RwSignal::new(BTreeSet::<String>::new());
     let error = RwSignal::new(None::<String>);
@@ -187,25 +200,15 @@ fn EditForm(
         ""
     };
     let plugin = detail.auth_mode == "INSTALL_PLUGIN";
-    let app = detail.app_credentials;
+    let app = match detail.app_credentials {
+        true => app_fields.view("edit", plugin, false, secret_hint),
+        false => ().into_any(),
+    };
     view! {
         <form on:submit=save>
             <p>"Provider: " <strong>{detail.integration.provider.clone()}</strong> " — " {detail.auth_mode.clone()}</p>
-            <label for="edit-display">"Display name"</label>
-            <input id="edit-display" prop:value=move || display.get() on:input=move |ev| display.set(event_target_value(&ev))/>
-            <Show when=move || app>
-                <label for="edit-client-id">{if plugin { "Plugin identifier" } else { "Client ID (OAuth app)" }}</label>
-                <input id="edit-client-id" prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/>
-                <label for="edit-client-secret">{if plugin { "Plugin key" } else { "Client secret" }}</label>
-                <input id="edit-client-secret" type="password" autocomplete="off" placeholder=secret_hint
-                    prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/>
-                <label for="edit-scopes">"Scopes (comma-separated)"</label>
-                <input id="edit-scopes" prop:value=move || scopes.get() on:input=move |ev| scopes.set(event_target_value(&ev))/>
-                <Show when=move || plugin>
-                    <label for="edit-app-link">"Plugin install page (URL)"</label>
-                    <input id="edit-app-link" type="url" prop:value=move || app_link.get() on:input=move |ev| app_link.set(event_target_value(&ev))/>
-                </Show>
-            </Show>
+            {input_row("edit-display", "Display name", "text", display, false, "")}
+            {app}
             <ConfigFields prefix="edit" fields=detail.integration_config.clone() values=values
                 changed=changed secrets_set=detail.config_secrets_set.clone()/>
             <div class="row">
@@ -214,6 +217,92 @@ fn EditForm(
             </div>
             <Problem message=error.into()/>
         </form>
+    }
+}
+
+/// One labelled input bound to `value`: every text field of these forms, so one view type.
+fn input_row(
+    id: &str,
+    label: &str,
+    kind: &'static str,
+    value: RwSignal<String>,
+    required: bool,
+    placeholder: &str,
+) -> AnyView {
+    view! {
+        <label for=id.to_string()>{label.to_string()}</label>
+        <input id=id.to_string() type=kind autocomplete="off" required=required placeholder=placeholder.to_string()
+            prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+    }
+    .into_any()
+}
+
+/// The app credentials an integration holds (OAuth app, TBA, a plugin's identifier, key and
+/// install page), as the create and edit forms ask for them.
+#[derive(Clone, Copy)]
+struct AppFields {
+    client_id: RwSignal<String>,
+    client_secret: RwSignal<String>,
+    scopes: RwSignal<String>,
+    app_link: RwSignal<String>,
+}
+
+impl AppFields {
+    fn new() -> Self {
+        Self {
+            client_id: RwSignal::new(String::new()),
+            client_secret: RwSignal::new(String::new()),
+            scopes: RwSignal::new(String::new()),
+            app_link: RwSignal::new(String::new()),
+        }
+    }
+
+    /// `prefix-client-id`, `prefix-client-secret`, then `prefix-scopes` or (a plugin)
+    /// `prefix-app-link`. `secret_hint` says a secret is saved (then it may stay empty).
+    fn view(self, prefix: &str, plugin: bool, required: bool, secret_hint: &str) -> AnyView {
+        let id = |name: &str| format!("{prefix}-{name}");
+        let (id_label, secret_label) = match plugin {
+            true => ("Plugin identifier", "Plugin key"),
+            false => ("Client ID (OAuth app)", "Client secret"),
+        };
+        let last = match plugin {
+            true => input_row(
+                &id("app-link"),
+                "Plugin install page (URL)",
+                "url",
+                self.app_link,
+                true,
+                "",
+            ),
+            false => input_row(
+                &id("scopes"),
+                "Scopes (comma-separated)",
+                "text",
+                self.scopes,
+                false,
+                "",
+            ),
+        };
+        vec![
+            input_row(
+                &id("client-id"),
+                id_label,
+                "text",
+                self.client_id,
+                required,
+                "",
+            ),
+            input_row(
+                &id("client-secret"),
+                secret_label,
+                "password",
+                self.client_secret,
+                required && secret_hint.is_empty(),
+                secret_hint,
+            ),
+            last,
+        ]
+        .into_any()
     }
 }
 
@@ -322,10 +411,13 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
     });
     let chosen = RwSignal::new(None::<CatalogEntry>);
     let unique_key = RwSignal::new(String::new());
-    let client_id = RwSignal::new(String::new());
-    let client_secret = RwSignal::new(String::new());
-    let scopes = RwSignal::new(String::new());
-    let app_link = RwSignal::new(String::new());
+    let app_fields = AppFields::new();
+    let AppFields {
+        client_id,
+        client_secret,
+        scopes,
+        app_link,
+    } = app_fields;
     let values = RwSignal::new(BTreeMap::<String, String>::new());
     let changed = RwSignal::new(BTreeSet::<String>::new());
     let error = RwSignal::new(None::<String>);
@@ -392,28 +484,16 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
             </ul>
             <Notice message=notice.into()/>
             {move || chosen.get().map(|p| {
-                let app = p.app_credentials;
-                let required = app_required(&p.auth_mode);
                 let plugin = p.auth_mode == "INSTALL_PLUGIN";
+                let app = match p.app_credentials {
+                    true => app_fields.view("new", plugin, app_required(&p.auth_mode), ""),
+                    false => view! { <p class="hint">"End users enter their own credentials for this provider."</p> }.into_any(),
+                };
                 view! {
                     <form on:submit=create aria-label=format!("New {} integration", p.display_name)>
                         <p>"Provider: " <strong>{p.display_name.clone()}</strong> " — " {p.auth_mode.clone()}</p>
-                        <label for="new-unique-key">"Unique key"</label>
-                        <input id="new-unique-key" required prop:value=move || unique_key.get() on:input=move |ev| unique_key.set(event_target_value(&ev))/>
-                        <Show when=move || app fallback=|| view! { <p class="hint">"End users enter their own credentials for this provider."</p> }>
-                            <label for="new-client-id">{if plugin { "Plugin identifier" } else { "Client ID" }}</label>
-                            <input id="new-client-id" required=required prop:value=move || client_id.get() on:input=move |ev| client_id.set(event_target_value(&ev))/>
-                            <label for="new-client-secret">{if plugin { "Plugin key" } else { "Client secret" }}</label>
-                            <input id="new-client-secret" type="password" autocomplete="off" required=required prop:value=move || client_secret.get() on:input=move |ev| client_secret.set(event_target_value(&ev))/>
-                            <Show when=move || !plugin>
-                                <label for="new-scopes">"Scopes (comma-separated)"</label>
-                                <input id="new-scopes" prop:value=move || scopes.get() on:input=move |ev| scopes.set(event_target_value(&ev))/>
-                            </Show>
-                            <Show when=move || plugin>
-                                <label for="new-app-link">"Plugin install page (URL)"</label>
-                                <input id="new-app-link" type="url" required prop:value=move || app_link.get() on:input=move |ev| app_link.set(event_target_value(&ev))/>
-                            </Show>
-                        </Show>
+                        {input_row("new-unique-key", "Unique key", "text", unique_key, true, "")}
+                        {app}
                         <ConfigFields prefix="new" fields=p.integration_config.clone() values=values changed=changed/>
                         <button type="submit" id="create-integration">"Create integration"</button>
                         <Problem message=error.into()/>
