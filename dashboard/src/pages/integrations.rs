@@ -13,7 +13,7 @@ use latchkey_protocol::integrations::ApiPublicIntegration;
 use latchkey_protocol::DataEnvelope;
 use leptos::prelude::*;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Modes whose app credentials the integration cannot do without (an MCP server may register
 /// the client itself, so there they are optional).
@@ -143,7 +143,6 @@ fn EditForm(
         app_link,
     } = app_fields;
     let values = RwSignal::new(detail.config_values.clone());
-    let changed = RwSignal::new(BTreeSet::<String>::new());
     let error = RwSignal::new(None::<String>);
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -165,15 +164,15 @@ fn EditForm(
                 edit.app_link = Some(app_link.get_untracked());
             }
         }
-        let all = values.get_untracked();
-        let config: BTreeMap<String, String> = changed
-            .get_untracked()
-            .into_iter()
-            .map(|name| {
-                let v = all.get(&name).cloned().unwrap_or_default();
-                (name, v)
-            })
-            .collect();
+        // The settings that differ from the saved ones (a typed secret; a cleared value as "").
+        // Inserted one by one: `collect()` into a map would link a sort into the wasm.
+        let mut config = BTreeMap::new();
+        for (name, value) in values.get_untracked() {
+            let saved = original.config_values.get(&name);
+            if saved != Some(&value) && !(saved.is_none() && value.is_empty()) {
+                config.insert(name, value);
+            }
+        }
         if !config.is_empty() {
             edit.integration_config = Some(config);
         }
@@ -210,7 +209,7 @@ fn EditForm(
             {input_row("edit-display", "Display name", "text", display, false, "")}
             {app}
             <ConfigFields prefix="edit" fields=detail.integration_config.clone() values=values
-                changed=changed secrets_set=detail.config_secrets_set.clone()/>
+                secrets_set=detail.config_secrets_set.clone()/>
             <div class="row">
                 <button type="submit" id="save-integration">"Save"</button>
                 <button type="button" on:click=move |_| editing.set(None)>"Cancel"</button>
@@ -307,13 +306,12 @@ impl AppFields {
 }
 
 /// The provider's `integration_config` settings: text, masked or a choice, each shown only while it
-/// applies. `changed` collects the names the user edited.
+/// applies.
 #[component]
 fn ConfigFields(
     prefix: &'static str,
     fields: Vec<ConfigField>,
     values: RwSignal<BTreeMap<String, String>>,
-    changed: RwSignal<BTreeSet<String>>,
     #[prop(optional)] secrets_set: Vec<String>,
 ) -> impl IntoView {
     if fields.is_empty() {
@@ -338,10 +336,7 @@ fn ConfigFields(
             let set = move |v: String| {
                 let n = name.get_value();
                 values.update(|m| {
-                    m.insert(n.clone(), v);
-                });
-                changed.update(|c| {
-                    c.insert(n);
+                    m.insert(n, v);
                 });
             };
             let label = if f.optional {
@@ -419,7 +414,6 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
         app_link,
     } = app_fields;
     let values = RwSignal::new(BTreeMap::<String, String>::new());
-    let changed = RwSignal::new(BTreeSet::<String>::new());
     let error = RwSignal::new(None::<String>);
     let notice = RwSignal::new(None::<String>);
     let create = move |ev: leptos::ev::SubmitEvent| {
@@ -437,15 +431,16 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
         }
         // Only the settings that apply, and only those given (the server fills defaults).
         let current = values.get_untracked();
-        let config: serde_json::Map<String, serde_json::Value> = p
-            .integration_config
-            .iter()
-            .filter(|f| f.visible(&p.integration_config, &|n: &str| current.get(n).cloned()))
-            .filter_map(|f| {
-                let v = current.get(&f.name).filter(|v| !v.is_empty())?;
-                Some((f.name.clone(), v.clone().into()))
-            })
-            .collect();
+        let mut config = serde_json::Map::new();
+        for f in &p.integration_config {
+            let applies = f.visible(&p.integration_config, &|n: &str| current.get(n).cloned());
+            match current.get(&f.name) {
+                Some(v) if applies && !v.is_empty() => {
+                    config.insert(f.name.clone(), v.clone().into());
+                }
+                _ => {}
+            }
+        }
         if !p.integration_config.is_empty() {
             body["integration_config"] = config.into();
         }
@@ -475,7 +470,6 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
                         <li><button type="button" class="link" on:click=move |_| {
                             unique_key.set(pick.name.clone());
                             values.set(BTreeMap::new());
-                            changed.set(BTreeSet::new());
                             chosen.set(Some(pick.clone()));
                             focus("new-unique-key");
                         }>{label}</button></li>
@@ -494,7 +488,7 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
                         <p>"Provider: " <strong>{p.display_name.clone()}</strong> " — " {p.auth_mode.clone()}</p>
                         {input_row("new-unique-key", "Unique key", "text", unique_key, true, "")}
                         {app}
-                        <ConfigFields prefix="new" fields=p.integration_config.clone() values=values changed=changed/>
+                        <ConfigFields prefix="new" fields=p.integration_config.clone() values=values/>
                         <button type="submit" id="create-integration">"Create integration"</button>
                         <Problem message=error.into()/>
                     </form>
