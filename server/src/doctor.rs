@@ -1,5 +1,5 @@
 //! `latchkey doctor`: checks what an operator gets wrong most (configuration, database, encryption key,
-//! URLs, the embedded web assets) and says so in plain words. Every check runs, even after a failure,
+//! URLs, the embedded web assets, whether anyone can sign in to the dashboard) and says so in plain words. Every check runs, even after a failure,
 //! so one run lists every problem; the exit code is non-zero when any check failed.
 //!
 //! It creates nothing: a SQLite file or key file that does not exist yet is reported (serve creates
@@ -190,6 +190,7 @@ pub async fn check(config: &Config) -> Vec<Finding> {
                     format!("{} answers ({shown})", store.backend()),
                 ));
                 findings.push(check_environment(&store, cipher.as_ref()).await);
+                findings.push(check_admins(&store).await);
             }
         }
     }
@@ -205,6 +206,11 @@ pub async fn check(config: &Config) -> Vec<Finding> {
             "SDK",
             &config.sdk_dir,
             crate::http::embedded::Bundle::sdk().is_some(),
+        ),
+        (
+            "dashboard app",
+            &config.dashboard_dir,
+            crate::http::embedded::Bundle::dashboard().is_some(),
         ),
     ] {
         findings.push(match dir {
@@ -242,6 +248,27 @@ async fn check_environment(store: &Store, cipher: Option<&Cipher>) -> Finding {
     match crate::environment::Environment::open(&row, cipher) {
         Ok(_) => finding(Level::Ok, "environment", "its keys open with this encryption key"),
         Err(_) => finding(Level::Fail, "environment", "its keys do not open with this encryption key: LATCHKEY_ENCRYPTION_KEY is not the key this database was written with"),
+    }
+}
+
+/// Whether anyone can sign in to the dashboard.
+async fn check_admins(store: &Store) -> Finding {
+    match store.admin_count().await {
+        Ok(0) => finding(
+            Level::Warn,
+            "dashboard",
+            "no administrator yet: create one with `latchkey admin create <email>`",
+        ),
+        Ok(n) => finding(
+            Level::Ok,
+            "dashboard",
+            format!("{n} administrator(s) can sign in at /dashboard/"),
+        ),
+        Err(e) => finding(
+            Level::Fail,
+            "dashboard",
+            format!("cannot read the administrators: {e}"),
+        ),
     }
 }
 

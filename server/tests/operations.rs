@@ -568,11 +568,31 @@ fn doctor_says_what_is_wrong_and_fails() {
         .env("LATCHKEY_ADDR", "0.0.0.0:3003")
         .env("LATCHKEY_CONNECT_UI_DIR", dir.path())
         .env("LATCHKEY_SDK_DIR", dir.path())
+        .env("LATCHKEY_DASHBOARD_DIR", dir.path())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("no problems found"), "{text}");
+
+    // Once the database exists, it says whether anyone can sign in to the dashboard.
+    let latchkey = |args: &[&str]| {
+        Command::new(&*BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("LATCHKEY_ADMIN_PASSWORD", "correct horse battery staple")
+            .output()
+            .unwrap()
+    };
+    let created = latchkey(&["admin", "create", "ops@example.com"]);
+    assert!(created.status.success(), "{created:?}");
+    let text = String::from_utf8_lossy(&latchkey(&["doctor"]).stdout).to_string();
+    assert!(
+        text.contains("ok    dashboard        1 administrator(s)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -44,6 +44,9 @@ pub trait DashboardStorage: Send + Sync {
 
     async fn admin_by_email(&self, email: &str) -> sqlx::Result<Option<AdminRow>>;
 
+    /// How many administrators exist (`latchkey doctor` says when nobody can sign in).
+    async fn admin_count(&self) -> sqlx::Result<i64>;
+
     /// Counts a failed sign-in; at `max` failures in a row the account is locked until `until_ms`.
     async fn admin_failed(&self, id: i64, max: i64, until_ms: i64) -> sqlx::Result<()>;
 
@@ -105,6 +108,12 @@ macro_rules! impl_dashboard_storage {
                 .bind(email)
                 .fetch_optional(&self.pool)
                 .await
+            }
+
+            async fn admin_count(&self) -> sqlx::Result<i64> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM dashboard_admins")
+                    .fetch_one(&self.pool)
+                    .await
             }
 
             async fn admin_failed(&self, id: i64, max: i64, until_ms: i64) -> sqlx::Result<()> {
