@@ -21,6 +21,11 @@ pub const TENANT: &str = "tenant-oidc";
 pub const JWT: &str = "test-jwt";
 /// Issue 15: a NetSuite-like TBA provider (token id and secret, an account id).
 pub const TBA: &str = "test-tba";
+/// Issue 15: OAuth2 client credentials: the end user's client id and secret, the token from the local
+/// provider's `client_credentials` grant.
+pub const CLIENT_CREDENTIALS: &str = "test-client-credentials";
+/// Issue 15: an Emarsys-like SIGNATURE provider (a WSSE digest made from username and secret).
+pub const SIGNATURE: &str = "test-signature";
 
 /// The test providers, beside `local-oidc`. `tenant-oidc`'s authorization host is
 /// `<subdomain>.localhost` on the local provider's port (Chromium resolves `*.localhost` to loopback).
@@ -96,6 +101,20 @@ test-tba:
             type: string
             title: Account ID
             pattern: ^[a-zA-Z0-9_-]+$
+test-client-credentials:
+    display_name: Test Client Credentials
+    auth_mode: OAUTH2_CC
+    token_url: http://127.0.0.1:{oidc_port}/token
+    token_request_auth_method: basic
+    token_params:
+        grant_type: client_credentials
+test-signature:
+    display_name: Test Signature
+    auth_mode: SIGNATURE
+    signature:
+        protocol: WSSE
+    token:
+        expires_in_ms: 300000
 tenant-oidc:
     display_name: Tenant OIDC
     auth_mode: OAUTH2
@@ -118,7 +137,7 @@ tenant-oidc:
     )
 }
 
-/// Provider + server (with the test catalog and four integrations) + a customer page.
+/// Provider + server (with the test catalog and its integrations) + a customer page.
 pub struct UiStack {
     pub site: CustomerSite,
     pub server: LatchkeyServer,
@@ -151,7 +170,7 @@ impl UiStack {
         server
             .create_oauth2_integration(TENANT, TENANT, "tenant-client", "tenant-secret", None)
             .await?;
-        for key in [API_KEY, BASIC, JWT, TBA] {
+        for key in [API_KEY, BASIC, JWT, TBA, CLIENT_CREDENTIALS, SIGNATURE] {
             server
                 .create_integration(
                     &json!({"provider": key, "unique_key": key, "display_name": key}),

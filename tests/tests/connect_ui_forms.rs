@@ -1,11 +1,13 @@
 //! Connect UI forms built from the provider catalog, in headless Chromium against the real server:
 //! an API key with pattern validation (single-integration jump, no list), a basic-auth form with an
 //! email format and an enum select reached from the list, a keyboard-only API-key connection, and the
-//! JWT and TBA forms of issue 15.
+//! JWT, TBA, OAuth2 client-credentials and SIGNATURE forms of issue 15.
 //! Screenshots go to tests/artifacts/connect-ui/<test>/.
 
 use latchkey_tests::browser::Browser;
-use latchkey_tests::connect_ui::{self, UiStack, API_KEY, BASIC, JWT, TBA};
+use latchkey_tests::connect_ui::{
+    self, UiStack, API_KEY, BASIC, CLIENT_CREDENTIALS, JWT, SIGNATURE, TBA,
+};
 use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
@@ -364,6 +366,126 @@ async fn tba_form_sends_the_token_and_the_account_id() -> anyhow::Result<()> {
         assert_eq!(credentials["token_secret"], "tsecret-1");
         let config = serde_json::to_value(&connection.connection_config)?;
         assert_eq!(config["accountId"], "1234567_SB1", "{config}");
+        Ok(())
+    })
+    .await
+}
+
+/// The `connectionId` of the Connect UI's `connect` event on the customer page.
+async fn connected_id(browser: &Browser) -> anyhow::Result<String> {
+    let events = connect_ui::events(browser).await?;
+    events
+        .iter()
+        .find(|e| e["type"] == "connect")
+        .and_then(|e| e["payload"]["connectionId"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))
+}
+
+/// Issue 15: OAUTH2_CC. The end user's client id and secret; a secret the local provider refuses is
+/// the failure screen, and Try again (values kept) with the right one connects, the token coming
+/// from the provider's `client_credentials` grant.
+#[tokio::test]
+async fn client_credentials_form_reports_a_refused_secret_then_connects() -> anyhow::Result<()> {
+    with_browser("client-credentials", |stack, browser| async move {
+        let token = stack
+            .session(json!({"allowed_integrations": [CLIENT_CREDENTIALS]}))
+            .await?;
+        browser.goto(&stack.page_url(&token, None, None)).await?;
+        browser.enter_frame("#connect-ui").await?;
+        let secret_field = browser.wait_for("#field-credentials-client_secret").await?;
+        assert_eq!(
+            secret_field.attr("type").await?.as_deref(),
+            Some("password")
+        );
+        browser
+            .type_into("#field-credentials-client_id", stack.oidc.client_id())
+            .await?;
+        browser
+            .type_into("#field-credentials-client_secret", "not-the-secret")
+            .await?;
+        let violations = connect_ui::axe_violations(&browser).await?;
+        assert!(
+            violations.is_empty(),
+            "axe on the client-credentials form: {violations:#?}"
+        );
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-error").await?;
+        browser.screenshot("refused-secret").await;
+        browser.click("#retry-button").await?;
+        let kept = browser
+            .wait_for("#field-credentials-client_id")
+            .await?
+            .prop("value")
+            .await?;
+        assert_eq!(
+            kept.as_deref(),
+            Some(stack.oidc.client_id()),
+            "values survive Try again"
+        );
+        let secret_field = browser.wait_for("#field-credentials-client_secret").await?;
+        secret_field.clear().await?;
+        browser
+            .type_into(
+                "#field-credentials-client_secret",
+                stack.oidc.client_secret(),
+            )
+            .await?;
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-success").await?;
+        browser.leave_frames().await?;
+
+        let id = connected_id(&browser).await?;
+        let connection = stack.server.get_connection(&id, CLIENT_CREDENTIALS).await?;
+        let credentials = serde_json::to_value(&connection.credentials)?;
+        assert_eq!(credentials["type"], "OAUTH2_CC", "{credentials}");
+        assert_eq!(credentials["client_id"], stack.oidc.client_id());
+        assert!(
+            !credentials["token"].as_str().unwrap_or_default().is_empty(),
+            "{credentials}"
+        );
+        let stats = stack.oidc.token_stats().await?;
+        assert_eq!(stats.requests("client_credentials"), 2, "{stats:?}");
+        Ok(())
+    })
+    .await
+}
+
+/// Issue 15: SIGNATURE (WSSE). Username and secret from the form; the connection holds them and the
+/// server's WSSE digest.
+#[tokio::test]
+async fn signature_form_stores_the_user_and_a_wsse_digest() -> anyhow::Result<()> {
+    with_browser("signature", |stack, browser| async move {
+        let token = stack
+            .session(json!({"allowed_integrations": [SIGNATURE]}))
+            .await?;
+        browser.goto(&stack.page_url(&token, None, None)).await?;
+        browser.enter_frame("#connect-ui").await?;
+        browser
+            .type_into("#field-credentials-username", "emarsys_user")
+            .await?;
+        browser
+            .type_into("#field-credentials-password", "emarsys-secret")
+            .await?;
+        let violations = connect_ui::axe_violations(&browser).await?;
+        assert!(
+            violations.is_empty(),
+            "axe on the SIGNATURE form: {violations:#?}"
+        );
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-success").await?;
+        browser.leave_frames().await?;
+
+        let id = connected_id(&browser).await?;
+        let connection = stack.server.get_connection(&id, SIGNATURE).await?;
+        let credentials = serde_json::to_value(&connection.credentials)?;
+        assert_eq!(credentials["type"], "SIGNATURE", "{credentials}");
+        assert_eq!(credentials["username"], "emarsys_user");
+        let digest = credentials["token"].as_str().unwrap_or_default();
+        assert!(
+            digest.starts_with("UsernameToken Username=\"emarsys_user\""),
+            "{credentials}"
+        );
         Ok(())
     })
     .await
