@@ -17,13 +17,15 @@
 //   that carries markup (`<script>`, quotes, `&`), so tests can check it is shown escaped.
 // - RFC 7009 revocation at `/token/revocation` (a revoked refresh token makes the next refresh fail).
 // - `POST /__broken/token` answers a 502 HTML error page (a token endpoint behind a failing proxy).
+// - `--token-delay-ms N` answers every token request N ms late, so concurrent callers surely overlap
+//   one refresh (single-flight tests on a loaded machine).
 // - its HTML pages request no web fonts (the library's import Google Fonts): it works offline.
 //
 // Usage:
 //   node tests/oidc/provider.mjs --port 0 --client-id ID --client-secret SECRET \
 //        --redirect-uri http://localhost:3003/oauth/callback [--redirect-uri …] [--access-token-ttl 3600]
 // Every option can also come from the environment: OIDC_PORT, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET,
-// OIDC_REDIRECT_URIS (comma-separated), OIDC_ACCESS_TOKEN_TTL.
+// OIDC_REDIRECT_URIS (comma-separated), OIDC_ACCESS_TOKEN_TTL, OIDC_TOKEN_DELAY_MS.
 // Once listening it prints exactly one line to stdout: `READY http://127.0.0.1:<port>`.
 
 import { createServer } from 'node:http';
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     'client-secret': { type: 'string' },
     'redirect-uri': { type: 'string', multiple: true },
     'access-token-ttl': { type: 'string' },
+    'token-delay-ms': { type: 'string' },
   },
   strict: true,
 });
@@ -61,6 +64,7 @@ const clientSecret = args['client-secret'] ?? process.env.OIDC_CLIENT_SECRET;
 const redirectUris = args['redirect-uri']
   ?? (process.env.OIDC_REDIRECT_URIS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const accessTokenTtl = positiveInt('--access-token-ttl', args['access-token-ttl'] ?? process.env.OIDC_ACCESS_TOKEN_TTL, 3600);
+const tokenDelayMs = positiveInt('--token-delay-ms', args['token-delay-ms'] ?? process.env.OIDC_TOKEN_DELAY_MS, 0);
 
 if (!clientId) fail('--client-id (or OIDC_CLIENT_ID) is required');
 if (!clientSecret) fail('--client-secret (or OIDC_CLIENT_SECRET) is required');
@@ -140,7 +144,10 @@ provider.use(async (ctx, next) => {
     ctx.body = stats;
     return;
   }
-  if (ctx.method === 'POST' && ctx.path === '/token') stats.token_endpoint_hits += 1;
+  if (ctx.method === 'POST' && ctx.path === '/token') {
+    stats.token_endpoint_hits += 1;
+    if (tokenDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, tokenDelayMs));
+  }
   if (ctx.method === 'POST' && ctx.path === '/__broken/token') {
     stats.broken_token_hits += 1;
     ctx.status = 502;

@@ -26,6 +26,8 @@ pub struct OidcOptions {
     pub redirect_uris: Vec<String>,
     /// Access-token lifetime in seconds.
     pub access_token_ttl: u64,
+    /// Every token request is answered this much later (0: at once).
+    pub token_delay_ms: u64,
 }
 
 impl OidcOptions {
@@ -36,6 +38,7 @@ impl OidcOptions {
             client_secret: "latchkey-test-client-secret".into(),
             redirect_uris: vec![redirect_uri.into()],
             access_token_ttl: 3600,
+            token_delay_ms: 0,
         }
     }
 }
@@ -100,7 +103,8 @@ impl OidcProvider {
                 "--client-secret",
                 &options.client_secret,
             ])
-            .args(["--access-token-ttl", &options.access_token_ttl.to_string()]);
+            .args(["--access-token-ttl", &options.access_token_ttl.to_string()])
+            .args(["--token-delay-ms", &options.token_delay_ms.to_string()]);
         for uri in &options.redirect_uris {
             cmd.args(["--redirect-uri", uri]);
         }

@@ -32,12 +32,18 @@ struct Replicas {
 
 /// Replica A's callback URL is the one registered at the provider; B serves the same routes.
 async fn replicas(access_token_ttl: u64) -> anyhow::Result<Replicas> {
+    replicas_with(access_token_ttl, 0).await
+}
+
+/// [`replicas`] whose provider answers token requests `token_delay_ms` late.
+async fn replicas_with(access_token_ttl: u64, token_delay_ms: u64) -> anyhow::Result<Replicas> {
     let pg = tokio::task::spawn_blocking(Postgres::start).await??;
     let db = pg.url("latchkey");
     let a = ReservedServer::bind().await?;
     let b = ReservedServer::bind().await?;
     let mut options = OidcOptions::new(a.callback_url());
     options.access_token_ttl = access_token_ttl;
+    options.token_delay_ms = token_delay_ms;
     let oidc = OidcProvider::start(options).await?;
     // Plus an API-key provider without a verification endpoint (nothing leaves the machine).
     let yaml = format!(
@@ -176,7 +182,9 @@ async fn a_result_that_arrived_while_the_socket_was_away_is_delivered_when_it_co
 #[tokio::test]
 async fn concurrent_reads_on_two_replicas_refresh_an_expiring_token_once() -> anyhow::Result<()> {
     // Tokens live 10 minutes: inside the 15-minute refresh window, so every read wants a refresh.
-    let r = replicas(600).await?;
+    // The provider answers 1 s late, so all 100 reads surely overlap the one refresh (a read that
+    // arrived after it completed would see a new 10-minute token and rightly refresh it again).
+    let r = replicas_with(600, 1000).await?;
     assert_eq!(flow_a_to_b(&r, None).await?, 200);
     let connection_id = r.a.list_connections().await?[0]["connection_id"]
         .as_str()
