@@ -34,7 +34,7 @@ pub struct ApiPublicIntegrationIncluded {
 }
 
 /// An integration's app credentials as `include=credentials` shows them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationAppCredentials {
     /// The provider's auth mode (`OAUTH2`, `OAUTH1`, `TBA`, `MCP_OAUTH2`, `INSTALL_PLUGIN`).

@@ -550,6 +550,54 @@ async fn official_frontend_submits_two_step_and_jwt_credentials() {
     drop(p);
 }
 
+/// One INSTALL_PLUGIN round for `end_user`: the popup's redirect to the plugin's install page (whose
+/// `payload` is the attempt's state), then the plugin's return to the callback with `website_id`.
+/// Returns the install page's URL and the callback page.
+async fn install_crisp(
+    h: &common::Harness,
+    end_user: &str,
+    website_id: &str,
+) -> (url::Url, String) {
+    let token = h.session(json!({"end_user": {"id": end_user}})).await;
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/crisp?connect_session_token={token}",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let payload = location
+        .query_pairs()
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_owned())
+        .expect("the install page gets the payload");
+    let page = h
+        .http
+        .get(format!(
+            "{}/oauth/callback?state={payload}&website_id={website_id}",
+            h.base
+        ))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (location, page)
+}
+
 /// INSTALL_PLUGIN (Crisp): the end user is sent to the owner's plugin install page with the attempt's
 /// state as `payload`; the plugin sends them back to the callback with it (and the `website_id`); the
 /// connection uses the owner's plugin credentials, checked at the provider first.
@@ -583,44 +631,8 @@ async fn install_plugin_sends_the_user_to_the_plugin_and_connects_with_the_owner
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
-    let token = h.session(json!({"end_user": {"id": "u1"}})).await;
-    let res = h
-        .http
-        .get(format!(
-            "{}/oauth/connect/crisp?connect_session_token={token}",
-            h.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let (location, page) = install_crisp(&h, "u1", "w-42").await;
     assert!(location.as_str().starts_with(link), "{location}");
-    let payload = location
-        .query_pairs()
-        .find(|(k, _)| k == "payload")
-        .map(|(_, v)| v.into_owned())
-        .expect("the install page gets the payload");
-
-    // The plugin returns the user with the payload as state.
-    let res = h
-        .http
-        .get(format!(
-            "{}/oauth/callback?state={payload}&website_id=w-42",
-            h.base
-        ))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let page = res.text().await.unwrap();
     assert!(page.contains("nango_oauth_callback_success"), "{page}");
     let list = h.backend(Method::GET, "/connections", None).await;
     let id = list.body["connections"]
@@ -646,41 +658,7 @@ async fn install_plugin_sends_the_user_to_the_plugin_and_connects_with_the_owner
                          "client_secret": "wrong", "app_link": link}))
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let token = h.session(json!({"end_user": {"id": "u2"}})).await;
-    let res = h
-        .http
-        .get(format!(
-            "{}/oauth/connect/crisp?connect_session_token={token}",
-            h.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let payload = location
-        .query_pairs()
-        .find(|(k, _)| k == "payload")
-        .unwrap()
-        .1
-        .into_owned();
-    let res = h
-        .http
-        .get(format!(
-            "{}/oauth/callback?state={payload}&website_id=w-43",
-            h.base
-        ))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let page = res.text().await.unwrap();
+    let (_, page) = install_crisp(&h, "u2", "w-43").await;
     assert!(page.contains("connection_test_failed"), "{page}");
     drop(p);
 }

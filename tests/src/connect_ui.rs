@@ -298,6 +298,17 @@ pub async fn events(browser: &crate::browser::Browser) -> anyhow::Result<Vec<Val
     Ok(v.as_array().cloned().unwrap_or_default())
 }
 
+/// The `connectionId` of the first `connect` event on the customer page.
+pub async fn connected_id(browser: &crate::browser::Browser) -> anyhow::Result<String> {
+    let events = events(browser).await?;
+    events
+        .iter()
+        .find(|e| e["type"] == "connect")
+        .and_then(|e| e["payload"]["connectionId"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))
+}
+
 /// The `type`s of [`events`].
 pub async fn event_types(browser: &crate::browser::Browser) -> anyhow::Result<Vec<String>> {
     Ok(events(browser)

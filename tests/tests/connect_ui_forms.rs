@@ -179,13 +179,8 @@ async fn basic_form_checks_the_email_and_sends_the_selected_region() -> anyhow::
         browser.wait_for("#connect-success").await?;
 
         browser.leave_frames().await?;
-        let events = connect_ui::events(&browser).await?;
-        let connect = events
-            .iter()
-            .find(|e| e["type"] == "connect")
-            .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))?;
-        let id = connect["payload"]["connectionId"].as_str().unwrap_or_default();
-        let connection = stack.server.get_connection(id, BASIC).await?;
+        let id = connect_ui::connected_id(&browser).await?;
+        let connection = stack.server.get_connection(&id, BASIC).await?;
         let credentials = serde_json::to_value(&connection.credentials)?;
         assert_eq!(credentials["username"], "ada@example.com", "{credentials}");
         assert_eq!(credentials["password"], "s3cret");
@@ -297,15 +292,8 @@ async fn jwt_form_takes_a_multi_line_key_and_the_server_signs_the_token() -> any
         browser.wait_for("#connect-success").await?;
 
         browser.leave_frames().await?;
-        let events = connect_ui::events(&browser).await?;
-        let connect = events
-            .iter()
-            .find(|e| e["type"] == "connect")
-            .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))?;
-        let id = connect["payload"]["connectionId"]
-            .as_str()
-            .unwrap_or_default();
-        let connection = stack.server.get_connection(id, JWT).await?;
+        let id = connect_ui::connected_id(&browser).await?;
+        let connection = stack.server.get_connection(&id, JWT).await?;
         let credentials = serde_json::to_value(&connection.credentials)?;
         assert_eq!(credentials["type"], "JWT", "{credentials}");
         assert_eq!(credentials["keyId"], "KEY1");
@@ -352,13 +340,7 @@ async fn tba_form_sends_the_token_and_the_account_id() -> anyhow::Result<()> {
         browser.click("#connect-button").await?;
         browser.wait_for("#connect-success").await?;
         browser.leave_frames().await?;
-        let events = connect_ui::events(&browser).await?;
-        let id = events
-            .iter()
-            .find(|e| e["type"] == "connect")
-            .and_then(|e| e["payload"]["connectionId"].as_str())
-            .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))?
-            .to_string();
+        let id = connect_ui::connected_id(&browser).await?;
         let connection = stack.server.get_connection(&id, TBA).await?;
         let credentials = serde_json::to_value(&connection.credentials)?;
         assert_eq!(credentials["type"], "TBA", "{credentials}");
@@ -369,17 +351,6 @@ async fn tba_form_sends_the_token_and_the_account_id() -> anyhow::Result<()> {
         Ok(())
     })
     .await
-}
-
-/// The `connectionId` of the Connect UI's `connect` event on the customer page.
-async fn connected_id(browser: &Browser) -> anyhow::Result<String> {
-    let events = connect_ui::events(browser).await?;
-    events
-        .iter()
-        .find(|e| e["type"] == "connect")
-        .and_then(|e| e["payload"]["connectionId"].as_str())
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))
 }
 
 /// Issue 15: OAUTH2_CC. The end user's client id and secret; a secret the local provider refuses is
@@ -435,7 +406,7 @@ async fn client_credentials_form_reports_a_refused_secret_then_connects() -> any
         browser.wait_for("#connect-success").await?;
         browser.leave_frames().await?;
 
-        let id = connected_id(&browser).await?;
+        let id = connect_ui::connected_id(&browser).await?;
         let connection = stack.server.get_connection(&id, CLIENT_CREDENTIALS).await?;
         let credentials = serde_json::to_value(&connection.credentials)?;
         assert_eq!(credentials["type"], "OAUTH2_CC", "{credentials}");
@@ -476,7 +447,7 @@ async fn signature_form_stores_the_user_and_a_wsse_digest() -> anyhow::Result<()
         browser.wait_for("#connect-success").await?;
         browser.leave_frames().await?;
 
-        let id = connected_id(&browser).await?;
+        let id = connect_ui::connected_id(&browser).await?;
         let connection = stack.server.get_connection(&id, SIGNATURE).await?;
         let credentials = serde_json::to_value(&connection.credentials)?;
         assert_eq!(credentials["type"], "SIGNATURE", "{credentials}");

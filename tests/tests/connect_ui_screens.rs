@@ -70,13 +70,7 @@ async fn oauth_from_the_list_then_reconnect_jumps_to_the_integration() -> anyhow
         browser.screenshot("success").await;
         accessible(&browser, "the success screen").await?;
         browser.leave_frames().await?;
-        let events = connect_ui::events(&browser).await?;
-        let id = events
-            .iter()
-            .find(|e| e["type"] == "connect")
-            .and_then(|e| e["payload"]["connectionId"].as_str())
-            .ok_or_else(|| anyhow::anyhow!("no connect event: {events:?}"))?
-            .to_owned();
+        let id = connect_ui::connected_id(&browser).await?;
 
         // Reconnect: one integration, no list, no Back link; the same connection comes back.
         let token = stack.reconnect_session(&id, LOCAL_OIDC).await?;

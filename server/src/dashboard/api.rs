@@ -25,7 +25,7 @@ use latchkey_protocol::dashboard::{
     CatalogEntry, DayCount, EnvironmentView, IntegrationDetail, IntegrationEdit, Keys, Overview,
     PreviewSession, RotateKeys, SessionInfo, SignIn,
 };
-use latchkey_protocol::integrations::{AuthMode, IntegrationAppCredentials};
+use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::settings::EnvironmentSettingsPatch;
 use latchkey_protocol::DataEnvelope;
 use serde_json::Value;
@@ -275,12 +275,10 @@ async fn show_integration(
     }))
 }
 
-/// The catalog's auth mode of `provider`.
+/// The catalog's auth mode of `provider` (an empty `Other` for an entry the engine cannot run).
 fn provider_mode(app: &AppState, provider: &str) -> AuthMode {
-    app.catalog
-        .get(provider)
-        .and_then(|e| e.provider.as_ref())
-        .map(|p| p.auth_mode.clone())
+    integrations::provider_auth_mode(app, provider)
+        .cloned()
         .unwrap_or_else(|| AuthMode::Other(String::new()))
 }
 
@@ -318,19 +316,10 @@ async fn update_integration(
             .integration(env.id, &key)
             .await?
             .ok_or_else(|| integrations::integration_not_found(&key))?;
-        let kind = provider_mode(&app, &row.provider).as_str().to_string();
-        let saved =
-            integrations::app_credentials(&app, &row)?.unwrap_or(IntegrationAppCredentials {
-                kind: kind.clone(),
-                client_id: None,
-                client_secret: None,
-                scopes: None,
-                webhook_secret: None,
-                app_link: None,
-            });
+        let saved = integrations::app_credentials(&app, &row)?.unwrap_or_default();
         let given = |v: Option<String>| v.filter(|v| !v.is_empty());
         Some(IntegrationCredentials {
-            kind,
+            kind: provider_mode(&app, &row.provider).as_str().to_string(),
             client_id: given(edit.client_id)
                 .or(saved.client_id)
                 .unwrap_or_default(),

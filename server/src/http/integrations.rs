@@ -306,6 +306,14 @@ impl Include {
     }
 }
 
+/// The catalog's auth mode of `provider` (`None` for an entry the engine cannot run).
+pub fn provider_auth_mode<'a>(app: &'a AppState, provider: &str) -> Option<&'a AuthMode> {
+    app.catalog
+        .get(provider)
+        .and_then(|e| e.provider.as_ref())
+        .map(|p| &p.auth_mode)
+}
+
 /// The app credentials an integration holds, `None` when it has none (Nango's `credentials`).
 pub fn app_credentials(
     app: &AppState,
@@ -314,12 +322,9 @@ pub fn app_credentials(
     let Some(client_id) = &row.client_id else {
         return Ok(None);
     };
-    let kind = app
-        .catalog
-        .get(&row.provider)
-        .and_then(|e| e.provider.as_ref())
-        .map(|p| p.auth_mode.as_str().to_string())
-        .unwrap_or_else(|| "OAUTH2".into());
+    let kind = provider_auth_mode(app, &row.provider)
+        .map_or("OAUTH2", AuthMode::as_str)
+        .to_string();
     let secret = crate::oauth::flow::open_client_secret(app, row)?;
     let app_link = crate::integration_config::open(app, row)?.remove("app_link");
     Ok(Some(IntegrationAppCredentials {
