@@ -19,6 +19,8 @@ struct Peer {
     _child: tokio::process::Child,
     port: u16,
     apple_key: String,
+    /// An EC key no provider knows.
+    other_key: String,
     apple_issuer: String,
 }
 
@@ -28,6 +30,7 @@ async fn peer() -> Peer {
         _child: child,
         port: v["port"].as_u64().unwrap() as u16,
         apple_key: v["applePrivateKey"].as_str().unwrap().to_string(),
+        other_key: v["otherPrivateKey"].as_str().unwrap().to_string(),
         apple_issuer: v["appleIssuer"].as_str().unwrap().to_string(),
     }
 }
@@ -148,6 +151,77 @@ intacct-local:
     integration_config:
         clientId: {{type: string, title: Client ID, optional: true}}
         clientSecret: {{type: string, title: Client Secret, secret: true, optional: true}}
+abm-local:
+    display_name: Apple Business Manager (local)
+    auth_mode: TWO_STEP
+    body_format: form
+    token_url: {base}/abm/token
+    token_params:
+        grant_type: client_credentials
+        client_id: ${{credentials.clientId}}
+        client_assertion_type: urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+        client_assertion: ${{credentials.assertion}}
+        scope: business.api
+    token_headers:
+        content-type: application/x-www-form-urlencoded
+    assertion:
+        type: jwt
+        key: ${{assertionOption.privateKey}}
+        lifetimeInSeconds: 15552000
+        header:
+            alg: ES256
+            kid: ${{credentials.keyId}}
+        payload:
+            iss: ${{credentials.clientId}}
+            sub: ${{credentials.clientId}}
+            aud: {base}/abm/token
+            jti: ${{random}}
+    token_response:
+        token: access_token
+        token_expiration: expires_in
+        token_expiration_strategy: expireIn
+    credentials:
+        clientId: {{type: string, title: Client ID}}
+        keyId: {{type: string, title: Key ID}}
+        assertion: {{type: string, title: '', automated: true}}
+    assertion_option:
+        privateKey: {{type: string, title: Private Key}}
+intacct-xml-local:
+    display_name: Sage Intacct (local)
+    auth_mode: TWO_STEP
+    body_format: xml
+    token_url: {base}/intacct/xmlgw
+    token_headers:
+        content-type: application/xml
+    token_params:
+        request:
+            control:
+                senderid: ${{credentials.senderId}}
+                password: ${{credentials.senderPassword}}
+                controlid: ${{now}}
+                uniqueid: false
+                dtdversion: '3.0'
+                includewhitespace: false
+            operation:
+                authentication:
+                    login:
+                        userid: ${{credentials.userId}}
+                        companyid: ${{credentials.companyId}}
+                        password: ${{credentials.userPassword}}
+                content:
+                    function:
+                        $controlid: '{{{{$guid}}}}'
+                        getAPISession: ''
+    token_response:
+        token: response.operation.result.data.api.sessionid
+        token_expiration: response.operation.authentication.sessiontimeout
+        token_expiration_strategy: expireAt
+    credentials:
+        senderId: {{type: string, title: Sender ID}}
+        senderPassword: {{type: string, title: Sender Password, secret: true}}
+        companyId: {{type: string, title: Company ID}}
+        userId: {{type: string, title: User ID}}
+        userPassword: {{type: string, title: User Password, secret: true}}
 sap-local:
     display_name: SAP Business One (local)
     auth_mode: TWO_STEP
@@ -218,6 +292,8 @@ async fn setup() -> (Peer, common::Harness) {
         ("apple", "apple-local"),
         ("bill", "bill-local"),
         ("emarsys", "emarsys-local"),
+        ("abm", "abm-local"),
+        ("intacct-xml", "intacct-xml-local"),
     ] {
         h.create_integration(key, provider, None).await;
     }
@@ -371,6 +447,88 @@ async fn jwt_hmac_and_ec_tokens_verify_at_the_provider_and_are_re_signed() {
     assert_eq!(c.body["credentials"]["type"], "JWT");
 }
 
+/// TWO_STEP with a client assertion (Apple Business Manager): the server signs an ES256 JWT with the
+/// key handed over as `assertionOption` (never stored), the provider verifies it; the stored
+/// assertion is reused for renewals while it is valid.
+#[tokio::test]
+async fn two_step_signs_a_client_assertion_with_a_key_it_does_not_keep() {
+    let (p, h) = setup().await;
+    let creds =
+        json!({"type": "TWO_STEP", "clientId": "BUSINESSAPI.9703f56c", "keyId": "ABM-KEY-1"});
+
+    // Without the key there is nothing to sign with: a typed refusal, nothing stored.
+    let r = submit(&h, "two-step", "abm", "", creds.clone()).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "failed_to_generate", "{}", r.body);
+
+    // Someone else's key: the provider refuses the signature.
+    let mut body = creds.clone();
+    body["assertionOption"] = json!({"privateKey": p.other_key});
+    let r = submit(&h, "two-step", "abm", "", body).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "two_step_credentials_fetch_error");
+
+    let mut body = creds.clone();
+    body["assertionOption"] = json!({"privateKey": p.apple_key.replace('\n', "\\n")});
+    let r = submit(&h, "two-step", "abm", "", body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("abm", &id, "").await;
+    let stored = &c.body["credentials"];
+    assert_eq!(stored["type"], "TWO_STEP", "{stored}");
+    assert_eq!(stored["clientId"], "BUSINESSAPI.9703f56c");
+    assert!(
+        stored.get("assertionOption").is_none(),
+        "the key is not kept: {stored}"
+    );
+    assert!(!c.body.to_string().contains("PRIVATE KEY"), "{}", c.body);
+    let assertion = stored["assertion"].as_str().unwrap().to_string();
+    let first = stored["token"].as_str().unwrap().to_string();
+
+    // Renewal: a new token with the stored assertion (the provider saw one assertion in all).
+    let c = h.connection("abm", &id, "&force_refresh=true").await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_ne!(c.body["credentials"]["token"], first.as_str());
+    assert_eq!(c.body["credentials"]["assertion"], assertion.as_str());
+    let seen: Value = reqwest::get(format!("http://127.0.0.1:{}/abm/stats", p.port))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["assertions"], 1, "{seen}");
+}
+
+/// TWO_STEP over XML (Sage Intacct): the login is posted as an XML document the provider's parser
+/// reads, and the session id and its expiry come from the XML answer.
+#[tokio::test]
+async fn two_step_logs_in_over_xml() {
+    let (_p, h) = setup().await;
+    let good = json!({"type": "TWO_STEP", "senderId": "sender-1", "senderPassword": "sender-pass",
+                      "companyId": "ACME", "userId": "xml_user", "userPassword": "user-pass"});
+    let mut bad = good.clone();
+    bad["userPassword"] = json!("wrong");
+    let r = submit(&h, "two-step", "intacct-xml", "", bad).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "two_step_credentials_fetch_error");
+
+    let r = submit(&h, "two-step", "intacct-xml", "", good).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("intacct-xml", &id, "").await;
+    let creds = &c.body["credentials"];
+    assert_eq!(creds["token"].as_str().unwrap().len(), 36, "{creds}");
+    assert_eq!(
+        creds["raw"]["response"]["operation"]["result"]["function"],
+        "getAPISession"
+    );
+    let expires = chrono::DateTime::parse_from_rfc3339(creds["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    let in_an_hour = chrono::Utc::now().timestamp() + 3600;
+    assert!((expires - in_an_hour).abs() < 60, "{creds}");
+}
+
 #[tokio::test]
 async fn bill_logs_in_and_signature_sends_a_fresh_wsse_header() {
     let (p, h) = setup().await;
@@ -510,6 +668,7 @@ async fn official_frontend_submits_two_step_and_jwt_credentials() {
     let (p, h) = setup().await;
     let two_step = h.session(json!({"end_user": {"id": "u1"}})).await;
     let jwt = h.session(json!({"end_user": {"id": "u2"}})).await;
+    let abm = h.session(json!({"end_user": {"id": "u3"}})).await;
     let output = tokio::process::Command::new("node")
         .args(["--test", "--test-reporter=spec"])
         .arg(
@@ -519,6 +678,8 @@ async fn official_frontend_submits_two_step_and_jwt_credentials() {
         .env("LATCHKEY_HOST", &h.base)
         .env("TWO_STEP_SESSION", two_step)
         .env("JWT_SESSION", jwt)
+        .env("ABM_SESSION", abm)
+        .env("ABM_KEY", &p.apple_key)
         .env(
             "GHOST_KEY",
             format!("0123456789abcdef01234567:{}", "ab".repeat(32)),
@@ -544,7 +705,7 @@ async fn official_frontend_submits_two_step_and_jwt_credentials() {
         .filter_map(|c| c["provider_config_key"].as_str())
         .collect();
     assert!(
-        keys.contains(&"drupal") && keys.contains(&"ghost"),
+        ["drupal", "ghost", "abm"].iter().all(|k| keys.contains(k)),
         "{keys:?}"
     );
     drop(p);

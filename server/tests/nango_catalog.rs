@@ -160,6 +160,7 @@ async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() 
     ];
     let mut tried = BTreeMap::<&str, usize>::new();
     let mut aliases = 0;
+    let mut saml = Vec::new();
     for (name, own) in &nango {
         // An alias's fields are its target's, its own win (as the catalog loads them).
         let entry = match own["alias"].as_str().and_then(|a| nango.get(a)) {
@@ -195,6 +196,24 @@ async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() 
                 )
                 .await;
             assert_eq!(r.status, 200, "{name}: {}", r.body);
+        } else if let Some(owner) = entry["integration_config"].as_object() {
+            // The owner's fields (Epic's client id and signing key), examples and real keys.
+            let values: serde_json::Map<String, Value> = owner
+                .iter()
+                .map(|(field, schema)| {
+                    (field.clone(), json!(value_for(entry, field, schema, &keys)))
+                })
+                .collect();
+            let r = h
+                .backend(
+                    Method::POST,
+                    "/integrations",
+                    Some(
+                        json!({"provider": name, "unique_key": key, "integration_config": values}),
+                    ),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{name}: {}", r.body);
         } else {
             h.create_integration(&key, name, None).await;
         }
@@ -217,13 +236,19 @@ async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() 
                 body.insert("type".into(), json!(mode));
                 if let Some(fields) = entry["credentials"].as_object() {
                     for (field, schema) in fields {
-                        let value = match (entry.pointer("/signature/protocol"), field.as_str()) {
-                            (Some(p), "privateKey") if p == "RSA" => keys.rsa.clone(),
-                            (Some(p), "privateKey") if p == "EC" => keys.ec.clone(),
-                            _ => example(schema, field),
-                        };
-                        body.insert(field.clone(), json!(value));
+                        if schema["automated"] == true {
+                            continue;
+                        }
+                        body.insert(field.clone(), json!(value_for(entry, field, schema, &keys)));
                     }
+                }
+                // Client-assertion key material, handed over once (`assertionOption`).
+                if let Some(fields) = entry["assertion_option"].as_object() {
+                    let option: serde_json::Map<String, Value> = fields
+                        .iter()
+                        .map(|(f, schema)| (f.clone(), json!(value_for(entry, f, schema, &keys))))
+                        .collect();
+                    body.insert("assertionOption".into(), Value::Object(option));
                 }
                 Value::Object(body)
             }
@@ -236,6 +261,12 @@ async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() 
             )
             .await;
         let code = r.body["error"]["code"].as_str().unwrap_or_default();
+        if entry.pointer("/assertion/type") == Some(&json!("saml")) {
+            // SAML bearer assertions are not signed yet (see `credential_modes::assertion`).
+            assert_eq!(code, "failed_to_generate", "{name}: {}", r.body);
+            saml.push(name.clone());
+            continue;
+        }
         let upstream = [
             "two_step_credentials_fetch_error",
             "invalid_two_step_credentials",
@@ -251,6 +282,8 @@ async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() 
         );
     }
     println!("credential-mode providers submitted: {tried:?} and {aliases} aliases of them");
+    println!("refused, SAML bearer assertion not supported: {saml:?}");
+    assert_eq!(saml, ["sap-success-factors"]);
     // Every mode of the catalog is connectable but these (non-alias providers per mode).
     let connectable = [
         "OAUTH2",
@@ -287,6 +320,25 @@ async fn every_credential_mode_provider_of_nangos_catalog_accepts_credentials() 
             per_mode.get(mode).copied().unwrap_or(0)
         );
     }
+}
+
+/// A field's value: a real private key where the provider signs with one (by its `signature`
+/// protocol or its assertion's algorithm), else [`example`].
+fn value_for(entry: &Value, field: &str, schema: &Value, keys: &KeyPairs) -> String {
+    if field == "privateKey" {
+        let protocol = entry.pointer("/signature/protocol").and_then(Value::as_str);
+        let alg = entry
+            .pointer("/assertion/header/alg")
+            .and_then(Value::as_str);
+        match (protocol, alg) {
+            (Some("EC"), _) => return keys.ec.clone(),
+            (Some("RSA"), _) => return keys.rsa.clone(),
+            (_, Some(a)) if a.starts_with("ES") => return keys.ec.clone(),
+            (_, Some(_)) => return keys.rsa.clone(),
+            _ => {}
+        }
+    }
+    example(schema, field)
 }
 
 /// A plausible value for a catalog field: its `example`, else its first `enum` value, else one made

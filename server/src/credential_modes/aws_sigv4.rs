@@ -190,12 +190,9 @@ fn expiry(value: Option<&serde_json::Value>) -> String {
     crate::time::unix_to_iso(secs.unwrap_or(now + 3600))
 }
 
-/// The text of the first `<tag>…</tag>` of an STS XML answer.
-fn xml_tag<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
-    let open = format!("<{tag}>");
-    let start = xml.find(&open)? + open.len();
-    let len = xml[start..].find("</")?;
-    Some(xml[start..start + len].trim()).filter(|v| !v.is_empty())
+/// The text of the first `<tag>` of an STS XML answer, wherever it is nested.
+fn xml_tag(xml: &str, tag: &str) -> Option<String> {
+    super::xml::find_text(&super::xml::from_xml(xml)?, tag)
 }
 
 async fn read(res: reqwest::Response) -> Result<(reqwest::StatusCode, String), ModeError> {
@@ -264,12 +261,12 @@ async fn assume_role(
         xml_tag(&text, "SessionToken"),
     ) {
         (Some(a), Some(s), Some(t)) => Ok(Temporary {
-            access_key_id: a.into(),
-            secret_access_key: s.into(),
-            session_token: t.into(),
+            access_key_id: a,
+            secret_access_key: s,
+            session_token: t,
             expires_at: expiry(
                 xml_tag(&text, "Expiration")
-                    .map(|e| serde_json::Value::String(e.into()))
+                    .map(serde_json::Value::String)
                     .as_ref(),
             ),
         }),
@@ -577,6 +574,9 @@ mod tests {
             e(serde_json::json!("2030-03-17T08:00:00Z")),
             crate::time::unix_to_iso(1_899_964_800)
         );
-        assert_eq!(xml_tag("<a><Arn> x </Arn></a>", "Arn"), Some("x"));
+        assert_eq!(
+            xml_tag("<a><Arn> x </Arn></a>", "Arn").as_deref(),
+            Some("x")
+        );
     }
 }

@@ -146,7 +146,7 @@ pub fn sign(
 
 /// One claim or header value: strings filled (dropped while unresolved), arrays of strings filled and
 /// split on commas (dropped when empty), objects filled, other scalars as they are.
-fn claim(v: &Value, replacers: &Value) -> Option<Value> {
+pub(super) fn claim(v: &Value, replacers: &Value) -> Option<Value> {
     match v {
         Value::String(s) => {
             let filled = fill(&strip_credentials(s), replacers);

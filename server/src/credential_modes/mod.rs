@@ -5,6 +5,7 @@
 //! expires through the same single-flight gate as OAuth2 refreshes ([`renew`], called by
 //! `oauth::refresh`).
 
+pub mod assertion;
 pub mod aws_sigv4;
 pub mod bill;
 pub mod jwt;
@@ -12,6 +13,7 @@ pub mod signature;
 pub mod tba;
 pub mod template;
 pub mod two_step;
+pub mod xml;
 
 use crate::oauth::refresh::{refresh_failed, store_renewed, RefreshError};
 use crate::storage::ConnectionRow;

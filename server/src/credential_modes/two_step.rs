@@ -1,6 +1,6 @@
 //! `auth_mode: TWO_STEP` (3CX, Dayforce, DocuWare, Drupal, … 64 providers): the end user hands over
 //! credentials (`credentials` schema of the catalog entry), the server posts them to the provider's
-//! `token_url` as `token_params`/`token_headers` say (form, JSON or a GET), follows
+//! `token_url` as `token_params`/`token_headers` say (form, JSON, XML or a GET), follows
 //! `additional_steps`, and keeps the token found at `token_response.token` with its expiry
 //! (`token_expiration` + `token_expiration_strategy`, else `token_expires_in_ms`, else the JWT's own
 //! `exp`). Renewals post the stored fields again (or the refresh token, where the provider has
@@ -131,7 +131,12 @@ pub async fn fetch(
             format!("the provider's TWO_STEP catalog entry cannot be read: {e}"),
         )
     })?;
-    for reserved in ["type", "token", "expires_at", "raw", "assertionOption"] {
+    // The key material for a client assertion: used now, never stored (see `assertion`).
+    let assertion_option = match dynamic.remove("assertionOption") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    for reserved in ["type", "token", "expires_at", "raw"] {
         dynamic.remove(reserved);
     }
     if !renewal {
@@ -142,6 +147,12 @@ pub async fn fetch(
     if let Some(jwt) = super::jwt::JwtSpec::of(raw) {
         let signed = super::jwt::sign(&jwt, &dynamic, connection_config)?;
         dynamic.insert("token".into(), Value::String(signed.token));
+    }
+    // Client assertions (`${credentials.assertion}`), unless a refresh token renews instead.
+    if let Some(spec) = super::assertion::AssertionSpec::of(raw) {
+        if !renewal || !dynamic.contains_key("refresh_token") {
+            super::assertion::ensure(&spec?, &mut dynamic, &assertion_option, connection_config)?;
+        }
     }
 
     let has_refresh_config =
@@ -400,9 +411,8 @@ async fn send(
                 req.form(&pairs)
             }
             "xml" => {
-                return Err(fetch_error(
-                    "XML token requests (body_format: xml) are not supported yet".into(),
-                ))
+                let xml = super::xml::to_xml(&body).map_err(|e| fetch_error(e.to_string()))?;
+                req.body(xml)
             }
             _ => req.json(&body),
         };
@@ -432,10 +442,17 @@ async fn send(
             "Invalid credentials provided to create a Two Step connection",
         ));
     }
-    Ok((
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        kept,
-    ))
+    // An XML answer (when the request was XML, as Nango) is read into the same JSON shape the
+    // catalog's `token_response` paths expect.
+    let answer = serde_json::from_str(&text)
+        .ok()
+        .or_else(|| {
+            (format == "xml")
+                .then(|| super::xml::from_xml(&text))
+                .flatten()
+        })
+        .unwrap_or(Value::String(text));
+    Ok((answer, kept))
 }
 
 /// `${credentials.x}` → `${x}` inside nested parameter values.
@@ -551,7 +568,7 @@ fn instant(v: &Value) -> Result<i64, ModeError> {
 }
 
 /// The `exp` claim of a JWT-shaped token, read without verifying (only to schedule the renewal).
-fn jwt_exp(token: &str) -> Option<i64> {
+pub(super) fn jwt_exp(token: &str) -> Option<i64> {
     use base64::Engine as _;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD

@@ -25,6 +25,15 @@ test('a refused TWO_STEP login rejects with the server error code', async () => 
   );
 });
 
+test('a client-assertion key passed as assertionOption (Apple Business Manager)', async () => {
+  const nango = new Nango({ host, connectSessionToken: process.env.ABM_SESSION });
+  const result = await nango.auth('abm', {
+    credentials: { type: 'TWO_STEP', clientId: 'BUSINESSAPI.9703f56c', keyId: 'ABM-KEY-1' },
+    assertionOption: { privateKey: process.env.ABM_KEY },
+  });
+  assert.equal(result.providerConfigKey, 'abm');
+});
+
 test('JWT credentials (Ghost admin key) through nango.auth()', async () => {
   const nango = new Nango({ host, connectSessionToken: process.env.JWT_SESSION });
   const result = await nango.auth('ghost', {

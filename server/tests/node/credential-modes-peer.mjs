@@ -11,11 +11,16 @@
 //   INSTALL_PLUGIN GET /crisp/v1/plugin/connect/account  Basic <plugin identifier:key>, x-crisp-tier
 //   TBA       GET  /netsuite/record/... OAuth 1.0a HMAC-SHA256 signature recomputed by `oauth-1.0a`
 //             (the library Nango signs NetSuite requests with), realm = the account id
+//   TWO_STEP  POST /abm/token           client_credentials with an ES256 `client_assertion` (Apple
+//             Business Manager-like): `jose` verifies it with the EC public key, kid, iss, sub, aud
+//   TWO_STEP  POST /intacct/xmlgw       Sage Intacct's XML login, read by `fast-xml-parser` (the
+//             parser Nango uses): sender and user credentials → an XML answer with a session id
 // Started by server/tests/credential_modes.rs; prints one JSON line: the port and the EC key pair.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { jwtVerify, generateKeyPair, exportPKCS8 } from 'jose';
 import OAuth from 'oauth-1.0a';
+import { XMLParser } from 'fast-xml-parser';
 
 const TWO_STEP = { client_id: 'drupal-client', client_secret: 'drupal-secret', username: 'editor' };
 const GHOST_ID = '0123456789abcdef01234567';
@@ -27,6 +32,12 @@ const NETSUITE = { consumerKey: 'ck-1', consumerSecret: 'cs-1', tokenId: 'tid-1'
 
 const { publicKey: applePublic, privateKey: applePrivate } = await generateKeyPair('ES256', { extractable: true });
 const applePem = await exportPKCS8(applePrivate);
+// A key pair the providers do not know, to show a wrong key is refused.
+const otherPem = await exportPKCS8((await generateKeyPair('ES256', { extractable: true })).privateKey);
+
+const ABM = { clientId: 'BUSINESSAPI.9703f56c', keyId: 'ABM-KEY-1' };
+const INTACCT = { senderid: 'sender-1', senderPassword: 'sender-pass', companyid: 'ACME', userid: 'xml_user', userPassword: 'user-pass' };
+const assertionsSeen = new Set();
 
 const issued = new Set();
 let tokenRequests = 0;
@@ -67,6 +78,44 @@ async function verifyApple(req) {
     maxTokenAge: '20m',
   });
   if (protectedHeader.kid !== 'KEY123') throw new Error('wrong kid');
+}
+
+/** Apple Business Manager's token endpoint: the client assertion signed with the account's EC key. */
+async function verifyClientAssertion(form, audience) {
+  if (form.grant_type !== 'client_credentials' || form.client_id !== ABM.clientId)
+    throw new Error('wrong grant or client');
+  if (form.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+    throw new Error('wrong assertion type');
+  const { protectedHeader, payload } = await jwtVerify(form.client_assertion, applePublic, {
+    algorithms: ['ES256'],
+    audience,
+    issuer: ABM.clientId,
+    subject: ABM.clientId,
+  });
+  if (protectedHeader.kid !== ABM.keyId) throw new Error('wrong kid');
+  if (!payload.jti || !payload.iat || !payload.exp) throw new Error('jti, iat and exp are required');
+  assertionsSeen.add(form.client_assertion);
+}
+
+/** Sage Intacct's XML gateway: the sender and the user log in; the answer carries the session. */
+function intacctLogin(text) {
+  const doc = new XMLParser({ ignoreAttributes: false }).parse(text);
+  const control = doc.request?.control ?? {};
+  const op = doc.request?.operation ?? {};
+  const login = op.authentication?.login ?? {};
+  const fn = op.content?.function ?? {};
+  const ok = control.senderid === INTACCT.senderid && control.password === INTACCT.senderPassword &&
+    login.companyid === INTACCT.companyid && login.userid === INTACCT.userid &&
+    login.password === INTACCT.userPassword && fn['@_controlid'] && 'getAPISession' in fn;
+  const sessionid = crypto.randomUUID();
+  const timeout = new Date(Date.now() + 3600 * 1000).toISOString().replace(/\.\d+Z$/, '+00:00');
+  return ok
+    ? `<?xml version="1.0" encoding="UTF-8"?>
+<response><control><status>success</status></control><operation>
+<authentication><status>success</status><userid>${INTACCT.userid}</userid><sessiontimeout>${timeout}</sessiontimeout></authentication>
+<result><status>success</status><function>getAPISession</function><data><api><sessionid>${sessionid}</sessionid>
+<endpoint>https://api.intacct.com/ia/xml/xmlgw.phtml</endpoint></api></data></result></operation></response>`
+    : null;
 }
 
 /** The WSSE check Emarsys does: digest = base64(hex(sha1(nonce + created + secret))), fresh nonce. */
@@ -176,6 +225,21 @@ const server = http.createServer(async (req, res) => {
           ? send(res, 200, { error: false, data: { plugin_id: 'plugin-id' } })
           : send(res, 401, { error: true, reason: 'invalid_session' });
       }
+      case 'POST /abm/token': {
+        await verifyClientAssertion(Object.fromEntries(new URLSearchParams(text)), `http://${req.headers.host}/abm/token`);
+        return send(res, 200, { access_token: crypto.randomUUID(), token_type: 'Bearer', expires_in: 3600 });
+      }
+      case 'GET /abm/stats':
+        return send(res, 200, { assertions: assertionsSeen.size });
+      case 'POST /intacct/xmlgw': {
+        if (!String(req.headers['content-type']).startsWith('application/xml'))
+          return send(res, 415, { error: 'XML expected' });
+        const answer = intacctLogin(text);
+        return answer
+          ? res.writeHead(200, { 'content-type': 'application/xml' }).end(answer)
+          : res.writeHead(200, { 'content-type': 'application/xml' }).end(
+              '<response><control><status>failure</status></control><errormessage><error><description2>Sign-in information is incorrect</description2></error></errormessage></response>');
+      }
       case 'GET /emarsys/settings':
         verifyWsse(req);
         return send(res, 200, { replyCode: 0 });
@@ -188,7 +252,7 @@ const server = http.createServer(async (req, res) => {
 });
 
 server.listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ port: server.address().port, applePrivateKey: applePem, appleIssuer: APPLE_ISSUER }));
+  console.log(JSON.stringify({ port: server.address().port, applePrivateKey: applePem, otherPrivateKey: otherPem, appleIssuer: APPLE_ISSUER }));
 });
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
