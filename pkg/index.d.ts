@@ -69,6 +69,48 @@ export interface OAuthCredentialsOverride {
     oauth_refresh_token_override?: string;
 }
 
+/** TWO_STEP: the provider's `credentials` fields, posted to its token URL by the server. */
+export interface TwoStepCredentials {
+    type: 'TWO_STEP';
+    [field: string]: string;
+}
+
+/** JWT: the key material the server signs the provider's JWT with. */
+export interface JwtCredentials {
+    type: 'JWT';
+    [field: string]: string;
+}
+
+/** Bill.com: the login the server renews the session with. */
+export interface BillCredentials {
+    username: string;
+    password: string;
+    organization_id: string;
+    dev_key: string;
+}
+
+/** SIGNATURE (WSSE): the user and secret each request's digest is made from. */
+export interface SignatureCredentials {
+    type: 'SIGNATURE';
+    username: string;
+    password: string;
+}
+
+/** NetSuite token-based authentication (OAuth 1.0a-signed requests). */
+export interface TBACredentials {
+    token_id: string;
+    token_secret: string;
+    oauth_client_id_override?: string;
+    oauth_client_secret_override?: string;
+}
+
+/** AWS SigV4: the role the server assumes through STS. */
+export interface AwsSigV4Credentials {
+    type: 'AWS_SIGV4';
+    role_arn: string;
+    region?: string;
+}
+
 export interface AuthOptions {
     /** Connection configuration (`subdomain`, `hostname`, …), sent as `params[k]`. */
     params?: Record<string, string>;
@@ -87,10 +129,26 @@ export interface AuthOptions {
     /** Slack user scopes. */
     user_scope?: string[];
     /**
-     * Credentials: API key, basic and client credentials are submitted without a popup; OAuth client
-     * overrides go with the popup. Other kinds reject with `missing_credentials`.
+     * Credentials: every kind but the OAuth client overrides is submitted without a popup (to the
+     * mode's `/api-auth/…` or `/auth/…` route); OAuth client overrides go with the popup.
      */
-    credentials?: ApiKeyCredentials | BasicApiCredentials | OAuth2ClientCredentials | OAuthCredentialsOverride;
+    credentials?:
+        | ApiKeyCredentials
+        | BasicApiCredentials
+        | OAuth2ClientCredentials
+        | OAuthCredentialsOverride
+        | TwoStepCredentials
+        | JwtCredentials
+        | BillCredentials
+        | SignatureCredentials
+        | TBACredentials
+        | AwsSigV4Credentials;
+    /**
+     * TWO_STEP providers with a client assertion (the catalog's `assertion_option`, e.g. Apple
+     * Business Manager's `privateKey`): the key the server signs the assertion with, used once and
+     * never stored.
+     */
+    assertionOption?: Record<string, string>;
     /**
      * Redirect mode (Latchkey only), for webviews and popup-hostile browsers: instead of a popup, the
      * page itself goes through the provider and comes back to `returnUrl` (whose origin must be one of

@@ -49,6 +49,8 @@ pub struct ProviderSummary {
     /// The catalog's `credentials` and `connection_config` field descriptions.
     pub credentials: Vec<FieldSchema>,
     pub connection_config: Vec<FieldSchema>,
+    /// `assertion_option`: key material for a TWO_STEP client assertion, sent once.
+    pub assertion_option: Vec<FieldSchema>,
 }
 
 impl ProviderSummary {
@@ -173,9 +175,9 @@ impl ApiClient {
         for (name, value) in &submission.params {
             query.append(&format!("params[{name}]"), value);
         }
-        let mut json = JsObject::empty();
-        for (name, value) in &submission.credentials {
-            json.set_string(name, value);
+        let mut json = object_of(&submission.credentials);
+        if !submission.assertion_option.is_empty() {
+            json.set_object("assertionOption", object_of(&submission.assertion_option));
         }
         let text = js_sys::JSON::stringify(&json.0).map_err(|_| ApiFailure::Network)?;
         let init = RequestInit::new();
@@ -216,6 +218,15 @@ impl ApiClient {
         let window = web_sys::window().ok_or(ApiFailure::Network)?;
         Ok(JsFuture::from(window.fetch_with_request(&request)))
     }
+}
+
+/// `{name: value, …}` of text pairs.
+fn object_of(pairs: &[(String, String)]) -> JsObject {
+    let mut o = JsObject::empty();
+    for (name, value) in pairs {
+        o.set_string(name, value);
+    }
+    o
 }
 
 /// The answer's JSON body, or the failure its status means.
@@ -316,6 +327,7 @@ mod tests {
             docs_connect: None,
             credentials: Vec::new(),
             connection_config: Vec::new(),
+            assertion_option: Vec::new(),
         };
         assert_eq!(
             provider("https://docs.github.com").guide_url(),

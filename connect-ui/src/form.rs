@@ -19,6 +19,9 @@ pub enum Namespace {
     Credentials,
     /// Connection config, sent as `params[name]`.
     Params,
+    /// Key material for a client assertion (the catalog's `assertion_option`), sent once as the
+    /// body's `assertionOption` object and never stored by the server.
+    AssertionOption,
 }
 
 /// A `format` the catalog may give a string field.
@@ -99,6 +102,7 @@ impl Field {
         let ns = match self.namespace {
             Namespace::Credentials => "credentials",
             Namespace::Params => "params",
+            Namespace::AssertionOption => "assertionOption",
         };
         format!("field-{ns}-{}", self.schema.name)
     }
@@ -239,6 +243,14 @@ fn field(namespace: Namespace, schema: FieldSchema, preset: Option<&str>) -> Fie
     }
 }
 
+/// The fields of a provider's `assertion_option` (after the form's own): the key a TWO_STEP
+/// provider's client assertion is signed with.
+pub fn assertion_option_fields(schemas: &[FieldSchema]) -> impl Iterator<Item = Field> + '_ {
+    schemas
+        .iter()
+        .map(|schema| field(Namespace::AssertionOption, schema.clone(), None))
+}
+
 /// The browser's regular expressions and URL parser.
 pub trait Syntax {
     /// `new RegExp(pattern).test(value)`; an invalid pattern accepts everything (the catalog's
@@ -286,6 +298,7 @@ pub fn check(field: &Field, value: &str, syntax: &impl Syntax) -> Option<Problem
 pub struct Submission {
     pub credentials: Vec<(String, String)>,
     pub params: Vec<(String, String)>,
+    pub assertion_option: Vec<(String, String)>,
 }
 
 impl Submission {
@@ -311,6 +324,7 @@ pub fn collect(fields: &[Field], values: &[String], syntax: &impl Syntax) -> Opt
         match field.namespace {
             Namespace::Credentials => out.credentials.push(pair),
             Namespace::Params => out.params.push(pair),
+            Namespace::AssertionOption => out.assertion_option.push(pair),
         }
     }
     Some(out)
@@ -584,6 +598,56 @@ mod tests {
             &[],
         );
         assert_eq!(check(&form[0], "anything", &Native), None);
+    }
+
+    #[test]
+    fn assertion_option_keys_are_a_multi_line_secret_sent_apart() {
+        let key = FieldSchema {
+            title: Some("Private Key".into()),
+            ..FieldSchema::named("privateKey")
+        };
+        let automated = FieldSchema {
+            automated: true,
+            ..FieldSchema::named("assertion")
+        };
+        let mut form = build_form(
+            &AuthMode::TwoStep,
+            &[FieldSchema::named("clientId"), automated],
+            &[],
+            &[],
+        );
+        form.extend(assertion_option_fields(std::slice::from_ref(&key)));
+        let shown: Vec<String> = form
+            .iter()
+            .filter(|f| !f.hidden)
+            .map(Field::input_id)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "field-credentials-clientId",
+                "field-assertionOption-privateKey"
+            ]
+        );
+        let pem = form.last().unwrap();
+        assert!(pem.is_multiline());
+        let values = [
+            "BUSINESSAPI.1".into(),
+            String::new(),
+            "-----BEGIN PRIVATE KEY-----".into(),
+        ];
+        let out = collect(&form, &values, &Native).unwrap();
+        assert_eq!(
+            out.credentials,
+            [("clientId".into(), "BUSINESSAPI.1".into())]
+        );
+        assert_eq!(
+            out.assertion_option,
+            [("privateKey".into(), "-----BEGIN PRIVATE KEY-----".into())]
+        );
+        // Required like any field.
+        let empty = ["BUSINESSAPI.1".into(), String::new(), String::new()];
+        assert!(collect(&form, &empty, &Native).is_none());
     }
 
     #[test]

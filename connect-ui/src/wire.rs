@@ -231,6 +231,7 @@ pub fn read_provider(m: &impl Fields) -> Option<ProviderSummary> {
         docs_connect: m.string("docs_connect"),
         credentials: field_schemas(m, "credentials"),
         connection_config: field_schemas(m, "connection_config"),
+        assertion_option: field_schemas(m, "assertion_option"),
     })
 }
 
@@ -532,9 +533,14 @@ mod tests {
                 "region": {"type": "string", "enum": ["us", "eu"], "optional": true, "format": "hostname",
                     "default_value": 3, "hidden": true, "automated": false, "doc_section": "#region"}
             },
-            "credentials": {"apiKey": {"type": "string", "secret": true}}
+            "credentials": {"apiKey": {"type": "string", "secret": true}},
+            "assertion_option": {"privateKey": {"type": "string", "title": "Private Key"}}
         });
         let read = read_provider(&provider).unwrap();
+        assert_eq!(
+            read.assertion_option[0].title.as_deref(),
+            Some("Private Key")
+        );
         let named = |n: &str| read.connection_config.iter().find(|f| f.name == n).unwrap();
         let subdomain = named("subdomain");
         assert_eq!(subdomain.title.as_deref(), Some("Zendesk Subdomain"));

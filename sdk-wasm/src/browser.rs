@@ -118,6 +118,9 @@ impl WriteFields for JsFields {
     fn set_bool(&mut self, name: &str, value: bool) {
         glue::set(&self.0, &js(name), &JsValue::from_bool(value));
     }
+    fn set_object(&mut self, name: &str, value: Self) {
+        glue::set(&self.0, &js(name), &value.0);
+    }
 }
 
 /// `value.type` is a string (the shape every `postMessage` event of ours has).

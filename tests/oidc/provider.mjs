@@ -19,6 +19,10 @@
 // - `POST /__broken/token` answers a 502 HTML error page (a token endpoint behind a failing proxy).
 // - `--token-delay-ms N` answers every token request N ms late, so concurrent callers surely overlap
 //   one refresh (single-flight tests on a loaded machine).
+// - a second client, `assertion-client`, authenticates with `private_key_jwt` (RFC 7523 client
+//   assertions, ES256, key id `assertion-key-1`) for the `client_credentials` grant; `GET
+//   /__assertion_key` answers its PKCS#8 private key, so a test can hand it over as an end user would
+//   (TWO_STEP providers with a client assertion). The library verifies the assertion.
 // - its HTML pages request no web fonts (the library's import Google Fonts): it works offline.
 //
 // Usage:
@@ -29,7 +33,7 @@
 // Once listening it prints exactly one line to stdout: `READY http://127.0.0.1:<port>`.
 
 import { createServer } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 import Provider from 'oidc-provider';
@@ -83,8 +87,21 @@ const issuer = `http://127.0.0.1:${server.address().port}`;
 const stats = { token_requests: {}, token_errors: {}, token_endpoint_hits: 0, broken_token_hits: 0 };
 const bump = (bucket, key) => { bucket[key] = (bucket[key] ?? 0) + 1; };
 
+/** The `private_key_jwt` client's EC key pair (made per run). */
+const assertionKeys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ASSERTION_CLIENT = 'assertion-client';
+const ASSERTION_KID = 'assertion-key-1';
+
 const provider = new Provider(issuer, {
   clients: [{
+    client_id: ASSERTION_CLIENT,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES256',
+    jwks: { keys: [{ ...assertionKeys.publicKey.export({ format: 'jwk' }), kid: ASSERTION_KID, alg: 'ES256', use: 'sig' }] },
+  }, {
     client_id: clientId,
     client_secret: clientSecret,
     redirect_uris: redirectUris,
@@ -142,6 +159,16 @@ provider.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'json';
     ctx.body = stats;
+    return;
+  }
+  if (ctx.method === 'GET' && ctx.path === '/__assertion_key') {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'json';
+    ctx.body = {
+      client_id: ASSERTION_CLIENT,
+      kid: ASSERTION_KID,
+      private_key: assertionKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    };
     return;
   }
   if (ctx.method === 'POST' && ctx.path === '/token') {

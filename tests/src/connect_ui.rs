@@ -26,6 +26,10 @@ pub const TBA: &str = "test-tba";
 pub const CLIENT_CREDENTIALS: &str = "test-client-credentials";
 /// Issue 15: an Emarsys-like SIGNATURE provider (a WSSE digest made from username and secret).
 pub const SIGNATURE: &str = "test-signature";
+/// Issue 15: an Apple Business Manager-like TWO_STEP provider: client id and key id, the private key
+/// as `assertion_option`; the server signs the client assertion the local provider verifies
+/// (`private_key_jwt`).
+pub const CLIENT_ASSERTION: &str = "test-client-assertion";
 
 /// The test providers, beside `local-oidc`. `tenant-oidc`'s authorization host is
 /// `<subdomain>.localhost` on the local provider's port (Chromium resolves `*.localhost` to loopback).
@@ -108,6 +112,50 @@ test-client-credentials:
     token_request_auth_method: basic
     token_params:
         grant_type: client_credentials
+test-client-assertion:
+    display_name: Test Client Assertion
+    auth_mode: TWO_STEP
+    body_format: form
+    token_url: http://127.0.0.1:{oidc_port}/token
+    token_params:
+        grant_type: client_credentials
+        client_id: ${{credentials.clientId}}
+        client_assertion_type: urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+        client_assertion: ${{credentials.assertion}}
+    token_headers:
+        content-type: application/x-www-form-urlencoded
+    assertion:
+        type: jwt
+        key: ${{assertionOption.privateKey}}
+        lifetimeInSeconds: 600
+        header:
+            alg: ES256
+            kid: ${{credentials.keyId}}
+        payload:
+            iss: ${{credentials.clientId}}
+            sub: ${{credentials.clientId}}
+            aud: http://127.0.0.1:{oidc_port}/token
+            jti: ${{random}}
+    token_response:
+        token: access_token
+        token_expiration: expires_in
+        token_expiration_strategy: expireIn
+    credentials:
+        clientId:
+            type: string
+            title: Client ID
+        keyId:
+            type: string
+            title: Key ID
+        assertion:
+            type: string
+            title: ''
+            automated: true
+    assertion_option:
+        privateKey:
+            type: string
+            title: Private Key
+            description: The EC private key (PEM) the client assertion is signed with.
 test-signature:
     display_name: Test Signature
     auth_mode: SIGNATURE
@@ -170,7 +218,15 @@ impl UiStack {
         server
             .create_oauth2_integration(TENANT, TENANT, "tenant-client", "tenant-secret", None)
             .await?;
-        for key in [API_KEY, BASIC, JWT, TBA, CLIENT_CREDENTIALS, SIGNATURE] {
+        for key in [
+            API_KEY,
+            BASIC,
+            JWT,
+            TBA,
+            CLIENT_CREDENTIALS,
+            SIGNATURE,
+            CLIENT_ASSERTION,
+        ] {
             server
                 .create_integration(
                     &json!({"provider": key, "unique_key": key, "display_name": key}),

@@ -67,6 +67,14 @@ impl TokenStats {
 }
 
 /// A running provider; killed (with its process group) on drop.
+/// The provider's second client, which authenticates with a signed client assertion.
+#[derive(Debug, serde::Deserialize)]
+pub struct AssertionClient {
+    pub client_id: String,
+    pub kid: String,
+    pub private_key: String,
+}
+
 pub struct OidcProvider {
     issuer: String,
     options: OidcOptions,
@@ -172,6 +180,17 @@ impl OidcProvider {
         let res = self
             .http
             .get(format!("{}/__stats", self.issuer))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(res.json().await?)
+    }
+
+    /// The `private_key_jwt` client: its id, key id and PKCS#8 private key (`GET /__assertion_key`).
+    pub async fn assertion_client(&self) -> anyhow::Result<AssertionClient> {
+        let res = self
+            .http
+            .get(format!("{}/__assertion_key", self.issuer))
             .send()
             .await?
             .error_for_status()?;

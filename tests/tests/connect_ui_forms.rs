@@ -1,12 +1,12 @@
 //! Connect UI forms built from the provider catalog, in headless Chromium against the real server:
 //! an API key with pattern validation (single-integration jump, no list), a basic-auth form with an
 //! email format and an enum select reached from the list, a keyboard-only API-key connection, and the
-//! JWT, TBA, OAuth2 client-credentials and SIGNATURE forms of issue 15.
+//! JWT, TBA, OAuth2 client-credentials, SIGNATURE and TWO_STEP client-assertion forms of issue 15.
 //! Screenshots go to tests/artifacts/connect-ui/<test>/.
 
 use latchkey_tests::browser::Browser;
 use latchkey_tests::connect_ui::{
-    self, UiStack, API_KEY, BASIC, CLIENT_CREDENTIALS, JWT, SIGNATURE, TBA,
+    self, UiStack, API_KEY, BASIC, CLIENT_ASSERTION, CLIENT_CREDENTIALS, JWT, SIGNATURE, TBA,
 };
 use serde_json::json;
 use std::future::Future;
@@ -460,4 +460,99 @@ async fn signature_form_stores_the_user_and_a_wsse_digest() -> anyhow::Result<()
         Ok(())
     })
     .await
+}
+
+/// Issue 15: TWO_STEP with a client assertion (Apple Business Manager-like). The form shows the
+/// client id and key id and, from `assertion_option`, the private key as a multi-line field (the
+/// automated `assertion` is not shown); a key the provider does not know is refused with Try again;
+/// the right one connects: the server signs the assertion, `oidc-provider` verifies it
+/// (`private_key_jwt`) and issues the token; the key is not stored.
+#[tokio::test]
+async fn client_assertion_form_signs_with_a_key_it_does_not_keep() -> anyhow::Result<()> {
+    with_browser("client-assertion", |stack, browser| async move {
+        let client = stack.oidc.assertion_client().await?;
+        let token = stack
+            .session(json!({"allowed_integrations": [CLIENT_ASSERTION]}))
+            .await?;
+        browser.goto(&stack.page_url(&token, None, None)).await?;
+        browser.enter_frame("#connect-ui").await?;
+        let key = browser.wait_for("#field-assertionOption-privateKey").await?;
+        assert_eq!(key.prop("tagName").await?.as_deref(), Some("TEXTAREA"));
+        let ids: Vec<String> = browser
+            .client()
+            .execute(
+                "return [...document.querySelectorAll('#connect-form input, #connect-form textarea')].map(e => e.id);",
+                vec![],
+            )
+            .await?
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            ids,
+            [
+                "field-credentials-clientId",
+                "field-credentials-keyId",
+                "field-assertionOption-privateKey"
+            ],
+            "the automated assertion is not a field"
+        );
+        browser
+            .type_into("#field-credentials-clientId", &client.client_id)
+            .await?;
+        browser
+            .type_into("#field-credentials-keyId", &client.kid)
+            .await?;
+        // A key of the right kind that the provider does not know.
+        browser
+            .type_into("#field-assertionOption-privateKey", &unknown_ec_key().await?)
+            .await?;
+        let violations = connect_ui::axe_violations(&browser).await?;
+        assert!(
+            violations.is_empty(),
+            "axe on the client-assertion form: {violations:#?}"
+        );
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-error").await?;
+        browser.screenshot("unknown-key").await;
+        browser.click("#retry-button").await?;
+        let key = browser.wait_for("#field-assertionOption-privateKey").await?;
+        key.clear().await?;
+        browser
+            .type_into("#field-assertionOption-privateKey", &client.private_key)
+            .await?;
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-success").await?;
+        browser.leave_frames().await?;
+
+        let id = connect_ui::connected_id(&browser).await?;
+        let connection = stack.server.get_connection(&id, CLIENT_ASSERTION).await?;
+        let credentials = serde_json::to_value(&connection.credentials)?;
+        assert_eq!(credentials["type"], "TWO_STEP", "{credentials}");
+        assert_eq!(credentials["clientId"], client.client_id.as_str());
+        assert!(
+            !credentials["token"].as_str().unwrap_or_default().is_empty(),
+            "{credentials}"
+        );
+        assert!(
+            !credentials.to_string().contains("PRIVATE KEY"),
+            "the key is not stored: {credentials}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// A P-256 private key (PKCS#8 PEM) no provider knows, made by node's crypto.
+async fn unknown_ec_key() -> anyhow::Result<String> {
+    let out = tokio::process::Command::new("node")
+        .args([
+            "-e",
+            "process.stdout.write(require('crypto').generateKeyPairSync('ec',{namedCurve:'P-256'})\
+             .privateKey.export({type:'pkcs8',format:'pem'}))",
+        ])
+        .output()
+        .await?;
+    anyhow::ensure!(out.status.success(), "node could not make a key");
+    Ok(String::from_utf8(out.stdout)?)
 }

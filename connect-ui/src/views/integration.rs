@@ -18,7 +18,7 @@ use crate::components::logo::logo;
 use crate::controller::{Controller, Selected};
 use crate::dom::{add, add_text, attr, bool_str, clear, h, on, on_click, watch};
 use crate::form::Field;
-use crate::form::{build_form, collect, is_supported};
+use crate::form::{assertion_option_fields, build_form, collect, is_supported};
 use crate::i18n::Key;
 
 pub fn integration_view(ctrl: Controller, selected: Selected) -> Element {
@@ -99,12 +99,13 @@ fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Eleme
     let name = selected.integration.display_name.clone();
     let key = selected.integration.unique_key.clone();
     let mode = selected.provider.auth_mode.clone();
-    let fields = build_form(
+    let mut fields = build_form(
         &mode,
         &selected.provider.credentials,
         &selected.provider.connection_config,
         &ctrl.presets(&key),
     );
+    fields.extend(assertion_option_fields(&selected.provider.assertion_option));
     // Values typed before a failure come back on "Try again".
     let draft = ctrl.draft.with_value(|d| {
         d.as_ref()

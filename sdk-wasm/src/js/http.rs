@@ -17,11 +17,13 @@ use crate::logic::{wire, OAuthRequest};
 use crate::AuthError;
 use latchkey_protocol::params::REDIRECT_RESULT_ROUTE;
 
-/// Sends `body` (no body at all when `bare`, as `create()` requires) to `route` with `req`'s query.
+/// Sends `body` (no body at all when `bare`, as `create()` requires) to `route` with `req`'s query;
+/// `assertion_option` goes with a TWO_STEP body.
 pub(crate) fn post(
     route: &str,
     req: &OAuthRequest,
     body: &[(String, String)],
+    assertion_option: &[(String, String)],
     bare: bool,
 ) -> Result<JsValue, AuthError> {
     let url = browser::api_route_url(&req.host, route, &req.provider_config_key)?;
@@ -30,7 +32,7 @@ pub(crate) fn post(
     let body = if bare {
         JsValue::UNDEFINED
     } else {
-        wire::write_credentials_body::<JsFields>(body).0
+        wire::write_two_step_body::<JsFields>(body, assertion_option).0
     };
     Ok(send(&url.href(), &body))
 }

@@ -186,7 +186,14 @@ impl Nango {
             return_url: String::new(),
         };
         let overrides = match dispatch {
-            Dispatch::Post { route, body } => return http::post(route, &req, &body, create),
+            Dispatch::Post { route, body } => {
+                let assertion_option = if route == credentials::TWO_STEP_ROUTE {
+                    options.record("assertionOption", None)
+                } else {
+                    Vec::new()
+                };
+                return http::post(route, &req, &body, &assertion_option, create);
+            }
             Dispatch::Popup(overrides) => overrides,
         };
         req.credentials = overrides;

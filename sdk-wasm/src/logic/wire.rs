@@ -26,6 +26,7 @@ pub trait WriteFields: Sized {
     fn empty() -> Self;
     fn set_string(&mut self, name: &str, value: &str);
     fn set_bool(&mut self, name: &str, value: bool);
+    fn set_object(&mut self, name: &str, value: Self);
 }
 
 const TYPE: &str = "type";
@@ -139,6 +140,19 @@ pub fn write_credentials_body<W: WriteFields>(fields: &[(String, String)]) -> W 
     w
 }
 
+/// A TWO_STEP body with the client-assertion key material (`auth(key, {credentials,
+/// assertionOption})`) as its `assertionOption` object, as `@nangohq/frontend` sends it.
+pub fn write_two_step_body<W: WriteFields>(
+    fields: &[(String, String)],
+    assertion_option: &[(String, String)],
+) -> W {
+    let mut w = write_credentials_body::<W>(fields);
+    if !assertion_option.is_empty() {
+        w.set_object("assertionOption", write_credentials_body(assertion_option));
+    }
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +180,9 @@ mod tests {
         }
         fn set_bool(&mut self, name: &str, value: bool) {
             self[name] = Value::from(value);
+        }
+        fn set_object(&mut self, name: &str, value: Self) {
+            self[name] = value;
         }
     }
 
@@ -325,6 +342,16 @@ mod tests {
         assert_eq!(
             body(&[("client_id", "i"), ("client_secret", "s")]),
             json!({"client_id": "i", "client_secret": "s"})
+        );
+        let key = [("privateKey".to_string(), "pem".to_string())];
+        let fields = [("type".to_string(), "TWO_STEP".to_string())];
+        assert_eq!(
+            write_two_step_body::<Value>(&fields, &key),
+            json!({"type": "TWO_STEP", "assertionOption": {"privateKey": "pem"}})
+        );
+        assert_eq!(
+            write_two_step_body::<Value>(&fields, &[]),
+            json!({"type": "TWO_STEP"})
         );
     }
 }
