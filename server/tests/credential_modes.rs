@@ -21,6 +21,8 @@ struct Peer {
     apple_key: String,
     /// An EC key no provider knows.
     other_key: String,
+    /// The RSA key SAP SuccessFactors knows the API key's assertions by.
+    sf_key: String,
     apple_issuer: String,
 }
 
@@ -31,6 +33,7 @@ async fn peer() -> Peer {
         port: v["port"].as_u64().unwrap() as u16,
         apple_key: v["applePrivateKey"].as_str().unwrap().to_string(),
         other_key: v["otherPrivateKey"].as_str().unwrap().to_string(),
+        sf_key: v["sfPrivateKey"].as_str().unwrap().to_string(),
         apple_issuer: v["appleIssuer"].as_str().unwrap().to_string(),
     }
 }
@@ -186,6 +189,44 @@ abm-local:
         assertion: {{type: string, title: '', automated: true}}
     assertion_option:
         privateKey: {{type: string, title: Private Key}}
+sf-local:
+    display_name: SAP SuccessFactors (local)
+    auth_mode: TWO_STEP
+    body_format: form
+    token_url: {base}/sf/oauth/token
+    token_params:
+        company_id: ${{connectionConfig.companyId}}
+        client_id: ${{credentials.apiKey}}
+        grant_type: urn:ietf:params:oauth:grant-type:saml2-bearer
+        assertion: ${{credentials.assertion}}
+        new_token: true
+    token_headers:
+        content-type: application/x-www-form-urlencoded
+    assertion:
+        type: saml
+        issuer: www.successfactors.com
+        audiences: www.successfactors.com
+        recipient: {base}/sf/oauth/token
+        nameIdentifier: ${{assertionOption.userName}}
+        sessionIndex: ${{random}}
+        lifetimeInSeconds: '315360000'
+        key: ${{assertionOption.privateKey}}
+        attributes:
+            api_key: ${{credentials.apiKey}}
+            use_username: true
+            external_user: false
+    token_response:
+        token: access_token
+        token_expiration: expires_in
+        token_expiration_strategy: expireIn
+    connection_config:
+        companyId: {{type: string, title: Company ID}}
+    credentials:
+        apiKey: {{type: string, title: API Key, secret: true}}
+        assertion: {{type: string, title: '', automated: true}}
+    assertion_option:
+        userName: {{type: string, title: Username}}
+        privateKey: {{type: string, title: Private Key}}
 intacct-xml-local:
     display_name: Sage Intacct (local)
     auth_mode: TWO_STEP
@@ -293,6 +334,7 @@ async fn setup() -> (Peer, common::Harness) {
         ("bill", "bill-local"),
         ("emarsys", "emarsys-local"),
         ("abm", "abm-local"),
+        ("sf", "sf-local"),
         ("intacct-xml", "intacct-xml-local"),
     ] {
         h.create_integration(key, provider, None).await;
@@ -497,6 +539,72 @@ async fn two_step_signs_a_client_assertion_with_a_key_it_does_not_keep() {
         .await
         .unwrap();
     assert_eq!(seen["assertions"], 1, "{seen}");
+}
+
+/// TWO_STEP with a SAML 2.0 bearer assertion (SAP SuccessFactors): the server builds and signs the
+/// assertion (enveloped XML signature, exclusive c14n, RSA-SHA256) with the key handed over in SAP's
+/// own format (the PKCS#8 body base64-encoded again with the company id); the provider checks it
+/// with `xml-crypto`. The key is not stored; the ten-year assertion is, and renewals reuse it.
+#[tokio::test]
+async fn two_step_signs_a_saml_bearer_assertion() {
+    use base64::Engine as _;
+    let (p, h) = setup().await;
+    let body: String = p
+        .sf_key
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let sap_format = base64::engine::general_purpose::STANDARD.encode(format!("{body}###SFPART01"));
+    let submission = |key: &str| {
+        json!({"type": "TWO_STEP", "apiKey": "c2YtYXBpLWtleS0xMjM0NTY3ODkw",
+               "assertionOption": {"userName": "sfadmin", "privateKey": key}})
+    };
+    let query = "&params[companyId]=SFPART01";
+
+    // A key the provider does not know: the signature is refused there.
+    let other = {
+        let out = std::process::Command::new("node")
+            .args(["-e", "process.stdout.write(require('crypto').generateKeyPairSync('rsa',{modulusLength:2048}).privateKey.export({type:'pkcs8',format:'pem'}))"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let r = submit(&h, "two-step", "sf", query, submission(&other)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "two_step_credentials_fetch_error");
+
+    let r = submit(&h, "two-step", "sf", query, submission(&sap_format)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection("sf", &id, "").await;
+    let stored = &c.body["credentials"];
+    assert_eq!(stored["type"], "TWO_STEP", "{stored}");
+    assert!(
+        !c.body.to_string().contains(&sap_format[..40]),
+        "the key is not kept"
+    );
+    assert!(stored.get("assertionOption").is_none(), "{stored}");
+    let assertion = stored["assertion"].as_str().unwrap().to_string();
+    let xml = base64::engine::general_purpose::STANDARD
+        .decode(&assertion)
+        .unwrap();
+    assert!(String::from_utf8(xml)
+        .unwrap()
+        .contains("<ds:SignatureValue>"));
+
+    let c = h.connection("sf", &id, "&force_refresh=true").await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["credentials"]["assertion"], assertion.as_str());
+    let seen: Value = reqwest::get(format!("http://127.0.0.1:{}/sf/stats", p.port))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["assertions"], 1,
+        "one assertion for both token requests: {seen}"
+    );
 }
 
 /// TWO_STEP over XML (Sage Intacct): the login is posted as an XML document the provider's parser

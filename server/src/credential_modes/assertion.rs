@@ -1,7 +1,8 @@
-//! TWO_STEP providers that authenticate with a signed client assertion (the catalog's `assertion`
-//! block: Apple Business Manager, Epic, Microsoft with a certificate, NetSuite client credentials,
-//! Workday Adaptive Planning): before the token request the server signs a JWT (`header`, `payload`,
-//! `key`, `lifetimeInSeconds`) and posts it as `${credentials.assertion}`.
+//! TWO_STEP providers that authenticate with a signed assertion (the catalog's `assertion` block):
+//! before the token request the server signs a JWT (`type: jwt`: `header`, `payload`, `key`,
+//! `lifetimeInSeconds`; Apple Business Manager, Epic, Microsoft with a certificate, NetSuite client
+//! credentials, Workday Adaptive Planning) or a SAML 2.0 bearer assertion (`type: saml`, SAP
+//! SuccessFactors, see [`super::saml`]) and posts it as `${credentials.assertion}`.
 //!
 //! As in Nango, the assertion is stored with the connection and reused while it is valid (Apple's
 //! lives 180 days), and the key the end user hands over as `assertionOption` (`assertion_option` in
@@ -24,7 +25,7 @@ const MARGIN_SECS: i64 = 60;
 /// The catalog's `assertion` block.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AssertionSpec {
-    /// `jwt` (SAML assertions, SAP SuccessFactors' `saml`, are refused with a typed error).
+    /// `jwt` or `saml`.
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default)]
@@ -38,18 +39,25 @@ pub struct AssertionSpec {
     pub lifetime: Option<Value>,
     #[serde(default, rename = "singleUse")]
     pub single_use: bool,
+    /// The whole block (a SAML assertion's fields are read from it once filled).
+    #[serde(skip)]
+    pub block: Map<String, Value>,
 }
 
 impl AssertionSpec {
     pub fn of(raw: &Value) -> Option<Result<Self, ModeError>> {
         let block = raw.get("assertion")?.as_object()?;
-        Some(
-            serde_json::from_value(Value::Object(block.clone())).map_err(|e| {
+        let spec = serde_json::from_value::<Self>(Value::Object(block.clone()))
+            .map(|spec| Self {
+                block: block.clone(),
+                ..spec
+            })
+            .map_err(|e| {
                 failed(format!(
                     "the provider's assertion block cannot be read: {e}"
                 ))
-            }),
-        )
+            });
+        Some(spec)
     }
 
     fn lifetime_secs(&self) -> i64 {
@@ -74,34 +82,38 @@ pub fn ensure(
     option: &Map<String, Value>,
     connection_config: &BTreeMap<String, String>,
 ) -> Result<(), ModeError> {
-    if spec.kind != "jwt" {
-        return Err(failed(format!(
-            "{} assertions are not supported; this provider cannot be connected yet",
-            spec.kind.to_uppercase()
-        )));
-    }
     let now = crate::time::now_unix();
     let stored = dynamic.get("assertion").and_then(Value::as_str);
-    let still_valid = stored
-        .and_then(super::two_step::jwt_exp)
-        .is_some_and(|exp| exp - MARGIN_SECS > now);
+    let expires = match spec.kind.as_str() {
+        "jwt" => stored.and_then(super::two_step::jwt_exp),
+        "saml" => stored.and_then(super::saml::not_on_or_after),
+        other => {
+            return Err(failed(format!(
+                "assertions of type {other} are not supported"
+            )))
+        }
+    };
+    let still_valid = expires.is_some_and(|exp| exp - MARGIN_SECS > now);
     if still_valid && !spec.single_use {
         return Ok(());
     }
-    let token = sign(spec, dynamic, option, connection_config, now)?;
+    let replacers = replacers(dynamic, option, connection_config);
+    let token = if spec.kind == "saml" {
+        saml(spec, &replacers)?
+    } else {
+        sign(spec, &replacers, now)?
+    };
     dynamic.insert("assertion".into(), Value::String(token));
     Ok(())
 }
 
-/// The signed JWT: `iat`/`exp` from now and the lifetime, the catalog's claims and header filled
-/// from the submitted fields, the connection config and `assertionOption`.
-fn sign(
-    spec: &AssertionSpec,
+/// What the block's templates are filled from: the submitted fields, `connectionConfig` and
+/// `assertionOption`.
+fn replacers(
     dynamic: &Map<String, Value>,
     option: &Map<String, Value>,
     connection_config: &BTreeMap<String, String>,
-    now: i64,
-) -> Result<String, ModeError> {
+) -> Value {
     let mut replacers = dynamic.clone();
     replacers.remove("assertion");
     replacers.insert(
@@ -114,8 +126,57 @@ fn sign(
         ),
     );
     replacers.insert("assertionOption".into(), Value::Object(option.clone()));
-    let replacers = Value::Object(replacers);
+    Value::Object(replacers)
+}
 
+/// The key a template names, filled; an error when it names one that was not given.
+fn key_material(template: &str, replacers: &Value) -> Result<String, ModeError> {
+    let pem = fill(&strip_credentials(template), replacers);
+    if pem.trim().is_empty() || is_unresolved(&pem) {
+        return Err(failed(
+            "the private key to sign the assertion with is missing (it is asked once, with the \
+             credentials, and not stored: connect again to renew an expired assertion)",
+        ));
+    }
+    Ok(pem)
+}
+
+/// A SAML bearer assertion from the filled block, signed when the block names a key.
+fn saml(spec: &AssertionSpec, replacers: &Value) -> Result<String, ModeError> {
+    let mut filled = Map::new();
+    for (k, v) in &spec.block {
+        let v = match v {
+            Value::String(s) => Value::String(fill(&strip_credentials(s), replacers)),
+            Value::Object(_) => super::template::fill_value(&strip_value(v), replacers),
+            other => other.clone(),
+        };
+        filled.insert(k.clone(), v);
+    }
+    let key = match spec.block.get("key").and_then(Value::as_str) {
+        Some(template) => Some(key_material(template, replacers)?),
+        None => None,
+    };
+    let fields = super::saml::SamlFields::from_block(&filled);
+    super::saml::assertion(&fields, key.as_deref())
+        .map_err(|e| failed(format!("the SAML assertion cannot be signed: {e}")))
+}
+
+/// `${credentials.x}` → `${x}` in every string of a nested value.
+fn strip_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(strip_credentials(s)),
+        Value::Array(a) => Value::Array(a.iter().map(strip_value).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), strip_value(x))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The signed JWT: `iat`/`exp` from now and the lifetime, the catalog's claims and header filled
+/// from the submitted fields, the connection config and `assertionOption`.
+fn sign(spec: &AssertionSpec, replacers: &Value, now: i64) -> Result<String, ModeError> {
+    let replacers = replacers.clone();
     let mut header = Map::new();
     for (k, v) in &spec.header {
         if let Some(v) = claim(v, &replacers) {
@@ -142,13 +203,7 @@ fn sign(
         }
     }
 
-    let pem = fill(&strip_credentials(&spec.key), &replacers);
-    if pem.trim().is_empty() || is_unresolved(&pem) {
-        return Err(failed(
-            "the private key to sign the assertion with is missing (it is asked once, with the \
-             credentials, and not stored: connect again to renew an expired assertion)",
-        ));
-    }
+    let pem = key_material(&spec.key, &replacers)?;
     let pem = normalize_pem(&pem);
     let key = match alg {
         Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem.as_bytes()),
@@ -232,12 +287,33 @@ mod tests {
     }
 
     #[test]
-    fn saml_assertions_are_refused_with_a_typed_error() {
-        let spec: AssertionSpec = serde_json::from_value(json!({"type": "saml"})).unwrap();
-        let e = ensure(&spec, &mut Map::new(), &Map::new(), &BTreeMap::new()).unwrap_err();
-        assert!(matches!(
-            e,
-            ModeError::Coded(ErrorCode::FailedToGenerate, _)
-        ));
+    fn a_saml_assertion_is_made_from_the_filled_block_and_reused_while_valid() {
+        let raw = json!({"assertion": {"type": "saml", "issuer": "www.successfactors.com",
+            "nameIdentifier": "${assertionOption.userName}", "lifetimeInSeconds": "600",
+            "recipient": "https://${connectionConfig.apiServer}/oauth/token",
+            "attributes": {"api_key": "${credentials.apiKey}"}}});
+        let spec = AssertionSpec::of(&raw).unwrap().unwrap();
+        let mut dynamic = Map::new();
+        dynamic.insert("apiKey".into(), json!("K1"));
+        let option: Map<String, Value> = [("userName".to_string(), json!("jdoe"))]
+            .into_iter()
+            .collect();
+        let config: BTreeMap<String, String> =
+            [("apiServer".into(), "api.sf.example".into())].into();
+        ensure(&spec, &mut dynamic, &option, &config).unwrap();
+        let made = dynamic["assertion"].as_str().unwrap().to_string();
+        use base64::Engine as _;
+        let xml = base64::engine::general_purpose::STANDARD
+            .decode(&made)
+            .unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert!(xml.contains(">jdoe</saml:NameID>"), "{xml}");
+        assert!(
+            xml.contains(r#"Recipient="https://api.sf.example/oauth/token""#),
+            "{xml}"
+        );
+        assert!(xml.contains(">K1</saml:AttributeValue>"), "{xml}");
+        ensure(&spec, &mut dynamic, &Map::new(), &config).unwrap();
+        assert_eq!(dynamic["assertion"], made.as_str(), "kept while valid");
     }
 }

@@ -9,6 +9,7 @@ pub mod assertion;
 pub mod aws_sigv4;
 pub mod bill;
 pub mod jwt;
+pub mod saml;
 pub mod signature;
 pub mod tba;
 pub mod template;

@@ -5,7 +5,8 @@
 //! - writing: an object's keys are child elements, a `$name` key is an attribute of its element,
 //!   an array repeats the element, a scalar is the element's text;
 //! - reading: an element with only text is a string, others are objects of their children
-//!   (repeated names become arrays) and their attributes as `@_name`; the root element is the one
+//!   (repeated names become arrays) and their attributes as `@_name`, with their text as `#text`;
+//!   the root element is the one
 //!   key of the result (`response.operation.result…`).
 //!
 //! Reading and writing, escaping and entities are `quick-xml`'s.
@@ -81,12 +82,17 @@ impl Open {
         }
     }
 
-    fn value(self) -> Value {
+    /// Text only: a string; else an object, with its text (if any) as `#text`.
+    fn value(mut self) -> Value {
+        let text = self.text.trim();
         if self.children.is_empty() {
-            Value::String(self.text.trim().to_owned())
-        } else {
-            Value::Object(self.children)
+            return Value::String(text.to_owned());
         }
+        if !text.is_empty() {
+            self.children
+                .insert("#text".into(), Value::String(text.to_owned()));
+        }
+        Value::Object(self.children)
     }
 }
 

@@ -13,6 +13,9 @@
 //             (the library Nango signs NetSuite requests with), realm = the account id
 //   TWO_STEP  POST /abm/token           client_credentials with an ES256 `client_assertion` (Apple
 //             Business Manager-like): `jose` verifies it with the EC public key, kid, iss, sub, aud
+//   TWO_STEP  POST /sf/oauth/token      SAP SuccessFactors' SAML 2.0 bearer grant: `xml-crypto` (the
+//             library Nango signs with) checks the assertion's XML signature with the RSA public
+//             key; issuer, name id, audience, recipient and the api_key attribute are checked
 //   TWO_STEP  POST /intacct/xmlgw       Sage Intacct's XML login, read by `fast-xml-parser` (the
 //             parser Nango uses): sender and user credentials → an XML answer with a session id
 // Started by server/tests/credential_modes.rs; prints one JSON line: the port and the EC key pair.
@@ -21,6 +24,8 @@ import crypto from 'node:crypto';
 import { jwtVerify, generateKeyPair, exportPKCS8 } from 'jose';
 import OAuth from 'oauth-1.0a';
 import { XMLParser } from 'fast-xml-parser';
+import { SignedXml } from 'xml-crypto';
+import { DOMParser } from '@xmldom/xmldom';
 
 const TWO_STEP = { client_id: 'drupal-client', client_secret: 'drupal-secret', username: 'editor' };
 const GHOST_ID = '0123456789abcdef01234567';
@@ -38,6 +43,10 @@ const otherPem = await exportPKCS8((await generateKeyPair('ES256', { extractable
 const ABM = { clientId: 'BUSINESSAPI.9703f56c', keyId: 'ABM-KEY-1' };
 const INTACCT = { senderid: 'sender-1', senderPassword: 'sender-pass', companyid: 'ACME', userid: 'xml_user', userPassword: 'user-pass' };
 const assertionsSeen = new Set();
+const SF = { apiKey: 'c2YtYXBpLWtleS0xMjM0NTY3ODkw', companyId: 'SFPART01', userName: 'sfadmin' };
+const sfKeys = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const sfPrivatePem = sfKeys.privateKey.export({ type: 'pkcs8', format: 'pem' });
+const samlSeen = new Set();
 
 const issued = new Set();
 let tokenRequests = 0;
@@ -95,6 +104,33 @@ async function verifyClientAssertion(form, audience) {
   if (protectedHeader.kid !== ABM.keyId) throw new Error('wrong kid');
   if (!payload.jti || !payload.iat || !payload.exp) throw new Error('jti, iat and exp are required');
   assertionsSeen.add(form.client_assertion);
+}
+
+/** SAP SuccessFactors' token endpoint: a signed SAML assertion for the API key's user. */
+function verifySamlBearer(form, recipient) {
+  const SAML = 'urn:oasis:names:tc:SAML:2.0:assertion';
+  if (form.grant_type !== 'urn:ietf:params:oauth:grant-type:saml2-bearer') throw new Error('wrong grant');
+  if (form.client_id !== SF.apiKey || form.company_id !== SF.companyId) throw new Error('unknown client');
+  const xml = Buffer.from(form.assertion || '', 'base64').toString('utf8');
+  const doc = new DOMParser().parseFromString(xml, 'text/xml');
+  const signature = doc.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature')[0];
+  if (!signature) throw new Error('the assertion is not signed');
+  const sig = new SignedXml({ publicCert: sfKeys.publicKey.export({ type: 'spki', format: 'pem' }) });
+  sig.loadSignature(signature);
+  if (!sig.checkSignature(xml)) throw new Error('bad signature');
+  // Only what the signature covers is read.
+  const [signed] = sig.getSignedReferences();
+  const a = new DOMParser().parseFromString(signed, 'text/xml');
+  const first = (name) => a.getElementsByTagNameNS(SAML, name)[0];
+  if (first('Issuer')?.textContent !== 'www.successfactors.com') throw new Error('wrong issuer');
+  if (first('NameID')?.textContent !== SF.userName) throw new Error('wrong user');
+  if (first('Audience')?.textContent !== 'www.successfactors.com') throw new Error('wrong audience');
+  if (first('SubjectConfirmationData')?.getAttribute('Recipient') !== recipient) throw new Error('wrong recipient');
+  if (Date.parse(first('Conditions')?.getAttribute('NotOnOrAfter')) < Date.now()) throw new Error('expired');
+  const attributes = [...a.getElementsByTagNameNS(SAML, 'Attribute')];
+  const apiKey = attributes.find((e) => e.getAttribute('Name') === 'api_key');
+  if (apiKey?.textContent !== SF.apiKey) throw new Error('wrong api_key attribute');
+  samlSeen.add(form.assertion);
 }
 
 /** Sage Intacct's XML gateway: the sender and the user log in; the answer carries the session. */
@@ -229,6 +265,12 @@ const server = http.createServer(async (req, res) => {
         await verifyClientAssertion(Object.fromEntries(new URLSearchParams(text)), `http://${req.headers.host}/abm/token`);
         return send(res, 200, { access_token: crypto.randomUUID(), token_type: 'Bearer', expires_in: 3600 });
       }
+      case 'POST /sf/oauth/token': {
+        verifySamlBearer(Object.fromEntries(new URLSearchParams(text)), `http://${req.headers.host}/sf/oauth/token`);
+        return send(res, 200, { access_token: crypto.randomUUID(), token_type: 'Bearer', expires_in: 86400 });
+      }
+      case 'GET /sf/stats':
+        return send(res, 200, { assertions: samlSeen.size });
       case 'GET /abm/stats':
         return send(res, 200, { assertions: assertionsSeen.size });
       case 'POST /intacct/xmlgw': {
@@ -252,7 +294,7 @@ const server = http.createServer(async (req, res) => {
 });
 
 server.listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ port: server.address().port, applePrivateKey: applePem, otherPrivateKey: otherPem, appleIssuer: APPLE_ISSUER }));
+  console.log(JSON.stringify({ port: server.address().port, applePrivateKey: applePem, otherPrivateKey: otherPem, sfPrivateKey: sfPrivatePem, appleIssuer: APPLE_ISSUER }));
 });
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
