@@ -166,7 +166,8 @@ pub fn is_supported(mode: &AuthMode) -> bool {
 }
 
 /// Modes connected in the provider's popup: OAuth2, the MCP modes (whose generic variant asks for
-/// the MCP server URL in its `connection_config` form first), OAuth 1.0a and a plugin install.
+/// the MCP server URL in its `connection_config` form first), OAuth 1.0a, a plugin install and a
+/// GitHub App install.
 pub fn is_popup(mode: &AuthMode) -> bool {
     matches!(
         mode,
@@ -175,6 +176,7 @@ pub fn is_popup(mode: &AuthMode) -> bool {
             | AuthMode::McpOauth2Generic
             | AuthMode::Oauth1
             | AuthMode::InstallPlugin
+            | AuthMode::App
     )
 }
 
@@ -438,6 +440,7 @@ mod tests {
         );
         assert_eq!(names(&aws), ["role_arn"]);
         assert!(is_supported(&AuthMode::AwsSigV4) && is_popup(&AuthMode::InstallPlugin));
+        assert!(is_popup(&AuthMode::App));
     }
 
     #[test]

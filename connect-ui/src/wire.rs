@@ -283,6 +283,7 @@ pub fn auth_mode(value: &str) -> AuthMode {
         "OAUTH1" => AuthMode::Oauth1,
         "AWS_SIGV4" => AuthMode::AwsSigV4,
         "INSTALL_PLUGIN" => AuthMode::InstallPlugin,
+        "APP" => AuthMode::App,
         other => AuthMode::Other(other.to_owned()),
     }
 }
@@ -491,6 +492,7 @@ mod tests {
             AuthMode::Tba,
             AuthMode::AwsSigV4,
             AuthMode::InstallPlugin,
+            AuthMode::App,
         ] {
             let name = serde_json::to_value(&mode).unwrap();
             assert_eq!(auth_mode(name.as_str().unwrap()), mode);

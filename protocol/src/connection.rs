@@ -122,6 +122,21 @@ pub enum Credentials {
         #[serde(default)]
         raw: serde_json::Value,
     },
+    /// `APP` (GitHub App): an installation access token the server gets with the app's own JWT
+    /// (signed with the integration's private key) and gets again before it expires (Nango's
+    /// `AppCredentials`).
+    #[serde(rename = "APP")]
+    App {
+        access_token: String,
+        /// ISO-8601 UTC.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<String>,
+        #[serde(default)]
+        raw: serde_json::Value,
+        /// The app JWT the token was fetched with (valid ten minutes).
+        #[serde(rename = "jwtToken", default, skip_serializing_if = "Option::is_none")]
+        jwt_token: Option<String>,
+    },
     /// `AWS_SIGV4`: temporary credentials STS issued for the customer's IAM role (Nango's
     /// `AwsSigV4Credentials`); every proxied request is SigV4-signed with them, and they are fetched
     /// again before they expire.
@@ -148,6 +163,7 @@ impl std::fmt::Debug for Credentials {
         let kind = match self {
             Self::OAuth2 { .. } => "OAUTH2",
             Self::ApiKey { .. } => "API_KEY",
+            Self::App { .. } => "APP",
             Self::Basic { .. } => "BASIC",
             Self::OAuth2Cc { .. } => "OAUTH2_CC",
             Self::Unauthenticated {} => "NONE",

@@ -105,6 +105,12 @@ pub enum ErrorCode {
     MissingAwsSigv4Region,
     /// STS (AWS's or the integration's own endpoint) gave no temporary credentials (502).
     AwsSigv4StsRequestFailed,
+    // ---- added for issue 15 (GitHub App; Nango's codes) ---------------------------------------------
+    /// GitHub did not give an installation access token for the app's JWT.
+    GithubAppTokenFetchError,
+    /// A flow this auth mode does not have (a GitHub App install *request* awaiting an owner's
+    /// approval: that is `github-app-oauth`'s flow).
+    WrongAuthMode,
 }
 
 impl ErrorCode {
@@ -170,6 +176,8 @@ impl ErrorCode {
             Self::MissingAwsSigv4BuiltinCredentials => "missing_aws_sigv4_builtin_credentials",
             Self::MissingAwsSigv4Region => "missing_aws_sigv4_region",
             Self::AwsSigv4StsRequestFailed => "aws_sigv4_sts_request_failed",
+            Self::GithubAppTokenFetchError => "github_app_token_fetch_error",
+            Self::WrongAuthMode => "wrong_auth_mode",
         }
     }
 }

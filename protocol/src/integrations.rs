@@ -37,7 +37,8 @@ pub struct ApiPublicIntegrationIncluded {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationAppCredentials {
-    /// The provider's auth mode (`OAUTH2`, `OAUTH1`, `TBA`, `MCP_OAUTH2`, `INSTALL_PLUGIN`).
+    /// The provider's auth mode (`OAUTH2`, `OAUTH1`, `TBA`, `MCP_OAUTH2`, `INSTALL_PLUGIN`, `APP`;
+    /// for `APP`, `client_id` is the app id and `client_secret` its private key).
     #[serde(rename = "type")]
     pub kind: String,
     pub client_id: Option<String>,
@@ -45,7 +46,7 @@ pub struct IntegrationAppCredentials {
     pub scopes: Option<String>,
     /// Nango's field for verifying forwarded provider webhooks; never set here.
     pub webhook_secret: Option<String>,
-    /// `INSTALL_PLUGIN`: the plugin's install page.
+    /// `INSTALL_PLUGIN`: the plugin's install page; `APP`: the app's public link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_link: Option<String>,
 }
@@ -82,6 +83,9 @@ pub enum AuthMode {
     /// The end user installs the integration owner's plugin at the provider (Crisp), which sends
     /// them back to the callback; requests use the owner's plugin credentials (`auth_type`).
     InstallPlugin,
+    /// A GitHub App: the end user installs the owner's app; the server fetches installation tokens
+    /// with the app's JWT.
+    App,
     #[serde(untagged)]
     Other(String),
 }
@@ -92,7 +96,12 @@ impl AuthMode {
     pub fn holds_app_credentials(&self) -> bool {
         matches!(
             self,
-            Self::Oauth2 | Self::Oauth1 | Self::Tba | Self::McpOauth2 | Self::InstallPlugin
+            Self::Oauth2
+                | Self::Oauth1
+                | Self::Tba
+                | Self::McpOauth2
+                | Self::InstallPlugin
+                | Self::App
         )
     }
 
@@ -120,6 +129,7 @@ impl AuthMode {
             Self::McpOauth2Generic => "MCP_OAUTH2_GENERIC",
             Self::Oauth1 => "OAUTH1",
             Self::InstallPlugin => "INSTALL_PLUGIN",
+            Self::App => "APP",
             Self::Other(name) => name,
         }
     }
@@ -147,6 +157,7 @@ mod tests {
             AuthMode::McpOauth2Generic,
             AuthMode::Oauth1,
             AuthMode::InstallPlugin,
+            AuthMode::App,
         ] {
             assert_eq!(serde_json::to_value(&mode).unwrap(), mode.as_str());
         }

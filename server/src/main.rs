@@ -557,10 +557,12 @@ async fn integration(config: Config, command: IntegrationCommand) -> anyhow::Res
             let credentials = match (client_id, client_secret) {
                 (Some(client_id), Some(client_secret)) => Some(IntegrationCredentials {
                     kind: "OAUTH2".into(),
-                    client_id,
-                    client_secret,
+                    client_id: Some(client_id),
+                    client_secret: Some(client_secret),
                     scopes,
                     app_link: None,
+                    app_id: None,
+                    private_key: None,
                 }),
                 (None, None) => None,
                 _ => anyhow::bail!("give both a client id and a client secret, or neither"),

@@ -23,6 +23,8 @@ struct Peer {
     other_key: String,
     /// The RSA key SAP SuccessFactors knows the API key's assertions by.
     sf_key: String,
+    /// The GitHub App's private key (the integration owner's).
+    github_app_key: String,
     apple_issuer: String,
 }
 
@@ -34,6 +36,7 @@ async fn peer() -> Peer {
         apple_key: v["applePrivateKey"].as_str().unwrap().to_string(),
         other_key: v["otherPrivateKey"].as_str().unwrap().to_string(),
         sf_key: v["sfPrivateKey"].as_str().unwrap().to_string(),
+        github_app_key: v["githubAppPrivateKey"].as_str().unwrap().to_string(),
         apple_issuer: v["appleIssuer"].as_str().unwrap().to_string(),
     }
 }
@@ -189,6 +192,16 @@ abm-local:
         assertion: {{type: string, title: '', automated: true}}
     assertion_option:
         privateKey: {{type: string, title: Private Key}}
+github-app-local:
+    display_name: GitHub App (local)
+    auth_mode: APP
+    authorization_url: ${{connectionConfig.appPublicLink}}/installations/new
+    token_url: {base}/github/app/installations/${{connectionConfig.installation_id}}/access_tokens
+    proxy:
+        base_url: {base}/github/api
+    connection_config:
+        appPublicLink: {{type: string, title: App Public Link, automated: true}}
+        installation_id: {{type: string, title: Installation ID, automated: true}}
 sf-local:
     display_name: SAP SuccessFactors (local)
     auth_mode: TWO_STEP
@@ -994,4 +1007,143 @@ async fn two_step_keeps_response_cookies_and_the_proxy_sends_them() {
     let res = proxy(&h, "sap", &id, "/Items").send().await.unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     drop(p);
+}
+
+/// Sends the end user through a GitHub App install: the popup's start, then GitHub's return to the
+/// setup URL with `installation_id`, `setup_action` and the state. Returns the install page's URL
+/// and the result page.
+async fn install_github_app(h: &common::Harness, end_user: &str, back: &str) -> (url::Url, String) {
+    let token = h.session(json!({"end_user": {"id": end_user}})).await;
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/gh-app?connect_session_token={token}",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("the install page gets the state");
+    let page = h
+        .http
+        .get(format!("{}/app-auth/connect?{back}&state={state}", h.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (location, page)
+}
+
+/// Issue 15, APP (GitHub App): the owner's app (id, public link, private key) on the integration;
+/// the end user installs it; GitHub's return to the setup URL stores an installation token fetched
+/// with the app's JWT (which the local GitHub verifies); the proxy uses it; renewals fetch a new one.
+#[tokio::test]
+async fn github_app_installs_and_fetches_installation_tokens_with_the_apps_jwt() {
+    use base64::Engine as _;
+    let (p, h) = setup().await;
+    let link = "https://github.com/apps/latchkey-test";
+    let create = |private_key: String| {
+        h.backend(
+            Method::POST,
+            "/integrations",
+            Some(
+                json!({"provider": "github-app-local", "unique_key": "gh-app",
+                "credentials": {"type": "APP", "app_id": "123456", "app_link": link,
+                                "private_key": private_key}}),
+            ),
+        )
+    };
+    let r = create("not a key".into()).await;
+    assert_eq!(r.body["error"]["code"], "invalid_body", "{}", r.body);
+    // The PEM base64-encoded, as Nango's dashboard sends it.
+    let r = create(base64::engine::general_purpose::STANDARD.encode(&p.github_app_key)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let (location, page) =
+        install_github_app(&h, "u1", "installation_id=4242&setup_action=install").await;
+    assert_eq!(
+        location.as_str().split('?').next().unwrap(),
+        format!("{link}/installations/new")
+    );
+    assert!(page.contains("nango_oauth_callback_success"), "{page}");
+    let list = h.backend(Method::GET, "/connections", None).await;
+    let id = list.body["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["provider_config_key"] == "gh-app")
+        .and_then(|c| c["connection_id"].as_str())
+        .unwrap()
+        .to_string();
+    let c = h.connection("gh-app", &id, "").await;
+    let creds = &c.body["credentials"];
+    assert_eq!(creds["type"], "APP", "{}", c.body);
+    let first = creds["access_token"].as_str().unwrap().to_string();
+    assert!(first.starts_with("ghs_"), "{creds}");
+    assert_eq!(creds["raw"]["repository_selection"], "all");
+    assert!(creds["jwtToken"].as_str().unwrap().split('.').count() == 3);
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(creds["expires_at"].as_str().unwrap()).unwrap();
+    assert!((expires.timestamp() - chrono::Utc::now().timestamp() - 3600).abs() < 60);
+    assert_eq!(c.body["connection_config"]["installation_id"], "4242");
+    assert_eq!(c.body["connection_config"]["app_id"], "123456");
+    let res = proxy(&h, "gh-app", &id, "/installation/repositories")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    // A renewal: a new installation token, fetched with a new app JWT.
+    let c = h.connection("gh-app", &id, "&force_refresh=true").await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_ne!(c.body["credentials"]["access_token"], first.as_str());
+    let stats: Value = reqwest::get(format!("http://127.0.0.1:{}/github/stats", p.port))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["tokenRequests"], 2, "{stats}");
+
+    // An installation GitHub does not know, and an install request awaiting an owner's approval,
+    // are reported on the result page; nothing is stored.
+    let (_, page) = install_github_app(&h, "u2", "installation_id=999&setup_action=install").await;
+    assert!(page.contains("github_app_token_fetch_error"), "{page}");
+    let (_, page) = install_github_app(&h, "u3", "setup_action=request").await;
+    assert!(page.contains("wrong_auth_mode"), "{page}");
+    let count = h.backend(Method::GET, "/connections", None).await.body["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["provider_config_key"] == "gh-app")
+        .count();
+    assert_eq!(count, 1);
+    // An installation approved outside a flow (no state): back to GitHub.
+    let res = h
+        .http
+        .get(format!(
+            "{}/app-auth/connect?installation_id=4242&setup_action=install",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "https://github.com");
 }

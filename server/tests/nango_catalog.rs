@@ -381,7 +381,8 @@ async fn key_pairs() -> KeyPairs {
 }
 
 /// Issue 15: every non-alias provider of Nango's popup modes served by `authpop` (MCP_OAUTH2,
-/// MCP_OAUTH2_GENERIC, OAUTH1) starts its flow. Outbound requests go to a closed local port (an
+/// MCP_OAUTH2_GENERIC, OAUTH1, INSTALL_PLUGIN; and APP, `github-app`, an alias with a mode of its
+/// own) starts its flow. Outbound requests go to a closed local port (an
 /// explicit egress proxy), so a flow that must reach the provider first (dynamic client
 /// registration, metadata discovery, an OAuth 1.0a request token) fails with an upstream error; one
 /// that needs no network (an MCP provider with a static client, a plugin install page) redirects. None
@@ -402,11 +403,14 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
         "MCP_OAUTH2_GENERIC",
         "OAUTH1",
         "INSTALL_PLUGIN",
+        "APP",
     ];
+    let keys = key_pairs().await;
     let mut counts: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for (name, entry) in &nango {
         let mode = entry["auth_mode"].as_str().unwrap_or_default();
-        if entry.get("alias").is_some() || !modes.contains(&mode) {
+        // `github-app` is an alias of `github` with a mode of its own.
+        if (entry.get("alias").is_some() && mode != "APP") || !modes.contains(&mode) {
             continue;
         }
         let credentials = match (mode, entry["client_registration"].as_str()) {
@@ -415,6 +419,8 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
             }
             ("INSTALL_PLUGIN", _) => Some(json!({"type": "INSTALL_PLUGIN", "client_id": "pid",
                 "client_secret": "pkey", "app_link": "https://plugins.example.com/install"})),
+            ("APP", _) => Some(json!({"type": "APP", "app_id": "123456",
+                "app_link": "https://github.com/apps/latchkey", "private_key": keys.rsa})),
             ("MCP_OAUTH2", Some("static")) => {
                 Some(json!({"type": "MCP_OAUTH2", "client_id": "ci", "client_secret": "cs"}))
             }
@@ -472,9 +478,10 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
             per_mode("MCP_OAUTH2"),
             per_mode("MCP_OAUTH2_GENERIC"),
             per_mode("OAUTH1"),
-            per_mode("INSTALL_PLUGIN")
+            per_mode("INSTALL_PLUGIN"),
+            per_mode("APP")
         ),
-        (30, 2, 4, 1),
+        (30, 2, 4, 1, 1),
         "{counts:?}"
     );
 }

@@ -137,7 +137,11 @@ async fn openapi_document_covers_every_route_of_the_router() {
     // The OAuth popup's pages are documented as HTML, failures included (only the rate limiter,
     // which answers before them, sends the envelope); every other route, public ones included,
     // documents the error envelope for 4xx and 5xx.
-    for (path, method) in [("/oauth/connect/{key}", "get"), ("/oauth/callback", "get")] {
+    for (path, method) in [
+        ("/oauth/connect/{key}", "get"),
+        ("/oauth/callback", "get"),
+        ("/app-auth/connect", "get"),
+    ] {
         let mut responses = paths[path][method]["responses"]
             .as_object()
             .unwrap()
@@ -159,7 +163,9 @@ async fn openapi_document_covers_every_route_of_the_router() {
     );
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
-            if path.starts_with("/oauth/connect/") || path == "/oauth/callback" {
+            if path.starts_with("/oauth/connect/")
+                || ["/oauth/callback", "/app-auth/connect"].contains(&path.as_str())
+            {
                 continue;
             }
             for class in ["4XX", "5XX"] {

@@ -371,6 +371,11 @@ async fn get_connection(
             expires_at,
             ..
         } => ("AWS_SIGV4", !access_key_id.is_empty(), expires_at.clone()),
+        Credentials::App {
+            access_token,
+            expires_at,
+            ..
+        } => ("APP", !access_token.is_empty(), expires_at.clone()),
     };
     Ok(Json(ConnectionSummary {
         connection_id: conn.connection_id,

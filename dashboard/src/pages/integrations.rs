@@ -21,6 +21,11 @@ fn app_required(mode: &str) -> bool {
     mode != "MCP_OAUTH2"
 }
 
+/// Modes whose integration names a page to send the end user to (a plugin's, a GitHub App's).
+fn has_app_link(mode: &str) -> bool {
+    matches!(mode, "INSTALL_PLUGIN" | "APP")
+}
+
 #[component]
 pub fn Integrations() -> impl IntoView {
     let version = RwSignal::new(0u32);
@@ -160,7 +165,7 @@ fn EditForm(
             edit.client_id = Some(client_id.get_untracked());
             edit.client_secret = Some(client_secret.get_untracked()).filter(|s| !s.is_empty());
             edit.scopes = Some(scopes.get_untracked());
-            if original.auth_mode == "INSTALL_PLUGIN" {
+            if has_app_link(&original.auth_mode) {
                 edit.app_link = Some(app_link.get_untracked());
             }
         }
@@ -198,9 +203,8 @@ fn EditForm(
     } else {
         ""
     };
-    let plugin = detail.auth_mode == "INSTALL_PLUGIN";
     let app = match detail.app_credentials {
-        true => app_fields.view("edit", plugin, false, secret_hint),
+        true => app_fields.view("edit", &detail.auth_mode, false, secret_hint),
         false => ().into_any(),
     };
     view! {
@@ -256,23 +260,25 @@ impl AppFields {
         }
     }
 
-    /// `prefix-client-id`, `prefix-client-secret`, then `prefix-scopes` or (a plugin)
-    /// `prefix-app-link`. `secret_hint` says a secret is saved (then it may stay empty).
-    fn view(self, prefix: &str, plugin: bool, required: bool, secret_hint: &str) -> AnyView {
+    /// `prefix-client-id`, `prefix-client-secret`, then `prefix-scopes` or (a plugin, a GitHub
+    /// App) `prefix-app-link`. `secret_hint` says a secret is saved (then it may stay empty).
+    fn view(self, prefix: &str, mode: &str, required: bool, secret_hint: &str) -> AnyView {
         let id = |name: &str| format!("{prefix}-{name}");
-        let (id_label, secret_label) = match plugin {
-            true => ("Plugin identifier", "Plugin key"),
-            false => ("Client ID (OAuth app)", "Client secret"),
-        };
-        let last = match plugin {
-            true => input_row(
-                &id("app-link"),
+        let (id_label, secret_label, link_label) = match mode {
+            "INSTALL_PLUGIN" => (
+                "Plugin identifier",
+                "Plugin key",
                 "Plugin install page (URL)",
-                "url",
-                self.app_link,
-                true,
-                "",
             ),
+            "APP" => (
+                "GitHub App ID",
+                "Private key (PEM)",
+                "App public link (https://github.com/apps/…)",
+            ),
+            _ => ("Client ID (OAuth app)", "Client secret", ""),
+        };
+        let last = match has_app_link(mode) {
+            true => input_row(&id("app-link"), link_label, "url", self.app_link, true, ""),
             false => input_row(
                 &id("scopes"),
                 "Scopes (comma-separated)",
@@ -423,9 +429,14 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
         };
         let mut body = json!({"provider": p.name, "unique_key": unique_key.get_untracked()});
         if p.app_credentials && !client_id.get_untracked().is_empty() {
-            body["credentials"] = json!({"type": p.auth_mode, "client_id": client_id.get_untracked(),
-                "client_secret": client_secret.get_untracked(), "scopes": scopes.get_untracked()});
-            if p.auth_mode == "INSTALL_PLUGIN" {
+            body["credentials"] = match p.auth_mode.as_str() {
+                // A GitHub App: its id and private key.
+                "APP" => json!({"type": "APP", "app_id": client_id.get_untracked(),
+                    "private_key": client_secret.get_untracked()}),
+                _ => json!({"type": p.auth_mode, "client_id": client_id.get_untracked(),
+                    "client_secret": client_secret.get_untracked(), "scopes": scopes.get_untracked()}),
+            };
+            if has_app_link(&p.auth_mode) {
                 body["credentials"]["app_link"] = app_link.get_untracked().into();
             }
         }
@@ -478,9 +489,9 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
             </ul>
             <Notice message=notice.into()/>
             {move || chosen.get().map(|p| {
-                let plugin = p.auth_mode == "INSTALL_PLUGIN";
+
                 let app = match p.app_credentials {
-                    true => app_fields.view("new", plugin, app_required(&p.auth_mode), ""),
+                    true => app_fields.view("new", &p.auth_mode, app_required(&p.auth_mode), ""),
                     false => view! { <p class="hint">"End users enter their own credentials for this provider."</p> }.into_any(),
                 };
                 view! {

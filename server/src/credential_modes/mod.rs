@@ -42,6 +42,7 @@ pub fn renewable(c: &Credentials) -> bool {
             | Credentials::Bill { .. }
             | Credentials::Signature { .. }
             | Credentials::AwsSigV4 { .. }
+            | Credentials::App { .. }
     )
 }
 
@@ -117,6 +118,7 @@ pub(crate) async fn renew(
             username, password, ..
         } => ("SIGNATURE", signature::create(&raw, username, password)),
         Credentials::AwsSigV4 { .. } => ("AWS_SIGV4", aws_sigv4::renew(app, &row, &current).await),
+        Credentials::App { .. } => ("APP", crate::oauth::github_app::renew(app, &row).await),
         _ => return Ok((row, current)),
     };
     let renewed = match renewed {

@@ -318,19 +318,30 @@ async fn update_integration(
             .ok_or_else(|| integrations::integration_not_found(&key))?;
         let saved = integrations::app_credentials(&app, &row)?.unwrap_or_default();
         let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+        let kind = provider_mode(&app, &row.provider).as_str().to_string();
+        let id = given(edit.client_id)
+            .or(saved.client_id)
+            .unwrap_or_default();
+        let secret = given(edit.client_secret)
+            .or(saved.client_secret)
+            .unwrap_or_default();
+        // A GitHub App's id and private key are kept as the client id and secret.
+        let (client, github) = if kind == "APP" {
+            ((None, None), (Some(id), Some(secret)))
+        } else {
+            ((Some(id), Some(secret)), (None, None))
+        };
         Some(IntegrationCredentials {
-            kind: provider_mode(&app, &row.provider).as_str().to_string(),
-            client_id: given(edit.client_id)
-                .or(saved.client_id)
-                .unwrap_or_default(),
-            client_secret: given(edit.client_secret)
-                .or(saved.client_secret)
-                .unwrap_or_default(),
+            kind,
+            client_id: client.0,
+            client_secret: client.1,
             scopes: match edit.scopes {
                 Some(scopes) => given(Some(scopes)),
                 None => saved.scopes,
             },
             app_link: given(edit.app_link).or(saved.app_link),
+            app_id: github.0,
+            private_key: github.1,
         })
     };
     let body = PatchIntegration {

@@ -192,6 +192,7 @@ fn credentials_type(c: &Credentials) -> &'static str {
         Credentials::Tba { .. } => "TBA",
         Credentials::OAuth1 { .. } => "OAUTH1",
         Credentials::AwsSigV4 { .. } => "AWS_SIGV4",
+        Credentials::App { .. } => "APP",
     }
 }
 

@@ -29,24 +29,75 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// OAuth app credentials of an integration (`POST /integrations` body).
+/// App credentials of an integration (`POST /integrations` body): an OAuth client (`client_id`,
+/// `client_secret`, `scopes`), a plugin, or a GitHub App (`app_id`, `app_link`, `private_key`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationCredentials {
     #[serde(rename = "type")]
     pub kind: String,
-    pub client_id: String,
-    pub client_secret: String,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
     #[serde(default)]
     pub scopes: Option<String>,
     /// `INSTALL_PLUGIN`: the plugin's install page (the end user is sent there with `?payload=`);
-    /// `client_id` and `client_secret` are then the plugin's identifier and key.
+    /// `client_id` and `client_secret` are then the plugin's identifier and key. `APP`: the GitHub
+    /// App's public link (`https://github.com/apps/<name>`).
     #[serde(default)]
     pub app_link: Option<String>,
+    /// `APP`: the GitHub App's id.
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// `APP`: the GitHub App's private key (PEM, or the PEM base64-encoded as Nango's dashboard
+    /// sends it).
+    #[serde(default)]
+    pub private_key: Option<String>,
 }
 
-/// Checks an `INSTALL_PLUGIN` integration's `app_link` (an http(s) URL) and keeps it with the
-/// integration's other settings.
+impl IntegrationCredentials {
+    /// The id and secret kept for the integration: a GitHub App's id and private key (PEM), else the
+    /// OAuth client's (or plugin's) id and secret.
+    fn id_and_secret(&self) -> Result<(String, String), ApiError> {
+        let missing = |field: &str, what: &str| {
+            ApiError::invalid_body(vec!["credentials".into(), field.into()], what.to_string())
+        };
+        if self.kind != "APP" {
+            let id = self.client_id.clone();
+            let secret = self.client_secret.clone();
+            return match (id, secret) {
+                (Some(id), Some(secret)) => Ok((id, secret)),
+                (None, _) => Err(missing("client_id", "Required")),
+                (_, None) => Err(missing("client_secret", "Required")),
+            };
+        }
+        let app_id = self
+            .app_id
+            .clone()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing("app_id", "APP needs the GitHub App's id"))?;
+        let key = self.private_key.as_deref().unwrap_or_default().trim();
+        // Nango's dashboard sends the PEM base64-encoded.
+        let pem = if key.contains("-----BEGIN") {
+            key.to_string()
+        } else {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(key)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default()
+        };
+        let pem = crate::credential_modes::jwt::normalize_pem(&pem);
+        jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+            .map_err(|_| missing("private_key", "APP needs the app's RSA private key (PEM)"))?;
+        Ok((app_id, pem))
+    }
+}
+
+/// Checks an `INSTALL_PLUGIN` or `APP` integration's `app_link` (an http(s) URL) and keeps it with
+/// the integration's other settings.
 fn install_link(
     c: &IntegrationCredentials,
     custom: &mut BTreeMap<String, String>,
@@ -54,11 +105,11 @@ fn install_link(
     let link_error = || {
         ApiError::invalid_body(
             vec!["credentials".into(), "app_link".into()],
-            "INSTALL_PLUGIN needs app_link, an http(s) URL",
+            "INSTALL_PLUGIN and APP need app_link, an http(s) URL",
         )
     };
     match (c.kind.as_str(), &c.app_link) {
-        ("INSTALL_PLUGIN", Some(link)) => {
+        ("INSTALL_PLUGIN" | "APP", Some(link)) => {
             let ok = url::Url::parse(link)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && link.len() <= 2048);
             if !ok {
@@ -67,10 +118,10 @@ fn install_link(
             custom.insert("app_link".into(), link.clone());
             Ok(())
         }
-        ("INSTALL_PLUGIN", None) => Err(link_error()),
+        ("INSTALL_PLUGIN" | "APP", None) => Err(link_error()),
         (_, Some(_)) => Err(ApiError::invalid_body(
             vec!["credentials".into(), "app_link".into()],
-            "app_link is only for INSTALL_PLUGIN",
+            "app_link is only for INSTALL_PLUGIN and APP",
         )),
         _ => Ok(()),
     }
@@ -194,11 +245,12 @@ pub fn new_integration(
                     "unsupported credentials type",
                 ));
             }
+            let (id, secret) = c.id_and_secret()?;
             let sealed = app.cipher.seal(
-                c.client_secret.as_bytes(),
+                secret.as_bytes(),
                 &integration_secret_aad(env_id, &body.unique_key),
             );
-            (Some(c.client_id.clone()), Some(sealed), c.scopes.clone())
+            (Some(id), Some(sealed), c.scopes.clone())
         }
         None => (None, None, None),
     };
@@ -441,14 +493,17 @@ pub(crate) async fn update(
     // The secret is bound to the key it was sealed for: new credentials are sealed for the new key;
     // kept ones are opened with the old key and sealed again when the key changes.
     let (client_id, client_secret_enc, scopes) = match &body.credentials {
-        Some(c) => (
-            Some(c.client_id.clone()),
-            Some(app.cipher.seal(
-                c.client_secret.as_bytes(),
-                &integration_secret_aad(env.id, &new_key),
-            )),
-            c.scopes.clone(),
-        ),
+        Some(c) => {
+            let (id, secret) = c.id_and_secret()?;
+            (
+                Some(id),
+                Some(
+                    app.cipher
+                        .seal(secret.as_bytes(), &integration_secret_aad(env.id, &new_key)),
+                ),
+                c.scopes.clone(),
+            )
+        }
         None => {
             let secret = match (&row.client_secret_enc, new_key != key) {
                 (Some(_), true) => {

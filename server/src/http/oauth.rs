@@ -35,7 +35,8 @@ pub fn router(app: &AppState) -> Router<AppState> {
     let router = router
         .route("/", get(super::root))
         .route("/oauth/connect/{key}", get(connect))
-        .route("/oauth/callback", get(callback));
+        .route("/oauth/callback", get(callback))
+        .route("/app-auth/connect", get(app_auth));
     // Per IP address, for anonymous callers: each start writes an attempt row and each socket holds a
     // task and a hub entry, so one client must not flood either.
     match super::rate_limit::Limiter::from_env(app, super::rate_limit::KeyMode::Ip) {
@@ -201,6 +202,23 @@ fn status_for(code: ErrorCode) -> StatusCode {
         ErrorCode::UnknownProviderConfig => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
     }
+}
+
+/// `GET /app-auth/connect`, a GitHub App's setup URL (Nango's route): GitHub's return from the
+/// install page finishes the flow as the callback does. An installation approved outside a flow (an
+/// organization owner's approval, a repository added later) carries no `state`: the user is sent back
+/// to GitHub, as Nango does.
+async fn app_auth(
+    State(app): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let stateless = query.state.as_deref().unwrap_or_default().is_empty();
+    let action = query.extra.get("setup_action").map(String::as_str);
+    if stateless && matches!(action, Some("install" | "update")) {
+        return axum::response::Redirect::to("https://github.com").into_response();
+    }
+    callback(State(app), Query(query), headers).await
 }
 
 async fn callback(

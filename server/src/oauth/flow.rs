@@ -192,7 +192,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     }
     if !matches!(
         provider.auth_mode,
-        AuthMode::Oauth2 | AuthMode::Oauth1 | AuthMode::InstallPlugin
+        AuthMode::Oauth2 | AuthMode::Oauth1 | AuthMode::InstallPlugin | AuthMode::App
     ) && !super::mcp::is_mcp(&provider.auth_mode)
     {
         return Err(FlowFailure::new(
@@ -299,12 +299,12 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     }
     // INSTALL_PLUGIN (Nango's `installPluginRequest`): the owner's plugin install page, which gets the
     // attempt's state as `payload` and sends the user back to the callback with it as `state`.
-    let install_link = if provider.auth_mode == AuthMode::InstallPlugin {
+    let install_link = if matches!(provider.auth_mode, AuthMode::InstallPlugin | AuthMode::App) {
         let custom = crate::integration_config::open(app, &integration).map_err(internal)?;
         Some(custom.get("app_link").cloned().ok_or_else(|| {
             FlowFailure::new(
                 ErrorCode::ProviderConfigErr,
-                format!("Integration '{key}' has no plugin install link (app_link)."),
+                format!("Integration '{key}' has no install link (app_link)."),
             )
         })?)
     } else {
@@ -330,13 +330,15 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
                 .map_err(url_error)?
         }
     };
-    for template in [
-        token_url_template(&provider),
-        provider.refresh_url.as_deref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    // A GitHub App's token URL names the installation, known only when GitHub sends the user back.
+    let token_urls = match provider.auth_mode {
+        AuthMode::App => [None, None],
+        _ => [
+            token_url_template(&provider),
+            provider.refresh_url.as_deref(),
+        ],
+    };
+    for template in token_urls.into_iter().flatten() {
         interpolate_secret_url(template, &connection_config, &provider, &pinned_keys)
             .map_err(url_error)?;
     }
@@ -444,6 +446,9 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     Ok(Started {
         authorize_url: match (oauth1, install_link) {
             (Some((url, _)), _) => url,
+            (None, Some(link)) if provider.auth_mode == AuthMode::App => {
+                super::github_app::install_url(&provider, &link, &state).map_err(internal)?
+            }
             (None, Some(link)) => {
                 let mut link = url::Url::parse(&link).map_err(internal)?;
                 link.query_pairs_mut().append_pair("payload", &state);
@@ -618,6 +623,16 @@ pub async fn complete(
             &provider,
             &connection_config,
             &credentials,
+            report,
+        )
+        .await;
+    }
+    if provider.auth_mode == AuthMode::App {
+        return super::github_app::complete(
+            app,
+            (&env, &attempt, &integration, &provider),
+            connection_config,
+            &query.extra,
             report,
         )
         .await;

@@ -10,6 +10,7 @@
 
 pub mod client_credentials;
 pub mod flow;
+pub mod github_app;
 pub mod hmac;
 pub mod install_plugin;
 pub mod mcp;

@@ -444,7 +444,8 @@ fn expires_at(c: &Credentials) -> Option<&str> {
         | Credentials::Jwt { expires_at, .. }
         | Credentials::Bill { expires_at, .. }
         | Credentials::Signature { expires_at, .. }
-        | Credentials::AwsSigV4 { expires_at, .. } => expires_at.as_deref(),
+        | Credentials::AwsSigV4 { expires_at, .. }
+        | Credentials::App { expires_at, .. } => expires_at.as_deref(),
         _ => None,
     }
 }
@@ -452,7 +453,9 @@ fn expires_at(c: &Credentials) -> Option<&str> {
 /// The token a renewal replaces: the OAuth2 access token, or the client-credentials token.
 fn access_token(c: &Credentials) -> Option<&str> {
     match c {
-        Credentials::OAuth2 { access_token, .. } => Some(access_token),
+        Credentials::OAuth2 { access_token, .. } | Credentials::App { access_token, .. } => {
+            Some(access_token)
+        }
         Credentials::OAuth2Cc { token, .. }
         | Credentials::TwoStep { token, .. }
         | Credentials::Jwt { token, .. }

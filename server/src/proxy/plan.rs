@@ -164,7 +164,9 @@ fn rendered(tmpl: &str, values: &Values) -> Result<Option<String>, PlanError> {
 
 fn default_authorization(spec: &ProxySpec, credentials: &Credentials) -> Option<String> {
     match credentials {
-        Credentials::OAuth2 { access_token, .. } => Some(format!("Bearer {access_token}")),
+        Credentials::OAuth2 { access_token, .. } | Credentials::App { access_token, .. } => {
+            Some(format!("Bearer {access_token}"))
+        }
         Credentials::OAuth2Cc { token, .. } => Some(format!("Bearer {token}")),
         Credentials::Basic { username, password } => Some(format!(
             "Basic {}",

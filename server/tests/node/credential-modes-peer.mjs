@@ -16,6 +16,9 @@
 //   TWO_STEP  POST /sf/oauth/token      SAP SuccessFactors' SAML 2.0 bearer grant: `xml-crypto` (the
 //             library Nango signs with) checks the assertion's XML signature with the RSA public
 //             key; issuer, name id, audience, recipient and the api_key attribute are checked
+//   APP       POST /github/app/installations/:id/access_tokens  GitHub's installation token endpoint:
+//             `jose` verifies the app JWT (RS256 with the app's public key, iss = the app id, at most
+//             ten minutes); GET /github/api/installation/repositories needs an issued token
 //   TWO_STEP  POST /intacct/xmlgw       Sage Intacct's XML login, read by `fast-xml-parser` (the
 //             parser Nango uses): sender and user credentials → an XML answer with a session id
 // Started by server/tests/credential_modes.rs; prints one JSON line: the port and the EC key pair.
@@ -47,6 +50,11 @@ const SF = { apiKey: 'c2YtYXBpLWtleS0xMjM0NTY3ODkw', companyId: 'SFPART01', user
 const sfKeys = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const sfPrivatePem = sfKeys.privateKey.export({ type: 'pkcs8', format: 'pem' });
 const samlSeen = new Set();
+const GITHUB_APP = { id: '123456', installation: '4242' };
+const appKeys = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const appPrivatePem = appKeys.privateKey.export({ type: 'pkcs8', format: 'pem' });
+const installationTokens = new Set();
+let installationTokenRequests = 0;
 
 const issued = new Set();
 let tokenRequests = 0;
@@ -133,6 +141,20 @@ function verifySamlBearer(form, recipient) {
   samlSeen.add(form.assertion);
 }
 
+/** GitHub's `POST /app/installations/:id/access_tokens`: the app's own JWT, RS256, ≤ 10 minutes. */
+async function installationToken(req, id) {
+  const [scheme, jwt] = (req.headers.authorization || '').split(' ');
+  if (scheme !== 'Bearer') throw new Error('not a Bearer JWT');
+  const { payload } = await jwtVerify(jwt, appKeys.publicKey, { algorithms: ['RS256'], issuer: GITHUB_APP.id });
+  if (payload.exp - payload.iat > 600) throw new Error("'Expiration time' claim ('exp') is too far in the future");
+  installationTokenRequests += 1;
+  if (id !== GITHUB_APP.installation) return null;
+  const token = `ghs_${crypto.randomUUID().replaceAll('-', '')}`;
+  installationTokens.add(token);
+  return { token, expires_at: new Date(Date.now() + 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+           permissions: { contents: 'read' }, repository_selection: 'all' };
+}
+
 /** Sage Intacct's XML gateway: the sender and the user log in; the answer carries the session. */
 function intacctLogin(text) {
   const doc = new XMLParser({ ignoreAttributes: false }).parse(text);
@@ -194,7 +216,20 @@ const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://localhost');
   const text = await body(req);
   try {
+    const installation = /^\/github\/app\/installations\/([^/]+)\/access_tokens$/.exec(url.pathname);
+    if (req.method === 'POST' && installation) {
+      const answer = await installationToken(req, installation[1]);
+      return answer ? send(res, 201, answer) : send(res, 404, { message: 'Not Found' });
+    }
     switch (`${req.method} ${url.pathname}`) {
+      case 'GET /github/api/installation/repositories': {
+        const token = (req.headers.authorization || '').replace(/^Bearer /, '');
+        return installationTokens.has(token)
+          ? send(res, 200, { total_count: 0, repositories: [] })
+          : send(res, 401, { message: 'Bad credentials' });
+      }
+      case 'GET /github/stats':
+        return send(res, 200, { tokenRequests: installationTokenRequests });
       case 'POST /two-step/token': {
         if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
           return send(res, 415, { error: 'form expected' });
@@ -289,12 +324,12 @@ const server = http.createServer(async (req, res) => {
         return send(res, 404, { error: 'not found' });
     }
   } catch (e) {
-    return send(res, 401, { error: String(e.message || e) });
+    return send(res, 401, { error: String(e.message || e), message: String(e.message || e) });
   }
 });
 
 server.listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ port: server.address().port, applePrivateKey: applePem, otherPrivateKey: otherPem, sfPrivateKey: sfPrivatePem, appleIssuer: APPLE_ISSUER }));
+  console.log(JSON.stringify({ port: server.address().port, applePrivateKey: applePem, otherPrivateKey: otherPem, sfPrivateKey: sfPrivatePem, githubAppPrivateKey: appPrivatePem, appleIssuer: APPLE_ISSUER }));
 });
 process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
