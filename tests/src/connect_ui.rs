@@ -3,9 +3,12 @@
 //! provider whose authorization host comes from a `subdomain` field, like Zendesk), and a customer page
 //! on another origin that opens the Connect UI with the SDK for a given session token and records
 //! every event it receives. Connect sessions are created over REST with the secret key, so each test
-//! chooses its own (allowed integrations, presets, reconnect). Also: axe-core injection for the
+//! chooses its own (allowed integrations, presets, reconnect). The credential modes' local providers
+//! (`server/tests/node/credential-modes-peer.mjs`: a Bill login, a GitHub App's install page and
+//! token endpoint, a plugin marketplace) run beside them. Also: axe-core injection for the
 //! accessibility checks.
 
+use crate::node_peer::NodePeer;
 use crate::oidc::{OidcOptions, OidcProvider};
 use crate::server::{local_oidc_provider_yaml, LatchkeyServer, ReservedServer};
 use crate::site::CustomerSite;
@@ -30,6 +33,50 @@ pub const SIGNATURE: &str = "test-signature";
 /// as `assertion_option`; the server signs the client assertion the local provider verifies
 /// (`private_key_jwt`).
 pub const CLIENT_ASSERTION: &str = "test-client-assertion";
+/// Issue 15: a Bill-like BILL provider (the local provider checks the login).
+pub const BILL: &str = "test-bill";
+/// Issue 15: a GitHub App (APP): its install page sends the user back with an installation id.
+pub const GITHUB_APP: &str = "test-github-app";
+/// Issue 15: a Crisp-like plugin install (INSTALL_PLUGIN).
+pub const PLUGIN: &str = "test-plugin";
+
+/// The test providers served by the credential modes' local provider at `base`.
+fn credential_peer_providers_yaml(base: &str) -> String {
+    format!(
+        r#"
+test-bill:
+    display_name: Test Bill
+    auth_mode: BILL
+    token_url: {base}/bill/login
+    proxy:
+        base_url: {base}/bill
+test-github-app:
+    display_name: Test GitHub App
+    auth_mode: APP
+    authorization_url: ${{connectionConfig.appPublicLink}}/installations/new
+    token_url: {base}/github/app/installations/${{connectionConfig.installation_id}}/access_tokens
+    proxy:
+        base_url: {base}/github/api
+    connection_config:
+        appPublicLink: {{type: string, title: App Public Link, automated: true}}
+        installation_id: {{type: string, title: Installation ID, automated: true}}
+test-plugin:
+    display_name: Test Plugin
+    auth_mode: INSTALL_PLUGIN
+    auth_type: BASIC
+    redirect_uri_metadata:
+        - website_id
+    proxy:
+        base_url: {base}/crisp
+        headers:
+            x-crisp-tier: plugin
+        verification:
+            method: GET
+            endpoints:
+                - /v1/plugin/connect/account
+"#
+    )
+}
 
 /// The test providers, beside `local-oidc`. `tenant-oidc`'s authorization host is
 /// `<subdomain>.localhost` on the local provider's port (Chromium resolves `*.localhost` to loopback).
@@ -190,6 +237,8 @@ pub struct UiStack {
     pub site: CustomerSite,
     pub server: LatchkeyServer,
     pub oidc: OidcProvider,
+    /// The credential modes' local providers; its base URL is `ready[0]`.
+    pub modes: NodePeer,
     http: reqwest::Client,
 }
 
@@ -200,12 +249,33 @@ impl UiStack {
         let oidc_port = reqwest::Url::parse(oidc.issuer())?
             .port_or_known_default()
             .context("issuer port")?;
+        let modes = NodePeer::start(
+            "credential modes provider",
+            "server/tests/node/credential-modes-peer.mjs",
+            &["--ready"],
+        )
+        .await?;
+        let modes_base = modes.ready.first().context("peer URL")?.clone();
         let yaml = format!(
-            "{}{}",
+            "{}{}{}",
             local_oidc_provider_yaml(oidc.issuer()),
-            test_providers_yaml(oidc_port)
+            test_providers_yaml(oidc_port),
+            credential_peer_providers_yaml(&modes_base)
         );
         let server = reserved.start(Some(&yaml)).await?;
+        let http = reqwest::Client::new();
+        // The install pages send the user back to this server, as an app's setup URL would.
+        http.post(format!("{modes_base}/__setup"))
+            .json(&json!({"server": server.url()}))
+            .send()
+            .await?
+            .error_for_status()?;
+        let keys: Value = http
+            .get(format!("{modes_base}/__keys"))
+            .send()
+            .await?
+            .json()
+            .await?;
         server
             .create_oauth2_integration(
                 "local-oidc",
@@ -226,6 +296,7 @@ impl UiStack {
             CLIENT_CREDENTIALS,
             SIGNATURE,
             CLIENT_ASSERTION,
+            BILL,
         ] {
             server
                 .create_integration(
@@ -233,12 +304,24 @@ impl UiStack {
                 )
                 .await?;
         }
+        server
+            .create_integration(&json!({"provider": GITHUB_APP, "unique_key": GITHUB_APP,
+                "credentials": {"type": "APP", "app_id": "123456",
+                    "app_link": format!("{modes_base}/github/apps/latchkey-test"),
+                    "private_key": keys["githubAppPrivateKey"]}}))
+            .await?;
+        server
+            .create_integration(&json!({"provider": PLUGIN, "unique_key": PLUGIN,
+                "credentials": {"type": "INSTALL_PLUGIN", "client_id": "plugin-id",
+                    "client_secret": "plugin-key", "app_link": format!("{modes_base}/crisp/install")}}))
+            .await?;
         let site = CustomerSite::serve_page(page(server.url())).await?;
         Ok(Self {
             site,
             server,
             oidc,
-            http: reqwest::Client::new(),
+            modes,
+            http,
         })
     }
 

@@ -1,12 +1,14 @@
 //! Connect UI forms built from the provider catalog, in headless Chromium against the real server:
 //! an API key with pattern validation (single-integration jump, no list), a basic-auth form with an
 //! email format and an enum select reached from the list, a keyboard-only API-key connection, and the
-//! JWT, TBA, OAuth2 client-credentials, SIGNATURE and TWO_STEP client-assertion forms of issue 15.
+//! JWT, TBA, OAuth2 client-credentials, SIGNATURE, TWO_STEP client-assertion and BILL forms of issue
+//! 15, and its install flows in the popup (a GitHub App, a plugin).
 //! Screenshots go to tests/artifacts/connect-ui/<test>/.
 
 use latchkey_tests::browser::Browser;
 use latchkey_tests::connect_ui::{
-    self, UiStack, API_KEY, BASIC, CLIENT_ASSERTION, CLIENT_CREDENTIALS, JWT, SIGNATURE, TBA,
+    self, UiStack, API_KEY, BASIC, BILL, CLIENT_ASSERTION, CLIENT_CREDENTIALS, GITHUB_APP, JWT,
+    PLUGIN, SIGNATURE, TBA,
 };
 use serde_json::json;
 use std::future::Future;
@@ -555,4 +557,99 @@ async fn unknown_ec_key() -> anyhow::Result<String> {
         .await?;
     anyhow::ensure!(out.status.success(), "node could not make a key");
     Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Issue 15: BILL. The four login fields; a password Bill refuses is the failure screen; Try again
+/// (values kept) with the right one connects with a Bill session.
+#[tokio::test]
+async fn bill_form_logs_in_with_the_organization_and_developer_key() -> anyhow::Result<()> {
+    with_browser("bill", |stack, browser| async move {
+        let token = stack
+            .session(json!({"allowed_integrations": [BILL]}))
+            .await?;
+        browser.goto(&stack.page_url(&token, None, None)).await?;
+        browser.enter_frame("#connect-ui").await?;
+        for (field, value) in [
+            ("username", "ap@example.com"),
+            ("password", "not-the-password"),
+            ("organization_id", "org-1"),
+            ("dev_key", "dev-1"),
+        ] {
+            browser
+                .type_into(&format!("#field-credentials-{field}"), value)
+                .await?;
+        }
+        let violations = connect_ui::axe_violations(&browser).await?;
+        assert!(
+            violations.is_empty(),
+            "axe on the Bill form: {violations:#?}"
+        );
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-error").await?;
+        browser.click("#retry-button").await?;
+        let password = browser.wait_for("#field-credentials-password").await?;
+        password.clear().await?;
+        browser
+            .type_into("#field-credentials-password", "bill-pass")
+            .await?;
+        browser.click("#connect-button").await?;
+        browser.wait_for("#connect-success").await?;
+        browser.leave_frames().await?;
+
+        let id = connect_ui::connected_id(&browser).await?;
+        let connection = stack.server.get_connection(&id, BILL).await?;
+        let credentials = serde_json::to_value(&connection.credentials)?;
+        assert_eq!(credentials["type"], "BILL", "{credentials}");
+        assert_eq!(credentials["organization_id"], "org-1", "{credentials}");
+        assert!(credentials["session_id"].is_string(), "{credentials}");
+        Ok(())
+    })
+    .await
+}
+
+/// Issue 15: APP and INSTALL_PLUGIN, each through the popup: the Connect UI's Connect opens the
+/// install page (here GitHub's and a marketplace's stand-ins, which send the user straight back as
+/// after "Install"), and the connection appears: an installation token fetched with the app's JWT,
+/// and the owner's plugin credentials with the page's `website_id`.
+#[tokio::test]
+async fn install_flows_in_the_popup_connect_a_github_app_and_a_plugin() -> anyhow::Result<()> {
+    with_browser("installs", |stack, browser| async move {
+        for key in [GITHUB_APP, PLUGIN] {
+            let token = stack
+                .session(json!({"allowed_integrations": [key]}))
+                .await?;
+            browser.goto(&stack.page_url(&token, None, None)).await?;
+            browser.enter_frame("#connect-ui").await?;
+            browser.wait_for("#connect-button").await?;
+            let violations = connect_ui::axe_violations(&browser).await?;
+            assert!(violations.is_empty(), "axe on {key}: {violations:#?}");
+            browser.click("#connect-button").await?;
+            browser
+                .wait_for_within("#connect-success", Duration::from_secs(30))
+                .await?;
+            browser.screenshot(key).await;
+            browser.leave_frames().await?;
+            let id = connect_ui::connected_id(&browser).await?;
+            let connection = stack.server.get_connection(&id, key).await?;
+            let credentials = serde_json::to_value(&connection.credentials)?;
+            let config = serde_json::to_value(&connection.connection_config)?;
+            if key == GITHUB_APP {
+                assert_eq!(credentials["type"], "APP", "{credentials}");
+                assert!(
+                    credentials["access_token"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .starts_with("ghs_"),
+                    "{credentials}"
+                );
+                assert_eq!(config["installation_id"], "4242", "{config}");
+            } else {
+                assert_eq!(credentials["type"], "BASIC", "{credentials}");
+                assert_eq!(credentials["username"], "plugin-id");
+                assert_eq!(config["website_id"], "w-e2e", "{config}");
+            }
+        }
+        Ok(())
+    })
+    .await
 }

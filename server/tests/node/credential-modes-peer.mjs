@@ -21,7 +21,16 @@
 //             ten minutes); GET /github/api/installation/repositories needs an issued token
 //   TWO_STEP  POST /intacct/xmlgw       Sage Intacct's XML login, read by `fast-xml-parser` (the
 //             parser Nango uses): sender and user credentials → an XML answer with a session id
-// Started by server/tests/credential_modes.rs; prints one JSON line: the port and the EC key pair.
+//   Install pages (the Connect UI's end-to-end tests, where a browser follows them):
+//             GET  /github/apps/latchkey-test/installations/new  → the server's /app-auth/connect with
+//                  installation_id 4242, setup_action install and the state (GitHub after "Install")
+//             GET  /crisp/install            → the server's /oauth/callback with the payload as state
+//                  and a website_id (Crisp's marketplace after the plugin is added)
+//             the server's URL is set with POST /__setup {"server": …}; GET /__keys answers the key
+//             material the tests hand over.
+// Started by server/tests/credential_modes.rs; prints one JSON line: the port and the key material.
+// With `--ready` (tests/src/connect_ui.rs, through NodePeer) it prints `READY <base URL>` instead and
+// keeps running until killed.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { jwtVerify, generateKeyPair, exportPKCS8 } from 'jose';
@@ -58,6 +67,8 @@ let installationTokenRequests = 0;
 
 const issued = new Set();
 let tokenRequests = 0;
+/** Where the install pages send the user back (set by the test, as an app's setup URL is). */
+let serverBase = null;
 const sessions = new Set();
 const seenNonces = new Set();
 
@@ -222,6 +233,22 @@ const server = http.createServer(async (req, res) => {
       return answer ? send(res, 201, answer) : send(res, 404, { message: 'Not Found' });
     }
     switch (`${req.method} ${url.pathname}`) {
+      case 'POST /__setup':
+        serverBase = JSON.parse(text).server.replace(/\/+$/, '');
+        return send(res, 200, {});
+      case 'GET /__keys':
+        return send(res, 200, keys());
+      case 'GET /github/apps/latchkey-test/installations/new': {
+        const back = new URL(`${serverBase}/app-auth/connect`);
+        back.search = new URLSearchParams({ installation_id: GITHUB_APP.installation, setup_action: 'install',
+          state: url.searchParams.get('state') ?? '' }).toString();
+        return res.writeHead(302, { location: back.toString() }).end();
+      }
+      case 'GET /crisp/install': {
+        const back = new URL(`${serverBase}/oauth/callback`);
+        back.search = new URLSearchParams({ state: url.searchParams.get('payload') ?? '', website_id: 'w-e2e' }).toString();
+        return res.writeHead(302, { location: back.toString() }).end();
+      }
       case 'GET /github/api/installation/repositories': {
         const token = (req.headers.authorization || '').replace(/^Bearer /, '');
         return installationTokens.has(token)
@@ -328,8 +355,20 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
+function keys() {
+  return { port: server.address().port, applePrivateKey: applePem, otherPrivateKey: otherPem, sfPrivateKey: sfPrivatePem,
+           githubAppPrivateKey: appPrivatePem, appleIssuer: APPLE_ISSUER };
+}
+
+const ready = process.argv.includes('--ready');
 server.listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ port: server.address().port, applePrivateKey: applePem, otherPrivateKey: otherPem, sfPrivateKey: sfPrivatePem, githubAppPrivateKey: appPrivatePem, appleIssuer: APPLE_ISSUER }));
+  if (ready) {
+    console.log(`READY http://127.0.0.1:${server.address().port}`);
+  } else {
+    console.log(JSON.stringify(keys()));
+  }
 });
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+if (!ready) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
