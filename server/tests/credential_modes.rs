@@ -6,7 +6,7 @@
 //! digest is recomputed, the token endpoint checks the form). Each mode: the browser's submission
 //! (`POST /auth/<mode>/:key` with a connect session), the stored connection as `GET /connection`
 //! shows it, renewal, and the proxy injecting what the provider expects. The official
-//! `@nangohq/frontend` submits TWO_STEP and JWT credentials in `credential-modes-frontend.test.mjs`.
+//! `@nangohq/frontend` submits every credential kind in `credential-modes-frontend.test.mjs`.
 
 mod common;
 
@@ -785,11 +785,27 @@ async fn tba_requests_are_oauth1_hmac_sha256_signed_with_the_realm() {
 
 /// The official `@nangohq/frontend` (`nango.auth(key, {credentials})`) against our routes.
 #[tokio::test]
-async fn official_frontend_submits_two_step_and_jwt_credentials() {
+async fn official_frontend_submits_every_credential_kind() {
     let (p, h) = setup().await;
     let two_step = h.session(json!({"end_user": {"id": "u1"}})).await;
     let jwt = h.session(json!({"end_user": {"id": "u2"}})).await;
     let abm = h.session(json!({"end_user": {"id": "u3"}})).await;
+    h.create_integration(
+        "netsuite",
+        "netsuite-local",
+        Some(json!({"type": "TBA", "client_id": "ck-1", "client_secret": "cs-1"})),
+    )
+    .await;
+    let mut sessions = Vec::new();
+    for (i, name) in ["BILL_SESSION", "SIGNATURE_SESSION", "TBA_SESSION"]
+        .iter()
+        .enumerate()
+    {
+        let token = h
+            .session(json!({"end_user": {"id": format!("v{i}")}}))
+            .await;
+        sessions.push((*name, token));
+    }
     let output = tokio::process::Command::new("node")
         .args(["--test", "--test-reporter=spec"])
         .arg(
@@ -800,6 +816,7 @@ async fn official_frontend_submits_two_step_and_jwt_credentials() {
         .env("TWO_STEP_SESSION", two_step)
         .env("JWT_SESSION", jwt)
         .env("ABM_SESSION", abm)
+        .envs(sessions)
         .env("ABM_KEY", &p.apple_key)
         .env(
             "GHOST_KEY",
@@ -826,7 +843,9 @@ async fn official_frontend_submits_two_step_and_jwt_credentials() {
         .filter_map(|c| c["provider_config_key"].as_str())
         .collect();
     assert!(
-        ["drupal", "ghost", "abm"].iter().all(|k| keys.contains(k)),
+        ["drupal", "ghost", "abm", "bill", "emarsys", "netsuite"]
+            .iter()
+            .all(|k| keys.contains(k)),
         "{keys:?}"
     );
     drop(p);

@@ -1,7 +1,8 @@
-// The official `@nangohq/frontend`, unchanged, submitting TWO_STEP and JWT credentials to Latchkey
-// (`nango.auth(key, {credentials})` → `POST /auth/two-step/:key`, `/auth/jwt/:key`). Its credential
-// modes use plain `fetch`, so node runs it as a browser would. Started by
-// server/tests/credential_modes.rs with the server URL and two connect session tokens.
+// The official `@nangohq/frontend`, unchanged, submitting each credential kind to Latchkey
+// (`nango.auth(key, {credentials})` → `POST /auth/two-step/:key`, `/auth/jwt/:key`, `/auth/bill/:key`,
+// `/auth/signature/:key`, `/auth/tba/:key`). Its credential modes use plain `fetch`, so node runs it as
+// a browser would. Started by server/tests/credential_modes.rs with the server URL and connect
+// session tokens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Nango from '@nangohq/frontend';
@@ -41,4 +42,29 @@ test('JWT credentials (Ghost admin key) through nango.auth()', async () => {
     credentials: { type: 'JWT', privateKey: process.env.GHOST_KEY },
   });
   assert.equal(result.providerConfigKey, 'ghost');
+});
+
+test('Bill credentials through nango.auth()', async () => {
+  const nango = new Nango({ host, connectSessionToken: process.env.BILL_SESSION });
+  const result = await nango.auth('bill', {
+    credentials: { username: 'ap@example.com', password: 'bill-pass', organization_id: 'org-1', dev_key: 'dev-1' },
+  });
+  assert.equal(result.providerConfigKey, 'bill');
+});
+
+test('SIGNATURE credentials through nango.auth()', async () => {
+  const nango = new Nango({ host, connectSessionToken: process.env.SIGNATURE_SESSION });
+  const result = await nango.auth('emarsys', {
+    credentials: { type: 'SIGNATURE', username: 'emarsys_user', password: 'emarsys-secret' },
+  });
+  assert.equal(result.providerConfigKey, 'emarsys');
+});
+
+test('TBA credentials through nango.auth()', async () => {
+  const nango = new Nango({ host, connectSessionToken: process.env.TBA_SESSION });
+  const result = await nango.auth('netsuite', {
+    params: { accountId: '1234567-sb1' },
+    credentials: { token_id: 'tid-1', token_secret: 'ts-1' },
+  });
+  assert.equal(result.providerConfigKey, 'netsuite');
 });
