@@ -28,6 +28,18 @@ struct Peer {
     apple_issuer: String,
 }
 
+impl Peer {
+    /// `GET <path>` on the peer, as JSON (its counters).
+    async fn get(&self, path: &str) -> Value {
+        reqwest::get(format!("http://127.0.0.1:{}{path}", self.port))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
 async fn peer() -> Peer {
     let (child, v) = common::node_peer("credential-modes-peer.mjs", "jose").await;
     Peer {
@@ -385,12 +397,7 @@ fn proxy(
 }
 
 async fn stats(p: &Peer) -> i64 {
-    let v: Value = reqwest::get(format!("http://127.0.0.1:{}/two-step/stats", p.port))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = p.get("/two-step/stats").await;
     v["tokenRequests"].as_i64().unwrap()
 }
 
@@ -545,12 +552,7 @@ async fn two_step_signs_a_client_assertion_with_a_key_it_does_not_keep() {
     assert_eq!(c.status, 200, "{}", c.body);
     assert_ne!(c.body["credentials"]["token"], first.as_str());
     assert_eq!(c.body["credentials"]["assertion"], assertion.as_str());
-    let seen: Value = reqwest::get(format!("http://127.0.0.1:{}/abm/stats", p.port))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen: Value = p.get("/abm/stats").await;
     assert_eq!(seen["assertions"], 1, "{seen}");
 }
 
@@ -608,12 +610,7 @@ async fn two_step_signs_a_saml_bearer_assertion() {
     let c = h.connection("sf", &id, "&force_refresh=true").await;
     assert_eq!(c.status, 200, "{}", c.body);
     assert_eq!(c.body["credentials"]["assertion"], assertion.as_str());
-    let seen: Value = reqwest::get(format!("http://127.0.0.1:{}/sf/stats", p.port))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen: Value = p.get("/sf/stats").await;
     assert_eq!(
         seen["assertions"], 1,
         "one assertion for both token requests: {seen}"
@@ -859,11 +856,27 @@ async fn install_crisp(
     end_user: &str,
     website_id: &str,
 ) -> (url::Url, String) {
+    install(h, "crisp", end_user, "payload", |payload| {
+        format!("/oauth/callback?state={payload}&website_id={website_id}")
+    })
+    .await
+}
+
+/// A popup install flow: starts `key`'s flow for `end_user`, reads the state the install page gets
+/// (as the query parameter `state_param`), and comes back to the server at `back(state)` with the
+/// browser's binding cookie. The install page's URL and the result page.
+async fn install(
+    h: &common::Harness,
+    key: &str,
+    end_user: &str,
+    state_param: &str,
+    back: impl Fn(&str) -> String,
+) -> (url::Url, String) {
     let token = h.session(json!({"end_user": {"id": end_user}})).await;
     let res = h
         .http
         .get(format!(
-            "{}/oauth/connect/crisp?connect_session_token={token}",
+            "{}/oauth/connect/{key}?connect_session_token={token}",
             h.base
         ))
         .send()
@@ -878,17 +891,14 @@ async fn install_crisp(
         .unwrap()
         .to_string();
     let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let payload = location
+    let state = location
         .query_pairs()
-        .find(|(k, _)| k == "payload")
+        .find(|(k, _)| k == state_param)
         .map(|(_, v)| v.into_owned())
-        .expect("the install page gets the payload");
+        .expect("the install page gets the state");
     let page = h
         .http
-        .get(format!(
-            "{}/oauth/callback?state={payload}&website_id={website_id}",
-            h.base
-        ))
+        .get(format!("{}{}", h.base, back(&state)))
         .header("cookie", cookie)
         .send()
         .await
@@ -1028,45 +1038,13 @@ async fn two_step_keeps_response_cookies_and_the_proxy_sends_them() {
     drop(p);
 }
 
-/// Sends the end user through a GitHub App install: the popup's start, then GitHub's return to the
-/// setup URL with `installation_id`, `setup_action` and the state. Returns the install page's URL
-/// and the result page.
+/// A GitHub App install for `end_user`, GitHub coming back to the setup URL with `back` (the
+/// installation id and setup action) and the state.
 async fn install_github_app(h: &common::Harness, end_user: &str, back: &str) -> (url::Url, String) {
-    let token = h.session(json!({"end_user": {"id": end_user}})).await;
-    let res = h
-        .http
-        .get(format!(
-            "{}/oauth/connect/gh-app?connect_session_token={token}",
-            h.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let state = location
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .map(|(_, v)| v.into_owned())
-        .expect("the install page gets the state");
-    let page = h
-        .http
-        .get(format!("{}/app-auth/connect?{back}&state={state}", h.base))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    (location, page)
+    install(h, "gh-app", end_user, "state", |state| {
+        format!("/app-auth/connect?{back}&state={state}")
+    })
+    .await
 }
 
 /// Issue 15, APP (GitHub App): the owner's app (id, public link, private key) on the integration;
@@ -1132,12 +1110,7 @@ async fn github_app_installs_and_fetches_installation_tokens_with_the_apps_jwt()
     let c = h.connection("gh-app", &id, "&force_refresh=true").await;
     assert_eq!(c.status, 200, "{}", c.body);
     assert_ne!(c.body["credentials"]["access_token"], first.as_str());
-    let stats: Value = reqwest::get(format!("http://127.0.0.1:{}/github/stats", p.port))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = p.get("/github/stats").await;
     assert_eq!(stats["tokenRequests"], 2, "{stats}");
 
     // An installation GitHub does not know, and an install request awaiting an owner's approval,

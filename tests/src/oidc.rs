@@ -177,20 +177,19 @@ impl OidcProvider {
 
     /// Token-endpoint requests so far.
     pub async fn token_stats(&self) -> anyhow::Result<TokenStats> {
-        let res = self
-            .http
-            .get(format!("{}/__stats", self.issuer))
-            .send()
-            .await?
-            .error_for_status()?;
-        Ok(res.json().await?)
+        self.test_endpoint("/__stats").await
     }
 
     /// The `private_key_jwt` client: its id, key id and PKCS#8 private key (`GET /__assertion_key`).
     pub async fn assertion_client(&self) -> anyhow::Result<AssertionClient> {
+        self.test_endpoint("/__assertion_key").await
+    }
+
+    /// `GET` one of the provider's test endpoints, as JSON.
+    async fn test_endpoint<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let res = self
             .http
-            .get(format!("{}/__assertion_key", self.issuer))
+            .get(format!("{}{path}", self.issuer))
             .send()
             .await?
             .error_for_status()?;

@@ -26,6 +26,27 @@ where
     connect_ui::with_browser(name, TIME_LIMIT, body).await
 }
 
+/// The ids of the form's fields of these tags (`"input, select"`), in document order.
+async fn field_ids(browser: &Browser, tags: &str) -> anyhow::Result<Vec<String>> {
+    let script = "return [...document.querySelectorAll(arguments[0])].map(e => e.id);";
+    let selector = tags
+        .split(',')
+        .map(|t| format!("#connect-form {}", t.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(browser
+        .client()
+        .execute(script, vec![selector.into()])
+        .await?
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 async fn is_disabled(browser: &Browser, css: &str) -> anyhow::Result<bool> {
     Ok(browser
         .wait_for(css)
@@ -147,34 +168,44 @@ async fn basic_form_checks_the_email_and_sends_the_selected_region() -> anyhow::
             .await?;
         browser.goto(&stack.page_url(&token, None, None)).await?;
         browser.enter_frame("#connect-ui").await?;
-        browser.click(&format!("button[data-integration=\"{BASIC}\"]")).await?;
+        browser
+            .click(&format!("button[data-integration=\"{BASIC}\"]"))
+            .await?;
         browser.wait_for("#back-button").await?;
 
         // Ordered fields: email, password, region (a select starting on its first option).
-        let ids: Vec<String> = browser
-            .client()
-            .execute(
-                "return [...document.querySelectorAll('#connect-form input, #connect-form select')].map(e => e.id);",
-                vec![],
-            )
-            .await?
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default();
+        let ids = field_ids(&browser, "input, select").await?;
         assert_eq!(
             ids,
-            ["field-credentials-username", "field-credentials-password", "field-params-region"]
+            [
+                "field-credentials-username",
+                "field-credentials-password",
+                "field-params-region"
+            ]
         );
         let region = browser.wait_for("#field-params-region").await?;
         assert_eq!(region.prop("value").await?.as_deref(), Some("us"));
 
-        browser.type_into("#field-credentials-username", "ada").await?;
-        let error = browser
-            .wait_for_text("#field-credentials-username-error", Duration::from_secs(5), |t| !t.is_empty())
+        browser
+            .type_into("#field-credentials-username", "ada")
             .await?;
-        assert_eq!(error, "This Email Address does not have the expected format");
-        browser.type_into("#field-credentials-username", "@example.com").await?;
-        browser.type_into("#field-credentials-password", "s3cret").await?;
+        let error = browser
+            .wait_for_text(
+                "#field-credentials-username-error",
+                Duration::from_secs(5),
+                |t| !t.is_empty(),
+            )
+            .await?;
+        assert_eq!(
+            error,
+            "This Email Address does not have the expected format"
+        );
+        browser
+            .type_into("#field-credentials-username", "@example.com")
+            .await?;
+        browser
+            .type_into("#field-credentials-password", "s3cret")
+            .await?;
         region.select_by_value("eu").await?;
         browser.screenshot("basic-filled").await;
         browser.click("#connect-button").await?;
@@ -478,18 +509,11 @@ async fn client_assertion_form_signs_with_a_key_it_does_not_keep() -> anyhow::Re
             .await?;
         browser.goto(&stack.page_url(&token, None, None)).await?;
         browser.enter_frame("#connect-ui").await?;
-        let key = browser.wait_for("#field-assertionOption-privateKey").await?;
+        let key = browser
+            .wait_for("#field-assertionOption-privateKey")
+            .await?;
         assert_eq!(key.prop("tagName").await?.as_deref(), Some("TEXTAREA"));
-        let ids: Vec<String> = browser
-            .client()
-            .execute(
-                "return [...document.querySelectorAll('#connect-form input, #connect-form textarea')].map(e => e.id);",
-                vec![],
-            )
-            .await?
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default();
+        let ids = field_ids(&browser, "input, textarea").await?;
         assert_eq!(
             ids,
             [
@@ -507,7 +531,10 @@ async fn client_assertion_form_signs_with_a_key_it_does_not_keep() -> anyhow::Re
             .await?;
         // A key of the right kind that the provider does not know.
         browser
-            .type_into("#field-assertionOption-privateKey", &unknown_ec_key().await?)
+            .type_into(
+                "#field-assertionOption-privateKey",
+                &unknown_ec_key().await?,
+            )
             .await?;
         let violations = connect_ui::axe_violations(&browser).await?;
         assert!(
@@ -518,7 +545,9 @@ async fn client_assertion_form_signs_with_a_key_it_does_not_keep() -> anyhow::Re
         browser.wait_for("#connect-error").await?;
         browser.screenshot("unknown-key").await;
         browser.click("#retry-button").await?;
-        let key = browser.wait_for("#field-assertionOption-privateKey").await?;
+        let key = browser
+            .wait_for("#field-assertionOption-privateKey")
+            .await?;
         key.clear().await?;
         browser
             .type_into("#field-assertionOption-privateKey", &client.private_key)

@@ -11,7 +11,7 @@
 //! presented once) gets a new assertion for every token request. Signing is `jsonwebtoken`'s.
 
 use super::jwt::{claim, normalize_pem};
-use super::template::{fill, is_unresolved, strip_credentials};
+use super::template::{fill, is_unresolved, strip_credentials, strip_value};
 use super::ModeError;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use latchkey_protocol::ErrorCode;
@@ -159,18 +159,6 @@ fn saml(spec: &AssertionSpec, replacers: &Value) -> Result<String, ModeError> {
     let fields = super::saml::SamlFields::from_block(&filled);
     super::saml::assertion(&fields, key.as_deref())
         .map_err(|e| failed(format!("the SAML assertion cannot be signed: {e}")))
-}
-
-/// `${credentials.x}` → `${x}` in every string of a nested value.
-fn strip_value(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(strip_credentials(s)),
-        Value::Array(a) => Value::Array(a.iter().map(strip_value).collect()),
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, x)| (k.clone(), strip_value(x))).collect())
-        }
-        other => other.clone(),
-    }
 }
 
 /// The signed JWT: `iat`/`exp` from now and the lifetime, the catalog's claims and header filled

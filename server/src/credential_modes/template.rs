@@ -20,6 +20,18 @@ pub fn strip_credentials(s: &str) -> String {
     s.replace("credentials.", "")
 }
 
+/// [`strip_credentials`] in every string of a nested value (parameter objects, attribute maps).
+pub fn strip_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(strip_credentials(s)),
+        Value::Array(a) => Value::Array(a.iter().map(strip_value).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), strip_value(x))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 /// The value at a dotted `path` of `v` (`a.b.0.c`), Nango's `extractValueByPath`.
 pub fn at_path<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
     if let Some(direct) = v.get(path) {

@@ -10,8 +10,8 @@
 //! the `token_response_headers` of the answers (session cookies). (Some 580 lines of code: one
 //! protocol, Nango's `getTwoStepCredentials`, kept together.)
 
-use super::template::strip_credentials;
 use super::template::{at_path, fill_alternatives, fill_value, is_unresolved, scalar};
+use super::template::{strip_credentials, strip_value};
 use super::ModeError;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::ErrorCode;
@@ -453,18 +453,6 @@ async fn send(
         })
         .unwrap_or(Value::String(text));
     Ok((answer, kept))
-}
-
-/// `${credentials.x}` → `${x}` inside nested parameter values.
-fn strip_value(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(strip_credentials(s)),
-        Value::Array(a) => Value::Array(a.iter().map(strip_value).collect()),
-        Value::Object(m) => {
-            Value::Object(m.iter().map(|(k, x)| (k.clone(), strip_value(x))).collect())
-        }
-        other => other.clone(),
-    }
 }
 
 /// Nango's `parseRawCredentials(…, 'TWO_STEP')`; an unreadable answer is a fetch error, as there.

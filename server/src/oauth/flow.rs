@@ -627,25 +627,25 @@ pub async fn complete(
         )
         .await;
     }
-    if provider.auth_mode == AuthMode::App {
-        return super::github_app::complete(
-            app,
-            (&env, &attempt, &integration, &provider),
-            connection_config,
-            &query.extra,
-            report,
-        )
-        .await;
-    }
-    if provider.auth_mode == AuthMode::InstallPlugin {
-        return super::install_plugin::complete(
-            app,
-            (&env, &attempt, &integration, &provider),
-            connection_config,
-            &query.extra,
-            report,
-        )
-        .await;
+    // Installs (a plugin, a GitHub App): no code to exchange; the return carries what they need.
+    let install = (&env, &attempt, &integration, &provider);
+    match provider.auth_mode {
+        AuthMode::App => {
+            let done =
+                super::github_app::complete(app, install, connection_config, &query.extra, report);
+            return done.await;
+        }
+        AuthMode::InstallPlugin => {
+            let done = super::install_plugin::complete(
+                app,
+                install,
+                connection_config,
+                &query.extra,
+                report,
+            );
+            return done.await;
+        }
+        _ => {}
     }
     let code = query.code.filter(|c| !c.is_empty()).ok_or_else(|| {
         FlowFailure::new(
