@@ -158,9 +158,10 @@ pub enum Credentials {
     },
 }
 
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self {
+impl Credentials {
+    /// The `type` tag: the catalog's name of the auth mode (`OAUTH2`, `API_KEY`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
             Self::OAuth2 { .. } => "OAUTH2",
             Self::ApiKey { .. } => "API_KEY",
             Self::App { .. } => "APP",
@@ -174,9 +175,14 @@ impl std::fmt::Debug for Credentials {
             Self::Tba { .. } => "TBA",
             Self::OAuth1 { .. } => "OAUTH1",
             Self::AwsSigV4 { .. } => "AWS_SIGV4",
-        };
+        }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
-            .field("type", &kind)
+            .field("type", &self.kind())
             .finish_non_exhaustive()
     }
 }

@@ -177,25 +177,6 @@ fn wire(connection: ConnectionResponse) -> serde_json::Value {
     v
 }
 
-/// The `type` tag of stored credentials (the catalog's auth-mode name).
-fn credentials_type(c: &Credentials) -> &'static str {
-    match c {
-        Credentials::OAuth2 { .. } => "OAUTH2",
-        Credentials::OAuth2Cc { .. } => "OAUTH2_CC",
-        Credentials::ApiKey { .. } => "API_KEY",
-        Credentials::Basic { .. } => "BASIC",
-        Credentials::Unauthenticated {} => "NONE",
-        Credentials::TwoStep { .. } => "TWO_STEP",
-        Credentials::Jwt { .. } => "JWT",
-        Credentials::Bill { .. } => "BILL",
-        Credentials::Signature { .. } => "SIGNATURE",
-        Credentials::Tba { .. } => "TBA",
-        Credentials::OAuth1 { .. } => "OAUTH1",
-        Credentials::AwsSigV4 { .. } => "AWS_SIGV4",
-        Credentials::App { .. } => "APP",
-    }
-}
-
 /// `POST /connections`: imports a connection whose credentials exist already (migrating from another
 /// system). Shapes as Nango: 201 with the connection; the credential type must be the provider's
 /// auth mode; an existing connection of the same id is overwritten.
@@ -223,7 +204,7 @@ pub(crate) async fn import(
                 "Provider does not exist",
             )
         })?;
-    let kind = credentials_type(&body.credentials);
+    let kind = body.credentials.kind();
     if provider.auth_mode.as_str() != kind {
         return Err(ApiError::invalid_body(
             vec!["credentials".into(), "type".into()],
