@@ -367,6 +367,37 @@ async fn setup() -> (Peer, common::Harness) {
     (p, h)
 }
 
+/// Submits credentials that connect; the connection id and the stored connection as
+/// `GET /connection` shows it.
+async fn connected(
+    h: &common::Harness,
+    route: &str,
+    key: &str,
+    query: &str,
+    body: Value,
+) -> (String, common::Reply) {
+    let r = submit(h, route, key, query, body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["connectionId"].as_str().unwrap().to_string();
+    let c = h.connection(key, &id, "").await;
+    (id, c)
+}
+
+/// Submits credentials the provider refuses: a 400 with Nango's `code`.
+async fn refused(
+    h: &common::Harness,
+    route: &str,
+    key: &str,
+    query: &str,
+    body: Value,
+    code: &str,
+) -> common::Reply {
+    let r = submit(h, route, key, query, body).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], code, "{}", r.body);
+    r
+}
+
 /// Submits credentials as the browser does, with a fresh connect session.
 async fn submit(
     h: &common::Harness,
@@ -410,9 +441,15 @@ async fn two_step_fetches_renews_single_flight_and_proxies_the_token() {
     // Wrong secret: the provider's refusal, nothing stored.
     let mut bad = good.clone();
     bad["clientSecret"] = json!("nope");
-    let r = submit(&h, "two-step", "drupal", "", bad).await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "two_step_credentials_fetch_error");
+    let r = refused(
+        &h,
+        "two-step",
+        "drupal",
+        "",
+        bad,
+        "two_step_credentials_fetch_error",
+    )
+    .await;
     assert!(!r.body.to_string().contains("nope"), "{}", r.body);
 
     // Another mode's route refuses the integration.
@@ -459,18 +496,17 @@ async fn jwt_hmac_and_ec_tokens_verify_at_the_provider_and_are_re_signed() {
     // Ghost: `id:secret`, HS256 with the hex secret; the provider's verification runs first.
     let key = format!("0123456789abcdef01234567:{}", "ab".repeat(32));
     let bad = format!("0123456789abcdef01234567:{}", "cd".repeat(32));
-    let r = submit(
+    refused(
         &h,
         "jwt",
         "ghost",
         "&params[version]=v5.0",
         json!({"type": "JWT", "privateKey": bad}),
+        "connection_test_failed",
     )
     .await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "connection_test_failed");
 
-    let r = submit(
+    let (id, c) = connected(
         &h,
         "jwt",
         "ghost",
@@ -478,9 +514,6 @@ async fn jwt_hmac_and_ec_tokens_verify_at_the_provider_and_are_re_signed() {
         json!({"type": "JWT", "privateKey": key}),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let c = h.connection("ghost", &id, "").await;
     let creds = &c.body["credentials"];
     assert_eq!(creds["type"], "JWT", "{creds}");
     assert_eq!(creds["privateKey"]["id"], "0123456789abcdef01234567");
@@ -526,16 +559,19 @@ async fn two_step_signs_a_client_assertion_with_a_key_it_does_not_keep() {
     // Someone else's key: the provider refuses the signature.
     let mut body = creds.clone();
     body["assertionOption"] = json!({"privateKey": p.other_key});
-    let r = submit(&h, "two-step", "abm", "", body).await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "two_step_credentials_fetch_error");
+    refused(
+        &h,
+        "two-step",
+        "abm",
+        "",
+        body,
+        "two_step_credentials_fetch_error",
+    )
+    .await;
 
     let mut body = creds.clone();
     body["assertionOption"] = json!({"privateKey": p.apple_key.replace('\n', "\\n")});
-    let r = submit(&h, "two-step", "abm", "", body).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let c = h.connection("abm", &id, "").await;
+    let (id, c) = connected(&h, "two-step", "abm", "", body).await;
     let stored = &c.body["credentials"];
     assert_eq!(stored["type"], "TWO_STEP", "{stored}");
     assert_eq!(stored["clientId"], "BUSINESSAPI.9703f56c");
@@ -584,14 +620,17 @@ async fn two_step_signs_a_saml_bearer_assertion() {
             .unwrap();
         String::from_utf8(out.stdout).unwrap()
     };
-    let r = submit(&h, "two-step", "sf", query, submission(&other)).await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "two_step_credentials_fetch_error");
+    refused(
+        &h,
+        "two-step",
+        "sf",
+        query,
+        submission(&other),
+        "two_step_credentials_fetch_error",
+    )
+    .await;
 
-    let r = submit(&h, "two-step", "sf", query, submission(&sap_format)).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let c = h.connection("sf", &id, "").await;
+    let (id, c) = connected(&h, "two-step", "sf", query, submission(&sap_format)).await;
     let stored = &c.body["credentials"];
     assert_eq!(stored["type"], "TWO_STEP", "{stored}");
     assert!(
@@ -626,14 +665,17 @@ async fn two_step_logs_in_over_xml() {
                       "companyId": "ACME", "userId": "xml_user", "userPassword": "user-pass"});
     let mut bad = good.clone();
     bad["userPassword"] = json!("wrong");
-    let r = submit(&h, "two-step", "intacct-xml", "", bad).await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "two_step_credentials_fetch_error");
+    refused(
+        &h,
+        "two-step",
+        "intacct-xml",
+        "",
+        bad,
+        "two_step_credentials_fetch_error",
+    )
+    .await;
 
-    let r = submit(&h, "two-step", "intacct-xml", "", good).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let c = h.connection("intacct-xml", &id, "").await;
+    let (_, c) = connected(&h, "two-step", "intacct-xml", "", good).await;
     let creds = &c.body["credentials"];
     assert_eq!(creds["token"].as_str().unwrap().len(), 36, "{creds}");
     assert_eq!(
@@ -654,14 +696,9 @@ async fn bill_logs_in_and_signature_sends_a_fresh_wsse_header() {
                        "organization_id": "org-1", "dev_key": "dev-1"});
     let mut wrong = login.clone();
     wrong["password"] = json!("x");
-    let r = submit(&h, "bill", "bill", "", wrong).await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(r.body["error"]["code"], "bill_tokens_fetch_error");
+    refused(&h, "bill", "bill", "", wrong, "bill_tokens_fetch_error").await;
 
-    let r = submit(&h, "bill", "bill", "", login).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let c = h.connection("bill", &id, "").await;
+    let (id, c) = connected(&h, "bill", "bill", "", login).await;
     let creds = &c.body["credentials"];
     assert_eq!(creds["type"], "BILL", "{creds}");
     assert_eq!(creds["organization_id"], "org-1");
@@ -695,7 +732,7 @@ async fn bill_logs_in_and_signature_sends_a_fresh_wsse_header() {
         "{}",
         r.body
     );
-    let r = submit(
+    let (id, c) = connected(
         &h,
         "signature",
         "emarsys",
@@ -703,9 +740,6 @@ async fn bill_logs_in_and_signature_sends_a_fresh_wsse_header() {
         json!({"type": "SIGNATURE", "username": "emarsys_user", "password": "emarsys-secret"}),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let c = h.connection("emarsys", &id, "").await;
     assert_eq!(c.body["credentials"]["type"], "SIGNATURE");
     assert!(c.body["credentials"]["token"]
         .as_str()
@@ -729,7 +763,7 @@ async fn tba_requests_are_oauth1_hmac_sha256_signed_with_the_realm() {
         Some(json!({"type": "TBA", "client_id": "ck-1", "client_secret": "cs-1"})),
     )
     .await;
-    let r = submit(
+    let (id, c) = connected(
         &h,
         "tba",
         "netsuite",
@@ -737,9 +771,6 @@ async fn tba_requests_are_oauth1_hmac_sha256_signed_with_the_realm() {
         json!({"token_id": "tid-1", "token_secret": "ts-1"}),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let c = h.connection("netsuite", &id, "").await;
     let creds = &c.body["credentials"];
     assert_eq!(creds["type"], "TBA", "{creds}");
     assert_eq!(creds["token_id"], "tid-1");
@@ -1015,7 +1046,7 @@ async fn two_step_uses_the_integrations_config_values_without_storing_them() {
 async fn two_step_keeps_response_cookies_and_the_proxy_sends_them() {
     let (p, h) = setup().await;
     h.create_integration("sap", "sap-local", None).await;
-    let r = submit(
+    let (id, c) = connected(
         &h,
         "two-step",
         "sap",
@@ -1023,9 +1054,6 @@ async fn two_step_keeps_response_cookies_and_the_proxy_sends_them() {
         json!({"type": "TWO_STEP", "userName": "manager", "password": "sap-pass"}),
     )
     .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let c = h.connection("sap", &id, "").await;
     let creds = &c.body["credentials"];
     let session = creds["token"].as_str().unwrap();
     assert_eq!(creds["B1SESSION"], session, "{creds}");
