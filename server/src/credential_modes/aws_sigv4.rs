@@ -255,20 +255,19 @@ async fn assume_role(
             why.chars().take(200).collect::<String>()
         )));
     }
+    // Read once; each field is looked up in the parsed answer.
+    let answer = super::xml::from_xml(&text).unwrap_or_default();
+    let field = |tag: &str| super::xml::find_text(&answer, tag);
     match (
-        xml_tag(&text, "AccessKeyId"),
-        xml_tag(&text, "SecretAccessKey"),
-        xml_tag(&text, "SessionToken"),
+        field("AccessKeyId"),
+        field("SecretAccessKey"),
+        field("SessionToken"),
     ) {
         (Some(a), Some(s), Some(t)) => Ok(Temporary {
             access_key_id: a,
             secret_access_key: s,
             session_token: t,
-            expires_at: expiry(
-                xml_tag(&text, "Expiration")
-                    .map(serde_json::Value::String)
-                    .as_ref(),
-            ),
+            expires_at: expiry(field("Expiration").map(serde_json::Value::String).as_ref()),
         }),
         _ => Err(sts_failed(
             "STS returned a response but credentials could not be parsed",
