@@ -114,19 +114,12 @@ fn replacers(
     option: &Map<String, Value>,
     connection_config: &BTreeMap<String, String>,
 ) -> Value {
-    let mut replacers = dynamic.clone();
-    replacers.remove("assertion");
-    replacers.insert(
-        "connectionConfig".into(),
-        Value::Object(
-            connection_config
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-                .collect(),
-        ),
-    );
-    replacers.insert("assertionOption".into(), Value::Object(option.clone()));
-    Value::Object(replacers)
+    let mut replacers = super::two_step::replacers(dynamic, connection_config, &[]);
+    if let Value::Object(r) = &mut replacers {
+        r.remove("assertion");
+        r.insert("assertionOption".into(), Value::Object(option.clone()));
+    }
+    replacers
 }
 
 /// The key a template names, filled; an error when it names one that was not given.
@@ -164,10 +157,9 @@ fn saml(spec: &AssertionSpec, replacers: &Value) -> Result<String, ModeError> {
 /// The signed JWT: `iat`/`exp` from now and the lifetime, the catalog's claims and header filled
 /// from the submitted fields, the connection config and `assertionOption`.
 fn sign(spec: &AssertionSpec, replacers: &Value, now: i64) -> Result<String, ModeError> {
-    let replacers = replacers.clone();
     let mut header = Map::new();
     for (k, v) in &spec.header {
-        if let Some(v) = claim(v, &replacers) {
+        if let Some(v) = claim(v, replacers) {
             header.insert(k.clone(), v);
         }
     }
@@ -186,12 +178,12 @@ fn sign(spec: &AssertionSpec, replacers: &Value, now: i64) -> Result<String, Mod
     claims.insert("iat".into(), now.into());
     claims.insert("exp".into(), (now + spec.lifetime_secs()).into());
     for (k, v) in &spec.payload {
-        if let Some(v) = claim(v, &replacers) {
+        if let Some(v) = claim(v, replacers) {
             claims.insert(k.clone(), v);
         }
     }
 
-    let pem = key_material(&spec.key, &replacers)?;
+    let pem = key_material(&spec.key, replacers)?;
     let pem = normalize_pem(&pem);
     let key = match alg {
         Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(pem.as_bytes()),

@@ -258,7 +258,7 @@ pub async fn fetch(
 }
 
 /// The submitted fields, `connectionConfig`, and the previous steps' answers (`step1`, …).
-fn replacers(
+pub(super) fn replacers(
     dynamic: &Map<String, Value>,
     config: &BTreeMap<String, String>,
     steps: &[Value],
