@@ -5,8 +5,8 @@
 //! every event it receives. Connect sessions are created over REST with the secret key, so each test
 //! chooses its own (allowed integrations, presets, reconnect). The credential modes' local providers
 //! (`server/tests/node/credential-modes-peer.mjs`: a Bill login, a GitHub App's install page and
-//! token endpoint, a plugin marketplace) run beside them. Also: axe-core injection for the
-//! accessibility checks.
+//! token endpoint, a plugin marketplace) run beside them; [`UiStack::start_with_protocol_peers`] adds
+//! the OAuth 1.0a, MCP and AWS peers. Also: axe-core injection for the accessibility checks.
 
 use crate::node_peer::NodePeer;
 use crate::oidc::{OidcOptions, OidcProvider};
@@ -39,6 +39,124 @@ pub const BILL: &str = "test-bill";
 pub const GITHUB_APP: &str = "test-github-app";
 /// Issue 15: a Crisp-like plugin install (INSTALL_PLUGIN).
 pub const PLUGIN: &str = "test-plugin";
+/// Issue 15, with [`UiStack::start_with_protocol_peers`]: OAuth 1.0a against `tests/oauth1/server.mjs`.
+pub const OAUTH1: &str = "test-oauth1";
+/// Issue 15, with [`UiStack::start_with_protocol_peers`]: a generic MCP server whose authorization
+/// server is discovered from the URL the user enters (`tests/mcp/server.mjs`).
+pub const MCP_GENERIC: &str = "test-mcp-generic";
+/// Issue 15, with [`UiStack::start_with_protocol_peers`]: AWS SigV4 against the local AWS
+/// (`server/tests/node/aws-sigv4-peer.mjs`), built-in STS mode.
+pub const AWS: &str = "test-aws-sigv4";
+
+/// The OAuth 1.0a consumer the local OAuth 1.0a provider expects.
+const OAUTH1_CONSUMER: (&str, &str) = ("latchkey-consumer", "consumer-secret");
+
+/// The providers whose protocols need a peer of their own (OAuth 1.0a, MCP authorization, AWS), for
+/// the tests that connect them through the Connect UI; the others do without these three processes.
+pub struct ProtocolPeers {
+    pub oauth1: NodePeer,
+    /// `ready`: the authorization server's issuer, then the MCP server's URL.
+    pub mcp: NodePeer,
+    /// `ready`: base URL, then the owner's long-lived access key id and secret.
+    pub aws: NodePeer,
+}
+
+impl ProtocolPeers {
+    async fn start() -> anyhow::Result<Self> {
+        let (oauth1, mcp, aws) = tokio::try_join!(
+            NodePeer::start(
+                "oauth1 provider",
+                "tests/oauth1/server.mjs",
+                &[
+                    "--consumer-key",
+                    OAUTH1_CONSUMER.0,
+                    "--consumer-secret",
+                    OAUTH1_CONSUMER.1
+                ],
+            ),
+            NodePeer::start("mcp auth server", "tests/mcp/server.mjs", &[]),
+            NodePeer::start(
+                "local AWS",
+                "server/tests/node/aws-sigv4-peer.mjs",
+                &["--ready"]
+            ),
+        )?;
+        anyhow::ensure!(mcp.ready.len() == 2, "MCP READY line: {:?}", mcp.ready);
+        anyhow::ensure!(aws.ready.len() == 3, "AWS READY line: {:?}", aws.ready);
+        Ok(Self { oauth1, mcp, aws })
+    }
+
+    /// The MCP server's URL, which the user types into the generic MCP form.
+    pub fn mcp_url(&self) -> &str {
+        &self.mcp.ready[1]
+    }
+
+    /// The local AWS's base URL.
+    pub fn aws_base(&self) -> &str {
+        &self.aws.ready[0]
+    }
+
+    fn providers_yaml(&self) -> String {
+        let oauth1 = &self.oauth1.ready[0];
+        let aws = self.aws_base();
+        format!(
+            r#"
+test-oauth1:
+    display_name: Test OAuth1
+    auth_mode: OAUTH1
+    request_url: {oauth1}/oauth/request_token
+    request_params: {{ x_auth_access_type: write }}
+    authorization_url: {oauth1}/oauth/authorize
+    token_url: {oauth1}/oauth/access_token
+    signature_method: HMAC-SHA1
+    proxy: {{ base_url: '{oauth1}' }}
+test-mcp-generic:
+    display_name: Test MCP
+    auth_mode: MCP_OAUTH2_GENERIC
+    connection_config:
+        mcp_server_url:
+            type: string
+            title: MCP Server URL
+            pattern: '^https?://[a-zA-Z0-9.-]+(?::[0-9]+)?(?:/.*)?$'
+    proxy: {{ base_url: '${{connectionConfig.mcp_server_url}}' }}
+test-aws-sigv4:
+    display_name: Test AWS
+    auth_mode: AWS_SIGV4
+    proxy:
+        base_url: {aws}/svc/${{connectionConfig.service}}/${{connectionConfig.region}}
+    credentials:
+        role_arn: {{type: string, title: IAM Role ARN, pattern: '^arn:aws:iam::[0-9]{{12}}:role/.+$'}}
+    connection_config:
+        region: {{type: string, title: AWS Region, optional: true}}
+        service: {{type: string, title: '', automated: true}}
+    integration_config:
+        service: {{type: string, title: AWS Service, pattern: '^[a-z0-9-]+$', order: 1}}
+        defaultRegion: {{type: string, title: Default AWS Region, optional: true}}
+        stsMode: {{type: string, title: STS Mode, enum: [builtin, custom], default_value: builtin, optional: true}}
+        awsAccessKeyId: {{type: string, title: AWS Access Key ID, secret: true, optional: true}}
+        awsSecretAccessKey: {{type: string, title: AWS Secret Access Key, secret: true, optional: true}}
+"#
+        )
+    }
+
+    async fn create_integrations(&self, server: &LatchkeyServer) -> anyhow::Result<()> {
+        server
+            .create_integration(&json!({"provider": OAUTH1, "unique_key": OAUTH1,
+                "credentials": {"type": "OAUTH1", "client_id": OAUTH1_CONSUMER.0,
+                    "client_secret": OAUTH1_CONSUMER.1}}))
+            .await?;
+        server
+            .create_integration(&json!({"provider": MCP_GENERIC, "unique_key": MCP_GENERIC}))
+            .await?;
+        server
+            .create_integration(&json!({"provider": AWS, "unique_key": AWS,
+                "integration_config": {"service": "execute-api", "defaultRegion": "eu-west-1",
+                    "stsMode": "builtin", "awsAccessKeyId": self.aws.ready[1],
+                    "awsSecretAccessKey": self.aws.ready[2]}}))
+            .await?;
+        Ok(())
+    }
+}
 
 /// The test providers served by the credential modes' local provider at `base`.
 fn credential_peer_providers_yaml(base: &str) -> String {
@@ -239,11 +357,23 @@ pub struct UiStack {
     pub oidc: OidcProvider,
     /// The credential modes' local providers; its base URL is `ready[0]`.
     pub modes: NodePeer,
+    /// With [`Self::start_with_protocol_peers`] only.
+    pub protocols: Option<ProtocolPeers>,
     http: reqwest::Client,
 }
 
 impl UiStack {
     pub async fn start() -> anyhow::Result<Self> {
+        Self::launch(None).await
+    }
+
+    /// [`Self::start`] plus the OAuth 1.0a, MCP and AWS peers and their providers ([`OAUTH1`],
+    /// [`MCP_GENERIC`], [`AWS`]).
+    pub async fn start_with_protocol_peers() -> anyhow::Result<Self> {
+        Self::launch(Some(ProtocolPeers::start().await?)).await
+    }
+
+    async fn launch(protocols: Option<ProtocolPeers>) -> anyhow::Result<Self> {
         let reserved = ReservedServer::bind().await?;
         let oidc = OidcProvider::start(OidcOptions::new(reserved.callback_url())).await?;
         let oidc_port = reqwest::Url::parse(oidc.issuer())?
@@ -257,12 +387,26 @@ impl UiStack {
         .await?;
         let modes_base = modes.ready.first().context("peer URL")?.clone();
         let yaml = format!(
-            "{}{}{}",
+            "{}{}{}{}",
             local_oidc_provider_yaml(oidc.issuer()),
             test_providers_yaml(oidc_port),
-            credential_peer_providers_yaml(&modes_base)
+            credential_peer_providers_yaml(&modes_base),
+            protocols
+                .as_ref()
+                .map(ProtocolPeers::providers_yaml)
+                .unwrap_or_default()
         );
-        let server = reserved.start(Some(&yaml)).await?;
+        let sts = protocols.as_ref().map(|p| format!("{}/sts", p.aws_base()));
+        let server = reserved
+            .start_configured(Some(&yaml), |config| {
+                if let Some(sts) = sts {
+                    config.aws_sts_url = sts;
+                }
+            })
+            .await?;
+        if let Some(protocols) = &protocols {
+            protocols.create_integrations(&server).await?;
+        }
         let http = reqwest::Client::new();
         // The install pages send the user back to this server, as an app's setup URL would.
         http.post(format!("{modes_base}/__setup"))
@@ -321,6 +465,7 @@ impl UiStack {
             server,
             oidc,
             modes,
+            protocols,
             http,
         })
     }
@@ -494,8 +639,22 @@ where
     F: FnOnce(std::sync::Arc<UiStack>, std::sync::Arc<crate::browser::Browser>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    with_stack(name, time_limit, UiStack::start(), body).await
+}
+
+/// [`with_browser`] on a stack the caller starts (e.g. [`UiStack::start_with_protocol_peers`]).
+pub async fn with_stack<F, Fut>(
+    name: &str,
+    time_limit: std::time::Duration,
+    stack: impl std::future::Future<Output = anyhow::Result<UiStack>>,
+    body: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(std::sync::Arc<UiStack>, std::sync::Arc<crate::browser::Browser>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     crate::require_web_build()?;
-    let stack = std::sync::Arc::new(UiStack::start().await?);
+    let stack = std::sync::Arc::new(stack.await?);
     let browser =
         std::sync::Arc::new(crate::browser::Browser::start(&format!("connect-ui/{name}")).await?);
     let outcome = tokio::time::timeout(time_limit, body(stack.clone(), browser.clone()))

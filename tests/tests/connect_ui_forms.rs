@@ -2,13 +2,14 @@
 //! an API key with pattern validation (single-integration jump, no list), a basic-auth form with an
 //! email format and an enum select reached from the list, a keyboard-only API-key connection, and the
 //! JWT, TBA, OAuth2 client-credentials, SIGNATURE, TWO_STEP client-assertion and BILL forms of issue
-//! 15, and its install flows in the popup (a GitHub App, a plugin).
+//! 15, its install flows in the popup (a GitHub App, a plugin), and OAuth 1.0a, generic MCP and AWS
+//! SigV4 against their own peers.
 //! Screenshots go to tests/artifacts/connect-ui/<test>/.
 
 use latchkey_tests::browser::Browser;
 use latchkey_tests::connect_ui::{
-    self, UiStack, API_KEY, BASIC, BILL, CLIENT_ASSERTION, CLIENT_CREDENTIALS, GITHUB_APP, JWT,
-    PLUGIN, SIGNATURE, TBA,
+    self, UiStack, API_KEY, AWS, BASIC, BILL, CLIENT_ASSERTION, CLIENT_CREDENTIALS, GITHUB_APP,
+    JWT, MCP_GENERIC, OAUTH1, PLUGIN, SIGNATURE, TBA,
 };
 use serde_json::json;
 use std::future::Future;
@@ -680,5 +681,130 @@ async fn install_flows_in_the_popup_connect_a_github_app_and_a_plugin() -> anyho
         }
         Ok(())
     })
+    .await
+}
+
+/// Issue 15: the protocols with peers of their own, through the Connect UI, each screen axe-clean.
+/// OAuth 1.0a: the popup runs request token → authorization → access token (every signature checked
+/// by the npm `oauth-1.0a` provider). Generic MCP: the user types the MCP server's URL, the server
+/// discovers its authorization server (RFC 9728/8414), registers a client (RFC 7591) and the popup
+/// signs in; the token it stores is one the MCP server accepts. AWS SigV4: the user's role ARN (its
+/// format checked in the form), STS AssumeRole signed with the integration owner's key on the local
+/// AWS, temporary credentials stored.
+#[tokio::test]
+async fn oauth1_mcp_and_aws_sigv4_connect_through_the_connect_ui() -> anyhow::Result<()> {
+    let stack = UiStack::start_with_protocol_peers();
+    connect_ui::with_stack(
+        "protocols",
+        TIME_LIMIT,
+        stack,
+        |stack, browser| async move {
+            let peers = stack.protocols.as_ref().expect("protocol peers");
+            let open = |key: &'static str| {
+                let (stack, browser) = (stack.clone(), browser.clone());
+                async move {
+                    let token = stack
+                        .session(json!({"allowed_integrations": [key]}))
+                        .await?;
+                    browser.goto(&stack.page_url(&token, None, None)).await?;
+                    browser.enter_frame("#connect-ui").await?;
+                    browser.wait_for("#connect-button").await?;
+                    anyhow::Ok(())
+                }
+            };
+            let connected = |key: &'static str| {
+                let (stack, browser) = (stack.clone(), browser.clone());
+                async move {
+                    browser
+                        .wait_for_within("#connect-success", Duration::from_secs(30))
+                        .await?;
+                    browser.screenshot(key).await;
+                    browser.leave_frames().await?;
+                    let id = connect_ui::connected_id(&browser).await?;
+                    let c = stack.server.get_connection(&id, key).await?;
+                    anyhow::Ok((
+                        serde_json::to_value(&c.credentials)?,
+                        serde_json::to_value(&c.connection_config)?,
+                    ))
+                }
+            };
+            let axe = |screen: &'static str| {
+                let browser = browser.clone();
+                async move {
+                    let violations = connect_ui::axe_violations(&browser).await?;
+                    anyhow::ensure!(violations.is_empty(), "axe on {screen}: {violations:#?}");
+                    anyhow::Ok(())
+                }
+            };
+
+            open(OAUTH1).await?;
+            axe("the OAuth 1.0a screen").await?;
+            browser.click("#connect-button").await?;
+            let (credentials, _) = connected(OAUTH1).await?;
+            assert_eq!(credentials["type"], "OAUTH1", "{credentials}");
+            assert!(
+                !credentials["oauth_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty(),
+                "{credentials}"
+            );
+
+            open(MCP_GENERIC).await?;
+            browser
+                .type_into("#field-params-mcp_server_url", "not a url")
+                .await?;
+            browser
+                .wait_for_text(
+                    "#field-params-mcp_server_url-error",
+                    Duration::from_secs(5),
+                    |t| t.contains("expected format"),
+                )
+                .await?;
+            let input = browser.wait_for("#field-params-mcp_server_url").await?;
+            input.clear().await?;
+            input.send_keys(peers.mcp_url()).await?;
+            axe("the MCP form").await?;
+            browser.click("#connect-button").await?;
+            let (credentials, config) = connected(MCP_GENERIC).await?;
+            assert_eq!(config["mcp_server_url"], peers.mcp_url(), "{config}");
+            let token = credentials["access_token"].as_str().unwrap_or_default();
+            let answer = reqwest::Client::new()
+                .get(peers.mcp_url())
+                .bearer_auth(token)
+                .send()
+                .await?;
+            assert_eq!(
+                answer.status(),
+                200,
+                "the MCP server takes the stored token"
+            );
+
+            open(AWS).await?;
+            browser
+                .type_into(
+                    "#field-credentials-role_arn",
+                    "arn:aws:iam::123456789012:role/Latchkey",
+                )
+                .await?;
+            browser
+                .type_into("#field-params-region", "eu-central-1")
+                .await?;
+            axe("the AWS form").await?;
+            browser.click("#connect-button").await?;
+            let (credentials, config) = connected(AWS).await?;
+            assert_eq!(credentials["type"], "AWS_SIGV4", "{credentials}");
+            assert_eq!(config["region"], "eu-central-1", "{config}");
+            let issued: serde_json::Value = reqwest::get(format!("{}/stats", peers.aws_base()))
+                .await?
+                .json()
+                .await?;
+            assert_eq!(
+                issued["issued"], 1,
+                "one AssumeRole on the local AWS: {issued}"
+            );
+            Ok(())
+        },
+    )
     .await
 }

@@ -7,7 +7,8 @@
 //                            `x-api-key` checked → JSON temporary credentials (custom STS mode)
 //   *    /svc/...            the signed service (execute-api): echoes what it verified
 //   GET  /stats              how many temporary credentials were issued
-// Started by server/tests/aws_sigv4.rs; prints one JSON line with its port.
+// Started by server/tests/aws_sigv4.rs (one JSON line with its port) and by the Connect UI e2e
+// stack (tests/src/connect_ui.rs, `--ready`).
 import http from 'node:http';
 import crypto from 'node:crypto';
 import aws4 from 'aws4';
@@ -129,8 +130,15 @@ const server = http.createServer(async (req, res) => {
   }
 });
 
+// `--ready` (the e2e harness's NodePeer): `READY <base URL> <owner key id> <owner secret>`, and the
+// process lives until killed; otherwise one JSON line and exit when stdin closes (server tests).
+const ready = process.argv.includes('--ready');
 server.listen(0, '127.0.0.1', () => {
-  console.log(JSON.stringify({ port: server.address().port, owner: OWNER, stsApiKey: STS_API_KEY }));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  if (ready) console.log(`READY ${base} ${OWNER.accessKeyId} ${OWNER.secretAccessKey}`);
+  else console.log(JSON.stringify({ port: server.address().port, owner: OWNER, stsApiKey: STS_API_KEY }));
 });
-process.stdin.on('end', () => process.exit(0));
-process.stdin.resume();
+if (!ready) {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
+}
