@@ -167,7 +167,7 @@ pub fn is_supported(mode: &AuthMode) -> bool {
 
 /// Modes connected in the provider's popup: OAuth2, the MCP modes (whose generic variant asks for
 /// the MCP server URL in its `connection_config` form first), OAuth 1.0a, a plugin install and a
-/// GitHub App install.
+/// GitHub App install (with the user's authorization too, `CUSTOM`).
 pub fn is_popup(mode: &AuthMode) -> bool {
     matches!(
         mode,
@@ -177,6 +177,7 @@ pub fn is_popup(mode: &AuthMode) -> bool {
             | AuthMode::Oauth1
             | AuthMode::InstallPlugin
             | AuthMode::App
+            | AuthMode::Custom
     )
 }
 
@@ -441,6 +442,7 @@ mod tests {
         assert_eq!(names(&aws), ["role_arn"]);
         assert!(is_supported(&AuthMode::AwsSigV4) && is_popup(&AuthMode::InstallPlugin));
         assert!(is_popup(&AuthMode::App));
+        assert!(is_popup(&AuthMode::Custom));
     }
 
     #[test]

@@ -284,6 +284,7 @@ pub fn auth_mode(value: &str) -> AuthMode {
         "AWS_SIGV4" => AuthMode::AwsSigV4,
         "INSTALL_PLUGIN" => AuthMode::InstallPlugin,
         "APP" => AuthMode::App,
+        "CUSTOM" => AuthMode::Custom,
         other => AuthMode::Other(other.to_owned()),
     }
 }
@@ -493,11 +494,12 @@ mod tests {
             AuthMode::AwsSigV4,
             AuthMode::InstallPlugin,
             AuthMode::App,
+            AuthMode::Custom,
         ] {
             let name = serde_json::to_value(&mode).unwrap();
             assert_eq!(auth_mode(name.as_str().unwrap()), mode);
         }
-        assert_eq!(auth_mode("CUSTOM"), AuthMode::Other("CUSTOM".into()));
+        assert_eq!(auth_mode("NEW_MODE"), AuthMode::Other("NEW_MODE".into()));
         let provider =
             read_provider(&json!({"display_name": "GitHub", "auth_mode": "OAUTH2", "proxy": {}}))
                 .unwrap();

@@ -136,6 +136,15 @@ pub enum Credentials {
         /// The app JWT the token was fetched with (valid ten minutes).
         #[serde(rename = "jwtToken", default, skip_serializing_if = "Option::is_none")]
         jwt_token: Option<String>,
+        /// `CUSTOM` (`github-app-oauth`): the user's own OAuth2 credentials (`{"type": "OAUTH2", …}`),
+        /// sealed with the installation token; `GET /connection` shows them as
+        /// `connection_config.userCredentials`, where Nango keeps them.
+        #[serde(
+            rename = "userCredentials",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        user_credentials: Option<serde_json::Value>,
     },
     /// `AWS_SIGV4`: temporary credentials STS issued for the customer's IAM role (Nango's
     /// `AwsSigV4Credentials`); every proxied request is SigV4-signed with them, and they are fetched

@@ -86,6 +86,9 @@ pub enum AuthMode {
     /// A GitHub App: the end user installs the owner's app; the server fetches installation tokens
     /// with the app's JWT.
     App,
+    /// A GitHub App that also authorizes the user (`github-app-oauth`): the install page asks for the
+    /// user's OAuth consent too; the connection holds the installation token and the user's token.
+    Custom,
     #[serde(untagged)]
     Other(String),
 }
@@ -102,6 +105,7 @@ impl AuthMode {
                 | Self::McpOauth2
                 | Self::InstallPlugin
                 | Self::App
+                | Self::Custom
         )
     }
 
@@ -130,6 +134,7 @@ impl AuthMode {
             Self::Oauth1 => "OAUTH1",
             Self::InstallPlugin => "INSTALL_PLUGIN",
             Self::App => "APP",
+            Self::Custom => "CUSTOM",
             Self::Other(name) => name,
         }
     }
@@ -158,13 +163,15 @@ mod tests {
             AuthMode::Oauth1,
             AuthMode::InstallPlugin,
             AuthMode::App,
+            AuthMode::Custom,
         ] {
             assert_eq!(serde_json::to_value(&mode).unwrap(), mode.as_str());
         }
         let other: AuthMode = serde_json::from_str("\"OAUTH1\"").unwrap();
         assert_eq!(other.as_str(), "OAUTH1");
         assert_eq!(AuthMode::parse("OAUTH2_CC"), AuthMode::Oauth2Cc);
-        assert_eq!(AuthMode::parse("CUSTOM").as_str(), "CUSTOM");
+        assert_eq!(AuthMode::parse("CUSTOM"), AuthMode::Custom);
+        assert_eq!(AuthMode::parse("SOMETHING_NEW").as_str(), "SOMETHING_NEW");
         assert!(AuthMode::parse("TBA").holds_app_credentials());
         assert!(!AuthMode::parse("OAUTH2_CC").holds_app_credentials());
     }

@@ -214,6 +214,18 @@ github-app-local:
     connection_config:
         appPublicLink: {{type: string, title: App Public Link, automated: true}}
         installation_id: {{type: string, title: Installation ID, automated: true}}
+github-app-oauth-local:
+    display_name: GitHub App OAuth (local)
+    auth_mode: CUSTOM
+    authorization_url: ${{connectionConfig.appPublicLink}}/installations/new
+    token_url:
+        OAUTH2: {base}/github/login/oauth/access_token?ttl=600
+        APP: {base}/github/app/installations/${{connectionConfig.installation_id}}/access_tokens
+    proxy:
+        base_url: {base}/github/api
+    connection_config:
+        appPublicLink: {{type: string, title: App Public Link, automated: true}}
+        installation_id: {{type: string, title: Installation ID, automated: true}}
 sf-local:
     display_name: SAP SuccessFactors (local)
     auth_mode: TWO_STEP
@@ -1166,4 +1178,156 @@ async fn github_app_installs_and_fetches_installation_tokens_with_the_apps_jwt()
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "https://github.com");
+}
+
+/// Issue 15, CUSTOM (`github-app-oauth`): a GitHub App that requests the user's authorization during
+/// installation. The integration holds the app's OAuth client and the app; GitHub's return carries a
+/// code (exchanged for the user's token) and the installation id (an installation token fetched with
+/// the app's JWT). The connection holds both: the installation token as `APP` credentials, the
+/// user's in `connection_config.userCredentials` (refresh token shown only when asked), the login as
+/// `handle`; renewals renew both (the user token here lives ten minutes, inside the refresh window,
+/// so every read renews).
+/// An installation an organization owner must approve comes back without an id: pending, the user's
+/// token only.
+#[tokio::test]
+async fn github_app_with_user_authorization_keeps_the_installation_and_the_user_token() {
+    let (p, h) = setup().await;
+    h.http
+        .post(format!("http://127.0.0.1:{}/__setup", p.port))
+        .json(&json!({"server": h.base}))
+        .send()
+        .await
+        .unwrap();
+    let create = |key: &str, link: &str, app_id: Option<&str>| {
+        let mut credentials = json!({"type": "CUSTOM", "client_id": "Iv1.latchkeytest",
+            "client_secret": "gh-oauth-secret", "private_key": p.github_app_key,
+            "app_link": format!("http://127.0.0.1:{}/github/apps/{link}", p.port)});
+        if let Some(id) = app_id {
+            credentials["app_id"] = id.into();
+        }
+        h.backend(
+            Method::POST,
+            "/integrations",
+            Some(
+                json!({"provider": "github-app-oauth-local", "unique_key": key,
+                        "credentials": credentials}),
+            ),
+        )
+    };
+    let r = create("gh-oauth", "latchkey-oauth", None).await;
+    assert_eq!(r.body["error"]["code"], "invalid_body", "{}", r.body);
+    for (key, link) in [
+        ("gh-oauth", "latchkey-oauth"),
+        ("gh-oauth-approval", "latchkey-oauth-approval"),
+    ] {
+        let r = create(key, link, Some("123456")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    // The app's key stays on the server.
+    let r = h
+        .backend(
+            Method::GET,
+            "/integrations/gh-oauth?include=credentials",
+            None,
+        )
+        .await;
+    assert!(!r.body.to_string().contains("PRIVATE KEY"), "{}", r.body);
+
+    let id = authorize_on_github(&h, "gh-oauth", "u1").await;
+    let c = h.connection("gh-oauth", &id, "").await;
+    let (creds, config) = (&c.body["credentials"], &c.body["connection_config"]);
+    assert_eq!(creds["type"], "APP", "{}", c.body);
+    assert!(creds["access_token"].as_str().unwrap().starts_with("ghs_"));
+    assert!(creds.get("userCredentials").is_none(), "{creds}");
+    assert_eq!(config["installation_id"], "4242");
+    assert_eq!(config["app_id"], "123456");
+    assert_eq!(config["handle"], "octo-user");
+    assert_eq!(config["userCredentials"]["type"], "OAUTH2", "{config}");
+    let user_token = config["userCredentials"]["access_token"].as_str().unwrap();
+    assert!(user_token.starts_with("ghu_"), "{config}");
+    assert!(config["userCredentials"].get("refresh_token").is_none());
+    let c = h.connection("gh-oauth", &id, "&refresh_token=true").await;
+    let first_app = c.body["credentials"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = &c.body["connection_config"]["userCredentials"];
+    assert!(user["refresh_token"].as_str().unwrap().starts_with("ghr_"));
+    let stats: Value = p.get("/github/user-stats").await;
+    assert_eq!(stats["authorization_code"], 1, "{stats}");
+    // The user token lives ten minutes, inside the 15-minute refresh window: each read so far
+    // renewed it (with a new installation token), as Nango does for tokens that short.
+    assert_eq!(stats["refresh_token"], 2, "{stats}");
+    assert_ne!(user["access_token"], user_token);
+    let res = proxy(&h, "gh-oauth", &id, "/installation/repositories")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the proxy sends the installation token");
+    let c = h.connection("gh-oauth", &id, "&force_refresh=true").await;
+    assert_ne!(c.body["credentials"]["access_token"], first_app.as_str());
+
+    // Awaiting an organization owner's approval: pending, with the user's token.
+    let id = authorize_on_github(&h, "gh-oauth-approval", "u2").await;
+    let c = h.connection("gh-oauth-approval", &id, "").await;
+    assert_eq!(c.body["credentials"]["type"], "OAUTH2", "{}", c.body);
+    assert_eq!(c.body["connection_config"]["pending"], "true");
+    assert_eq!(c.body["connection_config"]["handle"], "octo-user");
+    assert!(c.body["connection_config"].get("installation_id").is_none());
+}
+
+/// A GitHub App install with user authorization, as a browser runs it: our popup start, GitHub's
+/// install page (the local one signs the user in and installs at once), its return to the callback
+/// with the binding cookie; the new connection's id.
+async fn authorize_on_github(h: &common::Harness, key: &str, end_user: &str) -> String {
+    let token = h.session(json!({"end_user": {"id": end_user}})).await;
+    let res = h
+        .http
+        .get(format!(
+            "{}/oauth/connect/{key}?connect_session_token={token}",
+            h.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let install = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(install.contains("/installations/new?state="), "{install}");
+    let res = h.http.get(&install).send().await.unwrap();
+    assert_eq!(res.status(), 302);
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    let page = h
+        .http
+        .get(&back)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("nango_oauth_callback_success"), "{page}");
+    let list = h.backend(Method::GET, "/connections", None).await;
+    list.body["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["provider_config_key"] == key && c["end_user"]["id"] == end_user)
+        .or_else(|| {
+            list.body["connections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["provider_config_key"] == key)
+        })
+        .and_then(|c| c["connection_id"].as_str())
+        .expect("the new connection")
+        .to_string()
 }

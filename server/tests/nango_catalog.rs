@@ -381,8 +381,8 @@ async fn key_pairs() -> KeyPairs {
 }
 
 /// Issue 15: every non-alias provider of Nango's popup modes served by `authpop` (MCP_OAUTH2,
-/// MCP_OAUTH2_GENERIC, OAUTH1, INSTALL_PLUGIN; and APP, `github-app`, an alias with a mode of its
-/// own) starts its flow. Outbound requests go to a closed local port (an
+/// MCP_OAUTH2_GENERIC, OAUTH1, INSTALL_PLUGIN; and APP and CUSTOM, `github-app` and
+/// `github-app-oauth`, aliases with a mode of their own) starts its flow. Outbound requests go to a closed local port (an
 /// explicit egress proxy), so a flow that must reach the provider first (dynamic client
 /// registration, metadata discovery, an OAuth 1.0a request token) fails with an upstream error; one
 /// that needs no network (an MCP provider with a static client, a plugin install page) redirects. None
@@ -404,13 +404,15 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
         "OAUTH1",
         "INSTALL_PLUGIN",
         "APP",
+        "CUSTOM",
     ];
     let keys = key_pairs().await;
     let mut counts: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for (name, entry) in &nango {
         let mode = entry["auth_mode"].as_str().unwrap_or_default();
-        // `github-app` is an alias of `github` with a mode of its own.
-        if (entry.get("alias").is_some() && mode != "APP") || !modes.contains(&mode) {
+        // `github-app` and `github-app-oauth` are aliases of `github` with a mode of their own.
+        let own_mode = matches!(mode, "APP" | "CUSTOM");
+        if (entry.get("alias").is_some() && !own_mode) || !modes.contains(&mode) {
             continue;
         }
         let credentials = match (mode, entry["client_registration"].as_str()) {
@@ -420,6 +422,9 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
             ("INSTALL_PLUGIN", _) => Some(json!({"type": "INSTALL_PLUGIN", "client_id": "pid",
                 "client_secret": "pkey", "app_link": "https://plugins.example.com/install"})),
             ("APP", _) => Some(json!({"type": "APP", "app_id": "123456",
+                "app_link": "https://github.com/apps/latchkey", "private_key": keys.rsa})),
+            ("CUSTOM", _) => Some(json!({"type": "CUSTOM", "client_id": "Iv1.ci",
+                "client_secret": "cs", "app_id": "123456",
                 "app_link": "https://github.com/apps/latchkey", "private_key": keys.rsa})),
             ("MCP_OAUTH2", Some("static")) => {
                 Some(json!({"type": "MCP_OAUTH2", "client_id": "ci", "client_secret": "cs"}))
@@ -479,9 +484,10 @@ async fn nangos_mcp_and_oauth1_providers_start_their_flows() {
             per_mode("MCP_OAUTH2_GENERIC"),
             per_mode("OAUTH1"),
             per_mode("INSTALL_PLUGIN"),
-            per_mode("APP")
+            per_mode("APP"),
+            per_mode("CUSTOM")
         ),
-        (30, 2, 4, 1, 1),
+        (30, 2, 4, 1, 1, 1),
         "{counts:?}"
     );
 }

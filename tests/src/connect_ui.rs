@@ -37,6 +37,9 @@ pub const CLIENT_ASSERTION: &str = "test-client-assertion";
 pub const BILL: &str = "test-bill";
 /// Issue 15: a GitHub App (APP): its install page sends the user back with an installation id.
 pub const GITHUB_APP: &str = "test-github-app";
+/// Issue 15: a GitHub App that requests the user's authorization during installation (CUSTOM):
+/// its install page sends the user back with a code and an installation id.
+pub const GITHUB_APP_OAUTH: &str = "test-github-app-oauth";
 /// Issue 15: a Crisp-like plugin install (INSTALL_PLUGIN).
 pub const PLUGIN: &str = "test-plugin";
 /// Issue 15, with [`UiStack::start_with_protocol_peers`]: OAuth 1.0a against `tests/oauth1/server.mjs`.
@@ -173,6 +176,18 @@ test-github-app:
     auth_mode: APP
     authorization_url: ${{connectionConfig.appPublicLink}}/installations/new
     token_url: {base}/github/app/installations/${{connectionConfig.installation_id}}/access_tokens
+    proxy:
+        base_url: {base}/github/api
+    connection_config:
+        appPublicLink: {{type: string, title: App Public Link, automated: true}}
+        installation_id: {{type: string, title: Installation ID, automated: true}}
+test-github-app-oauth:
+    display_name: Test GitHub App OAuth
+    auth_mode: CUSTOM
+    authorization_url: ${{connectionConfig.appPublicLink}}/installations/new
+    token_url:
+        OAUTH2: {base}/github/login/oauth/access_token
+        APP: {base}/github/app/installations/${{connectionConfig.installation_id}}/access_tokens
     proxy:
         base_url: {base}/github/api
     connection_config:
@@ -453,6 +468,15 @@ impl UiStack {
                 "credentials": {"type": "APP", "app_id": "123456",
                     "app_link": format!("{modes_base}/github/apps/latchkey-test"),
                     "private_key": keys["githubAppPrivateKey"]}}))
+            .await?;
+        server
+            .create_integration(
+                &json!({"provider": GITHUB_APP_OAUTH, "unique_key": GITHUB_APP_OAUTH,
+                "credentials": {"type": "CUSTOM", "client_id": "Iv1.latchkeytest",
+                    "client_secret": "gh-oauth-secret", "app_id": "123456",
+                    "app_link": format!("{modes_base}/github/apps/latchkey-oauth"),
+                    "private_key": keys["githubAppPrivateKey"]}}),
+            )
             .await?;
         server
             .create_integration(&json!({"provider": PLUGIN, "unique_key": PLUGIN,

@@ -9,7 +9,7 @@
 use latchkey_tests::browser::Browser;
 use latchkey_tests::connect_ui::{
     self, UiStack, API_KEY, AWS, BASIC, BILL, CLIENT_ASSERTION, CLIENT_CREDENTIALS, GITHUB_APP,
-    JWT, MCP_GENERIC, OAUTH1, PLUGIN, SIGNATURE, TBA,
+    GITHUB_APP_OAUTH, JWT, MCP_GENERIC, OAUTH1, PLUGIN, SIGNATURE, TBA,
 };
 use serde_json::json;
 use std::future::Future;
@@ -637,14 +637,15 @@ async fn bill_form_logs_in_with_the_organization_and_developer_key() -> anyhow::
     .await
 }
 
-/// Issue 15: APP and INSTALL_PLUGIN, each through the popup: the Connect UI's Connect opens the
-/// install page (here GitHub's and a marketplace's stand-ins, which send the user straight back as
-/// after "Install"), and the connection appears: an installation token fetched with the app's JWT,
-/// and the owner's plugin credentials with the page's `website_id`.
+/// Issue 15: APP, CUSTOM and INSTALL_PLUGIN, each through the popup: the Connect UI's Connect opens
+/// the install page (here GitHub's and a marketplace's stand-ins, which send the user straight back
+/// as after "Install"), and the connection appears: an installation token fetched with the app's
+/// JWT (with the user's own token too, for CUSTOM), and the owner's plugin credentials with the
+/// page's `website_id`.
 #[tokio::test]
 async fn install_flows_in_the_popup_connect_a_github_app_and_a_plugin() -> anyhow::Result<()> {
     with_browser("installs", |stack, browser| async move {
-        for key in [GITHUB_APP, PLUGIN] {
+        for key in [GITHUB_APP, GITHUB_APP_OAUTH, PLUGIN] {
             let token = stack
                 .session(json!({"allowed_integrations": [key]}))
                 .await?;
@@ -673,6 +674,18 @@ async fn install_flows_in_the_popup_connect_a_github_app_and_a_plugin() -> anyho
                     "{credentials}"
                 );
                 assert_eq!(config["installation_id"], "4242", "{config}");
+            } else if key == GITHUB_APP_OAUTH {
+                // The installation token, and the user's own token GitHub issued for the code.
+                assert_eq!(credentials["type"], "APP", "{credentials}");
+                assert_eq!(config["installation_id"], "4242", "{config}");
+                assert_eq!(config["handle"], "octo-user", "{config}");
+                assert!(
+                    config["userCredentials"]["access_token"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .starts_with("ghu_"),
+                    "{config}"
+                );
             } else {
                 assert_eq!(credentials["type"], "BASIC", "{credentials}");
                 assert_eq!(credentials["username"], "plugin-id");

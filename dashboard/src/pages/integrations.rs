@@ -23,7 +23,7 @@ fn app_required(mode: &str) -> bool {
 
 /// Modes whose integration names a page to send the end user to (a plugin's, a GitHub App's).
 fn has_app_link(mode: &str) -> bool {
-    matches!(mode, "INSTALL_PLUGIN" | "APP")
+    matches!(mode, "INSTALL_PLUGIN" | "APP" | "CUSTOM")
 }
 
 #[component]
@@ -273,6 +273,12 @@ impl AppFields {
             "APP" => (
                 "GitHub App ID",
                 "Private key (PEM)",
+                "App public link (https://github.com/apps/…)",
+            ),
+            // The app's id and key are given with the REST API (`POST /integrations`).
+            "CUSTOM" => (
+                "Client ID (the GitHub App's OAuth client)",
+                "Client secret",
                 "App public link (https://github.com/apps/…)",
             ),
             _ => ("Client ID (OAuth app)", "Client secret", ""),

@@ -118,7 +118,10 @@ pub(crate) async fn renew(
             username, password, ..
         } => ("SIGNATURE", signature::create(&raw, username, password)),
         Credentials::AwsSigV4 { .. } => ("AWS_SIGV4", aws_sigv4::renew(app, &row, &current).await),
-        Credentials::App { .. } => ("APP", crate::oauth::github_app::renew(app, &row).await),
+        Credentials::App { .. } => (
+            "APP",
+            crate::oauth::github_app::renew(app, &row, &current).await,
+        ),
         _ => return Ok((row, current)),
     };
     let renewed = match renewed {

@@ -258,6 +258,8 @@ async fn show_integration(
     let fields = integration_config::fields(integration_config::schema(&app, &row.provider));
     let mut values = integration_config::open(&app, &row)?;
     let app_link = values.remove("app_link");
+    // A CUSTOM integration's GitHub App key lives with its settings; it never leaves the server.
+    values.remove("private_key");
     let is_secret = |name: &str| fields.iter().any(|f| f.name == name && f.secret);
     let config_secrets_set = values.keys().filter(|k| is_secret(k)).cloned().collect();
     values.retain(|k, _| !is_secret(k));
@@ -325,11 +327,18 @@ async fn update_integration(
         let secret = given(edit.client_secret)
             .or(saved.client_secret)
             .unwrap_or_default();
-        // A GitHub App's id and private key are kept as the client id and secret.
-        let (client, github) = if kind == "APP" {
-            ((None, None), (Some(id), Some(secret)))
-        } else {
-            ((Some(id), Some(secret)), (None, None))
+        // A GitHub App's id and private key are kept as the client id and secret; a CUSTOM one's
+        // (an app with user authorization) with its settings, kept as they are.
+        let (client, github) = match kind.as_str() {
+            "APP" => ((None, None), (Some(id), Some(secret))),
+            "CUSTOM" => {
+                let mut custom = crate::integration_config::open(&app, &row)?;
+                (
+                    (Some(id), Some(secret)),
+                    (custom.remove("app_id"), custom.remove("private_key")),
+                )
+            }
+            _ => ((Some(id), Some(secret)), (None, None)),
         };
         Some(IntegrationCredentials {
             kind,

@@ -109,6 +109,20 @@ fn view(
             strip_refresh_tokens(raw);
         }
     }
+    let mut connection_config = json_map(&row.connection_config);
+    // A GitHub App connection with user authorization (`CUSTOM`): the user's credentials are sealed
+    // with the installation token and shown where Nango keeps them.
+    if let Credentials::App {
+        user_credentials, ..
+    } = &mut credentials
+    {
+        if let Some(mut user) = user_credentials.take() {
+            if !include_refresh_token {
+                strip_refresh_tokens(&mut user);
+            }
+            connection_config.insert("userCredentials".into(), user);
+        }
+    }
     ConnectionResponse {
         id: row.id,
         connection_id: row.connection_id.clone(),
@@ -121,7 +135,7 @@ fn view(
             .and_then(|t| serde_json::from_str(t).ok()),
         tags: serde_json::from_str(&row.tags).unwrap_or_default(),
         metadata: json_map(&row.metadata),
-        connection_config: json_map(&row.connection_config),
+        connection_config,
         created_at: row.created_at.clone(),
         updated_at: row.updated_at.clone(),
         credentials,

@@ -30,7 +30,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// App credentials of an integration (`POST /integrations` body): an OAuth client (`client_id`,
-/// `client_secret`, `scopes`), a plugin, or a GitHub App (`app_id`, `app_link`, `private_key`).
+/// `client_secret`, `scopes`), a plugin, a GitHub App (`app_id`, `app_link`, `private_key`), or both
+/// (`CUSTOM`: the app's OAuth client and the app).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntegrationCredentials {
@@ -47,10 +48,10 @@ pub struct IntegrationCredentials {
     /// App's public link (`https://github.com/apps/<name>`).
     #[serde(default)]
     pub app_link: Option<String>,
-    /// `APP`: the GitHub App's id.
+    /// `APP`, `CUSTOM`: the GitHub App's id.
     #[serde(default)]
     pub app_id: Option<String>,
-    /// `APP`: the GitHub App's private key (PEM, or the PEM base64-encoded as Nango's dashboard
+    /// `APP`, `CUSTOM`: the GitHub App's private key (PEM, or the PEM base64-encoded as Nango's dashboard
     /// sends it).
     #[serde(default)]
     pub private_key: Option<String>,
@@ -58,11 +59,9 @@ pub struct IntegrationCredentials {
 
 impl IntegrationCredentials {
     /// The id and secret kept for the integration: a GitHub App's id and private key (PEM), else the
-    /// OAuth client's (or plugin's) id and secret.
+    /// OAuth client's (or plugin's) id and secret (`CUSTOM`: the app's OAuth client; its id and key
+    /// go with the integration's settings, [`app_settings`]).
     fn id_and_secret(&self) -> Result<(String, String), ApiError> {
-        let missing = |field: &str, what: &str| {
-            ApiError::invalid_body(vec!["credentials".into(), field.into()], what.to_string())
-        };
         if self.kind != "APP" {
             let id = self.client_id.clone();
             let secret = self.client_secret.clone();
@@ -72,13 +71,21 @@ impl IntegrationCredentials {
                 (_, None) => Err(missing("client_secret", "Required")),
             };
         }
-        let app_id = self
-            .app_id
+        Ok((self.app_id()?, self.app_private_key()?))
+    }
+
+    /// `APP`, `CUSTOM`: the GitHub App's id.
+    fn app_id(&self) -> Result<String, ApiError> {
+        self.app_id
             .clone()
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| missing("app_id", "APP needs the GitHub App's id"))?;
+            .ok_or_else(|| missing("app_id", "a GitHub App needs its id (app_id)"))
+    }
+
+    /// `APP`, `CUSTOM`: the GitHub App's RSA private key as PEM (Nango's dashboard sends the PEM
+    /// base64-encoded).
+    fn app_private_key(&self) -> Result<String, ApiError> {
         let key = self.private_key.as_deref().unwrap_or_default().trim();
-        // Nango's dashboard sends the PEM base64-encoded.
         let pem = if key.contains("-----BEGIN") {
             key.to_string()
         } else {
@@ -90,41 +97,56 @@ impl IntegrationCredentials {
                 .unwrap_or_default()
         };
         let pem = crate::credential_modes::jwt::normalize_pem(&pem);
-        jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
-            .map_err(|_| missing("private_key", "APP needs the app's RSA private key (PEM)"))?;
-        Ok((app_id, pem))
+        jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
+            missing(
+                "private_key",
+                "a GitHub App needs its RSA private key (PEM)",
+            )
+        })?;
+        Ok(pem)
     }
 }
 
-/// Checks an `INSTALL_PLUGIN` or `APP` integration's `app_link` (an http(s) URL) and keeps it with
-/// the integration's other settings.
-fn install_link(
+fn missing(field: &str, what: &str) -> ApiError {
+    ApiError::invalid_body(vec!["credentials".into(), field.into()], what.to_string())
+}
+
+/// Checks an `INSTALL_PLUGIN`, `APP` or `CUSTOM` integration's `app_link` (an http(s) URL) and keeps
+/// it with the integration's other (sealed) settings; `CUSTOM` keeps its GitHub App's id and private
+/// key there too, since its client id and secret are the app's OAuth client.
+fn app_settings(
     c: &IntegrationCredentials,
     custom: &mut BTreeMap<String, String>,
 ) -> Result<(), ApiError> {
     let link_error = || {
-        ApiError::invalid_body(
-            vec!["credentials".into(), "app_link".into()],
-            "INSTALL_PLUGIN and APP need app_link, an http(s) URL",
+        missing(
+            "app_link",
+            "INSTALL_PLUGIN, APP and CUSTOM need app_link, an http(s) URL",
         )
     };
     match (c.kind.as_str(), &c.app_link) {
-        ("INSTALL_PLUGIN" | "APP", Some(link)) => {
+        ("INSTALL_PLUGIN" | "APP" | "CUSTOM", Some(link)) => {
             let ok = url::Url::parse(link)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && link.len() <= 2048);
             if !ok {
                 return Err(link_error());
             }
             custom.insert("app_link".into(), link.clone());
-            Ok(())
         }
-        ("INSTALL_PLUGIN" | "APP", None) => Err(link_error()),
-        (_, Some(_)) => Err(ApiError::invalid_body(
-            vec!["credentials".into(), "app_link".into()],
-            "app_link is only for INSTALL_PLUGIN and APP",
-        )),
-        _ => Ok(()),
+        ("INSTALL_PLUGIN" | "APP" | "CUSTOM", None) => return Err(link_error()),
+        (_, Some(_)) => {
+            return Err(missing(
+                "app_link",
+                "app_link is only for INSTALL_PLUGIN, APP and CUSTOM",
+            ))
+        }
+        _ => {}
     }
+    if c.kind == "CUSTOM" {
+        custom.insert("app_id".into(), c.app_id()?);
+        custom.insert("private_key".into(), c.app_private_key()?);
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -259,7 +281,7 @@ pub fn new_integration(
         None => BTreeMap::new(),
     };
     if let Some(c) = &body.credentials {
-        install_link(c, &mut custom)?;
+        app_settings(c, &mut custom)?;
     }
     let (custom_enc, custom_key_id) =
         crate::integration_config::seal(app, env_id, &body.unique_key, &custom);
@@ -528,7 +550,7 @@ pub(crate) async fn update(
                 None => existing,
             };
             if let Some(c) = body.credentials.as_ref().filter(|_| new_link) {
-                install_link(c, &mut custom)?;
+                app_settings(c, &mut custom)?;
             }
             crate::integration_config::seal(&app, env.id, &new_key, &custom)
         } else {

@@ -255,7 +255,7 @@ async fn callback(
             let frame = WsMessage::Success {
                 provider_config_key: r.provider_config_key.clone(),
                 connection_id: r.connection_id.clone(),
-                is_pending: false,
+                is_pending: done.pending,
             };
             if let Some(id) = &r.ws_client_id {
                 app.ws.notify(id, frame.clone());

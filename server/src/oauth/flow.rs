@@ -192,7 +192,11 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     }
     if !matches!(
         provider.auth_mode,
-        AuthMode::Oauth2 | AuthMode::Oauth1 | AuthMode::InstallPlugin | AuthMode::App
+        AuthMode::Oauth2
+            | AuthMode::Oauth1
+            | AuthMode::InstallPlugin
+            | AuthMode::App
+            | AuthMode::Custom
     ) && !super::mcp::is_mcp(&provider.auth_mode)
     {
         return Err(FlowFailure::new(
@@ -299,7 +303,10 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     }
     // INSTALL_PLUGIN (Nango's `installPluginRequest`): the owner's plugin install page, which gets the
     // attempt's state as `payload` and sends the user back to the callback with it as `state`.
-    let install_link = if matches!(provider.auth_mode, AuthMode::InstallPlugin | AuthMode::App) {
+    let install_link = if matches!(
+        provider.auth_mode,
+        AuthMode::InstallPlugin | AuthMode::App | AuthMode::Custom
+    ) {
         let custom = crate::integration_config::open(app, &integration).map_err(internal)?;
         Some(custom.get("app_link").cloned().ok_or_else(|| {
             FlowFailure::new(
@@ -332,7 +339,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     };
     // A GitHub App's token URL names the installation, known only when GitHub sends the user back.
     let token_urls = match provider.auth_mode {
-        AuthMode::App => [None, None],
+        AuthMode::App | AuthMode::Custom => [None, None],
         _ => [
             token_url_template(&provider),
             provider.refresh_url.as_deref(),
@@ -446,7 +453,9 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     Ok(Started {
         authorize_url: match (oauth1, install_link) {
             (Some((url, _)), _) => url,
-            (None, Some(link)) if provider.auth_mode == AuthMode::App => {
+            (None, Some(link))
+                if matches!(provider.auth_mode, AuthMode::App | AuthMode::Custom) =>
+            {
                 super::github_app::install_url(&provider, &link, &state).map_err(internal)?
             }
             (None, Some(link)) => {
@@ -480,6 +489,9 @@ pub struct CallbackQuery {
 pub struct Completed {
     pub report: ReportTo,
     pub created: bool,
+    /// The connection waits for something outside the flow (a GitHub App installation an
+    /// organization owner must approve); reported as `isPending`.
+    pub pending: bool,
 }
 
 /// `binding` is the value of the attempt's cookie as the browser sent it (looked up by the caller
@@ -648,11 +660,14 @@ pub async fn complete(
         _ => {}
     }
     let code = query.code.filter(|c| !c.is_empty()).ok_or_else(|| {
-        FlowFailure::new(
-            ErrorCode::CallbackErr,
-            "Did not get an authorization code in the callback.",
-        )
-        .reported_to(&report)
+        let message = match provider.auth_mode {
+            AuthMode::Custom => {
+                "GitHub did not send an authorization code back: the app must request user \
+                 authorization (OAuth) during installation."
+            }
+            _ => "Did not get an authorization code in the callback.",
+        };
+        FlowFailure::new(ErrorCode::CallbackErr, message).reported_to(&report)
     })?;
 
     let overrides = &sealed.overrides;
@@ -709,7 +724,8 @@ pub async fn complete(
     params.insert("grant_type".into(), "authorization_code".into());
     params.insert("code".into(), code);
     params.insert("redirect_uri".into(), attempt.callback_url.clone());
-    if !provider.disable_pkce {
+    // A GitHub App's install page takes no code challenge, so there is no verifier to send.
+    if !provider.disable_pkce && provider.auth_mode != AuthMode::Custom {
         params.insert(
             "code_verifier".into(),
             PkceCodeVerifier::new(verifier).secret().clone(),
@@ -784,6 +800,32 @@ pub async fn complete(
         || config_override.client_secret.is_some())
     .then_some(config_override);
     let credentials = tokens.into_credentials(None, config_override);
+    if provider.auth_mode == AuthMode::Custom {
+        let (credentials, pending) = super::github_app::finish_user_authorized(
+            app,
+            &integration,
+            &provider,
+            &mut connection_config,
+            credentials,
+            &query.extra,
+        )
+        .await
+        .map_err(|e| super::github_app::flow_failure(e).reported_to(&report))?;
+        let stored = store(
+            app,
+            &env,
+            &attempt,
+            &integration,
+            &provider,
+            &connection_config,
+            &credentials,
+            report,
+        );
+        return Ok(Completed {
+            pending,
+            ..stored.await?
+        });
+    }
     store(
         app,
         &env,
@@ -848,15 +890,21 @@ pub(super) async fn store(
         .await
         .map_err(|e| internal(e).reported_to(&report))?;
     tracing::info!(integration = %report.provider_config_key, connection = %report.connection_id, created, "connection authorized");
-    Ok(Completed { report, created })
+    Ok(Completed {
+        report,
+        created,
+        pending: false,
+    })
 }
 
 /// The provider's token URL template for its auth mode.
 pub fn token_url_template(provider: &Provider) -> Option<&str> {
-    provider
-        .token_url
-        .as_ref()
-        .and_then(|u| u.for_mode(provider.auth_mode.as_str()))
+    // `CUSTOM` (a GitHub App with user authorization) exchanges the user's code at its OAuth2 URL.
+    let mode = match &provider.auth_mode {
+        AuthMode::Custom => "OAUTH2",
+        other => other.as_str(),
+    };
+    provider.token_url.as_ref().and_then(|u| u.for_mode(mode))
 }
 
 fn missing_params(m: MissingParams) -> FlowFailure {

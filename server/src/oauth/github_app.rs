@@ -8,13 +8,25 @@
 //! the app id, ten minutes at most) with the private key and posts it to the provider's `token_url`
 //! for the installation; GitHub answers `{token, expires_at}` (an hour). [`renew`] gets a new one the
 //! same way before it expires, through the connection's renewal gate.
+//!
+//! `auth_mode: CUSTOM` (Nango's `github-app-oauth`) is a GitHub App that also asks the installing
+//! user for OAuth consent: the integration holds the app's OAuth client (`client_id`,
+//! `client_secret`) and the app (`app_id`, `private_key`, `app_link`, sealed with its settings).
+//! GitHub's return carries a `code` (exchanged at `token_url.OAUTH2` by [`super::flow::complete`])
+//! and the `installation_id`; [`finish_user_authorized`] adds the installation token, keeping the
+//! user's credentials beside it (`userCredentials`). An installation an organization owner must
+//! approve first comes back without an id: the connection is then pending (`isPending`), with the
+//! user's token only; running the flow again once the owner approved finishes it. (Nango also
+//! finishes it from GitHub's `installation` webhook; Latchkey receives no provider webhooks yet.)
 
 use super::flow::{open_client_secret, store, Completed, FlowFailure, ReportTo};
 use crate::catalog::Provider;
 use crate::credential_modes::ModeError;
+use crate::secret::Secret;
 use crate::storage::{ConnectionRow, IntegrationRow, OAuthAttemptRow};
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
+use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
 use std::collections::BTreeMap;
 
@@ -57,16 +69,13 @@ pub(super) async fn complete(
         )
         .reported_to(&report));
     }
-    let installation_id = extra
-        .get("installation_id")
-        .filter(|id| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            FlowFailure::new(
-                ErrorCode::CallbackErr,
-                "GitHub did not send an installation id back.",
-            )
-            .reported_to(&report)
-        })?;
+    let installation_id = installation_id(extra).ok_or_else(|| {
+        FlowFailure::new(
+            ErrorCode::CallbackErr,
+            "GitHub did not send an installation id back.",
+        )
+        .reported_to(&report)
+    })?;
     connection_config.insert("installation_id".into(), installation_id.clone());
     connection_config.insert(
         "app_id".into(),
@@ -74,13 +83,7 @@ pub(super) async fn complete(
     );
     let credentials = installation_token(app, integration, provider, &connection_config)
         .await
-        .map_err(|e| {
-            let code = match &e {
-                ModeError::Coded(code, _) => *code,
-                ModeError::Internal(_) => ErrorCode::UnknownErr,
-            };
-            FlowFailure::new(code, e.to_string()).reported_to(&report)
-        })?;
+        .map_err(|e| flow_failure(e).reported_to(&report))?;
     store(
         app,
         env,
@@ -92,6 +95,22 @@ pub(super) async fn complete(
         report,
     )
     .await
+}
+
+/// A mode failure as the flow reports it.
+pub(super) fn flow_failure(e: ModeError) -> FlowFailure {
+    let code = match &e {
+        ModeError::Coded(code, _) => *code,
+        ModeError::Internal(_) => ErrorCode::UnknownErr,
+    };
+    FlowFailure::new(code, e.to_string())
+}
+
+/// The installation id GitHub sent back, when it is one (digits).
+fn installation_id(extra: &BTreeMap<String, String>) -> Option<&String> {
+    extra
+        .get("installation_id")
+        .filter(|id| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn fetch_error(message: impl Into<String>) -> ModeError {
@@ -115,6 +134,32 @@ pub fn app_jwt(app_id: &str, private_key_pem: &str) -> Result<String, ModeError>
     .map_err(|e| fetch_error(format!("the app's JWT cannot be signed: {e}")))
 }
 
+/// The GitHub App's id and private key: the integration's client id and secret for `APP`; for
+/// `CUSTOM` (whose client is the app's OAuth client) they are kept with its sealed settings.
+pub(crate) fn app_identity(
+    app: &AppState,
+    integration: &IntegrationRow,
+    mode: &AuthMode,
+) -> Result<(String, Secret), ModeError> {
+    let (id, key) = if *mode == AuthMode::Custom {
+        let mut custom = crate::integration_config::open(app, integration)
+            .map_err(|e| ModeError::Internal(e.into()))?;
+        (
+            custom.remove("app_id"),
+            custom.remove("private_key").map(Secret::new),
+        )
+    } else {
+        let key =
+            open_client_secret(app, integration).map_err(|e| ModeError::Internal(e.into()))?;
+        (integration.client_id.clone(), Some(key))
+    };
+    let id = id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| fetch_error("the integration has no GitHub App id"))?;
+    let key = key.ok_or_else(|| fetch_error("the integration has no GitHub App private key"))?;
+    Ok((id, key))
+}
+
 /// A new installation access token for the installation in `connection_config`.
 pub async fn installation_token(
     app: &AppState,
@@ -122,15 +167,12 @@ pub async fn installation_token(
     provider: &Provider,
     connection_config: &BTreeMap<String, String>,
 ) -> Result<Credentials, ModeError> {
-    let app_id = integration
-        .client_id
-        .clone()
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| fetch_error("the integration has no GitHub App id"))?;
-    let private_key =
-        open_client_secret(app, integration).map_err(|e| ModeError::Internal(e.into()))?;
+    let (app_id, private_key) = app_identity(app, integration, &provider.auth_mode)?;
     let jwt = app_jwt(&app_id, private_key.expose())?;
-    let template = super::flow::token_url_template(provider)
+    let template = provider
+        .token_url
+        .as_ref()
+        .and_then(|u| u.for_mode("APP"))
         .ok_or_else(|| fetch_error("the provider has no token URL for APP"))?;
     let url = crate::catalog::interpolate(template, connection_config)
         .map_err(|m| fetch_error(format!("the token URL needs {}", m.0.join(", "))))?;
@@ -171,11 +213,17 @@ pub async fn installation_token(
         expires_at,
         raw,
         jwt_token: Some(jwt),
+        user_credentials: None,
     })
 }
 
-/// A new installation token for a stored connection (its integration's app, its installation).
-pub async fn renew(app: &AppState, row: &ConnectionRow) -> Result<Credentials, ModeError> {
+/// A new installation token for a stored connection (its integration's app, its installation);
+/// a `CUSTOM` connection's user credentials come along, refreshed when they expire soon too.
+pub async fn renew(
+    app: &AppState,
+    row: &ConnectionRow,
+    current: &Credentials,
+) -> Result<Credentials, ModeError> {
     let integration = app
         .store
         .integration(row.environment_id, &row.provider_config_key)
@@ -188,5 +236,168 @@ pub async fn renew(app: &AppState, row: &ConnectionRow) -> Result<Credentials, M
         .and_then(|e| e.provider.as_ref())
         .ok_or_else(|| fetch_error(format!("provider {} is not in the catalog", row.provider)))?;
     let config = crate::credential_modes::connection_config(row);
-    installation_token(app, &integration, provider, &config).await
+    let mut renewed = installation_token(app, &integration, provider, &config).await?;
+    if let (
+        Credentials::App {
+            user_credentials: Some(user),
+            ..
+        },
+        Credentials::App {
+            user_credentials: kept,
+            ..
+        },
+    ) = (current, &mut renewed)
+    {
+        *kept = fresh_user_credentials(app, &integration, provider, user).await;
+    }
+    Ok(renewed)
+}
+
+/// The user's credentials of a `CUSTOM` connection's, when they can be refreshed and expire within
+/// the refresh window (the connection is then renewed, as Nango does at the earlier of both expiries).
+pub(crate) fn user_credentials_due(c: &Credentials, now: i64) -> bool {
+    let Credentials::App {
+        user_credentials: Some(user),
+        ..
+    } = c
+    else {
+        return false;
+    };
+    serde_json::from_value::<Credentials>(user.clone()).is_ok_and(|u| {
+        matches!(
+            u,
+            Credentials::OAuth2 {
+                refresh_token: Some(_),
+                ..
+            }
+        ) && super::refresh::expires_soon(&u, now)
+    })
+}
+
+/// The user's OAuth2 credentials, refreshed at `token_url.OAUTH2` when they expire within the
+/// refresh window and can be; as they were when not. GitHub refusing the refresh token drops them
+/// (as Nango: the installation token the connection lives on is renewed regardless); any other
+/// failure keeps them for the next renewal to try again.
+async fn fresh_user_credentials(
+    app: &AppState,
+    integration: &IntegrationRow,
+    provider: &Provider,
+    user: &serde_json::Value,
+) -> Option<serde_json::Value> {
+    let Ok(current) = serde_json::from_value::<Credentials>(user.clone()) else {
+        return Some(user.clone());
+    };
+    let Credentials::OAuth2 {
+        refresh_token: Some(refresh_token),
+        ..
+    } = &current
+    else {
+        return Some(user.clone());
+    };
+    if !super::refresh::expires_soon(&current, crate::time::now_unix()) {
+        return Some(user.clone());
+    }
+    let refreshed = async {
+        let url = provider
+            .token_url
+            .as_ref()
+            .and_then(|u| u.for_mode("OAUTH2"))
+            .ok_or_else(|| anyhow::anyhow!("the provider has no token URL for OAUTH2"))?;
+        let secret = open_client_secret(app, integration).map_err(anyhow::Error::from)?;
+        let params = BTreeMap::from([
+            ("grant_type".to_string(), "refresh_token".to_string()),
+            ("refresh_token".to_string(), refresh_token.clone()),
+        ]);
+        let tokens = super::token::request_token(
+            &app.outbound,
+            super::token::TokenRequest {
+                token_url: url,
+                client_id: integration.client_id.as_deref().unwrap_or_default(),
+                client_secret: &secret,
+                auth: super::token::ClientAuth::for_provider(provider),
+                format: super::token::BodyFormat::for_provider(provider),
+                params,
+            },
+        )
+        .await?;
+        anyhow::Ok(tokens.into_credentials(Some(refresh_token.clone()), None))
+    };
+    match refreshed.await {
+        Ok(new) => serde_json::to_value(new).ok(),
+        Err(e) => {
+            let refused = matches!(
+                e.downcast_ref::<super::token::TokenError>(),
+                Some(super::token::TokenError::Rejected { .. })
+            );
+            tracing::warn!(integration = %integration.unique_key, error = %e, refused, "the GitHub user token could not be refreshed");
+            (!refused).then(|| user.clone())
+        }
+    }
+}
+
+/// `CUSTOM`, after the user's code was exchanged for `user` (OAuth2 credentials): the connection's
+/// credentials and whether it is pending. With an installation id, the installation token with the
+/// user's credentials beside it; without one (an organization owner must approve the installation
+/// first), the user's credentials alone and `pending`, finished later by GitHub's `installation`
+/// webhook. Either way the user's GitHub login is kept as `handle` (the webhook names the requester
+/// by it), when GitHub tells it.
+pub(super) async fn finish_user_authorized(
+    app: &AppState,
+    integration: &IntegrationRow,
+    provider: &Provider,
+    connection_config: &mut BTreeMap<String, String>,
+    user: Credentials,
+    extra: &BTreeMap<String, String>,
+) -> Result<(Credentials, bool), ModeError> {
+    if let Some(login) = user_login(app, integration, &user).await {
+        connection_config.insert("handle".into(), login);
+    }
+    let (app_id, _) = app_identity(app, integration, &provider.auth_mode)?;
+    connection_config.insert("app_id".into(), app_id);
+    let Some(installation) = installation_id(extra) else {
+        connection_config.insert("pending".into(), "true".into());
+        return Ok((user, true));
+    };
+    connection_config.insert("installation_id".into(), installation.clone());
+    connection_config.remove("pending");
+    let mut credentials = installation_token(app, integration, provider, connection_config).await?;
+    if let Credentials::App {
+        user_credentials, ..
+    } = &mut credentials
+    {
+        *user_credentials = serde_json::to_value(&user).ok();
+    }
+    Ok((credentials, false))
+}
+
+/// The GitHub login of the user whose token `user` holds (`GET <proxy base URL>/user`); `None` when
+/// it cannot be told (the connection works without it; only a pending one needs it to be found).
+async fn user_login(
+    app: &AppState,
+    integration: &IntegrationRow,
+    user: &Credentials,
+) -> Option<String> {
+    let Credentials::OAuth2 { access_token, .. } = user else {
+        return None;
+    };
+    let entry = app.catalog.get(&integration.provider)?;
+    let base = entry.raw["proxy"]["base_url"].as_str()?;
+    let url = format!("{}/user", base.trim_end_matches('/'));
+    let res = app
+        .outbound
+        .request(reqwest::Method::GET, &url)
+        .ok()?
+        .bearer_auth(access_token)
+        .header("accept", "application/vnd.github+json")
+        .send()
+        .await
+        .ok()?;
+    if !res.status().is_success() {
+        return None;
+    }
+    let body = super::outbound::read_capped(res, super::outbound::TOKEN_BODY_LIMIT)
+        .await
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    v["login"].as_str().map(str::to_owned)
 }

@@ -84,7 +84,7 @@ pub(crate) fn expires_soon(c: &Credentials, now: i64) -> bool {
         chrono::DateTime::parse_from_rfc3339(at)
             .map(|t| t.timestamp().saturating_sub(now) < REFRESH_WINDOW_SECS)
             .unwrap_or(true)
-    })
+    }) || super::github_app::user_credentials_due(c, now)
 }
 
 /// Returns the connection's credentials, refreshed first when needed (or when `force`).

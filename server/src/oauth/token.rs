@@ -187,6 +187,13 @@ pub fn parse_token_response(
         serde_json::from_str(body)
             .map_err(|_| TokenError::Unparseable("body is neither JSON nor a form".into()))?
     };
+    // GitHub answers a refused code or refresh token with 200 and an OAuth `error`.
+    if raw.get("access_token").is_none() && raw.get("error").is_some_and(|e| e.is_string()) {
+        return Err(TokenError::Rejected {
+            status: 200,
+            detail: error_detail(body),
+        });
+    }
     let access_token = raw
         .get("access_token")
         .and_then(|v| v.as_str())

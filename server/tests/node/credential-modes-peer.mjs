@@ -19,11 +19,18 @@
 //   APP       POST /github/app/installations/:id/access_tokens  GitHub's installation token endpoint:
 //             `jose` verifies the app JWT (RS256 with the app's public key, iss = the app id, at most
 //             ten minutes); GET /github/api/installation/repositories needs an issued token
+//   CUSTOM    POST /github/login/oauth/access_token  GitHub's user token endpoint (client id and
+//             secret, a code the install page issued, or a refresh token; expiring user tokens with
+//             rotating refresh tokens); GET /github/api/user answers the login to a user token
 //   TWO_STEP  POST /intacct/xmlgw       Sage Intacct's XML login, read by `fast-xml-parser` (the
 //             parser Nango uses): sender and user credentials → an XML answer with a session id
 //   Install pages (the Connect UI's end-to-end tests, where a browser follows them):
 //             GET  /github/apps/latchkey-test/installations/new  → the server's /app-auth/connect with
 //                  installation_id 4242, setup_action install and the state (GitHub after "Install")
+//             GET  /github/apps/latchkey-oauth/installations/new  → the server's /oauth/callback with
+//                  a code too (an app that requests user authorization during installation);
+//                  `?approval=1` on the app link: no installation id, setup_action request (an
+//                  organization owner must approve the installation first)
 //             GET  /crisp/install            → the server's /oauth/callback with the payload as state
 //                  and a website_id (Crisp's marketplace after the plugin is added)
 //             the server's URL is set with POST /__setup {"server": …}; GET /__keys answers the key
@@ -60,6 +67,12 @@ const sfKeys = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const sfPrivatePem = sfKeys.privateKey.export({ type: 'pkcs8', format: 'pem' });
 const samlSeen = new Set();
 const GITHUB_APP = { id: '123456', installation: '4242' };
+// CUSTOM (github-app-oauth): the app's OAuth client, and the user GitHub signs in.
+const GITHUB_OAUTH = { clientId: 'Iv1.latchkeytest', clientSecret: 'gh-oauth-secret', login: 'octo-user' };
+const githubCodes = new Set();
+const githubUserTokens = new Map(); // access token → expires at (ms)
+const githubRefreshTokens = new Set();
+let githubUserTokenRequests = { authorization_code: 0, refresh_token: 0 };
 const appKeys = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const appPrivatePem = appKeys.privateKey.export({ type: 'pkcs8', format: 'pem' });
 const installationTokens = new Set();
@@ -244,6 +257,41 @@ const server = http.createServer(async (req, res) => {
           state: url.searchParams.get('state') ?? '' }).toString();
         return res.writeHead(302, { location: back.toString() }).end();
       }
+      case 'GET /github/apps/latchkey-oauth/installations/new':
+      case 'GET /github/apps/latchkey-oauth-approval/installations/new': {
+        const code = `code-${crypto.randomUUID()}`;
+        githubCodes.add(code);
+        const back = new URL(`${serverBase}/oauth/callback`);
+        const approval = url.pathname.includes('-approval');
+        back.search = new URLSearchParams({ code, state: url.searchParams.get('state') ?? '',
+          ...(approval ? { setup_action: 'request' } : { installation_id: GITHUB_APP.installation, setup_action: 'install' }) }).toString();
+        return res.writeHead(302, { location: back.toString() }).end();
+      }
+      case 'POST /github/login/oauth/access_token': {
+        const form = Object.fromEntries(new URLSearchParams(text));
+        if (form.client_id !== GITHUB_OAUTH.clientId || form.client_secret !== GITHUB_OAUTH.clientSecret)
+          return send(res, 200, { error: 'incorrect_client_credentials' });
+        const known = form.grant_type === 'refresh_token' ? githubRefreshTokens : githubCodes;
+        const presented = form.grant_type === 'refresh_token' ? form.refresh_token : form.code;
+        if (!known.delete(presented)) return send(res, 200, { error: 'bad_verification_code' });
+        githubUserTokenRequests[form.grant_type] += 1;
+        const access = `ghu_${crypto.randomUUID().replaceAll('-', '')}`;
+        const refresh = `ghr_${crypto.randomUUID().replaceAll('-', '')}`;
+        // Short-lived when asked (the renewal test): `?ttl=` is not GitHub's; 8 hours otherwise.
+        const ttl = Number(url.searchParams.get('ttl') ?? 28800);
+        githubUserTokens.set(access, Date.now() + ttl * 1000);
+        githubRefreshTokens.add(refresh);
+        return send(res, 200, { access_token: access, expires_in: ttl, refresh_token: refresh,
+          refresh_token_expires_in: 15811200, token_type: 'bearer', scope: '' });
+      }
+      case 'GET /github/api/user': {
+        const token = (req.headers.authorization || '').replace(/^Bearer /, '');
+        return (githubUserTokens.get(token) ?? 0) > Date.now()
+          ? send(res, 200, { login: GITHUB_OAUTH.login, id: 1 })
+          : send(res, 401, { message: 'Bad credentials' });
+      }
+      case 'GET /github/user-stats':
+        return send(res, 200, githubUserTokenRequests);
       case 'GET /crisp/install': {
         const back = new URL(`${serverBase}/oauth/callback`);
         back.search = new URLSearchParams({ state: url.searchParams.get('payload') ?? '', website_id: 'w-e2e' }).toString();
