@@ -111,6 +111,8 @@ pub enum ErrorCode {
     /// A flow this auth mode does not have (a GitHub App install *request* awaiting an owner's
     /// approval: that is `github-app-oauth`'s flow).
     WrongAuthMode,
+    /// A provider webhook without a valid signature (401).
+    WebhookInvalidSignature,
 }
 
 impl ErrorCode {
@@ -178,6 +180,7 @@ impl ErrorCode {
             Self::AwsSigv4StsRequestFailed => "aws_sigv4_sts_request_failed",
             Self::GithubAppTokenFetchError => "github_app_token_fetch_error",
             Self::WrongAuthMode => "wrong_auth_mode",
+            Self::WebhookInvalidSignature => "webhook_invalid_signature",
         }
     }
 }

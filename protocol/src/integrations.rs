@@ -44,7 +44,8 @@ pub struct IntegrationAppCredentials {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub scopes: Option<String>,
-    /// Nango's field for verifying forwarded provider webhooks; never set here.
+    /// The secret the provider signs its webhooks with: set for a GitHub App with user
+    /// authorization (`CUSTOM`), whose `installation` webhooks finish pending connections.
     pub webhook_secret: Option<String>,
     /// `INSTALL_PLUGIN`: the plugin's install page; `APP`: the app's public link.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,6 +15,8 @@ pub struct Environment {
     pub name: String,
     pub secret_key: Secret,
     pub public_key: String,
+    /// The public, opaque id provider webhook URLs name the environment by.
+    pub uuid: Option<String>,
     pub webhook_signing_key: Secret,
     /// The custom callback URL of [`Self::settings`], kept as a field for the OAuth flow.
     pub callback_url: Option<String>,
@@ -41,6 +43,7 @@ impl Environment {
                 &aad(&row.name, "secret_key"),
             )?),
             public_key: row.public_key.clone(),
+            uuid: row.uuid.clone(),
             webhook_signing_key: Secret::new(cipher.open_string(
                 &row.key_id,
                 &row.webhook_signing_key_enc,
@@ -116,6 +119,7 @@ pub async fn ensure_dev(
             store
                 .insert_environment(&NewEnvironment {
                     name: DEV_ENVIRONMENT.into(),
+                    uuid: generated(),
                     secret_key_hash: crypto::sha256_hex(&secret),
                     secret_key_enc: cipher
                         .seal(secret.as_bytes(), &aad(DEV_ENVIRONMENT, "secret_key")),

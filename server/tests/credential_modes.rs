@@ -1188,7 +1188,7 @@ async fn github_app_installs_and_fetches_installation_tokens_with_the_apps_jwt()
 /// `handle`; renewals renew both (the user token here lives ten minutes, inside the refresh window,
 /// so every read renews).
 /// An installation an organization owner must approve comes back without an id: pending, the user's
-/// token only.
+/// token only, until GitHub's signed `installation` webhook finishes it.
 #[tokio::test]
 async fn github_app_with_user_authorization_keeps_the_installation_and_the_user_token() {
     let (p, h) = setup().await;
@@ -1274,6 +1274,60 @@ async fn github_app_with_user_authorization_keeps_the_installation_and_the_user_
     assert_eq!(c.body["connection_config"]["pending"], "true");
     assert_eq!(c.body["connection_config"]["handle"], "octo-user");
     assert!(c.body["connection_config"].get("installation_id").is_none());
+
+    // Approved: GitHub's `installation` webhook, signed with the app's webhook secret, at the
+    // integration's webhook URL, finishes the pending connection. Unsigned or missigned, it is
+    // refused and changes nothing.
+    let i = h
+        .backend(
+            Method::GET,
+            "/integrations/gh-oauth-approval?include=webhook,credentials",
+            None,
+        )
+        .await;
+    let url = i.body["data"]["webhook_url"].as_str().unwrap().to_string();
+    assert!(url.contains("/webhook/"), "{}", i.body);
+    let secret = i.body["data"]["credentials"]["webhook_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let event = json!({"action": "created", "installation": {"id": 4242, "app_id": 123456},
+                       "requester": {"login": "octo-user"}, "sender": {"login": "org-owner"}})
+    .to_string();
+    let sign = |key: &str| {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(event.as_bytes());
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    };
+    let deliver = |signature: Option<String>| {
+        let mut req = h
+            .http
+            .post(&url)
+            .header("x-github-event", "installation")
+            .header("content-type", "application/json")
+            .body(event.clone());
+        if let Some(s) = signature {
+            req = req.header("x-hub-signature-256", s);
+        }
+        req.send()
+    };
+    for signature in [None, Some(sign("not the app's secret"))] {
+        let res = deliver(signature).await.unwrap();
+        assert_eq!(res.status(), 401);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "webhook_invalid_signature", "{body}");
+    }
+    let c = h.connection("gh-oauth-approval", &id, "").await;
+    assert_eq!(c.body["credentials"]["type"], "OAUTH2", "still pending");
+    let res = deliver(Some(sign(&secret))).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let c = h.connection("gh-oauth-approval", &id, "").await;
+    let config = &c.body["connection_config"];
+    assert_eq!(c.body["credentials"]["type"], "APP", "{}", c.body);
+    assert_eq!(config["installation_id"], "4242", "{config}");
+    assert!(config.get("pending").is_none(), "{config}");
+    assert_eq!(config["userCredentials"]["type"], "OAUTH2", "{config}");
 }
 
 /// A GitHub App install with user authorization, as a browser runs it: our popup start, GitHub's

@@ -146,6 +146,7 @@ fn EditForm(
         client_secret,
         scopes,
         app_link,
+        ..
     } = app_fields;
     let values = RwSignal::new(detail.config_values.clone());
     let error = RwSignal::new(None::<String>);
@@ -248,6 +249,10 @@ struct AppFields {
     client_secret: RwSignal<String>,
     scopes: RwSignal<String>,
     app_link: RwSignal<String>,
+    /// `CUSTOM` (a GitHub App with user authorization), on creation: the app's id and private key,
+    /// beside its OAuth client.
+    app_id: RwSignal<String>,
+    private_key: RwSignal<String>,
 }
 
 impl AppFields {
@@ -257,7 +262,33 @@ impl AppFields {
             client_secret: RwSignal::new(String::new()),
             scopes: RwSignal::new(String::new()),
             app_link: RwSignal::new(String::new()),
+            app_id: RwSignal::new(String::new()),
+            private_key: RwSignal::new(String::new()),
         }
+    }
+
+    /// `prefix-app-id` and `prefix-private-key`: a `CUSTOM` app's id and key, asked on creation
+    /// (kept, sealed, by later edits).
+    fn app_key_rows(self, prefix: &str) -> AnyView {
+        vec![
+            input_row(
+                &format!("{prefix}-app-id"),
+                "GitHub App ID",
+                "text",
+                self.app_id,
+                true,
+                "",
+            ),
+            input_row(
+                &format!("{prefix}-private-key"),
+                "GitHub App private key (PEM)",
+                "password",
+                self.private_key,
+                true,
+                "",
+            ),
+        ]
+        .into_any()
     }
 
     /// `prefix-client-id`, `prefix-client-secret`, then `prefix-scopes` or (a plugin, a GitHub
@@ -275,7 +306,7 @@ impl AppFields {
                 "Private key (PEM)",
                 "App public link (https://github.com/apps/…)",
             ),
-            // The app's id and key are given with the REST API (`POST /integrations`).
+            // The app's id and key: `app_key_rows`, on creation.
             "CUSTOM" => (
                 "Client ID (the GitHub App's OAuth client)",
                 "Client secret",
@@ -424,6 +455,8 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
         client_secret,
         scopes,
         app_link,
+        app_id,
+        private_key,
     } = app_fields;
     let values = RwSignal::new(BTreeMap::<String, String>::new());
     let error = RwSignal::new(None::<String>);
@@ -439,6 +472,10 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
                 // A GitHub App: its id and private key.
                 "APP" => json!({"type": "APP", "app_id": client_id.get_untracked(),
                     "private_key": client_secret.get_untracked()}),
+                // A GitHub App with user authorization: its OAuth client, its id and key.
+                "CUSTOM" => json!({"type": "CUSTOM", "client_id": client_id.get_untracked(),
+                    "client_secret": client_secret.get_untracked(),
+                    "app_id": app_id.get_untracked(), "private_key": private_key.get_untracked()}),
                 _ => json!({"type": p.auth_mode, "client_id": client_id.get_untracked(),
                     "client_secret": client_secret.get_untracked(), "scopes": scopes.get_untracked()}),
             };
@@ -497,6 +534,11 @@ fn Create(version: RwSignal<u32>) -> impl IntoView {
             {move || chosen.get().map(|p| {
 
                 let app = match p.app_credentials {
+                    true if p.auth_mode == "CUSTOM" => vec![
+                        app_fields.view("new", &p.auth_mode, true, ""),
+                        app_fields.app_key_rows("new"),
+                    ]
+                    .into_any(),
                     true => app_fields.view("new", &p.auth_mode, app_required(&p.auth_mode), ""),
                     false => view! { <p class="hint">"End users enter their own credentials for this provider."</p> }.into_any(),
                 };

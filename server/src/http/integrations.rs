@@ -401,12 +401,22 @@ pub fn app_credentials(
         .to_string();
     let secret = crate::oauth::flow::open_client_secret(app, row)?;
     let app_link = crate::integration_config::open(app, row)?.remove("app_link");
+    // The secret GitHub signs a CUSTOM app's webhooks with (to set in the app's settings).
+    let webhook_secret = match kind.as_str() {
+        "CUSTOM" => Some(
+            crate::oauth::github_app::webhook_secret(app, row)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?
+                .expose()
+                .to_string(),
+        ),
+        _ => None,
+    };
     Ok(Some(IntegrationAppCredentials {
         kind,
         client_id: Some(client_id.clone()),
         client_secret: Some(secret.expose().to_string()),
         scopes: row.scopes.clone(),
-        webhook_secret: None,
+        webhook_secret,
         app_link,
     }))
 }
@@ -431,7 +441,9 @@ pub(crate) async fn show(
     };
     Ok(Json(DataEnvelope::new(ApiPublicIntegrationIncluded {
         integration: public_view(&app, &row),
-        webhook_url: include.webhook.then_some(None),
+        webhook_url: include
+            .webhook
+            .then(|| super::provider_webhooks::url(&app, &env, &row)),
         credentials,
     })))
 }

@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;
+pub mod provider_webhooks;
 pub mod providers;
 pub mod proxy;
 pub mod rate_limit;
@@ -96,6 +97,7 @@ pub fn router(app: AppState) -> Router {
     let limited = Router::new()
         .merge(api.layer(cors.clone()))
         .merge(oauth::router(&app))
+        .merge(provider_webhooks::router())
         .merge(openapi::router())
         .merge(ops::router())
         .merge(assets::router(&app))

@@ -851,16 +851,60 @@ pub(super) async fn store(
     credentials: &latchkey_protocol::connection::Credentials,
     report: ReportTo,
 ) -> Result<Completed, FlowFailure> {
+    let target = SaveTarget {
+        provider_config_key: &attempt.provider_config_key,
+        connection_id: &attempt.connection_id,
+        tags: attempt.tags.as_deref(),
+        end_user: attempt.end_user.as_deref(),
+    };
+    let created = save_connection(
+        app,
+        env,
+        target,
+        (integration, provider),
+        connection_config,
+        credentials,
+    )
+    .await
+    .map_err(|e| internal(e).reported_to(&report))?;
+    tracing::info!(integration = %report.provider_config_key, connection = %report.connection_id, created, "connection authorized");
+    Ok(Completed {
+        report,
+        created,
+        pending: false,
+    })
+}
+
+/// Which connection [`save_connection`] writes, and what it keeps of it.
+pub(crate) struct SaveTarget<'a> {
+    pub provider_config_key: &'a str,
+    pub connection_id: &'a str,
+    /// JSON, as stored.
+    pub tags: Option<&'a str>,
+    /// JSON, as stored.
+    pub end_user: Option<&'a str>,
+}
+
+/// Seals `credentials` for the connection and upserts it with `connection_config`, with the auth
+/// webhook (`creation` or `override`) in the same transaction; whether it was created.
+pub(crate) async fn save_connection(
+    app: &AppState,
+    env: &crate::storage::EnvironmentRow,
+    target: SaveTarget<'_>,
+    (integration, provider): (&IntegrationRow, &Provider),
+    connection_config: &BTreeMap<String, String>,
+    credentials: &latchkey_protocol::connection::Credentials,
+) -> anyhow::Result<bool> {
     let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
     let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, |op| {
         crate::webhooks::auth_event(
             &env.name,
-            &attempt.provider_config_key,
-            &attempt.connection_id,
+            target.provider_config_key,
+            target.connection_id,
             &integration.provider,
             provider.auth_mode.as_str(),
             op,
-            attempt.tags.as_deref(),
+            target.tags,
             None,
         )
     })
@@ -870,31 +914,25 @@ pub(super) async fn store(
         .upsert_connection(
             &NewConnection {
                 environment_id: env.id,
-                provider_config_key: attempt.provider_config_key.clone(),
-                connection_id: attempt.connection_id.clone(),
+                provider_config_key: target.provider_config_key.to_string(),
+                connection_id: target.connection_id.to_string(),
                 provider: integration.provider.clone(),
                 credentials_enc: app.cipher.seal(
                     &plaintext,
-                    &connection_aad(env.id, &attempt.provider_config_key, &attempt.connection_id),
+                    &connection_aad(env.id, target.provider_config_key, target.connection_id),
                 ),
                 key_id: app.cipher.key_id().to_string(),
                 connection_config: serde_json::to_string(&connection_config)
                     .expect("map serializes"),
-                tags: attempt.tags.clone().unwrap_or_else(|| "{}".into()),
-                end_user: attempt.end_user.clone(),
+                tags: target.tags.unwrap_or("{}").to_string(),
+                end_user: target.end_user.map(str::to_string),
                 now: crate::time::now_iso(),
             },
             &on_create,
             &on_update,
         )
-        .await
-        .map_err(|e| internal(e).reported_to(&report))?;
-    tracing::info!(integration = %report.provider_config_key, connection = %report.connection_id, created, "connection authorized");
-    Ok(Completed {
-        report,
-        created,
-        pending: false,
-    })
+        .await?;
+    Ok(created)
 }
 
 /// The provider's token URL template for its auth mode.

@@ -16,8 +16,8 @@
 //! and the `installation_id`; [`finish_user_authorized`] adds the installation token, keeping the
 //! user's credentials beside it (`userCredentials`). An installation an organization owner must
 //! approve first comes back without an id: the connection is then pending (`isPending`), with the
-//! user's token only; running the flow again once the owner approved finishes it. (Nango also
-//! finishes it from GitHub's `installation` webhook; Latchkey receives no provider webhooks yet.)
+//! user's token only; GitHub's `installation` webhook finishes it once the owner approved
+//! ([`finish_pending`], from [`crate::http::provider_webhooks`]), as does running the flow again.
 
 use super::flow::{open_client_secret, store, Completed, FlowFailure, ReportTo};
 use crate::catalog::Provider;
@@ -400,4 +400,98 @@ async fn user_login(
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
     v["login"].as_str().map(str::to_owned)
+}
+
+/// The secret GitHub signs the app's webhooks with (`x-hub-signature-256`), set in the app's
+/// settings: derived as Nango does (SHA-256, hex, of the app id, the private key and the public link),
+/// so an app moved from Nango keeps working.
+pub fn webhook_secret(app: &AppState, integration: &IntegrationRow) -> Result<Secret, ModeError> {
+    use sha2::Digest as _;
+    let (app_id, key) = app_identity(app, integration, &AuthMode::Custom)?;
+    let link = crate::integration_config::open(app, integration)
+        .map_err(|e| ModeError::Internal(e.into()))?
+        .remove("app_link")
+        .unwrap_or_default();
+    let digest = sha2::Sha256::new()
+        .chain_update(app_id.as_bytes())
+        .chain_update(key.expose().as_bytes())
+        .chain_update(link.as_bytes())
+        .finalize();
+    Ok(Secret::new(hex::encode(digest)))
+}
+
+/// GitHub's `installation` event (`action: created`) for a `CUSTOM` integration: the pending
+/// connection of the user who asked for the installation (`requester.login`, the `handle` kept when
+/// they authorized) on this app gets the installation id and an installation token, beside the user
+/// credentials it holds. The finished connection's id, `None` when no pending connection matches.
+pub async fn finish_pending(
+    app: &AppState,
+    env: &crate::storage::EnvironmentRow,
+    integration: &IntegrationRow,
+    provider: &Provider,
+    event: &serde_json::Value,
+) -> Result<Option<String>, ModeError> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let (Some(installation), Some(event_app), Some(login)) = (
+        text(&event["installation"]["id"]),
+        text(&event["installation"]["app_id"]),
+        event["requester"]["login"].as_str(),
+    ) else {
+        return Ok(None);
+    };
+    let (app_id, _) = app_identity(app, integration, &provider.auth_mode)?;
+    if event["action"] != "created" || event_app != app_id {
+        return Ok(None);
+    }
+    let rows = app
+        .store
+        .list_connections(env.id)
+        .await
+        .map_err(|e| ModeError::Internal(e.into()))?;
+    let Some(row) = rows.into_iter().find(|r| {
+        let config = crate::credential_modes::connection_config(r);
+        r.provider_config_key == integration.unique_key
+            && config.get("pending").map(String::as_str) == Some("true")
+            && config.get("handle").map(String::as_str) == Some(login)
+            && !config.contains_key("installation_id")
+    }) else {
+        return Ok(None);
+    };
+    let user = super::refresh::open(app, &row).map_err(ModeError::Internal)?;
+    let mut config = crate::credential_modes::connection_config(&row);
+    let extra = BTreeMap::from([("installation_id".to_string(), installation)]);
+    let Some(installation) = installation_id(&extra) else {
+        return Ok(None);
+    };
+    config.insert("installation_id".into(), installation.clone());
+    config.remove("pending");
+    let mut credentials = installation_token(app, integration, provider, &config).await?;
+    if let Credentials::App {
+        user_credentials, ..
+    } = &mut credentials
+    {
+        *user_credentials = serde_json::to_value(&user).ok();
+    }
+    let target = super::flow::SaveTarget {
+        provider_config_key: &row.provider_config_key,
+        connection_id: &row.connection_id,
+        tags: Some(&row.tags),
+        end_user: row.end_user.as_deref(),
+    };
+    super::flow::save_connection(
+        app,
+        env,
+        target,
+        (integration, provider),
+        &config,
+        &credentials,
+    )
+    .await
+    .map_err(ModeError::Internal)?;
+    tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "pending GitHub App connection finished by its installation webhook");
+    Ok(Some(row.connection_id))
 }

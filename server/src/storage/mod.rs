@@ -77,6 +77,9 @@ pub trait Storage:
         public_key: &str,
     ) -> sqlx::Result<Option<EnvironmentRow>>;
 
+    /// The environment with this public id (the provider webhook URLs, issue 15).
+    async fn environment_by_uuid(&self, uuid: &str) -> sqlx::Result<Option<EnvironmentRow>>;
+
     async fn insert_connect_session(&self, s: &NewConnectSession) -> sqlx::Result<()>;
 
     /// The live session with this token hash (expired sessions are not returned).

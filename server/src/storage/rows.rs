@@ -13,11 +13,15 @@ pub struct EnvironmentRow {
     pub created_at: String,
     /// `EnvironmentSettings` as JSON.
     pub settings: String,
+    /// The environment's public, opaque id (provider webhook URLs name it); set for every row
+    /// since migration 0070.
+    pub uuid: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct NewEnvironment {
     pub name: String,
+    pub uuid: String,
     pub secret_key_hash: String,
     pub secret_key_enc: Vec<u8>,
     pub public_key: String,

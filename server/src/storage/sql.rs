@@ -92,8 +92,8 @@ macro_rules! impl_storage {
 
     async fn insert_environment(&self, env: &NewEnvironment) -> sqlx::Result<()> {
         sqlx::query(
-            "INSERT INTO environments (name, secret_key_hash, secret_key_enc, public_key, webhook_signing_key_enc, key_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO environments (name, secret_key_hash, secret_key_enc, public_key, webhook_signing_key_enc, key_id, created_at, uuid)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&env.name)
         .bind(&env.secret_key_hash)
@@ -102,6 +102,7 @@ macro_rules! impl_storage {
         .bind(&env.webhook_signing_key_enc)
         .bind(&env.key_id)
         .bind(&env.created_at)
+        .bind(&env.uuid)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -233,6 +234,13 @@ macro_rules! impl_storage {
     ) -> sqlx::Result<Option<EnvironmentRow>> {
         sqlx::query_as("SELECT * FROM environments WHERE public_key = $1")
             .bind(public_key)
+            .fetch_optional(&self.reader)
+            .await
+    }
+
+    async fn environment_by_uuid(&self, uuid: &str) -> sqlx::Result<Option<EnvironmentRow>> {
+        sqlx::query_as("SELECT * FROM environments WHERE uuid = $1")
+            .bind(uuid)
             .fetch_optional(&self.reader)
             .await
     }
