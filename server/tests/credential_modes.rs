@@ -905,16 +905,9 @@ async fn install_crisp(
     .await
 }
 
-/// A popup install flow: starts `key`'s flow for `end_user`, reads the state the install page gets
-/// (as the query parameter `state_param`), and comes back to the server at `back(state)` with the
-/// browser's binding cookie. The install page's URL and the result page.
-async fn install(
-    h: &common::Harness,
-    key: &str,
-    end_user: &str,
-    state_param: &str,
-    back: impl Fn(&str) -> String,
-) -> (url::Url, String) {
+/// Starts `key`'s popup flow for `end_user` as a browser would: the page it redirects to, and the
+/// browser's binding cookie (`name=value`).
+async fn start_popup(h: &common::Harness, key: &str, end_user: &str) -> (url::Url, String) {
     let token = h.session(json!({"end_user": {"id": end_user}})).await;
     let res = h
         .http
@@ -934,21 +927,39 @@ async fn install(
         .unwrap()
         .to_string();
     let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let state = location
-        .query_pairs()
-        .find(|(k, _)| k == state_param)
-        .map(|(_, v)| v.into_owned())
-        .expect("the install page gets the state");
-    let page = h
-        .http
-        .get(format!("{}{}", h.base, back(&state)))
+    (location, cookie)
+}
+
+/// The result page of the browser coming back to `url` with its binding `cookie`.
+async fn come_back(h: &common::Harness, url: &str, cookie: &str) -> String {
+    h.http
+        .get(url)
         .header("cookie", cookie)
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A popup install flow: starts `key`'s flow for `end_user`, reads the state the install page gets
+/// (as the query parameter `state_param`), and comes back to the server at `back(state)` with the
+/// browser's binding cookie. The install page's URL and the result page.
+async fn install(
+    h: &common::Harness,
+    key: &str,
+    end_user: &str,
+    state_param: &str,
+    back: impl Fn(&str) -> String,
+) -> (url::Url, String) {
+    let (location, cookie) = start_popup(h, key, end_user).await;
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == state_param)
+        .map(|(_, v)| v.into_owned())
+        .expect("the install page gets the state");
+    let page = come_back(h, &format!("{}{}", h.base, back(&state)), &cookie).await;
     (location, page)
 }
 
@@ -1334,39 +1345,12 @@ async fn github_app_with_user_authorization_keeps_the_installation_and_the_user_
 /// install page (the local one signs the user in and installs at once), its return to the callback
 /// with the binding cookie; the new connection's id.
 async fn authorize_on_github(h: &common::Harness, key: &str, end_user: &str) -> String {
-    let token = h.session(json!({"end_user": {"id": end_user}})).await;
-    let res = h
-        .http
-        .get(format!(
-            "{}/oauth/connect/{key}?connect_session_token={token}",
-            h.base
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 302, "{}", res.text().await.unwrap());
-    let cookie = res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let install = res.headers()["location"].to_str().unwrap().to_string();
-    assert!(install.contains("/installations/new?state="), "{install}");
-    let res = h.http.get(&install).send().await.unwrap();
+    let (install, cookie) = start_popup(h, key, end_user).await;
+    assert!(install.path().ends_with("/installations/new"), "{install}");
+    let res = h.http.get(install).send().await.unwrap();
     assert_eq!(res.status(), 302);
     let back = res.headers()["location"].to_str().unwrap().to_string();
-    let page = h
-        .http
-        .get(&back)
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = come_back(h, &back, &cookie).await;
     assert!(page.contains("nango_oauth_callback_success"), "{page}");
     let list = h.backend(Method::GET, "/connections", None).await;
     list.body["connections"]
@@ -1374,13 +1358,6 @@ async fn authorize_on_github(h: &common::Harness, key: &str, end_user: &str) -> 
         .unwrap()
         .iter()
         .find(|c| c["provider_config_key"] == key && c["end_user"]["id"] == end_user)
-        .or_else(|| {
-            list.body["connections"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["provider_config_key"] == key)
-        })
         .and_then(|c| c["connection_id"].as_str())
         .expect("the new connection")
         .to_string()

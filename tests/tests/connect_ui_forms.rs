@@ -58,6 +58,38 @@ async fn is_disabled(browser: &Browser, css: &str) -> anyhow::Result<bool> {
         == Some("true"))
 }
 
+/// Opens the customer page on a session for `key` alone and waits for the Connect UI's Connect
+/// button (inside its frame).
+async fn open_alone(stack: &UiStack, browser: &Browser, key: &str) -> anyhow::Result<()> {
+    let token = stack
+        .session(json!({"allowed_integrations": [key]}))
+        .await?;
+    browser.goto(&stack.page_url(&token, None, None)).await?;
+    browser.enter_frame("#connect-ui").await?;
+    browser.wait_for("#connect-button").await?;
+    Ok(())
+}
+
+/// Waits for the success screen (screenshot `key`), leaves the frame and reads the connection the
+/// page was told about: its credentials and connection config, as JSON.
+async fn connected(
+    stack: &UiStack,
+    browser: &Browser,
+    key: &str,
+) -> anyhow::Result<(serde_json::Value, serde_json::Value)> {
+    browser
+        .wait_for_within("#connect-success", Duration::from_secs(30))
+        .await?;
+    browser.screenshot(key).await;
+    browser.leave_frames().await?;
+    let id = connect_ui::connected_id(browser).await?;
+    let c = stack.server.get_connection(&id, key).await?;
+    Ok((
+        serde_json::to_value(&c.credentials)?,
+        serde_json::to_value(&c.connection_config)?,
+    ))
+}
+
 #[tokio::test]
 async fn api_key_form_validates_its_pattern_and_connects_without_a_popup() -> anyhow::Result<()> {
     with_browser("api-key", |stack, browser| async move {
@@ -646,24 +678,11 @@ async fn bill_form_logs_in_with_the_organization_and_developer_key() -> anyhow::
 async fn install_flows_in_the_popup_connect_a_github_app_and_a_plugin() -> anyhow::Result<()> {
     with_browser("installs", |stack, browser| async move {
         for key in [GITHUB_APP, GITHUB_APP_OAUTH, PLUGIN] {
-            let token = stack
-                .session(json!({"allowed_integrations": [key]}))
-                .await?;
-            browser.goto(&stack.page_url(&token, None, None)).await?;
-            browser.enter_frame("#connect-ui").await?;
-            browser.wait_for("#connect-button").await?;
+            open_alone(&stack, &browser, key).await?;
             let violations = connect_ui::axe_violations(&browser).await?;
             assert!(violations.is_empty(), "axe on {key}: {violations:#?}");
             browser.click("#connect-button").await?;
-            browser
-                .wait_for_within("#connect-success", Duration::from_secs(30))
-                .await?;
-            browser.screenshot(key).await;
-            browser.leave_frames().await?;
-            let id = connect_ui::connected_id(&browser).await?;
-            let connection = stack.server.get_connection(&id, key).await?;
-            let credentials = serde_json::to_value(&connection.credentials)?;
-            let config = serde_json::to_value(&connection.connection_config)?;
+            let (credentials, config) = connected(&stack, &browser, key).await?;
             if key == GITHUB_APP {
                 assert_eq!(credentials["type"], "APP", "{credentials}");
                 assert!(
@@ -713,34 +732,6 @@ async fn oauth1_mcp_and_aws_sigv4_connect_through_the_connect_ui() -> anyhow::Re
         stack,
         |stack, browser| async move {
             let peers = stack.protocols.as_ref().expect("protocol peers");
-            let open = |key: &'static str| {
-                let (stack, browser) = (stack.clone(), browser.clone());
-                async move {
-                    let token = stack
-                        .session(json!({"allowed_integrations": [key]}))
-                        .await?;
-                    browser.goto(&stack.page_url(&token, None, None)).await?;
-                    browser.enter_frame("#connect-ui").await?;
-                    browser.wait_for("#connect-button").await?;
-                    anyhow::Ok(())
-                }
-            };
-            let connected = |key: &'static str| {
-                let (stack, browser) = (stack.clone(), browser.clone());
-                async move {
-                    browser
-                        .wait_for_within("#connect-success", Duration::from_secs(30))
-                        .await?;
-                    browser.screenshot(key).await;
-                    browser.leave_frames().await?;
-                    let id = connect_ui::connected_id(&browser).await?;
-                    let c = stack.server.get_connection(&id, key).await?;
-                    anyhow::Ok((
-                        serde_json::to_value(&c.credentials)?,
-                        serde_json::to_value(&c.connection_config)?,
-                    ))
-                }
-            };
             let axe = |screen: &'static str| {
                 let browser = browser.clone();
                 async move {
@@ -750,10 +741,10 @@ async fn oauth1_mcp_and_aws_sigv4_connect_through_the_connect_ui() -> anyhow::Re
                 }
             };
 
-            open(OAUTH1).await?;
+            open_alone(&stack, &browser, OAUTH1).await?;
             axe("the OAuth 1.0a screen").await?;
             browser.click("#connect-button").await?;
-            let (credentials, _) = connected(OAUTH1).await?;
+            let (credentials, _) = connected(&stack, &browser, OAUTH1).await?;
             assert_eq!(credentials["type"], "OAUTH1", "{credentials}");
             assert!(
                 !credentials["oauth_token"]
@@ -763,7 +754,7 @@ async fn oauth1_mcp_and_aws_sigv4_connect_through_the_connect_ui() -> anyhow::Re
                 "{credentials}"
             );
 
-            open(MCP_GENERIC).await?;
+            open_alone(&stack, &browser, MCP_GENERIC).await?;
             browser
                 .type_into("#field-params-mcp_server_url", "not a url")
                 .await?;
@@ -779,7 +770,7 @@ async fn oauth1_mcp_and_aws_sigv4_connect_through_the_connect_ui() -> anyhow::Re
             input.send_keys(peers.mcp_url()).await?;
             axe("the MCP form").await?;
             browser.click("#connect-button").await?;
-            let (credentials, config) = connected(MCP_GENERIC).await?;
+            let (credentials, config) = connected(&stack, &browser, MCP_GENERIC).await?;
             assert_eq!(config["mcp_server_url"], peers.mcp_url(), "{config}");
             let token = credentials["access_token"].as_str().unwrap_or_default();
             let answer = reqwest::Client::new()
@@ -793,7 +784,7 @@ async fn oauth1_mcp_and_aws_sigv4_connect_through_the_connect_ui() -> anyhow::Re
                 "the MCP server takes the stored token"
             );
 
-            open(AWS).await?;
+            open_alone(&stack, &browser, AWS).await?;
             browser
                 .type_into(
                     "#field-credentials-role_arn",
@@ -805,7 +796,7 @@ async fn oauth1_mcp_and_aws_sigv4_connect_through_the_connect_ui() -> anyhow::Re
                 .await?;
             axe("the AWS form").await?;
             browser.click("#connect-button").await?;
-            let (credentials, config) = connected(AWS).await?;
+            let (credentials, config) = connected(&stack, &browser, AWS).await?;
             assert_eq!(credentials["type"], "AWS_SIGV4", "{credentials}");
             assert_eq!(config["region"], "eu-central-1", "{config}");
             let issued: serde_json::Value = reqwest::get(format!("{}/stats", peers.aws_base()))

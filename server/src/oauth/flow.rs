@@ -800,8 +800,10 @@ pub async fn complete(
         || config_override.client_secret.is_some())
     .then_some(config_override);
     let credentials = tokens.into_credentials(None, config_override);
-    if provider.auth_mode == AuthMode::Custom {
-        let (credentials, pending) = super::github_app::finish_user_authorized(
+    // A GitHub App with user authorization: the installation's token joins the user's (or the
+    // connection waits for an owner's approval).
+    let (credentials, pending) = match provider.auth_mode {
+        AuthMode::Custom => super::github_app::finish_user_authorized(
             app,
             &integration,
             &provider,
@@ -810,23 +812,10 @@ pub async fn complete(
             &query.extra,
         )
         .await
-        .map_err(|e| super::github_app::flow_failure(e).reported_to(&report))?;
-        let stored = store(
-            app,
-            &env,
-            &attempt,
-            &integration,
-            &provider,
-            &connection_config,
-            &credentials,
-            report,
-        );
-        return Ok(Completed {
-            pending,
-            ..stored.await?
-        });
-    }
-    store(
+        .map_err(|e| super::github_app::flow_failure(e).reported_to(&report))?,
+        _ => (credentials, false),
+    };
+    let stored = store(
         app,
         &env,
         &attempt,
@@ -835,8 +824,11 @@ pub async fn complete(
         &connection_config,
         &credentials,
         report,
-    )
-    .await
+    );
+    Ok(Completed {
+        pending,
+        ..stored.await?
+    })
 }
 
 /// Seals and upserts the connection a completed flow authorized, with its auth webhook.
