@@ -107,6 +107,22 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    async fn read_connection_with_integration(
+        &self,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+    ) -> sqlx::Result<Option<ConnectionRow>> {
+        sqlx::query_as(super::sql::CONNECTION_WITH_INTEGRATION)
+            .bind(env_id)
+            .bind(pck)
+            .bind(connection_id)
+            .fetch_optional(&self.reader)
+            .await
+    }
+}
+
 /// The `NOTIFY` channel on which replicas announce OAuth results.
 const OAUTH_RESULTS_CHANNEL: &str = "latchkey_oauth_results";
 

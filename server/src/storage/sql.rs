@@ -11,6 +11,13 @@
 /// concurrent writer means waiting, not `database is locked`); `$db` is the sqlx database type.
 /// `$skip_locked` is appended to the outbox claim's sub-select (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
 /// where several replicas claim concurrently; empty on SQLite, whose writers are serialised).
+/// The connection `($1, $2, $3)` = (environment, integration, connection id), if its integration
+/// exists: `GET /connection/:id`'s read, the hottest of all.
+pub(super) const CONNECTION_WITH_INTEGRATION: &str = "SELECT c.* FROM connections c
+     WHERE c.environment_id = $1 AND c.provider_config_key = $2 AND c.connection_id = $3
+       AND EXISTS (SELECT 1 FROM integrations i
+                   WHERE i.environment_id = c.environment_id AND i.unique_key = c.provider_config_key)";
+
 macro_rules! impl_storage {
     ($store:ty, backend = $backend:literal, skip_locked = $skip_locked:literal, begin = $begin:literal, db = $db:ty) => {
         /// Inserts one outbox row on `conn` (a transaction's or the pool's).
@@ -496,17 +503,9 @@ macro_rules! impl_storage {
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
-        sqlx::query_as(
-            "SELECT c.* FROM connections c
-             WHERE c.environment_id = $1 AND c.provider_config_key = $2 AND c.connection_id = $3
-               AND EXISTS (SELECT 1 FROM integrations i
-                           WHERE i.environment_id = c.environment_id AND i.unique_key = c.provider_config_key)",
-        )
-        .bind(env_id)
-        .bind(pck)
-        .bind(connection_id)
-        .fetch_optional(&self.reader)
-        .await
+        // Each backend reads it its own way (the SQL is [`CONNECTION_WITH_INTEGRATION`]).
+        self.read_connection_with_integration(env_id, pck, connection_id)
+            .await
     }
 
     async fn list_connections(&self, env_id: i64) -> sqlx::Result<Vec<ConnectionRow>> {

@@ -41,6 +41,9 @@ pub struct SqliteStore {
     /// The one writer (every statement that writes).
     pool: SqlitePool,
     reader: SqlitePool,
+    /// `GET /connection/:id`'s read ([`InlineReader`]); `None` for an in-memory database, which only
+    /// sqlx's connections share.
+    inline: Option<std::sync::Arc<InlineReader>>,
     /// Connect-session inserts, group-committed on the writer.
     sessions: super::group_commit::SessionWriter,
     _checkpoints: std::sync::Arc<AbortOnDrop>,
@@ -97,9 +100,17 @@ impl SqliteStore {
             let pool = pool.clone();
             move |rows| insert_connect_sessions(pool.clone(), rows)
         });
+        let path = database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| database_url.strip_prefix("sqlite:"))
+            .unwrap_or(database_url);
+        let path = path.split('?').next().unwrap_or(path);
+        let in_memory =
+            path.is_empty() || path.contains(":memory:") || database_url.contains("mode=memory");
         Ok(Self {
             pool,
             reader,
+            inline: (!in_memory).then(|| std::sync::Arc::new(InlineReader::new(path.into()))),
             sessions,
             _checkpoints: std::sync::Arc::new(AbortOnDrop(checkpoints)),
         })
@@ -120,6 +131,103 @@ impl SqliteStore {
     ) -> anyhow::Result<Option<tokio::sync::mpsc::UnboundedReceiver<()>>> {
         Ok(None)
     }
+}
+
+impl SqliteStore {
+    async fn read_connection_with_integration(
+        &self,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+    ) -> sqlx::Result<Option<ConnectionRow>> {
+        let Some(inline) = &self.inline else {
+            return sqlx::query_as(super::sql::CONNECTION_WITH_INTEGRATION)
+                .bind(env_id)
+                .bind(pck)
+                .bind(connection_id)
+                .fetch_optional(&self.reader)
+                .await;
+        };
+        inline.read(|conn| {
+            let mut statement = conn.prepare_cached(super::sql::CONNECTION_WITH_INTEGRATION)?;
+            let mut rows = statement.query(rusqlite::params![env_id, pck, connection_id])?;
+            rows.next()?.map(connection_row).transpose()
+        })
+    }
+}
+
+/// A `connections` row as [`ConnectionRow`] (every column, by name, as sqlx's `FromRow` reads it).
+fn connection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
+    Ok(ConnectionRow {
+        id: r.get("id")?,
+        environment_id: r.get("environment_id")?,
+        provider_config_key: r.get("provider_config_key")?,
+        connection_id: r.get("connection_id")?,
+        provider: r.get("provider")?,
+        credentials_enc: r.get("credentials_enc")?,
+        key_id: r.get("key_id")?,
+        connection_config: r.get("connection_config")?,
+        metadata: r.get("metadata")?,
+        tags: r.get("tags")?,
+        end_user: r.get("end_user")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        refresh_failures: r.get("refresh_failures")?,
+        last_refresh_failure_at: r.get("last_refresh_failure_at")?,
+        refresh_failure_days: r.get("refresh_failure_days")?,
+    })
+}
+
+/// The hottest read, run on the calling thread with rusqlite instead of through sqlx. sqlx runs each
+/// SQLite connection on a thread of its own and hands every query to it and the rows back: two thread
+/// wake-ups per query, which `perf` showed as about half the CPU of `GET /connection/:id` on two
+/// cores (`cargo xtask bench`). A WAL-mode read of a cached page takes microseconds, less than those
+/// wake-ups, and never waits for the writer, so it runs inline. Connections are opened on demand and
+/// kept (at most [`READERS`] idle); each is `query_only`.
+#[derive(Debug)]
+struct InlineReader {
+    path: std::path::PathBuf,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+impl InlineReader {
+    fn new(path: std::path::PathBuf) -> Self {
+        Self {
+            path,
+            idle: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<rusqlite::Connection> {
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(conn)
+    }
+
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> sqlx::Result<T> {
+        let pooled = self.idle.lock().expect("reader pool lock").pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => self.open().map_err(inline_error)?,
+        };
+        let result = f(&conn).map_err(inline_error);
+        let mut idle = self.idle.lock().expect("reader pool lock");
+        if idle.len() < READERS as usize {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn inline_error(e: rusqlite::Error) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::other(e))
 }
 
 impl_storage!(
