@@ -108,13 +108,15 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
-    async fn read_connection_with_integration(
+    /// A connection read ([`super::sql::CONNECTION`] or its variant) on the reader pool.
+    async fn read_connection(
         &self,
+        sql: &'static str,
         env_id: i64,
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
-        sqlx::query_as(super::sql::CONNECTION_WITH_INTEGRATION)
+        sqlx::query_as(sql)
             .bind(env_id)
             .bind(pck)
             .bind(connection_id)

@@ -11,8 +11,12 @@
 /// concurrent writer means waiting, not `database is locked`); `$db` is the sqlx database type.
 /// `$skip_locked` is appended to the outbox claim's sub-select (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
 /// where several replicas claim concurrently; empty on SQLite, whose writers are serialised).
-/// The connection `($1, $2, $3)` = (environment, integration, connection id), if its integration
-/// exists: `GET /connection/:id`'s read, the hottest of all.
+/// The connection `($1, $2, $3)` = (environment, integration, connection id): the proxy's read.
+/// Each backend runs the connection reads its own way (`read_connection`).
+pub(super) const CONNECTION: &str = "SELECT * FROM connections
+     WHERE environment_id = $1 AND provider_config_key = $2 AND connection_id = $3";
+
+/// [`CONNECTION`] if its integration exists: `GET /connection/:id`'s read, the hottest of all.
 pub(super) const CONNECTION_WITH_INTEGRATION: &str = "SELECT c.* FROM connections c
      WHERE c.environment_id = $1 AND c.provider_config_key = $2 AND c.connection_id = $3
        AND EXISTS (SELECT 1 FROM integrations i
@@ -487,14 +491,8 @@ macro_rules! impl_storage {
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
-        sqlx::query_as(
-            "SELECT * FROM connections WHERE environment_id = $1 AND provider_config_key = $2 AND connection_id = $3",
-        )
-        .bind(env_id)
-        .bind(pck)
-        .bind(connection_id)
-        .fetch_optional(&self.reader)
-        .await
+        self.read_connection($crate::storage::sql::CONNECTION, env_id, pck, connection_id)
+            .await
     }
 
     async fn connection_with_integration(
@@ -503,8 +501,7 @@ macro_rules! impl_storage {
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
-        // Each backend reads it its own way (the SQL is [`CONNECTION_WITH_INTEGRATION`]).
-        self.read_connection_with_integration(env_id, pck, connection_id)
+        self.read_connection($crate::storage::sql::CONNECTION_WITH_INTEGRATION, env_id, pck, connection_id)
             .await
     }
 

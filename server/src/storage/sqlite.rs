@@ -41,8 +41,8 @@ pub struct SqliteStore {
     /// The one writer (every statement that writes).
     pool: SqlitePool,
     reader: SqlitePool,
-    /// `GET /connection/:id`'s read ([`InlineReader`]); `None` for an in-memory database, which only
-    /// sqlx's connections share.
+    /// The connection reads ([`InlineReader`]); `None` for an in-memory database, which only sqlx's
+    /// connections share.
     inline: Option<std::sync::Arc<InlineReader>>,
     /// Connect-session inserts, group-committed on the writer.
     sessions: super::group_commit::SessionWriter,
@@ -134,14 +134,16 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    async fn read_connection_with_integration(
+    /// A connection read ([`super::sql::CONNECTION`] or its variant), inline ([`InlineReader`]).
+    async fn read_connection(
         &self,
+        sql: &'static str,
         env_id: i64,
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
         let Some(inline) = &self.inline else {
-            return sqlx::query_as(super::sql::CONNECTION_WITH_INTEGRATION)
+            return sqlx::query_as(sql)
                 .bind(env_id)
                 .bind(pck)
                 .bind(connection_id)
@@ -149,7 +151,7 @@ impl SqliteStore {
                 .await;
         };
         inline.read(|conn| {
-            let mut statement = conn.prepare_cached(super::sql::CONNECTION_WITH_INTEGRATION)?;
+            let mut statement = conn.prepare_cached(sql)?;
             let mut rows = statement.query(rusqlite::params![env_id, pck, connection_id])?;
             rows.next()?.map(connection_row).transpose()
         })
@@ -178,7 +180,8 @@ fn connection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
     })
 }
 
-/// The hottest read, run on the calling thread with rusqlite instead of through sqlx. sqlx runs each
+/// The hottest reads (a connection, for `GET /connection/:id` and the proxy), run on the calling
+/// thread with rusqlite instead of through sqlx. sqlx runs each
 /// SQLite connection on a thread of its own and hands every query to it and the rows back: two thread
 /// wake-ups per query, which `perf` showed as about half the CPU of `GET /connection/:id` on two
 /// cores (`cargo xtask bench`). A WAL-mode read of a cached page takes microseconds, less than those
