@@ -116,12 +116,7 @@ impl PostgresStore {
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
-        sqlx::query_as(sql)
-            .bind(env_id)
-            .bind(pck)
-            .bind(connection_id)
-            .fetch_optional(&self.reader)
-            .await
+        read_connection_sqlx(&self.reader, sql, env_id, pck, connection_id).await
     }
 }
 

@@ -24,6 +24,23 @@ pub(super) const CONNECTION_WITH_INTEGRATION: &str = "SELECT c.* FROM connection
 
 macro_rules! impl_storage {
     ($store:ty, backend = $backend:literal, skip_locked = $skip_locked:literal, begin = $begin:literal, db = $db:ty) => {
+        /// A connection read ([`CONNECTION`](crate::storage::sql::CONNECTION) or its variant) through
+        /// sqlx on `reader`: PostgreSQL's way, and SQLite's for an in-memory database.
+        async fn read_connection_sqlx(
+            reader: &sqlx::Pool<$db>,
+            sql: &'static str,
+            env_id: i64,
+            pck: &str,
+            connection_id: &str,
+        ) -> sqlx::Result<Option<ConnectionRow>> {
+            sqlx::query_as(sql)
+                .bind(env_id)
+                .bind(pck)
+                .bind(connection_id)
+                .fetch_optional(reader)
+                .await
+        }
+
         /// Inserts one outbox row on `conn` (a transaction's or the pool's).
         async fn insert_webhook<'c, E>(conn: E, w: &NewWebhook) -> sqlx::Result<()>
         where

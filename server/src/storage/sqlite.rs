@@ -143,12 +143,7 @@ impl SqliteStore {
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
         let Some(inline) = &self.inline else {
-            return sqlx::query_as(sql)
-                .bind(env_id)
-                .bind(pck)
-                .bind(connection_id)
-                .fetch_optional(&self.reader)
-                .await;
+            return read_connection_sqlx(&self.reader, sql, env_id, pck, connection_id).await;
         };
         inline.read(|conn| {
             let mut statement = conn.prepare_cached(sql)?;
