@@ -106,11 +106,16 @@ pub(super) fn flow_failure(e: ModeError) -> FlowFailure {
     FlowFailure::new(code, e.to_string())
 }
 
-/// The installation id GitHub sent back, when it is one (digits).
+/// Whether `id` can be a GitHub installation id (digits).
+fn is_installation_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The installation id GitHub sent back, when it is one.
 fn installation_id(extra: &BTreeMap<String, String>) -> Option<&String> {
     extra
         .get("installation_id")
-        .filter(|id| !id.is_empty() && id.len() <= 20 && id.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|id| is_installation_id(id))
 }
 
 fn fetch_error(message: impl Into<String>) -> ModeError {
@@ -141,18 +146,30 @@ pub(crate) fn app_identity(
     integration: &IntegrationRow,
     mode: &AuthMode,
 ) -> Result<(String, Secret), ModeError> {
-    let (id, key) = if *mode == AuthMode::Custom {
-        let mut custom = crate::integration_config::open(app, integration)
-            .map_err(|e| ModeError::Internal(e.into()))?;
-        (
-            custom.remove("app_id"),
-            custom.remove("private_key").map(Secret::new),
-        )
-    } else {
-        let key =
-            open_client_secret(app, integration).map_err(|e| ModeError::Internal(e.into()))?;
-        (integration.client_id.clone(), Some(key))
-    };
+    if *mode == AuthMode::Custom {
+        return settings_identity(&app_settings(app, integration)?);
+    }
+    let key = open_client_secret(app, integration).map_err(|e| ModeError::Internal(e.into()))?;
+    identity(integration.client_id.clone(), Some(key))
+}
+
+/// A `CUSTOM` integration's sealed settings (`app_id`, `private_key`, `app_link`).
+fn app_settings(
+    app: &AppState,
+    integration: &IntegrationRow,
+) -> Result<BTreeMap<String, String>, ModeError> {
+    crate::integration_config::open(app, integration).map_err(|e| ModeError::Internal(e.into()))
+}
+
+/// The app's id and key in a `CUSTOM` integration's settings.
+fn settings_identity(settings: &BTreeMap<String, String>) -> Result<(String, Secret), ModeError> {
+    identity(
+        settings.get("app_id").cloned(),
+        settings.get("private_key").cloned().map(Secret::new),
+    )
+}
+
+fn identity(id: Option<String>, key: Option<Secret>) -> Result<(String, Secret), ModeError> {
     let id = id
         .filter(|id| !id.is_empty())
         .ok_or_else(|| fetch_error("the integration has no GitHub App id"))?;
@@ -256,22 +273,20 @@ pub async fn renew(
 /// The user's credentials of a `CUSTOM` connection's, when they can be refreshed and expire within
 /// the refresh window (the connection is then renewed, as Nango does at the earlier of both expiries).
 pub(crate) fn user_credentials_due(c: &Credentials, now: i64) -> bool {
-    let Credentials::App {
-        user_credentials: Some(user),
-        ..
-    } = c
-    else {
-        return false;
-    };
-    serde_json::from_value::<Credentials>(user.clone()).is_ok_and(|u| {
-        matches!(
-            u,
-            Credentials::OAuth2 {
-                refresh_token: Some(_),
-                ..
-            }
-        ) && super::refresh::expires_soon(&u, now)
-    })
+    matches!(c, Credentials::App { user_credentials: Some(user), .. } if due_refresh_token(user, now).is_some())
+}
+
+/// The refresh token of the user's credentials (`userCredentials`), when they are OAuth2 ones that
+/// can be refreshed and expire within the refresh window.
+fn due_refresh_token(user: &serde_json::Value, now: i64) -> Option<String> {
+    let user = serde_json::from_value::<Credentials>(user.clone()).ok()?;
+    match &user {
+        Credentials::OAuth2 {
+            refresh_token: Some(token),
+            ..
+        } if super::refresh::expires_soon(&user, now) => Some(token.clone()),
+        _ => None,
+    }
 }
 
 /// The user's OAuth2 credentials, refreshed at `token_url.OAUTH2` when they expire within the
@@ -284,19 +299,9 @@ async fn fresh_user_credentials(
     provider: &Provider,
     user: &serde_json::Value,
 ) -> Option<serde_json::Value> {
-    let Ok(current) = serde_json::from_value::<Credentials>(user.clone()) else {
+    let Some(refresh_token) = due_refresh_token(user, crate::time::now_unix()) else {
         return Some(user.clone());
     };
-    let Credentials::OAuth2 {
-        refresh_token: Some(refresh_token),
-        ..
-    } = &current
-    else {
-        return Some(user.clone());
-    };
-    if !super::refresh::expires_soon(&current, crate::time::now_unix()) {
-        return Some(user.clone());
-    }
     let refreshed = async {
         let url = provider
             .token_url
@@ -358,16 +363,36 @@ pub(super) async fn finish_user_authorized(
         connection_config.insert("pending".into(), "true".into());
         return Ok((user, true));
     };
-    connection_config.insert("installation_id".into(), installation.clone());
+    let installed = with_installation(
+        app,
+        (integration, provider),
+        connection_config,
+        installation,
+        &user,
+    );
+    Ok((installed.await?, false))
+}
+
+/// A `CUSTOM` connection's credentials once its installation is known: `connection_config` names
+/// the installation (and is no longer pending); the installation token, with the user's
+/// credentials beside it.
+async fn with_installation(
+    app: &AppState,
+    (integration, provider): (&IntegrationRow, &Provider),
+    connection_config: &mut BTreeMap<String, String>,
+    installation: &str,
+    user: &Credentials,
+) -> Result<Credentials, ModeError> {
+    connection_config.insert("installation_id".into(), installation.to_string());
     connection_config.remove("pending");
     let mut credentials = installation_token(app, integration, provider, connection_config).await?;
     if let Credentials::App {
         user_credentials, ..
     } = &mut credentials
     {
-        *user_credentials = serde_json::to_value(&user).ok();
+        *user_credentials = serde_json::to_value(user).ok();
     }
-    Ok((credentials, false))
+    Ok(credentials)
 }
 
 /// The GitHub login of the user whose token `user` holds (`GET <proxy base URL>/user`); `None` when
@@ -407,10 +432,11 @@ async fn user_login(
 /// so an app moved from Nango keeps working.
 pub fn webhook_secret(app: &AppState, integration: &IntegrationRow) -> Result<Secret, ModeError> {
     use sha2::Digest as _;
-    let (app_id, key) = app_identity(app, integration, &AuthMode::Custom)?;
-    let link = crate::integration_config::open(app, integration)
-        .map_err(|e| ModeError::Internal(e.into()))?
-        .remove("app_link")
+    let settings = app_settings(app, integration)?;
+    let (app_id, key) = settings_identity(&settings)?;
+    let link = settings
+        .get("app_link")
+        .map(String::as_str)
         .unwrap_or_default();
     let digest = sha2::Sha256::new()
         .chain_update(app_id.as_bytes())
@@ -437,7 +463,7 @@ pub async fn finish_pending(
         _ => None,
     };
     let (Some(installation), Some(event_app), Some(login)) = (
-        text(&event["installation"]["id"]),
+        text(&event["installation"]["id"]).filter(|id| is_installation_id(id)),
         text(&event["installation"]["app_id"]),
         event["requester"]["login"].as_str(),
     ) else {
@@ -463,19 +489,14 @@ pub async fn finish_pending(
     };
     let user = super::refresh::open(app, &row).map_err(ModeError::Internal)?;
     let mut config = crate::credential_modes::connection_config(&row);
-    let extra = BTreeMap::from([("installation_id".to_string(), installation)]);
-    let Some(installation) = installation_id(&extra) else {
-        return Ok(None);
-    };
-    config.insert("installation_id".into(), installation.clone());
-    config.remove("pending");
-    let mut credentials = installation_token(app, integration, provider, &config).await?;
-    if let Credentials::App {
-        user_credentials, ..
-    } = &mut credentials
-    {
-        *user_credentials = serde_json::to_value(&user).ok();
-    }
+    let installed = with_installation(
+        app,
+        (integration, provider),
+        &mut config,
+        &installation,
+        &user,
+    );
+    let credentials = installed.await?;
     let target = super::flow::SaveTarget {
         provider_config_key: &row.provider_config_key,
         connection_id: &row.connection_id,
