@@ -34,7 +34,8 @@ pub fn router() -> Router<AppState> {
 /// The longest value accepted in a submitted field (private keys are a few KiB).
 const MAX_FIELD_LEN: usize = 16 * 1024;
 
-fn mode_error(e: ModeError) -> ApiError {
+/// A credential mode's failure as a REST error (also the provider webhooks').
+pub(super) fn mode_error(e: ModeError) -> ApiError {
     match e {
         // STS did not give credentials: the upstream failed (Nango answers 502).
         ModeError::Coded(code @ ErrorCode::AwsSigv4StsRequestFailed, message) => {

@@ -115,12 +115,7 @@ async fn receive(
     if kind.is_none_or(|k| k == "installation") {
         crate::oauth::github_app::finish_pending(&app, &env, &integration, provider, &event)
             .await
-            .map_err(|e| match e {
-                crate::credential_modes::ModeError::Coded(code, message) => {
-                    ApiError::new(StatusCode::BAD_REQUEST, code, message)
-                }
-                crate::credential_modes::ModeError::Internal(e) => ApiError::Internal(e),
-            })?;
+            .map_err(super::credential_auth::mode_error)?;
     }
     Ok(Json(Success { success: true }))
 }
