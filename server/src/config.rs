@@ -253,9 +253,7 @@ impl Config {
 
     /// The SQLite file this configuration uses, if it uses SQLite.
     pub fn sqlite_path(&self) -> Option<&Path> {
-        self.database_url
-            .strip_prefix("sqlite://")
-            .map(|p| Path::new(p.split('?').next().unwrap_or(p)))
+        sqlite_file(&self.database_url)
     }
 
     /// `<public url>/oauth/callback`: what providers redirect to.
@@ -300,6 +298,13 @@ fn data_dir(
 
 /// `DATABASE_URL` with a relative SQLite path made absolute from the working directory, so that what
 /// the server logs and what a CLI command reports name one file.
+/// The file a `sqlite://` database URL names (its query left out).
+pub fn sqlite_file(database_url: &str) -> Option<&Path> {
+    database_url
+        .strip_prefix("sqlite://")
+        .map(|p| Path::new(p.split('?').next().unwrap_or(p)))
+}
+
 fn sqlite_url_absolute(url: Option<String>) -> anyhow::Result<Option<String>> {
     let Some(url) = url else { return Ok(None) };
     match url.strip_prefix("sqlite://") {

@@ -42,7 +42,7 @@ pub struct SqliteStore {
     pool: SqlitePool,
     reader: SqlitePool,
     /// The connection reads ([`InlineReader`]); `None` for an in-memory database, which only sqlx's
-    /// connections share.
+    /// connections share (and for a URL that names no file as `sqlite://<path>`).
     inline: Option<std::sync::Arc<InlineReader>>,
     /// Connect-session inserts, group-committed on the writer.
     sessions: super::group_commit::SessionWriter,
@@ -100,17 +100,16 @@ impl SqliteStore {
             let pool = pool.clone();
             move |rows| insert_connect_sessions(pool.clone(), rows)
         });
-        let path = database_url
-            .strip_prefix("sqlite://")
-            .or_else(|| database_url.strip_prefix("sqlite:"))
-            .unwrap_or(database_url);
-        let path = path.split('?').next().unwrap_or(path);
-        let in_memory =
-            path.is_empty() || path.contains(":memory:") || database_url.contains("mode=memory");
+        let file = crate::config::sqlite_file(database_url).filter(|path| {
+            let in_memory = path.as_os_str().is_empty()
+                || path.to_string_lossy().contains(":memory:")
+                || database_url.contains("mode=memory");
+            !in_memory
+        });
         Ok(Self {
             pool,
             reader,
-            inline: (!in_memory).then(|| std::sync::Arc::new(InlineReader::new(path.into()))),
+            inline: file.map(|path| std::sync::Arc::new(InlineReader::new(path.into()))),
             sessions,
             _checkpoints: std::sync::Arc::new(AbortOnDrop(checkpoints)),
         })
