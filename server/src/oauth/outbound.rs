@@ -159,24 +159,7 @@ impl OutboundClient {
 
     /// A request builder for `url`, after checking an IP-literal host against the policy.
     pub fn post(&self, url: &str) -> Result<reqwest::RequestBuilder, OutboundError> {
-        let parsed = url::Url::parse(url).map_err(|e| OutboundError::BadUrl(e.to_string()))?;
-        if !matches!(parsed.scheme(), "https" | "http") {
-            return Err(OutboundError::BadUrl(format!(
-                "unsupported scheme {}",
-                parsed.scheme()
-            )));
-        }
-        if !self.allow_private {
-            let literal = match parsed.host() {
-                Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-                Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-                _ => None,
-            };
-            if let Some(ip) = literal.filter(|ip| is_private(*ip)) {
-                return Err(OutboundError::PrivateAddress(ip.to_string()));
-            }
-        }
-        Ok(self.client.post(parsed))
+        self.request(reqwest::Method::POST, url)
     }
 
     /// Issue 3 (credential verification, `proxy.verification`): a request with any method, after the
@@ -186,8 +169,33 @@ impl OutboundClient {
         method: reqwest::Method,
         url: &str,
     ) -> Result<reqwest::RequestBuilder, OutboundError> {
-        let checked = self.post(url)?.build().map_err(OutboundError::from)?;
-        Ok(self.client.request(method, checked.url().clone()))
+        let parsed = url::Url::parse(url).map_err(|e| OutboundError::BadUrl(e.to_string()))?;
+        self.request_url(method, parsed)
+    }
+
+    /// [`Self::request`] for a URL already parsed (the proxy's, once per call, not once per check).
+    pub fn request_url(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+    ) -> Result<reqwest::RequestBuilder, OutboundError> {
+        if !matches!(url.scheme(), "https" | "http") {
+            return Err(OutboundError::BadUrl(format!(
+                "unsupported scheme {}",
+                url.scheme()
+            )));
+        }
+        if !self.allow_private {
+            let literal = match url.host() {
+                Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+                Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+                _ => None,
+            };
+            if let Some(ip) = literal.filter(|ip| is_private(*ip)) {
+                return Err(OutboundError::PrivateAddress(ip.to_string()));
+            }
+        }
+        Ok(self.client.request(method, url))
     }
 }
 

@@ -175,7 +175,7 @@ pub async fn send(
     timeout: Duration,
 ) -> Result<reqwest::Response, SendError> {
     let mut req = outbound
-        .request(method.clone(), url.as_str())
+        .request_url(method.clone(), url.clone())
         .map_err(|e| SendError::Refused(e.to_string()))?
         .headers(headers)
         .timeout(timeout);
