@@ -11,6 +11,10 @@ pub fn now_unix() -> i64 {
     Utc::now().timestamp()
 }
 
+pub fn now_unix_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 pub fn unix_to_iso(secs: i64) -> String {
     chrono::DateTime::from_timestamp(secs, 0)
         .unwrap_or_default()

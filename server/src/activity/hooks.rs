@@ -317,7 +317,7 @@ impl ProxySink {
     pub fn record(self, r: &crate::proxy::record::CallRecord, duration_ms: u64) {
         let started = super::now_ms() - duration_ms as i64;
         let op = self.recorder.begin_at(
-            uuid::Uuid::new_v4().simple().to_string(),
+            super::new_id(),
             self.env_id,
             "proxy",
             Subject {

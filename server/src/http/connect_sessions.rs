@@ -6,7 +6,7 @@
 
 use super::error::ApiError;
 use super::extract::{SecretKeyAuth, SessionTokenAuth, StrictJson};
-use crate::{crypto, time, AppState};
+use crate::{time, AppState};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use latchkey_protocol::connect::{
     ConnectSessionCreated, ConnectSessionInfo, CreateConnectSessionRequest,
     CreateReconnectSessionRequest, EndUser, Organization, SessionEndUser,
 };
-use latchkey_protocol::params::{DEFAULT_WEBSOCKETS_PATH, SESSION_TOKEN, SESSION_TOKEN_PREFIX};
+use latchkey_protocol::params::{DEFAULT_WEBSOCKETS_PATH, SESSION_TOKEN};
 use latchkey_protocol::DataEnvelope;
 use std::collections::BTreeMap;
 
@@ -166,8 +166,8 @@ pub(crate) async fn issue(
             return Err(ApiError::invalid_body(path, "Integration does not exist"));
         }
     }
-    let token = format!("{SESSION_TOKEN_PREFIX}{}", crypto::random_hex_256());
-    let token_hash = crypto::sha256_hex(&token);
+    let token = crate::sessions::new_token();
+    let token_hash = crate::sessions::storage_key(&token);
     let expires_at = time::now_unix() + SESSION_TTL_SECS;
     app.store
         .insert_connect_session(&crate::storage::NewConnectSession {

@@ -128,15 +128,13 @@ impl Limiter {
         if fresh {
             return true;
         }
-        let hash = crate::crypto::sha256_hex(token);
         let ok = if super::extract::is_session_token(token) {
             matches!(
-                app.store
-                    .connect_session(&hash, crate::time::now_unix())
-                    .await,
+                crate::sessions::find(&app.store, token, crate::time::now_unix()).await,
                 Ok(Some(_))
             )
         } else if crate::environment::is_uuid_v4(token) {
+            let hash = crate::crypto::sha256_hex(token);
             matches!(
                 app.store.environment_by_secret_hash(&hash).await,
                 Ok(Some(_))
