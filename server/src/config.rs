@@ -9,6 +9,14 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// How browsers and providers reach us (callback URL, connect links, `/sdk/`). No trailing slash.
     pub public_url: String,
+    /// `LATCHKEY_ADDR`: the address and port `latchkey serve` listens on (default [`DEFAULT_ADDR`]).
+    pub listen_addr: String,
+    /// `LATCHKEY_RATE_LIMIT_PER_MINUTE`: requests per minute per key (REST API) and per IP address
+    /// (OAuth popup, WebSocket); `None` when set to `0` (no limit). See [`crate::http::rate_limit`].
+    pub rate_limit_per_minute: Option<std::num::NonZeroU32>,
+    /// `LATCHKEY_WEBSOCKETS_PATH`: where the WebSocket result channel is served besides `/` (Nango's
+    /// `websocketsPath`), with its leading `/`.
+    pub websockets_path: String,
     /// `sqlite://…` (default) — PostgreSQL arrives with the storage trait.
     pub database_url: String,
     /// Where the dev encryption key file lives.
@@ -63,6 +71,16 @@ pub struct Config {
     pub aws_sts_url: String,
 }
 
+/// Where `latchkey serve` listens unless `LATCHKEY_ADDR` says otherwise.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3003";
+
+/// `LATCHKEY_ADDR`, or [`DEFAULT_ADDR`]: read by [`Config::from_env`], and on its own by the commands
+/// that only need to find the server (`latchkey health`, the doctor's first check), which must work
+/// even when the rest of the configuration does not parse.
+pub fn listen_addr_from_env() -> String {
+    var("LATCHKEY_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into())
+}
+
 /// AWS STS of a region (`LATCHKEY_AWS_STS_URL`'s default).
 pub const AWS_STS_URL: &str = "https://sts.{region}.amazonaws.com";
 
@@ -110,6 +128,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("public_url", &self.public_url)
+            .field("listen_addr", &self.listen_addr)
             .field("database_url", &redact_url(&self.database_url))
             .field("data_dir", &self.data_dir)
             .field("providers_file", &self.providers_file)
@@ -123,6 +142,8 @@ impl std::fmt::Debug for Config {
             .field("public_key_mode", &self.public_key_mode)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("activity", &self.activity)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("websockets_path", &self.websockets_path)
             .finish_non_exhaustive()
     }
 }
@@ -203,9 +224,14 @@ impl Config {
                 .unwrap_or_default(),
             webhook_url: var("LATCHKEY_WEBHOOK_URL"),
             metrics_token: var("LATCHKEY_METRICS_TOKEN").map(crate::secret::Secret::new),
-            proxy: crate::proxy::Limits::from_env()?,
+            proxy: crate::proxy::Limits::from_env(var)?,
             activity: crate::activity::Settings::from_env(var)?,
             aws_sts_url: var("LATCHKEY_AWS_STS_URL").unwrap_or_else(|| AWS_STS_URL.into()),
+            listen_addr: listen_addr_from_env(),
+            rate_limit_per_minute: crate::http::rate_limit::per_minute(
+                var(crate::http::rate_limit::ENV_VAR).as_deref(),
+            ),
+            websockets_path: crate::ws::path(var(crate::ws::PATH_VAR).as_deref()),
             public_url,
         })
     }
@@ -248,6 +274,9 @@ impl Config {
             proxy: Default::default(),
             activity: Default::default(),
             aws_sts_url: AWS_STS_URL.into(),
+            listen_addr: "127.0.0.1:0".into(),
+            rate_limit_per_minute: crate::http::rate_limit::per_minute(None),
+            websockets_path: "/".into(),
         }
     }
 

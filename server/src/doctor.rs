@@ -56,7 +56,7 @@ pub async fn run() -> anyhow::Result<()> {
 /// Reads the configuration from the environment variables, then [`check`]s it.
 pub async fn check_env() -> Vec<Finding> {
     let mut findings = Vec::new();
-    let addr = std::env::var("LATCHKEY_ADDR").unwrap_or_else(|_| "127.0.0.1:3003".into());
+    let addr = crate::config::listen_addr_from_env();
     findings.push(match addr.parse::<std::net::SocketAddr>() {
         Ok(a) if a.ip().is_loopback() => finding(
             Level::Warn,

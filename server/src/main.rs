@@ -274,7 +274,7 @@ async fn main() -> anyhow::Result<()> {
 /// `latchkey health`: exit 0 when `GET /health` answers 200 within 5 seconds.
 async fn health(url: Option<String>) -> anyhow::Result<()> {
     let base = url.unwrap_or_else(|| {
-        let addr = std::env::var("LATCHKEY_ADDR").unwrap_or_else(|_| "127.0.0.1:3003".into());
+        let addr = latchkey_server::config::listen_addr_from_env();
         // A wildcard listen address is reached on loopback.
         let addr = addr
             .replace("0.0.0.0", "127.0.0.1")
@@ -517,8 +517,7 @@ async fn settings(config: Config, command: SettingsCommand) -> anyhow::Result<()
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let addr = std::env::var("LATCHKEY_ADDR").unwrap_or_else(|_| "127.0.0.1:3003".into());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = tokio::net::TcpListener::bind(&config.listen_addr).await?;
     let public_url = config.public_url.clone();
     let connect_ui = config.connect_ui_url();
     let database = database_location(&config);

@@ -23,11 +23,10 @@ const HEARTBEAT: Duration = Duration::from_secs(20);
 /// Environment variable naming the WebSocket path (Nango's `websocketsPath`; default `/`).
 pub const PATH_VAR: &str = "LATCHKEY_WEBSOCKETS_PATH";
 
-/// The path the result channel is served on, besides `/`: `LATCHKEY_WEBSOCKETS_PATH`, with a leading
-/// `/` added when missing; `/` when unset.
-pub fn path_from_env() -> String {
-    let raw = std::env::var(PATH_VAR).unwrap_or_default();
-    let raw = raw.trim();
+/// The path the result channel is served on, besides `/`: `LATCHKEY_WEBSOCKETS_PATH`'s value (`raw`)
+/// with a leading `/` added when missing; `/` when unset.
+pub fn path(raw: Option<&str>) -> String {
+    let raw = raw.unwrap_or_default().trim();
     if raw.is_empty() {
         "/".into()
     } else if raw.starts_with('/') {
@@ -194,6 +193,14 @@ async fn send(socket: &mut WebSocket, frame: &WsMessage) -> Result<(), axum::Err
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configured_websocket_path_gets_its_leading_slash() {
+        assert_eq!(path(None), "/");
+        assert_eq!(path(Some("  ")), "/");
+        assert_eq!(path(Some("nango-ws")), "/nango-ws");
+        assert_eq!(path(Some("/ws")), "/ws");
+    }
 
     #[test]
     fn only_issued_ids_verify() {

@@ -25,15 +25,14 @@ where
 
 #[tokio::test]
 async fn result_channel_is_served_on_the_configured_path() {
-    // This test binary holds only this test: setting the variable affects nothing else.
-    std::env::set_var(latchkey_server::ws::PATH_VAR, "nango-ws");
     let dir = tempfile::tempdir().unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let base = format!("http://localhost:{port}");
-    let server = start(Config::for_tests(dir.path(), &base), listener)
-        .await
-        .unwrap();
+    let mut config = Config::for_tests(dir.path(), &base);
+    // As `LATCHKEY_WEBSOCKETS_PATH=nango-ws` gives it (the leading `/` added).
+    config.websockets_path = latchkey_server::ws::path(Some("nango-ws"));
+    let server = start(config, listener).await.unwrap();
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/nango-ws"))
         .await

@@ -1,11 +1,14 @@
 //! Per-key rate limiting of the REST API (`LATCHKEY_RATE_LIMIT_PER_MINUTE`), with Nango's
-//! `X-RateLimit-*` headers and a 429 `too_many_requests`. Its own test binary: the limit is read from
-//! the process environment when the server starts.
+//! `X-RateLimit-*` headers and a 429 `too_many_requests`, with a limit of 5 per minute.
 
 mod common;
 
 use reqwest::Method;
 use serde_json::json;
+
+fn five_per_minute(c: &mut latchkey_server::Config) {
+    c.rate_limit_per_minute = std::num::NonZeroU32::new(5);
+}
 
 fn header(r: &common::Reply, name: &str) -> u64 {
     r.headers
@@ -19,8 +22,7 @@ fn header(r: &common::Reply, name: &str) -> u64 {
 
 #[tokio::test]
 async fn each_key_gets_its_own_budget_and_the_429_says_when_to_retry() {
-    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
-    let h = common::harness(None).await;
+    let h = common::harness_configured(None, five_per_minute).await;
     let session = h.session(json!({"end_user": {"id": "u"}})).await; // 1st call of the secret key
     let mut remaining = Vec::new();
     for _ in 0..4 {
@@ -62,8 +64,7 @@ async fn each_key_gets_its_own_budget_and_the_429_says_when_to_retry() {
 /// address, so rotating junk tokens buys no fresh budget.
 #[tokio::test]
 async fn junk_bearer_tokens_share_one_budget_per_ip() {
-    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
-    let h = common::harness(None).await;
+    let h = common::harness_configured(None, five_per_minute).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         let junk = format!("Bearer {}", uuid::Uuid::new_v4());
@@ -83,8 +84,7 @@ async fn junk_bearer_tokens_share_one_budget_per_ip() {
 /// address, with or without credentials.
 #[tokio::test]
 async fn oauth_connect_is_limited_per_ip() {
-    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
-    let h = common::harness(None).await;
+    let h = common::harness_configured(None, five_per_minute).await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
         statuses.push(
@@ -100,8 +100,7 @@ async fn oauth_connect_is_limited_per_ip() {
 /// IP address like the popup; the refused handshake is a 429 the client can read.
 #[tokio::test]
 async fn websocket_upgrades_are_limited_per_ip() {
-    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
-    let h = common::harness(None).await;
+    let h = common::harness_configured(None, five_per_minute).await;
     let url = h.base.replace("http://", "ws://") + "/";
     let mut open = Vec::new();
     for _ in 0..5 {
@@ -123,8 +122,8 @@ async fn websocket_upgrades_are_limited_per_ip() {
 /// visitor exhausting it does not lock out another visitor of the same page.
 #[tokio::test]
 async fn a_public_key_has_a_budget_per_client_ip() {
-    std::env::set_var(latchkey_server::http::rate_limit::ENV_VAR, "5");
     let h = common::harness_configured(None, |c| {
+        five_per_minute(c);
         c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
     .await;

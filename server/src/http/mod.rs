@@ -81,7 +81,7 @@ pub fn router(app: AppState) -> Router {
     // it shares the REST API's rate limit (one budget per key) and CORS.
     let proxied = Router::new().nest("/proxy", proxy::router());
     // Per-key rate limit (LATCHKEY_RATE_LIMIT_PER_MINUTE), inside CORS so a 429 is readable by browsers.
-    let (api, proxied) = match rate_limit::Limiter::from_env(&app, rate_limit::KeyMode::Caller) {
+    let (api, proxied) = match rate_limit::Limiter::configured(&app, rate_limit::KeyMode::Caller) {
         Some(limiter) => (
             api.layer(axum::middleware::from_fn_with_state(
                 limiter.clone(),

@@ -28,9 +28,9 @@ mod redirect;
 pub fn router(app: &AppState) -> Router<AppState> {
     // The WebSocket result channel lives at `/` (the root handler); a configured
     // `LATCHKEY_WEBSOCKETS_PATH` serves it there as well.
-    let router = match crate::ws::path_from_env() {
-        path if path == "/" => Router::new(),
-        path => Router::new().route(&path, get(websocket)),
+    let router = match app.config.websockets_path.as_str() {
+        "/" => Router::new(),
+        path => Router::new().route(path, get(websocket)),
     };
     let router = router
         .route("/", get(super::root))
@@ -39,7 +39,7 @@ pub fn router(app: &AppState) -> Router<AppState> {
         .route("/app-auth/connect", get(app_auth));
     // Per IP address, for anonymous callers: each start writes an attempt row and each socket holds a
     // task and a hub entry, so one client must not flood either.
-    match super::rate_limit::Limiter::from_env(app, super::rate_limit::KeyMode::Ip) {
+    match super::rate_limit::Limiter::configured(app, super::rate_limit::KeyMode::Ip) {
         Some(limiter) => router.layer(axum::middleware::from_fn_with_state(
             limiter,
             super::rate_limit::limit,

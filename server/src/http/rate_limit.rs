@@ -17,7 +17,7 @@
 //! limiter of their own, per IP address ([`KeyMode::Ip`]).
 //!
 //! Configuration: `LATCHKEY_RATE_LIMIT_PER_MINUTE` (default 200, Nango's default; `0` turns limiting
-//! off), read by [`per_minute_from_env`].
+//! off), read once into [`crate::Config`] by [`per_minute`].
 
 use super::error::ApiError;
 use axum::extract::{ConnectInfo, Request, State};
@@ -74,11 +74,12 @@ pub struct Limiter {
     verified: Arc<Mutex<HashMap<[u8; 32], Instant>>>,
 }
 
-/// `LATCHKEY_RATE_LIMIT_PER_MINUTE`, or the default; `None` when set to `0` (no limit). An unparsable
-/// value falls back to the default with a warning rather than running unlimited by accident.
-pub fn per_minute_from_env() -> Option<NonZeroU32> {
-    match std::env::var(ENV_VAR) {
-        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<u32>() {
+/// `LATCHKEY_RATE_LIMIT_PER_MINUTE`'s value (`raw`), or the default when unset; `None` when set to
+/// `0` (no limit). An unparsable value falls back to the default with a warning rather than running
+/// unlimited by accident.
+pub fn per_minute(raw: Option<&str>) -> Option<NonZeroU32> {
+    match raw {
+        Some(v) if !v.trim().is_empty() => match v.trim().parse::<u32>() {
             Ok(n) => NonZeroU32::new(n),
             Err(_) => {
                 tracing::warn!(
@@ -105,9 +106,9 @@ impl Limiter {
         }
     }
 
-    /// The limiter configured by the environment, if limiting is on.
-    pub fn from_env(app: &crate::AppState, mode: KeyMode) -> Option<Self> {
-        per_minute_from_env().map(|n| Self {
+    /// The limiter the configuration asks for ([`crate::Config::rate_limit_per_minute`]), if any.
+    pub fn configured(app: &crate::AppState, mode: KeyMode) -> Option<Self> {
+        app.config.rate_limit_per_minute.map(|n| Self {
             mode,
             app: Some(app.clone()),
             ..Self::per_minute(n)
@@ -302,6 +303,21 @@ pub async fn limit(State(limiter): State<Limiter>, req: Request, next: Next) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configured_limit_is_read_with_a_safe_default() {
+        assert_eq!(
+            per_minute(None).map(NonZeroU32::get),
+            Some(DEFAULT_PER_MINUTE)
+        );
+        assert_eq!(per_minute(Some(" 5 ")).map(NonZeroU32::get), Some(5));
+        assert_eq!(per_minute(Some("0")), None, "0 turns limiting off");
+        assert_eq!(
+            per_minute(Some("lots")).map(NonZeroU32::get),
+            Some(DEFAULT_PER_MINUTE),
+            "a typo does not run unlimited"
+        );
+    }
 
     fn request(peer: &str, forwarded: Option<&str>) -> Request {
         let mut req = Request::new(axum::body::Body::empty());

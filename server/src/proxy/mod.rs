@@ -68,17 +68,18 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Reads the `LATCHKEY_PROXY_*` variables; unset ones keep their default.
-    pub fn from_env() -> anyhow::Result<Self> {
-        fn number(name: &str, default: u64) -> anyhow::Result<u64> {
-            match std::env::var(name) {
-                Ok(v) if !v.trim().is_empty() => v
+    /// Reads the `LATCHKEY_PROXY_*` variables through `lookup` (the environment, for
+    /// [`crate::Config::from_env`]); unset ones keep their default.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
+            match lookup(name) {
+                Some(v) if !v.trim().is_empty() => v
                     .trim()
                     .parse()
                     .map_err(|_| anyhow::anyhow!("{name} must be a whole number, got {v:?}")),
                 _ => Ok(default),
             }
-        }
+        };
         let d = Self::default();
         Ok(Self {
             timeout: Duration::from_secs(number(

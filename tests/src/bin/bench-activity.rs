@@ -18,7 +18,11 @@ const CATALOG: &str = "bench-key:\n    display_name: Bench\n    auth_mode: API_K
 async fn server(log: bool) -> anyhow::Result<LatchkeyServer> {
     let server = ReservedServer::bind()
         .await?
-        .start_configured(Some(CATALOG), |c| c.activity.enabled = log)
+        .start_configured(Some(CATALOG), |c| {
+            c.activity.enabled = log;
+            // The per-key rate limit would be what we measure otherwise.
+            c.rate_limit_per_minute = None;
+        })
         .await?;
     server
         .create_integration(&json!({"provider": "bench-key", "unique_key": "bench-key"}))
@@ -78,8 +82,6 @@ async fn run(server: &LatchkeyServer, duration: Duration) -> anyhow::Result<f64>
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // The per-key rate limit would be what we measure otherwise.
-    std::env::set_var("LATCHKEY_RATE_LIMIT_PER_MINUTE", "0");
     let off = server(false).await?;
     let on = server(true).await?;
     run(&off, WARM_UP).await?;

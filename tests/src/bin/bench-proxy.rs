@@ -130,13 +130,15 @@ async fn requests_per_second(
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // The per-key rate limit would be what we measure otherwise.
-    std::env::set_var("LATCHKEY_RATE_LIMIT_PER_MINUTE", "0");
     let api = upstream().await?;
     let catalog = format!(
         "bench-proxy:\n    display_name: Bench\n    auth_mode: API_KEY\n    proxy:\n        base_url: {api}/api\n        headers:\n            x-api-key: ${{apiKey}}\n"
     );
-    let server = ReservedServer::bind().await?.start(Some(&catalog)).await?;
+    // No rate limit: it would be what we measure otherwise.
+    let server = ReservedServer::bind()
+        .await?
+        .start_configured(Some(&catalog), |c| c.rate_limit_per_minute = None)
+        .await?;
     server
         .create_integration(&json!({"provider": "bench-proxy", "unique_key": "bench"}))
         .await?;

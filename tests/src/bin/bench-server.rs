@@ -194,11 +194,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // The per-key rate limit would be what we measure otherwise.
-    std::env::set_var("LATCHKEY_RATE_LIMIT_PER_MINUTE", "0");
     let dir = tempfile::Builder::new().prefix("bench-server-").tempdir()?;
 
-    let sqlite = ReservedServer::bind().await?.start(Some(PROVIDER)).await?;
+    // No per-key rate limit: it would be what we measure otherwise.
+    let sqlite = ReservedServer::bind()
+        .await?
+        .start_configured(Some(PROVIDER), |c| c.rate_limit_per_minute = None)
+        .await?;
     let sqlite_get = seed(&sqlite).await?;
     let pg = tokio::task::spawn_blocking(Postgres::start).await??;
     let pg_single = pg.url("bench_single");
@@ -207,6 +209,7 @@ async fn main() -> anyhow::Result<()> {
         move |c: &mut latchkey_server::Config| {
             c.database_url = db;
             c.encryption_key = Some(ENCRYPTION_KEY.into());
+            c.rate_limit_per_minute = None;
         }
     };
     let postgres = ReservedServer::bind()
