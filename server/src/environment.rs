@@ -29,11 +29,7 @@ pub(crate) fn aad(name: &str, what: &str) -> String {
 
 impl Environment {
     pub fn open(row: &EnvironmentRow, cipher: &Cipher) -> anyhow::Result<Self> {
-        // Unknown or malformed settings must not lock an operator out: fall back to defaults, loudly.
-        let settings = crate::settings::from_stored(&row.settings, cipher, &row.name).unwrap_or_else(|e| {
-            tracing::error!(environment = %row.name, error = %e, "stored environment settings are unreadable; using defaults");
-            EnvironmentSettings::default()
-        });
+        let settings = crate::settings::from_stored_or_default(&row.settings, cipher, &row.name);
         Ok(Self {
             id: row.id,
             name: row.name.clone(),

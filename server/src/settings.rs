@@ -160,6 +160,20 @@ pub fn from_stored(
     Ok(settings)
 }
 
+/// [`from_stored`], or the defaults when the document is unreadable: unknown or malformed settings
+/// must not lock an operator out, so they fall back loudly (an error in the log) — the one fallback
+/// of every reader of stored settings.
+pub fn from_stored_or_default(
+    stored: &str,
+    cipher: &crate::crypto::Cipher,
+    env_name: &str,
+) -> EnvironmentSettings {
+    from_stored(stored, cipher, env_name).unwrap_or_else(|e| {
+        tracing::error!(environment = %env_name, error = %e, "stored environment settings are unreadable; using defaults");
+        EnvironmentSettings::default()
+    })
+}
+
 /// Where an auth webhook goes: the primary URL (`LATCHKEY_WEBHOOK_URL` wins over the setting) and the
 /// secondary one, when the toggle for this kind of event is on. Refresh failures have their own toggle;
 /// every other auth event (creation, override, failed authorization) follows `webhook_on_auth_creation`.
@@ -274,11 +288,19 @@ mod tests {
         );
     }
 
-    fn event(operation: &str, success: bool) -> AuthWebhook {
-        let error = (!success).then_some(("refresh_failed", "the provider refused the refresh"));
-        crate::webhooks::auth_event(
-            "dev", "github", "c1", "github", "OAUTH2", operation, None, error,
-        )
+    fn event(operation: crate::webhooks::AuthOperation, success: bool) -> AuthWebhook {
+        let failure = (!success).then_some(crate::webhooks::AuthFailure::Refresh(
+            "the provider refused the refresh",
+        ));
+        crate::webhooks::AuthSubject {
+            environment: "dev",
+            provider_config_key: "github",
+            connection_id: "c1",
+            provider: "github",
+            auth_mode: "OAUTH2",
+            tags: None,
+        }
+        .event(operation, failure)
     }
 
     #[test]
@@ -289,25 +311,45 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            webhook_destinations(None, &s, &event("creation", true)).len(),
+            webhook_destinations(
+                None,
+                &s,
+                &event(crate::webhooks::AuthOperation::Creation, true)
+            )
+            .len(),
             2
         );
         assert_eq!(
             webhook_destinations(
                 Some("https://env.example.com"),
                 &s,
-                &event("creation", true)
+                &event(crate::webhooks::AuthOperation::Creation, true)
             )[0],
             "https://env.example.com"
         );
         s.webhook_on_auth_refresh_error = false;
-        assert!(webhook_destinations(None, &s, &event("refresh", false)).is_empty());
+        assert!(webhook_destinations(
+            None,
+            &s,
+            &event(crate::webhooks::AuthOperation::Refresh, false)
+        )
+        .is_empty());
         assert_eq!(
-            webhook_destinations(None, &s, &event("override", true)).len(),
+            webhook_destinations(
+                None,
+                &s,
+                &event(crate::webhooks::AuthOperation::Override, true)
+            )
+            .len(),
             2
         );
         s.webhook_on_auth_creation = false;
-        assert!(webhook_destinations(None, &s, &event("creation", true)).is_empty());
+        assert!(webhook_destinations(
+            None,
+            &s,
+            &event(crate::webhooks::AuthOperation::Creation, true)
+        )
+        .is_empty());
     }
 
     #[test]

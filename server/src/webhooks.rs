@@ -71,8 +71,8 @@ pub fn signature_headers(
 /// none). They are inserted by the caller, in the transaction that changes the connection when there
 /// is one ([`crate::storage::Storage::upsert_connection`]).
 pub async fn auth_rows(app: &AppState, env_id: i64, event: &AuthWebhook) -> Vec<NewWebhook> {
-    let settings = match app.store.environment_by_id(env_id).await {
-        Ok(Some(row)) => serde_json::from_str(&row.settings).unwrap_or_default(),
+    let settings = match crate::http::extract::environment_by_id(app, env_id).await {
+        Ok(Some(env)) => env.settings,
         Ok(None) => return Vec::new(),
         Err(e) => {
             tracing::error!(error = %e, "could not read the environment to queue an auth webhook");
@@ -95,15 +95,15 @@ pub async fn auth_rows(app: &AppState, env_id: i64, event: &AuthWebhook) -> Vec<
 }
 
 /// The rows of a connection write's webhook for either outcome: `creation` if the write creates the
-/// connection, `override` if it replaces one (`event` builds the webhook for an operation).
+/// connection, `override` if it replaces one.
 pub async fn creation_or_override(
     app: &AppState,
     env_id: i64,
-    event: impl Fn(&str) -> AuthWebhook,
+    subject: &AuthSubject<'_>,
 ) -> (Vec<NewWebhook>, Vec<NewWebhook>) {
     (
-        auth_rows(app, env_id, &event("creation")).await,
-        auth_rows(app, env_id, &event("override")).await,
+        auth_rows(app, env_id, &subject.event(AuthOperation::Creation, None)).await,
+        auth_rows(app, env_id, &subject.event(AuthOperation::Override, None)).await,
     )
 }
 
@@ -116,37 +116,73 @@ pub async fn enqueue_auth(app: &AppState, env_id: i64, event: AuthWebhook) {
     }
 }
 
-/// Builds an auth webhook; `tags` is the connection's tags column (JSON text).
-#[allow(clippy::too_many_arguments)]
-pub fn auth_event(
-    environment: &str,
-    provider_config_key: &str,
-    connection_id: &str,
-    provider: &str,
-    auth_mode: &str,
-    operation: &str,
-    tags: Option<&str>,
-    error: Option<(&str, &str)>,
-) -> AuthWebhook {
-    AuthWebhook {
-        from: "nango".into(),
-        kind: "auth".into(),
-        connection_id: connection_id.into(),
-        provider_config_key: provider_config_key.into(),
-        auth_mode: auth_mode.into(),
-        provider: provider.into(),
-        environment: environment.into(),
-        operation: operation.into(),
-        success: error.is_none(),
-        tags: tags
-            .and_then(|t| serde_json::from_str(t).ok())
-            .unwrap_or_default(),
-        error: error.map(
-            |(kind, description)| latchkey_protocol::webhooks::WebhookError {
-                kind: kind.into(),
-                description: description.into(),
-            },
-        ),
+/// The connection an auth webhook is about.
+pub struct AuthSubject<'a> {
+    /// The environment's name.
+    pub environment: &'a str,
+    pub provider_config_key: &'a str,
+    pub connection_id: &'a str,
+    pub provider: &'a str,
+    pub auth_mode: &'a str,
+    /// The connection's tags column (JSON text).
+    pub tags: Option<&'a str>,
+}
+
+/// What happened to the connection (Nango's `operation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthOperation {
+    Creation,
+    Override,
+    Refresh,
+}
+
+impl AuthOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Creation => "creation",
+            Self::Override => "override",
+            Self::Refresh => "refresh",
+        }
+    }
+}
+
+/// Why an authorization or a refresh failed (Nango's `error.type`), with the provider's description.
+#[derive(Debug, Clone, Copy)]
+pub enum AuthFailure<'a> {
+    /// The OAuth flow's code exchange failed (`token_err`).
+    TokenExchange(&'a str),
+    /// The provider refused a refresh (`refresh_token_external_error`).
+    Refresh(&'a str),
+}
+
+impl AuthSubject<'_> {
+    /// The auth webhook of `operation` on this connection: a success, or the `failure`.
+    pub fn event(&self, operation: AuthOperation, failure: Option<AuthFailure<'_>>) -> AuthWebhook {
+        AuthWebhook {
+            from: "nango".into(),
+            kind: "auth".into(),
+            connection_id: self.connection_id.into(),
+            provider_config_key: self.provider_config_key.into(),
+            auth_mode: self.auth_mode.into(),
+            provider: self.provider.into(),
+            environment: self.environment.into(),
+            operation: operation.as_str().into(),
+            success: failure.is_none(),
+            tags: self
+                .tags
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default(),
+            error: failure.map(|f| {
+                let (kind, description) = match f {
+                    AuthFailure::TokenExchange(d) => ("token_err", d),
+                    AuthFailure::Refresh(d) => ("refresh_token_external_error", d),
+                };
+                latchkey_protocol::webhooks::WebhookError {
+                    kind: kind.into(),
+                    description: description.into(),
+                }
+            }),
+        }
     }
 }
 

@@ -634,16 +634,15 @@ async fn test_webhook(
     _admin: AdminWrite,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let env = dev(&app).await?;
-    let event = crate::webhooks::auth_event(
-        &env.name,
-        "latchkey-test",
-        "test-webhook",
-        "latchkey-test",
-        "NONE",
-        "creation",
-        None,
-        None,
-    );
+    let event = crate::webhooks::AuthSubject {
+        environment: &env.name,
+        provider_config_key: "latchkey-test",
+        connection_id: "test-webhook",
+        provider: "latchkey-test",
+        auth_mode: "NONE",
+        tags: None,
+    }
+    .event(crate::webhooks::AuthOperation::Creation, None);
     let rows = crate::webhooks::auth_rows(&app, env.id, &event).await;
     if rows.is_empty() {
         return Err(ApiError::invalid_body(

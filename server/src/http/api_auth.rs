@@ -298,19 +298,15 @@ pub async fn save_connection(
         &serde_json::to_vec(credentials).expect("credentials serialize"),
         &connection_aad(env.id, key, &connection_id),
     );
-    let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, |op| {
-        crate::webhooks::auth_event(
-            &env.name,
-            key,
-            &connection_id,
-            &prepared.integration.provider,
-            prepared.provider.auth_mode.as_str(),
-            op,
-            prepared.submitter.tags(),
-            None,
-        )
-    })
-    .await;
+    let subject = crate::webhooks::AuthSubject {
+        environment: &env.name,
+        provider_config_key: key,
+        connection_id: &connection_id,
+        provider: &prepared.integration.provider,
+        auth_mode: prepared.provider.auth_mode.as_str(),
+        tags: prepared.submitter.tags(),
+    };
+    let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, &subject).await;
     let created = app
         .store
         .upsert_connection(

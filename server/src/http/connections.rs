@@ -262,19 +262,16 @@ pub(crate) async fn import(
     );
     let now = crate::time::now_iso();
     let tags_text = serde_json::to_string(&tags).expect("tags serialize");
-    let (on_create, on_update) = crate::webhooks::creation_or_override(&app, env.id, |op| {
-        crate::webhooks::auth_event(
-            &env.name,
-            key,
-            &connection_id,
-            &integration.provider,
-            kind,
-            op,
-            Some(&tags_text),
-            None,
-        )
-    })
-    .await;
+    let subject = crate::webhooks::AuthSubject {
+        environment: &env.name,
+        provider_config_key: key,
+        connection_id: &connection_id,
+        provider: &integration.provider,
+        auth_mode: kind,
+        tags: Some(&tags_text),
+    };
+    let (on_create, on_update) =
+        crate::webhooks::creation_or_override(&app, env.id, &subject).await;
     app.store
         .upsert_connection(
             &crate::storage::NewConnection {

@@ -63,9 +63,9 @@ async fn connect_ui_frame_ancestors(app: &AppState) -> String {
         .environment_by_name(crate::environment::DEV_ENVIRONMENT)
         .await
     {
-        Ok(Some(row)) => serde_json::from_str(&row.settings)
-            .map(|s| crate::settings::frame_ancestors(&s))
-            .unwrap_or_else(|_| "*".into()),
+        Ok(Some(row)) => crate::settings::frame_ancestors(
+            &crate::settings::from_stored_or_default(&row.settings, &app.cipher, &row.name),
+        ),
         _ => "*".into(),
     }
 }

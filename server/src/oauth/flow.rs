@@ -551,9 +551,8 @@ pub async fn complete(
     // false`, e.g. when its callback URL is on a domain whose cookies never reach us). The state stays
     // single-use and bound to its session either way.
     let check_cookie =
-        serde_json::from_str::<latchkey_protocol::settings::EnvironmentSettings>(&env.settings)
-            .map(|s| s.browser_cookie_check)
-            .unwrap_or(true);
+        crate::settings::from_stored_or_default(&env.settings, &app.cipher, &env.name)
+            .browser_cookie_check;
     let cookie_ok = binding(&binding_cookie_name(&state))
         .map(|b| crypto::secrets_equal(&crypto::sha256_hex(&b), &attempt.browser_binding_hash))
         .unwrap_or(false);
@@ -762,15 +761,21 @@ pub async fn complete(
                 .await
                 .map_err(|e| internal(e).reported_to(&report))?
                 .is_some();
-            let event = crate::webhooks::auth_event(
-                &env.name,
-                &attempt.provider_config_key,
-                &attempt.connection_id,
-                &integration.provider,
-                provider.auth_mode.as_str(),
-                if existed { "override" } else { "creation" },
-                attempt.tags.as_deref(),
-                Some(("token_err", &e.to_string())),
+            let event = crate::webhooks::AuthSubject {
+                environment: &env.name,
+                provider_config_key: &attempt.provider_config_key,
+                connection_id: &attempt.connection_id,
+                provider: &integration.provider,
+                auth_mode: provider.auth_mode.as_str(),
+                tags: attempt.tags.as_deref(),
+            }
+            .event(
+                if existed {
+                    crate::webhooks::AuthOperation::Override
+                } else {
+                    crate::webhooks::AuthOperation::Creation
+                },
+                Some(crate::webhooks::AuthFailure::TokenExchange(&e.to_string())),
             );
             crate::webhooks::enqueue_auth(app, env.id, event).await;
             return Err(FlowFailure::new(
@@ -888,19 +893,15 @@ pub(crate) async fn save_connection(
     credentials: &latchkey_protocol::connection::Credentials,
 ) -> anyhow::Result<bool> {
     let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
-    let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, |op| {
-        crate::webhooks::auth_event(
-            &env.name,
-            target.provider_config_key,
-            target.connection_id,
-            &integration.provider,
-            provider.auth_mode.as_str(),
-            op,
-            target.tags,
-            None,
-        )
-    })
-    .await;
+    let subject = crate::webhooks::AuthSubject {
+        environment: &env.name,
+        provider_config_key: target.provider_config_key,
+        connection_id: target.connection_id,
+        provider: &integration.provider,
+        auth_mode: provider.auth_mode.as_str(),
+        tags: target.tags,
+    };
+    let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, &subject).await;
     let created = app
         .store
         .upsert_connection(

@@ -339,15 +339,17 @@ pub(crate) async fn refresh_failed(
     crate::metrics::token_refresh(false);
     let webhooks = match app.store.environment_by_id(row.environment_id).await {
         Ok(Some(env)) => {
-            let event = crate::webhooks::auth_event(
-                &env.name,
-                &row.provider_config_key,
-                &row.connection_id,
-                &row.provider,
+            let event = crate::webhooks::AuthSubject {
+                environment: &env.name,
+                provider_config_key: &row.provider_config_key,
+                connection_id: &row.connection_id,
+                provider: &row.provider,
                 auth_mode,
-                "refresh",
-                Some(&row.tags),
-                Some(("refresh_token_external_error", error)),
+                tags: Some(&row.tags),
+            }
+            .event(
+                crate::webhooks::AuthOperation::Refresh,
+                Some(crate::webhooks::AuthFailure::Refresh(error)),
             );
             crate::webhooks::auth_rows(app, row.environment_id, &event).await
         }
