@@ -7,6 +7,9 @@ use latchkey_server::http::integrations::{
 };
 use latchkey_server::{prepare, Config};
 
+#[global_allocator]
+static ALLOCATOR: latchkey_server::Allocator = latchkey_server::Allocator;
+
 /// `0.1.0 (git 1a2b3c4d5e6f)`: the crate version and the commit it was built from (`build.rs`).
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),

@@ -6,6 +6,10 @@
 //!
 //! Prints one line: `activity: …`.
 
+/// What `latchkey` runs with ([`latchkey_server::Allocator`]), the peers in this process too.
+#[global_allocator]
+static ALLOCATOR: latchkey_server::Allocator = latchkey_server::Allocator;
+
 use latchkey_tests::server::{LatchkeyServer, ReservedServer};
 use serde_json::json;
 use std::time::{Duration, Instant};

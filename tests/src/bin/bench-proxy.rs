@@ -9,6 +9,10 @@
 //!
 //! Prints lines starting `proxy: `.
 
+/// What `latchkey` runs with ([`latchkey_server::Allocator`]), the peers in this process too.
+#[global_allocator]
+static ALLOCATOR: latchkey_server::Allocator = latchkey_server::Allocator;
+
 use axum::body::{Body, Bytes};
 use axum::routing::{get, put};
 use axum::Router;

@@ -13,6 +13,10 @@
 //!
 //! Prints lines starting `server: `.
 
+/// What `latchkey` runs with ([`latchkey_server::Allocator`]), the peers in this process too.
+#[global_allocator]
+static ALLOCATOR: latchkey_server::Allocator = latchkey_server::Allocator;
+
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
