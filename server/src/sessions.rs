@@ -186,7 +186,6 @@ pub fn nango_tags(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{NewConnectSession, Store};
 
     #[test]
     fn tokens_keep_nangos_shape_and_later_ones_sort_after() {
@@ -207,14 +206,7 @@ mod tests {
     /// after an upgrade, with the key its sealed defaults are bound to.
     #[tokio::test]
     async fn sessions_stored_under_the_bare_hash_are_still_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        let cipher = crate::crypto::Cipher::from_key_bytes(&[1u8; 32]).unwrap();
-        let (env, _) = crate::environment::ensure_dev(&store, &cipher, Default::default())
-            .await
-            .unwrap();
+        let (_dir, store, env) = crate::storage::test_support::dev_store().await;
         let legacy = format!(
             "{}{}",
             latchkey_protocol::params::SESSION_TOKEN_PREFIX,
@@ -223,18 +215,7 @@ mod tests {
         let current = new_token();
         for key in [crate::crypto::sha256_hex(&legacy), storage_key(&current)] {
             store
-                .insert_connect_session(&NewConnectSession {
-                    environment_id: env.id,
-                    token_hash: key,
-                    end_user: None,
-                    organization: None,
-                    allowed_integrations: None,
-                    integrations_config_defaults: None,
-                    tags: None,
-                    reconnect_connection_id: None,
-                    expires_at: i64::MAX,
-                    created_at: crate::time::now_iso(),
-                })
+                .insert_connect_session(&crate::storage::test_support::session(env.id, key))
                 .await
                 .unwrap();
         }

@@ -88,35 +88,13 @@ impl SessionWriter {
 
 #[cfg(test)]
 mod tests {
-    use crate::storage::{NewConnectSession, Store};
-
-    fn session(env: i64, token_hash: String) -> NewConnectSession {
-        NewConnectSession {
-            environment_id: env,
-            token_hash,
-            end_user: None,
-            organization: None,
-            allowed_integrations: None,
-            integrations_config_defaults: None,
-            tags: None,
-            reconnect_connection_id: None,
-            expires_at: i64::MAX,
-            created_at: "2026-01-01T00:00:00Z".into(),
-        }
-    }
+    use crate::storage::test_support::{dev_store, session};
 
     /// Many callers at once (so they share batches), one of them with a token that is taken: only
     /// that caller fails, and every row answered `Ok` is stored.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_inserts_commit_and_a_bad_row_fails_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        let cipher = crate::crypto::Cipher::from_key_bytes(&[1u8; 32]).unwrap();
-        let (env, _) = crate::environment::ensure_dev(&store, &cipher, Default::default())
-            .await
-            .unwrap();
+        let (_dir, store, env) = dev_store().await;
         store
             .insert_connect_session(&session(env.id, "taken".into()))
             .await

@@ -16,6 +16,8 @@ mod group_commit;
 mod postgres;
 mod rows;
 mod sqlite;
+#[cfg(test)]
+pub(crate) mod test_support;
 
 pub use postgres::PostgresStore;
 pub use rows::*;
