@@ -325,8 +325,6 @@ fn data_dir(
     Ok(std::path::absolute(&dir)?)
 }
 
-/// `DATABASE_URL` with a relative SQLite path made absolute from the working directory, so that what
-/// the server logs and what a CLI command reports name one file.
 /// The file a `sqlite://` database URL names (its query left out).
 pub fn sqlite_file(database_url: &str) -> Option<&Path> {
     database_url
@@ -334,6 +332,8 @@ pub fn sqlite_file(database_url: &str) -> Option<&Path> {
         .map(|p| Path::new(p.split('?').next().unwrap_or(p)))
 }
 
+/// `DATABASE_URL` with a relative SQLite path made absolute from the working directory, so that what
+/// the server logs and what a CLI command reports name one file.
 fn sqlite_url_absolute(url: Option<String>) -> anyhow::Result<Option<String>> {
     let Some(url) = url else { return Ok(None) };
     match url.strip_prefix("sqlite://") {

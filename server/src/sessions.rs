@@ -30,14 +30,15 @@ pub fn new_token() -> String {
 /// SHA-256 of the whole token (the database never holds the token itself). Also the associated data
 /// that binds the session's sealed defaults to it.
 pub fn storage_key(token: &str) -> String {
+    key_with_hash(token, &crate::crypto::sha256_hex(token))
+}
+
+/// [`storage_key`] from the token and its SHA-256 (hex), when the caller has the hash already.
+fn key_with_hash(token: &str, hash: &str) -> String {
     let digits = token
         .strip_prefix(latchkey_protocol::params::SESSION_TOKEN_PREFIX)
         .unwrap_or(token);
-    format!(
-        "{}{}",
-        digits.get(..12).unwrap_or_default(),
-        crate::crypto::sha256_hex(token)
-    )
+    format!("{}{hash}", digits.get(..12).unwrap_or_default())
 }
 
 /// The live session of `token` and the key it is stored under. Sessions issued before tokens
@@ -49,7 +50,8 @@ pub async fn find(
     token: &str,
     now: i64,
 ) -> sqlx::Result<Option<(String, ConnectSessionRow)>> {
-    for key in [storage_key(token), crate::crypto::sha256_hex(token)] {
+    let hash = crate::crypto::sha256_hex(token);
+    for key in [key_with_hash(token, &hash), hash] {
         if let Some(row) = store.connect_session(&key, now).await? {
             return Ok(Some((key, row)));
         }

@@ -71,16 +71,36 @@ pub fn signature_headers(
 /// none). They are inserted by the caller, in the transaction that changes the connection when there
 /// is one ([`crate::storage::Storage::upsert_connection`]).
 pub async fn auth_rows(app: &AppState, env_id: i64, event: &AuthWebhook) -> Vec<NewWebhook> {
-    let settings = match crate::http::extract::environment_by_id(app, env_id).await {
-        Ok(Some(env)) => env.settings,
-        Ok(None) => return Vec::new(),
+    match destination_settings(app, env_id).await {
+        Some(settings) => rows_for(app, env_id, &settings, event),
+        None => Vec::new(),
+    }
+}
+
+/// The settings that say where an environment's auth webhooks go (`None`: no environment, or it
+/// could not be read — logged).
+async fn destination_settings(
+    app: &AppState,
+    env_id: i64,
+) -> Option<Box<latchkey_protocol::settings::EnvironmentSettings>> {
+    match crate::http::extract::environment_by_id(app, env_id).await {
+        Ok(env) => env.map(|env| env.settings),
         Err(e) => {
             tracing::error!(error = %e, "could not read the environment to queue an auth webhook");
-            return Vec::new();
+            None
         }
-    };
+    }
+}
+
+/// [`auth_rows`] for settings already read.
+fn rows_for(
+    app: &AppState,
+    env_id: i64,
+    settings: &latchkey_protocol::settings::EnvironmentSettings,
+    event: &AuthWebhook,
+) -> Vec<NewWebhook> {
     let urls =
-        crate::settings::webhook_destinations(app.config.webhook_url.as_deref(), &settings, event);
+        crate::settings::webhook_destinations(app.config.webhook_url.as_deref(), settings, event);
     let body = serde_json::to_string(event).expect("webhook serializes");
     urls.into_iter()
         .map(|url| NewWebhook {
@@ -101,10 +121,11 @@ pub async fn creation_or_override(
     env_id: i64,
     subject: &AuthSubject<'_>,
 ) -> (Vec<NewWebhook>, Vec<NewWebhook>) {
-    (
-        auth_rows(app, env_id, &subject.event(AuthOperation::Creation, None)).await,
-        auth_rows(app, env_id, &subject.event(AuthOperation::Override, None)).await,
-    )
+    let Some(settings) = destination_settings(app, env_id).await else {
+        return (Vec::new(), Vec::new());
+    };
+    let rows = |operation| rows_for(app, env_id, &settings, &subject.event(operation, None));
+    (rows(AuthOperation::Creation), rows(AuthOperation::Override))
 }
 
 /// Queues an auth webhook that goes with no connection write (a failed token exchange).
@@ -215,8 +236,7 @@ pub fn retry_after_secs(value: &str, now_unix: i64) -> Option<i64> {
 /// The first whole second at least `delay` seconds from now (rows are due by whole seconds, so a
 /// receiver's `Retry-After: 1` is never answered sooner).
 fn not_before(delay: i64) -> i64 {
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    now_ms
+    crate::time::now_unix_ms()
         .saturating_add(delay.saturating_mul(1000))
         .saturating_add(999)
         / 1000

@@ -17,6 +17,7 @@ pub mod hooks;
 
 use crate::storage::activity::ActivityWrite;
 use crate::storage::Store;
+use crate::time::now_unix_ms;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -156,7 +157,7 @@ impl Recorder {
 
     /// Opens a new operation (outcome pending) and returns its handle.
     pub fn begin(&self, env_id: i64, op_type: &'static str, subject: Subject) -> Op {
-        self.begin_at(new_id(), env_id, op_type, subject, now_ms(), true)
+        self.begin_at(new_id(), env_id, op_type, subject, now_unix_ms(), true)
     }
 
     /// Opens (or, when it exists, continues) the operation `id`: the second half of an OAuth attempt,
@@ -168,7 +169,7 @@ impl Recorder {
         op_type: &'static str,
         subject: Subject,
     ) -> Op {
-        self.begin_at(id, env_id, op_type, subject, now_ms(), false)
+        self.begin_at(id, env_id, op_type, subject, now_unix_ms(), false)
     }
 
     /// [`Self::begin_with_id`] for an operation that started at `started_at` (unix ms); `fresh` when
@@ -271,7 +272,7 @@ impl Op {
         }
         self.recorder.send(ActivityWrite::Step {
             entry_id: self.id.clone(),
-            at: now_ms(),
+            at: now_unix_ms(),
             level: level.as_str().into(),
             message: clip(message.into()),
             detail: detail.map(|d| d.to_string()),
@@ -296,7 +297,7 @@ impl Op {
         self.recorder.send(ActivityWrite::Finish {
             id: self.id.clone(),
             outcome: outcome.as_str().into(),
-            ended_at: now_ms(),
+            ended_at: now_unix_ms(),
             connection_id: connection_id.filter(|c| !c.is_empty()),
         });
     }
@@ -360,7 +361,7 @@ pub fn spawn_sweeper(store: Store, settings: &Settings) -> tokio::task::JoinHand
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let cutoff = now_ms() - retention.as_millis() as i64;
+            let cutoff = now_unix_ms() - retention.as_millis() as i64;
             match store.purge_activity(cutoff).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "activity log entries past retention deleted"),
@@ -368,10 +369,6 @@ pub fn spawn_sweeper(store: Store, settings: &Settings) -> tokio::task::JoinHand
             }
         }
     })
-}
-
-pub fn now_ms() -> i64 {
-    crate::time::now_unix_ms()
 }
 
 pub fn ms_to_iso(ms: i64) -> String {
