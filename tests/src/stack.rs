@@ -17,12 +17,15 @@ pub const GITHUB: &str = "github";
 pub struct StackOptions {
     /// Access-token lifetime the provider issues, in seconds.
     pub access_token_ttl: u64,
+    /// The provider answers every token request this much later (0: at once).
+    pub token_delay_ms: u64,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
         Self {
             access_token_ttl: 3600,
+            token_delay_ms: 0,
         }
     }
 }
@@ -45,6 +48,7 @@ impl Stack {
         let reserved = ReservedServer::bind().await?;
         let mut oidc_options = OidcOptions::new(reserved.callback_url());
         oidc_options.access_token_ttl = options.access_token_ttl;
+        oidc_options.token_delay_ms = options.token_delay_ms;
         let oidc = OidcProvider::start(oidc_options).await?;
         let server = reserved
             .start(Some(&local_oidc_provider_yaml(oidc.issuer())))

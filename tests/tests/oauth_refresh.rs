@@ -24,14 +24,19 @@ fn tokens(c: &ConnectionResponse) -> (String, Option<String>) {
 #[tokio::test]
 async fn concurrent_reads_of_an_expired_token_refresh_once_and_store_the_rotated_refresh_token(
 ) -> anyhow::Result<()> {
+    // The provider answers token requests a second late, so every caller's read lands while the one
+    // refresh is in flight (a read arriving after it is stored would rightly see a token inside the
+    // refresh window again: these 3-second tokens always are). The refreshed token outlives the
+    // queue of waiters that re-read it.
     let stack = Stack::start_with(StackOptions {
-        access_token_ttl: 2,
+        access_token_ttl: 3,
+        token_delay_ms: 1000,
     })
     .await?;
     let id = stack.connect_headless("carol").await?;
 
-    // Let the 2-second access token expire for real.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Let the 3-second access token expire for real.
+    tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(stack.oidc.token_stats().await?.requests("refresh_token"), 0);
 
     // 100 callers at once, each on its own task (the server sees them truly concurrently).
