@@ -3,8 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The workspace root. `cargo run` (the `cargo xtask` alias) sets `CARGO_MANIFEST_DIR` for the run:
+/// preferred over the compile-time value, because two clones sharing one `CARGO_TARGET_DIR` (CI's
+/// checkout and a developer's) share this binary, and the one built in the other clone names its path.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         .join("..")
         .canonicalize()
         .expect("workspace root")
