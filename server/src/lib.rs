@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod catalog;
 pub mod config;
+pub mod connections;
 pub mod credential_modes;
 pub mod crypto;
 pub mod dashboard;
@@ -18,7 +19,6 @@ pub mod integration_config;
 pub mod metrics;
 pub mod oauth;
 pub mod proxy;
-pub mod replicas;
 pub mod reseal;
 pub mod secret;
 pub mod sessions;
@@ -56,7 +56,7 @@ pub struct AppInner {
     pub outbound: oauth::outbound::OutboundClient,
     /// Webhook deliveries (their own private-network switch).
     pub webhook_outbound: oauth::outbound::OutboundClient,
-    pub refresh_locks: oauth::refresh::RefreshLocks,
+    pub refresh_locks: connections::RefreshLocks,
     /// Whether connection credentials sealed with the pre-issue-11 associated data are still
     /// accepted (until the start-up migration completes; [`reseal`]).
     pub legacy_connection_aad: std::sync::atomic::AtomicBool,
@@ -178,7 +178,7 @@ pub async fn start(
     let purge = state.clone();
     let outbox = webhooks::spawn_worker(state.clone());
     let activity_sweep = activity::spawn_sweeper(state.store.clone(), &state.config.activity);
-    let relay = replicas::spawn_result_listener(state.store.clone(), state.ws.clone()).await?;
+    let relay = ws::relay::spawn_result_listener(state.store.clone(), state.ws.clone()).await?;
     let environments = state.store.follow_environment_changes().await?;
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.

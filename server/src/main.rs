@@ -426,7 +426,7 @@ async fn connection(config: Config, command: ConnectionCommand) -> anyhow::Resul
                 .ok_or_else(|| {
                     anyhow::anyhow!("no connection '{connection_id}' on '{integration}'")
                 })?;
-            let (row, credentials) = latchkey_server::oauth::refresh::fresh(&app, row, false)
+            let (row, credentials) = latchkey_server::connections::fresh(&app, row, false)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("integration:        {}", row.provider_config_key);

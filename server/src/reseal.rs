@@ -2,86 +2,25 @@
 //!
 //! - **Key rotation.** The cipher is a keyring ([`crate::crypto::Cipher::with_previous`]): data sealed
 //!   by a previous key still opens, and is re-sealed with the current key — lazily when a connection
-//!   is read ([`open_connection`] then [`reseal_later`]), at start-up for the environment and the
+//!   is read ([`crate::connections::sealing`]), at start-up for the environment and the
 //!   integrations (a few rows), and all at once by `latchkey keys reseal` ([`reseal_all`], with
 //!   progress). Once that reports nothing left, the previous key can be dropped.
 //! - **Unambiguous associated data.** Connection credentials were bound to
 //!   `connection:{env}:{key}:{id}`, which two different (key, id) pairs containing `:` can share. They
-//!   are now bound to a JSON encoding ([`crate::oauth::flow::connection_aad`]). A one-time migration
+//!   are now bound to a JSON encoding ([`crate::connections::sealing::connection_aad`]). A one-time migration
 //!   at start-up re-seals every connection and records itself in `latchkey_meta`; until it has
 //!   completed, the old encoding is still accepted on read (and the row re-sealed).
 //!
 //! Connect sessions (30 minutes) and OAuth attempts (10 minutes) are not re-sealed: they expire
 //! long before a previous key needs to be removed.
 
-use crate::crypto::CryptoError;
-use crate::oauth::flow::{connection_aad, integration_secret_aad, legacy_connection_aad};
-use crate::storage::ConnectionRow;
+use crate::connections::sealing;
+use crate::oauth::flow::integration_secret_aad;
 use crate::AppState;
 use std::sync::atomic::Ordering;
 
 /// The `latchkey_meta` entry of the associated-data migration.
 pub const AAD_MIGRATION: &str = "connection_aad_v2";
-
-/// Opens a connection's sealed credentials; the flag says the row should be re-sealed (sealed by a
-/// previous key, or with the old associated data).
-pub fn open_connection(
-    app: &AppState,
-    row: &ConnectionRow,
-) -> Result<(Vec<u8>, bool), CryptoError> {
-    let aad = connection_aad(
-        row.environment_id,
-        &row.provider_config_key,
-        &row.connection_id,
-    );
-    match app.cipher.open(&row.key_id, &row.credentials_enc, &aad) {
-        Ok(plain) => Ok((plain, !app.cipher.is_current(&row.key_id))),
-        Err(CryptoError::Tampered) if app.legacy_connection_aad.load(Ordering::Relaxed) => {
-            let legacy = legacy_connection_aad(
-                row.environment_id,
-                &row.provider_config_key,
-                &row.connection_id,
-            );
-            let plain = app
-                .cipher
-                .open(&row.key_id, &row.credentials_enc, &legacy)?;
-            Ok((plain, true))
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Seals `plain` for `row` with the current key and encoding and stores it, unless the row changed
-/// meanwhile (a refresh stored newer credentials: those are already sealed anew).
-async fn reseal_connection(
-    app: &AppState,
-    row: &ConnectionRow,
-    plain: &[u8],
-) -> anyhow::Result<bool> {
-    let sealed = app.cipher.seal(
-        plain,
-        &connection_aad(
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        ),
-    );
-    Ok(app
-        .store
-        .reseal_connection(row.id, &row.credentials_enc, &sealed, app.cipher.key_id())
-        .await?)
-}
-
-/// [`reseal_connection`] in the background (a read must not wait for it).
-pub fn reseal_later(app: &AppState, row: &ConnectionRow, plain: Vec<u8>) {
-    let app = app.clone();
-    let row = row.clone();
-    tokio::spawn(async move {
-        if let Err(e) = reseal_connection(&app, &row, &plain).await {
-            tracing::warn!(connection = row.id, error = %e, "could not re-seal a connection");
-        }
-    });
-}
 
 /// What a re-seal pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -201,9 +140,9 @@ pub async fn reseal_all(
     let connections = app.store.list_connections(env.id).await?;
     let total = connections.len();
     for (i, row) in connections.iter().enumerate() {
-        match open_connection(app, row) {
+        match sealing::open_bytes(app, row) {
             Ok((plain, true)) => {
-                if reseal_connection(app, row, &plain).await? {
+                if sealing::reseal(app, row, &plain).await? {
                     out.connections += 1;
                 }
             }

@@ -498,7 +498,7 @@ async fn connection_credentials_move_to_unambiguous_associated_data() {
         .await
         .unwrap();
     let plain = br#"{"type":"API_KEY","apiKey":"sk-aad-1"}"#;
-    let legacy = latchkey_server::oauth::flow::legacy_connection_aad(env_id, "oa", "b:c");
+    let legacy = latchkey_server::connections::sealing::legacy_connection_aad(env_id, "oa", "b:c");
     let write = |blob: Vec<u8>| {
         let pool = pool.clone();
         async move {
@@ -528,7 +528,7 @@ async fn connection_credentials_move_to_unambiguous_associated_data() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    let v2 = latchkey_server::oauth::flow::connection_aad(env_id, "oa", "b:c");
+    let v2 = latchkey_server::connections::sealing::connection_aad(env_id, "oa", "b:c");
     assert!(cipher.open(cipher.key_id(), &blob, &v2).is_ok());
 
     // A ciphertext bound the old way (as one moved from the row ("oa:b", "c") would be) is refused.

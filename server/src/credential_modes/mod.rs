@@ -2,8 +2,8 @@
 //! TBA. The end user submits credentials (`POST /auth/<mode>/:key`, [`crate::http::credential_auth`]);
 //! the server turns them into what the provider accepts (a token fetched from the provider, a JWT it
 //! signs, a WSSE header, …), stores the result sealed like every connection, and renews it before it
-//! expires through the same single-flight gate as OAuth2 refreshes ([`renew`], called by
-//! `oauth::refresh`).
+//! expires through the same single-flight gate as OAuth2 refreshes ([`renewed`], a leaf of
+//! [`crate::connections::renewal`]).
 
 pub mod assertion;
 pub mod aws_sigv4;
@@ -16,7 +16,7 @@ pub mod template;
 pub mod two_step;
 pub mod xml;
 
-use crate::oauth::refresh::{refresh_failed, store_renewed, RefreshError};
+use crate::connections::renewal::{RefreshError, Refusal};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
@@ -85,51 +85,41 @@ async fn integration_values(
     }
 }
 
-/// Produces new credentials for `row` from the stored ones and stores them; the caller holds the
-/// connection's lock and lease (`oauth::refresh::renew_once`).
-pub(crate) async fn renew(
+/// Produces new credentials for `row` from the stored ones (`current`); the caller holds the
+/// renewal gate ([`crate::connections::renewal`]) and stores them.
+pub(crate) async fn renewed(
     app: &AppState,
-    row: ConnectionRow,
-    current: Credentials,
-) -> Result<(ConnectionRow, Credentials), RefreshError> {
+    row: &ConnectionRow,
+    current: &Credentials,
+) -> Result<Credentials, RefreshError> {
     let raw = app
         .catalog
         .get(&row.provider)
         .map(|e| e.raw.clone())
         .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", row.provider))?;
-    let config = connection_config(&row);
-    let (mode, renewed) = match &current {
-        Credentials::TwoStep { .. } => (
-            "TWO_STEP",
-            two_step::fetch(
-                app,
-                &raw,
-                two_step::renewal_fields(&current),
-                &config,
-                true,
-                &integration_values(app, &row).await?,
-            )
-            .await
-            .map(|f| f.credentials),
-        ),
-        Credentials::Jwt { fields, .. } => ("JWT", jwt::create(&raw, fields.clone(), &config)),
-        Credentials::Bill { .. } => ("BILL", bill::renew(app, &raw, &current).await),
+    let config = connection_config(row);
+    let renewed = match current {
+        Credentials::TwoStep { .. } => two_step::fetch(
+            app,
+            &raw,
+            two_step::renewal_fields(current),
+            &config,
+            true,
+            &integration_values(app, row).await?,
+        )
+        .await
+        .map(|f| f.credentials),
+        Credentials::Jwt { fields, .. } => jwt::create(&raw, fields.clone(), &config),
+        Credentials::Bill { .. } => bill::renew(app, &raw, current).await,
         Credentials::Signature {
             username, password, ..
-        } => ("SIGNATURE", signature::create(&raw, username, password)),
-        Credentials::AwsSigV4 { .. } => ("AWS_SIGV4", aws_sigv4::renew(app, &row, &current).await),
-        Credentials::App { .. } => (
-            "APP",
-            crate::oauth::github_app::renew(app, &row, &current).await,
-        ),
-        _ => return Ok((row, current)),
+        } => signature::create(&raw, username, password),
+        Credentials::AwsSigV4 { .. } => aws_sigv4::renew(app, row, current).await,
+        Credentials::App { .. } => crate::oauth::github_app::renew(app, row, current).await,
+        _ => return Ok(current.clone()),
     };
-    let renewed = match renewed {
-        Ok(c) => c,
-        Err(ModeError::Internal(e)) => return Err(RefreshError::Internal(e)),
-        Err(e) => return Err(refresh_failed(app, &row, mode, &e.to_string()).await),
-    };
-    let (row, credentials) = store_renewed(app, row, renewed).await?;
-    tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, auth_mode = mode, "credentials renewed");
-    Ok((row, credentials))
+    renewed.map_err(|e| match e {
+        ModeError::Internal(e) => RefreshError::Internal(e),
+        ModeError::Coded(code, message) => Refusal::Coded(code, message).into(),
+    })
 }

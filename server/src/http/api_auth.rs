@@ -17,9 +17,8 @@ use super::extract::{query_params, session_from_query, StrictJson};
 use super::extract::{Path, Query};
 use crate::catalog::{CatalogEntry, Provider};
 use crate::environment::{is_uuid_v4, Environment};
-use crate::oauth::flow::connection_aad;
 use crate::sessions;
-use crate::storage::{ConnectSessionRow, IntegrationRow, NewConnection};
+use crate::storage::{ConnectSessionRow, IntegrationRow};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -284,7 +283,7 @@ pub async fn prepare<'a>(
     })
 }
 
-/// Seals and upserts the connection with its auth webhook (`creation` or `override`) in one transaction.
+/// Stores the submitted credentials ([`crate::connections::save`]) and answers with the connection.
 pub async fn save_connection(
     app: &AppState,
     prepared: &Prepared<'_>,
@@ -294,42 +293,18 @@ pub async fn save_connection(
 ) -> Result<Json<AuthResult>, ApiError> {
     let env = &prepared.submitter.env;
     let key = prepared.integration.unique_key.as_str();
-    let sealed = app.cipher.seal(
-        &serde_json::to_vec(credentials).expect("credentials serialize"),
-        &connection_aad(env.id, key, &connection_id),
-    );
-    let subject = crate::webhooks::AuthSubject {
+    let grant = crate::connections::save::Grant {
+        environment_id: env.id,
         environment: &env.name,
         provider_config_key: key,
         connection_id: &connection_id,
         provider: &prepared.integration.provider,
         auth_mode: prepared.provider.auth_mode.as_str(),
+        connection_config: serde_json::to_string(config).expect("map serializes"),
         tags: prepared.submitter.tags(),
+        end_user: prepared.submitter.end_user(),
     };
-    let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, &subject).await;
-    let created = app
-        .store
-        .upsert_connection(
-            &NewConnection {
-                environment_id: env.id,
-                provider_config_key: key.to_string(),
-                connection_id: connection_id.clone(),
-                provider: prepared.integration.provider.clone(),
-                credentials_enc: sealed,
-                key_id: app.cipher.key_id().to_string(),
-                connection_config: serde_json::to_string(config).expect("map serializes"),
-                tags: prepared
-                    .submitter
-                    .tags()
-                    .map(String::from)
-                    .unwrap_or_else(|| "{}".into()),
-                end_user: prepared.submitter.end_user(),
-                now: crate::time::now_iso(),
-            },
-            &on_create,
-            &on_update,
-        )
-        .await?;
+    let created = crate::connections::save::save(app, grant, credentials).await?;
     // Identity only, never the credentials.
     tracing::info!(
         integration = %key,

@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::extract::{SecretKeyAuth, StrictJson};
-use crate::oauth::refresh::{self, RefreshError};
+use crate::connections::renewal::{self, RefreshError};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::extract::State;
@@ -168,7 +168,7 @@ pub(crate) async fn show(
             "No connection matching the provided connection ID and integration.",
         ));
     };
-    let (row, credentials) = refresh::fresh(&app, row, flag(&q.force_refresh))
+    let (row, credentials) = renewal::fresh(&app, row, flag(&q.force_refresh))
         .await
         .map_err(|e| match e {
             RefreshError::Internal(e) => ApiError::Internal(e),
@@ -256,43 +256,22 @@ pub(crate) async fn import(
         body.tags.as_ref(),
     );
     let end_user = end_user.map(|u| serde_json::to_string(&u).expect("end user serializes"));
-    let sealed = app.cipher.seal(
-        &serde_json::to_vec(&body.credentials).expect("credentials serialize"),
-        &crate::oauth::flow::connection_aad(env.id, key, &connection_id),
-    );
-    let now = crate::time::now_iso();
     let tags_text = serde_json::to_string(&tags).expect("tags serialize");
-    let subject = crate::webhooks::AuthSubject {
+    let grant = crate::connections::save::Grant {
+        environment_id: env.id,
         environment: &env.name,
         provider_config_key: key,
         connection_id: &connection_id,
         provider: &integration.provider,
         auth_mode: kind,
-        tags: Some(&tags_text),
-    };
-    let (on_create, on_update) =
-        crate::webhooks::creation_or_override(&app, env.id, &subject).await;
-    app.store
-        .upsert_connection(
-            &crate::storage::NewConnection {
-                environment_id: env.id,
-                provider_config_key: key.to_string(),
-                connection_id: connection_id.clone(),
-                provider: integration.provider.clone(),
-                credentials_enc: sealed,
-                key_id: app.cipher.key_id().to_string(),
-                connection_config: serde_json::Value::Object(
-                    body.connection_config.clone().unwrap_or_default(),
-                )
-                .to_string(),
-                tags: tags_text.clone(),
-                end_user,
-                now: now.clone(),
-            },
-            &on_create,
-            &on_update,
+        connection_config: serde_json::Value::Object(
+            body.connection_config.clone().unwrap_or_default(),
         )
-        .await?;
+        .to_string(),
+        tags: Some(&tags_text),
+        end_user,
+    };
+    crate::connections::save::save(&app, grant, &body.credentials).await?;
     if let Some(metadata) = &body.metadata {
         app.store
             .set_connection_metadata(
@@ -300,7 +279,7 @@ pub(crate) async fn import(
                 key,
                 &connection_id,
                 &serde_json::Value::Object(metadata.clone()).to_string(),
-                &now,
+                &crate::time::now_iso(),
             )
             .await?;
     }

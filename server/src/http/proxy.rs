@@ -34,7 +34,7 @@ impl From<ProxyError> for ApiError {
         match e {
             ProxyError::InvalidHeaders(issues) => ApiError::Invalid { code, issues },
             ProxyError::Internal(cause) => ApiError::Internal(cause),
-            ProxyError::Credentials(crate::oauth::refresh::RefreshError::Internal(cause)) => {
+            ProxyError::Credentials(crate::connections::RefreshError::Internal(cause)) => {
                 ApiError::Internal(cause)
             }
             other => ApiError::new(status, code, other.to_string()),

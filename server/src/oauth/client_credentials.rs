@@ -3,18 +3,18 @@
 //! `client_credentials` grant and fetches a new one whenever the stored one is about to expire.
 //!
 //! The credentials (token, expiry, client id and secret, raw response) are one sealed blob, like every
-//! other connection's. Reads go through `oauth::refresh::fresh`, which decides when a token is due and
-//! makes sure one caller across all replicas renews it (the per-connection lock, the lease, re-reads),
-//! then calls [`renew`] for OAUTH2_CC connections.
+//! other connection's. Reads go through [`crate::connections::renewal::fresh`], which decides when a
+//! token is due and makes sure one caller across all replicas renews it (the per-connection lock, the
+//! lease, re-reads), then calls [`renewed`] for OAUTH2_CC connections and stores what it returns.
 //!
 //! Never logs the client secret or a token; the outbound client refuses private addresses unless the
 //! deployment allows them.
 
-#[cfg(test)]
-use super::refresh::expires_soon;
-use super::refresh::{refresh_failed, store_renewed};
 use super::token::{request_token, BodyFormat, ClientAuth, TokenError, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_url, param_string, Provider};
+#[cfg(test)]
+use crate::connections::renewal::expires_soon;
+use crate::connections::renewal::{RefreshError, Refusal};
 use crate::secret::Secret;
 use crate::storage::ConnectionRow;
 use crate::AppState;
@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 pub const DEFAULT_LIFETIME_SECS: i64 = 55 * 60;
 
 /// Fetch again when the token expires within this window (as refresh tokens: 15 min).
-pub const REFRESH_WINDOW_SECS: i64 = super::refresh::REFRESH_WINDOW_SECS;
+pub const REFRESH_WINDOW_SECS: i64 = crate::connections::renewal::REFRESH_WINDOW_SECS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientCredentialsError {
@@ -117,42 +117,34 @@ pub async fn fetch(
     })
 }
 
-/// Fetches a new client-credentials token for `row` (whose opened credentials are `current`) and
-/// stores it; the caller holds the connection's lock and lease.
-pub(crate) async fn renew(
+/// Fetches a new client-credentials token for `row` (whose opened credentials are `current`); the
+/// caller holds the renewal gate and stores it.
+pub(crate) async fn renewed(
     app: &AppState,
-    row: ConnectionRow,
-    current: Credentials,
-) -> Result<(ConnectionRow, Credentials), super::refresh::RefreshError> {
-    use super::refresh::RefreshError;
+    row: &ConnectionRow,
+    current: &Credentials,
+) -> Result<Credentials, RefreshError> {
     let Credentials::OAuth2Cc {
         client_id,
         client_secret,
         ..
-    } = &current
+    } = current
     else {
-        return Ok((row, current));
+        return Ok(current.clone());
     };
     let provider = app
         .catalog
         .get(&row.provider)
         .and_then(|e| e.provider.clone())
         .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", row.provider))?;
-    let config: BTreeMap<String, String> =
-        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.connection_config)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, param_string(&v)))
-            .collect();
+    let config = crate::credential_modes::connection_config(row);
     let secret = Secret::new(client_secret.clone());
-    let fetched = match fetch(app, &provider, client_id, &secret, &config).await {
-        Ok(f) => f,
-        Err(ClientCredentialsError::Internal(e)) => return Err(RefreshError::Internal(e)),
-        Err(e) => return Err(refresh_failed(app, &row, "OAUTH2_CC", &e.to_string()).await),
-    };
-    let (row, credentials) = store_renewed(app, row, fetched.credentials).await?;
-    tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "client-credentials token renewed");
-    Ok((row, credentials))
+    match fetch(app, &provider, client_id, &secret, &config).await {
+        Ok(fetched) => Ok(fetched.credentials),
+        Err(ClientCredentialsError::Internal(e)) => Err(RefreshError::Internal(e)),
+        Err(ClientCredentialsError::Config(e)) => Err(Refusal::Config(e).into()),
+        Err(ClientCredentialsError::Upstream(e)) => Err(Refusal::Token(e).into()),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use crate::crypto;
 use crate::environment::Environment;
 use crate::secret::Secret;
 use crate::sessions;
-use crate::storage::{ConnectSessionRow, IntegrationRow, NewConnection, OAuthAttemptRow};
+use crate::storage::{ConnectSessionRow, IntegrationRow, OAuthAttemptRow};
 use crate::AppState;
 use latchkey_protocol::connection::ConfigOverride;
 use latchkey_protocol::integrations::AuthMode;
@@ -848,84 +848,26 @@ pub(super) async fn store(
     credentials: &latchkey_protocol::connection::Credentials,
     report: ReportTo,
 ) -> Result<Completed, FlowFailure> {
-    let target = SaveTarget {
+    let grant = crate::connections::save::Grant {
+        environment_id: env.id,
+        environment: &env.name,
         provider_config_key: &attempt.provider_config_key,
         connection_id: &attempt.connection_id,
+        provider: &integration.provider,
+        auth_mode: provider.auth_mode.as_str(),
+        connection_config: serde_json::to_string(connection_config).expect("map serializes"),
         tags: attempt.tags.as_deref(),
-        end_user: attempt.end_user.as_deref(),
+        end_user: attempt.end_user.clone(),
     };
-    let created = save_connection(
-        app,
-        env,
-        target,
-        (integration, provider),
-        connection_config,
-        credentials,
-    )
-    .await
-    .map_err(|e| internal(e).reported_to(&report))?;
+    let created = crate::connections::save::save(app, grant, credentials)
+        .await
+        .map_err(|e| internal(e).reported_to(&report))?;
     tracing::info!(integration = %report.provider_config_key, connection = %report.connection_id, created, "connection authorized");
     Ok(Completed {
         report,
         created,
         pending: false,
     })
-}
-
-/// Which connection [`save_connection`] writes, and what it keeps of it.
-pub(crate) struct SaveTarget<'a> {
-    pub provider_config_key: &'a str,
-    pub connection_id: &'a str,
-    /// JSON, as stored.
-    pub tags: Option<&'a str>,
-    /// JSON, as stored.
-    pub end_user: Option<&'a str>,
-}
-
-/// Seals `credentials` for the connection and upserts it with `connection_config`, with the auth
-/// webhook (`creation` or `override`) in the same transaction; whether it was created.
-pub(crate) async fn save_connection(
-    app: &AppState,
-    env: &crate::storage::EnvironmentRow,
-    target: SaveTarget<'_>,
-    (integration, provider): (&IntegrationRow, &Provider),
-    connection_config: &BTreeMap<String, String>,
-    credentials: &latchkey_protocol::connection::Credentials,
-) -> anyhow::Result<bool> {
-    let plaintext = serde_json::to_vec(credentials).expect("credentials serialize");
-    let subject = crate::webhooks::AuthSubject {
-        environment: &env.name,
-        provider_config_key: target.provider_config_key,
-        connection_id: target.connection_id,
-        provider: &integration.provider,
-        auth_mode: provider.auth_mode.as_str(),
-        tags: target.tags,
-    };
-    let (on_create, on_update) = crate::webhooks::creation_or_override(app, env.id, &subject).await;
-    let created = app
-        .store
-        .upsert_connection(
-            &NewConnection {
-                environment_id: env.id,
-                provider_config_key: target.provider_config_key.to_string(),
-                connection_id: target.connection_id.to_string(),
-                provider: integration.provider.clone(),
-                credentials_enc: app.cipher.seal(
-                    &plaintext,
-                    &connection_aad(env.id, target.provider_config_key, target.connection_id),
-                ),
-                key_id: app.cipher.key_id().to_string(),
-                connection_config: serde_json::to_string(&connection_config)
-                    .expect("map serializes"),
-                tags: target.tags.unwrap_or("{}").to_string(),
-                end_user: target.end_user.map(str::to_string),
-                now: crate::time::now_iso(),
-            },
-            &on_create,
-            &on_update,
-        )
-        .await?;
-    Ok(created)
 }
 
 /// The provider's token URL template for its auth mode.
@@ -1048,21 +990,6 @@ fn internal(e: impl std::fmt::Display) -> FlowFailure {
 /// Associated data of the PKCE verifier: the attempt it belongs to.
 fn attempt_aad(state_hash: &str) -> String {
     format!("oauth_attempt:{state_hash}")
-}
-
-/// Associated data of a connection's credentials: the row's identity, JSON-encoded so that two
-/// different identities never share it (keys and connection ids may contain `:`).
-pub fn connection_aad(env_id: i64, pck: &str, connection_id: &str) -> String {
-    format!(
-        "connection:v2:{}",
-        serde_json::json!([env_id, pck, connection_id])
-    )
-}
-
-/// The encoding used before issue 11 (ambiguous when a key contains `:`): read only, until the
-/// start-up migration has re-sealed every row ([`crate::reseal`]).
-pub fn legacy_connection_aad(env_id: i64, pck: &str, connection_id: &str) -> String {
-    format!("connection:{env_id}:{pck}:{connection_id}")
 }
 
 /// The integration's OAuth client secret, opened (empty when none is stored).

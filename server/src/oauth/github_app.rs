@@ -284,7 +284,7 @@ fn due_refresh_token(user: &serde_json::Value, now: i64) -> Option<String> {
         Credentials::OAuth2 {
             refresh_token: Some(token),
             ..
-        } if super::refresh::expires_soon(&user, now) => Some(token.clone()),
+        } if crate::connections::renewal::expires_soon(&user, now) => Some(token.clone()),
         _ => None,
     }
 }
@@ -487,7 +487,7 @@ pub async fn finish_pending(
     }) else {
         return Ok(None);
     };
-    let user = super::refresh::open(app, &row).map_err(ModeError::Internal)?;
+    let user = crate::connections::sealing::open(app, &row).map_err(ModeError::Internal)?;
     let mut config = crate::credential_modes::connection_config(&row);
     let installed = with_installation(
         app,
@@ -497,22 +497,20 @@ pub async fn finish_pending(
         &user,
     );
     let credentials = installed.await?;
-    let target = super::flow::SaveTarget {
+    let grant = crate::connections::save::Grant {
+        environment_id: env.id,
+        environment: &env.name,
         provider_config_key: &row.provider_config_key,
         connection_id: &row.connection_id,
+        provider: &integration.provider,
+        auth_mode: provider.auth_mode.as_str(),
+        connection_config: serde_json::to_string(&config).expect("map serializes"),
         tags: Some(&row.tags),
-        end_user: row.end_user.as_deref(),
+        end_user: row.end_user.clone(),
     };
-    super::flow::save_connection(
-        app,
-        env,
-        target,
-        (integration, provider),
-        &config,
-        &credentials,
-    )
-    .await
-    .map_err(ModeError::Internal)?;
+    crate::connections::save::save(app, grant, &credentials)
+        .await
+        .map_err(ModeError::Internal)?;
     tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "pending GitHub App connection finished by its installation webhook");
     Ok(Some(row.connection_id))
 }

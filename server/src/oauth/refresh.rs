@@ -1,229 +1,32 @@
-//! Token refresh on read (`GET /connection/:id`): when the access token expires within 15 minutes, or
-//! when the caller forces it, the server exchanges the refresh token before answering.
-//!
-//! Concurrent callers for one connection cause exactly one upstream request: each takes the
-//! connection's lock, then re-reads the row; whoever comes second finds a fresh token and returns it
-//! without calling the provider. A rotated refresh token is stored together with the new access token
-//! (one sealed credentials blob, one UPDATE).
-//!
-//! A failed refresh is counted on the connection (`refresh_failures`, `last_refresh_failure_at`, and
-//! failing days); the next successful one resets the count. Like Nango, automatic refreshes of a
-//! failing grant wait [`FAILURE_COOLDOWN_SECS`] after a failure and stop after
-//! [`EXHAUSTED_AFTER_DAYS`] failing days (a forced refresh or a reconnect starts over).
-//!
-//! Every write is a compare-and-swap on the sealed credentials the refresh started from: a refresh
-//! that began before a reconnect neither overwrites the newer grant nor marks it as failing. A connection authorized with an overriding OAuth client
-//! (`credentials.config_override`) refreshes with that client.
+//! The OAuth2 refresh grant (RFC 6749 §6), a leaf of the renewal gate
+//! ([`crate::connections::renewal`]): the provider's refresh URL (or token URL) and parameters
+//! interpolated from the connection's config, the client (or the connection's overriding client)
+//! authenticated as the provider expects; MCP connections use the token endpoint they discovered
+//! and their resource indicator.
 
-use super::flow::{connection_aad, open_client_secret};
+use super::flow::open_client_secret;
 use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_secret_url, param_string};
-use crate::replicas::LeaseOutcome;
+use crate::connections::renewal::{RefreshError, Refusal};
 use crate::secret::Secret;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 
-/// Refresh when the token expires within this window.
-pub const REFRESH_WINDOW_SECS: i64 = 15 * 60;
-
-/// One async lock per connection, created on demand.
-#[derive(Clone, Default)]
-pub struct RefreshLocks {
-    locks: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
-}
-
-impl RefreshLocks {
-    pub(crate) fn for_connection(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
-        self.locks
-            .lock()
-            .expect("refresh locks")
-            .entry(id)
-            .or_default()
-            .clone()
-    }
-}
-
-/// After a failed refresh, automatic (non-forced) refreshes wait this long (Nango's backoff).
-pub const FAILURE_COOLDOWN_SECS: i64 = 30;
-/// Failing days (at most one counted per UTC day) after which automatic refreshes stop until the
-/// connection is re-authorized or refreshed by force (Nango's `refresh_exhausted`).
-pub const EXHAUSTED_AFTER_DAYS: i64 = 4;
-
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    #[error("the last refresh failed less than {FAILURE_COOLDOWN_SECS} seconds ago; retry later or force it")]
-    Backoff,
-    #[error("refreshing this connection failed on {EXHAUSTED_AFTER_DAYS} days; reconnect it or force a refresh")]
-    Exhausted,
-    #[error("the connection has no refresh token and its access token has expired")]
-    NoRefreshToken,
-    #[error("the provider refused to refresh the token: {0}")]
-    Upstream(String),
-    #[error("internal error: {0}")]
-    Internal(#[from] anyhow::Error),
-}
-
-/// Opens a connection's sealed credentials (bound to the row's identity).
-pub(crate) fn open(app: &AppState, row: &ConnectionRow) -> anyhow::Result<Credentials> {
-    let (plain, stale) = crate::reseal::open_connection(app, row)?;
-    let credentials = serde_json::from_slice(&plain)?;
-    // Sealed by a previous key or with the old associated data: re-seal it (issue 11).
-    if stale {
-        crate::reseal::reseal_later(app, row, plain);
-    }
-    Ok(credentials)
-}
-
-/// Whether an OAuth2 access token or a client-credentials token expires within the refresh window
-/// (an unreadable expiry counts as expiring; no expiry, as not).
-pub(crate) fn expires_soon(c: &Credentials, now: i64) -> bool {
-    expires_at(c).is_some_and(|at| {
-        chrono::DateTime::parse_from_rfc3339(at)
-            .map(|t| t.timestamp().saturating_sub(now) < REFRESH_WINDOW_SECS)
-            .unwrap_or(true)
-    }) || super::github_app::user_credentials_due(c, now)
-}
-
-/// Returns the connection's credentials, refreshed first when needed (or when `force`).
-pub async fn fresh(
+/// Calls the provider's token endpoint with the connection's refresh token; the new credentials (the
+/// rotated refresh token, if the provider sent one, else the same). The caller holds the renewal
+/// gate and stores them.
+pub(crate) async fn refreshed(
     app: &AppState,
-    row: ConnectionRow,
-    force: bool,
-) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let credentials = open(app, &row)?;
-    // OAuth2 tokens are refreshed; client-credentials (OAUTH2_CC) tokens are fetched again.
-    let renewable = matches!(
-        credentials,
-        Credentials::OAuth2 { .. } | Credentials::OAuth2Cc { .. }
-    ) || crate::credential_modes::renewable(&credentials);
-    if !renewable || !(force || expires_soon(&credentials, crate::time::now_unix())) {
-        return Ok((row, credentials));
-    }
-    if !force {
-        gate(&row, crate::time::now_unix())?;
-    }
-    let identity = (
-        row.environment_id,
-        row.provider_config_key.clone(),
-        row.connection_id.clone(),
-    );
-    let started_with = row.credentials_enc.clone();
-    match renew_once(app, row, credentials, force).await {
-        // A refresh that failed while the connection was re-authorized (the grant it tried is gone):
-        // the newer grant is the answer.
-        Err(RefreshError::Upstream(e)) => match reread(app, identity).await? {
-            Some(now) if now.credentials_enc != started_with => {
-                let credentials = open(app, &now)?;
-                Ok((now, credentials))
-            }
-            _ => Err(RefreshError::Upstream(e)),
-        },
-        other => other,
-    }
-}
-
-/// Nango's short-circuits for automatic refreshes of a failing grant: exhausted after
-/// [`EXHAUSTED_AFTER_DAYS`] failing days, and [`FAILURE_COOLDOWN_SECS`] between attempts.
-fn gate(row: &ConnectionRow, now: i64) -> Result<(), RefreshError> {
-    if row.refresh_failure_days >= EXHAUSTED_AFTER_DAYS {
-        return Err(RefreshError::Exhausted);
-    }
-    let last = row
-        .last_refresh_failure_at
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.timestamp());
-    match last {
-        Some(at) if now.saturating_sub(at) < FAILURE_COOLDOWN_SECS => Err(RefreshError::Backoff),
-        _ => Ok(()),
-    }
-}
-
-/// The connection as stored now.
-async fn reread(
-    app: &AppState,
-    (env_id, pck, connection_id): (i64, String, String),
-) -> Result<Option<ConnectionRow>, RefreshError> {
-    Ok(app
-        .store
-        .connection(env_id, &pck, &connection_id)
-        .await
-        .map_err(anyhow::Error::from)?)
-}
-
-/// One renewal under the in-process lock and the cross-replica lease.
-async fn renew_once(
-    app: &AppState,
-    row: ConnectionRow,
-    credentials: Credentials,
-    force: bool,
-) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let lock = app.refresh_locks.for_connection(row.id);
-    let _guard = lock.lock().await;
-    // Re-check after locking: another caller may have refreshed while we waited.
-    let row = app
-        .store
-        .connection(
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        )
-        .await
-        .map_err(anyhow::Error::from)?
-        .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
-    let current = open(app, &row)?;
-    // Whoever held the lock before us refreshed: use their token, even if the provider's token
-    // lifetime is shorter than our refresh window (else every waiter would refresh again, in turn).
-    let refreshed_meanwhile = access_token(&current) != access_token(&credentials);
-    if refreshed_meanwhile && !expired(&current, crate::time::now_unix()) {
-        return Ok((row, current));
-    }
-    // Whoever held it before us may have failed: readers queued behind a failing refresh do not
-    // call the provider again each.
-    if !force {
-        gate(&row, crate::time::now_unix())?;
-    }
-    // Other replicas sharing the database may be refreshing too: one caller in all of them holds the
-    // lease and calls the provider; the others wait for the token it stores (crate::replicas).
-    let seen = access_token(&current).map(str::to_owned);
-    let changed =
-        |r: &ConnectionRow| open(app, r).is_ok_and(|c| access_token(&c).map(str::to_owned) != seen);
-    let lease = match crate::replicas::lease_refresh(&app.store, &row, changed).await? {
-        LeaseOutcome::Held(lease) => lease,
-        LeaseOutcome::RefreshedElsewhere(row) => {
-            let credentials = open(app, &row)?;
-            return Ok((*row, credentials));
-        }
-    };
-    let logged =
-        crate::activity::hooks::renewal(app, &row, matches!(current, Credentials::OAuth2Cc { .. }));
-    let refreshed = match current {
-        Credentials::OAuth2Cc { .. } => super::client_credentials::renew(app, row, current).await,
-        _ if crate::credential_modes::renewable(&current) => {
-            crate::credential_modes::renew(app, row, current).await
-        }
-        _ => refresh_now(app, row, current).await,
-    };
-    lease.release().await;
-    crate::activity::hooks::renewed(&logged, &refreshed);
-    refreshed
-}
-
-/// Calls the provider's token endpoint with the refresh token and stores the new credentials; the
-/// caller holds both the in-process lock and the cross-replica lease.
-async fn refresh_now(
-    app: &AppState,
-    row: ConnectionRow,
-    current: Credentials,
-) -> Result<(ConnectionRow, Credentials), RefreshError> {
+    row: &ConnectionRow,
+    current: &Credentials,
+) -> Result<Credentials, RefreshError> {
     let Credentials::OAuth2 {
         refresh_token: Some(refresh_token),
         config_override,
         ..
-    } = &current
+    } = current
     else {
         return Err(RefreshError::NoRefreshToken);
     };
@@ -262,7 +65,7 @@ async fn refresh_now(
                 &provider,
                 &config.keys().cloned().collect(),
             )
-            .map_err(|e| RefreshError::Upstream(e.to_string()))?
+            .map_err(|e| Refusal::Config(e.to_string()))?
         }
     };
     // A connection authorized with an overriding OAuth client refreshes with that client.
@@ -277,8 +80,8 @@ async fn refresh_now(
     } else {
         &provider.refresh_params
     };
-    let mut params = interpolate_params(template_params, &config)
-        .map_err(|e| RefreshError::Upstream(e.to_string()))?;
+    let mut params =
+        interpolate_params(template_params, &config).map_err(|e| Refusal::Config(e.to_string()))?;
     params.insert("grant_type".into(), "refresh_token".into());
     params.insert("refresh_token".into(), refresh_token.clone());
     let auth = match &mcp {
@@ -312,158 +115,6 @@ async fn refresh_now(
         },
     )
     .await;
-    let tokens = match tokens {
-        Ok(t) => t,
-        Err(e) => {
-            return Err(
-                refresh_failed(app, &row, provider.auth_mode.as_str(), &e.to_string()).await,
-            )
-        }
-    };
-    let new = tokens.into_credentials(Some(refresh_token.clone()), config_override.clone());
-    let (row, new) = store_renewed(app, row, new).await?;
-    tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "token refreshed");
-    Ok((row, new))
-}
-
-/// A refresh (or client-credentials renewal) the provider refused: counted on the connection and
-/// reported by an auth webhook, in one transaction — unless the connection was re-authorized meanwhile
-/// (the failure concerns a grant that is gone). Logged with the provider's error, never a token.
-pub(crate) async fn refresh_failed(
-    app: &AppState,
-    row: &ConnectionRow,
-    auth_mode: &str,
-    error: &str,
-) -> RefreshError {
-    tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %error, "token refresh failed");
-    crate::metrics::token_refresh(false);
-    let webhooks = match app.store.environment_by_id(row.environment_id).await {
-        Ok(Some(env)) => {
-            let event = crate::webhooks::AuthSubject {
-                environment: &env.name,
-                provider_config_key: &row.provider_config_key,
-                connection_id: &row.connection_id,
-                provider: &row.provider,
-                auth_mode,
-                tags: Some(&row.tags),
-            }
-            .event(
-                crate::webhooks::AuthOperation::Refresh,
-                Some(crate::webhooks::AuthFailure::Refresh(error)),
-            );
-            crate::webhooks::auth_rows(app, row.environment_id, &event).await
-        }
-        _ => Vec::new(),
-    };
-    if let Err(db) = app
-        .store
-        .record_refresh_failure(
-            row.id,
-            &row.credentials_enc,
-            &crate::time::now_iso(),
-            &webhooks,
-        )
-        .await
-    {
-        tracing::error!(error = %db, "could not count a refresh failure");
-    }
-    RefreshError::Upstream(error.to_string())
-}
-
-/// Seals and stores renewed credentials (which resets the failure counts) if the row still holds the
-/// grant that was renewed; returns the row and credentials as stored. When a re-authorization replaced
-/// the grant meanwhile, the newer grant stays and is returned instead.
-pub(crate) async fn store_renewed(
-    app: &AppState,
-    row: ConnectionRow,
-    credentials: Credentials,
-) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let sealed = app.cipher.seal(
-        &serde_json::to_vec(&credentials).expect("credentials serialize"),
-        &connection_aad(
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        ),
-    );
-    let now = crate::time::now_iso();
-    let swapped = app
-        .store
-        .update_connection_credentials(
-            row.id,
-            &row.credentials_enc,
-            &sealed,
-            app.cipher.key_id(),
-            &now,
-        )
-        .await
-        .map_err(anyhow::Error::from)?;
-    crate::metrics::token_refresh(true);
-    if !swapped {
-        tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "connection re-authorized during a refresh; the newer grant is kept");
-        let current = reread(
-            app,
-            (
-                row.environment_id,
-                row.provider_config_key.clone(),
-                row.connection_id.clone(),
-            ),
-        )
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
-        let credentials = open(app, &current)?;
-        return Ok((current, credentials));
-    }
-    Ok((
-        ConnectionRow {
-            credentials_enc: sealed,
-            key_id: app.cipher.key_id().to_string(),
-            updated_at: now,
-            refresh_failures: 0,
-            last_refresh_failure_at: None,
-            refresh_failure_days: 0,
-            ..row
-        },
-        credentials,
-    ))
-}
-
-/// Whether the access token is past its expiry (a refreshed token within the window is still usable).
-fn expired(c: &Credentials, now: i64) -> bool {
-    expires_at(c).is_some_and(|at| {
-        chrono::DateTime::parse_from_rfc3339(at)
-            .map(|t| t.timestamp() <= now)
-            .unwrap_or(true)
-    })
-}
-
-/// When an OAuth2 access token or a client-credentials token expires, if known.
-fn expires_at(c: &Credentials) -> Option<&str> {
-    match c {
-        Credentials::OAuth2 { expires_at, .. }
-        | Credentials::OAuth2Cc { expires_at, .. }
-        | Credentials::TwoStep { expires_at, .. }
-        | Credentials::Jwt { expires_at, .. }
-        | Credentials::Bill { expires_at, .. }
-        | Credentials::Signature { expires_at, .. }
-        | Credentials::AwsSigV4 { expires_at, .. }
-        | Credentials::App { expires_at, .. } => expires_at.as_deref(),
-        _ => None,
-    }
-}
-
-/// The token a renewal replaces: the OAuth2 access token, or the client-credentials token.
-fn access_token(c: &Credentials) -> Option<&str> {
-    match c {
-        Credentials::OAuth2 { access_token, .. } | Credentials::App { access_token, .. } => {
-            Some(access_token)
-        }
-        Credentials::OAuth2Cc { token, .. }
-        | Credentials::TwoStep { token, .. }
-        | Credentials::Jwt { token, .. }
-        | Credentials::Signature { token, .. } => Some(token),
-        Credentials::Bill { session_id, .. } => session_id.as_deref(),
-        Credentials::AwsSigV4 { access_key_id, .. } => Some(access_key_id),
-        _ => None,
-    }
+    let tokens = tokens.map_err(Refusal::Token)?;
+    Ok(tokens.into_credentials(Some(refresh_token.clone()), config_override.clone()))
 }

@@ -1,20 +1,10 @@
-//! What makes several server processes sharing one PostgreSQL database behave like one:
-//!
-//! - **Refresh lease.** A token refresh happens once for any number of concurrent callers. Inside a
-//!   process a mutex per connection queues them ([`crate::oauth::refresh::RefreshLocks`]); across
-//!   processes the caller that wins a lease row update refreshes, the others poll the row until the
-//!   new token appears (or the lease lapses, after a crash).
-//! - **OAuth result relay.** The browser's WebSocket lives on one replica, the provider's callback
-//!   may land on another. A result that finds no local socket is kept in `oauth_results` and
-//!   announced with `NOTIFY`; the replica holding the socket takes it. A socket that reconnects with
-//!   its old `ws_client_id` also takes it, so a dropped connection loses nothing.
-//!
-//! On SQLite (one process) the same code runs; `NOTIFY` is a no-op and the table still serves
-//! reconnecting sockets.
+//! The refresh lease: a token refresh happens once for any number of concurrent callers, in any
+//! number of server processes sharing one database. Inside a process a mutex per connection queues
+//! them ([`super::RefreshLocks`]); across processes the caller that wins a lease row update refreshes,
+//! the others poll the row until the new token appears (or the lease lapses, after a crash). On
+//! SQLite (one process) the same code runs and the lease is always won at once.
 
 use crate::storage::{ConnectionRow, Store};
-use crate::ws::WsHub;
-use latchkey_protocol::ws::WsMessage;
 use std::time::Duration;
 
 /// How long a refresh lease lasts: longer than the outbound client's timeout, so a live holder never
@@ -22,8 +12,6 @@ use std::time::Duration;
 const LEASE_SECS: i64 = 45;
 /// How often a waiting replica re-reads the connection.
 const POLL: Duration = Duration::from_millis(100);
-/// How long an undelivered OAuth result is kept for a reconnecting socket.
-const RESULT_TTL_SECS: i64 = 15 * 60;
 
 /// A held refresh lease; give it back with [`RefreshLease::release`] (if the holder dies, it lapses).
 pub struct RefreshLease {
@@ -98,52 +86,4 @@ pub async fn lease_refresh(
             "timed out waiting for another replica's token refresh"
         );
     }
-}
-
-/// Keeps a result whose socket is not connected to this process and tells the other replicas.
-pub async fn relay_result(store: &Store, ws_client_id: &str, frame: &WsMessage) {
-    let text = serde_json::to_string(frame).expect("wire frames serialize");
-    let expires = crate::time::now_unix() + RESULT_TTL_SECS;
-    let kept = store.save_oauth_result(ws_client_id, &text, expires).await;
-    let published = match kept {
-        Ok(()) => store.publish_oauth_result(ws_client_id).await,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = published {
-        tracing::error!(error = %e, "could not relay an OAuth result to other replicas");
-    }
-}
-
-/// The result kept for `ws_client_id`, if any (taken: it is delivered once).
-pub async fn take_result(store: &Store, ws_client_id: &str) -> Option<WsMessage> {
-    match store
-        .take_oauth_result(ws_client_id, crate::time::now_unix())
-        .await
-    {
-        Ok(frame) => frame.and_then(|f| serde_json::from_str(&f).ok()),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read kept OAuth results");
-            None
-        }
-    }
-}
-
-/// Delivers results announced by other replicas to the sockets connected here (PostgreSQL only).
-pub async fn spawn_result_listener(
-    store: Store,
-    hub: WsHub,
-) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(mut announced) = store.listen_oauth_results().await? else {
-        return Ok(None);
-    };
-    Ok(Some(tokio::spawn(async move {
-        while let Some(ws_client_id) = announced.recv().await {
-            if !hub.is_connected(&ws_client_id) {
-                continue;
-            }
-            if let Some(frame) = take_result(&store, &ws_client_id).await {
-                hub.deliver_local(&ws_client_id, frame);
-            }
-        }
-    })))
 }

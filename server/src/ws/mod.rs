@@ -8,6 +8,10 @@
 //! encryption key, so every replica agrees) proves the server issued it to a socket. A flow and a
 //! resuming socket only use ids that verify ([`WsHub::is_issued`]); anything else is ignored, so no
 //! result is stored or relayed for an id nobody holds.
+//!
+//! A result for a socket connected to another replica goes through [`relay`].
+
+pub mod relay;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -40,7 +44,7 @@ pub fn path(raw: Option<&str>) -> String {
 #[derive(Clone, Default)]
 pub struct WsHub {
     clients: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<WsMessage>>>>,
-    /// Where results for sockets connected elsewhere go ([`crate::replicas`]); set at start-up.
+    /// Where results for sockets connected elsewhere go ([`relay`]); set at start-up.
     relay: Arc<std::sync::OnceLock<crate::storage::Store>>,
     /// The key client ids are authenticated with; set at start-up (random if never set).
     id_key: Arc<std::sync::OnceLock<[u8; 32]>>,
@@ -55,7 +59,7 @@ impl WsHub {
         }
         if let Some(store) = self.relay.get().cloned() {
             let id = ws_client_id.to_string();
-            tokio::spawn(async move { crate::replicas::relay_result(&store, &id, &frame).await });
+            tokio::spawn(async move { relay::relay_result(&store, &id, &frame).await });
         }
     }
 
@@ -155,7 +159,7 @@ async fn serve(hub: WsHub, mut socket: WebSocket, resume: Option<String>) {
     }
     // A result kept while this client had no socket here (another replica, or a dropped socket).
     if let Some(store) = hub.relay.get() {
-        if let Some(frame) = crate::replicas::take_result(store, &id).await {
+        if let Some(frame) = relay::take_result(store, &id).await {
             hub.deliver_local(&id, frame);
         }
     }

@@ -1,0 +1,16 @@
+//! The connections domain: what every way of authorizing, importing and renewing a connection
+//! shares, whatever its auth mode. HTTP handlers and the OAuth flow call it; it calls the
+//! provider-specific leaves, never the other way round.
+//!
+//! - [`sealing`]: credentials at rest, sealed with AES-GCM and bound to the row's identity.
+//! - [`save`]: storing a grant — sealed, upserted, and its auth webhook queued in one transaction.
+//! - [`renewal`]: fresh credentials on read — the gate (per-connection lock, [`lease`] across
+//!   replicas, re-read, failure backoff) around the strategies that ask providers for new
+//!   credentials (`oauth::refresh`, `oauth::client_credentials`, `credential_modes`).
+
+pub mod lease;
+pub mod renewal;
+pub mod save;
+pub mod sealing;
+
+pub use renewal::{fresh, RefreshError, RefreshLocks};
