@@ -11,7 +11,6 @@ export type AuthErrorType =
     | 'connection_test_failed'
     | 'missing_connect_session_token'
     | 'connection_validation_failed'
-    | 'resource_capped'
     | 'unknown_error';
 
 /**

@@ -111,7 +111,7 @@ impl ApiClient {
 
     /// `GET /connect/session`.
     pub fn connect_session(&self) -> impl Future<Output = Result<SessionSettings, ApiFailure>> {
-        let sent = self.send("/connect/session");
+        let sent = self.send(latchkey_protocol::routes::CONNECT_SESSION);
         async move { wire::read_session_settings(&data(sent).await?).ok_or(ApiFailure::InvalidResponse) }
     }
 
@@ -119,7 +119,7 @@ impl ApiClient {
     pub fn integrations(
         &self,
     ) -> impl Future<Output = Result<Vec<ApiPublicIntegration>, ApiFailure>> {
-        let sent = self.send("/integrations");
+        let sent = self.send(latchkey_protocol::routes::INTEGRATIONS);
         async move {
             let list = data_list(sent).await?;
             Ok(list.iter().filter_map(wire::read_integration).collect())
@@ -132,7 +132,8 @@ impl ApiClient {
         provider: &str,
     ) -> impl Future<Output = Result<ProviderSummary, ApiFailure>> {
         let sent = self.send(&format!(
-            "/providers/{}",
+            "{}{}",
+            latchkey_protocol::routes::PROVIDERS,
             String::from(js_sys::encode_uri_component(provider))
         ));
         async move { wire::read_provider(&data(sent).await?).ok_or(ApiFailure::InvalidResponse) }
@@ -140,7 +141,7 @@ impl ApiClient {
 
     /// Credentials without a popup (reference §1.3): `POST {base}{route}{key}` with the JSON body and
     /// the session token plus `params[k]` in the query (no `Authorization` header, as Nango's SDK).
-    /// `route` is one of `/api-auth/api-key/`, `/api-auth/basic/`, `/oauth2/auth/`.
+    /// `route` is one of [`latchkey_protocol::routes`]' credential paths.
     pub fn submit_credentials(
         &self,
         route: &str,

@@ -428,17 +428,9 @@ impl Controller {
         let Some(api) = self.api.get_value() else {
             return;
         };
-        let route = match selected.provider.auth_mode {
-            AuthMode::ApiKey => "/api-auth/api-key/",
-            AuthMode::Basic => "/api-auth/basic/",
-            AuthMode::Oauth2Cc => "/oauth2/auth/",
-            AuthMode::TwoStep => "/auth/two-step/",
-            AuthMode::Jwt => "/auth/jwt/",
-            AuthMode::Bill => "/auth/bill/",
-            AuthMode::Signature => "/auth/signature/",
-            AuthMode::Tba => "/auth/tba/",
-            AuthMode::AwsSigV4 => "/auth/aws-sigv4/",
-            _ => return,
+        let Some(route) = latchkey_protocol::routes::credentials(&selected.provider.auth_mode)
+        else {
+            return;
         };
         // As `@nangohq/frontend`: these bodies carry the credentials' `type`.
         let mut submission = submission;

@@ -235,6 +235,19 @@ pub enum AuthErrorType {
 }
 
 impl AuthErrorType {
+    /// Every type, in declaration order (`pkg/index.d.ts` lists the same; a test compares them).
+    pub const ALL: [Self; 9] = [
+        Self::MissingAuthToken,
+        Self::BlockedByBrowser,
+        Self::InvalidHostUrl,
+        Self::MissingCredentials,
+        Self::WindowClosed,
+        Self::ConnectionTestFailed,
+        Self::MissingConnectSessionToken,
+        Self::ConnectionValidationFailed,
+        Self::UnknownError,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MissingAuthToken => "missing_auth_token",

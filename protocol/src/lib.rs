@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod integrations;
 pub mod params;
+pub mod routes;
 pub mod settings;
 pub mod webhooks;
 pub mod ws;

@@ -50,7 +50,7 @@ pub fn start_oauth(mut req: OAuthRequest) -> Result<OAuthFlow, AuthError> {
     // Everything that can fail without a visible effect is checked before the popup opens.
     let connect_url = browser::api_route_url(
         &req.host,
-        urls::OAUTH_CONNECT_ROUTE,
+        latchkey_protocol::routes::OAUTH_CONNECT,
         &req.provider_config_key,
     )?;
     let api_origin = connect_url.field("origin");
@@ -108,7 +108,7 @@ pub fn redirect_url(mut req: OAuthRequest) -> Result<String, AuthError> {
     with_page_origin(&mut req)?;
     let url = browser::api_route_url(
         &req.host,
-        urls::OAUTH_CONNECT_ROUTE,
+        latchkey_protocol::routes::OAUTH_CONNECT,
         &req.provider_config_key,
     )?;
     let pairs = req.query(None).pairs();

@@ -159,7 +159,7 @@ impl Nango {
         }
         let dispatch = if create {
             Dispatch::Post {
-                route: credentials::UNAUTHENTICATED_ROUTE,
+                route: latchkey_protocol::routes::UNAUTHENTICATED,
                 body: Vec::new(),
             }
         } else {
@@ -187,7 +187,7 @@ impl Nango {
         };
         let overrides = match dispatch {
             Dispatch::Post { route, body } => {
-                let assertion_option = if route == credentials::TWO_STEP_ROUTE {
+                let assertion_option = if route == latchkey_protocol::routes::TWO_STEP {
                     options.record("assertionOption", None)
                 } else {
                     Vec::new()

@@ -6,31 +6,9 @@
 //! module decides, so the rule is tested natively. TWO_STEP, JWT, SIGNATURE, BILL, TBA and AWS SigV4
 //! credentials go to their `/auth/<mode>/` routes (issue 15).
 
-use latchkey_protocol::AuthErrorType;
+use latchkey_protocol::{routes, AuthErrorType};
 
 use crate::AuthError;
-
-/// `POST /api-auth/api-key/:key`, body `{apiKey}`.
-pub const API_KEY_ROUTE: &str = "/api-auth/api-key/";
-/// `POST /api-auth/basic/:key`, body `{username, password}`.
-pub const BASIC_ROUTE: &str = "/api-auth/basic/";
-/// `POST /oauth2/auth/:key` (OAuth 2 client credentials), body `{client_id, client_secret?, …}`.
-pub const CLIENT_CREDENTIALS_ROUTE: &str = "/oauth2/auth/";
-/// `POST /auth/unauthenticated/:key` (`create()`, `auth_mode: NONE`), no body.
-pub const UNAUTHENTICATED_ROUTE: &str = "/auth/unauthenticated/";
-// ---- issue 15: the credential-based modes (Nango's routes; bodies as `@nangohq/frontend` sends) ----
-/// `POST /auth/two-step/:key`, body: every credential entry (with `type`).
-pub const TWO_STEP_ROUTE: &str = "/auth/two-step/";
-/// `POST /auth/jwt/:key`, body: every credential entry.
-pub const JWT_ROUTE: &str = "/auth/jwt/";
-/// `POST /auth/signature/:key`, body `{type, username, password}`.
-pub const SIGNATURE_ROUTE: &str = "/auth/signature/";
-/// `POST /auth/bill/:key`, body `{username, password, organization_id, dev_key}`.
-pub const BILL_ROUTE: &str = "/auth/bill/";
-/// `POST /auth/tba/:key`, body `{token_id, token_secret, oauth_client_*_override?}`.
-pub const TBA_ROUTE: &str = "/auth/tba/";
-/// `POST /auth/aws-sigv4/:key`, body `{role_arn, region?}`.
-pub const AWS_SIGV4_ROUTE: &str = "/auth/aws-sigv4/";
 
 /// The OAuth client override keys, sent as `credentials[k]` query parameters of the popup URL.
 const OAUTH_OVERRIDES: [&str; 3] = [
@@ -97,39 +75,39 @@ pub fn dispatch(credentials: &[(String, String)]) -> Result<Dispatch, AuthError>
     let bill = has("organization_id") && has("dev_key");
     // `@nangohq/frontend`'s order of checks.
     match get("type").unwrap_or_default() {
-        "TWO_STEP" => return Ok(post(TWO_STEP_ROUTE, credentials.to_vec())),
+        "TWO_STEP" => return Ok(post(routes::TWO_STEP, credentials.to_vec())),
         "SIGNATURE" if has("username") && has("password") => {
             return Ok(post(
-                SIGNATURE_ROUTE,
+                routes::SIGNATURE,
                 only(&["type", "username", "password"]),
             ))
         }
         "AWS_SIGV4" if has("role_arn") => {
-            return Ok(post(AWS_SIGV4_ROUTE, only(&["role_arn", "region"])))
+            return Ok(post(routes::AWS_SIGV4, only(&["role_arn", "region"])))
         }
         _ if bill => {
             let fields = ["username", "password", "organization_id", "dev_key"];
-            return Ok(post(BILL_ROUTE, only(&fields)));
+            return Ok(post(routes::BILL, only(&fields)));
         }
-        _ if has("apiKey") => return Ok(post(API_KEY_ROUTE, only(&["apiKey"]))),
+        _ if has("apiKey") => return Ok(post(routes::API_KEY, only(&["apiKey"]))),
         _ if has("username") || has("password") => {
             let field = |name: &str| (name.to_owned(), get(name).unwrap_or_default().to_owned());
             return Ok(post(
-                BASIC_ROUTE,
+                routes::BASIC,
                 vec![field("username"), field("password")],
             ));
         }
         kind if kind == "JWT" || has("privateKey") => {
-            return Ok(post(JWT_ROUTE, credentials.to_vec()))
+            return Ok(post(routes::JWT, credentials.to_vec()))
         }
         _ if tba => {
             let mut names = vec!["token_id", "token_secret"];
             names.extend(&OAUTH_OVERRIDES[..2]);
-            return Ok(post(TBA_ROUTE, only(&names)));
+            return Ok(post(routes::TBA, only(&names)));
         }
         _ if has("client_id") && (has("client_secret") || has("client_private_key")) => {
             return Ok(post(
-                CLIENT_CREDENTIALS_ROUTE,
+                routes::CLIENT_CREDENTIALS,
                 only(&CLIENT_CREDENTIALS_FIELDS),
             ));
         }

@@ -13,9 +13,6 @@ pub const DEFAULT_HOST: &str = "https://api.nango.dev";
 /// Default Connect UI location, as `@nangohq/frontend`.
 pub const DEFAULT_CONNECT_UI_URL: &str = "https://connect.nango.dev";
 
-/// Route of the OAuth popup target (`GET /oauth/connect/:providerConfigKey`).
-pub const OAUTH_CONNECT_ROUTE: &str = "/oauth/connect/";
-
 /// The host the integrator configured, defaulted and without trailing slashes (as Nango).
 pub fn normalize_host(host: &str) -> &str {
     if host.is_empty() {
@@ -246,15 +243,19 @@ mod tests {
     #[test]
     fn route_path_keeps_the_host_prefix() {
         assert_eq!(
-            route_path("/", OAUTH_CONNECT_ROUTE, "github"),
+            route_path("/", latchkey_protocol::routes::OAUTH_CONNECT, "github"),
             "/oauth/connect/github"
         );
         assert_eq!(
-            route_path("/api/", OAUTH_CONNECT_ROUTE, "git%2Fhub"),
+            route_path(
+                "/api/",
+                latchkey_protocol::routes::OAUTH_CONNECT,
+                "git%2Fhub"
+            ),
             "/api/oauth/connect/git%2Fhub"
         );
         assert_eq!(
-            route_path("", super::super::credentials::API_KEY_ROUTE, "k"),
+            route_path("", latchkey_protocol::routes::API_KEY, "k"),
             "/api-auth/api-key/k"
         );
     }

@@ -27,14 +27,15 @@ use axum::{Json, Router};
 use latchkey_protocol::connection::{AuthResult, Credentials};
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::params::CONNECT_SESSION_TOKEN;
+use latchkey_protocol::routes;
 use latchkey_protocol::ErrorCode;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api-auth/api-key/{key}", post(api_key))
-        .route("/api-auth/basic/{key}", post(basic))
+        .route(&routes::keyed(routes::API_KEY), post(api_key))
+        .route(&routes::keyed(routes::BASIC), post(basic))
 }
 
 const MAX_CREDENTIAL_LEN: usize = 1024;

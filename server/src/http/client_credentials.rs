@@ -20,7 +20,10 @@ use latchkey_protocol::ErrorCode;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/oauth2/auth/{key}", post(client_credentials))
+    Router::new().route(
+        &latchkey_protocol::routes::keyed(latchkey_protocol::routes::CLIENT_CREDENTIALS),
+        post(client_credentials),
+    )
 }
 
 /// Nango's body. Certificate-based client auth (mTLS) is not supported: those fields are refused.

@@ -28,7 +28,10 @@ pub fn router() -> Router<AppState> {
             "/connect/sessions/reconnect",
             post(create_reconnect_session),
         )
-        .route("/connect/session", get(get_session).delete(delete_session))
+        .route(
+            latchkey_protocol::routes::CONNECT_SESSION,
+            get(get_session).delete(delete_session),
+        )
 }
 
 fn validate(body: &CreateConnectSessionRequest) -> Result<(), ApiError> {

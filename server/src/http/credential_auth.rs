@@ -17,18 +17,19 @@ use axum::routing::post;
 use axum::{Json, Router};
 use latchkey_protocol::connection::{AuthResult, Credentials};
 use latchkey_protocol::integrations::AuthMode;
+use latchkey_protocol::routes;
 use latchkey_protocol::ErrorCode;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/auth/two-step/{key}", post(two_step_auth))
-        .route("/auth/jwt/{key}", post(jwt_auth))
-        .route("/auth/bill/{key}", post(bill_auth))
-        .route("/auth/signature/{key}", post(signature_auth))
-        .route("/auth/tba/{key}", post(tba_auth))
-        .route("/auth/aws-sigv4/{key}", post(aws_sigv4_auth))
+        .route(&routes::keyed(routes::TWO_STEP), post(two_step_auth))
+        .route(&routes::keyed(routes::JWT), post(jwt_auth))
+        .route(&routes::keyed(routes::BILL), post(bill_auth))
+        .route(&routes::keyed(routes::SIGNATURE), post(signature_auth))
+        .route(&routes::keyed(routes::TBA), post(tba_auth))
+        .route(&routes::keyed(routes::AWS_SIGV4), post(aws_sigv4_auth))
 }
 
 /// The longest value accepted in a submitted field (private keys are a few KiB).

@@ -22,7 +22,10 @@ use std::collections::BTreeMap;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/integrations", get(list).post(create))
+        .route(
+            latchkey_protocol::routes::INTEGRATIONS,
+            get(list).post(create),
+        )
         .route(
             "/integrations/{key}",
             get(show).patch(update).delete(remove),

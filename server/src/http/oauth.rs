@@ -34,7 +34,10 @@ pub fn router(app: &AppState) -> Router<AppState> {
     };
     let router = router
         .route("/", get(super::root))
-        .route("/oauth/connect/{key}", get(connect))
+        .route(
+            &latchkey_protocol::routes::keyed(latchkey_protocol::routes::OAUTH_CONNECT),
+            get(connect),
+        )
         .route("/oauth/callback", get(callback))
         .route("/app-auth/connect", get(app_auth));
     // Per IP address, for anonymous callers: each start writes an attempt row and each socket holds a

@@ -15,7 +15,10 @@ use latchkey_protocol::integrations::AuthMode;
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/auth/unauthenticated/{key}", post(unauthenticated))
+    Router::new().route(
+        &latchkey_protocol::routes::keyed(latchkey_protocol::routes::UNAUTHENTICATED),
+        post(unauthenticated),
+    )
 }
 
 /// No field is allowed.
