@@ -272,18 +272,30 @@ fn parse_yaml(text: &str) -> Result<BTreeMap<String, serde_json::Value>, serde_y
     serde_yaml_ng::from_str(text)
 }
 
-/// `alias: other` entries inherit `other`'s fields; their own fields win (shallow merge, as Nango).
+/// `alias: other` entries inherit `other`'s fields, `other` resolved first (Nango's catalog chains
+/// them: `google-calendar-mcp` → `google-calendar` → `google`); their own fields win (shallow merge,
+/// as Nango). A chain longer than the catalog (a cycle) stops where it loops.
 fn resolve_alias(
     all: &BTreeMap<String, serde_json::Value>,
     value: &serde_json::Value,
+) -> serde_json::Value {
+    resolve_alias_within(all, value, all.len())
+}
+
+fn resolve_alias_within(
+    all: &BTreeMap<String, serde_json::Value>,
+    value: &serde_json::Value,
+    hops: usize,
 ) -> serde_json::Value {
     let Some(target) = value
         .get("alias")
         .and_then(|a| a.as_str())
         .and_then(|a| all.get(a))
+        .filter(|_| hops > 0)
     else {
         return value.clone();
     };
+    let target = resolve_alias_within(all, target, hops - 1);
     let mut merged = target.as_object().cloned().unwrap_or_default();
     if let Some(own) = value.as_object() {
         for (k, v) in own {
@@ -296,6 +308,28 @@ fn resolve_alias(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alias_of_an_alias_inherits_the_whole_chain() {
+        let raw = parse_yaml(
+            "google:\n    display_name: Google\n    auth_mode: OAUTH2\n    authorization_url: https://a\n    token_url: https://t\ngoogle-calendar:\n    alias: google\n    display_name: Calendar\ncalendar-mcp:\n    alias: google-calendar\n    display_name: Calendar MCP\nloop-a:\n    alias: loop-b\n    auth_mode: API_KEY\n    display_name: A\nloop-b:\n    alias: loop-a\n    display_name: B\n",
+        )
+        .unwrap();
+        let c = Catalog::from_raw(raw).unwrap();
+        let mcp = c.get("calendar-mcp").unwrap().provider.as_ref().unwrap();
+        assert_eq!(mcp.display_name, "Calendar MCP");
+        assert_eq!(mcp.auth_mode, AuthMode::Oauth2);
+        assert!(mcp.token_url.is_some());
+        assert!(c.get("loop-b").unwrap().provider.is_some(), "a cycle ends");
+    }
+
+    #[test]
+    fn an_entry_that_does_not_fit_the_schema_is_refused_by_name() {
+        let raw =
+            parse_yaml("broken:\n    display_name: Broken\n    auth_mode: [OAUTH2]\n").unwrap();
+        let e = Catalog::from_raw(raw).unwrap_err().to_string();
+        assert!(e.contains("provider 'broken' cannot be read"), "{e}");
+    }
 
     #[test]
     fn alias_inherits_target_fields() {
