@@ -1,83 +1,22 @@
 //! The real server on 127.0.0.1:0 with a fresh SQLite file, driven over HTTP like a customer backend
 //! and a browser would.
 
-/// Every JSON answer is checked against /openapi.json (issue 12).
-#[path = "common/openapi.rs"]
-mod openapi_check;
+mod common;
 
-use latchkey_server::{start, Config, RunningServer};
-use serde_json::{json, Value};
+use common::Harness;
+use latchkey_server::{start, Config};
+use serde_json::json;
 
-struct Harness {
-    server: RunningServer,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
+/// The shared harness (every JSON answer checked against /openapi.json).
 async fn harness() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-    let server = start(Config::for_tests(dir.path(), &base), listener)
-        .await
-        .unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Harness {
-        server,
-        base,
-        http,
-        _dir: dir,
-    }
+    common::harness(None).await
 }
 
-impl Harness {
-    fn secret(&self) -> String {
-        format!("Bearer {}", self.server.secret_key())
-    }
-
-    async fn post(&self, path: &str, auth: Option<&str>, body: Value) -> (u16, Value) {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(a) = auth {
-            req = req.header("authorization", a);
-        }
-        let res = req.send().await.unwrap();
-        openapi_check::read("POST", path, res).await
-    }
-
-    async fn get(&self, path: &str, auth: &str) -> (u16, Value) {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("authorization", auth)
-            .send()
-            .await
-            .unwrap();
-        openapi_check::read("GET", path, res).await
-    }
-
-    async fn integration(&self, key: &str, provider: &str) {
-        let (status, body) = self
-            .post(
-                "/integrations",
-                Some(&self.secret()),
-                json!({"provider": provider, "unique_key": key,
-                       "credentials": {"type": "OAUTH2", "client_id": "cid", "client_secret": "csecret", "scopes": "openid,email"}}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-
-    async fn session(&self, body: Value) -> String {
-        let (status, body) = self
-            .post("/connect/sessions", Some(&self.secret()), body)
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["data"]["token"].as_str().unwrap().to_string()
-    }
+/// An OAuth2 integration with a test client.
+async fn integration(h: &Harness, key: &str, provider: &str) {
+    let credentials = json!({"type": "OAUTH2", "client_id": "cid", "client_secret": "csecret",
+                             "scopes": "openid,email"});
+    h.create_integration(key, provider, Some(credentials)).await;
 }
 
 #[tokio::test]
@@ -142,8 +81,8 @@ async fn strict_bodies_reject_unknown_fields_and_unknown_integrations_with_a_pat
 #[tokio::test]
 async fn a_session_token_sees_only_its_allowed_integrations() {
     let h = harness().await;
-    h.integration("local-oidc", "local-oidc").await;
-    h.integration("github", "github").await;
+    integration(&h, "local-oidc", "local-oidc").await;
+    integration(&h, "github", "github").await;
     let token = h.session(json!({"end_user": {"id": "u1", "email": "u1@example.com"}, "allowed_integrations": ["github"]})).await;
     assert!(token.starts_with("nango_connect_session_") && token.len() == 22 + 64);
 
@@ -188,7 +127,7 @@ async fn a_session_token_sees_only_its_allowed_integrations() {
 #[tokio::test]
 async fn oauth_start_redirects_with_pkce_and_a_browser_bound_single_use_state() {
     let h = harness().await;
-    h.integration("local-oidc", "local-oidc").await;
+    integration(&h, "local-oidc", "local-oidc").await;
     let token = h.session(json!({"end_user": {"id": "u1"}})).await;
     let res = h
         .http
@@ -258,7 +197,7 @@ async fn oauth_start_redirects_with_pkce_and_a_browser_bound_single_use_state() 
 #[tokio::test]
 async fn unknown_connection_is_a_404_with_its_code() {
     let h = harness().await;
-    h.integration("local-oidc", "local-oidc").await;
+    integration(&h, "local-oidc", "local-oidc").await;
     let (status, body) = h
         .get(
             "/connection/nope?provider_config_key=local-oidc",

@@ -106,6 +106,20 @@ impl Harness {
         }
     }
 
+    /// `(status, body)` of a `POST` with an optional `Authorization` header.
+    pub async fn post(&self, path: &str, auth: Option<&str>, body: Value) -> (u16, Value) {
+        let r = self
+            .call(reqwest::Method::POST, path, auth, Some(body))
+            .await;
+        (r.status, r.body)
+    }
+
+    /// `(status, body)` of a `GET` with an `Authorization` header.
+    pub async fn get(&self, path: &str, auth: &str) -> (u16, Value) {
+        let r = self.call(reqwest::Method::GET, path, Some(auth), None).await;
+        (r.status, r.body)
+    }
+
     /// A backend call with the secret key.
     pub async fn backend(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
         let auth = self.secret();
