@@ -15,7 +15,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 use crate::form::{FieldSchema, Submission};
-use crate::wire::{self, Build, Fields, JsObject};
+use crate::wire::{self, Fields, JsObject, ReadFields, WriteFields};
 
 /// What the Connect UI reads from `GET /connect/session` (`ConnectSessionInfo` minus the end user
 /// and the config defaults, which the server applies itself).
@@ -151,7 +151,8 @@ impl ApiClient {
         let sent = self.post_credentials(route, provider_config_key, submission);
         async move {
             let answer = body(sent).await?;
-            wire::read_auth_result(&answer).ok_or(ApiFailure::InvalidResponse)
+            latchkey_protocol::codec::read_connect_payload(&answer)
+                .ok_or(ApiFailure::InvalidResponse)
         }
     }
 
@@ -272,7 +273,8 @@ pub fn classify<F: Fields>(status: u16, json: Option<F>) -> Result<F, ApiFailure
         (status, json) => {
             let (code, message) = json
                 .as_ref()
-                .and_then(wire::read_api_error)
+                .and_then(latchkey_protocol::codec::read_api_error_body)
+                .map(|body| (body.error.code, body.error.message))
                 .unwrap_or_default();
             Err(ApiFailure::Server {
                 status,

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Window};
 
-use crate::wire::{self, JsObject};
+use crate::wire::JsObject;
 
 /// The embedding page, if we may talk to it.
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl ParentChannel {
         let Some((parent, origin)) = &self.target else {
             return;
         };
-        let message: JsObject = wire::write_connect_ui_event(event);
+        let message: JsObject = latchkey_protocol::codec::write_connect_ui_event(event);
         let _ = parent.post_message(&message.0, origin);
     }
 
@@ -65,7 +65,7 @@ impl ParentChannel {
                 return;
             }
             if let Some(ParentMessage::SessionToken { session_token }) =
-                wire::read_parent_message(&JsObject(event.data()))
+                latchkey_protocol::codec::read_parent_message(&JsObject(event.data()))
             {
                 on_token(session_token);
             }

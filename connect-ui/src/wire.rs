@@ -1,5 +1,7 @@
 //! Reading the API's answers and the parent's messages, and writing our events, field by field over
-//! JS objects (`JSON.parse` / `postMessage` structured clones) instead of serde.
+//! JS objects (`JSON.parse` / `postMessage` structured clones) instead of serde. The messages the
+//! Connect UI shares with the SDK (events, the parent's messages, credential answers, the error
+//! envelope) are [`latchkey_protocol::codec`]'s; this module reads the API's larger answers.
 //!
 //! Why: serde_json costs ~30 KB gzip of wasm here (a JSON lexer inlined per struct, float formatting
 //! for its error messages), a quarter of the Connect UI's size budget. The SDK made the same choice
@@ -8,19 +10,17 @@
 //! types, so a field renamed in `protocol/` fails here.
 
 use js_sys::{Array, Object, Reflect};
+pub use latchkey_protocol::codec::{ReadFields, WriteFields};
 use latchkey_protocol::connect::{ConnectUiSettings, ConnectUiTheme, ThemeColors};
-use latchkey_protocol::events::{ConnectPayload, ConnectUiEvent, ParentMessage};
 use latchkey_protocol::integrations::{ApiPublicIntegration, AuthMode};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::api::{ProviderSummary, SessionSettings};
 use crate::form::{FieldSchema, Format};
 
-/// Read access to one JSON object.
-pub trait Fields: Sized {
-    fn string(&self, name: &str) -> Option<String>;
-    fn boolean(&self, name: &str) -> Option<bool>;
-    fn object(&self, name: &str) -> Option<Self>;
+/// Read access to one JSON object: the protocol codec's fields, plus what the API's larger answers
+/// need (lists, numbers, maps).
+pub trait Fields: ReadFields {
     /// The elements of an array field.
     fn list(&self, name: &str) -> Option<Vec<Self>>;
     /// This value itself as a string (array elements).
@@ -38,14 +38,6 @@ pub trait Fields: Sized {
     }
 }
 
-/// Write access to a fresh JSON object.
-pub trait Build: Sized {
-    fn empty() -> Self;
-    fn set_string(&mut self, name: &str, value: &str);
-    fn set_bool(&mut self, name: &str, value: bool);
-    fn set_object(&mut self, name: &str, value: Self);
-}
-
 /// A JS value seen as a JSON object.
 pub struct JsObject(pub JsValue);
 
@@ -60,7 +52,7 @@ impl JsObject {
     }
 }
 
-impl Fields for JsObject {
+impl ReadFields for JsObject {
     fn string(&self, name: &str) -> Option<String> {
         self.get(name)?.as_string()
     }
@@ -70,6 +62,9 @@ impl Fields for JsObject {
     fn object(&self, name: &str) -> Option<Self> {
         self.get(name).filter(JsValue::is_object).map(JsObject)
     }
+}
+
+impl Fields for JsObject {
     fn list(&self, name: &str) -> Option<Vec<Self>> {
         let value = self.get(name).filter(Array::is_array)?;
         Some(Array::from(&value).iter().map(JsObject).collect())
@@ -106,7 +101,7 @@ impl Fields for JsObject {
     }
 }
 
-impl Build for JsObject {
+impl WriteFields for JsObject {
     fn empty() -> Self {
         JsObject(Object::new().into())
     }
@@ -123,51 +118,6 @@ impl Build for JsObject {
     fn set_object(&mut self, name: &str, value: Self) {
         let _ = Reflect::set(&self.0, &JsValue::from_str(name), &value.0);
     }
-}
-
-const TYPE: &str = "type";
-const PAYLOAD: &str = "payload";
-
-/// Parent → iframe; `None` for anything that is not a non-empty `session_token`.
-pub fn read_parent_message(m: &impl Fields) -> Option<ParentMessage> {
-    match m.string(TYPE)?.as_str() {
-        "session_token" => {
-            let session_token = m.string("sessionToken").filter(|t| !t.is_empty())?;
-            Some(ParentMessage::SessionToken { session_token })
-        }
-        _ => None,
-    }
-}
-
-/// Iframe → parent.
-pub fn write_connect_ui_event<W: Build>(event: &ConnectUiEvent) -> W {
-    let mut w = W::empty();
-    match event {
-        ConnectUiEvent::Ready => w.set_string(TYPE, "ready"),
-        ConnectUiEvent::Close => w.set_string(TYPE, "close"),
-        ConnectUiEvent::Connect { payload } => {
-            w.set_string(TYPE, "connect");
-            w.set_object(PAYLOAD, write_connect_payload(payload));
-        }
-        ConnectUiEvent::Error { payload } => {
-            w.set_string(TYPE, "error");
-            let mut p = W::empty();
-            p.set_string("errorType", &payload.error_type);
-            p.set_string("errorMessage", &payload.error_message);
-            w.set_object(PAYLOAD, p);
-        }
-    }
-    w
-}
-
-fn write_connect_payload<W: Build>(payload: &ConnectPayload) -> W {
-    let mut p = W::empty();
-    p.set_string("providerConfigKey", &payload.provider_config_key);
-    p.set_string("connectionId", &payload.connection_id);
-    if let Some(pending) = payload.is_pending {
-        p.set_bool("isPending", pending);
-    }
-    p
 }
 
 /// `data` of `GET /connect/session` (the fields the Connect UI uses).
@@ -289,42 +239,14 @@ pub fn auth_mode(value: &str) -> AuthMode {
     }
 }
 
-/// The answer of a credential `POST` (`AuthResult`) as the `connect` event's payload.
-pub fn read_auth_result(m: &impl Fields) -> Option<ConnectPayload> {
-    Some(ConnectPayload {
-        provider_config_key: m.string("providerConfigKey")?,
-        connection_id: m.string("connectionId")?,
-        is_pending: m.boolean("isPending"),
-    })
-}
-
-/// `(code, message)` of a `{"error": {"code", "message"}}` body.
-pub fn read_api_error(m: &impl Fields) -> Option<(String, String)> {
-    let error = m.object("error")?;
-    Some((
-        error.string("code")?,
-        error.string("message").unwrap_or_default(),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use latchkey_protocol::connect::{ConnectSessionInfo, SessionEndUser};
-    use latchkey_protocol::events::ErrorPayload;
-    use latchkey_protocol::{ApiError, ApiErrorBody, DataEnvelope};
-    use serde_json::{json, Map, Value};
+    use latchkey_protocol::DataEnvelope;
+    use serde_json::{json, Value};
 
     impl Fields for Value {
-        fn string(&self, name: &str) -> Option<String> {
-            self.get(name)?.as_str().map(str::to_owned)
-        }
-        fn boolean(&self, name: &str) -> Option<bool> {
-            self.get(name)?.as_bool()
-        }
-        fn object(&self, name: &str) -> Option<Self> {
-            self.get(name).filter(|v| v.is_object()).cloned()
-        }
         fn list(&self, name: &str) -> Option<Vec<Self>> {
             self.get(name)?.as_array().cloned()
         }
@@ -350,72 +272,6 @@ mod tests {
         fn field(&self, name: &str) -> Option<Self> {
             self.get(name).filter(|v| !v.is_null()).cloned()
         }
-    }
-
-    impl Build for Value {
-        fn empty() -> Self {
-            Value::Object(Map::new())
-        }
-        fn set_string(&mut self, name: &str, value: &str) {
-            self[name] = Value::from(value);
-        }
-        fn set_bool(&mut self, name: &str, value: bool) {
-            self[name] = Value::from(value);
-        }
-        fn set_object(&mut self, name: &str, value: Self) {
-            self[name] = value;
-        }
-    }
-
-    #[test]
-    fn events_are_written_as_the_protocol_serializes_them() {
-        let payload = |pending| ConnectPayload {
-            provider_config_key: "github".into(),
-            connection_id: "c1".into(),
-            is_pending: pending,
-        };
-        let events = [
-            ConnectUiEvent::Ready,
-            ConnectUiEvent::Close,
-            ConnectUiEvent::Connect {
-                payload: payload(None),
-            },
-            ConnectUiEvent::Connect {
-                payload: payload(Some(true)),
-            },
-            ConnectUiEvent::Error {
-                payload: ErrorPayload {
-                    error_type: "window_closed".into(),
-                    error_message: "closed".into(),
-                },
-            },
-        ];
-        for event in events {
-            assert_eq!(
-                write_connect_ui_event::<Value>(&event),
-                serde_json::to_value(&event).unwrap()
-            );
-        }
-    }
-
-    #[test]
-    fn parent_messages_are_read_as_the_protocol_serializes_them() {
-        let token = ParentMessage::SessionToken {
-            session_token: "nango_connect_session_ab".into(),
-        };
-        assert_eq!(
-            read_parent_message(&serde_json::to_value(&token).unwrap()),
-            Some(token)
-        );
-        assert_eq!(
-            read_parent_message(&json!({"type": "session_token", "sessionToken": ""})),
-            None
-        );
-        assert_eq!(
-            read_parent_message(&json!({"type": "settings_changed", "payload": {}})),
-            None
-        );
-        assert_eq!(read_parent_message(&json!({"sessionToken": "x"})), None);
     }
 
     #[test]
@@ -510,24 +366,6 @@ mod tests {
     }
 
     #[test]
-    fn credential_answers_are_read_from_the_protocol_shape() {
-        let result = latchkey_protocol::connection::AuthResult {
-            provider_config_key: "openai".into(),
-            connection_id: "c1".into(),
-            is_pending: None,
-        };
-        let read = read_auth_result(&serde_json::to_value(&result).unwrap()).unwrap();
-        assert_eq!(
-            (
-                read.provider_config_key.as_str(),
-                read.connection_id.as_str(),
-                read.is_pending
-            ),
-            ("openai", "c1", None)
-        );
-    }
-
-    #[test]
     fn provider_fields_and_session_presets_are_read() {
         let provider = json!({
             "display_name": "Zendesk", "auth_mode": "OAUTH2",
@@ -592,21 +430,5 @@ mod tests {
             ]
         );
         assert!(settings.presets_for("github").is_empty());
-    }
-
-    #[test]
-    fn api_errors_are_read_from_the_protocol_shape() {
-        let body = ApiErrorBody {
-            error: ApiError {
-                code: "not_found".into(),
-                message: "nope".into(),
-                errors: None,
-            },
-        };
-        assert_eq!(
-            read_api_error(&serde_json::to_value(&body).unwrap()),
-            Some(("not_found".into(), "nope".into()))
-        );
-        assert_eq!(read_api_error(&json!({"message": "no envelope"})), None);
     }
 }

@@ -140,7 +140,7 @@ fn events_reach_js_in_the_protocol_shape() {
             is_pending: None,
         },
     };
-    let written: JsObject = wire::write_connect_ui_event(&event);
+    let written: JsObject = latchkey_protocol::codec::write_connect_ui_event(&event);
     let json = js_sys::JSON::stringify(&written.0)
         .unwrap()
         .as_string()
@@ -155,17 +155,23 @@ fn events_reach_js_in_the_protocol_shape() {
 fn parent_messages_are_read_from_js_objects() {
     let parse = |s: &str| JsObject(js_sys::JSON::parse(s).unwrap());
     assert_eq!(
-        wire::read_parent_message(&parse(r#"{"type":"session_token","sessionToken":"t1"}"#)),
+        latchkey_protocol::codec::read_parent_message(&parse(
+            r#"{"type":"session_token","sessionToken":"t1"}"#
+        )),
         Some(ParentMessage::SessionToken {
             session_token: "t1".into()
         })
     );
     assert_eq!(
-        wire::read_parent_message(&parse(r#"{"type":"session_token","sessionToken":42}"#)),
+        latchkey_protocol::codec::read_parent_message(&parse(
+            r#"{"type":"session_token","sessionToken":42}"#
+        )),
         None
     );
     assert_eq!(
-        wire::read_parent_message(&JsObject(JsValue::from_str("session_token"))),
+        latchkey_protocol::codec::read_parent_message(&JsObject(JsValue::from_str(
+            "session_token"
+        ))),
         None
     );
     let list = parse(

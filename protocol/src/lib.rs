@@ -8,6 +8,7 @@
 //! size-sensitive wasm SDK as well as the server.
 
 pub mod activity;
+pub mod codec;
 pub mod connect;
 pub mod connection;
 #[cfg(feature = "dashboard")]

@@ -1,5 +1,6 @@
 //! `GET /openapi.json` documents every route the server answers. The route list comes from the
-//! routers' source itself (every `.route(…)`, `.route_service(…)` and `.nest(…)` under `src/http/`),
+//! routers' source itself (every `.route(…)`, `.route_service(…)` and `.nest(…)` under `src/http/`,
+//! with a literal path or one of `latchkey_protocol::routes`' constants, resolved from its source),
 //! so a route added anywhere without documentation fails this test, and so does a documented route
 //! that no router serves any more. Whether the schemas are right is checked on every JSON answer of
 //! the suite by the harness (`common/openapi.rs`); the last tests here show that check can fail.
@@ -13,8 +14,43 @@ use std::path::Path;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
+/// `NAME → path` of the `pub const NAME: &str = "…";` lines of `protocol/src/routes.rs`.
+fn shared_routes() -> Vec<(String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol/src/routes.rs");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("pub const ")?;
+            let (name, value) = rest.split_once(": &str = \"")?;
+            Some((name.to_string(), value.strip_suffix("\";")?.to_string()))
+        })
+        .collect()
+}
+
+/// The path a router call's first argument names: a literal, `routes::NAME` or
+/// `routes::keyed(routes::NAME)` (`NAME`'s path followed by `{key}`).
+fn route_path(first_arg: &str, shared: &[(String, String)]) -> Option<String> {
+    if let Some(literal) = first_arg.split('"').nth(1) {
+        return Some(literal.to_string());
+    }
+    let (_, name) = first_arg.rsplit_once("routes::")?;
+    let name: String = name
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let (_, path) = shared.iter().find(|(n, _)| *n == name)?;
+    Some(if first_arg.contains("keyed(") {
+        format!("{path}{{key}}")
+    } else {
+        path.clone()
+    })
+}
+
 /// `(method, path)` of every route registered in the routers, and the prefixes of nested routers.
 fn routes_in_source() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
+    let shared = shared_routes();
+    assert!(shared.len() > 10, "read protocol/src/routes.rs: {shared:?}");
     let mut routes = BTreeSet::new();
     let mut nested = BTreeSet::new();
     let mut files = vec![];
@@ -52,9 +88,25 @@ fn routes_in_source() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
                     .unwrap();
                 let args = &args[..end];
                 rest = &rest[at + call.len() + end..];
-                let Some(path) = args.split('"').nth(1) else {
-                    continue; // not a literal path (e.g. a doc comment mentioning `.route(…)`)
+                // The first argument ends at the first comma outside parentheses.
+                let mut depth = 0;
+                let first_end = args
+                    .char_indices()
+                    .find(|(_, c)| {
+                        match c {
+                            '(' => depth += 1,
+                            ')' => depth -= 1,
+                            _ => {}
+                        }
+                        *c == ',' && depth == 0
+                    })
+                    .map(|(i, _)| i)
+                    .unwrap_or(args.len());
+                let (first_arg, after_path) = args.split_at(first_end);
+                let Some(path) = route_path(first_arg, &shared) else {
+                    continue; // not a path (e.g. a doc comment mentioning `.route(…)`)
                 };
+                let path = path.as_str();
                 if call == ".nest(" {
                     nested.insert(path.to_string());
                     continue;
@@ -63,7 +115,6 @@ fn routes_in_source() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
                     routes.insert(("get".to_string(), path.to_string()));
                     continue;
                 }
-                let after_path = args.splitn(3, '"').nth(2).unwrap_or("");
                 for method in METHODS {
                     let needle = format!("{method}(");
                     let found = after_path.match_indices(&needle).any(|(i, _)| {
