@@ -273,8 +273,7 @@ pub fn classify<F: Fields>(status: u16, json: Option<F>) -> Result<F, ApiFailure
         (status, json) => {
             let (code, message) = json
                 .as_ref()
-                .and_then(latchkey_protocol::codec::read_api_error_body)
-                .map(|body| (body.error.code, body.error.message))
+                .and_then(latchkey_protocol::codec::read_api_error)
                 .unwrap_or_default();
             Err(ApiFailure::Server {
                 status,

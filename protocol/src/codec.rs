@@ -13,7 +13,6 @@ use crate::events::{
     CallbackErrorPayload, CallbackMessage, ConnectPayload, ConnectUiEvent, ParentMessage,
 };
 use crate::ws::WsMessage;
-use crate::{ApiError, ApiErrorBody};
 
 /// Read access to one message object.
 pub trait ReadFields: Sized {
@@ -119,16 +118,14 @@ pub fn write_callback_ack<W: WriteFields>() -> W {
     w
 }
 
-/// The REST error envelope `{"error": {"code", "message"}}` (the issue list is not read).
-pub fn read_api_error_body(m: &impl ReadFields) -> Option<ApiErrorBody> {
+/// `(code, message)` of the REST error envelope ([`crate::ApiErrorBody`]: `{"error": {"code", "message"}}`;
+/// the issue list is not read: neither wasm crate shows it, and decoding it costs them bytes).
+pub fn read_api_error(m: &impl ReadFields) -> Option<(String, String)> {
     let error = m.object("error")?;
-    Some(ApiErrorBody {
-        error: ApiError {
-            code: error.string("code")?,
-            message: error.string("message").unwrap_or_default(),
-            errors: None,
-        },
-    })
+    Some((
+        error.string("code")?,
+        error.string("message").unwrap_or_default(),
+    ))
 }
 
 /// Parent → iframe; `None` for anything that is not a non-empty `session_token`.
@@ -204,6 +201,7 @@ mod tests {
     use super::*;
     use crate::connection::AuthResult;
     use crate::events::ErrorPayload;
+    use crate::{ApiError, ApiErrorBody};
     use serde_json::{json, Value};
 
     fn payload(pending: Option<bool>) -> ConnectPayload {
@@ -328,17 +326,18 @@ mod tests {
             error: ApiError {
                 code: "invalid_body".into(),
                 message: "apiKey is required".into(),
-                errors: None,
+                errors: Some(vec![crate::ValidationIssue {
+                    code: "invalid".into(),
+                    message: "required".into(),
+                    path: vec!["apiKey".into()],
+                }]),
             },
         };
         assert_eq!(
-            read_api_error_body(&serde_json::to_value(&body).unwrap()),
-            Some(body)
+            read_api_error(&serde_json::to_value(&body).unwrap()),
+            Some(("invalid_body".into(), "apiKey is required".into()))
         );
-        assert_eq!(
-            read_api_error_body(&json!({"message": "no envelope"})),
-            None
-        );
+        assert_eq!(read_api_error(&json!({"message": "no envelope"})), None);
     }
 
     #[test]

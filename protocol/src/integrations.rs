@@ -95,6 +95,18 @@ pub enum AuthMode {
 }
 
 impl AuthMode {
+    /// A GitHub App (`APP`, or `CUSTOM`: an app install that also authorizes the user): its token URL
+    /// names the installation, known only when GitHub sends the user back.
+    pub fn is_github_app(&self) -> bool {
+        matches!(self, Self::App | Self::Custom)
+    }
+
+    /// The popup sends the user to the integration owner's install page (a plugin, a GitHub App)
+    /// instead of an authorization URL.
+    pub fn installs(&self) -> bool {
+        matches!(self, Self::InstallPlugin | Self::App | Self::Custom)
+    }
+
     /// Whether an integration of this mode holds the owner's app credentials (client id, secret,
     /// scopes) given on `POST /integrations`; end users supply every other mode's credentials.
     pub fn holds_app_credentials(&self) -> bool {

@@ -64,8 +64,8 @@ fn settle(answer: &JsValue, deferred: &Deferred) {
     let error = if body.is_undefined() {
         AuthError::unknown("Server unreachable")
     } else {
-        wire::read_api_error_body(&JsFields(body))
-            .map(|body| AuthError::new(body.error.code, body.error.message))
+        wire::read_api_error(&JsFields(body))
+            .map(|(code, message)| AuthError::new(code, message))
             .unwrap_or_else(|| AuthError::unknown("Unreadable server answer"))
     };
     deferred.settle(false, &to_js(&error));

@@ -3,7 +3,7 @@
 //! [`latchkey_protocol::codec`], re-exported here for the SDK's modules.
 
 pub use latchkey_protocol::codec::{
-    read_api_error_body, read_callback_message, read_connect_ui_signal, read_ws_message,
+    read_api_error, read_callback_message, read_connect_ui_signal, read_ws_message,
     write_callback_ack, write_connect_payload, write_parent_message, ReadFields, WriteFields,
 };
 

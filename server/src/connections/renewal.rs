@@ -17,8 +17,7 @@
 //! [`EXHAUSTED_AFTER_DAYS`] failing days (a forced refresh or a reconnect starts over).
 //!
 //! Every write is a compare-and-swap on the sealed credentials the refresh started from: a refresh
-//! that began before a reconnect neither overwrites the newer grant nor marks it as failing. A connection authorized with an overriding OAuth client
-//! (`credentials.config_override`) refreshes with that client.
+//! that began before a reconnect neither overwrites the newer grant nor marks it as failing.
 
 use super::lease::{self, LeaseOutcome};
 use super::sealing;

@@ -116,7 +116,9 @@ impl Harness {
 
     /// `(status, body)` of a `GET` with an `Authorization` header.
     pub async fn get(&self, path: &str, auth: &str) -> (u16, Value) {
-        let r = self.call(reqwest::Method::GET, path, Some(auth), None).await;
+        let r = self
+            .call(reqwest::Method::GET, path, Some(auth), None)
+            .await;
         (r.status, r.body)
     }
 

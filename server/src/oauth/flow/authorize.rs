@@ -297,9 +297,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     Ok(Started {
         authorize_url: match (oauth1, install_link) {
             (Some((url, _)), _) => url,
-            (None, Some(link))
-                if matches!(provider.auth_mode, AuthMode::App | AuthMode::Custom) =>
-            {
+            (None, Some(link)) if provider.auth_mode.is_github_app() => {
                 crate::oauth::github_app::install_url(&provider, &link, &state).map_err(internal)?
             }
             (None, Some(link)) => {
@@ -386,10 +384,7 @@ fn authorization_url(
     let key = &integration.unique_key;
     // INSTALL_PLUGIN (Nango's `installPluginRequest`): the owner's plugin install page, which gets the
     // attempt's state as `payload` and sends the user back to the callback with it as `state`.
-    let install_link = if matches!(
-        provider.auth_mode,
-        AuthMode::InstallPlugin | AuthMode::App | AuthMode::Custom
-    ) {
+    let install_link = if provider.auth_mode.installs() {
         let custom = crate::integration_config::open(app, integration).map_err(internal)?;
         Some(custom.get("app_link").cloned().ok_or_else(|| {
             FlowFailure::new(
@@ -418,12 +413,13 @@ fn authorization_url(
         }
     };
     // A GitHub App's token URL names the installation, known only when GitHub sends the user back.
-    let token_urls = match provider.auth_mode {
-        AuthMode::App | AuthMode::Custom => [None, None],
-        _ => [
+    let token_urls = if provider.auth_mode.is_github_app() {
+        [None, None]
+    } else {
+        [
             token_url_template(provider),
             provider.refresh_url.as_deref(),
-        ],
+        ]
     };
     for template in token_urls.into_iter().flatten() {
         interpolate_secret_url(template, connection_config, provider, pinned_keys)
