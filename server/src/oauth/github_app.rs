@@ -19,11 +19,11 @@
 //! user's token only; GitHub's `installation` webhook finishes it once the owner approved
 //! ([`finish_pending`], from [`crate::http::provider_webhooks`]), as does running the flow again.
 
-use super::flow::{open_client_secret, store, Completed, FlowFailure, ReportTo};
+use super::flow::{open_client_secret, store, Checked, Completed, FlowFailure};
 use crate::catalog::Provider;
 use crate::credential_modes::ModeError;
 use crate::secret::Secret;
-use crate::storage::{ConnectionRow, IntegrationRow, OAuthAttemptRow};
+use crate::storage::{ConnectionRow, IntegrationRow};
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::integrations::AuthMode;
@@ -51,50 +51,36 @@ pub(super) fn install_url(
 /// GitHub's return from the install page (Nango's `appAuthController.connect`).
 pub(super) async fn complete(
     app: &AppState,
-    (env, attempt, integration, provider): (
-        &crate::storage::EnvironmentRow,
-        &OAuthAttemptRow,
-        &IntegrationRow,
-        &Provider,
-    ),
-    mut connection_config: BTreeMap<String, String>,
+    mut checked: Checked,
     extra: &BTreeMap<String, String>,
-    report: ReportTo,
 ) -> Result<Completed, FlowFailure> {
+    let (integration, provider, report) =
+        (&checked.integration, &checked.provider, &checked.report);
+    let connection_config = &mut checked.connection_config;
     if extra.get("setup_action").map(String::as_str) == Some("request") {
         return Err(FlowFailure::new(
             ErrorCode::WrongAuthMode,
             "The installation waits for an organization owner's approval; GitHub Apps installed on \
              request need the github-app-oauth flow.",
         )
-        .reported_to(&report));
+        .reported_to(report));
     }
     let installation_id = installation_id(extra).ok_or_else(|| {
         FlowFailure::new(
             ErrorCode::CallbackErr,
             "GitHub did not send an installation id back.",
         )
-        .reported_to(&report)
+        .reported_to(report)
     })?;
     connection_config.insert("installation_id".into(), installation_id.clone());
     connection_config.insert(
         "app_id".into(),
         integration.client_id.clone().unwrap_or_default(),
     );
-    let credentials = installation_token(app, integration, provider, &connection_config)
+    let credentials = installation_token(app, integration, provider, connection_config)
         .await
-        .map_err(|e| flow_failure(e).reported_to(&report))?;
-    store(
-        app,
-        env,
-        attempt,
-        integration,
-        provider,
-        &connection_config,
-        &credentials,
-        report,
-    )
-    .await
+        .map_err(|e| flow_failure(e).reported_to(report))?;
+    store(app, checked, &credentials).await
 }
 
 /// A mode failure as the flow reports it.

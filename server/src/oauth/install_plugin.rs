@@ -3,9 +3,7 @@
 //! the plugin sends them back to `/oauth/callback?state=<payload>&…`, where [`complete`] stores the
 //! connection.
 
-use super::flow::{open_client_secret, store, Completed, FlowFailure, ReportTo};
-use crate::catalog::Provider;
-use crate::storage::{IntegrationRow, OAuthAttemptRow};
+use super::flow::{open_client_secret, store, Checked, Completed, FlowFailure};
 use crate::AppState;
 use latchkey_protocol::ErrorCode;
 use std::collections::BTreeMap;
@@ -16,18 +14,14 @@ use std::collections::BTreeMap;
 /// with the provider's `proxy.verification` first.
 pub(super) async fn complete(
     app: &AppState,
-    (env, attempt, integration, provider): (
-        &crate::storage::EnvironmentRow,
-        &OAuthAttemptRow,
-        &IntegrationRow,
-        &Provider,
-    ),
-    mut connection_config: BTreeMap<String, String>,
+    mut checked: Checked,
     extra: &BTreeMap<String, String>,
-    report: ReportTo,
 ) -> Result<Completed, FlowFailure> {
+    let (integration, provider, report) =
+        (&checked.integration, &checked.provider, &checked.report);
+    let connection_config = &mut checked.connection_config;
     let password = open_client_secret(app, integration)
-        .map_err(|e| FlowFailure::new(ErrorCode::UnknownErr, e.to_string()).reported_to(&report))?;
+        .map_err(|e| FlowFailure::new(ErrorCode::UnknownErr, e.to_string()).reported_to(report))?;
     let credentials = latchkey_protocol::connection::Credentials::Basic {
         username: integration.client_id.clone().unwrap_or_default(),
         password: password.expose().to_string(),
@@ -38,22 +32,11 @@ pub(super) async fn complete(
         }
     }
     if let Some(entry) = app.catalog.get(&integration.provider) {
-        crate::verification::verify(app, entry, &credentials, &connection_config)
+        crate::verification::verify(app, entry, &credentials, connection_config)
             .await
             .map_err(|e| {
-                FlowFailure::new(ErrorCode::ConnectionTestFailed, e.to_string())
-                    .reported_to(&report)
+                FlowFailure::new(ErrorCode::ConnectionTestFailed, e.to_string()).reported_to(report)
             })?;
     }
-    store(
-        app,
-        env,
-        attempt,
-        integration,
-        provider,
-        &connection_config,
-        &credentials,
-        report,
-    )
-    .await
+    store(app, checked, &credentials).await
 }

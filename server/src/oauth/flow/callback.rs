@@ -4,12 +4,10 @@
 //! OAuth 1.0a's access-token leg, or an install's return (a plugin, a GitHub App).
 
 use super::{
-    attempt_aad, binding_cookie_name, check_issuer, internal, provider_of, store, FlowFailure,
-    ReportTo, SealedAttempt,
+    attempt_aad, binding_cookie_name, check_issuer, internal, provider_of, store, Checked,
+    FlowFailure, ReportTo, SealedAttempt,
 };
-use crate::catalog::Provider;
 use crate::crypto;
-use crate::storage::{EnvironmentRow, IntegrationRow, OAuthAttemptRow};
 use crate::AppState;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
@@ -40,18 +38,6 @@ pub struct Completed {
     pub pending: bool,
 }
 
-/// A callback that passed every check, and what the rest of the flow needs of its attempt.
-pub(super) struct Checked {
-    pub env: EnvironmentRow,
-    pub attempt: OAuthAttemptRow,
-    pub sealed: SealedAttempt,
-    pub integration: IntegrationRow,
-    pub provider: Provider,
-    /// As the flow started with it (the exchange adds what the provider returns).
-    pub connection_config: BTreeMap<String, String>,
-    pub report: ReportTo,
-}
-
 /// `binding` is the value of the attempt's cookie as the browser sent it (looked up by the caller
 /// with [`binding_cookie_name`]).
 pub async fn complete(
@@ -73,64 +59,23 @@ pub async fn complete(
     }
     match checked.provider.auth_mode {
         AuthMode::Oauth1 => {
-            let Checked {
-                env,
-                attempt,
-                sealed,
-                integration,
-                provider,
-                connection_config,
-                report,
-            } = checked;
+            let c = &checked;
             let credentials = crate::oauth::oauth1::complete(
                 app,
-                &provider,
-                &integration,
-                &connection_config,
-                &sealed.oauth1,
+                &c.provider,
+                &c.integration,
+                &c.connection_config,
+                &c.sealed.oauth1,
                 &query.extra,
             )
             .await
-            .map_err(|f| f.reported_to(&report))?;
-            store(
-                app,
-                &env,
-                &attempt,
-                &integration,
-                &provider,
-                &connection_config,
-                &credentials,
-                report,
-            )
-            .await
+            .map_err(|f| f.reported_to(&c.report))?;
+            store(app, checked, &credentials).await
         }
         // Installs (a plugin, a GitHub App): no code to exchange; the return carries what they need.
-        AuthMode::App | AuthMode::InstallPlugin => {
-            let Checked {
-                env,
-                attempt,
-                integration,
-                provider,
-                connection_config,
-                report,
-                ..
-            } = checked;
-            let install = (&env, &attempt, &integration, &provider);
-            if provider.auth_mode == AuthMode::App {
-                let extra = &query.extra;
-                crate::oauth::github_app::complete(app, install, connection_config, extra, report)
-                    .await
-            } else {
-                let extra = &query.extra;
-                crate::oauth::install_plugin::complete(
-                    app,
-                    install,
-                    connection_config,
-                    extra,
-                    report,
-                )
-                .await
-            }
+        AuthMode::App => crate::oauth::github_app::complete(app, checked, &query.extra).await,
+        AuthMode::InstallPlugin => {
+            crate::oauth::install_plugin::complete(app, checked, &query.extra).await
         }
         _ => super::exchange::exchange(app, checked, query.code, &query.extra).await,
     }

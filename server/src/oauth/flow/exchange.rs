@@ -4,10 +4,9 @@
 //! `token_response_metadata` and `redirect_uri_metadata` merged into its config. A refused exchange
 //! is reported by an auth webhook.
 
-use super::callback::Checked;
 use super::{
     internal, missing_params, open_client_secret, store, token_metadata, token_url_template,
-    url_error, Completed, FlowFailure, CLIENT_ID_OVERRIDE, CLIENT_SECRET_OVERRIDE,
+    url_error, Checked, Completed, FlowFailure, CLIENT_ID_OVERRIDE, CLIENT_SECRET_OVERRIDE,
     REFRESH_TOKEN_OVERRIDE,
 };
 use crate::catalog::{interpolate_params, interpolate_secret_url};
@@ -198,16 +197,16 @@ pub(super) async fn exchange(
         .map_err(|e| crate::oauth::github_app::flow_failure(e).reported_to(&report))?,
         _ => (credentials, false),
     };
-    let stored = store(
-        app,
-        &env,
-        &attempt,
-        &integration,
-        &provider,
-        &connection_config,
-        &credentials,
+    let checked = Checked {
+        env,
+        attempt,
+        sealed,
+        integration,
+        provider,
+        connection_config,
         report,
-    );
+    };
+    let stored = store(app, checked, &credentials);
     Ok(Completed {
         pending,
         ..stored.await?

@@ -14,7 +14,7 @@ pub use callback::{complete, CallbackQuery, Completed};
 use crate::catalog::{interpolate_secret_url, MissingParams, Provider, UrlError};
 use crate::crypto;
 use crate::secret::Secret;
-use crate::storage::{IntegrationRow, OAuthAttemptRow};
+use crate::storage::{EnvironmentRow, IntegrationRow, OAuthAttemptRow};
 use crate::AppState;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
@@ -74,7 +74,7 @@ pub const OVERRIDE_KEYS: [&str; 3] = [
 /// The overrides never go into `connection_config` (which is stored and returned in clear).
 /// No `Debug`: nothing here may be printed.
 #[derive(Default, serde::Serialize, serde::Deserialize)]
-struct SealedAttempt {
+pub(crate) struct SealedAttempt {
     verifier: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     overrides: BTreeMap<String, String>,
@@ -103,18 +103,34 @@ impl SealedAttempt {
     }
 }
 
+/// A callback that passed every check ([`callback`]), and what the rest of the flow needs of its
+/// attempt; each way of finishing adds to `connection_config` and hands it to [`store`].
+pub(crate) struct Checked {
+    pub env: EnvironmentRow,
+    pub attempt: OAuthAttemptRow,
+    pub sealed: SealedAttempt,
+    pub integration: IntegrationRow,
+    pub provider: Provider,
+    /// As the flow started with it, plus what the provider returned.
+    pub connection_config: BTreeMap<String, String>,
+    pub report: ReportTo,
+}
+
 /// Seals and upserts the connection a completed flow authorized, with its auth webhook.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn store(
+pub(crate) async fn store(
     app: &AppState,
-    env: &crate::storage::EnvironmentRow,
-    attempt: &OAuthAttemptRow,
-    integration: &IntegrationRow,
-    provider: &Provider,
-    connection_config: &BTreeMap<String, String>,
+    checked: Checked,
     credentials: &latchkey_protocol::connection::Credentials,
-    report: ReportTo,
 ) -> Result<Completed, FlowFailure> {
+    let Checked {
+        env,
+        attempt,
+        integration,
+        provider,
+        connection_config,
+        report,
+        ..
+    } = checked;
     let grant = crate::connections::save::Grant {
         environment_id: env.id,
         environment: &env.name,
@@ -122,7 +138,7 @@ pub(super) async fn store(
         connection_id: &attempt.connection_id,
         provider: &integration.provider,
         auth_mode: provider.auth_mode.as_str(),
-        connection_config: serde_json::to_string(connection_config).expect("map serializes"),
+        connection_config: serde_json::to_string(&connection_config).expect("map serializes"),
         tags: attempt.tags.as_deref(),
         end_user: attempt.end_user.clone(),
     };
