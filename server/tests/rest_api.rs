@@ -151,8 +151,16 @@ fn cc_token(body: &Value) -> String {
     body["credentials"]["token"].as_str().unwrap().to_string()
 }
 
-#[tokio::test]
-async fn client_credentials_token_is_fetched_before_saving_and_fetched_again_near_expiry() {
+/// A server with a client-credentials integration `cc` on a loopback token endpoint, a session for
+/// it, and the `POST /oauth2/auth/cc` path with the `audience` its token params need.
+struct ClientCredentials {
+    h: common::Harness,
+    endpoint: TokenEndpoint,
+    session: String,
+    path: String,
+}
+
+async fn client_credentials() -> ClientCredentials {
     let endpoint = TokenEndpoint {
         hits: Arc::default(),
         ttl: Arc::new(AtomicI64::new(3600)),
@@ -176,79 +184,119 @@ async fn client_credentials_token_is_fetched_before_saving_and_fetched_again_nea
     let path = format!(
         "/oauth2/auth/cc?connect_session_token={session}&params[audience]=https://api.test"
     );
+    ClientCredentials {
+        h,
+        endpoint,
+        session,
+        path,
+    }
+}
 
-    // A wrong secret never becomes a connection.
-    let r = h
-        .browser_post(&path, json!({"client_id": "cid", "client_secret": "wrong"}))
+impl ClientCredentials {
+    fn hits(&self) -> usize {
+        self.endpoint.hits.load(Ordering::SeqCst)
+    }
+
+    /// Connects with the right secret; the connection id.
+    async fn connect(&self) -> String {
+        let r = self
+            .h
+            .browser_post(
+                &self.path,
+                json!({"client_id": "cid", "client_secret": "right"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["providerConfigKey"], "cc");
+        r.body["connectionId"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn a_refused_client_credentials_fetch_never_becomes_a_connection() {
+    let cc = client_credentials().await;
+    let r =
+        cc.h.browser_post(
+            &cc.path,
+            json!({"client_id": "cid", "client_secret": "wrong"}),
+        )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "client_credentials_fetch_error");
-    let list = h.backend(Method::GET, "/connections", None).await;
+    let list = cc.h.backend(Method::GET, "/connections", None).await;
     assert_eq!(list.body["connections"], json!([]));
-    // Missing connection-config value for the token params: a clear 400, no request upstream.
-    let hits_before = endpoint.hits.load(Ordering::SeqCst);
-    let r = h
-        .browser_post(
-            &format!("/oauth2/auth/cc?connect_session_token={session}"),
+}
+
+#[tokio::test]
+async fn a_client_credentials_fetch_missing_a_token_param_is_refused_before_any_request() {
+    let cc = client_credentials().await;
+    let r =
+        cc.h.browser_post(
+            &format!("/oauth2/auth/cc?connect_session_token={}", cc.session),
             json!({"client_id": "cid", "client_secret": "right"}),
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert_eq!(endpoint.hits.load(Ordering::SeqCst), hits_before);
+    assert_eq!(cc.hits(), 0);
+}
 
-    let r = h
-        .browser_post(&path, json!({"client_id": "cid", "client_secret": "right"}))
-        .await;
+#[tokio::test]
+async fn a_client_credentials_connection_keeps_its_token_metadata_and_tags_and_reuses_a_fresh_token(
+) {
+    let cc = client_credentials().await;
+    let id = cc.connect().await;
+    let hits = cc.hits();
+    let r = cc.h.connection("cc", &id, "").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["providerConfigKey"], "cc");
-    let id = r.body["connectionId"].as_str().unwrap().to_string();
-    let hits = endpoint.hits.load(Ordering::SeqCst);
-
-    let r = h.connection("cc", &id, "").await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let first = cc_token(&r.body);
     assert_eq!(r.body["credentials"]["client_id"], "cid");
     assert_eq!(r.body["connection_config"]["instance"], "eu-1");
     assert_eq!(r.body["connection_config"]["audience"], "https://api.test");
     assert_eq!(r.body["tags"]["end_user_id"], "u1");
-    assert_eq!(
-        endpoint.hits.load(Ordering::SeqCst),
-        hits,
-        "a fresh token is not fetched again"
-    );
+    assert_eq!(cc.hits(), hits, "a fresh token is not fetched again");
+}
 
-    // Forced: a new token.
-    let r = h.connection("cc", &id, "&force_refresh=true").await;
-    let forced = cc_token(&r.body);
+#[tokio::test]
+async fn a_forced_read_fetches_a_new_client_credentials_token() {
+    let cc = client_credentials().await;
+    let id = cc.connect().await;
+    let first = cc_token(&cc.h.connection("cc", &id, "").await.body);
+    let hits = cc.hits();
+    let forced = cc_token(&cc.h.connection("cc", &id, "&force_refresh=true").await.body);
     assert_ne!(forced, first);
-    assert_eq!(endpoint.hits.load(Ordering::SeqCst), hits + 1);
+    assert_eq!(cc.hits(), hits + 1);
+}
 
+#[tokio::test]
+async fn an_expiring_client_credentials_token_is_fetched_once_for_concurrent_readers() {
+    let cc = client_credentials().await;
+    let id = cc.connect().await;
     // A token that expires within 15 minutes is replaced on the next read, without force.
-    endpoint.ttl.store(60, Ordering::SeqCst);
-    let short = cc_token(&h.connection("cc", &id, "&force_refresh=true").await.body);
-    endpoint.ttl.store(3600, Ordering::SeqCst);
-    let before = endpoint.hits.load(Ordering::SeqCst);
+    cc.endpoint.ttl.store(60, Ordering::SeqCst);
+    let short = cc_token(&cc.h.connection("cc", &id, "&force_refresh=true").await.body);
+    cc.endpoint.ttl.store(3600, Ordering::SeqCst);
+    let before = cc.hits();
     // Ten concurrent readers of the expiring token: exactly one request upstream.
-    let reads = (0..10).map(|_| h.connection("cc", &id, ""));
+    let reads = (0..10).map(|_| cc.h.connection("cc", &id, ""));
     let tokens: Vec<String> = futures_join_all(reads)
         .await
         .iter()
         .map(|r| cc_token(&r.body))
         .collect();
-    assert_eq!(endpoint.hits.load(Ordering::SeqCst), before + 1);
+    assert_eq!(cc.hits(), before + 1);
     assert!(
         tokens.iter().all(|t| *t == tokens[0] && *t != short),
         "{tokens:?}"
     );
+}
 
-    // The wrong auth mode is refused.
-    h.create_integration("gh", "github", None).await;
-    let r = h
-        .browser_post(
-            &format!(
-                "/oauth2/auth/gh?connect_session_token={}",
-                h.session(json!({"end_user": {"id": "u"}})).await
-            ),
+#[tokio::test]
+async fn client_credentials_are_refused_for_an_integration_of_another_mode() {
+    let cc = client_credentials().await;
+    cc.h.create_integration("gh", "github", None).await;
+    let session = cc.h.session(json!({"end_user": {"id": "u"}})).await;
+    let r =
+        cc.h.browser_post(
+            &format!("/oauth2/auth/gh?connect_session_token={session}"),
             json!({"client_id": "cid", "client_secret": "right"}),
         )
         .await;
