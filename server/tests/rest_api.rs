@@ -429,23 +429,42 @@ async fn a_provider_that_needs_credentials_is_not_unauthenticated() {
     assert_eq!(r.body["error"]["code"], "invalid_auth_mode");
 }
 
-#[tokio::test]
-async fn import_stores_existing_credentials_and_answers_the_full_connection() {
+/// A server with an OAuth2 (`gh`), an API-key (`openai`) and an unauthenticated (`pub`) integration.
+async fn importing() -> common::Harness {
     let h = harness(Some(NONE_CATALOG)).await;
     h.create_integration("gh", "github", None).await;
     h.create_integration("openai", "openai", None).await;
     h.create_integration("pub", "local-none", None).await;
-    let body = json!({
-        "provider_config_key": "gh",
-        "connection_id": "imported-1",
-        "metadata": {"plan": "pro"},
-        "connection_config": {"org": "acme"},
-        "credentials": {"type": "OAUTH2", "access_token": "gho_abc", "refresh_token": "ghr_def",
-                        "expires_at": "2099-01-01T00:00:00Z"},
-        "end_user": {"id": "eu-1", "email": "a@b.co", "organization": {"id": "org-1"}},
-        "tags": {"Team": "blue"}
-    });
-    let r = h.backend(Method::POST, "/connections", Some(body)).await;
+    h
+}
+
+async fn import(h: &common::Harness, body: Value) -> common::Reply {
+    h.backend(Method::POST, "/connections", Some(body)).await
+}
+
+/// Imports `gh`/`imported-1` with an OAuth2 access token and refresh token, metadata, config, an end
+/// user and tags.
+async fn import_oauth2(h: &common::Harness) -> common::Reply {
+    import(
+        h,
+        json!({
+            "provider_config_key": "gh",
+            "connection_id": "imported-1",
+            "metadata": {"plan": "pro"},
+            "connection_config": {"org": "acme"},
+            "credentials": {"type": "OAUTH2", "access_token": "gho_abc", "refresh_token": "ghr_def",
+                            "expires_at": "2099-01-01T00:00:00Z"},
+            "end_user": {"id": "eu-1", "email": "a@b.co", "organization": {"id": "org-1"}},
+            "tags": {"Team": "blue"}
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_import_answers_the_full_connection_and_reads_back_like_any_other() {
+    let h = importing().await;
+    let r = import_oauth2(&h).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["connection_id"], "imported-1");
     assert_eq!(r.body["credentials"]["access_token"], "gho_abc");
@@ -463,77 +482,73 @@ async fn import_stores_existing_credentials_and_answers_the_full_connection() {
         .connection("gh", "imported-1", "&refresh_token=true")
         .await;
     assert_eq!(r.body["credentials"]["refresh_token"], "ghr_def");
+}
 
-    // API key and unauthenticated imports.
-    let r = h
-        .backend(
-            Method::POST,
-            "/connections",
-            Some(json!({"provider_config_key": "openai", "credentials": {"type": "API_KEY", "apiKey": "sk-x"}})),
-        )
-        .await;
+#[tokio::test]
+async fn api_key_and_unauthenticated_connections_can_be_imported() {
+    let h = importing().await;
+    let r = import(
+        &h,
+        json!({"provider_config_key": "openai", "credentials": {"type": "API_KEY", "apiKey": "sk-x"}}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["credentials"]["apiKey"], "sk-x");
     assert!(!r.body["connection_id"].as_str().unwrap().is_empty());
-    let r = h
-        .backend(
-            Method::POST,
-            "/connections",
-            Some(json!({"provider_config_key": "pub", "connection_id": "p", "credentials": {"type": "NONE"}})),
-        )
-        .await;
+    let r = import(
+        &h,
+        json!({"provider_config_key": "pub", "connection_id": "p", "credentials": {"type": "NONE"}}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["credentials"], json!({}));
+}
 
-    // Mismatched type, unknown type, unknown integration, unknown field.
-    let r = h
-        .backend(
-            Method::POST,
-            "/connections",
-            Some(json!({"provider_config_key": "gh", "credentials": {"type": "API_KEY", "apiKey": "k"}})),
-        )
-        .await;
+#[tokio::test]
+async fn an_import_of_the_wrong_type_integration_or_fields_is_refused() {
+    let h = importing().await;
+    // Credentials of another mode than the provider's.
+    let r = import(
+        &h,
+        json!({"provider_config_key": "gh", "credentials": {"type": "API_KEY", "apiKey": "k"}}),
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"]["code"], "invalid_body");
-    let r = h
-        .backend(
-            Method::POST,
-            "/connections",
-            Some(json!({"provider_config_key": "gh", "credentials": {"type": "SAML", "x": 1}})),
-        )
-        .await;
+    // A type the protocol does not know.
+    let r = import(
+        &h,
+        json!({"provider_config_key": "gh", "credentials": {"type": "SAML", "x": 1}}),
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"]["code"], "invalid_body");
     assert_eq!(r.body["error"]["errors"][0]["path"][0], "credentials");
-    let r = h
-        .backend(
-            Method::POST,
-            "/connections",
-            Some(json!({"provider_config_key": "nope", "credentials": {"type": "NONE"}})),
-        )
-        .await;
+    let r = import(
+        &h,
+        json!({"provider_config_key": "nope", "credentials": {"type": "NONE"}}),
+    )
+    .await;
     assert_eq!(r.status, 404);
-    let r = h
-        .backend(
-            Method::POST,
-            "/connections",
-            Some(json!({"provider_config_key": "gh", "credentials": {"type": "NONE"}, "extra": 1})),
-        )
-        .await;
+    let r = import(
+        &h,
+        json!({"provider_config_key": "gh", "credentials": {"type": "NONE"}, "extra": 1}),
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.body["error"]["errors"][0]["path"], json!(["extra"]));
+}
 
-    // Importing the same id again overrides it.
-    let r = h
-        .backend(
-            Method::POST,
-            "/connections",
-            Some(
-                json!({"provider_config_key": "gh", "connection_id": "imported-1",
-                        "credentials": {"type": "OAUTH2", "access_token": "gho_new"}}),
-            ),
-        )
-        .await;
+#[tokio::test]
+async fn importing_an_existing_connection_id_again_overrides_it() {
+    let h = importing().await;
+    assert_eq!(import_oauth2(&h).await.status, 201);
+    let r = import(
+        &h,
+        json!({"provider_config_key": "gh", "connection_id": "imported-1",
+                "credentials": {"type": "OAUTH2", "access_token": "gho_new"}}),
+    )
+    .await;
     assert_eq!(r.status, 201);
     assert_eq!(
         h.connection("gh", "imported-1", "").await.body["credentials"]["access_token"],
