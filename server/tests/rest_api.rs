@@ -556,8 +556,9 @@ async fn importing_an_existing_connection_id_again_overrides_it() {
     );
 }
 
-#[tokio::test]
-async fn list_connections_applies_nangos_filters() {
+/// A server with three imported connections (two on `gh`, one on `slack`) of two end users in two
+/// organizations, tagged by team.
+async fn three_connections() -> common::Harness {
     let h = harness(None).await;
     h.create_integration("gh", "github", None).await;
     h.create_integration("slack", "slack", None).await;
@@ -578,16 +579,24 @@ async fn list_connections_applies_nangos_filters() {
             .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let ids = |r: &common::Reply| -> Vec<String> {
-        let mut v: Vec<String> = r.body["connections"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{}", r.body))
-            .iter()
-            .map(|c| c["connection_id"].as_str().unwrap().to_string())
-            .collect();
-        v.sort();
-        v
-    };
+    h
+}
+
+/// The sorted connection ids of a `GET /connections` answer.
+fn ids(r: &common::Reply) -> Vec<String> {
+    let mut v: Vec<String> = r.body["connections"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", r.body))
+        .iter()
+        .map(|c| c["connection_id"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn list_connections_applies_nangos_filters() {
+    let h = three_connections().await;
     for (query, expected) in [
         ("", vec!["alpha", "beta", "gamma"]),
         ("?connectionId=beta", vec!["beta"]),
@@ -609,16 +618,31 @@ async fn list_connections_applies_nangos_filters() {
         assert_eq!(r.status, 200, "{query}: {}", r.body);
         assert_eq!(ids(&r), expected, "{query}");
     }
+}
+
+#[tokio::test]
+async fn list_connections_pages_with_limit_and_page() {
+    let h = three_connections().await;
     let r = h.backend(Method::GET, "/connections?limit=2", None).await;
     assert_eq!(r.body["connections"].as_array().unwrap().len(), 2);
     let r = h
         .backend(Method::GET, "/connections?limit=2&page=1", None)
         .await;
     assert_eq!(r.body["connections"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_deprecated_list_path_filters_too() {
+    let h = three_connections().await;
     let r = h
         .backend(Method::GET, "/connection?endUserId=u2", None)
         .await;
-    assert_eq!(ids(&r), vec!["beta"], "deprecated path");
+    assert_eq!(ids(&r), vec!["beta"]);
+}
+
+#[tokio::test]
+async fn list_connections_refuses_unknown_or_invalid_query_parameters() {
+    let h = three_connections().await;
     for bad in ["?colour=red", "?limit=0", "?limit=abc"] {
         let r = h
             .backend(Method::GET, &format!("/connections{bad}"), None)
@@ -647,8 +671,15 @@ async fn verify_basic(State(hits): State<Arc<AtomicUsize>>, headers: HeaderMap) 
     }
 }
 
-#[tokio::test]
-async fn api_key_and_basic_credentials_are_verified_when_the_provider_declares_it() {
+/// A server whose API-key (`key`), basic (`basic`) and down (`down`) integrations declare a
+/// `proxy.verification` against a loopback API that counts its hits; a session for them.
+struct Verifying {
+    h: common::Harness,
+    hits: Arc<AtomicUsize>,
+    session: String,
+}
+
+async fn verifying() -> Verifying {
     let hits = Arc::new(AtomicUsize::new(0));
     let api = serve(
         Router::new()
@@ -671,51 +702,55 @@ async fn api_key_and_basic_credentials_are_verified_when_the_provider_declares_i
     h.create_integration("basic", "local-basic", None).await;
     let session = h.session(json!({"end_user": {"id": "u"}})).await;
 
-    let r = h
-        .browser_post(
-            &format!("/api-auth/api-key/key?connect_session_token={session}"),
-            json!({"apiKey": "bad-key"}),
-        )
+    h.create_integration("down", "local-down", None).await;
+    Verifying { h, hits, session }
+}
+
+impl Verifying {
+    async fn submit(&self, route: &str, key: &str, body: Value) -> common::Reply {
+        let path = format!("{route}{key}?connect_session_token={}", self.session);
+        self.h.browser_post(&path, body).await
+    }
+}
+
+#[tokio::test]
+async fn a_refused_api_key_is_not_saved_and_an_accepted_one_is() {
+    let v = verifying().await;
+    let r = v
+        .submit("/api-auth/api-key/", "key", json!({"apiKey": "bad-key"}))
         .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "connection_test_failed");
     assert!(!r.body.to_string().contains("bad-key"), "{}", r.body);
-    assert_eq!(hits.load(Ordering::SeqCst), 1);
-    let list = h.backend(Method::GET, "/connections", None).await;
+    assert_eq!(v.hits.load(Ordering::SeqCst), 1);
+    let list = v.h.backend(Method::GET, "/connections", None).await;
     assert_eq!(list.body["connections"], json!([]), "nothing saved");
-    let r = h
-        .browser_post(
-            &format!("/api-auth/api-key/key?connect_session_token={session}"),
-            json!({"apiKey": "good-key"}),
-        )
+    let r = v
+        .submit("/api-auth/api-key/", "key", json!({"apiKey": "good-key"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    assert_eq!(v.hits.load(Ordering::SeqCst), 2);
+}
 
-    let r = h
-        .browser_post(
-            &format!("/api-auth/basic/basic?connect_session_token={session}"),
-            json!({"username": "alice", "password": "wrong"}),
-        )
-        .await;
+#[tokio::test]
+async fn basic_credentials_are_verified_at_the_providers_verification_url() {
+    let v = verifying().await;
+    let wrong = json!({"username": "alice", "password": "wrong"});
+    let r = v.submit("/api-auth/basic/", "basic", wrong).await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.body["error"]["code"], "connection_test_failed");
-    let r = h
-        .browser_post(
-            &format!("/api-auth/basic/basic?connect_session_token={session}"),
-            json!({"username": "alice", "password": "right"}),
-        )
-        .await;
+    let right = json!({"username": "alice", "password": "right"});
+    let r = v.submit("/api-auth/basic/", "basic", right).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(hits.load(Ordering::SeqCst), 4);
+    assert_eq!(v.hits.load(Ordering::SeqCst), 2);
+}
 
-    // A provider that is down (5xx) does not block the end user: saved unverified.
-    h.create_integration("down", "local-down", None).await;
-    let r = h
-        .browser_post(
-            &format!("/api-auth/api-key/down?connect_session_token={session}"),
-            json!({"apiKey": "any"}),
-        )
+#[tokio::test]
+async fn a_provider_that_is_down_does_not_block_the_end_user() {
+    let v = verifying().await;
+    // A 5xx from the verification endpoint: saved unverified.
+    let r = v
+        .submit("/api-auth/api-key/", "down", json!({"apiKey": "any"}))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
