@@ -204,6 +204,26 @@ mod tests {
     use crate::{ApiError, ApiErrorBody};
     use serde_json::{json, Value};
 
+    /// Every Connect UI event, with and without the optional fields.
+    fn events() -> Vec<ConnectUiEvent> {
+        vec![
+            ConnectUiEvent::Ready,
+            ConnectUiEvent::Close,
+            ConnectUiEvent::Connect {
+                payload: payload(Some(true)),
+            },
+            ConnectUiEvent::Connect {
+                payload: payload(None),
+            },
+            ConnectUiEvent::Error {
+                payload: ErrorPayload {
+                    error_type: "window_closed".into(),
+                    error_message: "closed".into(),
+                },
+            },
+        ]
+    }
+
     fn payload(pending: Option<bool>) -> ConnectPayload {
         ConnectPayload {
             provider_config_key: "github".into(),
@@ -270,27 +290,11 @@ mod tests {
 
     #[test]
     fn connect_ui_signals_read_exactly_what_the_protocol_writes() {
-        for e in [ConnectUiEvent::Ready, ConnectUiEvent::Close] {
+        for e in events() {
+            let signal = matches!(e, ConnectUiEvent::Ready | ConnectUiEvent::Close);
             assert_eq!(
                 read_connect_ui_signal(&serde_json::to_value(&e).unwrap()),
-                Some(e)
-            );
-        }
-        let others = [
-            ConnectUiEvent::Connect {
-                payload: payload(None),
-            },
-            ConnectUiEvent::Error {
-                payload: ErrorPayload {
-                    error_type: "window_closed".into(),
-                    error_message: "closed".into(),
-                },
-            },
-        ];
-        for e in others {
-            assert_eq!(
-                read_connect_ui_signal(&serde_json::to_value(&e).unwrap()),
-                None
+                signal.then_some(e)
             );
         }
         assert_eq!(
@@ -342,23 +346,7 @@ mod tests {
 
     #[test]
     fn connect_ui_events_are_written_as_the_protocol_serializes_them() {
-        let events = [
-            ConnectUiEvent::Ready,
-            ConnectUiEvent::Close,
-            ConnectUiEvent::Connect {
-                payload: payload(Some(true)),
-            },
-            ConnectUiEvent::Connect {
-                payload: payload(None),
-            },
-            ConnectUiEvent::Error {
-                payload: ErrorPayload {
-                    error_type: "window_closed".into(),
-                    error_message: "closed".into(),
-                },
-            },
-        ];
-        for event in events {
+        for event in events() {
             assert_eq!(
                 write_connect_ui_event::<Value>(&event),
                 serde_json::to_value(&event).unwrap()

@@ -47,6 +47,21 @@ fn route_path(first_arg: &str, shared: &[(String, String)]) -> Option<String> {
     })
 }
 
+/// The byte index of the first character of `text` for which `stop(c, depth)` holds, `depth` being
+/// the parenthesis depth after that character (starting from `depth`).
+fn find_at_depth(text: &str, mut depth: i32, stop: impl Fn(char, i32) -> bool) -> Option<usize> {
+    text.char_indices()
+        .find(|&(_, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            stop(c, depth)
+        })
+        .map(|(i, _)| i)
+}
+
 /// `(method, path)` of every route registered in the routers, and the prefixes of nested routers.
 fn routes_in_source() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
     let shared = shared_routes();
@@ -73,35 +88,12 @@ fn routes_in_source() -> (BTreeSet<(String, String)>, BTreeSet<String>) {
             while let Some(at) = rest.find(call) {
                 let args = &rest[at + call.len()..];
                 // The call's arguments: up to the matching parenthesis.
-                let mut depth = 1;
-                let end = args
-                    .char_indices()
-                    .find(|(_, c)| {
-                        match c {
-                            '(' => depth += 1,
-                            ')' => depth -= 1,
-                            _ => {}
-                        }
-                        depth == 0
-                    })
-                    .map(|(i, _)| i)
-                    .unwrap();
+                let end = find_at_depth(args, 1, |_, depth| depth == 0).unwrap();
                 let args = &args[..end];
                 rest = &rest[at + call.len() + end..];
                 // The first argument ends at the first comma outside parentheses.
-                let mut depth = 0;
-                let first_end = args
-                    .char_indices()
-                    .find(|(_, c)| {
-                        match c {
-                            '(' => depth += 1,
-                            ')' => depth -= 1,
-                            _ => {}
-                        }
-                        *c == ',' && depth == 0
-                    })
-                    .map(|(i, _)| i)
-                    .unwrap_or(args.len());
+                let first_end =
+                    find_at_depth(args, 0, |c, depth| c == ',' && depth == 0).unwrap_or(args.len());
                 let (first_arg, after_path) = args.split_at(first_end);
                 let Some(path) = route_path(first_arg, &shared) else {
                     continue; // not a path (e.g. a doc comment mentioning `.route(…)`)

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 /// Exchanges the callback's `code` for tokens and stores the connection.
 pub(super) async fn exchange(
     app: &AppState,
-    checked: Checked,
+    mut checked: Checked,
     code: Option<String>,
     extra: &BTreeMap<String, String>,
 ) -> Result<Completed, FlowFailure> {
@@ -32,9 +32,9 @@ pub(super) async fn exchange(
         sealed,
         integration,
         provider,
-        mut connection_config,
+        connection_config,
         report,
-    } = checked;
+    } = &mut checked;
     let code = code.filter(|c| !c.is_empty()).ok_or_else(|| {
         let message = match provider.auth_mode {
             AuthMode::Custom => {
@@ -43,7 +43,7 @@ pub(super) async fn exchange(
             }
             _ => "Did not get an authorization code in the callback.",
         };
-        FlowFailure::new(ErrorCode::CallbackErr, message).reported_to(&report)
+        FlowFailure::new(ErrorCode::CallbackErr, message).reported_to(report)
     })?;
 
     let overrides = &sealed.overrides;
@@ -64,7 +64,7 @@ pub(super) async fn exchange(
         Some(s) => Secret::new(s.clone()),
         None if mcp.is_some_and(|m| m.registered) => Secret::new(""),
         None => {
-            open_client_secret(app, &integration).map_err(|e| internal(e).reported_to(&report))?
+            open_client_secret(app, integration).map_err(|e| internal(e).reported_to(report))?
         }
     };
     let client_id = config_override
@@ -77,26 +77,26 @@ pub(super) async fn exchange(
         // Discovered at the start (https, from metadata naming its issuer).
         Some(url) => url,
         None => {
-            let template = token_url_template(&provider).ok_or_else(|| {
+            let template = token_url_template(provider).ok_or_else(|| {
                 FlowFailure::new(
                     ErrorCode::ProviderConfigErr,
                     "The provider has no token URL.",
                 )
-                .reported_to(&report)
+                .reported_to(report)
             })?;
             // The attempt's config was checked when the flow started (values sealed in our
             // database since).
             interpolate_secret_url(
                 template,
-                &connection_config,
-                &provider,
+                connection_config,
+                provider,
                 &connection_config.keys().cloned().collect(),
             )
-            .map_err(|e| url_error(e).reported_to(&report))?
+            .map_err(|e| url_error(e).reported_to(report))?
         }
     };
-    let mut params = interpolate_params(&provider.token_params, &connection_config)
-        .map_err(|m| missing_params(m).reported_to(&report))?;
+    let mut params = interpolate_params(&provider.token_params, connection_config)
+        .map_err(|m| missing_params(m).reported_to(report))?;
     params.insert("grant_type".into(), "authorization_code".into());
     params.insert("code".into(), code);
     params.insert("redirect_uri".into(), attempt.callback_url.clone());
@@ -113,7 +113,7 @@ pub(super) async fn exchange(
     let auth = match mcp {
         // A registered public client authenticates with its client id alone.
         Some(_) if client_secret.expose().is_empty() => ClientAuth::None,
-        _ => ClientAuth::for_provider(&provider),
+        _ => ClientAuth::for_provider(provider),
     };
     let tokens = match request_token(
         &app.outbound,
@@ -122,7 +122,7 @@ pub(super) async fn exchange(
             client_id: &client_id,
             client_secret: &client_secret,
             auth,
-            format: BodyFormat::for_provider(&provider),
+            format: BodyFormat::for_provider(provider),
             params,
         },
     )
@@ -136,7 +136,7 @@ pub(super) async fn exchange(
                 .store
                 .connection(env.id, &attempt.provider_config_key, &attempt.connection_id)
                 .await
-                .map_err(|e| internal(e).reported_to(&report))?
+                .map_err(|e| internal(e).reported_to(report))?
                 .is_some();
             let event = crate::webhooks::AuthSubject {
                 environment: &env.name,
@@ -159,7 +159,7 @@ pub(super) async fn exchange(
                 ErrorCode::TokenErr,
                 format!("The provider did not issue a token: {e}"),
             )
-            .reported_to(&report));
+            .reported_to(report));
         }
     };
 
@@ -187,24 +187,15 @@ pub(super) async fn exchange(
     let (credentials, pending) = match provider.auth_mode {
         AuthMode::Custom => crate::oauth::github_app::finish_user_authorized(
             app,
-            &integration,
-            &provider,
-            &mut connection_config,
+            integration,
+            provider,
+            connection_config,
             credentials,
             extra,
         )
         .await
-        .map_err(|e| crate::oauth::github_app::flow_failure(e).reported_to(&report))?,
+        .map_err(|e| crate::oauth::github_app::flow_failure(e).reported_to(report))?,
         _ => (credentials, false),
-    };
-    let checked = Checked {
-        env,
-        attempt,
-        sealed,
-        integration,
-        provider,
-        connection_config,
-        report,
     };
     let stored = store(app, checked, &credentials);
     Ok(Completed {
