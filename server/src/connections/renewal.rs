@@ -226,7 +226,16 @@ async fn renew_once(
         Err(e) => Err(e),
     };
     if let Ok((row, _)) = &refreshed {
-        tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, auth_mode = %auth_mode, "credentials renewed");
+        let (integration, connection) = (&row.provider_config_key, &row.connection_id);
+        match current {
+            Credentials::OAuth2 { .. } => {
+                tracing::info!(%integration, %connection, "token refreshed")
+            }
+            Credentials::OAuth2Cc { .. } => {
+                tracing::info!(%integration, %connection, "client-credentials token renewed")
+            }
+            _ => tracing::info!(%integration, %connection, %auth_mode, "credentials renewed"),
+        }
     }
     lease.release().await;
     crate::activity::hooks::renewed(&logged, &refreshed);
