@@ -4,13 +4,17 @@
 //!
 //! - [`sealing`]: credentials at rest, sealed with AES-GCM and bound to the row's identity.
 //! - [`save`]: storing a grant — sealed, upserted, and its auth webhook queued in one transaction.
+//! - [`expiry`]: when credentials are due; [`error`]: why a renewal did not happen.
 //! - [`renewal`]: fresh credentials on read — the gate (per-connection lock, [`lease`] across
 //!   replicas, re-read, failure backoff) around the strategies that ask providers for new
 //!   credentials (`oauth::refresh`, `oauth::client_credentials`, `credential_modes`).
 
+pub mod error;
+pub mod expiry;
 pub mod lease;
 pub mod renewal;
 pub mod save;
 pub mod sealing;
 
-pub use renewal::{fresh, RefreshError, RefreshLocks};
+pub use error::{RefreshError, Refusal};
+pub use renewal::{fresh, RefreshLocks};

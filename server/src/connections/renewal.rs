@@ -19,17 +19,15 @@
 //! Every write is a compare-and-swap on the sealed credentials the refresh started from: a refresh
 //! that began before a reconnect neither overwrites the newer grant nor marks it as failing.
 
+use super::error::{RefreshError, Refusal, EXHAUSTED_AFTER_DAYS, FAILURE_COOLDOWN_SECS};
+use super::expiry::{expired, expires_soon};
 use super::lease::{self, LeaseOutcome};
 use super::sealing;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
-use latchkey_protocol::ErrorCode;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-/// Refresh when the token expires within this window.
-pub const REFRESH_WINDOW_SECS: i64 = 15 * 60;
 
 /// One async lock per connection, created on demand.
 #[derive(Clone, Default)]
@@ -46,51 +44,6 @@ impl RefreshLocks {
             .or_default()
             .clone()
     }
-}
-
-/// After a failed refresh, automatic (non-forced) refreshes wait this long (Nango's backoff).
-pub const FAILURE_COOLDOWN_SECS: i64 = 30;
-/// Failing days (at most one counted per UTC day) after which automatic refreshes stop until the
-/// connection is re-authorized or refreshed by force (Nango's `refresh_exhausted`).
-pub const EXHAUSTED_AFTER_DAYS: i64 = 4;
-
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    #[error("the last refresh failed less than {FAILURE_COOLDOWN_SECS} seconds ago; retry later or force it")]
-    Backoff,
-    #[error("refreshing this connection failed on {EXHAUSTED_AFTER_DAYS} days; reconnect it or force a refresh")]
-    Exhausted,
-    #[error("the connection has no refresh token and its access token has expired")]
-    NoRefreshToken,
-    #[error("the provider refused to refresh the token: {0}")]
-    Upstream(#[from] Refusal),
-    #[error("internal error: {0}")]
-    Internal(#[from] anyhow::Error),
-}
-
-/// Why a provider did not renew a connection's credentials (counted on the connection and reported
-/// by an auth webhook; answered as `invalid_credentials`).
-#[derive(Debug, thiserror::Error)]
-pub enum Refusal {
-    /// The token endpoint refused, answered something unreadable, or could not be reached.
-    #[error(transparent)]
-    Token(#[from] crate::oauth::token::TokenError),
-    /// The provider's token URL or parameters need connection-config values the connection lacks.
-    #[error("{0}")]
-    Config(String),
-    /// Another renewable mode's provider refused (two-step, JWT, signature, …), with Nango's code.
-    #[error("{1}")]
-    Coded(ErrorCode, String),
-}
-
-/// Whether an OAuth2 access token or a client-credentials token expires within the refresh window
-/// (an unreadable expiry counts as expiring; no expiry, as not).
-pub(crate) fn expires_soon(c: &Credentials, now: i64) -> bool {
-    expires_at(c).is_some_and(|at| {
-        chrono::DateTime::parse_from_rfc3339(at)
-            .map(|t| t.timestamp().saturating_sub(now) < REFRESH_WINDOW_SECS)
-            .unwrap_or(true)
-    }) || crate::oauth::github_app::user_credentials_due(c, now)
 }
 
 /// Returns the connection's credentials, refreshed first when needed (or when `force`).
@@ -344,30 +297,6 @@ async fn store_renewed(
         },
         credentials,
     ))
-}
-
-/// Whether the access token is past its expiry (a refreshed token within the window is still usable).
-fn expired(c: &Credentials, now: i64) -> bool {
-    expires_at(c).is_some_and(|at| {
-        chrono::DateTime::parse_from_rfc3339(at)
-            .map(|t| t.timestamp() <= now)
-            .unwrap_or(true)
-    })
-}
-
-/// When an OAuth2 access token or a client-credentials token expires, if known.
-fn expires_at(c: &Credentials) -> Option<&str> {
-    match c {
-        Credentials::OAuth2 { expires_at, .. }
-        | Credentials::OAuth2Cc { expires_at, .. }
-        | Credentials::TwoStep { expires_at, .. }
-        | Credentials::Jwt { expires_at, .. }
-        | Credentials::Bill { expires_at, .. }
-        | Credentials::Signature { expires_at, .. }
-        | Credentials::AwsSigV4 { expires_at, .. }
-        | Credentials::App { expires_at, .. } => expires_at.as_deref(),
-        _ => None,
-    }
 }
 
 /// The token a renewal replaces: the OAuth2 access token, or the client-credentials token.

@@ -16,7 +16,7 @@ pub mod template;
 pub mod two_step;
 pub mod xml;
 
-use crate::connections::renewal::{RefreshError, Refusal};
+use crate::connections::{RefreshError, Refusal};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;

@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::extract::{SecretKeyAuth, StrictJson};
-use crate::connections::renewal::{self, RefreshError};
+use crate::connections::{renewal, RefreshError};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::extract::State;

@@ -13,8 +13,8 @@
 use super::token::{request_token, BodyFormat, ClientAuth, TokenError, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_url, param_string, Provider};
 #[cfg(test)]
-use crate::connections::renewal::expires_soon;
-use crate::connections::renewal::{RefreshError, Refusal};
+use crate::connections::expiry::expires_soon;
+use crate::connections::{RefreshError, Refusal};
 use crate::secret::Secret;
 use crate::storage::ConnectionRow;
 use crate::AppState;
@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 pub const DEFAULT_LIFETIME_SECS: i64 = 55 * 60;
 
 /// Fetch again when the token expires within this window (as refresh tokens: 15 min).
-pub const REFRESH_WINDOW_SECS: i64 = crate::connections::renewal::REFRESH_WINDOW_SECS;
+pub const REFRESH_WINDOW_SECS: i64 = crate::connections::expiry::REFRESH_WINDOW_SECS;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientCredentialsError {

@@ -256,12 +256,6 @@ pub async fn renew(
     Ok(renewed)
 }
 
-/// The user's credentials of a `CUSTOM` connection's, when they can be refreshed and expire within
-/// the refresh window (the connection is then renewed, as Nango does at the earlier of both expiries).
-pub(crate) fn user_credentials_due(c: &Credentials, now: i64) -> bool {
-    matches!(c, Credentials::App { user_credentials: Some(user), .. } if due_refresh_token(user, now).is_some())
-}
-
 /// The refresh token of the user's credentials (`userCredentials`), when they are OAuth2 ones that
 /// can be refreshed and expire within the refresh window.
 fn due_refresh_token(user: &serde_json::Value, now: i64) -> Option<String> {
@@ -270,7 +264,7 @@ fn due_refresh_token(user: &serde_json::Value, now: i64) -> Option<String> {
         Credentials::OAuth2 {
             refresh_token: Some(token),
             ..
-        } if crate::connections::renewal::expires_soon(&user, now) => Some(token.clone()),
+        } if crate::connections::expiry::expires_soon(&user, now) => Some(token.clone()),
         _ => None,
     }
 }

@@ -7,7 +7,7 @@
 use super::flow::open_client_secret;
 use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_secret_url, param_string};
-use crate::connections::renewal::{RefreshError, Refusal};
+use crate::connections::{RefreshError, Refusal};
 use crate::secret::Secret;
 use crate::storage::ConnectionRow;
 use crate::AppState;

@@ -28,7 +28,7 @@ pub mod retry;
 pub mod template;
 pub mod transport;
 
-use crate::connections::renewal::{self, RefreshError};
+use crate::connections::{renewal, RefreshError};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::body::Body;

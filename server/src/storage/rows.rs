@@ -141,7 +141,7 @@ pub struct ConnectionRow {
     pub refresh_failures: i64,
     pub last_refresh_failure_at: Option<String>,
     /// UTC days with a failed refresh since the last success (migration 0040; Nango's
-    /// `refresh_attempts`): at [`crate::connections::renewal::EXHAUSTED_AFTER_DAYS`] the grant is exhausted.
+    /// `refresh_attempts`): at [`crate::connections::error::EXHAUSTED_AFTER_DAYS`] the grant is exhausted.
     pub refresh_failure_days: i64,
 }
 
