@@ -131,11 +131,9 @@ impl ApiClient {
         &self,
         provider: &str,
     ) -> impl Future<Output = Result<ProviderSummary, ApiFailure>> {
-        let sent = self.send(&format!(
-            "{}{}",
-            latchkey_protocol::routes::PROVIDERS,
-            String::from(js_sys::encode_uri_component(provider))
-        ));
+        let mut path = String::from(latchkey_protocol::routes::PROVIDERS);
+        path.push_str(&String::from(js_sys::encode_uri_component(provider)));
+        let sent = self.send(&path);
         async move { wire::read_provider(&data(sent).await?).ok_or(ApiFailure::InvalidResponse) }
     }
 

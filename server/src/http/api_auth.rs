@@ -191,6 +191,35 @@ pub struct Prepared<'a> {
     pub provider: &'a Provider,
 }
 
+impl Prepared<'_> {
+    /// The new connection's config: the session's defaults and what the browser may set
+    /// (`params[…]` in `pairs`).
+    pub fn connection_config(
+        &self,
+        key: &str,
+        pairs: &[(String, String)],
+    ) -> BTreeMap<String, String> {
+        self.submitter.connection_config(key, pairs, self.provider)
+    }
+
+    /// Stores the credentials under the connection id the session (or the public-key caller) names.
+    pub async fn save(
+        &self,
+        app: &AppState,
+        config: &BTreeMap<String, String>,
+        credentials: &Credentials,
+    ) -> Result<Json<AuthResult>, ApiError> {
+        save_connection(
+            app,
+            self,
+            self.submitter.connection_id(),
+            config,
+            credentials,
+        )
+        .await
+    }
+}
+
 /// Legacy public-key mode with HMAC on: the backend signed "<integration>[:<connection>]" and the
 /// page passes it as `hmac` (400 `missing_hmac` / `invalid_hmac`). Session-token calls are not
 /// checked, as in Nango.
@@ -370,9 +399,7 @@ async fn save_verified(
 ) -> Result<Json<AuthResult>, ApiError> {
     let prepared = prepare(app, key, pairs, mode).await?;
     let logged = crate::activity::hooks::credentials_submitted(app, &prepared);
-    let config = prepared
-        .submitter
-        .connection_config(key, pairs, prepared.provider);
+    let config = prepared.connection_config(key, pairs);
     crate::verification::verify(app, prepared.entry, &credentials, &config)
         .await
         .inspect_err(|e| crate::activity::hooks::verification_failed(&logged, e))
@@ -383,7 +410,6 @@ async fn save_verified(
                 e.to_string(),
             )
         })?;
-    let connection_id = prepared.submitter.connection_id();
-    let saved = save_connection(app, &prepared, connection_id, &config, &credentials).await;
+    let saved = prepared.save(app, &config, &credentials).await;
     crate::activity::hooks::credentials_saved(&logged, saved)
 }

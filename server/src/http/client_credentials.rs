@@ -3,7 +3,7 @@
 //! grant before saving anything, so a wrong secret never becomes a connection. Later reads fetch a
 //! new token when it nears expiry ([`crate::connections::renewal::fresh`]).
 
-use super::api_auth::{prepare, save_connection};
+use super::api_auth::prepare;
 use super::error::ApiError;
 use super::extract::StrictJson;
 use super::extract::{Path, Query};
@@ -73,9 +73,7 @@ async fn client_credentials(
     }
     let prepared = prepare(&app, &key, &pairs, AuthMode::Oauth2Cc).await?;
     let logged = crate::activity::hooks::credentials_submitted(&app, &prepared);
-    let mut config = prepared
-        .submitter
-        .connection_config(&key, &pairs, prepared.provider);
+    let mut config = prepared.connection_config(&key, &pairs);
     let fetched = fetch(
         &app,
         prepared.provider,
@@ -97,14 +95,6 @@ async fn client_credentials(
         ),
     })?;
     config.extend(fetched.metadata);
-    let connection_id = prepared.submitter.connection_id();
-    let saved = save_connection(
-        &app,
-        &prepared,
-        connection_id,
-        &config,
-        &fetched.credentials,
-    )
-    .await;
+    let saved = prepared.save(&app, &config, &fetched.credentials).await;
     crate::activity::hooks::credentials_saved(&logged, saved)
 }

@@ -98,9 +98,7 @@ async fn two_step_auth(
 ) -> Result<Json<AuthResult>, ApiError> {
     check_loose(&body)?;
     let prepared = prepare(&app, &key, &pairs, AuthMode::TwoStep).await?;
-    let mut config = prepared
-        .submitter
-        .connection_config(&key, &pairs, prepared.provider);
+    let mut config = prepared.connection_config(&key, &pairs);
     let integration = crate::integration_config::open(&app, &prepared.integration)?;
     let fetched = two_step::fetch(
         &app,
@@ -113,15 +111,7 @@ async fn two_step_auth(
     .await
     .map_err(mode_error)?;
     config.extend(fetched.metadata);
-    let connection_id = prepared.submitter.connection_id();
-    save_connection(
-        &app,
-        &prepared,
-        connection_id,
-        &config,
-        &fetched.credentials,
-    )
-    .await
+    prepared.save(&app, &config, &fetched.credentials).await
 }
 
 async fn jwt_auth(
@@ -132,13 +122,10 @@ async fn jwt_auth(
 ) -> Result<Json<AuthResult>, ApiError> {
     check_loose(&body)?;
     let prepared = prepare(&app, &key, &pairs, AuthMode::Jwt).await?;
-    let config = prepared
-        .submitter
-        .connection_config(&key, &pairs, prepared.provider);
+    let config = prepared.connection_config(&key, &pairs);
     let credentials = jwt::create(&prepared.entry.raw, body, &config).map_err(mode_error)?;
     verified(&app, prepared.entry, &credentials, &config).await?;
-    let connection_id = prepared.submitter.connection_id();
-    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+    prepared.save(&app, &config, &credentials).await
 }
 
 /// Nango's BILL body.
@@ -164,9 +151,7 @@ async fn bill_auth(
         ("dev_key", &body.dev_key),
     ])?;
     let prepared = prepare(&app, &key, &pairs, AuthMode::Bill).await?;
-    let config = prepared
-        .submitter
-        .connection_config(&key, &pairs, prepared.provider);
+    let config = prepared.connection_config(&key, &pairs);
     let login = bill::Login {
         username: &body.username,
         password: &body.password,
@@ -176,8 +161,7 @@ async fn bill_auth(
     let credentials = bill::login(&app, &prepared.entry.raw, login)
         .await
         .map_err(mode_error)?;
-    let connection_id = prepared.submitter.connection_id();
-    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+    prepared.save(&app, &config, &credentials).await
 }
 
 /// Nango's SIGNATURE body (`type` is the frontend's `SIGNATURE` tag).
@@ -198,14 +182,11 @@ async fn signature_auth(
 ) -> Result<Json<AuthResult>, ApiError> {
     check_len(&[("username", &body.username), ("password", &body.password)])?;
     let prepared = prepare(&app, &key, &pairs, AuthMode::Signature).await?;
-    let config = prepared
-        .submitter
-        .connection_config(&key, &pairs, prepared.provider);
+    let config = prepared.connection_config(&key, &pairs);
     let credentials = signature::create(&prepared.entry.raw, &body.username, &body.password)
         .map_err(mode_error)?;
     verified(&app, prepared.entry, &credentials, &config).await?;
-    let connection_id = prepared.submitter.connection_id();
-    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+    prepared.save(&app, &config, &credentials).await
 }
 
 /// Nango's TBA body: the token id and secret, optionally the consumer key and secret that override
@@ -232,9 +213,7 @@ async fn tba_auth(
         ("token_secret", &body.token_secret),
     ])?;
     let prepared = prepare(&app, &key, &pairs, AuthMode::Tba).await?;
-    let config = prepared
-        .submitter
-        .connection_config(&key, &pairs, prepared.provider);
+    let config = prepared.connection_config(&key, &pairs);
     let overridden =
         body.oauth_client_id_override.is_some() || body.oauth_client_secret_override.is_some();
     let credentials = Credentials::Tba {
@@ -245,8 +224,7 @@ async fn tba_auth(
             client_secret: body.oauth_client_secret_override,
         }),
     };
-    let connection_id = prepared.submitter.connection_id();
-    save_connection(&app, &prepared, connection_id, &config, &credentials).await
+    prepared.save(&app, &config, &credentials).await
 }
 
 /// Nango's AWS_SIGV4 body: the IAM role to assume and, optionally, its region.
@@ -283,9 +261,7 @@ async fn aws_sigv4_auth(
         return Err(bad_region());
     }
     let prepared = prepare(&app, &key, &pairs, AuthMode::AwsSigV4).await?;
-    let mut config = prepared
-        .submitter
-        .connection_config(&key, &pairs, prepared.provider);
+    let mut config = prepared.connection_config(&key, &pairs);
     let connection_id = prepared.submitter.connection_id();
     let stored = app
         .store

@@ -2,7 +2,7 @@
 //! provider that needs no credentials, so the customer's backend can list it and attach metadata like
 //! any other. The body must be empty (or `{}`).
 
-use super::api_auth::{prepare, save_connection};
+use super::api_auth::prepare;
 use super::error::ApiError;
 use super::extract::StrictJson;
 use super::extract::{Path, Query};
@@ -33,16 +33,8 @@ async fn unauthenticated(
     StrictJson(EmptyBody {}): StrictJson<EmptyBody>,
 ) -> Result<Json<AuthResult>, ApiError> {
     let prepared = prepare(&app, &key, &pairs, AuthMode::None).await?;
-    let config = prepared
-        .submitter
-        .connection_config(&key, &pairs, prepared.provider);
-    let connection_id = prepared.submitter.connection_id();
-    save_connection(
-        &app,
-        &prepared,
-        connection_id,
-        &config,
-        &Credentials::Unauthenticated {},
-    )
-    .await
+    let config = prepared.connection_config(&key, &pairs);
+    prepared
+        .save(&app, &config, &Credentials::Unauthenticated {})
+        .await
 }
