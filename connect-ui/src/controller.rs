@@ -69,11 +69,19 @@ pub struct Failure {
     pub message: String,
     /// What the server or provider said, for the collapsible details.
     pub detail: Option<String>,
+    pub shown: Shown,
+}
+
+/// Where a failure is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
     /// Recoverable on the spot (popup blocked or closed, network down): an inline alert above the
-    /// Connect button, the form keeps its values. Otherwise the "Connection failed" screen.
-    pub inline: bool,
+    /// Connect button; the form keeps its values.
+    Inline,
+    /// The "Connection failed" screen.
+    Screen,
     /// The session is gone (401): the "session expired" screen.
-    pub session_expired: bool,
+    SessionExpired,
 }
 
 impl Failure {
@@ -82,8 +90,7 @@ impl Failure {
             error_type: error_type.to_owned(),
             message: message.to_owned(),
             detail: None,
-            inline: false,
-            session_expired: false,
+            shown: Shown::Screen,
         }
     }
 
@@ -95,21 +102,21 @@ impl Failure {
             &error.kind
         };
         let detail = (!error.message.is_empty()).then(|| error.message.clone());
-        let (key, inline) = if error.kind == AuthErrorType::BlockedByBrowser.as_str() {
-            (Some(Key::PopupBlocked), true)
+        let (key, shown) = if error.kind == AuthErrorType::BlockedByBrowser.as_str() {
+            (Some(Key::PopupBlocked), Shown::Inline)
         } else if error.kind == AuthErrorType::WindowClosed.as_str() {
-            (Some(Key::PopupClosed), true)
+            (Some(Key::PopupClosed), Shown::Inline)
         } else if error.message.contains("access_denied") {
-            (Some(Key::ConsentDenied), false)
+            (Some(Key::ConsentDenied), Shown::Screen)
         } else if error.message.is_empty() {
-            (Some(Key::UnknownFailure), false)
+            (Some(Key::UnknownFailure), Shown::Screen)
         } else {
-            (None, false)
+            (None, Shown::Screen)
         };
         let message = key.map_or(error.message.as_str(), |k| i18n.t(k));
         Self {
             detail,
-            inline,
+            shown,
             ..Self::new(error_type, message)
         }
     }
@@ -118,11 +125,11 @@ impl Failure {
     pub fn from_api_failure(failure: &ApiFailure, i18n: I18n) -> Self {
         match failure {
             ApiFailure::SessionExpired => Self {
-                session_expired: true,
+                shown: Shown::SessionExpired,
                 ..Self::new("unknown_connect_session_token", i18n.t(Key::SessionExpired))
             },
             ApiFailure::Network => Self {
-                inline: true,
+                shown: Shown::Inline,
                 ..Self::new(
                     AuthErrorType::UnknownError.as_str(),
                     i18n.t(Key::NetworkFailure),
@@ -561,12 +568,10 @@ impl Controller {
                 error_message: failure.message.clone(),
             },
         });
-        if failure.session_expired {
-            self.screen.set(Screen::Notice(Notice::SessionExpired));
-        } else if failure.inline {
-            self.alert.set(Some(failure));
-        } else {
-            self.screen.set(Screen::Failure(selected, failure));
+        match failure.shown {
+            Shown::SessionExpired => self.screen.set(Screen::Notice(Notice::SessionExpired)),
+            Shown::Inline => self.alert.set(Some(failure)),
+            Shown::Screen => self.screen.set(Screen::Failure(selected, failure)),
         }
     }
 
@@ -704,8 +709,11 @@ mod tests {
             ("token_err", "The provider refused the code.")
         );
 
-        assert!(Failure::from_auth_error(&blocked, i18n).inline);
-        assert!(!f.inline);
+        assert_eq!(
+            Failure::from_auth_error(&blocked, i18n).shown,
+            Shown::Inline
+        );
+        assert_eq!(f.shown, Shown::Screen);
         assert_eq!(f.detail.as_deref(), Some("The provider refused the code."));
 
         let denied = AuthError {
@@ -714,8 +722,8 @@ mod tests {
         };
         let f = Failure::from_auth_error(&denied, i18n);
         assert_eq!(
-            (f.error_type.as_str(), f.message.as_str(), f.inline),
-            ("callback_err", i18n.t(Key::ConsentDenied), false)
+            (f.error_type.as_str(), f.message.as_str(), f.shown),
+            ("callback_err", i18n.t(Key::ConsentDenied), Shown::Screen)
         );
 
         let unknown = AuthError {
@@ -745,14 +753,14 @@ mod tests {
             rejected.detail.as_deref(),
             Some("apiKey: must be 1 to 1024 characters")
         );
-        assert!(!rejected.inline);
+        assert_eq!(rejected.shown, Shown::Screen);
 
         let offline = Failure::from_api_failure(&ApiFailure::Network, i18n);
-        assert!(offline.inline);
+        assert_eq!(offline.shown, Shown::Inline);
         assert_eq!(offline.message, i18n.t(Key::NetworkFailure));
 
         let expired = Failure::from_api_failure(&ApiFailure::SessionExpired, i18n);
-        assert!(expired.session_expired);
+        assert_eq!(expired.shown, Shown::SessionExpired);
 
         let broken = Failure::from_api_failure(
             &ApiFailure::Server {
