@@ -83,7 +83,7 @@ async fn destination_settings(
     app: &AppState,
     env_id: i64,
 ) -> Option<Box<latchkey_protocol::settings::EnvironmentSettings>> {
-    match crate::http::extract::environment_by_id(app, env_id).await {
+    match crate::environment::opened_by_id(app, env_id).await {
         Ok(env) => env.map(|env| env.settings),
         Err(e) => {
             tracing::error!(error = %e, "could not read the environment to queue an auth webhook");

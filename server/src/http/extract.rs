@@ -93,22 +93,14 @@ async fn environment_for_secret(app: &AppState, key: &str) -> Result<Arc<Environ
     Ok(env)
 }
 
-/// Environment `id`, opened (from the cache when it is there).
+/// Environment `id`, opened (from the cache when it is there): [`crate::environment::opened_by_id`].
 pub(crate) async fn environment_by_id(
     app: &AppState,
     id: i64,
 ) -> Result<Option<Environment>, ApiError> {
-    let cache = app.store.environments();
-    if let Some(env) = cache.by_id(id) {
-        return Ok(Some(Environment::clone(&env)));
-    }
-    let generation = cache.generation();
-    let Some(row) = app.store.environment_by_id(id).await? else {
-        return Ok(None);
-    };
-    let env = Environment::open(&row, &app.cipher).map_err(ApiError::Internal)?;
-    cache.insert(generation, None, Arc::new(env.clone()));
-    Ok(Some(env))
+    crate::environment::opened_by_id(app, id)
+        .await
+        .map_err(ApiError::Internal)
 }
 
 /// Loads the live session for `token`, with its environment.

@@ -127,9 +127,7 @@ async fn check(
         .map(SealedAttempt::parse)
         .map_err(|e| internal(e).reported_to(&report))?;
     report.return_url = sealed.return_url.clone();
-    let env = app
-        .store
-        .environment_by_id(attempt.environment_id)
+    let env = crate::environment::opened_by_id(app, attempt.environment_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| {
@@ -139,9 +137,7 @@ async fn check(
     // The browser binding is on by default; an environment may switch it off (`browser_cookie_check:
     // false`, e.g. when its callback URL is on a domain whose cookies never reach us). The state stays
     // single-use and bound to its session either way.
-    let check_cookie =
-        crate::settings::from_stored_or_default(&env.settings, &app.cipher, &env.name)
-            .browser_cookie_check;
+    let check_cookie = env.settings.browser_cookie_check;
     let cookie_ok = binding(&binding_cookie_name(state))
         .map(|b| crypto::secrets_equal(&crypto::sha256_hex(&b), &attempt.browser_binding_hash))
         .unwrap_or(false);

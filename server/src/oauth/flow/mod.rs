@@ -13,8 +13,9 @@ pub use callback::{complete, CallbackQuery, Completed};
 
 use crate::catalog::{interpolate_secret_url, MissingParams, Provider, UrlError};
 use crate::crypto;
+use crate::environment::Environment;
 use crate::secret::Secret;
-use crate::storage::{EnvironmentRow, IntegrationRow, OAuthAttemptRow};
+use crate::storage::{IntegrationRow, OAuthAttemptRow};
 use crate::AppState;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
@@ -106,7 +107,7 @@ impl SealedAttempt {
 /// A callback that passed every check ([`callback`]), and what the rest of the flow needs of its
 /// attempt; each way of finishing adds to `connection_config` and hands it to [`store`].
 pub(crate) struct Checked {
-    pub env: EnvironmentRow,
+    pub env: Environment,
     pub attempt: OAuthAttemptRow,
     pub sealed: SealedAttempt,
     pub integration: IntegrationRow,
