@@ -73,13 +73,15 @@ pub async fn fresh(
     match renew_once(app, row, credentials, force).await {
         // A refresh that failed while the connection was re-authorized (the grant it tried is gone):
         // the newer grant is the answer.
-        Err(RefreshError::Upstream(e)) => match reread(app, identity).await? {
-            Some(now) if now.credentials_enc != started_with => {
-                let credentials = sealing::open(app, &now)?;
-                Ok((now, credentials))
+        Err(RefreshError::Upstream(e)) => {
+            match reread(app, (identity.0, &identity.1, &identity.2)).await? {
+                Some(now) if now.credentials_enc != started_with => {
+                    let credentials = sealing::open(app, &now)?;
+                    Ok((now, credentials))
+                }
+                _ => Err(RefreshError::Upstream(e)),
             }
-            _ => Err(RefreshError::Upstream(e)),
-        },
+        }
         other => other,
     }
 }
@@ -101,14 +103,23 @@ fn gate(row: &ConnectionRow, now: i64) -> Result<(), RefreshError> {
     }
 }
 
-/// The connection as stored now.
+/// A row's identity: environment, integration key, connection id.
+fn identity(row: &ConnectionRow) -> (i64, &str, &str) {
+    (
+        row.environment_id,
+        &row.provider_config_key,
+        &row.connection_id,
+    )
+}
+
+/// The connection `(environment, integration key, connection id)` as stored now.
 async fn reread(
     app: &AppState,
-    (env_id, pck, connection_id): (i64, String, String),
+    (env_id, pck, connection_id): (i64, &str, &str),
 ) -> Result<Option<ConnectionRow>, RefreshError> {
     Ok(app
         .store
-        .connection(env_id, &pck, &connection_id)
+        .connection(env_id, pck, connection_id)
         .await
         .map_err(anyhow::Error::from)?)
 }
@@ -124,15 +135,8 @@ async fn renew_once(
     let lock = app.refresh_locks.for_connection(row.id);
     let _guard = lock.lock().await;
     // Re-check after locking: another caller may have refreshed while we waited.
-    let row = app
-        .store
-        .connection(
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        )
-        .await
-        .map_err(anyhow::Error::from)?
+    let row = reread(app, identity(&row))
+        .await?
         .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
     let current = sealing::open(app, &row)?;
     // Whoever held the lock before us refreshed: use their token, even if the provider's token
@@ -161,7 +165,6 @@ async fn renew_once(
     };
     let logged =
         crate::activity::hooks::renewal(app, &row, matches!(current, Credentials::OAuth2Cc { .. }));
-    let auth_mode = auth_mode(app, &row, &current);
     let renewed = match &current {
         Credentials::OAuth2Cc { .. } => {
             crate::oauth::client_credentials::renewed(app, &row, &current).await
@@ -174,7 +177,7 @@ async fn renew_once(
     let refreshed = match renewed {
         Ok(credentials) => store_renewed(app, row, credentials).await,
         Err(RefreshError::Upstream(refusal)) => {
-            Err(refresh_failed(app, &row, &auth_mode, refusal).await)
+            Err(refresh_failed(app, &row, &auth_mode(app, &row, &current), refusal).await)
         }
         Err(e) => Err(e),
     };
@@ -187,7 +190,10 @@ async fn renew_once(
             Credentials::OAuth2Cc { .. } => {
                 tracing::info!(%integration, %connection, "client-credentials token renewed")
             }
-            _ => tracing::info!(%integration, %connection, %auth_mode, "credentials renewed"),
+            _ => {
+                let auth_mode = current.kind();
+                tracing::info!(%integration, %connection, auth_mode, "credentials renewed")
+            }
         }
     }
     lease.release().await;
@@ -248,15 +254,7 @@ async fn store_renewed(
     row: ConnectionRow,
     credentials: Credentials,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let sealed = sealing::seal(
-        app,
-        (
-            row.environment_id,
-            &row.provider_config_key,
-            &row.connection_id,
-        ),
-        &credentials,
-    );
+    let sealed = sealing::seal(app, identity(&row), &credentials);
     let now = crate::time::now_iso();
     let swapped = app
         .store
@@ -272,16 +270,9 @@ async fn store_renewed(
     crate::metrics::token_refresh(true);
     if !swapped {
         tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "connection re-authorized during a refresh; the newer grant is kept");
-        let current = reread(
-            app,
-            (
-                row.environment_id,
-                row.provider_config_key.clone(),
-                row.connection_id.clone(),
-            ),
-        )
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
+        let current = reread(app, identity(&row))
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
         let credentials = sealing::open(app, &current)?;
         return Ok((current, credentials));
     }
