@@ -17,26 +17,25 @@ pub fn expires_soon(c: &Credentials, now: i64) -> bool {
     }) || user_credentials_due(c, now)
 }
 
-/// A `CUSTOM` GitHub App connection whose user's credentials (`userCredentials`) are OAuth2 ones
-/// that can be refreshed and expire within the refresh window (the connection is then renewed, as
-/// Nango does at the earlier of both expiries).
+/// A `CUSTOM` GitHub App connection whose user's credentials are due
+/// ([`due_user_refresh_token`]): the connection is then renewed, as Nango does at the earlier of both
+/// expiries.
 fn user_credentials_due(c: &Credentials, now: i64) -> bool {
-    let Credentials::App {
-        user_credentials: Some(user),
-        ..
-    } = c
-    else {
-        return false;
-    };
-    serde_json::from_value::<Credentials>(user.clone()).is_ok_and(|user| {
-        matches!(
-            user,
-            Credentials::OAuth2 {
-                refresh_token: Some(_),
-                ..
-            }
-        ) && expires_soon(&user, now)
-    })
+    matches!(c, Credentials::App { user_credentials: Some(user), .. }
+        if due_user_refresh_token(user, now).is_some())
+}
+
+/// The refresh token of a GitHub App user's credentials (`userCredentials`), when they are OAuth2
+/// ones that can be refreshed and expire within the refresh window.
+pub fn due_user_refresh_token(user: &serde_json::Value, now: i64) -> Option<String> {
+    let user = serde_json::from_value::<Credentials>(user.clone()).ok()?;
+    match &user {
+        Credentials::OAuth2 {
+            refresh_token: Some(token),
+            ..
+        } if expires_soon(&user, now) => Some(token.clone()),
+        _ => None,
+    }
 }
 
 /// Whether the access token is past its expiry (a refreshed token within the window is still usable).

@@ -256,19 +256,6 @@ pub async fn renew(
     Ok(renewed)
 }
 
-/// The refresh token of the user's credentials (`userCredentials`), when they are OAuth2 ones that
-/// can be refreshed and expire within the refresh window.
-fn due_refresh_token(user: &serde_json::Value, now: i64) -> Option<String> {
-    let user = serde_json::from_value::<Credentials>(user.clone()).ok()?;
-    match &user {
-        Credentials::OAuth2 {
-            refresh_token: Some(token),
-            ..
-        } if crate::connections::expiry::expires_soon(&user, now) => Some(token.clone()),
-        _ => None,
-    }
-}
-
 /// The user's OAuth2 credentials, refreshed at `token_url.OAUTH2` when they expire within the
 /// refresh window and can be; as they were when not. GitHub refusing the refresh token drops them
 /// (as Nango: the installation token the connection lives on is renewed regardless); any other
@@ -279,7 +266,9 @@ async fn fresh_user_credentials(
     provider: &Provider,
     user: &serde_json::Value,
 ) -> Option<serde_json::Value> {
-    let Some(refresh_token) = due_refresh_token(user, crate::time::now_unix()) else {
+    let Some(refresh_token) =
+        crate::connections::expiry::due_user_refresh_token(user, crate::time::now_unix())
+    else {
         return Some(user.clone());
     };
     let refreshed = async {
