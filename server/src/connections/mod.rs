@@ -18,3 +18,13 @@ pub mod sealing;
 
 pub use error::{RefreshError, Refusal};
 pub use renewal::{fresh, RefreshLocks};
+
+/// A connection's `connection_config` as the string map the catalog's templates fill from (numbers
+/// and booleans as JSON writes them; an unreadable column as no values).
+pub fn config(row: &crate::storage::ConnectionRow) -> std::collections::BTreeMap<String, String> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.connection_config)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, crate::catalog::param_string(&v)))
+        .collect()
+}

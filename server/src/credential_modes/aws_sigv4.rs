@@ -413,7 +413,7 @@ pub async fn renew(
     let custom = crate::integration_config::open(app, &integration)
         .map_err(|e| ModeError::Internal(e.into()))?;
     let settings = settings(&custom)?;
-    let config = super::connection_config(row);
+    let config = crate::connections::config(row);
     let external_id = config
         .get("external_id")
         .or(external_id.as_ref())

@@ -59,15 +59,6 @@ pub(crate) fn provider_message(body: &str) -> String {
         .unwrap_or_default()
 }
 
-/// `connection_config` of a row as a string map.
-pub(crate) fn connection_config(row: &ConnectionRow) -> BTreeMap<String, String> {
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.connection_config)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, crate::catalog::param_string(&v)))
-        .collect()
-}
-
 /// The `integration_config` values of the connection's integration (none if it has gone).
 async fn integration_values(
     app: &AppState,
@@ -97,7 +88,7 @@ pub(crate) async fn renewed(
         .get(&row.provider)
         .map(|e| e.raw.clone())
         .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", row.provider))?;
-    let config = connection_config(row);
+    let config = crate::connections::config(row);
     let renewed = match current {
         Credentials::TwoStep { .. } => two_step::fetch(
             app,

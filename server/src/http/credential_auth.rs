@@ -267,7 +267,7 @@ async fn aws_sigv4_auth(
         .store
         .connection(prepared.submitter.env.id, &key, &connection_id)
         .await?
-        .map(|row| crate::credential_modes::connection_config(&row))
+        .map(|row| crate::connections::config(&row))
         .unwrap_or_default();
     let custom = crate::integration_config::open(&app, &prepared.integration)?;
     let settings = aws_sigv4::settings(&custom).map_err(mode_error)?;

@@ -137,7 +137,7 @@ pub(crate) async fn renewed(
         .get(&row.provider)
         .and_then(|e| e.provider.clone())
         .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", row.provider))?;
-    let config = crate::credential_modes::connection_config(row);
+    let config = crate::connections::config(row);
     let secret = Secret::new(client_secret.clone());
     match fetch(app, &provider, client_id, &secret, &config).await {
         Ok(fetched) => Ok(fetched.credentials),

@@ -238,7 +238,7 @@ pub async fn renew(
         .get(&row.provider)
         .and_then(|e| e.provider.as_ref())
         .ok_or_else(|| fetch_error(format!("provider {} is not in the catalog", row.provider)))?;
-    let config = crate::credential_modes::connection_config(row);
+    let config = crate::connections::config(row);
     let mut renewed = installation_token(app, &integration, provider, &config).await?;
     if let (
         Credentials::App {
@@ -448,7 +448,7 @@ pub async fn finish_pending(
         .await
         .map_err(|e| ModeError::Internal(e.into()))?;
     let Some(row) = rows.into_iter().find(|r| {
-        let config = crate::credential_modes::connection_config(r);
+        let config = crate::connections::config(r);
         r.provider_config_key == integration.unique_key
             && config.get("pending").map(String::as_str) == Some("true")
             && config.get("handle").map(String::as_str) == Some(login)
@@ -457,7 +457,7 @@ pub async fn finish_pending(
         return Ok(None);
     };
     let user = crate::connections::sealing::open(app, &row).map_err(ModeError::Internal)?;
-    let mut config = crate::credential_modes::connection_config(&row);
+    let mut config = crate::connections::config(&row);
     let installed = with_installation(
         app,
         (integration, provider),

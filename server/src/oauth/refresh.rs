@@ -6,13 +6,12 @@
 
 use super::flow::open_client_secret;
 use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
-use crate::catalog::{interpolate_params, interpolate_secret_url, param_string};
+use crate::catalog::{interpolate_params, interpolate_secret_url};
 use crate::connections::{RefreshError, Refusal};
 use crate::secret::Secret;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
-use std::collections::BTreeMap;
 
 /// Calls the provider's token endpoint with the connection's refresh token; the new credentials (the
 /// rotated refresh token, if the provider sent one, else the same). The caller holds the renewal
@@ -41,12 +40,7 @@ pub(crate) async fn refreshed(
         .get(&integration.provider)
         .and_then(|e| e.provider.clone())
         .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", integration.provider))?;
-    let config: BTreeMap<String, String> =
-        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.connection_config)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(k, v)| (k, param_string(&v)))
-            .collect();
+    let config = crate::connections::config(row);
     // MCP connections: the discovered token endpoint (generic mode) and the resource indicator.
     let mcp = super::mcp::refresh_target(&provider, &config);
     let url = match mcp.as_ref().and_then(|(url, _)| url.clone()) {

@@ -38,7 +38,6 @@ use latchkey_protocol::{ErrorCode, ValidationIssue};
 use plan::{PlanError, ProxySpec};
 use record::CallRecord;
 use retry::{Attempt, RetryPolicy};
-use std::collections::BTreeMap;
 use std::time::Duration;
 use transport::{ReadError, RequestBody, SendError};
 
@@ -199,15 +198,6 @@ fn send_error(e: SendError, overridden: bool, limits: &Limits) -> ProxyError {
     }
 }
 
-/// `connection_config` of a row as the string map templates use.
-fn connection_config(row: &ConnectionRow) -> BTreeMap<String, String> {
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&row.connection_config)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, v)| (k, crate::catalog::param_string(&v)))
-        .collect()
-}
-
 /// Whether a forced refresh can produce a different token.
 fn renewable(c: &Credentials) -> bool {
     matches!(
@@ -243,7 +233,7 @@ async fn tba_signer(
         ),
         None => (None, None),
     };
-    let config = connection_config(row);
+    let config = crate::connections::config(row);
     let account = config
         .get("accountId")
         .map(String::as_str)
@@ -355,7 +345,7 @@ async fn call(
             parts.uri.query(),
             content_type,
             &credentials,
-            &connection_config(&row),
+            &crate::connections::config(&row),
         )?;
         if let Some(signer) = &tba {
             let value = signer.authorization(parts.method.as_str(), &plan.url);
