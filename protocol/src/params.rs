@@ -16,8 +16,6 @@ pub const RETURN_URL: &str = "return_url";
 /// Redirect mode: query parameter added to the `return_url` on return, holding the single-use id
 /// of the flow's outcome (redeemed once at `POST /oauth/result/:id`; no token or secret in the URL).
 pub const REDIRECT_RESULT: &str = "latchkey_result";
-/// Redirect mode: route where a result id is redeemed, once (`POST`, no body).
-pub const REDIRECT_RESULT_ROUTE: &str = "/oauth/result/";
 /// Connect UI parameter added by our SDK's `openConnectUI({redirect: {returnUrl}})`: where the
 /// top window comes back to when the user continues in this window (redirect mode).
 pub const CONNECT_UI_RETURN_URL: &str = "returnUrl";

@@ -11,6 +11,9 @@ pub const INTEGRATIONS: &str = "/integrations";
 pub const PROVIDERS: &str = "/providers/";
 /// `GET /oauth/connect/:key`: the OAuth popup's target.
 pub const OAUTH_CONNECT: &str = "/oauth/connect/";
+/// `POST /oauth/result/:id`: redirect mode's result id, redeemed once (no body). The server mounts it
+/// as `/oauth/result/{id}`, the name its OpenAPI document gives the parameter.
+pub const REDIRECT_RESULT: &str = "/oauth/result/";
 /// `POST /api-auth/api-key/:key`, body `{apiKey}`.
 pub const API_KEY: &str = "/api-auth/api-key/";
 /// `POST /api-auth/basic/:key`, body `{username, password}`.

@@ -15,7 +15,7 @@ use crate::browser::{self, js, JsFields};
 use crate::glue;
 use crate::logic::{wire, OAuthRequest};
 use crate::AuthError;
-use latchkey_protocol::params::REDIRECT_RESULT_ROUTE;
+use latchkey_protocol::routes::REDIRECT_RESULT;
 
 /// Sends `body` (no body at all when `bare`, as `create()` requires) to `route` with `req`'s query;
 /// `assertion_option` goes with a TWO_STEP body.
@@ -39,7 +39,7 @@ pub(crate) fn post(
 
 /// Redirect mode: `POST /oauth/result/:id` (no body), resolving with the outcome the id stands for.
 pub(crate) fn redeem(host: &str, id: &str) -> Result<JsValue, AuthError> {
-    let url = browser::api_route_url(host, REDIRECT_RESULT_ROUTE, id)?;
+    let url = browser::api_route_url(host, REDIRECT_RESULT, id)?;
     Ok(send(&url.href(), &JsValue::UNDEFINED))
 }
 
