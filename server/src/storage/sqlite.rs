@@ -194,25 +194,26 @@ impl SqliteStore {
     }
 }
 
-/// A `connections` row as [`ConnectionRow`] (every column, by name, as sqlx's `FromRow` reads it).
+/// A row of [`sql::CONNECTION`](super::sql::CONNECTION) (or its variant) as [`ConnectionRow`], by
+/// column position: the statements name the columns in the struct's field order.
 fn connection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
     Ok(ConnectionRow {
-        id: r.get("id")?,
-        environment_id: r.get("environment_id")?,
-        provider_config_key: r.get("provider_config_key")?,
-        connection_id: r.get("connection_id")?,
-        provider: r.get("provider")?,
-        credentials_enc: r.get("credentials_enc")?,
-        key_id: r.get("key_id")?,
-        connection_config: r.get("connection_config")?,
-        metadata: r.get("metadata")?,
-        tags: r.get("tags")?,
-        end_user: r.get("end_user")?,
-        created_at: r.get("created_at")?,
-        updated_at: r.get("updated_at")?,
-        refresh_failures: r.get("refresh_failures")?,
-        last_refresh_failure_at: r.get("last_refresh_failure_at")?,
-        refresh_failure_days: r.get("refresh_failure_days")?,
+        id: r.get(0)?,
+        environment_id: r.get(1)?,
+        provider_config_key: r.get(2)?,
+        connection_id: r.get(3)?,
+        provider: r.get(4)?,
+        credentials_enc: r.get(5)?,
+        key_id: r.get(6)?,
+        connection_config: r.get(7)?,
+        metadata: r.get(8)?,
+        tags: r.get(9)?,
+        end_user: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        refresh_failures: r.get(13)?,
+        last_refresh_failure_at: r.get(14)?,
+        refresh_failure_days: r.get(15)?,
     })
 }
 
@@ -285,6 +286,43 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
+
+    /// The inline reader takes a connection row's fields by position: both statements must name
+    /// the columns in [`ConnectionRow`]'s field order, against the migrated schema.
+    #[tokio::test]
+    async fn connection_reads_name_the_rows_fields_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("columns.db");
+        let _store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let fields = [
+            "id",
+            "environment_id",
+            "provider_config_key",
+            "connection_id",
+            "provider",
+            "credentials_enc",
+            "key_id",
+            "connection_config",
+            "metadata",
+            "tags",
+            "end_user",
+            "created_at",
+            "updated_at",
+            "refresh_failures",
+            "last_refresh_failure_at",
+            "refresh_failure_days",
+        ];
+        for sql in [
+            super::super::sql::CONNECTION,
+            super::super::sql::CONNECTION_WITH_INTEGRATION,
+        ] {
+            let statement = conn.prepare(sql).unwrap();
+            assert_eq!(statement.column_names(), fields, "{sql}");
+        }
+    }
 
     /// The WAL header's checkpoint sequence number, which SQLite increments each time the WAL
     /// starts over (<https://www.sqlite.org/fileformat.html#wal_file_format>, bytes 12..16).
