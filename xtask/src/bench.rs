@@ -112,7 +112,7 @@ pub fn run() -> anyhow::Result<()> {
 /// and peak memory for a 200 MB download and upload through it (tests/src/bin/bench-proxy.rs).
 fn proxy_overhead() -> anyhow::Result<()> {
     println!("\nProxy: overhead and memory on loopback (release build)");
-    bench_bin("bench-proxy", "proxy: ", Some(2))
+    bench_bin("bench-proxy", "proxy: ", Some(3))
 }
 
 /// Latchkey's hottest calls against a bare axum handler, loaded by `wrk` in alternating rounds, on

@@ -1,8 +1,14 @@
 //! `cargo xtask bench`'s proxy figures, in one run against one local upstream (an axum server on
 //! loopback, in this process):
 //! - overhead: requests per second of `GET /proxy/ping` (secret-key auth, connection read and AES-GCM
-//!   open, credential injection, the upstream call, the answer streamed back) against the same upstream
-//!   endpoint called directly, and their ratio;
+//!   open, credential injection, the upstream call, the answer streamed back, the activity log entry)
+//!   against the same upstream endpoint called directly, and their ratio. Beside it, the peer that
+//!   shows what that ratio can be here: a bare pass-through proxy (the same axum, tokio and reqwest,
+//!   nothing but the two exchanges). A proxied call is two HTTP exchanges where a direct one is one,
+//!   all on the same two cores, so no proxy comes near 1.0 here; Latchkey's ratio to the bare proxy
+//!   is the cost of what it does on top;
+//! - the same ratio with an upstream that answers after [`API_LATENCY`] (a fast real API), where the
+//!   proxy's CPU is no longer the bottleneck, and the latency one proxied call adds on one connection;
 //! - memory: peak resident memory above idle while 200 MB are downloaded through the proxy, and while
 //!   200 MB are uploaded through it. The process holds the server, the upstream and the client, so
 //!   the figure is an upper bound of the server's own. Build it with `--release`.
@@ -24,6 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CONCURRENCY: usize = 32;
+/// How long the upstream's `/api/slow` takes to answer.
+const API_LATENCY: Duration = Duration::from_millis(20);
 const WARM_UP: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(4);
 const BIG: u64 = 200 * 1000 * 1000;
@@ -46,6 +54,13 @@ async fn upstream() -> anyhow::Result<String> {
             get(|| async { axum::Json(json!({"pong": true})) }),
         )
         .route(
+            "/api/slow",
+            get(|| async {
+                tokio::time::sleep(API_LATENCY).await;
+                axum::Json(json!({"pong": true}))
+            }),
+        )
+        .route(
             "/api/download",
             get(|| async {
                 axum::response::Response::builder()
@@ -65,6 +80,33 @@ async fn upstream() -> anyhow::Result<String> {
                 n.to_string()
             }),
         );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Ok(url)
+}
+
+/// The peer: a pass-through proxy to `upstream` with nothing else (no auth, no lookup, no
+/// headers added), the response streamed back as Latchkey streams it.
+async fn bare_proxy(upstream: String) -> anyhow::Result<String> {
+    let http = reqwest::Client::new();
+    let router = Router::new().fallback(move |req: axum::extract::Request| {
+        let (http, upstream) = (http.clone(), upstream.clone());
+        async move {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let res = http
+                .request(req.method().clone(), format!("{upstream}{path}"))
+                .send()
+                .await
+                .map_err(|_| axum::http::StatusCode::BAD_GATEWAY)?;
+            let mut out = axum::response::Response::builder().status(res.status());
+            for (name, value) in res.headers() {
+                out = out.header(name, value);
+            }
+            out.body(Body::from_stream(res.bytes_stream()))
+                .map_err(|_| axum::http::StatusCode::BAD_GATEWAY)
+        }
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
     tokio::spawn(async move { axum::serve(listener, router).await });
@@ -107,10 +149,11 @@ async fn requests_per_second(
     http: &reqwest::Client,
     url: &str,
     headers: &reqwest::header::HeaderMap,
+    concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<f64> {
     let deadline = Instant::now() + duration;
-    let workers: Vec<_> = (0..CONCURRENCY)
+    let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let (http, url, headers) = (http.clone(), url.to_string(), headers.clone());
             tokio::spawn(async move {
@@ -163,18 +206,44 @@ async fn main() -> anyhow::Result<()> {
     );
     proxy_headers.insert("connection-id", "c1".parse()?);
     proxy_headers.insert("provider-config-key", "bench".parse()?);
-    let proxied = format!("{}/proxy/ping", server.url());
-    let direct = format!("{api}/api/ping");
+    let bare = bare_proxy(api.clone()).await?;
     let none = reqwest::header::HeaderMap::new();
-
-    requests_per_second(&http, &direct, &none, WARM_UP).await?;
-    requests_per_second(&http, &proxied, &proxy_headers, WARM_UP).await?;
-    let direct_rps = requests_per_second(&http, &direct, &none, MEASURE).await?;
-    let proxy_rps = requests_per_second(&http, &proxied, &proxy_headers, MEASURE).await?;
+    let rps = |url: String, headers: reqwest::header::HeaderMap, concurrency, duration| {
+        let http = http.clone();
+        async move { requests_per_second(&http, &url, &headers, concurrency, duration).await }
+    };
+    let [direct, bared, proxied] = [
+        format!("{api}/api/ping"),
+        format!("{bare}/api/ping"),
+        format!("{}/proxy/ping", server.url()),
+    ];
+    for (url, headers) in [(&direct, &none), (&bared, &none), (&proxied, &proxy_headers)] {
+        rps(url.clone(), headers.clone(), CONCURRENCY, WARM_UP).await?;
+    }
+    let direct_rps = rps(direct.clone(), none.clone(), CONCURRENCY, MEASURE).await?;
+    let bare_rps = rps(bared, none.clone(), CONCURRENCY, MEASURE).await?;
+    let proxy_rps = rps(proxied.clone(), proxy_headers.clone(), CONCURRENCY, MEASURE).await?;
     println!(
-        "proxy: {proxy_rps:.0} req/s through /proxy vs {direct_rps:.0} req/s direct to the same upstream: ratio {:.2} ({CONCURRENCY} concurrent, {} s each)",
+        "proxy: {proxy_rps:.0} req/s through /proxy vs {direct_rps:.0} req/s direct to the same upstream: ratio {:.2} ({CONCURRENCY} concurrent, {} s each); a bare pass-through proxy (axum + reqwest, nothing else): {bare_rps:.0} req/s, ratio {:.2} to direct (two HTTP exchanges instead of one, on the same cores); Latchkey = {:.2} x the bare proxy",
         proxy_rps / direct_rps,
-        MEASURE.as_secs()
+        MEASURE.as_secs(),
+        bare_rps / direct_rps,
+        proxy_rps / bare_rps,
+    );
+
+    let slow_direct = format!("{api}/api/slow");
+    let slow_proxied = format!("{}/proxy/slow", server.url());
+    let slow_direct_rps = rps(slow_direct, none.clone(), CONCURRENCY, MEASURE).await?;
+    let slow_proxy_rps = rps(slow_proxied, proxy_headers.clone(), CONCURRENCY, MEASURE).await?;
+    let one_direct = rps(direct, none.clone(), 1, MEASURE).await?;
+    let one_proxied = rps(proxied, proxy_headers.clone(), 1, MEASURE).await?;
+    println!(
+        "proxy: upstream answering in {} ms (a fast real API): {slow_proxy_rps:.0} req/s through /proxy vs {slow_direct_rps:.0} direct: ratio {:.2}; one connection, instant upstream: {:.0} us added per call ({:.0} us direct, {:.0} us through /proxy)",
+        API_LATENCY.as_millis(),
+        slow_proxy_rps / slow_direct_rps,
+        1e6 / one_proxied - 1e6 / one_direct,
+        1e6 / one_direct,
+        1e6 / one_proxied,
     );
 
     let idle = rss();
