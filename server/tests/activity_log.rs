@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{harness, harness_configured, Harness};
+use common::{harness, harness_configured, Harness, Reserved};
 use futures_util::StreamExt;
-use latchkey_tests::headless::HeadlessUser;
-use latchkey_tests::oidc::{OidcOptions, OidcProvider};
-use latchkey_tests::server::{local_oidc_provider_yaml, ReservedServer};
+use latchkey_test_peers::headless::HeadlessUser;
+use latchkey_test_peers::local_oidc_provider_yaml;
+use latchkey_test_peers::oidc::{OidcOptions, OidcProvider};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -233,42 +233,25 @@ async fn the_live_tail_of_one_server_shows_what_another_writes_to_the_shared_dat
 
 #[tokio::test]
 async fn a_refused_oauth_attempt_shows_the_failing_step_with_the_providers_error() {
-    let reserved = ReservedServer::bind().await.unwrap();
+    let reserved = Reserved::bind().await;
     let oidc = OidcProvider::start(OidcOptions::new(reserved.callback_url()))
         .await
         .unwrap();
-    let server = reserved
-        .start(Some(&local_oidc_provider_yaml(oidc.issuer())))
-        .await
-        .unwrap();
-    server
-        .create_oauth2_integration(
-            "local-oidc",
-            "local-oidc",
-            oidc.client_id(),
-            oidc.client_secret(),
-            None,
-        )
-        .await
-        .unwrap();
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{}/connect/sessions", server.url()))
-        .bearer_auth(server.secret_key())
-        .json(&json!({"end_user": {"id": "u-denied"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["data"]["token"].as_str().unwrap();
-    let mut start = server
-        .endpoint(&["oauth", "connect", "local-oidc"])
-        .unwrap();
+    let h = reserved
+        .start(Some(&local_oidc_provider_yaml(oidc.issuer())), |_| {})
+        .await;
+    h.create_integration(
+        "local-oidc",
+        "local-oidc",
+        Some(json!({"type": "OAUTH2", "client_id": oidc.client_id(),
+                    "client_secret": oidc.client_secret()})),
+    )
+    .await;
+    let token = h.session(json!({"end_user": {"id": "u-denied"}})).await;
+    let mut start = reqwest::Url::parse(&format!("{}/oauth/connect/local-oidc", h.base)).unwrap();
     start
         .query_pairs_mut()
-        .append_pair("connect_session_token", token)
+        .append_pair("connect_session_token", &token)
         // The local provider answers `error=access_denied` to this hint, as a user's "Cancel" would.
         .append_pair("authorization_params[login_hint]", "deny");
     let end = HeadlessUser::new()
@@ -280,19 +263,8 @@ async fn a_refused_oauth_attempt_shows_the_failing_step_with_the_providers_error
 
     // The attempt, found by the operator through the filters, then opened.
     let get = |path: String| {
-        let http = http.clone();
-        let key = server.secret_key().to_string();
-        let url = format!("{}{path}", server.url());
-        async move {
-            http.get(url)
-                .bearer_auth(key)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+        let h = &h;
+        async move { h.backend(Method::GET, &path, None).await.body }
     };
     let started = Instant::now();
     let entry = loop {

@@ -45,7 +45,7 @@ async fn every_session_answered_201_survives_kill_9() {
         ),
         _ => format!("sqlite://{}", dir.path().join("latchkey.db").display()),
     };
-    let port = latchkey_tests::free_port().unwrap();
+    let port = latchkey_test_peers::free_port().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let env = [
         ("LATCHKEY_PUBLIC_URL", base.clone()),

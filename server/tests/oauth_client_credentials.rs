@@ -5,7 +5,7 @@
 
 mod common;
 
-use latchkey_tests::oidc::{OidcOptions, OidcProvider};
+use latchkey_test_peers::oidc::{OidcOptions, OidcProvider};
 use reqwest::Method;
 use serde_json::json;
 

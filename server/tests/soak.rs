@@ -18,9 +18,9 @@
 //! Loopback only; loops are bounded in count (and paced to span the kill) and in time. Figures are
 //! printed. Reads pause around the kill (see the readers) because of the provider's token rotation.
 
-use latchkey_tests::headless::HeadlessUser;
-use latchkey_tests::oidc::{OidcOptions, OidcProvider};
-use latchkey_tests::server::local_oidc_provider_yaml;
+use latchkey_test_peers::headless::HeadlessUser;
+use latchkey_test_peers::local_oidc_provider_yaml;
+use latchkey_test_peers::oidc::{OidcOptions, OidcProvider};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::process::{Child, Command, Stdio};
@@ -42,7 +42,7 @@ const DOWN_FOR: Duration = Duration::from_secs(2);
 const DRAIN: Duration = Duration::from_secs(90);
 
 fn free_port() -> u16 {
-    latchkey_tests::free_port().unwrap()
+    latchkey_test_peers::free_port().unwrap()
 }
 
 /// One `latchkey serve` process, restartable on the same port and data.

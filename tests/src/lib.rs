@@ -10,31 +10,17 @@
 pub mod browser;
 pub mod connect_ui;
 pub mod demo;
-pub mod headless;
-pub mod node_peer;
-pub mod oidc;
 pub mod postgres;
-pub mod process;
 pub mod server;
 pub mod site;
 pub mod ssr;
 pub mod stack;
-pub mod wait;
 
-use std::path::PathBuf;
-
-/// The Cargo workspace root (parent of this crate), where `node_modules/`, `dist/` and `pkg/` live.
-pub fn workspace_root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
-}
-
-/// A TCP port that was free a moment ago on 127.0.0.1 (for programs that must be told a port).
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
+// The third-party peers live in their own crate (the server's tests use them too); e2e tests reach
+// them through this one as before.
+pub use latchkey_test_peers::{
+    free_port, headless, node_peer, oidc, process, wait, workspace_root,
+};
 
 /// Fails with a clear message unless the web build exists: the SDK package (`pkg/index.js`, served at
 /// `/sdk/`) and the Connect UI (`dist/connect-ui/index.html`, served at `/connect/`).

@@ -14,23 +14,7 @@ use latchkey_server::{Config, RunningServer};
 use serde_json::json;
 use std::time::Duration;
 
-/// Catalog entry (Nango `providers.yaml` schema) for the local OIDC provider at `issuer`.
-pub fn local_oidc_provider_yaml(issuer: &str) -> String {
-    format!(
-        r#"local-oidc:
-    display_name: Local OIDC (test provider)
-    auth_mode: OAUTH2
-    authorization_url: {issuer}/auth
-    token_url: {issuer}/token
-    authorization_params: {{ prompt: consent }}
-    default_scopes: [openid, offline_access, email]
-    scope_separator: ' '
-    docs: https://github.com/panva/node-oidc-provider
-    proxy:
-        base_url: {issuer}
-"#
-    )
-}
+pub use latchkey_test_peers::local_oidc_provider_yaml;
 
 /// A bound port and a data directory, not serving yet.
 pub struct ReservedServer {

@@ -37,31 +37,70 @@ pub async fn harness_configured(
     extra_catalog: Option<&str>,
     configure: impl FnOnce(&mut Config),
 ) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
-    let mut config = Config::for_tests(dir.path(), &base);
-    config.public_key = Some(PUBLIC_KEY.into());
-    // These suites exercise Nango's legacy public-key mode too (off by default since issue 11).
-    config.public_key_mode = latchkey_server::config::PublicKeyMode::Insecure;
-    if let Some(yaml) = extra_catalog {
-        let path = dir.path().join("providers.extra.yaml");
-        std::fs::write(&path, yaml).unwrap();
-        config.providers_file = Some(path);
+    Reserved::bind().await.start(extra_catalog, configure).await
+}
+
+/// A bound port and data directory, not serving yet: for a test whose provider must be told the
+/// callback URL before the catalog naming that provider can be written (a local oidc-provider).
+pub struct Reserved {
+    listener: tokio::net::TcpListener,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Reserved {
+    /// Binds `127.0.0.1:0`; the public URL is `http://localhost:<port>`.
+    pub async fn bind() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://localhost:{}", listener.local_addr().unwrap().port());
+        Self {
+            listener,
+            base,
+            dir,
+        }
     }
-    configure(&mut config);
-    let database_url = config.database_url.clone();
-    let server = start(config, listener).await.unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Harness {
-        server,
-        base,
-        http,
-        database_url,
-        _dir: dir,
+
+    /// Where providers redirect the user back to.
+    pub fn callback_url(&self) -> String {
+        format!("{}/oauth/callback", self.base)
+    }
+
+    /// Starts the server; `extra_catalog` (Nango `providers.yaml` schema) is merged over the shipped
+    /// one, then `configure` has the last say.
+    pub async fn start(
+        self,
+        extra_catalog: Option<&str>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Harness {
+        let Self {
+            listener,
+            base,
+            dir,
+        } = self;
+        let mut config = Config::for_tests(dir.path(), &base);
+        config.public_key = Some(PUBLIC_KEY.into());
+        // These suites exercise Nango's legacy public-key mode too (off by default since issue 11).
+        config.public_key_mode = latchkey_server::config::PublicKeyMode::Insecure;
+        if let Some(yaml) = extra_catalog {
+            let path = dir.path().join("providers.extra.yaml");
+            std::fs::write(&path, yaml).unwrap();
+            config.providers_file = Some(path);
+        }
+        configure(&mut config);
+        let database_url = config.database_url.clone();
+        let server = start(config, listener).await.unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Harness {
+            server,
+            base,
+            http,
+            database_url,
+            _dir: dir,
+        }
     }
 }
 

@@ -217,7 +217,11 @@ async fn main() -> anyhow::Result<()> {
         format!("{bare}/api/ping"),
         format!("{}/proxy/ping", server.url()),
     ];
-    for (url, headers) in [(&direct, &none), (&bared, &none), (&proxied, &proxy_headers)] {
+    for (url, headers) in [
+        (&direct, &none),
+        (&bared, &none),
+        (&proxied, &proxy_headers),
+    ] {
         rps(url.clone(), headers.clone(), CONCURRENCY, WARM_UP).await?;
     }
     let direct_rps = rps(direct.clone(), none.clone(), CONCURRENCY, MEASURE).await?;
