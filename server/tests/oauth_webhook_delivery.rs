@@ -3,6 +3,8 @@
 //! queued just before the server process is killed with SIGKILL is delivered — once — by the next
 //! process on the same database.
 
+mod common;
+
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde_json::{json, Value};
@@ -122,11 +124,32 @@ async fn a_webhook_is_retried_after_a_network_error_and_a_503_with_retry_after()
 
     // Nothing listens yet: the first attempt is a network error (connection refused).
     let id = create_connection(&base, server.secret_key()).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list: Value = http
+            .get(format!("{base}/environment/webhooks"))
+            .bearer_auth(server.secret_key())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if list["data"][0]["attempts"].as_i64() >= Some(1) {
+            assert!(list["data"][0]["last_error"].is_string(), "{list}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no first attempt: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Then the endpoint is up but failing once (503), then healthy.
     let seen = receiver_on(hook_port, 1).await;
     wait_for(&seen, 2, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let listed = common::settled_webhooks(&http, &base, server.secret_key()).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["status"], "delivered");
+    assert_eq!(listed[0]["attempts"], 3, "refused, 503, delivered");
 
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 2, "503 then delivered; nothing after success");
@@ -225,7 +248,8 @@ async fn a_webhook_queued_before_kill_9_is_delivered_once_after_restart() {
     let (_second, _) = ServerProcess::spawn(port, dir.path(), &hook_url);
     // Within the first retry delay (5 s), or the claim lease (30 s) if the kill hit mid-delivery.
     wait_for(&seen, 1, Duration::from_secs(90)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let listed = common::settled_webhooks(&reqwest::Client::new(), &base, &key).await;
+    assert_eq!(listed.len(), 1);
     let seen = seen.lock().unwrap().clone();
     println!(
         "measured: webhook queued before kill -9 delivered {} time(s) after restart",

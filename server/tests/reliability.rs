@@ -158,7 +158,7 @@ async fn parallel_writers_never_get_a_5xx_and_each_connection_is_created_once() 
     receiver
         .wait_for(statuses.len(), Duration::from_secs(30))
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(h.settled_webhooks().await.len(), statuses.len());
     let seen = receiver.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), statuses.len(), "one webhook per write, no more");
     let mut creations = std::collections::BTreeMap::<String, usize>::new();
@@ -397,7 +397,15 @@ async fn the_outbox_honours_retry_after_keeps_dead_letters_and_resends_them() {
     assert_eq!(failed["last_error"], "HTTP 400");
     assert_eq!(failed["payload"]["connectionId"], "c-400");
     let id = failed["id"].as_str().unwrap().to_string();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        failed["next_attempt_at"].is_null(),
+        "not scheduled: {failed}"
+    );
+    assert_eq!(
+        h.settled_webhooks().await.len(),
+        2,
+        "c-429 delivered, c-400 given up"
+    );
     assert_eq!(
         receiver.count(),
         3,
@@ -590,7 +598,7 @@ async fn failing_refreshes_cool_down_and_exhaust_and_the_connection_shows_it() {
     }
     assert_eq!(p.refreshes.load(Ordering::SeqCst), 1, "cooldown");
     receiver.wait_for(2, Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(h.settled_webhooks().await.len(), 2);
     assert_eq!(receiver.count(), 2, "one refresh-failure webhook");
     let list = h.backend(Method::GET, "/connections", None).await;
     assert_eq!(list.body["connections"][0]["errors"][0]["type"], "auth");
