@@ -60,6 +60,9 @@ pub struct Config {
     pub webhook_url: Option<String>,
     /// `LATCHKEY_METRICS_TOKEN`: when set, `GET /metrics` requires it as a bearer token.
     pub metrics_token: Option<crate::secret::Secret>,
+    /// The clock every expiry decision reads ([`crate::time`]): the system clock, except in tests
+    /// that move time forward.
+    pub clock: crate::time::Clock,
     /// `/proxy/*` limits (`LATCHKEY_PROXY_*`).
     pub proxy: crate::proxy::Limits,
     /// The activity log (`LATCHKEY_ACTIVITY_LOG`, `LATCHKEY_LOG_RETENTION_DAYS`).
@@ -224,6 +227,7 @@ impl Config {
                 .unwrap_or_default(),
             webhook_url: var("LATCHKEY_WEBHOOK_URL"),
             metrics_token: var("LATCHKEY_METRICS_TOKEN").map(crate::secret::Secret::new),
+            clock: crate::time::Clock::system(),
             proxy: crate::proxy::Limits::from_env(var)?,
             activity: crate::activity::Settings::from_env(var)?,
             aws_sts_url: var("LATCHKEY_AWS_STS_URL").unwrap_or_else(|| AWS_STS_URL.into()),
@@ -271,6 +275,7 @@ impl Config {
             previous_encryption_keys: Vec::new(),
             webhook_url: None,
             metrics_token: None,
+            clock: crate::time::Clock::system(),
             proxy: Default::default(),
             activity: Default::default(),
             aws_sts_url: AWS_STS_URL.into(),

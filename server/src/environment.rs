@@ -141,7 +141,7 @@ pub async fn ensure_dev(
                         &aad(DEV_ENVIRONMENT, "webhook_signing_key"),
                     ),
                     key_id: cipher.key_id().to_string(),
-                    created_at: crate::time::now_iso(),
+                    created_at: crate::time::real_iso(),
                 })
                 .await?;
             created = true;

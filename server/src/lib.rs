@@ -62,6 +62,18 @@ pub struct AppInner {
     pub legacy_connection_aad: std::sync::atomic::AtomicBool,
     /// The activity log's recorder (issue 17): flows record through it without waiting.
     pub activity: activity::Recorder,
+    /// What every expiry decision reads ([`time::Clock`]; `config.clock`).
+    pub clock: time::Clock,
+}
+
+impl AppState {
+    /// The OAuth result relay's view of this server: its store and clock.
+    fn relay(&self) -> ws::relay::Relay {
+        ws::relay::Relay {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -102,8 +114,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
     let outbound = oauth::outbound::OutboundClient::new(config.allow_private_providers, proxy)?;
     let webhook_outbound =
         oauth::outbound::OutboundClient::new(config.allow_private_webhooks, proxy)?;
-    let activity = activity::Recorder::start(store.clone(), &config.activity);
+    let activity = activity::Recorder::start(store.clone(), &config.activity, &config.clock);
+    let clock = config.clock.clone();
     let state = AppState(Arc::new(AppInner {
+        clock,
         config,
         store,
         cipher,
@@ -116,7 +130,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         activity,
     }));
     state.ws.set_id_key(state.cipher.subkey("ws_client_id"));
-    state.ws.relay_through(state.store.clone());
+    state.ws.relay_through(state.relay());
     reseal::on_start(&state).await?;
     Ok((state, env, created))
 }
@@ -177,8 +191,12 @@ pub async fn start(
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let purge = state.clone();
     let outbox = webhooks::spawn_worker(state.clone());
-    let activity_sweep = activity::spawn_sweeper(state.store.clone(), &state.config.activity);
-    let relay = ws::relay::spawn_result_listener(state.store.clone(), state.ws.clone()).await?;
+    let activity_sweep = activity::spawn_sweeper(
+        state.store.clone(),
+        &state.config.activity,
+        state.clock.clone(),
+    );
+    let relay = ws::relay::spawn_result_listener(state.relay(), state.ws.clone()).await?;
     let environments = state.store.follow_environment_changes().await?;
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
@@ -188,7 +206,7 @@ pub async fn start(
                 tick.tick().await;
                 let _ = purge
                     .store
-                    .purge_expired_oauth_attempts(time::now_unix())
+                    .purge_expired_oauth_attempts(purge.clock.now_unix())
                     .await;
             }
         });

@@ -484,7 +484,7 @@ async fn webhooks(config: Config, command: WebhooksCommand) -> anyhow::Result<()
         }
         WebhooksCommand::Resend { id } => {
             app.store
-                .resend_webhook(env.id, &id, latchkey_server::time::now_unix())
+                .resend_webhook(env.id, &id, latchkey_server::time::real_unix())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("no failed webhook '{id}'"))?;
             println!("webhook '{id}' queued again (a running server sends it within a second)");

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 /// With purely random keys every `POST /connect/sessions` dirtied an index page of its own: two WAL
 /// frames (8 KiB) per session, 150 MB/s of WAL at full speed on SQLite.
 pub fn new_token() -> String {
-    let millis = (crate::time::now_unix_ms() as u64) & 0xffff_ffff_ffff;
+    let millis = (crate::time::real_unix_ms() as u64) & 0xffff_ffff_ffff;
     format!(
         "{}{millis:012x}{}",
         latchkey_protocol::params::SESSION_TOKEN_PREFIX,
@@ -221,7 +221,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let now = crate::time::now_unix();
+        let now = crate::time::real_unix();
         let (key, _) = find(&store, &legacy, now).await.unwrap().unwrap();
         assert_eq!(key, crate::crypto::sha256_hex(&legacy));
         let (key, _) = find(&store, &current, now).await.unwrap().unwrap();

@@ -108,8 +108,8 @@ fn rows_for(
             environment_id: env_id,
             url,
             body: body.clone(),
-            now_unix: crate::time::now_unix(),
-            now: crate::time::now_iso(),
+            now_unix: app.clock.now_unix(),
+            now: app.clock.now_iso(),
         })
         .collect()
 }
@@ -233,10 +233,10 @@ pub fn retry_after_secs(value: &str, now_unix: i64) -> Option<i64> {
     Some(secs.clamp(0, MAX_RETRY_AFTER_SECS))
 }
 
-/// The first whole second at least `delay` seconds from now (rows are due by whole seconds, so a
+/// The first whole second at least `delay` seconds after `now_ms` (rows are due by whole seconds, so a
 /// receiver's `Retry-After: 1` is never answered sooner).
-fn not_before(delay: i64) -> i64 {
-    crate::time::now_unix_ms()
+fn not_before(now_ms: i64, delay: i64) -> i64 {
+    now_ms
         .saturating_add(delay.saturating_mul(1000))
         .saturating_add(999)
         / 1000
@@ -255,7 +255,7 @@ pub fn spawn_worker(app: AppState) -> tokio::task::JoinHandle<()> {
         let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         loop {
             let permit = slots.clone().acquire_owned().await.expect("never closed");
-            let now = crate::time::now_unix();
+            let now = app.clock.now_unix();
             let claim = uuid::Uuid::new_v4().simple().to_string();
             match app.store.claim_webhook(now, now + LEASE_SECS, &claim).await {
                 Ok(Some(row)) => {
@@ -314,7 +314,7 @@ async fn attempt(app: &AppState, row: &WebhookRow) -> Attempt {
             .header("content-type", "application/json"),
         Err(e) => return Attempt::Final(e.to_string()),
     };
-    let now = crate::time::now_unix();
+    let now = app.clock.now_unix();
     for (name, value) in signature_headers(signing_key.expose(), &row.id, now, &row.body) {
         request = request.header(name, value);
     }
@@ -347,7 +347,7 @@ async fn deliver(app: &AppState, row: WebhookRow, claim: &str) {
     let logged = crate::activity::hooks::webhook_sending(app, &row, attempts);
     let outcome = attempt(app, &row).await;
     crate::activity::hooks::webhook_result(logged, outcome.summary(attempts));
-    let now_iso = crate::time::now_iso();
+    let now_iso = app.clock.now_iso();
     let recorded = match outcome {
         Attempt::Delivered => {
             tracing::info!(webhook = %row.id, attempts, "webhook delivered");
@@ -366,7 +366,7 @@ async fn deliver(app: &AppState, row: WebhookRow, claim: &str) {
         Attempt::Retry(error, after) => {
             let retry_at = retry_delay_secs(attempts)
                 .map(|scheduled| after.unwrap_or(scheduled))
-                .map(not_before);
+                .map(|delay| not_before(app.clock.now_unix_ms(), delay));
             tracing::warn!(webhook = %row.id, attempts, error = %error, will_retry = retry_at.is_some(), "webhook delivery failed");
             crate::metrics::webhook_delivery(if retry_at.is_some() {
                 "retry"

@@ -128,22 +128,16 @@ async fn filters_and_cursor_pages_find_each_entry_once() {
 
 #[tokio::test]
 async fn entries_past_the_retention_period_are_swept_in_the_background() {
+    let clock = latchkey_server::time::Clock::adjustable();
     let h = harness_configured(None, |c| {
         c.activity.sweep_every = Duration::from_millis(200);
+        c.clock = clock.clone();
     })
     .await;
     h.session(json!({"end_user": {"id": "old"}})).await;
     poll(&h, "/logs", |b| count(b) == 1).await;
-    // Fifteen days ago: past the default retention of fourteen.
-    let fifteen_days = 15 * 24 * 3600 * 1000_i64;
-    h.sql(&format!(
-        "UPDATE activity_log SET started_at = started_at - {fifteen_days}"
-    ))
-    .await;
-    h.sql(&format!(
-        "UPDATE activity_steps SET at = at - {fifteen_days}"
-    ))
-    .await;
+    // Fifteen days later: past the default retention of fourteen.
+    clock.advance(Duration::from_secs(15 * 24 * 3600));
     h.session(json!({"end_user": {"id": "new"}})).await;
     let kept = poll(&h, "/logs", |b| {
         count(b) == 1 && b["data"][0]["end_user_id"] == "new"

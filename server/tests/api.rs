@@ -288,6 +288,27 @@ async fn api_key_and_basic_credentials_are_stored_sealed_and_returned_to_the_bac
     assert_eq!(status, 401, "{body}");
 }
 
+/// Nango's 30 minutes, on the server's clock (moved forward here instead of waiting): the token
+/// works until then and is refused after, with the code `@nangohq/frontend` reports.
+#[tokio::test]
+async fn a_session_token_stops_working_when_its_30_minutes_are_over() {
+    let clock = latchkey_server::time::Clock::adjustable();
+    let h = common::harness_configured(None, |c| c.clock = clock.clone()).await;
+    let token = h.session(json!({"end_user": {"id": "u-late"}})).await;
+    let bearer = format!("Bearer {token}");
+
+    clock.advance(std::time::Duration::from_secs(29 * 60));
+    let (status, body) = h.get("/connect/session", &bearer).await;
+    assert_eq!(status, 200, "{body}");
+
+    clock.advance(std::time::Duration::from_secs(2 * 60));
+    let (status, body) = h.get("/connect/session", &bearer).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unknown_connect_session_token");
+    let (status, _) = h.get("/integrations", &bearer).await;
+    assert_eq!(status, 401, "every use of the token is refused");
+}
+
 #[tokio::test]
 async fn reconnect_sessions_update_the_same_connection_and_metadata_is_set_then_merged() {
     let h = harness().await;

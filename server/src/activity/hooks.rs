@@ -315,7 +315,7 @@ pub fn proxy_sink(app: &AppState, env_id: i64) -> Option<ProxySink> {
 impl ProxySink {
     /// One finished proxy call (path only: the query may carry keys).
     pub fn record(self, r: &crate::proxy::record::CallRecord, duration_ms: u64) {
-        let started = crate::time::now_unix_ms() - duration_ms as i64;
+        let started = self.recorder.clock.now_unix_ms() - duration_ms as i64;
         let op = self.recorder.begin_at(
             super::new_id(),
             self.env_id,

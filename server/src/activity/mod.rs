@@ -17,7 +17,7 @@ pub mod hooks;
 
 use crate::storage::activity::ActivityWrite;
 use crate::storage::Store;
-use crate::time::now_unix_ms;
+use crate::time::Clock;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -130,17 +130,23 @@ enum Msg {
 #[derive(Clone, Debug)]
 pub struct Recorder {
     tx: Option<mpsc::Sender<Msg>>,
+    /// Stamps every entry and step (the server's clock, so the retention sweep agrees with it).
+    pub(crate) clock: Clock,
 }
 
 impl Recorder {
     /// Starts the background writer on `store` (nothing when `settings.enabled` is off).
-    pub fn start(store: Store, settings: &Settings) -> Self {
+    pub fn start(store: Store, settings: &Settings, clock: &Clock) -> Self {
+        let clock = clock.clone();
         if !settings.enabled {
-            return Self { tx: None };
+            return Self { tx: None, clock };
         }
         let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
         tokio::spawn(write_loop(store, rx));
-        Self { tx: Some(tx) }
+        Self {
+            tx: Some(tx),
+            clock,
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -157,7 +163,14 @@ impl Recorder {
 
     /// Opens a new operation (outcome pending) and returns its handle.
     pub fn begin(&self, env_id: i64, op_type: &'static str, subject: Subject) -> Op {
-        self.begin_at(new_id(), env_id, op_type, subject, now_unix_ms(), true)
+        self.begin_at(
+            new_id(),
+            env_id,
+            op_type,
+            subject,
+            self.clock.now_unix_ms(),
+            true,
+        )
     }
 
     /// Opens (or, when it exists, continues) the operation `id`: the second half of an OAuth attempt,
@@ -169,7 +182,14 @@ impl Recorder {
         op_type: &'static str,
         subject: Subject,
     ) -> Op {
-        self.begin_at(id, env_id, op_type, subject, now_unix_ms(), false)
+        self.begin_at(
+            id,
+            env_id,
+            op_type,
+            subject,
+            self.clock.now_unix_ms(),
+            false,
+        )
     }
 
     /// [`Self::begin_with_id`] for an operation that started at `started_at` (unix ms); `fresh` when
@@ -272,7 +292,7 @@ impl Op {
         }
         self.recorder.send(ActivityWrite::Step {
             entry_id: self.id.clone(),
-            at: now_unix_ms(),
+            at: self.recorder.clock.now_unix_ms(),
             level: level.as_str().into(),
             message: clip(message.into()),
             detail: detail.map(|d| d.to_string()),
@@ -297,7 +317,7 @@ impl Op {
         self.recorder.send(ActivityWrite::Finish {
             id: self.id.clone(),
             outcome: outcome.as_str().into(),
-            ended_at: now_unix_ms(),
+            ended_at: self.recorder.clock.now_unix_ms(),
             connection_id: connection_id.filter(|c| !c.is_empty()),
         });
     }
@@ -355,13 +375,17 @@ async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>) {
 }
 
 /// Deletes what is older than the retention period now, then every `sweep_every`.
-pub fn spawn_sweeper(store: Store, settings: &Settings) -> tokio::task::JoinHandle<()> {
+pub fn spawn_sweeper(
+    store: Store,
+    settings: &Settings,
+    clock: Clock,
+) -> tokio::task::JoinHandle<()> {
     let (retention, every) = (settings.retention, settings.sweep_every);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let cutoff = now_unix_ms() - retention.as_millis() as i64;
+            let cutoff = clock.now_unix_ms() - retention.as_millis() as i64;
             match store.purge_activity(cutoff).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "activity log entries past retention deleted"),

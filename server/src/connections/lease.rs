@@ -44,13 +44,14 @@ pub enum LeaseOutcome {
 /// row re-read from the database already carries a new token.
 pub async fn lease_refresh(
     store: &Store,
+    clock: &crate::time::Clock,
     row: &ConnectionRow,
     refreshed: impl Fn(&ConnectionRow) -> bool,
 ) -> anyhow::Result<LeaseOutcome> {
     let holder = uuid::Uuid::new_v4().to_string();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(LEASE_SECS as u64 + 15);
     loop {
-        let now = crate::time::now_unix();
+        let now = clock.now_unix();
         let won = store
             .try_lease_refresh(row.id, &holder, now, now + LEASE_SECS)
             .await?;

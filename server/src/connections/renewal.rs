@@ -58,11 +58,11 @@ pub async fn fresh(
         credentials,
         Credentials::OAuth2 { .. } | Credentials::OAuth2Cc { .. }
     ) || crate::credential_modes::renewable(&credentials);
-    if !renewable || !(force || expires_soon(&credentials, crate::time::now_unix())) {
+    if !renewable || !(force || expires_soon(&credentials, app.clock.now_unix())) {
         return Ok((row, credentials));
     }
     if !force {
-        gate(&row, crate::time::now_unix())?;
+        gate(&row, app.clock.now_unix())?;
     }
     let identity = (
         row.environment_id,
@@ -142,13 +142,13 @@ async fn renew_once(
     // Whoever held the lock before us refreshed: use their token, even if the provider's token
     // lifetime is shorter than our refresh window (else every waiter would refresh again, in turn).
     let refreshed_meanwhile = access_token(&current) != access_token(&credentials);
-    if refreshed_meanwhile && !expired(&current, crate::time::now_unix()) {
+    if refreshed_meanwhile && !expired(&current, app.clock.now_unix()) {
         return Ok((row, current));
     }
     // Whoever held it before us may have failed: readers queued behind a failing refresh do not
     // call the provider again each.
     if !force {
-        gate(&row, crate::time::now_unix())?;
+        gate(&row, app.clock.now_unix())?;
     }
     // Other replicas sharing the database may be refreshing too: one caller in all of them holds the
     // lease and calls the provider; the others wait for the token it stores ([`super::lease`]).
@@ -156,7 +156,7 @@ async fn renew_once(
     let changed = |r: &ConnectionRow| {
         sealing::open(app, r).is_ok_and(|c| access_token(&c).map(str::to_owned) != seen)
     };
-    let lease = match lease::lease_refresh(&app.store, &row, changed).await? {
+    let lease = match lease::lease_refresh(&app.store, &app.clock, &row, changed).await? {
         LeaseOutcome::Held(lease) => lease,
         LeaseOutcome::RefreshedElsewhere(row) => {
             let credentials = sealing::open(app, &row)?;
@@ -236,7 +236,7 @@ async fn refresh_failed(
         .record_refresh_failure(
             row.id,
             &row.credentials_enc,
-            &crate::time::now_iso(),
+            &app.clock.now_iso(),
             &webhooks,
         )
         .await
@@ -255,7 +255,7 @@ async fn store_renewed(
     credentials: Credentials,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
     let sealed = sealing::seal(app, identity(&row), &credentials);
-    let now = crate::time::now_iso();
+    let now = app.clock.now_iso();
     let swapped = app
         .store
         .update_connection_credentials(

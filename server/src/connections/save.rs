@@ -62,7 +62,7 @@ pub(crate) async fn save(
                 connection_config: grant.connection_config,
                 tags: grant.tags.unwrap_or("{}").to_string(),
                 end_user: grant.end_user,
-                now: crate::time::now_iso(),
+                now: app.clock.now_iso(),
             },
             &on_create,
             &on_update,

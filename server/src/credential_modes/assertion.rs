@@ -82,7 +82,7 @@ pub fn ensure(
     option: &Map<String, Value>,
     connection_config: &BTreeMap<String, String>,
 ) -> Result<(), ModeError> {
-    let now = crate::time::now_unix();
+    let now = crate::time::real_unix();
     let stored = dynamic.get("assertion").and_then(Value::as_str);
     let expires = match spec.kind.as_str() {
         "jwt" => stored.and_then(super::two_step::jwt_exp),

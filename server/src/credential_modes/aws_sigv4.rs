@@ -176,7 +176,7 @@ pub async fn fetch(
 /// An `Expiration` as ISO-8601 UTC: RFC 3339, or Unix seconds or milliseconds (custom endpoints
 /// vary); an hour from now when missing, as Nango.
 fn expiry(value: Option<&serde_json::Value>) -> String {
-    let now = crate::time::now_unix();
+    let now = crate::time::real_unix();
     let secs = match value {
         Some(serde_json::Value::Number(n)) => {
             n.as_i64()

@@ -88,7 +88,7 @@ pub async fn login(
         session_id: Some(session_id),
         user_id: text_of("userId"),
         expires_at: Some(crate::time::unix_to_iso(
-            crate::time::now_unix() + SESSION_SECS,
+            app.clock.now_unix() + SESSION_SECS,
         )),
         raw: answer,
     })

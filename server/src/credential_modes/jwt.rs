@@ -84,7 +84,7 @@ pub fn sign(
     replacers.insert("connectionConfig".into(), Value::Object(config));
     let replacers = Value::Object(replacers);
 
-    let now = crate::time::now_unix();
+    let now = crate::time::real_unix();
     let mut claims = Map::new();
     for (k, v) in &spec.token.payload {
         if let Some(v) = claim(v, &replacers) {

@@ -104,7 +104,7 @@ pub(crate) async fn renewed(
         Credentials::Bill { .. } => bill::renew(app, &raw, current).await,
         Credentials::Signature {
             username, password, ..
-        } => signature::create(&raw, username, password),
+        } => signature::create(&raw, username, password, app.clock.now_unix()),
         Credentials::AwsSigV4 { .. } => aws_sigv4::renew(app, row, current).await,
         Credentials::App { .. } => crate::oauth::github_app::renew(app, row, current).await,
         _ => return Ok(current.clone()),

@@ -23,8 +23,14 @@ pub fn wsse(username: &str, password: &str) -> String {
     )
 }
 
-/// SIGNATURE credentials for the provider of catalog entry `raw`.
-pub fn create(raw: &Value, username: &str, password: &str) -> Result<Credentials, ModeError> {
+/// SIGNATURE credentials for the provider of catalog entry `raw`, created at `now_unix` (the
+/// server's clock: when the stored token is due for renewal).
+pub fn create(
+    raw: &Value,
+    username: &str,
+    password: &str,
+    now_unix: i64,
+) -> Result<Credentials, ModeError> {
     let protocol = raw
         .pointer("/signature/protocol")
         .and_then(Value::as_str)
@@ -43,8 +49,6 @@ pub fn create(raw: &Value, username: &str, password: &str) -> Result<Credentials
         username: username.to_string(),
         password: password.to_string(),
         token: wsse(username, password),
-        expires_at: Some(crate::time::unix_to_iso(
-            crate::time::now_unix() + lifetime_ms / 1000,
-        )),
+        expires_at: Some(crate::time::unix_to_iso(now_unix + lifetime_ms / 1000)),
     })
 }

@@ -481,7 +481,7 @@ fn parse(spec: &Spec, raw: Value, dynamic: Map<String, Value>) -> Result<Credent
         .as_deref()
         .and_then(|p| at_path(&raw, p))
         .filter(|v| !v.is_null());
-    let now = crate::time::now_unix();
+    let now = crate::time::real_unix();
     let strategy = spec
         .token_response
         .token_expiration_strategy
@@ -614,7 +614,7 @@ mod tests {
         assert_eq!(token, "T");
         assert_eq!(fields["clientId"], "c");
         let at = chrono::DateTime::parse_from_rfc3339(&expires_at.unwrap()).unwrap();
-        assert!((at.timestamp() - crate::time::now_unix() - 3600).abs() < 5);
+        assert!((at.timestamp() - crate::time::real_unix() - 3600).abs() < 5);
     }
 
     #[test]

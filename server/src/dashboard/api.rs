@@ -159,7 +159,7 @@ async fn sign_out_everywhere(
 
 async fn overview(State(app): State<AppState>, _admin: Admin) -> Result<Json<Overview>, ApiError> {
     let env = dev(&app).await?;
-    let today = crate::time::now_unix_ms() / 86_400_000;
+    let today = app.clock.now_unix_ms() / 86_400_000;
     let first = today - Overview::DAYS as i64 + 1;
     let counts = app.store.daily_activity(env.id, first * 86_400_000).await?;
     let days = (first..=today)

@@ -116,7 +116,7 @@ pub async fn sign_in(
             "Too many sign-in attempts. Wait a minute and try again.".into(),
         ));
     }
-    let now = crate::time::now_unix_ms();
+    let now = app.clock.now_unix_ms();
     let admin = app.store.admin_by_email(&email).await?;
     if let Some(until) = admin.as_ref().and_then(|a| a.locked_until) {
         if until > now {
@@ -252,7 +252,7 @@ impl FromRequestParts<AppState> for Admin {
             .dashboard_session(&token_hash)
             .await?
             .filter(|s| {
-                s.generation == s.session_generation && s.expires_at > crate::time::now_unix_ms()
+                s.generation == s.session_generation && s.expires_at > app.clock.now_unix_ms()
             })
             .ok_or_else(signed_out)?;
         Ok(Self {

@@ -51,7 +51,7 @@ pub async fn create(database_url: &str, email: &str, password: &str) -> anyhow::
         .upsert_admin(
             &email.trim().to_ascii_lowercase(),
             &hash,
-            &crate::time::now_iso(),
+            &crate::time::real_iso(),
         )
         .await?;
     Ok(())

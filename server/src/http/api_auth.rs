@@ -247,6 +247,7 @@ pub(super) fn check_hmac(
         param("hmac"),
         param("hmac_expires"),
         require,
+        app.clock.now_unix(),
     )
     .map_err(|e| {
         use crate::oauth::hmac::HmacError;

@@ -171,7 +171,7 @@ pub(crate) async fn issue(
     }
     let token = crate::sessions::new_token();
     let token_hash = crate::sessions::storage_key(&token);
-    let expires_at = time::now_unix() + SESSION_TTL_SECS;
+    let expires_at = app.clock.now_unix() + SESSION_TTL_SECS;
     app.store
         .insert_connect_session(&crate::storage::NewConnectSession {
             environment_id: env_id,
@@ -184,7 +184,7 @@ pub(crate) async fn issue(
             tags: Some(serde_json::to_string(&session_tags(&body)).expect("serializable")),
             reconnect_connection_id: reconnect_connection_id.clone(),
             expires_at,
-            created_at: time::now_iso(),
+            created_at: app.clock.now_iso(),
         })
         .await?;
     crate::activity::hooks::session_created(

@@ -279,7 +279,7 @@ pub(crate) async fn import(
                 key,
                 &connection_id,
                 &serde_json::Value::Object(metadata.clone()).to_string(),
-                &crate::time::now_iso(),
+                &app.clock.now_iso(),
             )
             .await?;
     }
@@ -538,7 +538,7 @@ pub(crate) async fn write_metadata(
             })?;
         rows.push(row);
     }
-    let now = crate::time::now_iso();
+    let now = app.clock.now_iso();
     for row in rows {
         let mut metadata = if merge {
             json_map(&row.metadata)

@@ -183,8 +183,13 @@ async fn signature_auth(
     check_len(&[("username", &body.username), ("password", &body.password)])?;
     let prepared = prepare(&app, &key, &pairs, AuthMode::Signature).await?;
     let config = prepared.connection_config(&key, &pairs);
-    let credentials = signature::create(&prepared.entry.raw, &body.username, &body.password)
-        .map_err(mode_error)?;
+    let credentials = signature::create(
+        &prepared.entry.raw,
+        &body.username,
+        &body.password,
+        app.clock.now_unix(),
+    )
+    .map_err(mode_error)?;
     verified(&app, prepared.entry, &credentials, &config).await?;
     prepared.save(&app, &config, &credentials).await
 }

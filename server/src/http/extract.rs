@@ -114,15 +114,14 @@ pub async fn session_for_token(
             "The connect session token is malformed.",
         ));
     }
-    let (token_hash, mut session) =
-        crate::sessions::find(&app.store, token, crate::time::now_unix())
-            .await?
-            .ok_or_else(|| {
-                unauthorized(
-                    ErrorCode::UnknownConnectSessionToken,
-                    "The connect session token is unknown or expired.",
-                )
-            })?;
+    let (token_hash, mut session) = crate::sessions::find(&app.store, token, app.clock.now_unix())
+        .await?
+        .ok_or_else(|| {
+            unauthorized(
+                ErrorCode::UnknownConnectSessionToken,
+                "The connect session token is unknown or expired.",
+            )
+        })?;
     // The defaults are sealed at rest (they may hold a client secret override): opened here, once.
     if let Some(stored) = session.integrations_config_defaults.take() {
         session.integrations_config_defaults = Some(

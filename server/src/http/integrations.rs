@@ -8,7 +8,7 @@ use super::extract::{Path, Query, SecretKeyAuth, SecretOrSession, StrictJson};
 use crate::oauth::flow::integration_secret_aad;
 use crate::sessions;
 use crate::storage::{IntegrationRow, NewIntegration};
-use crate::{time, AppState};
+use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -301,7 +301,7 @@ pub fn new_integration(
         scopes,
         custom_enc,
         custom_key_id,
-        now: time::now_iso(),
+        now: app.clock.now_iso(),
     })
 }
 
@@ -587,7 +587,7 @@ pub(crate) async fn update(
         scopes,
         custom_enc,
         custom_key_id,
-        now: time::now_iso(),
+        now: app.clock.now_iso(),
     };
     if !app.store.update_integration(&key, &updated).await? {
         return Err(integration_not_found(&key));

@@ -92,7 +92,7 @@ async fn resend(
 ) -> Result<Json<DataEnvelope<OutboxWebhook>>, ApiError> {
     let row = app
         .store
-        .resend_webhook(env.id, &id, crate::time::now_unix())
+        .resend_webhook(env.id, &id, app.clock.now_unix())
         .await?
         .ok_or_else(|| {
             ApiError::new(

@@ -131,7 +131,7 @@ impl Limiter {
         }
         let ok = if super::extract::is_session_token(token) {
             matches!(
-                crate::sessions::find(&app.store, token, crate::time::now_unix()).await,
+                crate::sessions::find(&app.store, token, app.clock.now_unix()).await,
                 Ok(Some(_))
             )
         } else if crate::environment::is_uuid_v4(token) {

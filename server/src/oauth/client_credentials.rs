@@ -84,6 +84,7 @@ pub async fn fetch(
     }
     let tokens = request_token(
         &app.outbound,
+        &app.clock,
         TokenRequest {
             token_url: &url,
             client_id,
@@ -94,7 +95,7 @@ pub async fn fetch(
         },
     )
     .await?;
-    let now = crate::time::now_unix();
+    let now = app.clock.now_unix();
     let metadata = provider
         .token_response_metadata
         .iter()

@@ -111,7 +111,8 @@ fn fetch_error(message: impl Into<String>) -> ModeError {
 /// The app's JWT: RS256, issued a minute in the past (clock drift, as GitHub advises), valid nine
 /// minutes after now (GitHub refuses more than ten).
 pub fn app_jwt(app_id: &str, private_key_pem: &str) -> Result<String, ModeError> {
-    let now = crate::time::now_unix();
+    // Signed for GitHub, which checks it against its own clock.
+    let now = crate::time::real_unix();
     let claims = serde_json::json!({"iat": now - 60, "exp": now + 540, "iss": app_id});
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(
         crate::credential_modes::jwt::normalize_pem(private_key_pem).as_bytes(),
@@ -267,7 +268,7 @@ async fn fresh_user_credentials(
     user: &serde_json::Value,
 ) -> Option<serde_json::Value> {
     let Some(refresh_token) =
-        crate::connections::expiry::due_user_refresh_token(user, crate::time::now_unix())
+        crate::connections::expiry::due_user_refresh_token(user, app.clock.now_unix())
     else {
         return Some(user.clone());
     };
@@ -284,6 +285,7 @@ async fn fresh_user_credentials(
         ]);
         let tokens = super::token::request_token(
             &app.outbound,
+            &app.clock,
             super::token::TokenRequest {
                 token_url: url,
                 client_id: integration.client_id.as_deref().unwrap_or_default(),

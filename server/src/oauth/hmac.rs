@@ -102,6 +102,7 @@ pub fn check_request(
     given: Option<&str>,
     expires: Option<&str>,
     require: bool,
+    now_unix: i64,
 ) -> Result<(), HmacError> {
     if !settings.hmac_enabled && !require {
         return Ok(());
@@ -117,14 +118,7 @@ pub fn check_request(
     };
     let given = given.ok_or(HmacError::Missing)?;
     match expires {
-        Some(expires) => check_expiring(
-            key,
-            integration,
-            connection_id,
-            given,
-            expires,
-            crate::time::now_unix(),
-        ),
+        Some(expires) => check_expiring(key, integration, connection_id, given, expires, now_unix),
         None if require => Err(HmacError::MissingExpiry),
         None => check(Some(key), integration, connection_id, Some(given)),
     }

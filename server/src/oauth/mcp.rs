@@ -212,7 +212,7 @@ async fn registration_for(
                 .to_string()
         )
     );
-    let now = crate::time::now_unix();
+    let now = app.clock.now_unix();
     if let Some(stored) = app.store.meta(&name).await.map_err(internal)? {
         let opened = serde_json::from_str::<StoredRegistration>(&stored)
             .ok()

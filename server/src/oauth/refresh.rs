@@ -99,6 +99,7 @@ pub(crate) async fn refreshed(
         .unwrap_or_default();
     let tokens = request_token(
         &app.outbound,
+        &app.clock,
         TokenRequest {
             token_url: &url,
             client_id: &client_id,

@@ -108,8 +108,10 @@ pub enum TokenError {
     Unparseable(String),
 }
 
+/// Sends `req`; the answer's `expires_in` is counted from `clock`'s now.
 pub async fn request_token(
     client: &OutboundClient,
+    clock: &crate::time::Clock,
     req: TokenRequest<'_>,
 ) -> Result<TokenSet, TokenError> {
     let mut form = req.params.clone();
@@ -148,7 +150,7 @@ pub async fn request_token(
             detail: error_detail(&body),
         });
     }
-    parse_token_response(&body, &content_type, crate::time::now_unix())
+    parse_token_response(&body, &content_type, clock.now_unix())
 }
 
 /// What to show of a provider's error body: its OAuth `error`/`error_description`, never the raw body

@@ -249,6 +249,7 @@ pub trait Storage:
         ws_client_id: &str,
         frame: &str,
         expires_at: i64,
+        now: i64,
     ) -> sqlx::Result<()>;
 
     /// Takes (deletes and returns) the result kept for a WebSocket client, so it is delivered once.

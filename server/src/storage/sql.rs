@@ -732,6 +732,7 @@ macro_rules! impl_storage {
         ws_client_id: &str,
         frame: &str,
         expires_at: i64,
+        now: i64,
     ) -> sqlx::Result<()> {
         sqlx::query(
             "INSERT INTO oauth_results (ws_client_id, frame, expires_at) VALUES ($1, $2, $3)
@@ -743,7 +744,7 @@ macro_rules! impl_storage {
         .execute(&self.pool)
         .await?;
         sqlx::query("DELETE FROM oauth_results WHERE expires_at < $1")
-            .bind(crate::time::now_unix())
+            .bind(now)
             .execute(&self.pool)
             .await?;
         Ok(())

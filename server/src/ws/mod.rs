@@ -45,7 +45,7 @@ pub fn path(raw: Option<&str>) -> String {
 pub struct WsHub {
     clients: Arc<Mutex<HashMap<String, mpsc::UnboundedSender<WsMessage>>>>,
     /// Where results for sockets connected elsewhere go ([`relay`]); set at start-up.
-    relay: Arc<std::sync::OnceLock<crate::storage::Store>>,
+    relay: Arc<std::sync::OnceLock<relay::Relay>>,
     /// The key client ids are authenticated with; set at start-up (random if never set).
     id_key: Arc<std::sync::OnceLock<[u8; 32]>>,
 }
@@ -57,9 +57,9 @@ impl WsHub {
         if self.deliver_local(ws_client_id, frame.clone()) {
             return;
         }
-        if let Some(store) = self.relay.get().cloned() {
+        if let Some(relay) = self.relay.get().cloned() {
             let id = ws_client_id.to_string();
-            tokio::spawn(async move { relay::relay_result(&store, &id, &frame).await });
+            tokio::spawn(async move { relay::relay_result(&relay, &id, &frame).await });
         }
     }
 
@@ -114,8 +114,8 @@ impl WsHub {
     }
 
     /// Lets results for sockets on other replicas travel through `store` (called once at start-up).
-    pub fn relay_through(&self, store: crate::storage::Store) {
-        let _ = self.relay.set(store);
+    pub fn relay_through(&self, relay: relay::Relay) {
+        let _ = self.relay.set(relay);
     }
 
     fn register(&self, id: String) -> mpsc::UnboundedReceiver<WsMessage> {
@@ -158,8 +158,8 @@ async fn serve(hub: WsHub, mut socket: WebSocket, resume: Option<String>) {
         return;
     }
     // A result kept while this client had no socket here (another replica, or a dropped socket).
-    if let Some(store) = hub.relay.get() {
-        if let Some(frame) = relay::take_result(store, &id).await {
+    if let Some(relay) = hub.relay.get() {
+        if let Some(frame) = relay::take_result(relay, &id).await {
             hub.deliver_local(&id, frame);
         }
     }

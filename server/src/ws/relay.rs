@@ -11,11 +11,21 @@ use latchkey_protocol::ws::WsMessage;
 /// How long an undelivered OAuth result is kept for a reconnecting socket.
 const RESULT_TTL_SECS: i64 = 15 * 60;
 
+/// Where relayed results are kept, and the clock their expiry is counted by.
+#[derive(Clone)]
+pub struct Relay {
+    pub store: Store,
+    pub clock: crate::time::Clock,
+}
+
 /// Keeps a result whose socket is not connected to this process and tells the other replicas.
-pub async fn relay_result(store: &Store, ws_client_id: &str, frame: &WsMessage) {
+pub async fn relay_result(relay: &Relay, ws_client_id: &str, frame: &WsMessage) {
     let text = serde_json::to_string(frame).expect("wire frames serialize");
-    let expires = crate::time::now_unix() + RESULT_TTL_SECS;
-    let kept = store.save_oauth_result(ws_client_id, &text, expires).await;
+    let now = relay.clock.now_unix();
+    let store = &relay.store;
+    let kept = store
+        .save_oauth_result(ws_client_id, &text, now + RESULT_TTL_SECS, now)
+        .await;
     let published = match kept {
         Ok(()) => store.publish_oauth_result(ws_client_id).await,
         Err(e) => Err(e),
@@ -26,9 +36,10 @@ pub async fn relay_result(store: &Store, ws_client_id: &str, frame: &WsMessage) 
 }
 
 /// The result kept for `ws_client_id`, if any (taken: it is delivered once).
-pub async fn take_result(store: &Store, ws_client_id: &str) -> Option<WsMessage> {
-    match store
-        .take_oauth_result(ws_client_id, crate::time::now_unix())
+pub async fn take_result(relay: &Relay, ws_client_id: &str) -> Option<WsMessage> {
+    match relay
+        .store
+        .take_oauth_result(ws_client_id, relay.clock.now_unix())
         .await
     {
         Ok(frame) => frame.and_then(|f| serde_json::from_str(&f).ok()),
@@ -41,10 +52,10 @@ pub async fn take_result(store: &Store, ws_client_id: &str) -> Option<WsMessage>
 
 /// Delivers results announced by other replicas to the sockets connected here (PostgreSQL only).
 pub async fn spawn_result_listener(
-    store: Store,
+    relay: Relay,
     hub: WsHub,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(mut announced) = store.listen_oauth_results().await? else {
+    let Some(mut announced) = relay.store.listen_oauth_results().await? else {
         return Ok(None);
     };
     Ok(Some(tokio::spawn(async move {
@@ -52,7 +63,7 @@ pub async fn spawn_result_listener(
             if !hub.is_connected(&ws_client_id) {
                 continue;
             }
-            if let Some(frame) = take_result(&store, &ws_client_id).await {
+            if let Some(frame) = take_result(&relay, &ws_client_id).await {
                 hub.deliver_local(&ws_client_id, frame);
             }
         }

@@ -59,7 +59,8 @@ pub async fn hand_back(app: &AppState, return_url: &str, frame: &WsMessage) -> R
         .save_oauth_result(
             &storage_key(&id),
             &text,
-            crate::time::now_unix() + RESULT_TTL_SECS,
+            app.clock.now_unix() + RESULT_TTL_SECS,
+            app.clock.now_unix(),
         )
         .await;
     let Ok(mut url) = url::Url::parse(return_url) else {
@@ -84,7 +85,7 @@ pub async fn redeem(State(app): State<AppState>, Path(id): Path<String>) -> Resp
     let well_formed = id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
     let frame = if well_formed {
         app.store
-            .take_oauth_result(&storage_key(&id), crate::time::now_unix())
+            .take_oauth_result(&storage_key(&id), app.clock.now_unix())
             .await
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "could not read a redirect-mode result");

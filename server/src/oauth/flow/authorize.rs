@@ -289,7 +289,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             callback_url,
             tags: req.session.and_then(|s| s.tags.clone()),
             end_user: req.session.and_then(|s| s.end_user.clone()),
-            expires_at: crate::time::now_unix() + ATTEMPT_TTL_SECS,
+            expires_at: app.clock.now_unix() + ATTEMPT_TTL_SECS,
         })
         .await
         .map_err(internal)?;

@@ -163,7 +163,7 @@ async fn check(
         .await
         .map_err(internal)?
         .ok_or_else(unknown)?;
-    if attempt.expires_at <= crate::time::now_unix() {
+    if attempt.expires_at <= app.clock.now_unix() {
         return Err(FlowFailure::new(
             ErrorCode::StateErr,
             "This authorization has expired; please start again.",

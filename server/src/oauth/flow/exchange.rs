@@ -117,6 +117,7 @@ pub(super) async fn exchange(
     };
     let tokens = match request_token(
         &app.outbound,
+        &app.clock,
         TokenRequest {
             token_url: &token_url,
             client_id: &client_id,
