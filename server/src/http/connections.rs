@@ -10,6 +10,7 @@ use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_protocol::connection::{
@@ -28,8 +29,8 @@ pub fn router() -> Router<AppState> {
             "/connection/metadata",
             post(replace_metadata).patch(merge_metadata),
         )
-        .route("/connection/{id}", get(show).delete(remove))
-        .route("/connections/{id}", get(show).delete(remove))
+        .route("/connection/{id}", get(get_one).delete(remove))
+        .route("/connections/{id}", get(get_one).delete(remove))
         .route("/connection", get(list))
         .route("/connections", get(list).post(import))
 }
@@ -142,17 +143,38 @@ fn view(
     }
 }
 
+/// `GET /connection/{id}` (and Nango's older `/connections/{id}`).
+async fn get_one(
+    State(app): State<AppState>,
+    SecretKeyAuth(env): SecretKeyAuth,
+    Path(id): Path<String>,
+    Query(q): Query<ConnectionQuery>,
+) -> Result<Response, ApiError> {
+    Ok(wire(load(&app, &env, &id, &q).await?))
+}
+
+/// [`get_one`]'s answer as a JSON value (the dashboard masks it before showing it).
 pub(crate) async fn show(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     Path(id): Path<String>,
     Query(q): Query<ConnectionQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key = required_key(&q)?;
-    // One read when both exist; which one is missing is asked only then.
+    Ok(Json(wire_value(load(&app, &env, &id, &q).await?)))
+}
+
+/// The connection `GET /connection/:id` shows, its credentials fresh: one read when both the
+/// integration and the connection exist; which one is missing is asked only then.
+async fn load(
+    app: &AppState,
+    env: &crate::environment::Environment,
+    id: &str,
+    q: &ConnectionQuery,
+) -> Result<ConnectionResponse, ApiError> {
+    let key = required_key(q)?;
     let Some(row) = app
         .store
-        .connection_with_integration(env.id, key, &id)
+        .connection_with_integration(env.id, key, id)
         .await?
     else {
         if app.store.integration(env.id, key).await?.is_none() {
@@ -168,7 +190,7 @@ pub(crate) async fn show(
             "No connection matching the provided connection ID and integration.",
         ));
     };
-    let (row, credentials) = renewal::fresh(&app, row, flag(&q.force_refresh))
+    let (row, credentials) = renewal::fresh(app, row, flag(&q.force_refresh))
         .await
         .map_err(|e| match e {
             RefreshError::Internal(e) => ApiError::Internal(e),
@@ -178,11 +200,21 @@ pub(crate) async fn show(
                 other.to_string(),
             ),
         })?;
-    Ok(Json(wire(view(&row, credentials, flag(&q.refresh_token)))))
+    Ok(view(&row, credentials, flag(&q.refresh_token)))
 }
 
 /// The JSON of a connection as Nango shows it: an unauthenticated connection's credentials are `{}`.
-fn wire(connection: ConnectionResponse) -> serde_json::Value {
+/// Written straight to the body (`GET /connection/:id` is the hottest read; a `serde_json::Value`
+/// in between cost a map per field), except for that one case.
+fn wire(connection: ConnectionResponse) -> Response {
+    if !matches!(connection.credentials, Credentials::Unauthenticated {}) {
+        return Json(connection).into_response();
+    }
+    Json(wire_value(connection)).into_response()
+}
+
+/// [`wire`] as a JSON value.
+fn wire_value(connection: ConnectionResponse) -> serde_json::Value {
     let none = matches!(connection.credentials, Credentials::Unauthenticated {});
     let mut v = serde_json::to_value(connection).expect("connection serializes");
     if none {
@@ -198,7 +230,7 @@ pub(crate) async fn import(
     State(app): State<AppState>,
     SecretKeyAuth(env): SecretKeyAuth,
     StrictJson(body): StrictJson<ImportConnectionRequest>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Response), ApiError> {
     let key = body.provider_config_key.as_str();
     let integration = app.store.integration(env.id, key).await?.ok_or_else(|| {
         ApiError::new(
@@ -290,7 +322,7 @@ pub(crate) async fn import(
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("imported connection vanished")))?;
     Ok((
         StatusCode::CREATED,
-        Json(wire(view(&row, body.credentials, true))),
+        wire(view(&row, body.credentials, true)),
     ))
 }
 
