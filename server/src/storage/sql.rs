@@ -1,3 +1,7 @@
+//! (Over 600 lines, one macro: the methods form one `#[async_trait]` impl of [`super::Storage`], and
+//! `#[async_trait]` rewrites that impl before macros inside it expand, so methods from per-resource
+//! macros would not match the trait; splitting would mean writing every signature twice.)
+//!
 //! The SQL of every [`super::Storage`] method, written once and instantiated for each backend by
 //! [`impl_storage!`]. Statements use `$N` placeholders, `ON CONFLICT` and `RETURNING`, which SQLite and
 //! PostgreSQL both accept; the one dialect difference (row locks when claiming outbox rows) is a macro
