@@ -3,6 +3,7 @@
 //! a browser would; plus a loopback HTTP service standing in for a provider.
 #![allow(dead_code)]
 
+pub mod credential_modes;
 pub mod openapi;
 
 use latchkey_server::{start, Config, RunningServer};
