@@ -5,6 +5,7 @@
 
 pub mod credential_modes;
 pub mod openapi;
+pub mod reliability;
 
 use latchkey_server::{start, Config, RunningServer};
 use serde_json::{json, Value};
