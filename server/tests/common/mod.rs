@@ -6,6 +6,7 @@
 pub mod credential_modes;
 pub mod openapi;
 pub mod reliability;
+pub mod scripted_provider;
 
 use latchkey_server::{start, Config, RunningServer};
 use serde_json::{json, Value};
