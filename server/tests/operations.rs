@@ -1,3 +1,5 @@
+//! (Over 600 lines: `cargo xtask image` runs this target alone as the static binary's smoke test.)
+//!
 //! What an operator runs and scrapes: the `latchkey` binary alone in an empty directory serves the API,
 //! the embedded Connect UI and SDK (precompressed, by content negotiation), `/health`, `/ready` and
 //! `/metrics`; the metrics move when real flows happen; `/metrics` honours its token; `latchkey doctor`

@@ -1,3 +1,5 @@
+//! (Over 600 lines: one scenario, whose load, kill, drain and checks share its state and helpers.)
+//!
 //! Soak test (issue 12): about a minute of mixed load on real `latchkey serve` processes, with a
 //! `kill -9` of one of them mid-load and a restart.
 //!

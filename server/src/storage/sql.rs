@@ -1,16 +1,12 @@
+//! (Over 600 lines, one macro: the methods form one `#[async_trait]` impl of [`super::Storage`], and
+//! `#[async_trait]` rewrites that impl before macros inside it expand, so methods from per-resource
+//! macros would not match the trait; splitting would mean writing every signature twice.)
+//!
 //! The SQL of every [`super::Storage`] method, written once and instantiated for each backend by
 //! [`impl_storage!`]. Statements use `$N` placeholders, `ON CONFLICT` and `RETURNING`, which SQLite and
 //! PostgreSQL both accept; the one dialect difference (row locks when claiming outbox rows) is a macro
 //! argument.
 
-/// Implements [`super::Storage`] for a type with `pool` and `reader` fields (`sqlx::Pool<_>`): every
-/// statement that writes runs on `pool` (on SQLite its one connection: writers queue in the pool,
-/// never in SQLite's sleeping busy handler), reads that need no write lock on `reader`. A new method
-/// that writes needs nothing special; a read may use `reader`.
-/// `$begin` opens a write transaction (`BEGIN IMMEDIATE` on SQLite takes the write lock up front, so a
-/// concurrent writer means waiting, not `database is locked`); `$db` is the sqlx database type.
-/// `$skip_locked` is appended to the outbox claim's sub-select (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
-/// where several replicas claim concurrently; empty on SQLite, whose writers are serialised).
 /// The columns of [`ConnectionRow`](super::rows::ConnectionRow), in its field order. Named rather
 /// than `*`: the table has columns the row does not carry (the refresh lease's), and SQLite's inline
 /// reader reads the row by position (a lookup by name compares strings: 2% of a proxied call's CPU).
@@ -38,6 +34,14 @@ pub(super) const CONNECTION_WITH_INTEGRATION: &str = concat!(
        AND EXISTS (SELECT 1 FROM integrations i WHERE i.environment_id = $1 AND i.unique_key = $2)"
 );
 
+/// Implements [`super::Storage`] for a type with `pool` and `reader` fields (`sqlx::Pool<_>`): every
+/// statement that writes runs on `pool` (on SQLite its one connection: writers queue in the pool,
+/// never in SQLite's sleeping busy handler), reads that need no write lock on `reader`. A new method
+/// that writes needs nothing special; a read may use `reader`.
+/// `$begin` opens a write transaction (`BEGIN IMMEDIATE` on SQLite takes the write lock up front, so a
+/// concurrent writer means waiting, not `database is locked`); `$db` is the sqlx database type.
+/// `$skip_locked` is appended to the outbox claim's sub-select (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
+/// where several replicas claim concurrently; empty on SQLite, whose writers are serialised).
 macro_rules! impl_storage {
     ($store:ty, backend = $backend:literal, skip_locked = $skip_locked:literal, begin = $begin:literal, db = $db:ty) => {
         /// A connection read ([`CONNECTION`](crate::storage::sql::CONNECTION) or its variant) through

@@ -3,7 +3,10 @@
 //! a browser would; plus a loopback HTTP service standing in for a provider.
 #![allow(dead_code)]
 
+pub mod credential_modes;
 pub mod openapi;
+pub mod reliability;
+pub mod scripted_provider;
 
 use latchkey_server::{start, Config, RunningServer};
 use serde_json::{json, Value};
@@ -26,6 +29,9 @@ pub struct Reply {
 
 /// The `dev` environment's public key in every harness (legacy public-key mode tests).
 pub const PUBLIC_KEY: &str = "7d3f5c1e-2b4a-4c6d-8e9f-0a1b2c3d4e5f";
+
+/// An extra catalog with one provider that needs no credentials (`local-none`, `auth_mode: NONE`).
+pub const NONE_CATALOG: &str = "local-none:\n  display_name: Public data\n  auth_mode: NONE\n";
 
 /// Starts the server; `extra_catalog` (Nango `providers.yaml` schema) is merged over the shipped one.
 pub async fn harness(extra_catalog: Option<&str>) -> Harness {

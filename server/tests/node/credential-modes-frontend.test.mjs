@@ -1,8 +1,8 @@
 // The official `@nangohq/frontend`, unchanged, submitting each credential kind to Latchkey
 // (`nango.auth(key, {credentials})` → `POST /auth/two-step/:key`, `/auth/jwt/:key`, `/auth/bill/:key`,
 // `/auth/signature/:key`, `/auth/tba/:key`). Its credential modes use plain `fetch`, so node runs it as
-// a browser would. Started by server/tests/credential_modes.rs with the server URL and connect
-// session tokens.
+// a browser would. Started by server/tests/credential_modes/frontend.rs with the server URL and
+// connect session tokens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Nango from '@nangohq/frontend';

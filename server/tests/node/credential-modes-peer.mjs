@@ -35,7 +35,8 @@
 //                  and a website_id (Crisp's marketplace after the plugin is added)
 //             the server's URL is set with POST /__setup {"server": …}; GET /__keys answers the key
 //             material the tests hand over.
-// Started by server/tests/credential_modes.rs; prints one JSON line: the port and the key material.
+// Started by server/tests/common/credential_modes.rs; prints one JSON line: the port and the key
+// material.
 // With `--ready` (tests/src/connect_ui.rs, through NodePeer) it prints `READY <base URL>` instead and
 // keeps running until killed.
 import http from 'node:http';
