@@ -127,15 +127,7 @@ async fn a_webhook_is_retried_after_a_network_error_and_a_503_with_retry_after()
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let list: Value = http
-            .get(format!("{base}/environment/webhooks"))
-            .bearer_auth(server.secret_key())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = common::webhooks(&http, &base, server.secret_key()).await;
         if list["data"][0]["attempts"].as_i64() >= Some(1) {
             assert!(list["data"][0]["last_error"].is_string(), "{list}");
             break;

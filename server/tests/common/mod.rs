@@ -110,6 +110,18 @@ impl Reserved {
     }
 }
 
+/// `GET /environment/webhooks?limit=1000` with the secret key: the outbox as an operator sees it.
+pub async fn webhooks(http: &reqwest::Client, base: &str, secret_key: &str) -> Value {
+    http.get(format!("{base}/environment/webhooks?limit=1000"))
+        .bearer_auth(secret_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The environment's webhooks as `GET /environment/webhooks` lists them, once none is pending: each
 /// delivered or given up, so nothing more will be sent for what has happened so far (a webhook is
 /// queued in the transaction of the change it reports). A test showing that something is sent only
@@ -117,15 +129,7 @@ impl Reserved {
 pub async fn settled_webhooks(http: &reqwest::Client, base: &str, secret_key: &str) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
-        let list: Value = http
-            .get(format!("{base}/environment/webhooks?limit=1000"))
-            .bearer_auth(secret_key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = webhooks(http, base, secret_key).await;
         let all = list["data"].as_array().cloned().unwrap_or_default();
         if all.iter().all(|w| w["status"] != "pending") {
             return all;
