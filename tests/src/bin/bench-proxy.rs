@@ -225,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
         rps(url.clone(), headers.clone(), CONCURRENCY, WARM_UP).await?;
     }
     let direct_rps = rps(direct.clone(), none.clone(), CONCURRENCY, MEASURE).await?;
-    let bare_rps = rps(bared, none.clone(), CONCURRENCY, MEASURE).await?;
+    let bare_rps = rps(bared.clone(), none.clone(), CONCURRENCY, MEASURE).await?;
     let proxy_rps = rps(proxied.clone(), proxy_headers.clone(), CONCURRENCY, MEASURE).await?;
     println!(
         "proxy: {proxy_rps:.0} req/s through /proxy vs {direct_rps:.0} req/s direct to the same upstream: ratio {:.2} ({CONCURRENCY} concurrent, {} s each); a bare pass-through proxy (axum + reqwest, nothing else): {bare_rps:.0} req/s, ratio {:.2} to direct (two HTTP exchanges instead of one, on the same cores); Latchkey = {:.2} x the bare proxy",
@@ -240,14 +240,16 @@ async fn main() -> anyhow::Result<()> {
     let slow_direct_rps = rps(slow_direct, none.clone(), CONCURRENCY, MEASURE).await?;
     let slow_proxy_rps = rps(slow_proxied, proxy_headers.clone(), CONCURRENCY, MEASURE).await?;
     let one_direct = rps(direct, none.clone(), 1, MEASURE).await?;
+    let one_bare = rps(bared, none.clone(), 1, MEASURE).await?;
     let one_proxied = rps(proxied, proxy_headers.clone(), 1, MEASURE).await?;
     println!(
-        "proxy: upstream answering in {} ms (a fast real API): {slow_proxy_rps:.0} req/s through /proxy vs {slow_direct_rps:.0} direct: ratio {:.2}; one connection, instant upstream: {:.0} us added per call ({:.0} us direct, {:.0} us through /proxy)",
+        "proxy: upstream answering in {} ms (a fast real API): {slow_proxy_rps:.0} req/s through /proxy vs {slow_direct_rps:.0} direct: ratio {:.2}; one connection, instant upstream: {:.0} us added per call ({:.0} us direct, {:.0} us through /proxy, {:.0} us through the bare proxy)",
         API_LATENCY.as_millis(),
         slow_proxy_rps / slow_direct_rps,
         1e6 / one_proxied - 1e6 / one_direct,
         1e6 / one_direct,
         1e6 / one_proxied,
+        1e6 / one_bare,
     );
 
     let idle = rss();
