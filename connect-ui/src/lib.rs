@@ -25,6 +25,16 @@ pub mod wire;
 
 use wasm_bindgen::prelude::*;
 
+/// Where `needle` first occurs in `haystack`. A plain byte scan: `str::find`/`contains`/`replace`
+/// with a `&str` pattern link core's Two-Way searcher (about 2 KB of wasm) for a handful of short
+/// searches on short texts.
+pub fn find_str(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+}
+
 /// Entry point called by `boot.js` once the module is instantiated: mounts the app on `<body>`.
 #[wasm_bindgen(start)]
 pub fn start() {

@@ -84,7 +84,7 @@ impl Failure {
             (Some(Key::PopupBlocked), Shown::Inline)
         } else if error.kind == AuthErrorType::WindowClosed.as_str() {
             (Some(Key::PopupClosed), Shown::Inline)
-        } else if error.message.contains("access_denied") {
+        } else if crate::find_str(&error.message, "access_denied").is_some() {
             (Some(Key::ConsentDenied), Shown::Screen)
         } else if error.message.is_empty() {
             (Some(Key::UnknownFailure), Shown::Screen)
