@@ -111,11 +111,12 @@ impl Field {
     pub fn is_multiline(&self) -> bool {
         let s = &self.schema;
         let name = s.name.to_ascii_lowercase();
-        name.contains("privatekey")
-            || name.contains("private_key")
+        let has = |text: &str, part: &str| crate::find_str(text, part).is_some();
+        has(&name, "privatekey")
+            || has(&name, "private_key")
             || [&s.example, &s.pattern]
                 .iter()
-                .any(|t| t.as_deref().is_some_and(|t| t.contains("-----BEGIN")))
+                .any(|t| t.as_deref().is_some_and(|t| has(t, "-----BEGIN")))
     }
 
     /// `type=password` for secrets (catalog `secret`, or a built-in secret name).

@@ -3,7 +3,8 @@
 //!
 //! It runs in the full-screen iframe opened by the SDK's `openConnectUI()` (talking to the parent page
 //! through `parent.rs` with exact origins) or as a top-level tab for connect links. Layout:
-//! `config` (URL parameters) → `controller` (state machine, events) → `views/` (one per screen),
+//! `config` (URL parameters) → `flow` (the pure state machine: screens, transitions, events to the
+//! parent) run by `controller` (signals, API calls, popup, timers) → `views/` (one per screen),
 //! `components/` (dialog shell, form field, logo), `dom` (the plain DOM builders every screen uses: the
 //! screens are built without Leptos' `view!` renderer to fit the size budget), `api` (the only HTTP
 //! client), `wire` (JSON field codec), `i18n` (every string; non-English ones fetched on demand), `theme`.
@@ -14,6 +15,7 @@ pub mod components;
 pub mod config;
 pub mod controller;
 pub mod dom;
+pub mod flow;
 pub mod form;
 pub mod i18n;
 pub mod parent;
@@ -22,6 +24,16 @@ pub mod views;
 pub mod wire;
 
 use wasm_bindgen::prelude::*;
+
+/// Where `needle` first occurs in `haystack`. A plain byte scan: `str::find`/`contains`/`replace`
+/// with a `&str` pattern link core's Two-Way searcher (about 2 KB of wasm) for a handful of short
+/// searches on short texts.
+pub fn find_str(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+}
 
 /// Entry point called by `boot.js` once the module is instantiated: mounts the app on `<body>`.
 #[wasm_bindgen(start)]

@@ -114,7 +114,7 @@ pub fn mount(ctrl: Controller) {
 
 /// Closes, after asking when the form holds unsent input (as Nango: the browser's `confirm`).
 fn close_asking(ctrl: Controller) {
-    if ctrl.dirty.get_untracked()
+    if ctrl.dirty()
         && !window()
             .confirm_with_message(ctrl.i18n.t(Key::ConfirmLeave))
             .unwrap_or(true)

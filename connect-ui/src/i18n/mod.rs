@@ -254,7 +254,12 @@ impl I18n {
 
     /// A text with its `{name}` placeholder filled (an integration's display name).
     pub fn t_name(self, key: Key, name: &str) -> String {
-        self.t(key).replace("{name}", name)
+        const PLACEHOLDER: &str = "{name}";
+        let text = self.t(key);
+        match crate::find_str(text, PLACEHOLDER) {
+            Some(at) => [&text[..at], name, &text[at + PLACEHOLDER.len()..]].concat(),
+            None => text.to_owned(),
+        }
     }
 }
 

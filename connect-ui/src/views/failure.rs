@@ -1,13 +1,16 @@
 //! "Connection failed": the human reason in the user's language, the error type and the server's
 //! own words in collapsible details, and Try again (back to the form, values kept). The `error` event was posted on entering this screen.
 
+use std::sync::Arc;
+
 use web_sys::Element;
 
-use crate::controller::{Controller, Failure, Selected};
+use crate::controller::Controller;
 use crate::dom::{add, h, on_click};
+use crate::flow::{Failure, Selected};
 use crate::i18n::Key;
 
-pub fn failure_view(ctrl: Controller, selected: Selected, failure: &Failure) -> Element {
+pub fn failure_view(ctrl: Controller, selected: Arc<Selected>, failure: &Failure) -> Element {
     let i18n = ctrl.i18n;
     let root = h(
         "div",

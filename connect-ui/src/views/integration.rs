@@ -12,16 +12,18 @@ use web_sys::Element;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::components::field::{self, BrowserSyntax, FieldDom};
 use crate::components::logo::logo;
-use crate::controller::{Controller, Selected};
+use crate::controller::Controller;
 use crate::dom::{add, add_text, attr, bool_str, clear, h, on, on_click, watch};
+use crate::flow::Selected;
 use crate::form::Field;
 use crate::form::{assertion_option_fields, build_form, collect, is_supported};
 use crate::i18n::Key;
 
-pub fn integration_view(ctrl: Controller, selected: Selected) -> Element {
+pub fn integration_view(ctrl: Controller, selected: Arc<Selected>) -> Element {
     let i18n = ctrl.i18n;
     let name = selected.integration.display_name.clone();
     let key = selected.integration.unique_key.clone();
@@ -34,7 +36,7 @@ pub fn integration_view(ctrl: Controller, selected: Selected) -> Element {
         &[("id", "connect-integration"), ("data-integration", &key)],
         "",
     );
-    if !ctrl.single.get_untracked() {
+    if !ctrl.single() {
         let back = h(
             "button",
             "link back",
@@ -94,7 +96,7 @@ pub fn integration_view(ctrl: Controller, selected: Selected) -> Element {
 }
 
 /// The form of a supported auth mode: intro, fields, inline alert, Connect button.
-fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Element {
+fn form_view(ctrl: Controller, selected: Arc<Selected>, guide: Option<&str>) -> Element {
     let i18n = ctrl.i18n;
     let name = selected.integration.display_name.clone();
     let key = selected.integration.unique_key.clone();
@@ -107,13 +109,9 @@ fn form_view(ctrl: Controller, selected: Selected, guide: Option<&str>) -> Eleme
     );
     fields.extend(assertion_option_fields(&selected.provider.assertion_option));
     // Values typed before a failure come back on "Try again".
-    let draft = ctrl.draft.with_value(|d| {
-        d.as_ref()
-            .filter(|(k, v)| *k == key && v.len() == fields.len())
-            .map(|(_, v)| v.clone())
-    });
-    let first: Vec<String> =
-        draft.unwrap_or_else(|| fields.iter().map(|f| f.initial.clone()).collect());
+    let first: Vec<String> = ctrl
+        .draft(&key, fields.len())
+        .unwrap_or_else(|| fields.iter().map(|f| f.initial.clone()).collect());
     let has_visible = fields.iter().any(|f| !f.hidden);
     // Plain shared state, not signals: only `valid` needs to be reactive.
     let form = Rc::new(FormState {
@@ -287,12 +285,11 @@ impl FormState {
     fn refresh(&self, ctrl: Controller, valid: RwSignal<bool>) {
         let current = self.read();
         valid.set(collect(&self.fields, &current, &BrowserSyntax).is_some());
-        ctrl.dirty.set(
-            self.fields
-                .iter()
-                .zip(&current)
-                .any(|(f, v)| f.initial != *v),
-        );
-        ctrl.draft.set_value(Some((self.key.clone(), current)));
+        let dirty = self
+            .fields
+            .iter()
+            .zip(&current)
+            .any(|(f, v)| f.initial != *v);
+        ctrl.edited(self.key.clone(), current, dirty);
     }
 }

@@ -6,7 +6,6 @@ use reactive_graph::prelude::*;
 use reactive_graph::signal::RwSignal;
 use web_sys::Element;
 
-use crate::api::ApiFailure;
 use crate::components::logo::logo;
 use crate::controller::Controller;
 use crate::dom::{add, attr, bool_str, clear, h, on_click, spawn_local, watch};
@@ -127,13 +126,9 @@ fn choose(
     failed: RwSignal<bool>,
 ) {
     spawn_local(async move {
-        match ctrl.load_provider(integration).await {
-            Ok(selected) => ctrl.show_integration(selected),
-            Err(ApiFailure::SessionExpired) => ctrl.api_failed(&ApiFailure::SessionExpired),
-            Err(_) => {
-                // This view may be gone by now: `try_set` is a no-op then.
-                failed.try_set(true);
-            }
+        if !ctrl.load_provider(integration).await {
+            // This view may be gone by now: `try_set` is a no-op then.
+            failed.try_set(true);
         }
         pending.try_set(None);
     });

@@ -1,4 +1,4 @@
-//! One view per [`crate::controller::Screen`], built with the plain DOM helpers of [`crate::dom`].
+//! One view per [`crate::flow::Screen`], built with the plain DOM helpers of [`crate::dom`].
 //! Each renders its heading as `#connect-ui-title` (the dialog's label) and takes its data as
 //! arguments; the reactive parts (alerts, busy and disabled states) are [`crate::dom::watch`]es
 //! owned by the screen.
@@ -13,8 +13,9 @@ mod success;
 use web_sys::Element;
 
 use crate::components::logo::logo;
-use crate::controller::{Controller, Screen};
+use crate::controller::Controller;
 use crate::dom::{add, h};
+use crate::flow::Screen;
 
 /// The DOM of `screen`.
 pub fn render(ctrl: Controller, screen: Screen) -> Element {

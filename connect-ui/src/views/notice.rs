@@ -2,8 +2,8 @@
 
 use web_sys::Element;
 
-use crate::controller::Notice;
 use crate::dom::{add, h};
+use crate::flow::Notice;
 use crate::i18n::I18n;
 
 pub fn notice_view(i18n: I18n, notice: Notice) -> Element {

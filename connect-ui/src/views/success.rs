@@ -2,8 +2,9 @@
 
 use web_sys::Element;
 
-use crate::controller::{Controller, Selected};
+use crate::controller::Controller;
 use crate::dom::{add, h, on_click};
+use crate::flow::Selected;
 use crate::i18n::Key;
 
 pub fn success_view(ctrl: Controller, selected: &Selected) -> Element {
