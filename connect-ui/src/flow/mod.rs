@@ -2,7 +2,7 @@
 //! an API answer, a timer, the parent's token) and returns the [`Effect`]s the page must perform.
 //!
 //! Why pure: the rules that matter to users and integrators live here and are unit-tested natively
-//! (`cargo test -p connect-ui --lib`, see `tests.rs`) without a browser — which screen follows which,
+//! (`cargo test -p connect-ui --lib`, see `tests/`) without a browser — which screen follows which,
 //! that every `connect`/`error`/`close` event is posted exactly once per transition, and that an
 //! answer for an older attempt or session load is ignored (Back, Close, a new click or a new token
 //! cancelled it: each attempt and each load has a number). Nothing here touches the DOM, JS or
