@@ -5,6 +5,9 @@
 //! (Chrome flags in `sdk-wasm/webdriver.json`; popups are allowed there so the flow can open one.)
 //! Cross-window messages are synthesized as `MessageEvent`s with the `origin` and `source` a real sender
 //! would have, which is exactly what the SDK checks.
+//!
+//! One file over 600 lines on purpose: each test file is its own wasm-bindgen-test binary, which
+//! starts chromedriver and Chromium once more.
 
 #![cfg(all(target_arch = "wasm32", feature = "js"))]
 

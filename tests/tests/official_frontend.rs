@@ -5,7 +5,8 @@
 //! Connect UI flow whose WebSocket a proxy cut. Then redirect mode (ours only), with the popup blocked
 //! as a webview blocks it, and a page on an origin that is not allowed getting nothing.
 //!
-//! One provider, one server, one browser for all of it. The environment lists the customer page's
+//! One provider, one server, one browser for all of it (and so one file over 600 lines: the
+//! scenarios run in order on the same page and share its set-up and its parity table). The environment lists the customer page's
 //! origin in `allowed_origins` from the start, so every flow also passes the origin checks: the
 //! official SDK's by its `Referer`, ours by the `opener_origin` it sends.
 //!
