@@ -57,20 +57,7 @@ async fn catalog_options_shape_the_token_request_and_metadata_lands_in_connectio
         "token_request_auth_method: basic (cid:csecret)"
     );
 
-    let list: Value = h
-        .http
-        .get(format!("{}/connections", h.base))
-        .bearer_auth(h.server.secret_key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = list["connections"][0]["connection_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = h.only_connection_id().await;
     let (status, conn) = h.connection(&id, "").await;
     assert_eq!(status, 200, "{conn}");
     assert_eq!(conn["credentials"]["access_token"], "fake-access-1");
