@@ -8,6 +8,7 @@
 use crate::process::ProcessGroup;
 use crate::wait;
 use anyhow::Context as _;
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::wd::{Capabilities, WindowHandle};
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -15,7 +16,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Chromium flags required on this machine kind (see shared/TOOLCHAIN.md).
 pub const CHROMIUM_FLAGS: &[&str] = &[
@@ -33,6 +34,9 @@ pub const CHROMIUM_FLAGS: &[&str] = &[
 
 /// Default time limit for finding an element.
 pub const ELEMENT_WAIT: Duration = Duration::from_secs(15);
+
+/// The longest chromedriver may spend on one page load or one script (its own defaults: 300 s, 30 s).
+const COMMAND_LIMIT: Duration = Duration::from_secs(30);
 
 fn chromedriver_path() -> PathBuf {
     std::env::var_os("LATCHKEY_CHROMEDRIVER")
@@ -63,8 +67,14 @@ impl ChromeDriver {
         );
         let port = crate::free_port()?;
         let mut cmd = Command::new(&path);
-        cmd.arg(format!("--port={port}"))
-            .stdin(Stdio::null())
+        cmd.arg(format!("--port={port}"));
+        // chromedriver's own log of every command and CDP message, to see what a stalled command
+        // waits on: `LATCHKEY_CHROMEDRIVER_LOG=/tmp/cd.log`.
+        if let Some(log) = std::env::var_os("LATCHKEY_CHROMEDRIVER_LOG") {
+            cmd.arg("--verbose")
+                .arg(format!("--log-path={}", PathBuf::from(log).display()));
+        }
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let mut group = ProcessGroup::spawn("chromedriver", cmd)?;
@@ -108,6 +118,7 @@ pub struct Browser {
     client: Client,
     screenshots: PathBuf,
     shot_counter: AtomicU32,
+    started: Instant,
     // Field order is drop order: the session handle first, then chromedriver (killing Chromium), then
     // the profile directory.
     driver: ChromeDriver,
@@ -174,6 +185,12 @@ impl Browser {
         args.extend(extra_flags.iter().map(|s| (*s).to_owned()));
         let mut caps = Capabilities::new();
         caps.insert("browserName".into(), json!("chrome"));
+        // chromedriver's default page-load limit is 300 s: a command stuck behind a navigation that
+        // never ends would hold every later command (and the failure screenshot) that long. Bound it.
+        caps.insert(
+            "timeouts".into(),
+            json!({ "pageLoad": COMMAND_LIMIT.as_millis() as u64, "script": COMMAND_LIMIT.as_millis() as u64 }),
+        );
         caps.insert(
             "goog:chromeOptions".into(),
             if block_popups {
@@ -204,6 +221,7 @@ impl Browser {
             client,
             screenshots,
             shot_counter: AtomicU32::new(0),
+            started: Instant::now(),
             driver,
             _profile: profile,
         })
@@ -269,6 +287,12 @@ createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' })).then
         channels
             .try_into()
             .map_err(|v| anyhow::anyhow!("not a pixel: {v:?}"))
+    }
+
+    /// Notes a step with the seconds since the browser started, on stderr: the test harness shows it
+    /// only for a failing test, where it names the step that stalled.
+    pub fn note(&self, step: &str) {
+        eprintln!("[{:6.1} s] {step}", self.started.elapsed().as_secs_f64());
     }
 
     /// Saves a PNG of the current window as `NN-<step>.png`; failures are reported, not fatal.
@@ -366,7 +390,24 @@ createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' })).then
         self.wait_for("input[name=\"prompt\"][value=\"consent\"]")
             .await?;
         self.screenshot("provider-consent").await;
-        self.click("button[type=\"submit\"]").await
+        self.click_and_leave("button[type=\"submit\"]").await
+    }
+
+    /// Clicks `css` from a script that runs after this command has returned, so WebDriver does not
+    /// wait on the page the click leads to. For the click that ends a popup (the provider's last
+    /// submit: the callback page then closes the window): a WebDriver click waits for the navigation
+    /// it starts, and a command whose window goes away before it is answered can stall chromedriver
+    /// (seen with a key press into a removed iframe, see [`Browser::press_key_leaving_frame`]).
+    pub async fn click_and_leave(&self, css: &str) -> anyhow::Result<()> {
+        self.wait_for(css).await?;
+        self.client
+            .execute(
+                "const el = document.querySelector(arguments[0]); setTimeout(() => el.click(), 0);",
+                vec![json!(css)],
+            )
+            .await
+            .with_context(|| format!("clicking `{css}`"))?;
+        Ok(())
     }
 
     pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
@@ -403,6 +444,26 @@ createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' })).then
             Some(text) => format!("last text of `{css}`: {text:?}"),
             None => format!("`{css}` never appeared"),
         })
+    }
+
+    /// Presses `key` in `el` (inside a frame) and releases it from the top-level document: for a key
+    /// that removes the iframe it is pressed in (Escape in the Connect UI). A whole key press sent into
+    /// the frame (`send_keys`) can leave chromedriver waiting forever for the answer to its key-up once
+    /// the frame is gone (chromedriver's log: the `Input.dispatchKeyEvent` of the key-up is never
+    /// answered). Leaves the current window's top-level document selected.
+    pub async fn press_key_leaving_frame(&self, el: &Element, key: char) -> anyhow::Result<()> {
+        el.click().await.context("focusing the element")?;
+        self.client
+            .perform_actions(
+                KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }),
+            )
+            .await
+            .context("pressing the key")?;
+        self.leave_frames().await?;
+        self.client
+            .release_actions()
+            .await
+            .context("releasing the key")
     }
 
     /// Switches into the iframe matching `css` (waiting for it first).

@@ -126,6 +126,11 @@ impl LatchkeyServer {
         latchkey_server::dashboard::cli::create(&self.database_url, email, password).await
     }
 
+    /// The harness's client for calls to this server (30 s limit, no redirects followed).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The `dev` environment's secret key.
     pub fn secret_key(&self) -> &str {
         self.running.secret_key()

@@ -98,7 +98,7 @@ async fn oauth_from_the_list_then_reconnect_jumps_to_the_integration() -> anyhow
         browser
             .wait_for("input[name=\"prompt\"][value=\"consent\"]")
             .await?;
-        browser.click("button[type=\"submit\"]").await?;
+        browser.click_and_leave("button[type=\"submit\"]").await?;
         browser.switch_to(&main).await?;
         browser.enter_frame("#connect-ui").await?;
         browser

@@ -191,7 +191,9 @@ impl Env {
     }
 
     async fn settings(&self, patch: Value) -> anyhow::Result<()> {
-        let res = reqwest::Client::new()
+        let res = self
+            .server
+            .http()
             .patch(self.server.endpoint(&["environment", "settings"])?)
             .bearer_auth(self.server.secret_key())
             .json(&patch)
@@ -215,7 +217,9 @@ impl Env {
     }
 
     async fn token(&self, path: &[&str], body: Value) -> anyhow::Result<String> {
-        let res = reqwest::Client::new()
+        let res = self
+            .server
+            .http()
             .post(self.server.endpoint(path)?)
             .bearer_auth(self.server.secret_key())
             .json(&body)
@@ -301,7 +305,7 @@ async fn sign_in(browser: &Browser) -> anyhow::Result<()> {
         browser.complete_local_provider_login(LOGIN).await
     } else {
         browser.screenshot("provider-consent").await;
-        browser.click("button[type=\"submit\"]").await
+        browser.click_and_leave("button[type=\"submit\"]").await
     }
 }
 
@@ -333,6 +337,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
         .await?;
     let main = browser.window().await?;
 
+    browser.note(&format!("{sdk}: oauth"));
     // Headless OAuth: the popup, the provider's login and consent, the WebSocket result.
     let token = env.session(&[LOCAL_OIDC]).await?;
     let known = browser.windows().await?;
@@ -359,6 +364,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     env.server.get_connection(&id, LOCAL_OIDC).await?;
     column.push(summary(&oauth));
 
+    browser.note(&format!("{sdk}: API key"));
     // API key: a POST, no popup.
     let token = env.session(&[API_KEY]).await?;
     js(
@@ -378,6 +384,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
         .to_owned();
     column.push(summary(&api_key));
 
+    browser.note(&format!("{sdk}: create"));
     // create() for an integration without authentication.
     let token = env.session(&[NONE]).await?;
     js(
@@ -390,6 +397,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     assert_eq!(create["ok"]["providerConfigKey"], NONE, "{sdk}: {create}");
     column.push(summary(&create));
 
+    browser.note(&format!("{sdk}: reconnect"));
     // reconnect() with a reconnect session: the same connection gets the new key.
     let token = env
         .token(
@@ -417,6 +425,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     );
     column.push(summary(&reconnect));
 
+    browser.note(&format!("{sdk}: openConnectUI"));
     // openConnectUI(): ready → token → the form → connect → Finish → close, iframe gone.
     let token = env.session(&[API_KEY]).await?;
     js(
@@ -446,6 +455,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     );
     column.push(format!("ok ({})", types.join(" → ")));
 
+    browser.note(&format!("{sdk}: Escape"));
     // Escape closes it, from any screen (here: the form).
     js(
         browser,
@@ -456,8 +466,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     wait_event(browser, "ready").await?;
     browser.enter_frame("#connect-ui").await?;
     let field = browser.wait_for("#field-credentials-apiKey").await?;
-    field.send_keys("\u{e00c}").await?;
-    browser.leave_frames().await?;
+    browser.press_key_leaving_frame(&field, '\u{e00c}').await?;
     wait_event(browser, "close").await?;
     assert!(
         !iframe_present(browser).await?,
@@ -465,6 +474,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     );
     column.push("ok (close)".into());
 
+    browser.note(&format!("{sdk}: unknown integration"));
     // An unknown integration: Nango's error type (the integration is looked up before the session's
     // allowed list is checked).
     let token = env.session(&[LOCAL_OIDC]).await?;
@@ -479,6 +489,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     column.push(summary(&unknown));
     browser.switch_to(&main).await?;
 
+    browser.note(&format!("{sdk}: Connect UI, WebSocket cut"));
     // The Connect UI's OAuth flow with its WebSocket cut after the ack: the callback page's
     // postMessage (to the Connect UI's exact origin) brings the result.
     let token = env.session(&[LOCAL_OIDC]).await?;
@@ -508,6 +519,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     wait_event(browser, "close").await?;
     column.push("ok (postMessage)".into());
 
+    browser.note(&format!("{sdk}: MCP"));
     // MCP OAuth (issue 15): the SDK's popup; the server registers its client dynamically and the
     // demo authorization server signs the user in at once, so the popup just comes and goes.
     let token = env.session(&[MCP]).await?;
@@ -522,6 +534,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     browser.switch_to(&main).await?;
     column.push(summary(&mcp));
 
+    browser.note(&format!("{sdk}: headless auth(), WebSocket cut"));
     // The same cut in a headless auth(): only an SDK that listens to the callback page's postMessage
     // can finish (Nango's waits for the WebSocket alone).
     js(browser, CUT_SOCKETS, vec![]).await?;
@@ -591,6 +604,7 @@ async fn run(env: &Env, browser: &Browser) -> anyhow::Result<()> {
         })
         .collect();
 
+    browser.note("redirect mode");
     // Redirect mode (ours only): popups blocked as in a webview.
     rows.extend(redirect_mode(env, browser).await?);
     rows.push(other_origin(env, browser).await?);
@@ -641,7 +655,9 @@ async fn redirect_mode(env: &Env, browser: &Browser) -> anyhow::Result<Vec<Row>>
     let mut tampered = id.clone().into_bytes();
     tampered[0] = if tampered[0] == b'a' { b'b' } else { b'a' };
     for bad in [id.clone(), String::from_utf8(tampered)?] {
-        let res = reqwest::Client::new()
+        let res = env
+            .server
+            .http()
             .post(env.server.endpoint(&["oauth", "result", &bad])?)
             .send()
             .await?;
@@ -653,6 +669,7 @@ async fn redirect_mode(env: &Env, browser: &Browser) -> anyhow::Result<Vec<Row>>
         ours: "refused (`not_found`)".into(),
     });
 
+    browser.note("Connect UI, popup blocked");
     // The Connect UI in a "webview" without popups offers to continue in this window.
     let token = env.session(&[LOCAL_OIDC]).await?;
     js(
@@ -706,6 +723,7 @@ async fn other_origin(env: &Env, browser: &Browser) -> anyhow::Result<Row> {
     let elsewhere = CustomerSite::serve_dir(env.dir.path().to_owned()).await?;
     let mut column = Vec::new();
     for sdk in ["official", "latchkey"] {
+        browser.note(&format!("{sdk}: a page on a non-allowed origin"));
         let page = env.page(sdk).replace(env.site.url(), elsewhere.url());
         browser.goto(&page).await?;
         browser
