@@ -9,6 +9,8 @@
 //! reactive system (`reactive_graph`, `any_spawner`) still owns the state: signals, effects, owners.
 
 use reactive_graph::effect::Effect;
+use reactive_graph::owner::on_cleanup;
+use send_wrapper::SendWrapper;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, Event, EventTarget, Node};
@@ -84,13 +86,31 @@ pub fn clear(e: &Element) {
     e.set_text_content(None);
 }
 
-/// Calls `f` on each `event` at `target` for the page's lifetime (listeners of removed elements are
-/// a few closures per screen visit).
-#[inline(never)]
+/// Calls `f` on each `event` at `target` while the reactive owner it was added under lives: a
+/// screen's listeners are removed and freed with the screen (its owner is cleaned up when the next
+/// screen replaces it), as Leptos' `view!` does with `on:` handlers; the dialog's, added under the
+/// root owner, live as long as the page.
 pub fn on(target: &EventTarget, event: &str, f: Box<dyn FnMut(Event)>) {
+    on_each(target, &[event], f);
+}
+
+/// [`on`] with one listener for several events (a field's `input`, `change` and `blur`).
+#[inline(never)]
+pub fn on_each(target: &EventTarget, events: &[&str], f: Box<dyn FnMut(Event)>) {
     let listener = Closure::wrap(f);
-    let _ = target.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
-    listener.forget();
+    for event in events {
+        let _ = target.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+    }
+    let events: Vec<String> = events.iter().map(|e| (*e).to_owned()).collect();
+    // Cleanups run on this (the only) thread; the wrapper only satisfies the `Send` bound.
+    let owned = SendWrapper::new((target.clone(), events, listener));
+    on_cleanup(move || {
+        let (target, events, listener) = owned.take();
+        for event in &events {
+            let _ = target
+                .remove_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+        }
+    });
 }
 
 /// A click listener on a button.

@@ -6,7 +6,6 @@
 //! connect link (top-level tab) there is no parent and every post is a no-op.
 
 use latchkey_protocol::events::{ConnectUiEvent, ParentMessage};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{MessageEvent, Window};
 
@@ -46,7 +45,7 @@ impl ParentChannel {
     }
 
     /// Calls `on_token` for every well-formed `session_token` message from the parent. The listener
-    /// lives as long as the page (the app never unmounts).
+    /// belongs to the owner it is added under: the root one, so it lives as long as the page.
     pub fn listen_for_session_token(&self, on_token: impl Fn(String) + 'static) {
         let Some((parent, origin)) = self.target.clone() else {
             return;
@@ -54,24 +53,28 @@ impl ParentChannel {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let listener = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-            if event.origin() != origin {
-                return;
-            }
-            let from_parent = event
-                .source()
-                .is_some_and(|source| js_sys::Object::is(&source, &parent));
-            if !from_parent {
-                return;
-            }
-            if let Some(ParentMessage::SessionToken { session_token }) =
-                latchkey_protocol::codec::read_parent_message(&JsObject(event.data()))
-            {
-                on_token(session_token);
-            }
-        });
-        let _ =
-            window.add_event_listener_with_callback("message", listener.as_ref().unchecked_ref());
-        listener.forget();
+        crate::dom::on(
+            &window,
+            "message",
+            Box::new(move |event| {
+                let Some(event) = event.dyn_ref::<MessageEvent>() else {
+                    return;
+                };
+                if event.origin() != origin {
+                    return;
+                }
+                let from_parent = event
+                    .source()
+                    .is_some_and(|source| js_sys::Object::is(&source, &parent));
+                if !from_parent {
+                    return;
+                }
+                if let Some(ParentMessage::SessionToken { session_token }) =
+                    latchkey_protocol::codec::read_parent_message(&JsObject(event.data()))
+                {
+                    on_token(session_token);
+                }
+            }),
+        );
     }
 }

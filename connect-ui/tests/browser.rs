@@ -209,3 +209,25 @@ fn theme_sets_class_and_primary_colours() {
     theme::apply(ThemeChoice::System, None);
     assert_eq!(root.class_name(), "");
 }
+
+#[wasm_bindgen_test]
+fn a_listener_ends_with_the_owner_it_was_added_under() {
+    use reactive_graph::owner::Owner;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen::JsCast;
+
+    let button: web_sys::HtmlElement = connect_ui::dom::el("button", "").unchecked_into();
+    let clicks = Rc::new(Cell::new(0));
+    let screen = Owner::new();
+    screen.with(|| {
+        let clicks = clicks.clone();
+        connect_ui::dom::on_click(&button, Box::new(move || clicks.set(clicks.get() + 1)));
+    });
+    button.click();
+    assert_eq!(clicks.get(), 1, "the listener runs while its screen lives");
+    // What replacing the screen does to the screen's owner.
+    screen.cleanup();
+    button.click();
+    assert_eq!(clicks.get(), 1, "and is removed (and freed) with it");
+}

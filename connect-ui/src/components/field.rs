@@ -13,6 +13,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlInputElement, HtmlSelectElement};
 
+use crate::dom::on_each;
 use crate::form::{check, Field, Namespace, Problem, Syntax};
 use crate::i18n::{I18n, Key};
 
@@ -231,21 +232,16 @@ pub fn render(
     if value != field.initial {
         dom.show(check(field, value, &BrowserSyntax), i18n);
     }
-    let listener = {
-        let (dom, field) = (Rc::downgrade(&dom), field.clone());
-        Closure::<dyn Fn()>::new(move || {
-            if let Some(dom) = dom.upgrade() {
+    let (weak, field) = (Rc::downgrade(&dom), field.clone());
+    on_each(
+        &dom.input,
+        &["input", "change", "blur"],
+        Box::new(move |_| {
+            if let Some(dom) = weak.upgrade() {
                 dom.show(check(&field, &dom.value(), &BrowserSyntax), i18n);
                 on_edit();
             }
-        })
-    };
-    for event in ["input", "change", "blur"] {
-        let _ = dom
-            .input
-            .add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
-    }
-    // The listener lives as long as its element (a few per screen visit).
-    listener.forget();
+        }),
+    );
     dom
 }

@@ -65,11 +65,14 @@ pub fn Logs() -> impl IntoView {
     // Live mode: entries from the stream, newest first, above the list.
     let live = RwSignal::new(false);
     let live_entries = RwSignal::new(Vec::<Entry>::new());
-    let source = StoredValue::new_local(None::<web_sys::EventSource>);
+    // The open stream and its listener: closed and dropped together when live mode stops, the
+    // filters change or the page goes away (not leaked once per stream).
+    type EntryListener = Closure<dyn FnMut(web_sys::MessageEvent)>;
+    let source = StoredValue::new_local(None::<(web_sys::EventSource, EntryListener)>);
     let stop = move || {
         source.update_value(|s| {
-            if let Some(s) = s.take() {
-                s.close();
+            if let Some((es, _listener)) = s.take() {
+                es.close();
             }
         });
     };
@@ -98,8 +101,7 @@ pub fn Logs() -> impl IntoView {
                 }
             });
         let _ = es.add_event_listener_with_callback("entry", on_entry.as_ref().unchecked_ref());
-        on_entry.forget();
-        source.set_value(Some(es));
+        source.set_value(Some((es, on_entry)));
     });
     on_cleanup(stop);
     let select = |id: &'static str,
