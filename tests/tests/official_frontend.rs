@@ -247,6 +247,30 @@ async fn js(browser: &Browser, script: &str, args: Vec<Value>) -> anyhow::Result
     Ok(browser.client().execute(script, args).await?)
 }
 
+/// `window.run(name, token)`: starts scenario `name` through the page's SDK (outcome: [`outcome`]).
+async fn start(browser: &Browser, name: &str, token: &str) -> anyhow::Result<()> {
+    js(
+        browser,
+        "window.run(arguments[0], arguments[1]); return true;",
+        vec![json!(name), json!(token)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `openConnectUI()` through the page's SDK with extra `props`; once the Connect UI has said
+/// `ready`, the test is inside its iframe.
+async fn open_ui(browser: &Browser, token: &str, props: Value) -> anyhow::Result<()> {
+    js(
+        browser,
+        "window.openUI(arguments[0], arguments[1]); return true;",
+        vec![json!(token), props],
+    )
+    .await?;
+    wait_event(browser, "ready").await?;
+    browser.enter_frame("#connect-ui").await
+}
+
 /// Waits for `window.results[name]` to settle; its `{ok}` / `{err}` object.
 async fn outcome(browser: &Browser, name: &str, limit: Duration) -> anyhow::Result<Value> {
     latchkey_tests::wait::until(&format!("the outcome of {name}"), limit, || async {
@@ -341,12 +365,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     // Headless OAuth: the popup, the provider's login and consent, the WebSocket result.
     let token = env.session(&[LOCAL_OIDC]).await?;
     let known = browser.windows().await?;
-    js(
-        browser,
-        "window.run('oauth', arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
+    start(browser, "oauth", &token).await?;
     browser
         .switch_to_new_window(&known, Duration::from_secs(10))
         .await?;
@@ -367,12 +386,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     browser.note(&format!("{sdk}: API key"));
     // API key: a POST, no popup.
     let token = env.session(&[API_KEY]).await?;
-    js(
-        browser,
-        "window.run('apiKey', arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
+    start(browser, "apiKey", &token).await?;
     let api_key = outcome(browser, "apiKey", Duration::from_secs(15)).await?;
     assert_eq!(
         api_key["ok"]["providerConfigKey"], API_KEY,
@@ -387,12 +401,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     browser.note(&format!("{sdk}: create"));
     // create() for an integration without authentication.
     let token = env.session(&[NONE]).await?;
-    js(
-        browser,
-        "window.run('create', arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
+    start(browser, "create", &token).await?;
     let create = outcome(browser, "create", Duration::from_secs(15)).await?;
     assert_eq!(create["ok"]["providerConfigKey"], NONE, "{sdk}: {create}");
     column.push(summary(&create));
@@ -405,12 +414,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
             json!({"connection_id": api_key_id, "integration_id": API_KEY, "end_user": {"id": "user-1"}}),
         )
         .await?;
-    js(
-        browser,
-        "window.run('reconnect', arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
+    start(browser, "reconnect", &token).await?;
     let reconnect = outcome(browser, "reconnect", Duration::from_secs(15)).await?;
     assert_eq!(
         reconnect["ok"]["connectionId"],
@@ -428,14 +432,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     browser.note(&format!("{sdk}: openConnectUI"));
     // openConnectUI(): ready → token → the form → connect → Finish → close, iframe gone.
     let token = env.session(&[API_KEY]).await?;
-    js(
-        browser,
-        "window.openUI(arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
-    wait_event(browser, "ready").await?;
-    browser.enter_frame("#connect-ui").await?;
+    open_ui(browser, &token, json!({})).await?;
     browser
         .type_into("#field-credentials-apiKey", "key-three")
         .await?;
@@ -457,14 +454,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
 
     browser.note(&format!("{sdk}: Escape"));
     // Escape closes it, from any screen (here: the form).
-    js(
-        browser,
-        "window.openUI(arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
-    wait_event(browser, "ready").await?;
-    browser.enter_frame("#connect-ui").await?;
+    open_ui(browser, &token, json!({})).await?;
     let field = browser.wait_for("#field-credentials-apiKey").await?;
     browser.press_key_leaving_frame(&field, '\u{e00c}').await?;
     wait_event(browser, "close").await?;
@@ -478,12 +468,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     // An unknown integration: Nango's error type (the integration is looked up before the session's
     // allowed list is checked).
     let token = env.session(&[LOCAL_OIDC]).await?;
-    js(
-        browser,
-        "window.run('unknown', arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
+    start(browser, "unknown", &token).await?;
     let unknown = outcome(browser, "unknown", Duration::from_secs(20)).await?;
     assert_eq!(unknown["err"]["isAuthError"], true, "{sdk}: {unknown}");
     column.push(summary(&unknown));
@@ -493,14 +478,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     // The Connect UI's OAuth flow with its WebSocket cut after the ack: the callback page's
     // postMessage (to the Connect UI's exact origin) brings the result.
     let token = env.session(&[LOCAL_OIDC]).await?;
-    js(
-        browser,
-        "window.openUI(arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
-    wait_event(browser, "ready").await?;
-    browser.enter_frame("#connect-ui").await?;
+    open_ui(browser, &token, json!({})).await?;
     browser.wait_for("#connect-button:not([disabled])").await?;
     js(browser, CUT_SOCKETS, vec![]).await?;
     let known = browser.windows().await?;
@@ -523,12 +501,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     // MCP OAuth (issue 15): the SDK's popup; the server registers its client dynamically and the
     // demo authorization server signs the user in at once, so the popup just comes and goes.
     let token = env.session(&[MCP]).await?;
-    js(
-        browser,
-        "window.run('mcp', arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
+    start(browser, "mcp", &token).await?;
     let mcp = outcome(browser, "mcp", Duration::from_secs(30)).await?;
     assert_eq!(mcp["ok"]["providerConfigKey"], MCP, "{sdk}: {mcp}");
     browser.switch_to(&main).await?;
@@ -540,12 +513,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     js(browser, CUT_SOCKETS, vec![]).await?;
     let token = env.session(&[LOCAL_OIDC]).await?;
     let known = browser.windows().await?;
-    js(
-        browser,
-        "window.run('oauthCut', arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
+    start(browser, "oauthCut", &token).await?;
     browser
         .switch_to_new_window(&known, Duration::from_secs(10))
         .await?;
@@ -629,12 +597,7 @@ async fn redirect_mode(env: &Env, browser: &Browser) -> anyhow::Result<Vec<Row>>
         .wait_for_text("#state", Duration::from_secs(20), |t| t == "ready")
         .await?;
     let token = env.session(&[LOCAL_OIDC]).await?;
-    js(
-        browser,
-        "window.run('redirect', arguments[0]); return true;",
-        vec![json!(token)],
-    )
-    .await?;
+    start(browser, "redirect", &token).await?;
     sign_in(browser).await?;
     let (id, first) = returned(browser).await?;
     rows.push(Row {
@@ -737,12 +700,7 @@ async fn other_origin(env: &Env, browser: &Browser) -> anyhow::Result<Row> {
             vec![json!(token)],
         )
         .await?;
-        js(
-            browser,
-            "window.run('oauth', arguments[0]); return true;",
-            vec![json!(token)],
-        )
-        .await?;
+        start(browser, "oauth", &token).await?;
         let refused = outcome(browser, "oauth", Duration::from_secs(20)).await?;
         assert_eq!(refused["err"]["type"], "forbidden", "{sdk}: {refused}");
         browser.switch_to(&main).await?;
