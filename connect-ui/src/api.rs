@@ -7,61 +7,16 @@
 
 use std::future::Future;
 
-use latchkey_protocol::connect::ConnectUiSettings;
 use latchkey_protocol::events::ConnectPayload;
-use latchkey_protocol::integrations::{ApiPublicIntegration, AuthMode};
+use latchkey_protocol::integrations::ApiPublicIntegration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-use crate::form::{FieldSchema, Submission};
+use crate::form::Submission;
 use crate::wire::{self, Fields, JsObject, ReadFields, WriteFields};
 
-/// What the Connect UI reads from `GET /connect/session` (`ConnectSessionInfo` minus the end user
-/// and the config defaults, which the server applies itself).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionSettings {
-    pub connect_ui_settings: ConnectUiSettings,
-    pub allowed_integrations: Option<Vec<String>>,
-    pub websockets_path: Option<String>,
-    /// `integrations_config_defaults[key].connection_config` as text, per integration key.
-    pub presets: Vec<(String, Vec<(String, String)>)>,
-}
-
-impl SessionSettings {
-    /// The connection-config values the session pins for `integration`.
-    pub fn presets_for(&self, integration: &str) -> &[(String, String)] {
-        self.presets
-            .iter()
-            .find(|(k, _)| k == integration)
-            .map_or(&[], |(_, v)| v.as_slice())
-    }
-}
-
-/// The part of `GET /providers/:provider` the Connect UI uses (the rest of the catalog entry is
-/// ignored). Not in `protocol/` yet because only the Connect UI reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProviderSummary {
-    pub display_name: String,
-    pub auth_mode: AuthMode,
-    pub docs: Option<String>,
-    pub docs_connect: Option<String>,
-    /// The catalog's `credentials` and `connection_config` field descriptions.
-    pub credentials: Vec<FieldSchema>,
-    pub connection_config: Vec<FieldSchema>,
-    /// `assertion_option`: key material for a TWO_STEP client assertion, sent once.
-    pub assertion_option: Vec<FieldSchema>,
-}
-
-impl ProviderSummary {
-    /// The guide shown as "Need help?": the connect guide when the catalog has one; `https` only.
-    pub fn guide_url(&self) -> Option<&str> {
-        self.docs_connect
-            .as_deref()
-            .or(self.docs.as_deref())
-            .filter(|u| u.starts_with("https://"))
-    }
-}
+pub use crate::model::{ProviderSummary, SessionSettings};
 
 /// Why a call failed, in the terms the UI reacts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,6 +240,7 @@ pub fn classify<F: Fields>(status: u16, json: Option<F>) -> Result<F, ApiFailure
 #[cfg(test)]
 mod tests {
     use super::*;
+    use latchkey_protocol::integrations::AuthMode;
     use serde_json::{json, Value};
 
     #[test]

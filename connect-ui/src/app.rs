@@ -3,9 +3,9 @@
 
 use reactive_graph::owner::Owner;
 
-use crate::components::dialog;
 use crate::config::LaunchConfig;
 use crate::controller::Controller;
+use crate::dialog;
 use crate::dom::{document, spawn_local, window};
 use crate::i18n::{I18n, Lang};
 

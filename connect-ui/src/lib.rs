@@ -4,20 +4,23 @@
 //! It runs in the full-screen iframe opened by the SDK's `openConnectUI()` (talking to the parent page
 //! through `parent.rs` with exact origins) or as a top-level tab for connect links. Layout:
 //! `config` (URL parameters) → `flow` (the pure state machine: screens, transitions, events to the
-//! parent) run by `controller` (signals, API calls, popup, timers) → `views/` (one per screen),
-//! `components/` (dialog shell, form field, logo), `dom` (the plain DOM builders every screen uses: the
-//! screens are built without Leptos' `view!` renderer to fit the size budget), `api` (the only HTTP
-//! client), `wire` (JSON field codec), `i18n` (every string; non-English ones fetched on demand), `theme`.
+//! parent) run by `controller` (signals, API calls, popup, timers) → `dialog` (the modal shell showing
+//! the current screen) → `views/` (one per screen) → `components/` (form field, logo), `dom` (the
+//! plain DOM builders every screen uses: the screens are built without Leptos' `view!` renderer to fit
+//! the size budget), `api` (the only HTTP client) reading `model` (what the server sends, as kept)
+//! through `wire` (JSON field codec), `i18n` (every string; non-English ones fetched on demand), `theme`.
 
 pub mod api;
 pub mod app;
 pub mod components;
 pub mod config;
 pub mod controller;
+pub mod dialog;
 pub mod dom;
 pub mod flow;
 pub mod form;
 pub mod i18n;
+pub mod model;
 pub mod parent;
 pub mod theme;
 pub mod views;

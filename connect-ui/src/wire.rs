@@ -15,8 +15,8 @@ use latchkey_protocol::connect::{ConnectUiSettings, ConnectUiTheme, ThemeColors}
 use latchkey_protocol::integrations::{ApiPublicIntegration, AuthMode};
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::api::{ProviderSummary, SessionSettings};
 use crate::form::{FieldSchema, Format};
+use crate::model::{ProviderSummary, SessionSettings};
 
 /// Read access to one JSON object: the protocol codec's fields, plus what the API's larger answers
 /// need (lists, numbers, maps).

@@ -1,5 +1,4 @@
 //! Building blocks shared by several views.
 
-pub mod dialog;
 pub mod field;
 pub mod logo;
