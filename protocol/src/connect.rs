@@ -173,6 +173,19 @@ pub struct ConnectSessionInfo {
     pub websockets_path: Option<String>,
 }
 
+/// `credentials[oauth_client_id_override]`, `…_secret_override`, `…_refresh_token_override`: the
+/// frontend (or the session's `integrations_config_defaults[key].connection_config`) may replace the
+/// integration's OAuth client for one connection (reference §4.1 step 9, §4.4).
+/// The server reads them from the authorize request and from a session's defaults.
+pub const CLIENT_ID_OVERRIDE: &str = "oauth_client_id_override";
+pub const CLIENT_SECRET_OVERRIDE: &str = "oauth_client_secret_override";
+pub const REFRESH_TOKEN_OVERRIDE: &str = "oauth_refresh_token_override";
+pub const OVERRIDE_KEYS: [&str; 3] = [
+    CLIENT_ID_OVERRIDE,
+    CLIENT_SECRET_OVERRIDE,
+    REFRESH_TOKEN_OVERRIDE,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

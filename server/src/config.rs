@@ -1,6 +1,7 @@
 //! Server configuration, 12-factor: every setting comes from an environment variable (PROTOCOL.md §2)
 //! with a default that makes `latchkey serve` work on a laptop.
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 /// Everything the server needs to start. Built from the environment by [`Config::from_env`], or by
@@ -13,7 +14,7 @@ pub struct Config {
     pub listen_addr: String,
     /// `LATCHKEY_RATE_LIMIT_PER_MINUTE`: requests per minute per key (REST API) and per IP address
     /// (OAuth popup, WebSocket); `None` when set to `0` (no limit). See [`crate::http::rate_limit`].
-    pub rate_limit_per_minute: Option<std::num::NonZeroU32>,
+    pub rate_limit_per_minute: Option<NonZeroU32>,
     /// `LATCHKEY_WEBSOCKETS_PATH`: where the WebSocket result channel is served besides `/` (Nango's
     /// `websocketsPath`), with its leading `/`.
     pub websockets_path: String,
@@ -232,9 +233,7 @@ impl Config {
             activity: crate::activity::Settings::from_env(var)?,
             aws_sts_url: var("LATCHKEY_AWS_STS_URL").unwrap_or_else(|| AWS_STS_URL.into()),
             listen_addr: listen_addr_from_env(),
-            rate_limit_per_minute: crate::http::rate_limit::per_minute(
-                var(crate::http::rate_limit::ENV_VAR).as_deref(),
-            ),
+            rate_limit_per_minute: rate_limit_per_minute(var(RATE_LIMIT_VAR).as_deref()),
             websockets_path: crate::ws::path(var(crate::ws::PATH_VAR).as_deref()),
             public_url,
         })
@@ -280,14 +279,14 @@ impl Config {
             activity: Default::default(),
             aws_sts_url: AWS_STS_URL.into(),
             listen_addr: "127.0.0.1:0".into(),
-            rate_limit_per_minute: crate::http::rate_limit::per_minute(None),
+            rate_limit_per_minute: rate_limit_per_minute(None),
             websockets_path: "/".into(),
         }
     }
 
     /// The SQLite file this configuration uses, if it uses SQLite.
     pub fn sqlite_path(&self) -> Option<&Path> {
-        sqlite_file(&self.database_url)
+        crate::storage::sqlite_file(&self.database_url)
     }
 
     /// `<public url>/oauth/callback`: what providers redirect to.
@@ -330,13 +329,6 @@ fn data_dir(
     Ok(std::path::absolute(&dir)?)
 }
 
-/// The file a `sqlite://` database URL names (its query left out).
-pub fn sqlite_file(database_url: &str) -> Option<&Path> {
-    database_url
-        .strip_prefix("sqlite://")
-        .map(|p| Path::new(p.split('?').next().unwrap_or(p)))
-}
-
 /// `DATABASE_URL` with a relative SQLite path made absolute from the working directory, so that what
 /// the server logs and what a CLI command reports name one file.
 fn sqlite_url_absolute(url: Option<String>) -> anyhow::Result<Option<String>> {
@@ -356,9 +348,55 @@ fn sqlite_url_absolute(url: Option<String>) -> anyhow::Result<Option<String>> {
     }
 }
 
+/// Nango's `DEFAULT_RATE_LIMIT_PER_MIN`.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 200;
+
+/// The environment variable that sets the REST API's rate limit.
+pub const RATE_LIMIT_VAR: &str = "LATCHKEY_RATE_LIMIT_PER_MINUTE";
+
+/// `LATCHKEY_RATE_LIMIT_PER_MINUTE`'s value (`raw`), or the default when unset; `None` when set to
+/// `0` (no limit). An unparsable value falls back to the default with a warning rather than running
+/// unlimited by accident.
+pub fn rate_limit_per_minute(raw: Option<&str>) -> Option<NonZeroU32> {
+    match raw {
+        Some(v) if !v.trim().is_empty() => match v.trim().parse::<u32>() {
+            Ok(n) => NonZeroU32::new(n),
+            Err(_) => {
+                tracing::warn!(
+                    "{RATE_LIMIT_VAR} is not a number; using the default of {DEFAULT_RATE_LIMIT_PER_MINUTE}/min"
+                );
+                NonZeroU32::new(DEFAULT_RATE_LIMIT_PER_MINUTE)
+            }
+        },
+        _ => NonZeroU32::new(DEFAULT_RATE_LIMIT_PER_MINUTE),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_configured_limit_is_read_with_a_safe_default() {
+        assert_eq!(
+            rate_limit_per_minute(None).map(NonZeroU32::get),
+            Some(DEFAULT_RATE_LIMIT_PER_MINUTE)
+        );
+        assert_eq!(
+            rate_limit_per_minute(Some(" 5 ")).map(NonZeroU32::get),
+            Some(5)
+        );
+        assert_eq!(
+            rate_limit_per_minute(Some("0")),
+            None,
+            "0 turns limiting off"
+        );
+        assert_eq!(
+            rate_limit_per_minute(Some("lots")).map(NonZeroU32::get),
+            Some(DEFAULT_RATE_LIMIT_PER_MINUTE),
+            "a typo does not run unlimited"
+        );
+    }
 
     #[test]
     fn the_data_dir_is_absolute_and_per_user_by_default() {

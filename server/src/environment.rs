@@ -44,6 +44,27 @@ pub async fn opened_by_id(app: &crate::AppState, id: i64) -> anyhow::Result<Opti
 }
 
 impl Environment {
+    /// Applies `patch` to the environment's settings, validates the result and stores it (the
+    /// admin API's `PATCH /environment/settings` and the CLI's `settings set`).
+    pub async fn update_settings(
+        &self,
+        store: &Store,
+        cipher: &Cipher,
+        patch: latchkey_protocol::settings::EnvironmentSettingsPatch,
+    ) -> anyhow::Result<Result<EnvironmentSettings, crate::settings::InvalidSetting>> {
+        let next = (*self.settings).clone().patched(patch);
+        if let Err(e) = crate::settings::validate(&next) {
+            return Ok(Err(e));
+        }
+        store
+            .update_environment_settings(
+                self.id,
+                &crate::settings::to_stored(&next, cipher, &self.name),
+            )
+            .await?;
+        Ok(Ok(next))
+    }
+
     pub fn open(row: &EnvironmentRow, cipher: &Cipher) -> anyhow::Result<Self> {
         let settings = crate::settings::from_stored_or_default(&row.settings, cipher, &row.name);
         Ok(Self {

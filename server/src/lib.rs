@@ -18,6 +18,7 @@ pub mod http;
 pub mod integration_config;
 pub mod metrics;
 pub mod oauth;
+pub mod outbound;
 pub mod proxy;
 pub mod reseal;
 pub mod secret;
@@ -53,9 +54,9 @@ pub struct AppInner {
     pub catalog: catalog::Catalog,
     pub ws: ws::WsHub,
     /// Requests to providers (token, refresh, verification).
-    pub outbound: oauth::outbound::OutboundClient,
+    pub outbound: outbound::OutboundClient,
     /// Webhook deliveries (their own private-network switch).
-    pub webhook_outbound: oauth::outbound::OutboundClient,
+    pub webhook_outbound: outbound::OutboundClient,
     pub refresh_locks: connections::RefreshLocks,
     /// Whether connection credentials sealed with the pre-issue-11 associated data are still
     /// accepted (until the start-up migration completes; [`reseal`]).
@@ -111,9 +112,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
     };
     let (env, created) = environment::ensure_dev(&store, &cipher, overrides).await?;
     let proxy = config.outbound_proxy.as_deref();
-    let outbound = oauth::outbound::OutboundClient::new(config.allow_private_providers, proxy)?;
-    let webhook_outbound =
-        oauth::outbound::OutboundClient::new(config.allow_private_webhooks, proxy)?;
+    let outbound = outbound::OutboundClient::new(config.allow_private_providers, proxy)?;
+    let webhook_outbound = outbound::OutboundClient::new(config.allow_private_webhooks, proxy)?;
     let activity = activity::Recorder::start(store.clone(), &config.activity, &config.clock);
     let clock = config.clock.clone();
     let state = AppState(Arc::new(AppInner {
@@ -187,7 +187,7 @@ pub async fn start(
 ) -> anyhow::Result<RunningServer> {
     let (state, env, created) = prepare(config).await?;
     let addr = listener.local_addr()?;
-    let app = http::router(state.clone());
+    let app = http::router(state.clone(), dashboard::router(&state));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let purge = state.clone();
     let outbox = webhooks::spawn_worker(state.clone());

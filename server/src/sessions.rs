@@ -103,7 +103,7 @@ pub fn public_defaults(
 ) -> BTreeMap<String, IntegrationConfigDefaults> {
     for defaults in all.values_mut() {
         if let Some(config) = defaults.connection_config.as_mut() {
-            for key in crate::oauth::flow::OVERRIDE_KEYS {
+            for key in latchkey_protocol::connect::OVERRIDE_KEYS {
                 config.remove(key);
             }
         }

@@ -2,9 +2,7 @@
 //! /environment/settings`) and the CLI (`latchkey settings set`), so both accept exactly the same
 //! values. The shapes are [`latchkey_protocol::settings`].
 
-use crate::environment::Environment;
-use crate::storage::Store;
-use latchkey_protocol::settings::{EnvironmentSettings, EnvironmentSettingsPatch};
+use latchkey_protocol::settings::EnvironmentSettings;
 use latchkey_protocol::webhooks::AuthWebhook;
 
 /// A setting that cannot be accepted: which field (as a JSON path) and why.
@@ -90,23 +88,6 @@ pub fn validate(s: &EnvironmentSettings) -> Result<(), InvalidSetting> {
         ));
     }
     Ok(())
-}
-
-/// Applies `patch` to the environment's settings, validates the result and stores it.
-pub async fn update(
-    store: &Store,
-    cipher: &crate::crypto::Cipher,
-    env: &Environment,
-    patch: EnvironmentSettingsPatch,
-) -> anyhow::Result<Result<EnvironmentSettings, InvalidSetting>> {
-    let next = (*env.settings).clone().patched(patch);
-    if let Err(e) = validate(&next) {
-        return Ok(Err(e));
-    }
-    store
-        .update_environment_settings(env.id, &to_stored(&next, cipher, &env.name))
-        .await?;
-    Ok(Ok(next))
 }
 
 /// Where the sealed HMAC key sits in the stored settings document.

@@ -80,7 +80,8 @@ pub async fn verify(
         }
         // Issue 15: JWT and SIGNATURE credentials are tested with the token the server made.
         Credentials::Jwt { .. } | Credentials::Signature { .. } => {
-            let filled = crate::proxy::template::Values::new(credentials, connection_config);
+            let filled =
+                crate::catalog::proxy_template::Values::new(credentials, connection_config);
             values.extend(filled.into_map());
             // As the proxy: a JWT is a Bearer unless the provider's headers place it.
             let bearer = match credentials {

@@ -12,7 +12,6 @@
 //! the provider's `error`/`error_description`, hosts and paths) — no tokens, keys, codes, verifiers,
 //! passwords, and URLs only through [`safe_url`] (no credentials, query or fragment).
 
-pub mod cli;
 pub mod hooks;
 
 use crate::storage::activity::ActivityWrite;

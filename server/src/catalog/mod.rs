@@ -4,8 +4,10 @@
 //! Entries are kept twice: as the raw JSON value (what `GET /providers/:provider` returns, so fields
 //! we do not use still reach the Connect UI) and as a typed [`Provider`] for the fields the engine
 //! uses. Unknown fields are ignored; `alias` entries are shallow-merged over their target at load.
-//! Filling the templates of an entry (URLs, parameters) is [`template`]'s job.
+//! Filling the templates of an entry (URLs, parameters) is [`template`]'s job; its proxy
+//! templates (`proxy.headers`, `proxy.query`, filled per connection) are [`proxy_template`]'s.
 
+pub mod proxy_template;
 mod template;
 
 pub use template::{

@@ -1,11 +1,12 @@
 //! The `latchkey` command line: its clap definition ([`Cli`]) and [`run`], which hands each command
-//! to its module here (the server, keys, integrations, connections, settings, webhooks, the health
-//! probe) or in the library (`doctor`, `activity::cli` for the logs, `dashboard::cli` for admins).
+//! to its module here (the server, keys, integrations, connections, settings, webhooks, the activity
+//! log, the health probe) or in the library (`doctor`, `dashboard::cli` for admins).
 
 mod connection;
 mod health;
 mod integration;
 mod keys;
+mod logs;
 mod serve;
 mod settings;
 mod webhooks;
@@ -79,7 +80,7 @@ pub enum Command {
     /// Print a shell completion script: `latchkey completions bash > /etc/bash_completion.d/latchkey`.
     Completions { shell: clap_complete::Shell },
     /// The activity log: operations (OAuth attempts, refreshes, webhooks, proxy calls…) and their steps.
-    Logs(latchkey_server::activity::cli::LogsArgs),
+    Logs(logs::LogsArgs),
     /// Dashboard administrators (`/dashboard/`).
     Admin {
         #[command(subcommand)]
@@ -120,7 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Connection { command } => connection::run(config, command).await,
         Command::Settings { command } => settings::run(config, command).await,
         Command::Webhooks { command } => webhooks::run(config, command).await,
-        Command::Logs(args) => latchkey_server::activity::cli::run(config, args).await,
+        Command::Logs(args) => logs::run(config, args).await,
         Command::Admin { command } => latchkey_server::dashboard::cli::run(config, command).await,
         Command::Providers {
             command: ProvidersCommand::List,

@@ -42,7 +42,7 @@ pub async fn run(config: Config, command: SettingsCommand) -> anyhow::Result<()>
             let patch: EnvironmentSettingsPatch =
                 serde_json::from_value(serde_json::json!({ name: value }))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let updated = settings::update(&app.store, &app.cipher, &env, patch).await?;
+            let updated = env.update_settings(&app.store, &app.cipher, patch).await?;
             latchkey_server::activity::hooks::settings_changed(&app, env.id, &fields, &updated);
             app.activity.flush().await;
             updated.map_err(|e| anyhow::anyhow!("{e}"))?

@@ -197,7 +197,7 @@ fn xml_tag(xml: &str, tag: &str) -> Option<String> {
 
 async fn read(res: reqwest::Response) -> Result<(reqwest::StatusCode, String), ModeError> {
     let status = res.status();
-    let bytes = crate::oauth::outbound::read_capped(res, crate::oauth::outbound::TOKEN_BODY_LIMIT)
+    let bytes = crate::outbound::read_capped(res, crate::outbound::TOKEN_BODY_LIMIT)
         .await
         .map_err(|e| sts_failed(format!("STS request failed: {e}")))?;
     Ok((status, String::from_utf8_lossy(&bytes).into_owned()))

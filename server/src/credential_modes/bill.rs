@@ -53,7 +53,7 @@ pub async fn login(
         .await
         .map_err(|e| fetch_error(format!("Bill cannot be reached: {}", e.without_url())))?;
     let status = res.status();
-    let bytes = crate::oauth::outbound::read_capped(res, crate::oauth::outbound::TOKEN_BODY_LIMIT)
+    let bytes = crate::outbound::read_capped(res, crate::outbound::TOKEN_BODY_LIMIT)
         .await
         .map_err(|e| fetch_error(e.to_string()))?;
     let text = String::from_utf8_lossy(&bytes);

@@ -62,7 +62,7 @@ pub fn fill(template: &str, replacers: &Value) -> String {
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let inner = &rest[start + 2..];
-        let Some(end) = crate::proxy::template::closing_brace(inner) else {
+        let Some(end) = crate::catalog::proxy_template::closing_brace(inner) else {
             out.push_str(&rest[start..]);
             return out;
         };

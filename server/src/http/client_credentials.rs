@@ -72,7 +72,7 @@ async fn client_credentials(
         }
     }
     let prepared = prepare(&app, &key, &pairs, AuthMode::Oauth2Cc).await?;
-    let logged = crate::activity::hooks::credentials_submitted(&app, &prepared);
+    let logged = crate::http::api_auth::activity::credentials_submitted(&app, &prepared);
     let mut config = prepared.connection_config(&key, &pairs);
     let fetched = fetch(
         &app,
@@ -82,7 +82,7 @@ async fn client_credentials(
         &config,
     )
     .await
-    .inspect_err(|e| crate::activity::hooks::verification_failed(&logged, e))
+    .inspect_err(|e| crate::http::api_auth::activity::verification_failed(&logged, e))
     .map_err(|e| match e {
         ClientCredentialsError::Internal(e) => ApiError::Internal(e),
         ClientCredentialsError::Config(m) => {
@@ -96,5 +96,5 @@ async fn client_credentials(
     })?;
     config.extend(fetched.metadata);
     let saved = prepared.save(&app, &config, &fetched.credentials).await;
-    crate::activity::hooks::credentials_saved(&logged, saved)
+    crate::http::api_auth::activity::credentials_saved(&logged, saved)
 }

@@ -27,7 +27,7 @@ pub(crate) async fn update(
     StrictJson(patch): StrictJson<EnvironmentSettingsPatch>,
 ) -> Result<Json<DataEnvelope<EnvironmentSettings>>, ApiError> {
     let fields = crate::activity::hooks::patch_fields(&patch);
-    let updated = settings::update(&app.store, &app.cipher, &env, patch).await?;
+    let updated = env.update_settings(&app.store, &app.cipher, patch).await?;
     crate::activity::hooks::settings_changed(&app, env.id, &fields, &updated);
     match updated {
         Ok(next) => Ok(Json(DataEnvelope::new(settings::redacted(&next)))),

@@ -39,7 +39,11 @@ use tower_http::trace::TraceLayer;
 /// Largest request body accepted (credentials, metadata): generous for JSON, far from a DoS.
 const BODY_LIMIT: usize = 256 * 1024;
 
-pub fn router(app: AppState) -> Router {
+/// The whole HTTP surface: the REST API, the OAuth pages, the proxy, the static bundles, and
+/// `dashboard`'s routes (the admin UI's API, built by [`crate::dashboard::router`] and mounted here by
+/// the caller so that this layer does not depend on the dashboard built on top of it), all under the
+/// same body limit, error envelope, metrics and security headers.
+pub fn router(app: AppState, dashboard: Router<AppState>) -> Router {
     // Nothing authenticates by ambient cookie, so any origin may call the API with a bearer token.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -101,7 +105,7 @@ pub fn router(app: AppState) -> Router {
         .merge(openapi::router())
         .merge(ops::router())
         .merge(assets::router(&app))
-        .merge(crate::dashboard::router(&app))
+        .merge(dashboard)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
     Router::new()
         .merge(limited)

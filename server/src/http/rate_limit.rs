@@ -17,7 +17,7 @@
 //! limiter of their own, per IP address ([`KeyMode::Ip`]).
 //!
 //! Configuration: `LATCHKEY_RATE_LIMIT_PER_MINUTE` (default 200, Nango's default; `0` turns limiting
-//! off), read once into [`crate::Config`] by [`per_minute`].
+//! off), read once into [`crate::Config`] by [`crate::config::rate_limit_per_minute`].
 
 use super::error::ApiError;
 use axum::extract::{ConnectInfo, Request, State};
@@ -37,12 +37,6 @@ use std::time::{Duration, Instant};
 
 /// How long a token that authenticated is trusted by the limiter without a new database lookup.
 const VERIFIED_FOR: Duration = Duration::from_secs(30);
-
-/// Nango's `DEFAULT_RATE_LIMIT_PER_MIN`.
-pub const DEFAULT_PER_MINUTE: u32 = 200;
-
-/// The environment variable that sets the limit.
-pub const ENV_VAR: &str = "LATCHKEY_RATE_LIMIT_PER_MINUTE";
 
 /// Forget keys idle long enough to be full again once the table holds this many.
 const SWEEP_ABOVE: usize = 10_000;
@@ -72,24 +66,6 @@ pub struct Limiter {
     app: Option<crate::AppState>,
     /// Digests of tokens that authenticated recently, with when that was checked.
     verified: Arc<Mutex<HashMap<[u8; 32], Instant>>>,
-}
-
-/// `LATCHKEY_RATE_LIMIT_PER_MINUTE`'s value (`raw`), or the default when unset; `None` when set to
-/// `0` (no limit). An unparsable value falls back to the default with a warning rather than running
-/// unlimited by accident.
-pub fn per_minute(raw: Option<&str>) -> Option<NonZeroU32> {
-    match raw {
-        Some(v) if !v.trim().is_empty() => match v.trim().parse::<u32>() {
-            Ok(n) => NonZeroU32::new(n),
-            Err(_) => {
-                tracing::warn!(
-                    "{ENV_VAR} is not a number; using the default of {DEFAULT_PER_MINUTE}/min"
-                );
-                NonZeroU32::new(DEFAULT_PER_MINUTE)
-            }
-        },
-        _ => NonZeroU32::new(DEFAULT_PER_MINUTE),
-    }
 }
 
 impl Limiter {
@@ -303,21 +279,6 @@ pub async fn limit(State(limiter): State<Limiter>, req: Request, next: Next) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_configured_limit_is_read_with_a_safe_default() {
-        assert_eq!(
-            per_minute(None).map(NonZeroU32::get),
-            Some(DEFAULT_PER_MINUTE)
-        );
-        assert_eq!(per_minute(Some(" 5 ")).map(NonZeroU32::get), Some(5));
-        assert_eq!(per_minute(Some("0")), None, "0 turns limiting off");
-        assert_eq!(
-            per_minute(Some("lots")).map(NonZeroU32::get),
-            Some(DEFAULT_PER_MINUTE),
-            "a typo does not run unlimited"
-        );
-    }
 
     fn request(peer: &str, forwarded: Option<&str>) -> Request {
         let mut req = Request::new(axum::body::Body::empty());

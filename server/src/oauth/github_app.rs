@@ -190,7 +190,7 @@ pub async fn installation_token(
         .await
         .map_err(|e| fetch_error(format!("GitHub cannot be reached: {}", e.without_url())))?;
     let status = res.status();
-    let body = super::outbound::read_capped(res, super::outbound::TOKEN_BODY_LIMIT)
+    let body = crate::outbound::read_capped(res, crate::outbound::TOKEN_BODY_LIMIT)
         .await
         .map_err(|e| fetch_error(e.to_string()))?;
     let raw: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -391,7 +391,7 @@ async fn user_login(
     if !res.status().is_success() {
         return None;
     }
-    let body = super::outbound::read_capped(res, super::outbound::TOKEN_BODY_LIMIT)
+    let body = crate::outbound::read_capped(res, crate::outbound::TOKEN_BODY_LIMIT)
         .await
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&body).ok()?;

@@ -23,9 +23,9 @@
 
 use super::flow::FlowFailure;
 use super::mcp_discovery::{checked_url, discover, DiscoveryError};
-use super::outbound::{read_capped, TOKEN_BODY_LIMIT};
 use crate::catalog::{interpolate_params, Provider};
 use crate::environment::Environment;
+use crate::outbound::{read_capped, TOKEN_BODY_LIMIT};
 use crate::storage::IntegrationRow;
 use crate::AppState;
 use base64::Engine as _;
@@ -295,7 +295,7 @@ async fn register(
         .json(&body)
         .send()
         .await
-        .map_err(|e| upstream(super::outbound::OutboundError::from(e).to_string()))?;
+        .map_err(|e| upstream(crate::outbound::OutboundError::from(e).to_string()))?;
     let status = response.status();
     let bytes = read_capped(response, TOKEN_BODY_LIMIT)
         .await

@@ -8,7 +8,7 @@
 //! metadata must name the issuer it was fetched for (RFC 8414 §3.3), so a resource cannot point us at
 //! one server's metadata under another's name.
 
-use super::outbound::{read_capped, OutboundClient, TOKEN_BODY_LIMIT};
+use crate::outbound::{read_capped, OutboundClient, TOKEN_BODY_LIMIT};
 use serde::Deserialize;
 use url::Url;
 
@@ -190,7 +190,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
-        .map_err(|e| upstream(&super::outbound::OutboundError::from(e)))?;
+        .map_err(|e| upstream(&crate::outbound::OutboundError::from(e)))?;
     let status = response.status();
     if status.is_client_error() {
         return Ok(None);

@@ -5,7 +5,7 @@
 //!    `state` (10-minute TTL), with a PKCE S256 verifier (sealed) and the hash of a browser-binding
 //!    cookie, and returns the provider's authorize URL.
 //! 2. [`flow::complete`] (`GET /oauth/callback`): consumes the attempt atomically (single use), checks
-//!    the cookie, exchanges the code ([`token`]) through the guarded client ([`outbound`]), seals and
+//!    the cookie, exchanges the code ([`token`]) through the guarded client ([`crate::outbound`]), seals and
 //!    upserts the connection, and returns what the HTTP layer reports on both result channels.
 
 pub mod client_credentials;
@@ -16,7 +16,6 @@ pub mod install_plugin;
 pub mod mcp;
 pub mod mcp_discovery;
 pub mod oauth1;
-pub mod outbound;
 pub mod refresh;
 pub mod token;
 

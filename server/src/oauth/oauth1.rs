@@ -15,8 +15,8 @@
 //! (RFC 5849 §3.4.1.3.1), decoded here and encoded again by the crate.
 
 use super::flow::FlowFailure;
-use super::outbound::{read_capped, OutboundClient, TOKEN_BODY_LIMIT};
 use crate::catalog::{interpolate_params, Provider};
+use crate::outbound::{read_capped, OutboundClient, TOKEN_BODY_LIMIT};
 use crate::secret::Secret;
 use latchkey_protocol::ErrorCode;
 use oauth1_request as oauth;
@@ -156,7 +156,7 @@ async fn signed_call(
     let response = req
         .send()
         .await
-        .map_err(|e| super::outbound::OutboundError::from(e).to_string())?;
+        .map_err(|e| crate::outbound::OutboundError::from(e).to_string())?;
     let status = response.status();
     let bytes = read_capped(response, TOKEN_BODY_LIMIT)
         .await

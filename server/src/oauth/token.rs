@@ -5,7 +5,7 @@
 //! fields we must keep as `raw`), and Nango stores the whole response. Form and JSON encoding and
 //! HTTP Basic are done by `reqwest`/`serde`.
 
-use super::outbound::{OutboundClient, OutboundError};
+use crate::outbound::{OutboundClient, OutboundError};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 
@@ -142,7 +142,7 @@ pub async fn request_token(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = super::outbound::read_capped(response, super::outbound::TOKEN_BODY_LIMIT).await?;
+    let body = crate::outbound::read_capped(response, crate::outbound::TOKEN_BODY_LIMIT).await?;
     let body = String::from_utf8_lossy(&body);
     if !status.is_success() {
         return Err(TokenError::Rejected {

@@ -8,7 +8,7 @@
 //!    `GET /connection` ([`crate::connections::renewal::fresh`]: refreshed when expiring within 15 minutes).
 //! 3. [`transport::RequestBody::read`] keeps a small body (≤ 1 MiB) for replays or streams a large one.
 //! 4. Per attempt, [`plan::build`] turns the provider's `proxy` block, the options and the credentials
-//!    into a URL and headers ([`template`] fills the catalog's `${…}` placeholders), and
+//!    into a URL and headers ([`crate::catalog::proxy_template`] fills the catalog's `${…}` placeholders), and
 //!    [`transport::send`] sends it through the guarded outbound client.
 //! 5. A 401 on a renewable connection (OAuth2 with a refresh token, client credentials) forces one
 //!    refresh and one more attempt; [`retry`] decides on further attempts and their waits.
@@ -25,7 +25,6 @@ pub mod options;
 pub mod plan;
 pub mod record;
 pub mod retry;
-pub mod template;
 pub mod transport;
 
 use crate::connections::{renewal, RefreshError};
@@ -167,7 +166,7 @@ pub async fn forward(
 ) -> Result<Response<Body>, ProxyError> {
     let (parts, body) = req.into_parts();
     let mut record = CallRecord::start(parts.method.clone(), parts.uri.path());
-    record.activity = crate::activity::hooks::proxy_sink(app, env_id);
+    record.activity = record::proxy_sink(app, env_id);
     match call(app, env_id, &parts, body, &mut record).await {
         Ok(upstream) => {
             let max = app.config.proxy.max_response_bytes;

@@ -20,7 +20,7 @@
 
 use super::options::ProxyOptions;
 use super::retry::RetryHints;
-use super::template::{self, TemplateError, Values};
+use crate::catalog::proxy_template::{self as template, TemplateError, Values};
 use crate::catalog::{interpolate, param_string, MissingParams};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use base64::Engine as _;

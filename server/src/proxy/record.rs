@@ -10,7 +10,10 @@
 //! The event is emitted when the record is dropped — after the response body has been streamed (or
 //! the caller went away), so the duration and byte count are the whole call's.
 
+use crate::activity::{Level, Outcome, Subject};
+use crate::AppState;
 use axum::http::Method;
+use serde_json::json;
 use std::time::Instant;
 
 /// The `tracing` target of proxy records.
@@ -31,7 +34,7 @@ pub struct CallRecord {
     /// The response stream failed part-way (too large, provider broke off, caller left).
     pub aborted: bool,
     /// Where the activity log entry goes (written when the record is dropped).
-    pub activity: Option<crate::activity::hooks::ProxySink>,
+    pub activity: Option<ProxySink>,
     started: Instant,
 }
 
@@ -75,5 +78,64 @@ impl Drop for CallRecord {
             aborted = self.aborted,
             "proxy call"
         );
+    }
+}
+
+/// What the proxy's call record needs to write its entry when it is dropped.
+#[derive(Clone, Debug)]
+pub struct ProxySink {
+    recorder: crate::activity::Recorder,
+    env_id: i64,
+}
+
+pub fn proxy_sink(app: &AppState, env_id: i64) -> Option<ProxySink> {
+    app.activity.enabled().then(|| ProxySink {
+        recorder: app.activity.clone(),
+        env_id,
+    })
+}
+
+impl ProxySink {
+    /// One finished proxy call (path only: the query may carry keys).
+    pub fn record(self, r: &CallRecord, duration_ms: u64) {
+        let started = self.recorder.clock.now_unix_ms() - duration_ms as i64;
+        let op = self.recorder.begin_at(
+            crate::activity::new_id(),
+            self.env_id,
+            "proxy",
+            Subject {
+                integration: Some(r.integration.clone()).filter(|s| !s.is_empty()),
+                connection_id: Some(r.connection_id.clone()).filter(|s| !s.is_empty()),
+                end_user_id: None,
+            },
+            started,
+            true,
+        );
+        let ok = r.error.is_none() && !r.aborted && (200..400).contains(&r.status);
+        let detail = json!({
+            "method": r.method.as_str(),
+            "endpoint": r.endpoint,
+            "status": r.status,
+            "error": r.error,
+            "retries": r.retries,
+            "refreshed": r.refreshed,
+            "response_bytes": r.response_bytes,
+            "aborted": r.aborted,
+            "duration_ms": duration_ms,
+        });
+        let message = match r.error {
+            Some(code) => format!("{} {} failed: {code}", r.method, r.endpoint),
+            None => format!("{} {} → {}", r.method, r.endpoint, r.status),
+        };
+        op.step(
+            if ok { Level::Info } else { Level::Error },
+            message,
+            Some(detail),
+        );
+        op.finish(if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        });
     }
 }

@@ -14,13 +14,13 @@
 //! undeclared one is cut when it passes the cap.
 //!
 //! Requests go through the server's guarded outbound client
-//! ([`crate::oauth::outbound::OutboundClient`]): no redirects (a 3xx is passed to the caller as is),
+//! ([`crate::outbound::OutboundClient`]): no redirects (a 3xx is passed to the caller as is),
 //! no private or loopback addresses unless the deployment allows them (checked on the addresses
 //! actually dialled), a connect timeout, and the proxy's own whole-exchange timeout
 //! (`LATCHKEY_PROXY_TIMEOUT_SECS`, body included).
 
 use super::record::CallRecord;
-use crate::oauth::outbound::{OutboundClient, OutboundError};
+use crate::outbound::{OutboundClient, OutboundError};
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderName, Method, Response};
 use futures_util::{stream, StreamExt, TryStreamExt};

@@ -21,7 +21,7 @@ pub(crate) mod test_support;
 
 pub use postgres::PostgresStore;
 pub use rows::*;
-pub use sqlite::SqliteStore;
+pub use sqlite::{sqlite_file, SqliteStore};
 
 use crate::environment_cache::EnvironmentCache;
 use std::sync::Arc;

@@ -99,7 +99,7 @@ impl SqliteStore {
             let pool = pool.clone();
             move |rows| insert_connect_sessions(pool.clone(), rows)
         });
-        let file = crate::config::sqlite_file(database_url).filter(|path| {
+        let file = sqlite_file(database_url).filter(|path| {
             let in_memory = path.as_os_str().is_empty()
                 || path.to_string_lossy().contains(":memory:")
                 || database_url.contains("mode=memory");
@@ -280,6 +280,13 @@ impl_storage!(
 
 impl_activity_storage!(SqliteStore, begin = "BEGIN IMMEDIATE", db = sqlx::Sqlite);
 impl_dashboard_storage!(SqliteStore);
+
+/// The file a `sqlite://` database URL names (its query left out).
+pub fn sqlite_file(database_url: &str) -> Option<&std::path::Path> {
+    database_url
+        .strip_prefix("sqlite://")
+        .map(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)))
+}
 
 #[cfg(test)]
 mod tests {

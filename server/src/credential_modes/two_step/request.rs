@@ -191,7 +191,7 @@ pub(super) async fn send(
     })?;
     let status = res.status();
     let kept = kept_headers(res.headers(), wanted);
-    let bytes = crate::oauth::outbound::read_capped(res, crate::oauth::outbound::TOKEN_BODY_LIMIT)
+    let bytes = crate::outbound::read_capped(res, crate::outbound::TOKEN_BODY_LIMIT)
         .await
         .map_err(|e| fetch_error(e.to_string()))?;
     let text = String::from_utf8_lossy(&bytes).into_owned();

@@ -8,6 +8,8 @@
 //! the two result channels (WebSocket frame to `ws_client_id`; `postMessage` to the opener at the exact
 //! origin recorded when the flow started — never `'*'`).
 
+pub mod activity;
+
 use super::extract::query_params;
 use super::extract::{Path, Query};
 use crate::oauth::flow::{self, CallbackQuery, FlowFailure, ReportTo, StartRequest};
@@ -162,7 +164,7 @@ async fn connect(
         },
     )
     .await;
-    crate::activity::hooks::oauth_started(&app, &submitter, &key, &started);
+    activity::oauth_started(&app, &submitter, &key, &started);
     match started {
         Ok(s) => {
             let secure = app.config.public_url.starts_with("https://");
@@ -245,9 +247,9 @@ async fn callback(
             .find(|c| c.name() == name)
             .map(|c| c.value().to_string())
     };
-    let logged = crate::activity::hooks::oauth_callback(&app, &query);
+    let logged = activity::oauth_callback(&app, &query);
     let result = flow::complete(&app, query, binding).await;
-    crate::activity::hooks::oauth_completed(logged, &result);
+    activity::oauth_completed(logged, &result);
     crate::metrics::oauth_attempt(match &result {
         Ok(_) => "success",
         Err(f) => f.code.as_str(),

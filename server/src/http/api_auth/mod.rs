@@ -12,6 +12,8 @@
 //! API keys and basic credentials are checked against the provider's `proxy.verification` endpoint
 //! first when the catalog declares one ([`crate::verification`]).
 
+pub mod activity;
+
 use super::error::ApiError;
 use super::extract::{query_params, session_from_query, StrictJson};
 use super::extract::{Path, Query};
@@ -64,6 +66,15 @@ pub struct Submitter {
 }
 
 impl Submitter {
+    /// The connection a flow writes when it is known before it is saved (a reconnect session's, or the
+    /// one a public-key caller named); a new connection's id is drawn when it is saved.
+    pub fn chosen_connection(&self) -> Option<String> {
+        match &self.session {
+            Some(s) => s.reconnect_connection_id.clone(),
+            None => self.requested_connection_id.clone(),
+        }
+    }
+
     pub fn allows(&self, key: &str) -> bool {
         self.session
             .as_ref()
@@ -399,11 +410,11 @@ async fn save_verified(
     credentials: Credentials,
 ) -> Result<Json<AuthResult>, ApiError> {
     let prepared = prepare(app, key, pairs, mode).await?;
-    let logged = crate::activity::hooks::credentials_submitted(app, &prepared);
+    let logged = activity::credentials_submitted(app, &prepared);
     let config = prepared.connection_config(key, pairs);
     crate::verification::verify(app, prepared.entry, &credentials, &config)
         .await
-        .inspect_err(|e| crate::activity::hooks::verification_failed(&logged, e))
+        .inspect_err(|e| activity::verification_failed(&logged, e))
         .map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -412,5 +423,5 @@ async fn save_verified(
             )
         })?;
     let saved = prepared.save(app, &config, &credentials).await;
-    crate::activity::hooks::credentials_saved(&logged, saved)
+    activity::credentials_saved(&logged, saved)
 }

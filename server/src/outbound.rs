@@ -1,4 +1,5 @@
-//! The one HTTP client the server uses to reach providers (token and refresh requests).
+//! The guarded HTTP client the server reaches the outside with: token and refresh requests, credential
+//! checks and renewals, the proxy, and (a second instance) webhook deliveries.
 //!
 //! It follows no redirects (a token endpoint that redirects is refused, so a code or a client secret
 //! is never replayed to a third host), has timeouts, and refuses loopback, private, link-local and

@@ -2,9 +2,9 @@
 //! database (like every admin command), so it works beside any number of replicas and without the
 //! secret key. With an id, one entry and its steps; `--follow` keeps printing new entries.
 
-use crate::http::logs::{steps, wire, LogQuery};
-use crate::storage::activity::ActivityFilter;
 use latchkey_protocol::activity::LogEntry;
+use latchkey_server::http::logs::{steps, wire, LogQuery};
+use latchkey_server::storage::activity::ActivityFilter;
 
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
@@ -43,12 +43,12 @@ pub struct LogsArgs {
     pub json: bool,
 }
 
-pub async fn run(config: crate::Config, args: LogsArgs) -> anyhow::Result<()> {
+pub async fn run(config: latchkey_server::Config, args: LogsArgs) -> anyhow::Result<()> {
     let every = config.activity.tail_every;
-    let (app, env, _) = crate::prepare(config).await?;
+    let (app, env, _) = latchkey_server::prepare(config).await?;
     // A refused filter names its option (`--type: must be one of …`).
-    let bad = |e: crate::http::error::ApiError| match e {
-        crate::http::error::ApiError::Invalid { issues, .. } => anyhow::anyhow!(issues
+    let bad = |e: latchkey_server::http::error::ApiError| match e {
+        latchkey_server::http::error::ApiError::Invalid { issues, .. } => anyhow::anyhow!(issues
             .iter()
             .map(|i| format!("--{}: {}", i.path.join(".").replace('_', "-"), i.message))
             .collect::<Vec<_>>()
