@@ -90,23 +90,23 @@ pub fn clear(e: &Element) {
 /// screen's listeners are removed and freed with the screen (its owner is cleaned up when the next
 /// screen replaces it), as Leptos' `view!` does with `on:` handlers; the dialog's, added under the
 /// root owner, live as long as the page.
-pub fn on(target: &EventTarget, event: &str, f: Box<dyn FnMut(Event)>) {
-    on_each(target, &[event], f);
+pub fn on(target: &EventTarget, event: &'static str, f: Box<dyn FnMut(Event)>) {
+    on_each(target, std::slice::from_ref(&event), f);
 }
 
 /// [`on`] with one listener for several events (a field's `input`, `change` and `blur`).
 #[inline(never)]
-pub fn on_each(target: &EventTarget, events: &[&str], f: Box<dyn FnMut(Event)>) {
+pub fn on_each(target: &EventTarget, events: &[&'static str], f: Box<dyn FnMut(Event)>) {
     let listener = Closure::wrap(f);
     for event in events {
         let _ = target.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
     }
-    let events: Vec<String> = events.iter().map(|e| (*e).to_owned()).collect();
+    let events = events.to_vec();
     // Cleanups run on this (the only) thread; the wrapper only satisfies the `Send` bound.
     let owned = SendWrapper::new((target.clone(), events, listener));
     on_cleanup(move || {
         let (target, events, listener) = owned.take();
-        for event in &events {
+        for event in events {
             let _ = target
                 .remove_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
         }

@@ -237,6 +237,38 @@ pub fn secrets_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// A PEM pasted without its line breaks (one line, or `\n` typed as text) made readable again: the
+/// base64 body re-wrapped at 64 columns between its header and footer (Nango's `formatPem`).
+pub fn normalize_pem(pem: &str) -> String {
+    let pem = pem.replace("\\n", "\n");
+    let pem = pem.trim();
+    let Some(begin_end) = pem
+        .find("-----BEGIN ")
+        .and_then(|b| pem[b + 11..].find("-----").map(|e| (b, b + 11 + e + 5)))
+    else {
+        return pem.to_string();
+    };
+    let header = &pem[begin_end.0..begin_end.1];
+    let Some(footer_at) = pem.find("-----END ") else {
+        return pem.to_string();
+    };
+    let footer = &pem[footer_at..];
+    let body: String = pem[begin_end.1..footer_at]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let mut out = String::with_capacity(pem.len() + 8);
+    out.push_str(header);
+    out.push('\n');
+    for chunk in body.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(footer.trim());
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod config;
 pub mod connections;
 pub mod credential_modes;
+pub mod credentials;
 pub mod crypto;
 pub mod dashboard;
 pub mod doctor;

@@ -200,6 +200,18 @@ impl OutboundClient {
     }
 }
 
+/// Why a token endpoint (an OAuth2 grant, a client-credentials or installation token) gave no token:
+/// unreachable or refused by the policy, refused with an error, or answered something unreadable.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
+    #[error("token endpoint answered {status}: {detail}")]
+    Rejected { status: u16, detail: String },
+    #[error("token response could not be parsed: {0}")]
+    Unparseable(String),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,7 +63,7 @@ pub async fn run(config: Config, command: ConnectionCommand) -> anyhow::Result<(
                 .ok_or_else(|| {
                     anyhow::anyhow!("no connection '{connection_id}' on '{integration}'")
                 })?;
-            let (row, credentials) = latchkey_server::connections::fresh(&app, row, false)
+            let (row, credentials) = latchkey_server::credentials::fresh(&app, row, false)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("integration:        {}", row.provider_config_key);

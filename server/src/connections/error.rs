@@ -29,11 +29,31 @@ pub enum RefreshError {
 pub enum Refusal {
     /// The token endpoint refused, answered something unreadable, or could not be reached.
     #[error(transparent)]
-    Token(#[from] crate::oauth::token::TokenError),
+    Token(#[from] crate::outbound::TokenError),
     /// The provider's token URL or parameters need connection-config values the connection lacks.
     #[error("{0}")]
     Config(String),
     /// Another renewable mode's provider refused (two-step, JWT, signature, …), with Nango's code.
     #[error("{1}")]
     Coded(ErrorCode, String),
+}
+
+/// Why a credential mode (two-step, JWT, signature, GitHub App, …) could not produce credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum ModeError {
+    /// A refusal with Nango's error code (answered 400).
+    #[error("{1}")]
+    Coded(ErrorCode, String),
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<ModeError> for RefreshError {
+    /// A mode's refusal on renewal is the provider's (counted on the connection); anything else is ours.
+    fn from(e: ModeError) -> Self {
+        match e {
+            ModeError::Internal(e) => RefreshError::Internal(e),
+            ModeError::Coded(code, message) => Refusal::Coded(code, message).into(),
+        }
+    }
 }

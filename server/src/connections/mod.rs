@@ -7,7 +7,8 @@
 //! - [`expiry`]: when credentials are due; [`error`]: why a renewal did not happen.
 //! - [`renewal`]: fresh credentials on read — the gate (per-connection lock, [`lease`] across
 //!   replicas, re-read, failure backoff) around the strategies that ask providers for new
-//!   credentials (`oauth::refresh`, `oauth::client_credentials`, `credential_modes`).
+//!   credentials (`oauth::refresh`, `oauth::client_credentials`, `credential_modes`), which it is
+//!   handed by [`crate::credentials`] since they use this module's helpers.
 
 pub mod error;
 pub mod expiry;
@@ -16,8 +17,8 @@ pub mod renewal;
 pub mod save;
 pub mod sealing;
 
-pub use error::{RefreshError, Refusal};
-pub use renewal::{fresh, RefreshLocks};
+pub use error::{ModeError, RefreshError, Refusal};
+pub use renewal::{RefreshLocks, Strategies};
 
 /// A connection's `connection_config` as the string map the catalog's templates fill from (numbers
 /// and booleans as JSON writes them; an unreadable column as no values).

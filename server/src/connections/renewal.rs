@@ -1,9 +1,10 @@
 //! Fresh credentials on read (`GET /connection/:id`, the proxy): when an access token (or any other
 //! renewable credential) expires within 15 minutes, or when the caller forces it, the server renews it
-//! before answering. This module is the renewal gate; the strategies that talk to providers are leaves
-//! that only return new credentials: the OAuth2 refresh grant ([`crate::oauth::refresh`]), the
+//! before answering. This module is the renewal gate; the strategies that talk to providers only
+//! return new credentials: the OAuth2 refresh grant ([`crate::oauth::refresh`]), the
 //! client-credentials grant ([`crate::oauth::client_credentials`]) and the other renewable modes
-//! ([`crate::credential_modes`]).
+//! ([`crate::credential_modes`], [`crate::oauth::github_app`]). They read this domain's helpers, so
+//! the gate does not name them: it is handed them as [`Strategies`] ([`crate::credentials::fresh`]).
 //!
 //! Concurrent callers for one connection cause exactly one upstream request: each takes the
 //! connection's lock, then re-reads the row; whoever comes second finds a fresh token and returns it
@@ -25,6 +26,7 @@ use super::lease::{self, LeaseOutcome};
 use super::sealing;
 use crate::storage::ConnectionRow;
 use crate::AppState;
+use futures_util::future::BoxFuture;
 use latchkey_protocol::connection::Credentials;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -46,19 +48,31 @@ impl RefreshLocks {
     }
 }
 
-/// Returns the connection's credentials, refreshed first when needed (or when `force`).
+/// New credentials for a connection from its provider (not stored: the gate stores them).
+pub type Renew = for<'a> fn(
+    &'a AppState,
+    &'a ConnectionRow,
+    &'a Credentials,
+) -> BoxFuture<'a, Result<Credentials, RefreshError>>;
+
+/// The strategies the gate runs: which credentials are renewed at all, and how.
+pub struct Strategies {
+    pub renewable: fn(&Credentials) -> bool,
+    pub renew: Renew,
+}
+
+/// Returns the connection's credentials, renewed first by `strategies` when needed (or when
+/// `force`).
 pub async fn fresh(
     app: &AppState,
+    strategies: &Strategies,
     row: ConnectionRow,
     force: bool,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
     let credentials = sealing::open(app, &row)?;
-    // OAuth2 tokens are refreshed; client-credentials (OAUTH2_CC) tokens are fetched again.
-    let renewable = matches!(
-        credentials,
-        Credentials::OAuth2 { .. } | Credentials::OAuth2Cc { .. }
-    ) || crate::credential_modes::renewable(&credentials);
-    if !renewable || !(force || expires_soon(&credentials, app.clock.now_unix())) {
+    if !(strategies.renewable)(&credentials)
+        || !(force || expires_soon(&credentials, app.clock.now_unix()))
+    {
         return Ok((row, credentials));
     }
     if !force {
@@ -70,7 +84,7 @@ pub async fn fresh(
         row.connection_id.clone(),
     );
     let started_with = row.credentials_enc.clone();
-    match renew_once(app, row, credentials, force).await {
+    match renew_once(app, strategies, row, credentials, force).await {
         // A refresh that failed while the connection was re-authorized (the grant it tried is gone):
         // the newer grant is the answer.
         Err(RefreshError::Upstream(e)) => {
@@ -128,6 +142,7 @@ async fn reread(
 /// credentials' kind, then the new credentials stored, or the refusal counted.
 async fn renew_once(
     app: &AppState,
+    strategies: &Strategies,
     row: ConnectionRow,
     credentials: Credentials,
     force: bool,
@@ -165,15 +180,7 @@ async fn renew_once(
     };
     let logged =
         crate::activity::hooks::renewal(app, &row, matches!(current, Credentials::OAuth2Cc { .. }));
-    let renewed = match &current {
-        Credentials::OAuth2Cc { .. } => {
-            crate::oauth::client_credentials::renewed(app, &row, &current).await
-        }
-        c if crate::credential_modes::renewable(c) => {
-            crate::credential_modes::renewed(app, &row, &current).await
-        }
-        _ => crate::oauth::refresh::refreshed(app, &row, &current).await,
-    };
+    let renewed = (strategies.renew)(app, &row, &current).await;
     let refreshed = match renewed {
         Ok(credentials) => store_renewed(app, row, credentials).await,
         Err(RefreshError::Upstream(refusal)) => {

@@ -10,9 +10,10 @@
 //! assertion until that expires. A provider marked `singleUse` (Epic: each assertion's `jti` may be
 //! presented once) gets a new assertion for every token request. Signing is `jsonwebtoken`'s.
 
-use super::jwt::{claim, normalize_pem};
+use super::jwt::claim;
 use super::template::{fill, is_unresolved, strip_credentials, strip_value};
 use super::ModeError;
+use crate::crypto::normalize_pem;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use latchkey_protocol::ErrorCode;
 use serde::Deserialize;

@@ -16,22 +16,12 @@ pub mod template;
 pub mod two_step;
 pub mod xml;
 
-use crate::connections::{RefreshError, Refusal};
+pub use crate::connections::ModeError;
+use crate::connections::RefreshError;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
-use latchkey_protocol::ErrorCode;
 use std::collections::BTreeMap;
-
-/// Why credentials could not be produced.
-#[derive(Debug, thiserror::Error)]
-pub enum ModeError {
-    /// A refusal with Nango's error code (answered 400).
-    #[error("{1}")]
-    Coded(ErrorCode, String),
-    #[error("internal error: {0}")]
-    Internal(#[from] anyhow::Error),
-}
 
 /// Whether stored credentials of this kind are renewed by the server.
 pub fn renewable(c: &Credentials) -> bool {
@@ -106,11 +96,8 @@ pub(crate) async fn renewed(
             username, password, ..
         } => signature::create(&raw, username, password, app.clock.now_unix()),
         Credentials::AwsSigV4 { .. } => aws_sigv4::renew(app, row, current).await,
-        Credentials::App { .. } => crate::oauth::github_app::renew(app, row, current).await,
+        // GitHub App installation tokens: `oauth::github_app`, chosen by `crate::credentials`.
         _ => return Ok(current.clone()),
     };
-    renewed.map_err(|e| match e {
-        ModeError::Internal(e) => RefreshError::Internal(e),
-        ModeError::Coded(code, message) => Refusal::Coded(code, message).into(),
-    })
+    renewed.map_err(RefreshError::from)
 }

@@ -1,7 +1,7 @@
 //! `POST /oauth2/auth/:key` (reference §3.8, `auth_mode: OAUTH2_CC`): the end user submits their
 //! client id and secret; the server fetches a token from the provider with the `client_credentials`
 //! grant before saving anything, so a wrong secret never becomes a connection. Later reads fetch a
-//! new token when it nears expiry ([`crate::connections::renewal::fresh`]).
+//! new token when it nears expiry ([`crate::credentials::fresh`]).
 
 use super::api_auth::prepare;
 use super::error::ApiError;

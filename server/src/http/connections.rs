@@ -5,7 +5,7 @@
 use super::error::ApiError;
 use super::extract::{Path, Query};
 use super::extract::{SecretKeyAuth, StrictJson};
-use crate::connections::{renewal, RefreshError};
+use crate::connections::RefreshError;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::extract::State;
@@ -190,7 +190,7 @@ async fn load(
             "No connection matching the provided connection ID and integration.",
         ));
     };
-    let (row, credentials) = renewal::fresh(app, row, flag(&q.force_refresh))
+    let (row, credentials) = crate::credentials::fresh(app, row, flag(&q.force_refresh))
         .await
         .map_err(|e| match e {
             RefreshError::Internal(e) => ApiError::Internal(e),

@@ -3,18 +3,19 @@
 //! `client_credentials` grant and fetches a new one whenever the stored one is about to expire.
 //!
 //! The credentials (token, expiry, client id and secret, raw response) are one sealed blob, like every
-//! other connection's. Reads go through [`crate::connections::renewal::fresh`], which decides when a
+//! other connection's. Reads go through [`crate::credentials::fresh`], which decides when a
 //! token is due and makes sure one caller across all replicas renews it (the per-connection lock, the
 //! lease, re-reads), then calls [`renewed`] for OAUTH2_CC connections and stores what it returns.
 //!
 //! Never logs the client secret or a token; the outbound client refuses private addresses unless the
 //! deployment allows them.
 
-use super::token::{request_token, BodyFormat, ClientAuth, TokenError, TokenRequest};
+use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_url, param_string, Provider};
 #[cfg(test)]
 use crate::connections::expiry::expires_soon;
 use crate::connections::{RefreshError, Refusal};
+use crate::outbound::TokenError;
 use crate::secret::Secret;
 use crate::storage::ConnectionRow;
 use crate::AppState;

@@ -21,7 +21,7 @@
 
 use super::flow::{open_client_secret, store, Checked, Completed, FlowFailure};
 use crate::catalog::Provider;
-use crate::credential_modes::ModeError;
+use crate::connections::ModeError;
 use crate::secret::Secret;
 use crate::storage::{ConnectionRow, IntegrationRow};
 use crate::AppState;
@@ -115,7 +115,7 @@ pub fn app_jwt(app_id: &str, private_key_pem: &str) -> Result<String, ModeError>
     let now = crate::time::real_unix();
     let claims = serde_json::json!({"iat": now - 60, "exp": now + 540, "iss": app_id});
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(
-        crate::credential_modes::jwt::normalize_pem(private_key_pem).as_bytes(),
+        crate::crypto::normalize_pem(private_key_pem).as_bytes(),
     )
     .map_err(|e| fetch_error(format!("the app's private key cannot be read: {e}")))?;
     jsonwebtoken::encode(
@@ -302,8 +302,8 @@ async fn fresh_user_credentials(
         Ok(new) => serde_json::to_value(new).ok(),
         Err(e) => {
             let refused = matches!(
-                e.downcast_ref::<super::token::TokenError>(),
-                Some(super::token::TokenError::Rejected { .. })
+                e.downcast_ref::<crate::outbound::TokenError>(),
+                Some(crate::outbound::TokenError::Rejected { .. })
             );
             tracing::warn!(integration = %integration.unique_key, error = %e, refused, "the GitHub user token could not be refreshed");
             (!refused).then(|| user.clone())

@@ -5,7 +5,7 @@
 //! fields we must keep as `raw`), and Nango stores the whole response. Form and JSON encoding and
 //! HTTP Basic are done by `reqwest`/`serde`.
 
-use crate::outbound::{OutboundClient, OutboundError};
+use crate::outbound::{OutboundClient, OutboundError, TokenError};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 
@@ -96,16 +96,6 @@ impl TokenSet {
             config_override,
         }
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    #[error(transparent)]
-    Outbound(#[from] OutboundError),
-    #[error("token endpoint answered {status}: {detail}")]
-    Rejected { status: u16, detail: String },
-    #[error("token response could not be parsed: {0}")]
-    Unparseable(String),
 }
 
 /// Sends `req`; the answer's `expires_in` is counted from `clock`'s now.

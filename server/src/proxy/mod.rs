@@ -5,7 +5,7 @@
 //! One call, in order:
 //! 1. [`options`] reads the control headers `@nangohq/node` sends (`Connection-Id`, …).
 //! 2. The connection is loaded and its credentials made fresh by the same path as
-//!    `GET /connection` ([`crate::connections::renewal::fresh`]: refreshed when expiring within 15 minutes).
+//!    `GET /connection` ([`crate::credentials::fresh`]: refreshed when expiring within 15 minutes).
 //! 3. [`transport::RequestBody::read`] keeps a small body (≤ 1 MiB) for replays or streams a large one.
 //! 4. Per attempt, [`plan::build`] turns the provider's `proxy` block, the options and the credentials
 //!    into a URL and headers ([`crate::catalog::proxy_template`] fills the catalog's `${…}` placeholders), and
@@ -27,7 +27,7 @@ pub mod record;
 pub mod retry;
 pub mod transport;
 
-use crate::connections::{renewal, RefreshError};
+use crate::connections::RefreshError;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use axum::body::Body;
@@ -311,7 +311,7 @@ async fn call(
         .get(&row.provider)
         .map(|e| ProxySpec::from_entry(&e.raw))
         .unwrap_or_default();
-    let (mut row, mut credentials) = renewal::fresh(app, row, false)
+    let (mut row, mut credentials) = crate::credentials::fresh(app, row, false)
         .await
         .map_err(ProxyError::Credentials)?;
 
@@ -390,7 +390,7 @@ async fn call(
         let unauthorized = matches!(&sent, Ok(res) if res.status() == StatusCode::UNAUTHORIZED);
         if unauthorized && !record.refreshed && body.replayable() && renewable(&credentials) {
             record.refreshed = true;
-            match renewal::fresh(app, row.clone(), true).await {
+            match crate::credentials::fresh(app, row.clone(), true).await {
                 Ok((r, c)) => {
                     (row, credentials) = (r, c);
                     continue;

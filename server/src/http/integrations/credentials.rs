@@ -72,7 +72,7 @@ impl IntegrationCredentials {
                 .and_then(|b| String::from_utf8(b).ok())
                 .unwrap_or_default()
         };
-        let pem = crate::credential_modes::jwt::normalize_pem(&pem);
+        let pem = crate::crypto::normalize_pem(&pem);
         jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
             missing(
                 "private_key",

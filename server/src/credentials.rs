@@ -1,0 +1,49 @@
+//! Fresh credentials for a connection (`GET /connection/:id`, the proxy, `latchkey connection get`):
+//! the renewal gate of [`crate::connections::renewal`] run with the strategies that ask providers for
+//! new credentials. The strategies use the connections domain's helpers (its config reader, errors,
+//! expiry rules), so the domain cannot name them; this module, above both, hands them over.
+
+use crate::connections::{renewal, RefreshError, Strategies};
+use crate::storage::ConnectionRow;
+use crate::AppState;
+use futures_util::future::BoxFuture;
+use latchkey_protocol::connection::Credentials;
+
+const STRATEGIES: Strategies = Strategies { renewable, renew };
+
+/// Returns the connection's credentials, renewed first when they expire soon (or when `force`).
+pub async fn fresh(
+    app: &AppState,
+    row: ConnectionRow,
+    force: bool,
+) -> Result<(ConnectionRow, Credentials), RefreshError> {
+    renewal::fresh(app, &STRATEGIES, row, force).await
+}
+
+/// OAuth2 tokens are refreshed, client-credentials (OAUTH2_CC) tokens fetched again, and the
+/// credential modes that expire renewed by their own rules.
+fn renewable(c: &Credentials) -> bool {
+    matches!(c, Credentials::OAuth2 { .. } | Credentials::OAuth2Cc { .. })
+        || crate::credential_modes::renewable(c)
+}
+
+fn renew<'a>(
+    app: &'a AppState,
+    row: &'a ConnectionRow,
+    current: &'a Credentials,
+) -> BoxFuture<'a, Result<Credentials, RefreshError>> {
+    Box::pin(async move {
+        match current {
+            Credentials::OAuth2Cc { .. } => {
+                crate::oauth::client_credentials::renewed(app, row, current).await
+            }
+            Credentials::App { .. } => crate::oauth::github_app::renew(app, row, current)
+                .await
+                .map_err(RefreshError::from),
+            c if crate::credential_modes::renewable(c) => {
+                crate::credential_modes::renewed(app, row, current).await
+            }
+            _ => crate::oauth::refresh::refreshed(app, row, current).await,
+        }
+    })
+}
