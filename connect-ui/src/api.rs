@@ -14,9 +14,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
 use crate::form::Submission;
+use crate::model::{ProviderSummary, SessionSettings};
 use crate::wire::{self, Fields, JsObject, ReadFields, WriteFields};
-
-pub use crate::model::{ProviderSummary, SessionSettings};
 
 /// Why a call failed, in the terms the UI reacts to.
 #[derive(Debug, Clone, PartialEq, Eq)]

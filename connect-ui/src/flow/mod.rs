@@ -24,10 +24,11 @@ use latchkey_protocol::params::DEFAULT_WEBSOCKETS_PATH;
 use latchkey_protocol::AuthErrorType;
 use latchkey_sdk::{AuthError, OAuthRequest};
 
-use crate::api::{ApiClient, ApiFailure, ProviderSummary, SessionSettings};
+use crate::api::{ApiClient, ApiFailure};
 use crate::config::{Hosting, LaunchConfig};
 use crate::form::Submission;
 use crate::i18n::I18n;
+use crate::model::{ProviderSummary, SessionSettings};
 use crate::theme::ThemeChoice;
 
 /// How long an embedded Connect UI waits for the parent's `session_token` (as Nango).

@@ -12,7 +12,7 @@
 
 use super::jwt::claim;
 use super::template::{fill, is_unresolved, strip_credentials, strip_value};
-use super::ModeError;
+use crate::connections::ModeError;
 use crate::crypto::normalize_pem;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use latchkey_protocol::ErrorCode;

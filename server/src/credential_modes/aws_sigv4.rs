@@ -11,7 +11,7 @@
 //! key header or Basic auth). A new connection is checked with STS `GetCallerIdentity` (the assumed
 //! role must be the one named). STS lives at `LATCHKEY_AWS_STS_URL` (`{region}` in it).
 
-use super::ModeError;
+use crate::connections::ModeError;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::ErrorCode;

@@ -2,7 +2,7 @@
 //! end user's username, password, organization id and developer key, and keeps the session it opens
 //! (`sessionId`, valid 35 minutes as Nango assumes), logging in again before it lapses.
 
-use super::ModeError;
+use crate::connections::ModeError;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::ErrorCode;
 use serde_json::{json, Value};

@@ -7,7 +7,7 @@
 //! Signing is `jsonwebtoken`'s; the Snowflake public-key fingerprint is computed by the `rsa` crate.
 
 use super::template::{fill, is_unresolved, scalar, strip_credentials};
-use super::ModeError;
+use crate::connections::ModeError;
 use crate::crypto::normalize_pem;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use latchkey_protocol::connection::Credentials;

@@ -16,7 +16,6 @@ pub mod template;
 pub mod two_step;
 pub mod xml;
 
-pub use crate::connections::ModeError;
 use crate::connections::RefreshError;
 use crate::storage::ConnectionRow;
 use crate::AppState;

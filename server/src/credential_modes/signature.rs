@@ -2,7 +2,7 @@
 //! password — `PasswordDigest` = base64(hex(SHA-1(nonce + created + password))), as Emarsys and Nango
 //! compute it — valid for the provider's `token.expires_in_ms`, computed again before it expires.
 
-use super::ModeError;
+use crate::connections::ModeError;
 use base64::Engine as _;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::ErrorCode;

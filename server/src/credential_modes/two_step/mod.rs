@@ -20,7 +20,7 @@ pub(super) use request::replacers;
 pub(super) use response::jwt_exp;
 
 use super::template::{at_path, scalar};
-use super::ModeError;
+use crate::connections::ModeError;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::ErrorCode;
 use request::{build_url, replacers_with_steps, send};

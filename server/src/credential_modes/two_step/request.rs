@@ -3,9 +3,9 @@
 //! response headers the catalog entry keeps.
 
 use super::coded;
+use crate::connections::ModeError;
 use crate::credential_modes::template::{fill_alternatives, fill_value, is_unresolved, scalar};
 use crate::credential_modes::template::{strip_credentials, strip_value};
-use crate::credential_modes::ModeError;
 use latchkey_protocol::ErrorCode;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};

@@ -2,8 +2,8 @@
 //! expires: the answer's own expiry, the catalog's fixed lifetime, or the JWT's `exp`.
 
 use super::{coded, Spec};
+use crate::connections::ModeError;
 use crate::credential_modes::template::{at_path, scalar};
-use crate::credential_modes::ModeError;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::ErrorCode;
 use serde_json::{Map, Value};
