@@ -5,7 +5,7 @@
 //! them. Every message and detail is chosen field by field — never a token, key, code, verifier,
 //! password, or a URL with its query.
 
-use super::{safe_url, Op, Outcome, Subject};
+use super::{safe_url, Completed, Level, Op, Outcome, Subject};
 use crate::storage::{ConnectionRow, WebhookRow};
 use crate::AppState;
 use serde_json::json;
@@ -18,24 +18,25 @@ pub fn session_created(
     reconnect_connection_id: Option<&str>,
     allowed_integrations: Option<&[String]>,
 ) {
-    let op = app.activity.begin(
+    app.activity.completed(Completed {
         env_id,
-        "connect_session",
-        Subject {
+        op_type: "connect_session",
+        subject: Subject {
             connection_id: reconnect_connection_id.map(str::to_string),
             end_user_id: end_user_id.map(str::to_string),
             ..Default::default()
         },
-    );
-    op.info(
-        if reconnect_connection_id.is_some() {
+        duration_ms: 0,
+        outcome: Outcome::Success,
+        level: Level::Info,
+        message: if reconnect_connection_id.is_some() {
             "Reconnect session created"
         } else {
             "Connect session created"
-        },
-        Some(json!({ "allowed_integrations": allowed_integrations })),
-    );
-    op.finish(Outcome::Success);
+        }
+        .into(),
+        detail: Some(json!({ "allowed_integrations": allowed_integrations }).to_string()),
+    });
 }
 
 /// A refresh (OAuth2) or renewal (client credentials) is about to call the provider.

@@ -3,10 +3,13 @@
 //! change — recorded with a timeline of steps, so an operator can see which step of an attempt failed
 //! and what the provider answered.
 //!
-//! Recording never slows or fails a flow: [`Recorder`] only puts a message on a bounded channel
-//! (`try_send`); a background writer drains it in batches, one transaction each. When the channel is
-//! full the message is dropped and counted (`latchkey_activity_log_dropped` in `/metrics`). Entries are
-//! deleted after the retention period by a background sweep ([`spawn_sweeper`]).
+//! Recording never slows or fails a flow: [`Recorder`] only appends to a bounded in-memory buffer; a
+//! background writer takes the whole buffer once per [`BATCH_WINDOW`] and commits it in batches, one
+//! transaction each. The writer is woken once per window (when the buffer stops being empty), not
+//! once per write: waking it for each of a proxied call's writes cost about half of the latency the
+//! proxy adds. When the buffer is full the write is dropped and counted
+//! (`latchkey_activity_log_dropped` in `/metrics`). Entries are deleted after the retention period by
+//! a background sweep ([`spawn_sweeper`]).
 //!
 //! Never a secret: steps carry fixed messages and small details chosen by [`hooks`] (status codes,
 //! the provider's `error`/`error_description`, hosts and paths) — no tokens, keys, codes, verifiers,
@@ -18,17 +21,24 @@ use crate::storage::activity::ActivityWrite;
 use crate::storage::Store;
 use crate::time::Clock;
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, Notify};
 
-/// How many writes may wait for the writer before new ones are dropped.
-const CHANNEL_CAPACITY: usize = 16_384;
+/// How many writes may wait for the writer before new ones are dropped (a few MB).
+const CAPACITY: usize = 32_768;
+/// When this many writes wait, the writer commits without waiting for the window's end: under a
+/// heavy load (the proxy at tens of thousands of calls per second) a window's worth would
+/// otherwise come close to [`CAPACITY`].
+const COMMIT_SOONER: usize = CAPACITY / 4;
 /// The most writes committed in one transaction: each transaction holds SQLite's one writer, which
 /// connect-session inserts queue behind; 2048 held it for tens of milliseconds under load (the
 /// `POST /connect/sessions` p99), 256 keeps each hold short while still one commit per few hundred.
 const MAX_BATCH: usize = 256;
 /// How long the writer gathers writes before committing them together.
 const BATCH_WINDOW: Duration = Duration::from_millis(250);
+/// How often an idle writer checks whether the recorders are gone (the server shut down).
+const IDLE_CHECK: Duration = Duration::from_secs(5);
 /// Longest step message kept (provider answers can be long).
 const MAX_MESSAGE: usize = 500;
 
@@ -119,18 +129,45 @@ impl Outcome {
     }
 }
 
-enum Msg {
-    Write(ActivityWrite),
-    /// Answered once everything sent before it is committed (the CLI, before it exits).
-    Flush(oneshot::Sender<()>),
+/// What waits for the writer.
+#[derive(Default)]
+struct Pending {
+    writes: Vec<ActivityWrite>,
+    /// Answered once every write before them is committed (the CLI, before it exits).
+    flushes: Vec<oneshot::Sender<()>>,
+}
+
+/// The buffer shared by the recorders and the writer.
+#[derive(Default)]
+struct Queue {
+    pending: Mutex<Pending>,
+    /// Something arrived in an empty buffer: a window starts.
+    arrived: Notify,
+    /// Commit now, without waiting for the window's end (a flush, or a full batch).
+    now: Notify,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // A panic while holding the lock leaves the buffer consistent (pushes and takes only).
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The handle flows record through; cheap to clone. A disabled recorder records nothing.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Recorder {
-    tx: Option<mpsc::Sender<Msg>>,
+    queue: Option<Arc<Queue>>,
     /// Stamps every entry and step (the server's clock, so the retention sweep agrees with it).
     pub(crate) clock: Clock,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("enabled", &self.enabled())
+            .finish()
+    }
 }
 
 impl Recorder {
@@ -138,26 +175,77 @@ impl Recorder {
     pub fn start(store: Store, settings: &Settings, clock: &Clock) -> Self {
         let clock = clock.clone();
         if !settings.enabled {
-            return Self { tx: None, clock };
+            return Self { queue: None, clock };
         }
-        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        tokio::spawn(write_loop(store, rx));
+        let queue = Arc::new(Queue::default());
+        tokio::spawn(write_loop(store, Arc::downgrade(&queue)));
         Self {
-            tx: Some(tx),
+            queue: Some(queue),
             clock,
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.tx.is_some()
+        self.queue.is_some()
     }
 
     fn send(&self, w: ActivityWrite) {
-        if let Some(tx) = &self.tx {
-            if tx.try_send(Msg::Write(w)).is_err() {
-                crate::metrics::activity_dropped(1);
-            }
+        self.send_all([w])
+    }
+
+    /// Queues `writes` together (one lock), or drops and counts them all when the buffer is full.
+    fn send_all<const N: usize>(&self, writes: [ActivityWrite; N]) {
+        let Some(queue) = &self.queue else { return };
+        let mut pending = queue.lock();
+        let n = pending.writes.len();
+        if n + N > CAPACITY {
+            drop(pending);
+            crate::metrics::activity_dropped(N as u64);
+            return;
         }
+        pending.writes.extend(writes);
+        drop(pending);
+        if n == 0 {
+            queue.arrived.notify_one();
+        } else if n < COMMIT_SOONER && n + N >= COMMIT_SOONER {
+            queue.now.notify_one();
+        }
+    }
+
+    /// Records an operation that is already over, with its one step: for what happens often and
+    /// is known only at its end (a proxied call), one queueing instead of a handle's three.
+    pub fn completed(&self, done: Completed) {
+        if !self.enabled() {
+            return;
+        }
+        let id = new_id();
+        let ended_at = self.clock.now_unix_ms();
+        self.send_all([
+            ActivityWrite::Begin {
+                id: id.clone(),
+                environment_id: done.env_id,
+                op_type: done.op_type.into(),
+                integration: done.subject.integration,
+                connection_id: done.subject.connection_id,
+                end_user_id: done.subject.end_user_id,
+                outcome: Outcome::Pending.as_str().into(),
+                started_at: ended_at - done.duration_ms as i64,
+                fresh: true,
+            },
+            ActivityWrite::Step {
+                entry_id: id.clone(),
+                at: ended_at,
+                level: done.level.as_str().into(),
+                message: clip(done.message),
+                detail: done.detail,
+            },
+            ActivityWrite::Finish {
+                id,
+                outcome: done.outcome.as_str().into(),
+                ended_at,
+                connection_id: None,
+            },
+        ]);
     }
 
     /// Opens a new operation (outcome pending) and returns its handle.
@@ -225,13 +313,14 @@ impl Recorder {
         }
     }
 
-    /// Waits until everything recorded so far is written (or the writer is gone).
+    /// Waits until everything recorded so far is written (the writer lives as long as a recorder).
     pub async fn flush(&self) {
-        if let Some(tx) = &self.tx {
+        if let Some(queue) = &self.queue {
             let (done, wait) = oneshot::channel();
-            if tx.send(Msg::Flush(done)).await.is_ok() {
-                let _ = wait.await;
-            }
+            queue.lock().flushes.push(done);
+            queue.arrived.notify_one();
+            queue.now.notify_one();
+            let _ = wait.await;
         }
     }
 }
@@ -243,6 +332,21 @@ impl Recorder {
 /// needs the environment's secret key, and the time it carries is the entry's `started_at`.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
+}
+
+/// An operation recorded at its end ([`Recorder::completed`]).
+pub struct Completed {
+    pub env_id: i64,
+    pub op_type: &'static str,
+    pub subject: Subject,
+    /// How long it took; it started that long before it is recorded.
+    pub duration_ms: u64,
+    pub outcome: Outcome,
+    /// Its one step.
+    pub level: Level,
+    pub message: String,
+    /// A small JSON object of facts that are not secrets, serialized.
+    pub detail: Option<String>,
 }
 
 /// Who an operation concerns (every field optional: a settings change has no connection).
@@ -333,41 +437,36 @@ impl Op {
     }
 }
 
-async fn write_loop(store: Store, mut rx: mpsc::Receiver<Msg>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut waiting = Vec::new();
-    while let Some(first) = rx.recv().await {
-        // Gather for up to BATCH_WINDOW (or until the batch is full, or someone waits on a flush):
-        // one commit per window instead of one per operation keeps the database's write lock (a
-        // single writer on SQLite) free for the flows themselves.
-        let window = tokio::time::sleep(BATCH_WINDOW);
-        tokio::pin!(window);
-        let mut next = Some(first);
-        loop {
-            match next.take() {
-                Some(Msg::Write(w)) => batch.push(w),
-                Some(Msg::Flush(done)) => waiting.push(done),
-                None => {}
-            }
-            if batch.len() >= MAX_BATCH || !waiting.is_empty() {
-                break;
-            }
-            tokio::select! {
-                msg = rx.recv() => match msg {
-                    Some(msg) => next = Some(msg),
-                    None => break,
-                },
-                _ = &mut window => break,
+/// Commits what the recorders buffered: once per window, or sooner when a batch is full or someone
+/// waits on a flush. Ends when the last recorder is gone.
+async fn write_loop(store: Store, queue: std::sync::Weak<Queue>) {
+    loop {
+        let Some(q) = queue.upgrade() else { return };
+        // Hold the queue only while waiting for the window, so that the writer ends with the
+        // recorders (the Notify futures borrow it; a dropped queue would otherwise never notify).
+        let arrived = q.arrived.notified();
+        tokio::select! {
+            _ = arrived => {}
+            _ = tokio::time::sleep(IDLE_CHECK) => {
+                drop(q);
+                continue;
             }
         }
-        if !batch.is_empty() {
-            if let Err(e) = store.write_activity(&batch).await {
+        // One commit per window instead of one per operation keeps the database's write lock (a
+        // single writer on SQLite) free for the flows themselves.
+        tokio::select! {
+            _ = tokio::time::sleep(BATCH_WINDOW) => {}
+            _ = q.now.notified() => {}
+        }
+        let Pending { writes, flushes } = std::mem::take(&mut *q.lock());
+        drop(q);
+        for batch in writes.chunks(MAX_BATCH) {
+            if let Err(e) = store.write_activity(batch).await {
                 tracing::warn!(error = %e, lost = batch.len(), "could not write the activity log");
                 crate::metrics::activity_dropped(batch.len() as u64);
             }
-            batch.clear();
         }
-        for done in waiting.drain(..) {
+        for done in flushes {
             let _ = done.send(());
         }
     }

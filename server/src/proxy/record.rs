@@ -10,10 +10,10 @@
 //! The event is emitted when the record is dropped — after the response body has been streamed (or
 //! the caller went away), so the duration and byte count are the whole call's.
 
-use crate::activity::{Level, Outcome, Subject};
+use crate::activity::{Completed, Level, Outcome, Subject};
 use crate::AppState;
 use axum::http::Method;
-use serde_json::json;
+use serde::Serialize;
 use std::time::Instant;
 
 /// The `tracing` target of proxy records.
@@ -60,9 +60,6 @@ impl CallRecord {
 impl Drop for CallRecord {
     fn drop(&mut self) {
         let duration_ms = self.started.elapsed().as_millis() as u64;
-        if let Some(sink) = self.activity.take() {
-            sink.record(self, duration_ms);
-        }
         tracing::info!(
             target: TARGET,
             method = %self.method,
@@ -78,6 +75,9 @@ impl Drop for CallRecord {
             aborted = self.aborted,
             "proxy call"
         );
+        if let Some(sink) = self.activity.take() {
+            sink.record(self, duration_ms);
+        }
     }
 }
 
@@ -95,47 +95,60 @@ pub fn proxy_sink(app: &AppState, env_id: i64) -> Option<ProxySink> {
     })
 }
 
+/// The entry's detail: the record's facts, serialized straight from here (one per proxied call,
+/// so no intermediate JSON tree).
+#[derive(Serialize)]
+struct Detail<'a> {
+    method: &'a str,
+    endpoint: &'a str,
+    status: u16,
+    error: Option<&'static str>,
+    retries: u32,
+    refreshed: bool,
+    response_bytes: u64,
+    aborted: bool,
+    duration_ms: u64,
+}
+
 impl ProxySink {
-    /// One finished proxy call (path only: the query may carry keys).
-    pub fn record(self, r: &CallRecord, duration_ms: u64) {
-        let started = self.recorder.clock.now_unix_ms() - duration_ms as i64;
-        let op = self.recorder.begin_at(
-            crate::activity::new_id(),
-            self.env_id,
-            "proxy",
-            Subject {
-                integration: Some(r.integration.clone()).filter(|s| !s.is_empty()),
-                connection_id: Some(r.connection_id.clone()).filter(|s| !s.is_empty()),
-                end_user_id: None,
-            },
-            started,
-            true,
-        );
+    /// One finished proxy call (path only: the query may carry keys). Takes the record's names:
+    /// it is being dropped.
+    pub fn record(self, r: &mut CallRecord, duration_ms: u64) {
         let ok = r.error.is_none() && !r.aborted && (200..400).contains(&r.status);
-        let detail = json!({
-            "method": r.method.as_str(),
-            "endpoint": r.endpoint,
-            "status": r.status,
-            "error": r.error,
-            "retries": r.retries,
-            "refreshed": r.refreshed,
-            "response_bytes": r.response_bytes,
-            "aborted": r.aborted,
-            "duration_ms": duration_ms,
-        });
+        let detail = serde_json::to_string(&Detail {
+            method: r.method.as_str(),
+            endpoint: &r.endpoint,
+            status: r.status,
+            error: r.error,
+            retries: r.retries,
+            refreshed: r.refreshed,
+            response_bytes: r.response_bytes,
+            aborted: r.aborted,
+            duration_ms,
+        })
+        .ok();
         let message = match r.error {
             Some(code) => format!("{} {} failed: {code}", r.method, r.endpoint),
             None => format!("{} {} → {}", r.method, r.endpoint, r.status),
         };
-        op.step(
-            if ok { Level::Info } else { Level::Error },
+        let name = |s: &mut String| Some(std::mem::take(s)).filter(|s| !s.is_empty());
+        self.recorder.completed(Completed {
+            env_id: self.env_id,
+            op_type: "proxy",
+            subject: Subject {
+                integration: name(&mut r.integration),
+                connection_id: name(&mut r.connection_id),
+                end_user_id: None,
+            },
+            duration_ms,
+            outcome: if ok {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+            level: if ok { Level::Info } else { Level::Error },
             message,
-            Some(detail),
-        );
-        op.finish(if ok {
-            Outcome::Success
-        } else {
-            Outcome::Failure
+            detail,
         });
     }
 }

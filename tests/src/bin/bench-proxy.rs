@@ -6,7 +6,9 @@
 //!   shows what that ratio can be here: a bare pass-through proxy (the same axum, tokio and reqwest,
 //!   nothing but the two exchanges). A proxied call is two HTTP exchanges where a direct one is one,
 //!   all on the same two cores, so no proxy comes near 1.0 here; Latchkey's ratio to the bare proxy
-//!   is the cost of what it does on top;
+//!   is the cost of what it does on top. A second Latchkey server with the activity log off shows
+//!   what recording each call costs. All targets are measured in alternating rounds (medians), so a
+//!   busier moment of the machine falls on each alike;
 //! - the same ratio with an upstream that answers after [`API_LATENCY`] (a fast real API), where the
 //!   proxy's CPU is no longer the bottleneck, and the latency one proxied call adds on one connection;
 //! - memory: peak resident memory above idle while 200 MB are downloaded through the proxy, and while
@@ -23,7 +25,7 @@ use axum::body::{Body, Bytes};
 use axum::routing::{get, put};
 use axum::Router;
 use futures_util::StreamExt;
-use latchkey_tests::server::ReservedServer;
+use latchkey_tests::server::{LatchkeyServer, ReservedServer};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,8 +34,12 @@ use std::time::{Duration, Instant};
 const CONCURRENCY: usize = 32;
 /// How long the upstream's `/api/slow` takes to answer.
 const API_LATENCY: Duration = Duration::from_millis(20);
-const WARM_UP: Duration = Duration::from_secs(1);
-const MEASURE: Duration = Duration::from_secs(4);
+/// Each target's warm-up.
+const WARM_UP: Duration = Duration::from_millis(500);
+/// One measured round of one target.
+const ROUND: Duration = Duration::from_secs(1);
+/// Measured rounds per target, alternating between targets.
+const ROUNDS: usize = 5;
 const BIG: u64 = 200 * 1000 * 1000;
 const CHUNK: usize = 64 * 1024;
 
@@ -175,22 +181,28 @@ async fn requests_per_second(
     Ok(total as f64 / duration.as_secs_f64())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let api = upstream().await?;
+/// A Latchkey server proxying to `api` as the integration `bench` (API key in a header), with the
+/// activity log on (the default) or off, and the headers a proxied call carries.
+async fn latchkey(
+    api: &str,
+    activity_log: bool,
+) -> anyhow::Result<(LatchkeyServer, reqwest::header::HeaderMap)> {
     let catalog = format!(
         "bench-proxy:\n    display_name: Bench\n    auth_mode: API_KEY\n    proxy:\n        base_url: {api}/api\n        headers:\n            x-api-key: ${{apiKey}}\n"
     );
-    // No rate limit: it would be what we measure otherwise.
     let server = ReservedServer::bind()
         .await?
-        .start_configured(Some(&catalog), |c| c.rate_limit_per_minute = None)
+        .start_configured(Some(&catalog), |c| {
+            // No rate limit: it would be what we measure otherwise.
+            c.rate_limit_per_minute = None;
+            c.activity.enabled = activity_log;
+        })
         .await?;
     server
         .create_integration(&json!({"provider": "bench-proxy", "unique_key": "bench"}))
         .await?;
-    let http = reqwest::Client::new();
-    http.post(format!("{}/connections", server.url()))
+    reqwest::Client::new()
+        .post(format!("{}/connections", server.url()))
         .bearer_auth(server.secret_key())
         .json(
             &json!({"provider_config_key": "bench", "connection_id": "c1",
@@ -199,57 +211,98 @@ async fn main() -> anyhow::Result<()> {
         .send()
         .await?
         .error_for_status()?;
-    let mut proxy_headers = reqwest::header::HeaderMap::new();
-    proxy_headers.insert(
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
         "authorization",
         format!("Bearer {}", server.secret_key()).parse()?,
     );
-    proxy_headers.insert("connection-id", "c1".parse()?);
-    proxy_headers.insert("provider-config-key", "bench".parse()?);
+    headers.insert("connection-id", "c1".parse()?);
+    headers.insert("provider-config-key", "bench".parse()?);
+    Ok((server, headers))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// One target of the alternating rounds: a URL and the headers its calls carry.
+struct Target {
+    url: String,
+    headers: reqwest::header::HeaderMap,
+}
+
+/// Requests per second of every target at `concurrency`, measured in [`ROUNDS`] alternating rounds
+/// of `round` each (so that a slower or busier moment of the machine falls on all of them alike);
+/// the median round of each.
+async fn alternating(
+    http: &reqwest::Client,
+    targets: &[Target],
+    concurrency: usize,
+    round: Duration,
+) -> anyhow::Result<Vec<f64>> {
+    let mut rounds = vec![Vec::new(); targets.len()];
+    for _ in 0..ROUNDS {
+        for (t, out) in targets.iter().zip(&mut rounds) {
+            out.push(requests_per_second(http, &t.url, &t.headers, concurrency, round).await?);
+        }
+    }
+    Ok(rounds.into_iter().map(median).collect())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let api = upstream().await?;
+    let (server, proxy_headers) = latchkey(&api, true).await?;
+    let (unlogged, unlogged_headers) = latchkey(&api, false).await?;
+    let http = reqwest::Client::new();
     let bare = bare_proxy(api.clone()).await?;
     let none = reqwest::header::HeaderMap::new();
-    let rps = |url: String, headers: reqwest::header::HeaderMap, concurrency, duration| {
-        let http = http.clone();
-        async move { requests_per_second(&http, &url, &headers, concurrency, duration).await }
+    let targets = |path: &str| {
+        [
+            (format!("{api}/api/{path}"), &none),
+            (format!("{bare}/api/{path}"), &none),
+            (format!("{}/proxy/{path}", server.url()), &proxy_headers),
+            (
+                format!("{}/proxy/{path}", unlogged.url()),
+                &unlogged_headers,
+            ),
+        ]
+        .map(|(url, headers)| Target {
+            url,
+            headers: headers.clone(),
+        })
     };
-    let [direct, bared, proxied] = [
-        format!("{api}/api/ping"),
-        format!("{bare}/api/ping"),
-        format!("{}/proxy/ping", server.url()),
-    ];
-    for (url, headers) in [
-        (&direct, &none),
-        (&bared, &none),
-        (&proxied, &proxy_headers),
-    ] {
-        rps(url.clone(), headers.clone(), CONCURRENCY, WARM_UP).await?;
+    let instant = targets("ping");
+    for t in &instant {
+        requests_per_second(&http, &t.url, &t.headers, CONCURRENCY, WARM_UP).await?;
     }
-    let direct_rps = rps(direct.clone(), none.clone(), CONCURRENCY, MEASURE).await?;
-    let bare_rps = rps(bared.clone(), none.clone(), CONCURRENCY, MEASURE).await?;
-    let proxy_rps = rps(proxied.clone(), proxy_headers.clone(), CONCURRENCY, MEASURE).await?;
+    let [direct, bare_rps, proxied, unlogged_rps] =
+        <[f64; 4]>::try_from(alternating(&http, &instant, CONCURRENCY, ROUND).await?).unwrap();
     println!(
-        "proxy: {proxy_rps:.0} req/s through /proxy vs {direct_rps:.0} req/s direct to the same upstream: ratio {:.2} ({CONCURRENCY} concurrent, {} s each); a bare pass-through proxy (axum + reqwest, nothing else): {bare_rps:.0} req/s, ratio {:.2} to direct (two HTTP exchanges instead of one, on the same cores); Latchkey = {:.2} x the bare proxy",
-        proxy_rps / direct_rps,
-        MEASURE.as_secs(),
-        bare_rps / direct_rps,
-        proxy_rps / bare_rps,
+        "proxy: {proxied:.0} req/s through /proxy vs {direct:.0} req/s direct to the same upstream: ratio {:.2} ({CONCURRENCY} concurrent, median of {ROUNDS} alternating rounds of {} s); a bare pass-through proxy (axum + reqwest, nothing else): {bare_rps:.0} req/s, ratio {:.2} to direct (two HTTP exchanges instead of one, on the same cores); Latchkey = {:.2} x the bare proxy ({:.2} with the activity log off: {unlogged_rps:.0} req/s)",
+        proxied / direct,
+        ROUND.as_secs_f64(),
+        bare_rps / direct,
+        proxied / bare_rps,
+        unlogged_rps / bare_rps,
     );
 
-    let slow_direct = format!("{api}/api/slow");
-    let slow_proxied = format!("{}/proxy/slow", server.url());
-    let slow_direct_rps = rps(slow_direct, none.clone(), CONCURRENCY, MEASURE).await?;
-    let slow_proxy_rps = rps(slow_proxied, proxy_headers.clone(), CONCURRENCY, MEASURE).await?;
-    let one_direct = rps(direct, none.clone(), 1, MEASURE).await?;
-    let one_bare = rps(bared, none.clone(), 1, MEASURE).await?;
-    let one_proxied = rps(proxied, proxy_headers.clone(), 1, MEASURE).await?;
+    let slow = targets("slow");
+    let [slow_direct, _, slow_proxied, _] =
+        <[f64; 4]>::try_from(alternating(&http, &slow, CONCURRENCY, ROUND).await?).unwrap();
+    let [one_direct, one_bare, one_proxied, one_unlogged] =
+        <[f64; 4]>::try_from(alternating(&http, &instant, 1, ROUND).await?).unwrap();
+    let us = |rps: f64| 1e6 / rps;
     println!(
-        "proxy: upstream answering in {} ms (a fast real API): {slow_proxy_rps:.0} req/s through /proxy vs {slow_direct_rps:.0} direct: ratio {:.2}; one connection, instant upstream: {:.0} us added per call ({:.0} us direct, {:.0} us through /proxy, {:.0} us through the bare proxy)",
+        "proxy: upstream answering in {} ms (a fast real API): {slow_proxied:.0} req/s through /proxy vs {slow_direct:.0} direct: ratio {:.2}; one connection, instant upstream: {:.0} us added per call ({:.0} us direct, {:.0} us through /proxy, {:.0} us with the activity log off, {:.0} us through the bare proxy)",
         API_LATENCY.as_millis(),
-        slow_proxy_rps / slow_direct_rps,
-        1e6 / one_proxied - 1e6 / one_direct,
-        1e6 / one_direct,
-        1e6 / one_proxied,
-        1e6 / one_bare,
+        slow_proxied / slow_direct,
+        us(one_proxied) - us(one_direct),
+        us(one_direct),
+        us(one_proxied),
+        us(one_unlogged),
+        us(one_bare),
     );
 
     let idle = rss();
