@@ -37,8 +37,6 @@ const COMMIT_SOONER: usize = CAPACITY / 4;
 const MAX_BATCH: usize = 256;
 /// How long the writer gathers writes before committing them together.
 const BATCH_WINDOW: Duration = Duration::from_millis(250);
-/// How often an idle writer checks whether the recorders are gone (the server shut down).
-const IDLE_CHECK: Duration = Duration::from_secs(5);
 /// Longest step message kept (provider answers can be long).
 const MAX_MESSAGE: usize = 500;
 
@@ -154,10 +152,18 @@ impl Queue {
     }
 }
 
+/// What every clone of an enabled [`Recorder`] shares.
+struct Shared {
+    queue: Arc<Queue>,
+    /// Dropped with the last recorder: the writer commits what is left and ends (closing its hold
+    /// on the database, as the server's other tasks do when it shuts down).
+    _alive: oneshot::Sender<()>,
+}
+
 /// The handle flows record through; cheap to clone. A disabled recorder records nothing.
 #[derive(Clone)]
 pub struct Recorder {
-    queue: Option<Arc<Queue>>,
+    shared: Option<Arc<Shared>>,
     /// Stamps every entry and step (the server's clock, so the retention sweep agrees with it).
     pub(crate) clock: Clock,
 }
@@ -175,18 +181,25 @@ impl Recorder {
     pub fn start(store: Store, settings: &Settings, clock: &Clock) -> Self {
         let clock = clock.clone();
         if !settings.enabled {
-            return Self { queue: None, clock };
+            return Self {
+                shared: None,
+                clock,
+            };
         }
         let queue = Arc::new(Queue::default());
-        tokio::spawn(write_loop(store, Arc::downgrade(&queue)));
+        let (alive, gone) = oneshot::channel();
+        tokio::spawn(write_loop(store, queue.clone(), gone));
         Self {
-            queue: Some(queue),
+            shared: Some(Arc::new(Shared {
+                queue,
+                _alive: alive,
+            })),
             clock,
         }
     }
 
     pub fn enabled(&self) -> bool {
-        self.queue.is_some()
+        self.shared.is_some()
     }
 
     fn send(&self, w: ActivityWrite) {
@@ -195,7 +208,8 @@ impl Recorder {
 
     /// Queues `writes` together (one lock), or drops and counts them all when the buffer is full.
     fn send_all<const N: usize>(&self, writes: [ActivityWrite; N]) {
-        let Some(queue) = &self.queue else { return };
+        let Some(shared) = &self.shared else { return };
+        let queue = &shared.queue;
         let mut pending = queue.lock();
         let n = pending.writes.len();
         if n + N > CAPACITY {
@@ -315,7 +329,8 @@ impl Recorder {
 
     /// Waits until everything recorded so far is written (the writer lives as long as a recorder).
     pub async fn flush(&self) {
-        if let Some(queue) = &self.queue {
+        if let Some(shared) = &self.shared {
+            let queue = &shared.queue;
             let (done, wait) = oneshot::channel();
             queue.lock().flushes.push(done);
             queue.arrived.notify_one();
@@ -438,28 +453,24 @@ impl Op {
 }
 
 /// Commits what the recorders buffered: once per window, or sooner when a batch is full or someone
-/// waits on a flush. Ends when the last recorder is gone.
-async fn write_loop(store: Store, queue: std::sync::Weak<Queue>) {
-    loop {
-        let Some(q) = queue.upgrade() else { return };
-        // Hold the queue only while waiting for the window, so that the writer ends with the
-        // recorders (the Notify futures borrow it; a dropped queue would otherwise never notify).
-        let arrived = q.arrived.notified();
+/// waits on a flush. Ends, after committing what is left, when the last recorder is gone.
+async fn write_loop(store: Store, queue: Arc<Queue>, mut gone: oneshot::Receiver<()>) {
+    let mut open = true;
+    while open {
         tokio::select! {
-            _ = arrived => {}
-            _ = tokio::time::sleep(IDLE_CHECK) => {
-                drop(q);
-                continue;
+            _ = queue.arrived.notified() => {}
+            _ = &mut gone => open = false,
+        }
+        if open {
+            // One commit per window instead of one per operation keeps the database's write lock
+            // (a single writer on SQLite) free for the flows themselves.
+            tokio::select! {
+                _ = tokio::time::sleep(BATCH_WINDOW) => {}
+                _ = queue.now.notified() => {}
+                _ = &mut gone => open = false,
             }
         }
-        // One commit per window instead of one per operation keeps the database's write lock (a
-        // single writer on SQLite) free for the flows themselves.
-        tokio::select! {
-            _ = tokio::time::sleep(BATCH_WINDOW) => {}
-            _ = q.now.notified() => {}
-        }
-        let Pending { writes, flushes } = std::mem::take(&mut *q.lock());
-        drop(q);
+        let Pending { writes, flushes } = std::mem::take(&mut *queue.lock());
         for batch in writes.chunks(MAX_BATCH) {
             if let Err(e) = store.write_activity(batch).await {
                 tracing::warn!(error = %e, lost = batch.len(), "could not write the activity log");
@@ -554,6 +565,62 @@ mod tests {
             Settings::from_env(|_| None).unwrap().retention,
             Duration::from_secs(14 * 86400)
         );
+    }
+
+    /// More writes than a window commits early, from several tasks at once: every operation is
+    /// stored whole (entry, step, end) once `flush` answers, and nothing was dropped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_is_written_whole_before_flush_answers() {
+        use crate::storage::activity::ActivityFilter;
+        let (_dir, store, env) = crate::storage::test_support::dev_store().await;
+        let recorder = Recorder::start(store.clone(), &Settings::default(), &Clock::system());
+        // 4 tasks × 1000 operations × 3 writes: past COMMIT_SOONER, under CAPACITY.
+        const TASKS: usize = 4;
+        const EACH: usize = 1000;
+        const { assert!(TASKS * EACH * 3 > COMMIT_SOONER && TASKS * EACH * 3 <= CAPACITY) };
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let recorder = recorder.clone();
+                tokio::spawn(async move {
+                    for i in 0..EACH {
+                        recorder.completed(Completed {
+                            env_id: env.id,
+                            op_type: "proxy",
+                            subject: Subject {
+                                connection_id: Some(format!("c{t}-{i}")),
+                                ..Default::default()
+                            },
+                            duration_ms: 3,
+                            outcome: Outcome::Success,
+                            level: Level::Info,
+                            message: "GET /ping → 200".into(),
+                            detail: Some(r#"{"status":200}"#.into()),
+                        });
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        recorder.flush().await;
+        let rows = store
+            .list_activity(env.id, &ActivityFilter::default(), false, 10_000)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), TASKS * EACH);
+        assert!(rows
+            .iter()
+            .all(|r| r.outcome == "success" && r.duration_ms == Some(3)));
+        let one = rows
+            .iter()
+            .find(|r| r.connection_id.as_deref() == Some("c3-999"));
+        let steps = store
+            .activity_steps(&one.expect("the last operation").id)
+            .await
+            .unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].message, "GET /ping → 200");
     }
 
     #[test]
