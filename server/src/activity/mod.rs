@@ -295,7 +295,7 @@ impl Recorder {
 
     /// [`Self::begin_with_id`] for an operation that started at `started_at` (unix ms); `fresh` when
     /// `id` is new (not derived from something that may have an entry already).
-    pub fn begin_at(
+    fn begin_at(
         &self,
         id: String,
         env_id: i64,
@@ -345,7 +345,7 @@ impl Recorder {
 /// random page each — with random ids every logged operation cost SQLite's single writer a few page
 /// writes to the WAL, about half of a `POST /connect/sessions`'s time. Not a secret: reading the log
 /// needs the environment's secret key, and the time it carries is the entry's `started_at`.
-pub fn new_id() -> String {
+fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
