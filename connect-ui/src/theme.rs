@@ -33,21 +33,16 @@ pub struct Rgb(u8, u8, u8);
 
 impl Rgb {
     pub fn parse_hex(value: &str) -> Option<Self> {
-        let hex = value.strip_prefix('#')?;
-        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let channel = |s: &str| u8::from_str_radix(s, 16).ok();
+        let hex = value.strip_prefix('#')?.as_bytes();
+        // By byte, without slicing the text: a `str` slice links its panic path (and its formatting).
+        let digit = |i: usize| Some((*hex.get(i)? as char).to_digit(16)? as u8);
         match hex.len() {
             6 => Some(Self(
-                channel(&hex[0..2])?,
-                channel(&hex[2..4])?,
-                channel(&hex[4..6])?,
+                digit(0)? * 16 + digit(1)?,
+                digit(2)? * 16 + digit(3)?,
+                digit(4)? * 16 + digit(5)?,
             )),
-            3 => {
-                let short = |i: usize| channel(&hex[i..i + 1]).map(|v| v * 17);
-                Some(Self(short(0)?, short(1)?, short(2)?))
-            }
+            3 => Some(Self(digit(0)? * 17, digit(1)? * 17, digit(2)? * 17)),
             _ => None,
         }
     }
@@ -115,6 +110,9 @@ mod tests {
         assert_eq!(Rgb::parse_hex("red"), None);
         assert_eq!(Rgb::parse_hex("#12345"), None);
         assert_eq!(Rgb::parse_hex("#+1+2+3"), None);
+        assert_eq!(Rgb::parse_hex("#a1C"), Some(Rgb(0xaa, 0x11, 0xcc)));
+        // Six bytes, three characters: not a colour.
+        assert_eq!(Rgb::parse_hex("#ééé"), None);
     }
 
     #[test]

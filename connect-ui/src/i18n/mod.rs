@@ -256,8 +256,11 @@ impl I18n {
     pub fn t_name(self, key: Key, name: &str) -> String {
         const PLACEHOLDER: &str = "{name}";
         let text = self.t(key);
-        match crate::find_str(text, PLACEHOLDER) {
-            Some(at) => [&text[..at], name, &text[at + PLACEHOLDER.len()..]].concat(),
+        // `get`, not indexing: the same split, without linking a `str` slice's panic path.
+        let parts = crate::find_str(text, PLACEHOLDER)
+            .and_then(|at| Some((text.get(..at)?, text.get(at + PLACEHOLDER.len()..)?)));
+        match parts {
+            Some((before, after)) => [before, name, after].concat(),
             None => text.to_owned(),
         }
     }
