@@ -44,6 +44,60 @@ fn sizes() -> anyhow::Result<()> {
     )?;
     // No peer: Nango's dashboard is not published as a standalone build.
     print_figure(&dashboard, "Nango's dashboard", None)?;
+    where_the_bytes_go()
+}
+
+/// The largest functions and data of the SDK's and the Connect UI's wasm (`twiggy top`), to show where
+/// their bytes go. Read from cargo's output, which still has its function names: raw bytes before
+/// wasm-bindgen and wasm-opt, so larger than what ships; the proportions are what matter.
+fn where_the_bytes_go() -> anyhow::Result<()> {
+    crate::setup::twiggy()?;
+    let target = util::target_dir();
+    for (what, wasm) in [
+        (
+            "SDK",
+            target.join("sdk/wasm32-unknown-unknown/wasm-release/latchkey_sdk.wasm"),
+        ),
+        (
+            "Connect UI",
+            target.join("wasm32-unknown-unknown/wasm-release/connect_ui.wasm"),
+        ),
+    ] {
+        let out = std::process::Command::new("twiggy")
+            .args(["top", "-f", "json"])
+            .arg(&wasm)
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "twiggy top {}: {}",
+            wasm.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let items: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+        // Custom sections (names, wasm-bindgen's data) and wasm-bindgen's describe functions, which
+        // it runs and removes, do not ship; everything else does.
+        let shipped: Vec<(&str, u64)> = items
+            .iter()
+            .filter_map(|i| Some((i["name"].as_str()?, i["shallow_size"].as_u64()?)))
+            .filter(|(name, _)| {
+                !name.starts_with("custom section")
+                    && !name.contains("subsection")
+                    && !name.contains("wbindgen_describe")
+                    && !name.contains("describe::")
+            })
+            .collect();
+        let total: u64 = shipped.iter().map(|(_, size)| size).sum();
+        println!(
+            "\nWhere the {what}'s wasm bytes go (twiggy top: {total} B raw, before wasm-bindgen and wasm-opt)"
+        );
+        for (name, size) in shipped.iter().take(12) {
+            let name: String = name.chars().take(90).collect();
+            println!(
+                "  {size:>7} B {:>5.1} %  {name}",
+                100.0 * *size as f64 / total as f64
+            );
+        }
+    }
     Ok(())
 }
 

@@ -82,6 +82,20 @@ fn postgresql() -> anyhow::Result<()> {
     apt_install("PostgreSQL (server suite on PostgreSQL)", &["postgresql"])
 }
 
+/// `twiggy` (crates.io), which `cargo xtask bench` uses to show where the wasm bytes go; installed by
+/// the bench when it runs (about a minute, once), like `wrk`.
+pub fn twiggy() -> anyhow::Result<()> {
+    const VERSION: &str = "0.8.0";
+    let have = output(Command::new("twiggy").arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(VERSION) {
+        return Ok(());
+    }
+    step(&format!(
+        "installing twiggy {VERSION} (wasm size profiler of the bench)"
+    ));
+    util::run(util::cargo().args(["install", "twiggy", "--locked", "--version", VERSION]))
+}
+
 /// Debian's `wrk`, the load generator of `cargo xtask bench`'s server figures; installed by the bench
 /// when it runs (not by `setup`: nothing else needs it).
 pub fn wrk() -> anyhow::Result<()> {
