@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: the figures the issues track, measured on the real build output.
 
 use crate::budgets::{self, Figure};
-use crate::{publish, util};
+use crate::{build, publish, util};
 use std::path::{Path, PathBuf};
 
 /// Sizes against `budgets.toml` and their peers: the official `@nangohq/frontend` (npm, what its
@@ -52,15 +52,14 @@ fn sizes() -> anyhow::Result<()> {
 /// wasm-bindgen and wasm-opt, so larger than what ships; the proportions are what matter.
 fn where_the_bytes_go() -> anyhow::Result<()> {
     crate::setup::twiggy()?;
-    let target = util::target_dir();
     for (what, wasm) in [
         (
             "SDK",
-            target.join("sdk/wasm32-unknown-unknown/wasm-release/latchkey_sdk.wasm"),
+            build::cargo_wasm(&build::sdk_target_dir(), "latchkey_sdk"),
         ),
         (
             "Connect UI",
-            target.join("wasm32-unknown-unknown/wasm-release/connect_ui.wasm"),
+            build::cargo_wasm(&util::target_dir(), "connect_ui"),
         ),
     ] {
         let out = std::process::Command::new("twiggy")

@@ -2,7 +2,7 @@
 
 use crate::util::{self, run, step};
 use crate::{budgets, publish};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Features Rust's wasm32 target emits by default; wasm-opt must be told to accept them.
@@ -43,7 +43,7 @@ pub fn web() -> anyhow::Result<()> {
     wasm_crate(
         "latchkey-sdk",
         "latchkey_sdk",
-        &util::target_dir().join("sdk"),
+        &sdk_target_dir(),
         &pkg,
         "latchkey_sdk",
     )?;
@@ -96,6 +96,17 @@ fn remapped_rustflags() -> String {
     flags.trim().to_string()
 }
 
+/// The SDK's own target folder (apart from the Connect UI's: see [`web`]).
+pub fn sdk_target_dir() -> PathBuf {
+    util::target_dir().join("sdk")
+}
+
+/// The wasm cargo writes for `lib` under `target_dir`: before wasm-bindgen and wasm-opt, with its
+/// function names.
+pub fn cargo_wasm(target_dir: &Path, lib: &str) -> PathBuf {
+    target_dir.join(format!("wasm32-unknown-unknown/wasm-release/{lib}.wasm"))
+}
+
 fn wasm_crate(
     package: &str,
     lib: &str,
@@ -121,7 +132,7 @@ fn wasm_crate(
         .arg(target_dir)
         .current_dir(&root))?;
     std::fs::create_dir_all(out_dir)?;
-    let wasm = target_dir.join(format!("wasm32-unknown-unknown/wasm-release/{lib}.wasm"));
+    let wasm = cargo_wasm(target_dir, lib);
     let bg = out_dir.join(format!("{out_name}_bg.wasm"));
     if is_newer(&bg, &wasm) && out_dir.join(format!("{out_name}.js")).is_file() {
         eprintln!("    {} is up to date", bg.display());

@@ -42,15 +42,35 @@ pub fn locked_wasm_bindgen_version() -> anyhow::Result<String> {
 
 fn wasm_bindgen_cli() -> anyhow::Result<()> {
     let wanted = locked_wasm_bindgen_version()?;
-    let have = output(Command::new("wasm-bindgen").arg("--version")).unwrap_or_default();
-    if have.split_whitespace().nth(1) == Some(wanted.as_str()) {
+    // Not `--locked`: the CLI's own lockfile names a version this registry lacks (TOOLCHAIN.md).
+    cargo_install(
+        "wasm-bindgen",
+        "wasm-bindgen-cli",
+        &wanted,
+        false,
+        "matches Cargo.lock; takes a few minutes once",
+    )
+}
+
+/// `cargo install {krate} --version {version}` unless `{binary} --version` already names it.
+fn cargo_install(
+    binary: &str,
+    krate: &str,
+    version: &str,
+    locked: bool,
+    why: &str,
+) -> anyhow::Result<()> {
+    let have = output(Command::new(binary).arg("--version")).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(version) {
         return Ok(());
     }
-    step(&format!(
-        "installing wasm-bindgen-cli {wanted} (matches Cargo.lock; takes a few minutes once)"
-    ));
-    // Not `--locked`: the CLI's own lockfile names a version this registry lacks (TOOLCHAIN.md).
-    util::run(util::cargo().args(["install", "wasm-bindgen-cli", "--version", &wanted]))
+    step(&format!("installing {krate} {version} ({why})"));
+    let mut install = util::cargo();
+    install.args(["install", krate, "--version", version]);
+    if locked {
+        install.arg("--locked");
+    }
+    util::run(&mut install)
 }
 
 fn is_root() -> bool {
@@ -85,15 +105,13 @@ fn postgresql() -> anyhow::Result<()> {
 /// `twiggy` (crates.io), which `cargo xtask bench` uses to show where the wasm bytes go; installed by
 /// the bench when it runs (about a minute, once), like `wrk`.
 pub fn twiggy() -> anyhow::Result<()> {
-    const VERSION: &str = "0.8.0";
-    let have = output(Command::new("twiggy").arg("--version")).unwrap_or_default();
-    if have.split_whitespace().nth(1) == Some(VERSION) {
-        return Ok(());
-    }
-    step(&format!(
-        "installing twiggy {VERSION} (wasm size profiler of the bench)"
-    ));
-    util::run(util::cargo().args(["install", "twiggy", "--locked", "--version", VERSION]))
+    cargo_install(
+        "twiggy",
+        "twiggy",
+        "0.8.0",
+        true,
+        "wasm size profiler of the bench",
+    )
 }
 
 /// Debian's `wrk`, the load generator of `cargo xtask bench`'s server figures; installed by the bench
