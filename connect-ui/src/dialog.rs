@@ -90,6 +90,10 @@ pub fn mount(ctrl: Controller) {
     if let Some(body) = document().body() {
         add(&body, &[&backdrop]);
     }
+    // index.html's spinner, painted while the wasm was on its way: the dialog takes over.
+    if let Some(boot) = document().get_element_by_id("boot") {
+        boot.remove();
+    }
 
     // One screen at a time; its own watches end when the next one replaces it. The first one
     // rendered, the parent hears `ready`.

@@ -231,6 +231,12 @@ async fn dead_ends_languages_and_dark_theme() -> anyhow::Result<()> {
                 .execute("return document.documentElement.lang;", vec![])
                 .await?;
             assert_eq!(html_lang, json!(lang));
+            // index.html's spinner (painted while the wasm loads) gave way to the dialog.
+            let spinners = browser
+                .client()
+                .execute("return document.querySelectorAll('.spinner').length;", vec![])
+                .await?;
+            assert_eq!(spinners, json!(0), "{lang}: a spinner is left beside the list");
             browser.screenshot(&format!("list-{lang}")).await;
             browser.leave_frames().await?;
         }
