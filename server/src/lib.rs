@@ -166,8 +166,19 @@ impl RunningServer {
         self.addr
     }
 
-    /// Waits until the server stops (it runs until shut down).
-    pub async fn wait(mut self) {
+    /// Resolves only if the server stops on its own (an error while serving): it runs until shut down.
+    pub async fn stopped(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+
+    /// Shuts the server down and waits until it has stopped: open connections closed, its background
+    /// tasks ended and what the activity log had queued written. Dropping a server only asks it to
+    /// stop; `latchkey serve` awaits this on SIGTERM or Ctrl-C, and so does a test that reopens the
+    /// database the server had open.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
         let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
         let _ = task.await;
     }
@@ -199,6 +210,7 @@ pub async fn start(
     );
     let relay = ws::relay::spawn_result_listener(state.relay(), state.ws.clone()).await?;
     let environments = state.store.follow_environment_changes().await?;
+    let activity = state.activity.clone();
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
         let sweeper = tokio::spawn(async move {
@@ -226,15 +238,18 @@ pub async fn start(
             let _ = rx.await;
         })
         .await;
-        sweeper.abort();
-        outbox.abort();
-        activity_sweep.abort();
-        if let Some(relay) = relay {
-            relay.abort();
+        let background = [
+            Some(sweeper),
+            Some(outbox),
+            Some(activity_sweep),
+            relay,
+            environments,
+        ];
+        for task in background.into_iter().flatten() {
+            task.abort();
+            let _ = task.await;
         }
-        if let Some(environments) = environments {
-            environments.abort();
-        }
+        activity.flush().await;
         if let Err(e) = served {
             tracing::error!(error = %e, "server stopped with an error");
         }

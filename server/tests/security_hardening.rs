@@ -404,7 +404,7 @@ async fn encryption_keys_rotate_through_a_keyring_and_a_reseal() {
         .await;
     assert!(status < 300, "{status} {body}");
     let secret = s.server.secret_key().to_string();
-    drop(s);
+    s.server.stop().await;
 
     // The new key alone cannot open what the old one sealed: the server refuses to start.
     assert!(restart(&dir, &database_url, |c| c.encryption_key =
@@ -422,7 +422,7 @@ async fn encryption_keys_rotate_through_a_keyring_and_a_reseal() {
     let (status, body) = api_key_of(&s, "c1").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["credentials"]["apiKey"], "sk-rotated-key-1");
-    drop(s);
+    s.server.stop().await;
 
     // `latchkey keys reseal`, with its progress.
     let mut config = Config::for_tests(dir.path(), "http://localhost:1");
@@ -439,8 +439,8 @@ async fn encryption_keys_rotate_through_a_keyring_and_a_reseal() {
     .unwrap();
     assert_eq!(done.failed, 0, "{done:?}");
     assert!(seen.contains(&"connections 1/1".to_string()), "{seen:?}");
+    app.activity.flush().await;
     drop(app);
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     // Now the new key alone is enough.
     let s = restart(&dir, &database_url, |c| {
@@ -487,8 +487,7 @@ async fn connection_credentials_move_to_unambiguous_associated_data() {
         )
         .await;
     assert!(status < 300, "{status} {body}");
-    drop(s);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.server.stop().await;
 
     // As a server before issue 11 left it: sealed with the old encoding, migration not run.
     let cipher = latchkey_server::crypto::Cipher::from_base64(&key).unwrap();
