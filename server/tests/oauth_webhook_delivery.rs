@@ -127,7 +127,9 @@ async fn a_webhook_is_retried_after_a_network_error_and_a_503_with_retry_after()
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let list = common::webhooks(&http, &base, server.secret_key()).await;
+        let list = latchkey_test_peers::outbox::list(&http, &base, server.secret_key())
+            .await
+            .unwrap();
         if list["data"][0]["attempts"].as_i64() >= Some(1) {
             assert!(list["data"][0]["last_error"].is_string(), "{list}");
             break;
@@ -138,7 +140,9 @@ async fn a_webhook_is_retried_after_a_network_error_and_a_503_with_retry_after()
     // Then the endpoint is up but failing once (503), then healthy.
     let seen = receiver_on(hook_port, 1).await;
     wait_for(&seen, 2, Duration::from_secs(30)).await;
-    let listed = common::settled_webhooks(&http, &base, server.secret_key()).await;
+    let listed = latchkey_test_peers::outbox::settled(&http, &base, server.secret_key())
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["status"], "delivered");
     assert_eq!(listed[0]["attempts"], 3, "refused, 503, delivered");
@@ -240,7 +244,9 @@ async fn a_webhook_queued_before_kill_9_is_delivered_once_after_restart() {
     let (_second, _) = ServerProcess::spawn(port, dir.path(), &hook_url);
     // Within the first retry delay (5 s), or the claim lease (30 s) if the kill hit mid-delivery.
     wait_for(&seen, 1, Duration::from_secs(90)).await;
-    let listed = common::settled_webhooks(&reqwest::Client::new(), &base, &key).await;
+    let listed = latchkey_test_peers::outbox::settled(&reqwest::Client::new(), &base, &key)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     let seen = seen.lock().unwrap().clone();
     println!(

@@ -1,7 +1,8 @@
 //! The real third parties Latchkey's tests talk to, and the small pieces to run them: the local
 //! OAuth2 provider ([`oidc::OidcProvider`], panva's `oidc-provider` under Node), a browserless end
 //! user ([`headless::HeadlessUser`]), the official Nango clients from npm ([`node_peer::NodePeer`]),
-//! process groups killed on drop ([`process::ProcessGroup`]) and bounded polling ([`wait::until`]).
+//! process groups killed on drop ([`process::ProcessGroup`]), bounded polling ([`wait::until`]) and
+//! a server's webhook outbox read as an operator does ([`outbox::settled`]).
 //!
 //! Its own crate, apart from the end-to-end harness (`latchkey-tests`), so that the server's
 //! integration tests can use these peers without depending on the e2e crate (Chromium driver, demo
@@ -10,6 +11,7 @@
 pub mod headless;
 pub mod node_peer;
 pub mod oidc;
+pub mod outbox;
 pub mod process;
 pub mod wait;
 

@@ -110,42 +110,13 @@ impl Reserved {
     }
 }
 
-/// `GET /environment/webhooks?limit=1000` with the secret key: the outbox as an operator sees it.
-pub async fn webhooks(http: &reqwest::Client, base: &str, secret_key: &str) -> Value {
-    http.get(format!("{base}/environment/webhooks?limit=1000"))
-        .bearer_auth(secret_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// The environment's webhooks as `GET /environment/webhooks` lists them, once none is pending: each
-/// delivered or given up, so nothing more will be sent for what has happened so far (a webhook is
-/// queued in the transaction of the change it reports). A test showing that something is sent only
-/// once waits for this rather than sleeping.
-pub async fn settled_webhooks(http: &reqwest::Client, base: &str, secret_key: &str) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let list = webhooks(http, base, secret_key).await;
-        let all = list["data"].as_array().cloned().unwrap_or_default();
-        if all.iter().all(|w| w["status"] != "pending") {
-            return all;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "webhooks still pending after 60 s: {list}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
 impl Harness {
-    /// [`settled_webhooks`] of this server's `dev` environment.
+    /// [`latchkey_test_peers::outbox::settled`] of this server's `dev` environment: a test showing
+    /// that something is sent only once waits for this rather than sleeping.
     pub async fn settled_webhooks(&self) -> Vec<Value> {
-        settled_webhooks(&self.http, &self.base, self.server.secret_key()).await
+        latchkey_test_peers::outbox::settled(&self.http, &self.base, self.server.secret_key())
+            .await
+            .unwrap()
     }
 
     pub fn secret(&self) -> String {
