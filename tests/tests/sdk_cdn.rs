@@ -79,6 +79,20 @@ async fn run(
     assert_eq!(result["badHost"]["isError"], true, "{result}");
     assert_eq!(result["badHost"]["type"], "invalid_host_url", "{result}");
     assert_eq!(result["badHost"]["name"], "AuthError", "{result}");
+    // One module, then the wasm: nothing of the SDK is discovered one import at a time.
+    let loaded = browser
+        .client()
+        .execute(
+            "return performance.getEntriesByType('resource').map((r) => new URL(r.name))
+               .filter((u) => u.pathname.startsWith('/sdk/')).map((u) => u.pathname);",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        loaded,
+        serde_json::json!(["/sdk/index.js", "/sdk/latchkey_sdk_bg.wasm"]),
+        "what the page fetched of the SDK"
+    );
 
     // What made the cross-origin load work: the wasm is served as wasm (needed for streaming
     // compilation) and readable from any origin.

@@ -91,7 +91,6 @@ async fn vite_build_of_the_package_runs_in_chromium() -> anyhow::Result<()> {
     for file in [
         "index.js",
         "index.d.ts",
-        "latchkey_sdk.js",
         "latchkey_sdk_bg.wasm",
         "README.md",
     ] {

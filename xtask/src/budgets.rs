@@ -87,19 +87,12 @@ pub fn check() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `pkg/`: the entry module, the glue, the wasm and the JS snippets the glue imports.
+/// `pkg/`: the entry module (the glue and its snippets bundled in) and the wasm.
 fn sdk_files(pkg: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = ["index.js", "latchkey_sdk.js", "latchkey_sdk_bg.wasm"]
+    Ok(["index.js", "latchkey_sdk_bg.wasm"]
         .iter()
         .map(|f| pkg.join(f))
-        .collect();
-    files.extend(
-        publish::files_under(pkg, "snippets")?
-            .into_iter()
-            .filter(|f| f.ends_with(".js"))
-            .map(|f| pkg.join(f)),
-    );
-    Ok(files)
+        .collect())
 }
 
 /// `dist/connect-ui/`: `index.html` and every content-hashed asset (only first-render files are

@@ -40,13 +40,16 @@ pub fn server_release() -> anyhow::Result<()> {
 pub fn web() -> anyhow::Result<()> {
     let root = util::root();
     let pkg = root.join("pkg");
+    // wasm-bindgen writes the SDK into a staging folder too; `publish` bundles it into `pkg/`.
+    let stage = util::target_dir().join("sdk-bindgen");
     wasm_crate(
         "latchkey-sdk",
         "latchkey_sdk",
         &sdk_target_dir(),
-        &pkg,
+        &stage,
         "latchkey_sdk",
     )?;
+    publish::sdk_package(&stage, &root.join("sdk-wasm/js/index.js"), &pkg)?;
     // wasm-bindgen writes the Connect UI into a staging folder; `publish` names and rewrites it.
     let stage = util::target_dir().join("connect-ui-bindgen");
     wasm_crate(
@@ -138,27 +141,19 @@ fn wasm_crate(
         eprintln!("    {} is up to date", bg.display());
         return Ok(());
     }
-    let mut bindgen = Command::new("wasm-bindgen");
-    bindgen
-        .args(["--target", "web", "--out-name", out_name, "--out-dir"])
+    // No generated declarations: the SDK's `pkg/index.d.ts` is written by hand (it mirrors
+    // `@nangohq/frontend`'s surface; sdk-wasm/tests/declarations.rs keeps it true to the code).
+    run(Command::new("wasm-bindgen")
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            out_name,
+            "--out-dir",
+        ])
         .arg(out_dir)
-        .arg(&wasm);
-    if package != "latchkey-sdk" {
-        // Only the SDK ships declarations (its index.d.ts imports the generated ones).
-        bindgen.arg("--no-typescript");
-    }
-    run(&mut bindgen)?;
-    if package == "latchkey-sdk" {
-        // The SDK's glue and snippets ship as they are (the Connect UI's are bundled by `publish`).
-        let mut js = vec![out_dir.join(format!("{out_name}.js"))];
-        js.extend(
-            publish::files_under(out_dir, "snippets")?
-                .into_iter()
-                .filter(|f| f.ends_with(".js"))
-                .map(|f| out_dir.join(f)),
-        );
-        publish::minify(&js)?;
-    }
+        .arg(&wasm))?;
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");
     // `--converge` repeats -Oz while it still shrinks the module (a few hundred bytes, seconds).
     run(Command::new(&wasm_opt)

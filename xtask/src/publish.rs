@@ -5,6 +5,10 @@
 //!   module: nothing for the first render is discovered one import at a time. `index.html` holds the
 //!   stylesheet inline (minified by lightningcss) and names the rest of the first render: the module
 //!   and a `preload` of the wasm.
+//! - **One module for the SDK package.** `pkg/index.js` is `sdk-wasm/js/index.js` (the package's
+//!   hand-written entry) bundled with the wasm-bindgen glue and its snippets: a page that imports the
+//!   SDK fetches that module and then the wasm, instead of discovering the glue and the snippets one
+//!   import (one round trip) at a time.
 //! - **Content-hashed Connect UI assets.** That module and the wasm go to
 //!   `dist/connect-ui/assets/` under a name that carries a hash of their bytes, so the server lets
 //!   browsers keep them a year (`immutable`) while `index.html` (which names them) is revalidated on
@@ -26,6 +30,33 @@ pub const ASSETS: &str = "assets";
 /// A compressed copy is kept only when it saves at least this share of the bytes (the server's build
 /// script applies the same rule to what it embeds).
 const WORTH_IT: f64 = 0.9;
+
+/// The SDK package in `pkg` from the wasm-bindgen output in `stage` (`latchkey_sdk.js`, its
+/// `snippets/`, `latchkey_sdk_bg.wasm`) and the package's entry module `entry`: `index.js` (the entry
+/// bundled with the glue and the snippets, minified) and the wasm. What the package no longer ships
+/// (the glue and the snippets as files of their own, from an older build) is removed.
+pub fn sdk_package(stage: &Path, entry: &Path, pkg: &Path) -> anyhow::Result<()> {
+    let bg = "latchkey_sdk_bg.wasm";
+    std::fs::copy(stage.join(bg), pkg.join(bg))?;
+    // The entry imports `./latchkey_sdk.js`: it is bundled from beside the glue.
+    let staged_entry = stage.join("index.js");
+    std::fs::copy(entry, &staged_entry)?;
+    bundle(&staged_entry, &pkg.join("index.js"))?;
+    for stale in [
+        "latchkey_sdk.js",
+        "latchkey_sdk.d.ts",
+        "latchkey_sdk_bg.wasm.d.ts",
+    ] {
+        let path = pkg.join(stale);
+        if path.exists() {
+            std::fs::remove_file(path)?;
+        }
+    }
+    if pkg.join("snippets").exists() {
+        std::fs::remove_dir_all(pkg.join("snippets"))?;
+    }
+    Ok(())
+}
 
 /// Builds `dist` from the wasm-bindgen output in `stage` (`<name>.js`, `<name>_bg.wasm`) and the
 /// hand-written files in `static_dir` (the Connect UI's, and the dashboard's the same way).
@@ -88,16 +119,6 @@ fn bundle(entry: &Path, out: &Path) -> anyhow::Result<()> {
             .arg("bundle")
             .arg(entry)
             .arg(out),
-    )
-}
-
-/// Minifies JS files in place; their exports keep their names (rolldown's oxc minifier, npm).
-pub fn minify(files: &[PathBuf]) -> anyhow::Result<()> {
-    util::run(
-        Command::new("node")
-            .arg(util::root().join("xtask/js/bundle.mjs"))
-            .arg("minify")
-            .args(files),
     )
 }
 
