@@ -66,6 +66,9 @@ pub struct AppInner {
     pub activity: activity::Recorder,
     /// What every expiry decision reads ([`time::Clock`]; `config.clock`).
     pub clock: time::Clock,
+    /// Becomes `true` when the server starts to shut down: responses that would stream forever (the
+    /// activity log's live tail) end, so that a stop does not wait for them.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -129,6 +132,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         refresh_locks: Default::default(),
         legacy_connection_aad: std::sync::atomic::AtomicBool::new(true),
         activity,
+        stopping: tokio::sync::watch::Sender::new(false),
     }));
     state.ws.set_id_key(state.cipher.subkey("ws_client_id"));
     state.ws.relay_through(state.relay());
@@ -171,8 +175,8 @@ impl RunningServer {
         let _ = (&mut self.task).await;
     }
 
-    /// Shuts the server down and waits until it has stopped: open connections closed, its background
-    /// tasks ended and what the activity log had queued written. Dropping a server only asks it to
+    /// Shuts the server down and waits until it has stopped: open requests finished (live log tails
+    /// end at once), its background tasks ended and what the activity log had queued written. Dropping a server only asks it to
     /// stop; `latchkey serve` awaits this on SIGTERM or Ctrl-C, and so does a test that reopens the
     /// database the server had open.
     pub async fn stop(mut self) {
@@ -211,6 +215,7 @@ pub async fn start(
     let relay = ws::relay::spawn_result_listener(state.relay(), state.ws.clone()).await?;
     let environments = state.store.follow_environment_changes().await?;
     let activity = state.activity.clone();
+    let stopping = state.stopping.clone();
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
         let sweeper = tokio::spawn(async move {
@@ -236,6 +241,7 @@ pub async fn start(
         )
         .with_graceful_shutdown(async move {
             let _ = rx.await;
+            stopping.send_replace(true);
         })
         .await;
         let background = [

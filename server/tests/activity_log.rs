@@ -1,7 +1,7 @@
 //! The activity log (issue 17) over the real server: `GET /logs` filters and cursor pagination,
 //! `GET /logs/{id}` with its steps, the retention sweep, the live tail (`GET /logs/stream`) across two
 //! servers sharing one database, and a refused OAuth attempt at the local OAuth server whose failing
-//! step carries the provider's error text. Runs on SQLite and, with `LATCHKEY_TEST_POSTGRES`, on
+//! step carries the provider's error text; a live tail ends when its server stops. Runs on SQLite and, with `LATCHKEY_TEST_POSTGRES`, on
 //! PostgreSQL. Entries are written in the background: every check polls to a deadline.
 
 mod common;
@@ -223,6 +223,30 @@ async fn the_live_tail_of_one_server_shows_what_another_writes_to_the_shared_dat
         .await;
     assert_eq!(refused.status, 400);
     assert_eq!(refused.body["error"]["code"], "invalid_query_params");
+}
+
+/// A live tail ends when its server stops, so that a stop (SIGTERM to `latchkey serve`) is not held
+/// up by a dashboard left open on the live log.
+#[tokio::test]
+async fn a_live_tail_ends_when_the_server_stops() {
+    let h = harness(None).await;
+    let res = h
+        .http
+        .get(format!("{}/logs/stream", h.base))
+        .header("authorization", h.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut tail = res.bytes_stream();
+    tokio::time::timeout(Duration::from_secs(10), h.server.stop())
+        .await
+        .expect("the server stops with a live tail open");
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = tail.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the tail's stream ended");
 }
 
 #[tokio::test]

@@ -227,6 +227,8 @@ pub(crate) async fn tail(
             .first()
             .map_or(0, |r| r.seq),
     };
+    // The tail ends when the server starts to stop, instead of holding the shutdown up.
+    let mut stopping = app.stopping.subscribe();
     let state = Tail {
         app,
         env,
@@ -247,7 +249,10 @@ pub(crate) async fn tail(
             }
         }
     })
-    .flatten();
+    .flatten()
+    .take_until(async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
