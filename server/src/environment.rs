@@ -29,16 +29,20 @@ pub(crate) fn aad(name: &str, what: &str) -> String {
 
 /// Environment `id`, opened: from the store's cache of opened environments when it is there (no
 /// database read, no decryption), else read, opened and cached.
-pub async fn opened_by_id(app: &crate::AppState, id: i64) -> anyhow::Result<Option<Environment>> {
-    let cache = app.store.environments();
+pub async fn opened_by_id(
+    store: &Store,
+    cipher: &Cipher,
+    id: i64,
+) -> anyhow::Result<Option<Environment>> {
+    let cache = store.environments();
     if let Some(env) = cache.by_id(id) {
         return Ok(Some(Environment::clone(&env)));
     }
     let generation = cache.generation();
-    let Some(row) = app.store.environment_by_id(id).await? else {
+    let Some(row) = store.environment_by_id(id).await? else {
         return Ok(None);
     };
-    let env = Environment::open(&row, &app.cipher)?;
+    let env = Environment::open(&row, cipher)?;
     cache.insert(generation, None, std::sync::Arc::new(env.clone()));
     Ok(Some(env))
 }

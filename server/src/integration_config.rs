@@ -6,8 +6,9 @@
 //! required fields, `enum`, `pattern`, `format: uri`, `default_value`, `visible_when`). They are
 //! sealed as one JSON object, since some are secrets.
 
+use crate::catalog::Catalog;
+use crate::crypto::Cipher;
 use crate::storage::IntegrationRow;
-use crate::AppState;
 use latchkey_protocol::dashboard::{ConfigField, VisibleWhen};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ pub fn aad(env_id: i64, unique_key: &str) -> String {
 
 /// Seals `values` for the integration `(env_id, unique_key)`; `None` when there is nothing to keep.
 pub fn seal(
-    app: &AppState,
+    cipher: &Cipher,
     env_id: i64,
     unique_key: &str,
     values: &BTreeMap<String, String>,
@@ -29,21 +30,19 @@ pub fn seal(
     }
     let json = serde_json::to_vec(values).unwrap_or_default();
     (
-        Some(app.cipher.seal(&json, &aad(env_id, unique_key))),
-        Some(app.cipher.key_id().to_string()),
+        Some(cipher.seal(&json, &aad(env_id, unique_key))),
+        Some(cipher.key_id().to_string()),
     )
 }
 
 /// The integration's `integration_config` values (empty when it has none).
 pub fn open(
-    app: &AppState,
+    cipher: &Cipher,
     row: &IntegrationRow,
 ) -> Result<BTreeMap<String, String>, crate::crypto::CryptoError> {
     match (&row.custom_enc, &row.custom_key_id) {
         (Some(enc), Some(key_id)) => {
-            let plain = app
-                .cipher
-                .open(key_id, enc, &aad(row.environment_id, &row.unique_key))?;
+            let plain = cipher.open(key_id, enc, &aad(row.environment_id, &row.unique_key))?;
             Ok(serde_json::from_slice(&plain).unwrap_or_default())
         }
         _ => Ok(BTreeMap::new()),
@@ -86,8 +85,8 @@ fn visible(
 }
 
 /// The catalog's `integration_config` schema of `provider` (`None` when it takes no settings).
-pub fn schema<'a>(app: &'a AppState, provider: &str) -> Option<&'a Map<String, Value>> {
-    app.catalog
+pub fn schema<'a>(catalog: &'a Catalog, provider: &str) -> Option<&'a Map<String, Value>> {
+    catalog
         .get(provider)
         .and_then(|e| e.raw.get("integration_config"))
         .and_then(Value::as_object)

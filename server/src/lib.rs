@@ -59,9 +59,8 @@ pub struct AppInner {
     /// Webhook deliveries (their own private-network switch).
     pub webhook_outbound: outbound::OutboundClient,
     pub refresh_locks: connections::RefreshLocks,
-    /// Whether connection credentials sealed with the pre-issue-11 associated data are still
-    /// accepted (until the start-up migration completes; [`reseal`]).
-    pub legacy_connection_aad: std::sync::atomic::AtomicBool,
+    /// Connection credentials at rest: sealing, opening, re-sealing ([`connections::sealing`]).
+    pub vault: connections::sealing::Vault,
     /// The activity log's recorder (issue 17): flows record through it without waiting.
     pub activity: activity::Recorder,
     /// What every expiry decision reads ([`time::Clock`]; `config.clock`).
@@ -120,6 +119,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
     let webhook_outbound = outbound::OutboundClient::new(config.allow_private_webhooks, proxy)?;
     let activity = activity::Recorder::start(store.clone(), &config.activity, &config.clock);
     let clock = config.clock.clone();
+    let vault = connections::sealing::Vault::new(cipher.clone(), store.clone());
     let state = AppState(Arc::new(AppInner {
         clock,
         config,
@@ -130,7 +130,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         outbound,
         webhook_outbound,
         refresh_locks: Default::default(),
-        legacy_connection_aad: std::sync::atomic::AtomicBool::new(true),
+        vault,
         activity,
         stopping: tokio::sync::watch::Sender::new(false),
     }));

@@ -16,7 +16,7 @@
 //! | `latchkey_rate_limit_rejections_total` | — |
 //! | `latchkey_connections` | `integration` |
 
-use crate::AppState;
+use crate::storage::Store;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -201,9 +201,9 @@ pub async fn track(req: Request, next: Next) -> Response {
 }
 
 /// The exposition text, with the database gauges read now.
-pub async fn render(app: &AppState) -> anyhow::Result<String> {
-    let depth = app.store.webhook_outbox_depth().await?;
-    let per_integration = app.store.connections_per_integration().await?;
+pub async fn render(store: &Store) -> anyhow::Result<String> {
+    let depth = store.webhook_outbox_depth().await?;
+    let per_integration = store.connections_per_integration().await?;
     METRICS.outbox_depth.set(depth);
     // Cleared first so that a deleted integration's series disappears.
     METRICS.connections.clear();

@@ -14,10 +14,8 @@
 //! Connect sessions (30 minutes) and OAuth attempts (10 minutes) are not re-sealed: they expire
 //! long before a previous key needs to be removed.
 
-use crate::connections::sealing;
 use crate::oauth::flow::integration_secret_aad;
 use crate::AppState;
-use std::sync::atomic::Ordering;
 
 /// The `latchkey_meta` entry of the associated-data migration.
 pub const AAD_MIGRATION: &str = "connection_aad_v2";
@@ -112,10 +110,10 @@ pub async fn reseal_all(
             .as_deref()
             .is_some_and(|k| !app.cipher.is_current(k));
         if custom_stale {
-            match crate::integration_config::open(app, integration) {
+            match crate::integration_config::open(&app.cipher, integration) {
                 Ok(values) => {
                     if let (Some(sealed), Some(key_id)) = crate::integration_config::seal(
-                        app,
+                        &app.cipher,
                         env.id,
                         &integration.unique_key,
                         &values,
@@ -140,9 +138,9 @@ pub async fn reseal_all(
     let connections = app.store.list_connections(env.id).await?;
     let total = connections.len();
     for (i, row) in connections.iter().enumerate() {
-        match sealing::open_bytes(app, row) {
+        match app.vault.open_bytes(row) {
             Ok((plain, true)) => {
-                if sealing::reseal(app, row, &plain).await? {
+                if app.vault.reseal(row, &plain).await? {
                     out.connections += 1;
                 }
             }
@@ -163,8 +161,7 @@ pub async fn reseal_all(
 /// associated-data migration of connections.
 pub async fn on_start(app: &AppState) -> anyhow::Result<()> {
     let migrated = app.store.meta(AAD_MIGRATION).await?.is_some();
-    app.legacy_connection_aad
-        .store(!migrated, Ordering::Relaxed);
+    app.vault.accept_legacy(!migrated);
     let scope = if migrated { Scope::Keys } else { Scope::All };
     let done = reseal_all(app, scope, &mut |_, _, _| {}).await?;
     if done != Resealed::default() {
@@ -173,7 +170,7 @@ pub async fn on_start(app: &AppState) -> anyhow::Result<()> {
     if !migrated {
         if done.failed == 0 {
             app.store.set_meta(AAD_MIGRATION, "done").await?;
-            app.legacy_connection_aad.store(false, Ordering::Relaxed);
+            app.vault.accept_legacy(false);
         } else {
             tracing::error!(
                 failed = done.failed,

@@ -83,7 +83,7 @@ async fn destination_settings(
     app: &AppState,
     env_id: i64,
 ) -> Option<Box<latchkey_protocol::settings::EnvironmentSettings>> {
-    match crate::environment::opened_by_id(app, env_id).await {
+    match crate::environment::opened_by_id(&app.store, &app.cipher, env_id).await {
         Ok(env) => env.map(|env| env.settings),
         Err(e) => {
             tracing::error!(error = %e, "could not read the environment to queue an auth webhook");
@@ -344,7 +344,7 @@ async fn attempt(app: &AppState, row: &WebhookRow) -> Attempt {
 
 async fn deliver(app: &AppState, row: WebhookRow, claim: &str) {
     let attempts = row.attempts + 1;
-    let logged = crate::activity::hooks::webhook_sending(app, &row, attempts);
+    let logged = crate::activity::hooks::webhook_sending(&app.activity, &row, attempts);
     let outcome = attempt(app, &row).await;
     crate::activity::hooks::webhook_result(logged, outcome.summary(attempts));
     let now_iso = app.clock.now_iso();

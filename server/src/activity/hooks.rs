@@ -5,20 +5,19 @@
 //! them. Every message and detail is chosen field by field — never a token, key, code, verifier,
 //! password, or a URL with its query.
 
-use super::{safe_url, Completed, Level, Op, Outcome, Subject};
+use super::{safe_url, Completed, Level, Op, Outcome, Recorder, Subject};
 use crate::storage::{ConnectionRow, WebhookRow};
-use crate::AppState;
 use serde_json::json;
 
 /// `POST /connect/sessions` (and its reconnect variant) issued a session.
 pub fn session_created(
-    app: &AppState,
+    log: &Recorder,
     env_id: i64,
     end_user_id: Option<&str>,
     reconnect_connection_id: Option<&str>,
     allowed_integrations: Option<&[String]>,
 ) {
-    app.activity.completed(Completed {
+    log.completed(Completed {
         env_id,
         op_type: "connect_session",
         subject: Subject {
@@ -40,8 +39,8 @@ pub fn session_created(
 }
 
 /// A refresh (OAuth2) or renewal (client credentials) is about to call the provider.
-pub fn renewal(app: &AppState, row: &ConnectionRow, client_credentials: bool) -> Op {
-    let op = app.activity.begin(
+pub fn renewal(log: &Recorder, row: &ConnectionRow, client_credentials: bool) -> Op {
+    let op = log.begin(
         row.environment_id,
         if client_credentials {
             "client_credentials"
@@ -75,10 +74,10 @@ pub fn renewed<T, E: std::fmt::Display>(op: &Op, result: &Result<T, E>) {
 
 /// A webhook delivery attempt is about to start. One entry per webhook (its id derives from the
 /// outbox row's), one step per attempt.
-pub fn webhook_sending(app: &AppState, row: &WebhookRow, attempt: i64) -> (Op, std::time::Instant) {
+pub fn webhook_sending(log: &Recorder, row: &WebhookRow, attempt: i64) -> (Op, std::time::Instant) {
     let body: serde_json::Value = serde_json::from_str(&row.body).unwrap_or_default();
     let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let op = app.activity.begin_with_id(
+    let op = log.begin_with_id(
         format!("wh_{}", row.id),
         row.environment_id,
         "webhook",
@@ -142,12 +141,12 @@ pub fn patch_fields(patch: &latchkey_protocol::settings::EnvironmentSettingsPatc
 
 /// An environment's settings were changed (`PATCH /environment/settings`, `latchkey settings set`).
 pub fn settings_changed<T, E: std::fmt::Display>(
-    app: &AppState,
+    log: &Recorder,
     env_id: i64,
     fields: &[String],
     result: &Result<T, E>,
 ) {
-    let op = app.activity.begin(env_id, "settings", Subject::default());
+    let op = log.begin(env_id, "settings", Subject::default());
     op.info(
         "Settings change requested",
         Some(json!({ "fields": fields })),
@@ -156,8 +155,8 @@ pub fn settings_changed<T, E: std::fmt::Display>(
 }
 
 /// An environment's keys were rotated (`latchkey keys rotate`): which ones, never their values.
-pub fn keys_rotated(app: &AppState, env_id: i64, secret: bool, public: bool, signing: bool) {
-    let op = app.activity.begin(env_id, "keys", Subject::default());
+pub fn keys_rotated(log: &Recorder, env_id: i64, secret: bool, public: bool, signing: bool) {
+    let op = log.begin(env_id, "keys", Subject::default());
     op.info(
         "Keys rotated",
         Some(json!({ "secret": secret, "public": public, "webhook_signing": signing })),

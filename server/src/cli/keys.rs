@@ -99,7 +99,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             let env =
                 latchkey_server::environment::set_keys(&app.store, &app.cipher, env, keys).await?;
             latchkey_server::activity::hooks::keys_rotated(
-                &app,
+                &app.activity,
                 env.id,
                 secret,
                 public,

@@ -43,7 +43,12 @@ pub async fn run(config: Config, command: SettingsCommand) -> anyhow::Result<()>
                 serde_json::from_value(serde_json::json!({ name: value }))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             let updated = env.update_settings(&app.store, &app.cipher, patch).await?;
-            latchkey_server::activity::hooks::settings_changed(&app, env.id, &fields, &updated);
+            latchkey_server::activity::hooks::settings_changed(
+                &app.activity,
+                env.id,
+                &fields,
+                &updated,
+            );
             app.activity.flush().await;
             updated.map_err(|e| anyhow::anyhow!("{e}"))?
         }

@@ -23,7 +23,6 @@
 use super::error::{RefreshError, Refusal, EXHAUSTED_AFTER_DAYS, FAILURE_COOLDOWN_SECS};
 use super::expiry::{expired, expires_soon};
 use super::lease::{self, LeaseOutcome};
-use super::sealing;
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use futures_util::future::BoxFuture;
@@ -69,7 +68,7 @@ pub async fn fresh(
     row: ConnectionRow,
     force: bool,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let credentials = sealing::open(app, &row)?;
+    let credentials = app.vault.open(&row)?;
     if !(strategies.renewable)(&credentials)
         || !(force || expires_soon(&credentials, app.clock.now_unix()))
     {
@@ -90,7 +89,7 @@ pub async fn fresh(
         Err(RefreshError::Upstream(e)) => {
             match reread(app, (identity.0, &identity.1, &identity.2)).await? {
                 Some(now) if now.credentials_enc != started_with => {
-                    let credentials = sealing::open(app, &now)?;
+                    let credentials = app.vault.open(&now)?;
                     Ok((now, credentials))
                 }
                 _ => Err(RefreshError::Upstream(e)),
@@ -153,7 +152,7 @@ async fn renew_once(
     let row = reread(app, identity(&row))
         .await?
         .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
-    let current = sealing::open(app, &row)?;
+    let current = app.vault.open(&row)?;
     // Whoever held the lock before us refreshed: use their token, even if the provider's token
     // lifetime is shorter than our refresh window (else every waiter would refresh again, in turn).
     let refreshed_meanwhile = access_token(&current) != access_token(&credentials);
@@ -169,17 +168,22 @@ async fn renew_once(
     // lease and calls the provider; the others wait for the token it stores ([`super::lease`]).
     let seen = access_token(&current).map(str::to_owned);
     let changed = |r: &ConnectionRow| {
-        sealing::open(app, r).is_ok_and(|c| access_token(&c).map(str::to_owned) != seen)
+        app.vault
+            .open(r)
+            .is_ok_and(|c| access_token(&c).map(str::to_owned) != seen)
     };
     let lease = match lease::lease_refresh(&app.store, &app.clock, &row, changed).await? {
         LeaseOutcome::Held(lease) => lease,
         LeaseOutcome::RefreshedElsewhere(row) => {
-            let credentials = sealing::open(app, &row)?;
+            let credentials = app.vault.open(&row)?;
             return Ok((*row, credentials));
         }
     };
-    let logged =
-        crate::activity::hooks::renewal(app, &row, matches!(current, Credentials::OAuth2Cc { .. }));
+    let logged = crate::activity::hooks::renewal(
+        &app.activity,
+        &row,
+        matches!(current, Credentials::OAuth2Cc { .. }),
+    );
     let renewed = (strategies.renew)(app, &row, &current).await;
     let refreshed = match renewed {
         Ok(credentials) => store_renewed(app, row, credentials).await,
@@ -261,7 +265,7 @@ async fn store_renewed(
     row: ConnectionRow,
     credentials: Credentials,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let sealed = sealing::seal(app, identity(&row), &credentials);
+    let sealed = app.vault.seal(identity(&row), &credentials);
     let now = app.clock.now_iso();
     let swapped = app
         .store
@@ -280,7 +284,7 @@ async fn store_renewed(
         let current = reread(app, identity(&row))
             .await?
             .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
-        let credentials = sealing::open(app, &current)?;
+        let credentials = app.vault.open(&current)?;
         return Ok((current, credentials));
     }
     Ok((

@@ -3,7 +3,6 @@
 //! credentials sealed for the row, the upsert, and the `creation` or `override` auth webhook queued
 //! in the same transaction.
 
-use super::sealing;
 use crate::storage::NewConnection;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
@@ -57,7 +56,7 @@ pub(crate) async fn save(
                 provider_config_key: grant.provider_config_key.to_string(),
                 connection_id: grant.connection_id.to_string(),
                 provider: grant.provider.to_string(),
-                credentials_enc: sealing::seal(app, identity, credentials),
+                credentials_enc: app.vault.seal(identity, credentials),
                 key_id: app.cipher.key_id().to_string(),
                 connection_config: grant.connection_config,
                 tags: grant.tags.unwrap_or("{}").to_string(),

@@ -410,7 +410,7 @@ pub async fn renew(
         .await
         .map_err(|e| ModeError::Internal(e.into()))?
         .ok_or_else(|| ModeError::Internal(anyhow::anyhow!("integration missing")))?;
-    let custom = crate::integration_config::open(app, &integration)
+    let custom = crate::integration_config::open(&app.cipher, &integration)
         .map_err(|e| ModeError::Internal(e.into()))?;
     let settings = settings(&custom)?;
     let config = crate::connections::config(row);

@@ -59,7 +59,7 @@ async fn integration_values(
         .await
         .map_err(|e| RefreshError::Internal(e.into()))?;
     match integration {
-        Some(i) => crate::integration_config::open(app, &i)
+        Some(i) => crate::integration_config::open(&app.cipher, &i)
             .map_err(|e| RefreshError::Internal(anyhow::anyhow!(e))),
         None => Ok(BTreeMap::new()),
     }

@@ -188,7 +188,7 @@ pub(crate) async fn issue(
         })
         .await?;
     crate::activity::hooks::session_created(
-        app,
+        &app.activity,
         env_id,
         body.end_user.as_ref().map(|u| u.id.as_str()),
         reconnect_connection_id.as_deref(),

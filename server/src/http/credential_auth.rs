@@ -100,7 +100,7 @@ async fn two_step_auth(
     check_loose(&body)?;
     let prepared = prepare(&app, &key, &pairs, AuthMode::TwoStep).await?;
     let mut config = prepared.connection_config(&key, &pairs);
-    let integration = crate::integration_config::open(&app, &prepared.integration)?;
+    let integration = crate::integration_config::open(&app.cipher, &prepared.integration)?;
     let fetched = two_step::fetch(
         &app,
         &prepared.entry.raw,
@@ -275,7 +275,7 @@ async fn aws_sigv4_auth(
         .await?
         .map(|row| crate::connections::config(&row))
         .unwrap_or_default();
-    let custom = crate::integration_config::open(&app, &prepared.integration)?;
+    let custom = crate::integration_config::open(&app.cipher, &prepared.integration)?;
     let settings = aws_sigv4::settings(&custom).map_err(mode_error)?;
     let region = [
         stored.get("region"),

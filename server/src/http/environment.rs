@@ -28,7 +28,7 @@ pub(crate) async fn update(
 ) -> Result<Json<DataEnvelope<EnvironmentSettings>>, ApiError> {
     let fields = crate::activity::hooks::patch_fields(&patch);
     let updated = env.update_settings(&app.store, &app.cipher, patch).await?;
-    crate::activity::hooks::settings_changed(&app, env.id, &fields, &updated);
+    crate::activity::hooks::settings_changed(&app.activity, env.id, &fields, &updated);
     match updated {
         Ok(next) => Ok(Json(DataEnvelope::new(settings::redacted(&next)))),
         Err(e) => Err(ApiError::invalid_body(e.path, e.message)),

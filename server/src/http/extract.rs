@@ -98,7 +98,7 @@ pub(crate) async fn environment_by_id(
     app: &AppState,
     id: i64,
 ) -> Result<Option<Environment>, ApiError> {
-    crate::environment::opened_by_id(app, id)
+    crate::environment::opened_by_id(&app.store, &app.cipher, id)
         .await
         .map_err(ApiError::Internal)
 }

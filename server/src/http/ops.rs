@@ -93,7 +93,7 @@ async fn metrics(State(app): State<AppState>, headers: HeaderMap) -> Result<Resp
             ));
         }
     }
-    let text = crate::metrics::render(&app).await?;
+    let text = crate::metrics::render(&app.store).await?;
     Ok((
         [(
             header::CONTENT_TYPE,

@@ -145,7 +145,8 @@ fn app_settings(
     app: &AppState,
     integration: &IntegrationRow,
 ) -> Result<BTreeMap<String, String>, ModeError> {
-    crate::integration_config::open(app, integration).map_err(|e| ModeError::Internal(e.into()))
+    crate::integration_config::open(&app.cipher, integration)
+        .map_err(|e| ModeError::Internal(e.into()))
 }
 
 /// The app's id and key in a `CUSTOM` integration's settings.
@@ -458,7 +459,7 @@ pub async fn finish_pending(
     }) else {
         return Ok(None);
     };
-    let user = crate::connections::sealing::open(app, &row).map_err(ModeError::Internal)?;
+    let user = app.vault.open(&row).map_err(ModeError::Internal)?;
     let mut config = crate::connections::config(&row);
     let installed = with_installation(
         app,

@@ -166,7 +166,7 @@ pub async fn forward(
 ) -> Result<Response<Body>, ProxyError> {
     let (parts, body) = req.into_parts();
     let mut record = CallRecord::start(parts.method.clone(), parts.uri.path());
-    record.activity = record::proxy_sink(app, env_id);
+    record.activity = record::proxy_sink(&app.activity, env_id);
     match call(app, env_id, &parts, body, &mut record).await {
         Ok(upstream) => {
             let max = app.config.proxy.max_response_bytes;

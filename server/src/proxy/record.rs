@@ -10,8 +10,7 @@
 //! The event is emitted when the record is dropped — after the response body has been streamed (or
 //! the caller went away), so the duration and byte count are the whole call's.
 
-use crate::activity::{Completed, Level, Outcome, Subject};
-use crate::AppState;
+use crate::activity::{Completed, Level, Outcome, Recorder, Subject};
 use axum::http::Method;
 use serde::Serialize;
 use std::time::Instant;
@@ -88,9 +87,9 @@ pub struct ProxySink {
     env_id: i64,
 }
 
-pub fn proxy_sink(app: &AppState, env_id: i64) -> Option<ProxySink> {
-    app.activity.enabled().then(|| ProxySink {
-        recorder: app.activity.clone(),
+pub fn proxy_sink(log: &Recorder, env_id: i64) -> Option<ProxySink> {
+    log.enabled().then(|| ProxySink {
+        recorder: log.clone(),
         env_id,
     })
 }

@@ -95,7 +95,7 @@ pub(super) async fn rotate_keys(
         crate::environment::set_keys(&app.store, &app.cipher, Environment::clone(&env), overrides)
             .await?;
     crate::activity::hooks::keys_rotated(
-        &app,
+        &app.activity,
         env.id,
         which.secret,
         which.public,

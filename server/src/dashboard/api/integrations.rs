@@ -39,8 +39,9 @@ pub(super) async fn show_integration(
         .await?
         .ok_or_else(|| integrations::integration_not_found(&key))?;
     let mode = provider_mode(&app, &row.provider);
-    let fields = integration_config::fields(integration_config::schema(&app, &row.provider));
-    let mut values = integration_config::open(&app, &row)?;
+    let fields =
+        integration_config::fields(integration_config::schema(&app.catalog, &row.provider));
+    let mut values = integration_config::open(&app.cipher, &row)?;
     let app_link = values.remove("app_link");
     // A CUSTOM integration's GitHub App key lives with its settings; it never leaves the server.
     values.remove("private_key");
@@ -116,7 +117,7 @@ pub(super) async fn update_integration(
         let (client, github) = match kind.as_str() {
             "APP" => ((None, None), (Some(id), Some(secret))),
             "CUSTOM" => {
-                let mut custom = crate::integration_config::open(&app, &row)?;
+                let mut custom = crate::integration_config::open(&app.cipher, &row)?;
                 (
                     (Some(id), Some(secret)),
                     (custom.remove("app_id"), custom.remove("private_key")),

@@ -74,7 +74,7 @@ pub fn new_integration(
         app_settings(c, &mut custom)?;
     }
     let (custom_enc, custom_key_id) =
-        crate::integration_config::seal(app, env_id, &body.unique_key, &custom);
+        crate::integration_config::seal(&app.cipher, env_id, &body.unique_key, &custom);
     Ok(NewIntegration {
         environment_id: env_id,
         unique_key: body.unique_key,

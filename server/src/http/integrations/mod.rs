@@ -59,7 +59,7 @@ fn resolve_config(
             "values are at most 8192 characters",
         ));
     }
-    let schema = crate::integration_config::schema(app, provider);
+    let schema = crate::integration_config::schema(&app.catalog, provider);
     crate::integration_config::resolve(schema, submitted, existing).map_err(|errors| {
         ApiError::Invalid {
             code: ErrorCode::InvalidBody,

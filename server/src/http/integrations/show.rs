@@ -62,7 +62,7 @@ pub fn app_credentials(
         .map_or("OAUTH2", AuthMode::as_str)
         .to_string();
     let secret = crate::oauth::flow::open_client_secret(app, row)?;
-    let app_link = crate::integration_config::open(app, row)?.remove("app_link");
+    let app_link = crate::integration_config::open(&app.cipher, row)?.remove("app_link");
     // The secret GitHub signs a CUSTOM app's webhooks with (to set in the app's settings).
     let webhook_secret = match kind.as_str() {
         "CUSTOM" => Some(

@@ -135,7 +135,7 @@ pub(crate) async fn update(
     let new_link = body.credentials.is_some();
     let (custom_enc, custom_key_id) =
         if body.integration_config.is_some() || new_key != key || new_link {
-            let existing = crate::integration_config::open(&app, &row)?;
+            let existing = crate::integration_config::open(&app.cipher, &row)?;
             let mut custom = match &body.integration_config {
                 Some(submitted) => resolve_config(&app, &row.provider, submitted, Some(&existing))?,
                 None => existing,
@@ -143,7 +143,7 @@ pub(crate) async fn update(
             if let Some(c) = body.credentials.as_ref().filter(|_| new_link) {
                 app_settings(c, &mut custom)?;
             }
-            crate::integration_config::seal(&app, env.id, &new_key, &custom)
+            crate::integration_config::seal(&app.cipher, env.id, &new_key, &custom)
         } else {
             (row.custom_enc.clone(), row.custom_key_id.clone())
         };

@@ -385,7 +385,7 @@ fn authorization_url(
     // INSTALL_PLUGIN (Nango's `installPluginRequest`): the owner's plugin install page, which gets the
     // attempt's state as `payload` and sends the user back to the callback with it as `state`.
     let install_link = if provider.auth_mode.installs() {
-        let custom = crate::integration_config::open(app, integration).map_err(internal)?;
+        let custom = crate::integration_config::open(&app.cipher, integration).map_err(internal)?;
         Some(custom.get("app_link").cloned().ok_or_else(|| {
             FlowFailure::new(
                 ErrorCode::ProviderConfigErr,

@@ -127,7 +127,7 @@ async fn check(
         .map(SealedAttempt::parse)
         .map_err(|e| internal(e).reported_to(&report))?;
     report.return_url = sealed.return_url.clone();
-    let env = crate::environment::opened_by_id(app, attempt.environment_id)
+    let env = crate::environment::opened_by_id(&app.store, &app.cipher, attempt.environment_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| {
