@@ -146,7 +146,8 @@ pub struct RunningServer {
     secret_key: secret::Secret,
     webhook_signing_key: secret::Secret,
     dev_environment_created: bool,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server's [`AppInner::stopping`]: set, it starts the graceful shutdown.
+    stopping: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -176,23 +177,18 @@ impl RunningServer {
     }
 
     /// Shuts the server down and waits until it has stopped: open requests finished (live log tails
-    /// end at once), its background tasks ended and what the activity log had queued written. Dropping a server only asks it to
-    /// stop; `latchkey serve` awaits this on SIGTERM or Ctrl-C, and so does a test that reopens the
-    /// database the server had open.
+    /// end at once), its background tasks ended and what the activity log had queued written.
+    /// Dropping a server only asks it to stop; `latchkey serve` awaits this on SIGTERM or Ctrl-C, and
+    /// so does a test that reopens the database the server had open.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
-        let _ = task.await;
+        self.stopping.send_replace(true);
+        let _ = (&mut self.task).await;
     }
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.stopping.send_replace(true);
     }
 }
 
@@ -204,7 +200,6 @@ pub async fn start(
     let (state, env, created) = prepare(config).await?;
     let addr = listener.local_addr()?;
     let app = http::router(state.clone(), dashboard::router(&state));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let purge = state.clone();
     let outbox = webhooks::spawn_worker(state.clone());
     let activity_sweep = activity::spawn_sweeper(
@@ -215,7 +210,7 @@ pub async fn start(
     let relay = ws::relay::spawn_result_listener(state.relay(), state.ws.clone()).await?;
     let environments = state.store.follow_environment_changes().await?;
     let activity = state.activity.clone();
-    let stopping = state.stopping.clone();
+    let mut stop_requested = state.stopping.subscribe();
     let task = tokio::spawn(async move {
         // Expired OAuth attempts are useless and hold sealed verifiers: sweep them.
         let sweeper = tokio::spawn(async move {
@@ -240,8 +235,7 @@ pub async fn start(
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
-            let _ = rx.await;
-            stopping.send_replace(true);
+            let _ = stop_requested.wait_for(|stopping| *stopping).await;
         })
         .await;
         let background = [
@@ -265,7 +259,7 @@ pub async fn start(
         secret_key: env.secret_key,
         webhook_signing_key: env.webhook_signing_key,
         dev_environment_created: created,
-        shutdown: Some(tx),
+        stopping: state.stopping.clone(),
         task,
     })
 }

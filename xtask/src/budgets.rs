@@ -40,7 +40,7 @@ pub fn measure() -> anyhow::Result<[Figure; 3]> {
     Ok([
         Figure {
             what: "SDK (what a page loads to call openConnectUI() / auth())",
-            files: sized(&root, sdk_files(&root.join("pkg"))?)?,
+            files: sized(&root, sdk_files(&root.join("pkg")))?,
             budget: budget("sdk")?,
         },
         Figure {
@@ -88,11 +88,11 @@ pub fn check() -> anyhow::Result<()> {
 }
 
 /// `pkg/`: the entry module (the glue and its snippets bundled in) and the wasm.
-fn sdk_files(pkg: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    Ok(["index.js", "latchkey_sdk_bg.wasm"]
+fn sdk_files(pkg: &Path) -> Vec<PathBuf> {
+    ["index.js", "latchkey_sdk_bg.wasm"]
         .iter()
         .map(|f| pkg.join(f))
-        .collect())
+        .collect()
 }
 
 /// `dist/connect-ui/`: `index.html` and every content-hashed asset (only first-render files are
