@@ -3,7 +3,7 @@
 //! new credentials. The strategies use the connections domain's helpers (its config reader, errors,
 //! expiry rules), so the domain cannot name them; this module, above both, hands them over.
 
-use crate::connections::{renewal, RefreshError, Strategies};
+use crate::connections::{renewal, RefreshError, Renewing, Strategies};
 use crate::storage::ConnectionRow;
 use crate::AppState;
 use futures_util::future::BoxFuture;
@@ -27,23 +27,15 @@ fn renewable(c: &Credentials) -> bool {
         || crate::credential_modes::renewable(c)
 }
 
-fn renew<'a>(
-    app: &'a AppState,
-    row: &'a ConnectionRow,
-    current: &'a Credentials,
-) -> BoxFuture<'a, Result<Credentials, RefreshError>> {
+fn renew<'a>(r: &'a Renewing<'a>) -> BoxFuture<'a, Result<Credentials, RefreshError>> {
     Box::pin(async move {
-        match current {
-            Credentials::OAuth2Cc { .. } => {
-                crate::oauth::client_credentials::renewed(app, row, current).await
-            }
-            Credentials::App { .. } => crate::oauth::github_app::renew(app, row, current)
+        match r.current {
+            Credentials::OAuth2Cc { .. } => crate::oauth::client_credentials::renewed(r).await,
+            Credentials::App { .. } => crate::oauth::github_app::renew(r)
                 .await
                 .map_err(RefreshError::from),
-            c if crate::credential_modes::renewable(c) => {
-                crate::credential_modes::renewed(app, row, current).await
-            }
-            _ => crate::oauth::refresh::refreshed(app, row, current).await,
+            c if crate::credential_modes::renewable(c) => crate::credential_modes::renewed(r).await,
+            _ => crate::oauth::refresh::refreshed(r).await,
         }
     })
 }

@@ -8,10 +8,32 @@
 
 use crate::catalog::Catalog;
 use crate::crypto::Cipher;
+use crate::secret::Secret;
 use crate::storage::IntegrationRow;
 use latchkey_protocol::dashboard::{ConfigField, VisibleWhen};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+
+/// Associated data of an integration's client secret.
+pub fn secret_aad(env_id: i64, unique_key: &str) -> String {
+    format!("integration:{env_id}:{unique_key}:client_secret")
+}
+
+/// The integration's OAuth client secret (or the key its mode keeps there: a GitHub App's private
+/// key, a plugin's password), opened; empty when none is stored.
+pub fn client_secret(
+    cipher: &Cipher,
+    row: &IntegrationRow,
+) -> Result<Secret, crate::crypto::CryptoError> {
+    match (&row.client_secret_enc, &row.key_id) {
+        (Some(enc), Some(key_id)) => Ok(Secret::new(cipher.open_string(
+            key_id,
+            enc,
+            &secret_aad(row.environment_id, &row.unique_key),
+        )?)),
+        _ => Ok(Secret::new("")),
+    }
+}
 
 /// Associated data of an integration's sealed `integration_config`.
 pub fn aad(env_id: i64, unique_key: &str) -> String {

@@ -71,6 +71,15 @@ pub struct AppInner {
 }
 
 impl AppState {
+    /// The way out to providers ([`outbound::Upstream`]).
+    pub fn upstream(&self) -> outbound::Upstream<'_> {
+        outbound::Upstream {
+            outbound: &self.outbound,
+            clock: &self.clock,
+            aws_sts_url: &self.config.aws_sts_url,
+        }
+    }
+
     /// The OAuth result relay's view of this server: its store and clock.
     fn relay(&self) -> ws::relay::Relay {
         ws::relay::Relay {

@@ -131,6 +131,17 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// The way out to providers as the code that asks them for credentials is given it: the guarded
+/// client, the clock expiry times are computed with, and the AWS STS endpoint template
+/// (`LATCHKEY_AWS_STS_URL`). Strategies take this view rather than the whole server state, so
+/// that what they can reach is written in their signatures: no storage, no webhooks, no keys.
+#[derive(Clone, Copy)]
+pub struct Upstream<'a> {
+    pub outbound: &'a OutboundClient,
+    pub clock: &'a crate::time::Clock,
+    pub aws_sts_url: &'a str,
+}
+
 #[derive(Clone)]
 pub struct OutboundClient {
     client: reqwest::Client,

@@ -14,7 +14,7 @@
 //! Connect sessions (30 minutes) and OAuth attempts (10 minutes) are not re-sealed: they expire
 //! long before a previous key needs to be removed.
 
-use crate::oauth::flow::integration_secret_aad;
+use crate::integration_config::secret_aad;
 use crate::AppState;
 
 /// The `latchkey_meta` entry of the associated-data migration.
@@ -88,11 +88,11 @@ pub async fn reseal_all(
             .as_deref()
             .is_some_and(|k| !app.cipher.is_current(k));
         if stale && integration.client_secret_enc.is_some() {
-            match crate::oauth::flow::open_client_secret(app, integration) {
+            match crate::integration_config::client_secret(&app.cipher, integration) {
                 Ok(secret) => {
                     let sealed = app.cipher.seal(
                         secret.expose().as_bytes(),
-                        &integration_secret_aad(env.id, &integration.unique_key),
+                        &secret_aad(env.id, &integration.unique_key),
                     );
                     app.store
                         .reseal_integration_secret(integration.id, &sealed, app.cipher.key_id())

@@ -25,7 +25,7 @@
 //! the error message.
 
 use crate::catalog::{interpolate_param, interpolate_url, CatalogEntry};
-use crate::AppState;
+use crate::outbound::OutboundClient;
 use latchkey_protocol::connection::Credentials;
 use std::collections::BTreeMap;
 
@@ -52,7 +52,7 @@ fn str_map(v: Option<&serde_json::Value>) -> BTreeMap<String, String> {
 /// Checks `credentials` against the provider's `proxy.verification` endpoint. `Ok(())` when the entry
 /// declares none (nothing to check) or when the provider accepted them.
 pub async fn verify(
-    app: &AppState,
+    outbound: &OutboundClient,
     entry: &CatalogEntry,
     credentials: &Credentials,
     connection_config: &BTreeMap<String, String>,
@@ -160,8 +160,7 @@ pub async fn verify(
             base.trim_end_matches('/'),
             endpoint.trim_start_matches('/')
         );
-        let mut req = app
-            .outbound
+        let mut req = outbound
             .request(method.clone(), &url)
             .map_err(|e| VerificationError::Config(e.to_string()))?;
         for (k, v) in &headers {

@@ -23,7 +23,10 @@
 use super::error::{RefreshError, Refusal, EXHAUSTED_AFTER_DAYS, FAILURE_COOLDOWN_SECS};
 use super::expiry::{expired, expires_soon};
 use super::lease::{self, LeaseOutcome};
-use crate::storage::ConnectionRow;
+use crate::catalog::Catalog;
+use crate::crypto::Cipher;
+use crate::outbound::Upstream;
+use crate::storage::{ConnectionRow, IntegrationRow};
 use crate::AppState;
 use futures_util::future::BoxFuture;
 use latchkey_protocol::connection::Credentials;
@@ -47,12 +50,22 @@ impl RefreshLocks {
     }
 }
 
+/// One renewal as a leaf strategy sees it: the connection as stored and the credentials being
+/// renewed, its integration as stored now (`None` when it was deleted: connections outlive it), and
+/// what a strategy may use besides: the way out to providers, the catalog, and the cipher that opens
+/// the integration's sealed client secret and settings. Storage, webhooks and the activity log stay
+/// with the gate.
+pub struct Renewing<'a> {
+    pub upstream: Upstream<'a>,
+    pub catalog: &'a Catalog,
+    pub cipher: &'a Cipher,
+    pub row: &'a ConnectionRow,
+    pub current: &'a Credentials,
+    pub integration: Option<IntegrationRow>,
+}
+
 /// New credentials for a connection from its provider (not stored: the gate stores them).
-pub type Renew = for<'a> fn(
-    &'a AppState,
-    &'a ConnectionRow,
-    &'a Credentials,
-) -> BoxFuture<'a, Result<Credentials, RefreshError>>;
+pub type Renew = for<'a> fn(&'a Renewing<'a>) -> BoxFuture<'a, Result<Credentials, RefreshError>>;
 
 /// The strategies the gate runs: which credentials are renewed at all, and how.
 pub struct Strategies {
@@ -184,7 +197,20 @@ async fn renew_once(
         &row,
         matches!(current, Credentials::OAuth2Cc { .. }),
     );
-    let renewed = (strategies.renew)(app, &row, &current).await;
+    let integration = app
+        .store
+        .integration(row.environment_id, &row.provider_config_key)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let renewing = Renewing {
+        upstream: app.upstream(),
+        catalog: &app.catalog,
+        cipher: &app.cipher,
+        row: &row,
+        current: &current,
+        integration,
+    };
+    let renewed = (strategies.renew)(&renewing).await;
     let refreshed = match renewed {
         Ok(credentials) => store_renewed(app, row, credentials).await,
         Err(RefreshError::Upstream(refusal)) => {

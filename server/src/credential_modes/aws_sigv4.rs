@@ -12,7 +12,7 @@
 //! role must be the one named). STS lives at `LATCHKEY_AWS_STS_URL` (`{region}` in it).
 
 use crate::connections::ModeError;
-use crate::AppState;
+use crate::outbound::Upstream;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::ErrorCode;
 use std::collections::BTreeMap;
@@ -133,8 +133,8 @@ struct Temporary {
     expires_at: String,
 }
 
-fn sts_url(app: &AppState, region: &str) -> String {
-    app.config.aws_sts_url.replace("{region}", region)
+fn sts_url(upstream: Upstream<'_>, region: &str) -> String {
+    upstream.aws_sts_url.replace("{region}", region)
 }
 
 fn sts_failed(m: impl Into<String>) -> ModeError {
@@ -143,7 +143,7 @@ fn sts_failed(m: impl Into<String>) -> ModeError {
 
 /// Temporary credentials for `role`, as stored (Nango's `AwsSigV4Credentials`).
 pub async fn fetch(
-    app: &AppState,
+    upstream: Upstream<'_>,
     settings: &Settings,
     role: Role<'_>,
 ) -> Result<Credentials, ModeError> {
@@ -151,8 +151,10 @@ pub async fn fetch(
         Sts::Builtin {
             access_key_id,
             secret_access_key,
-        } => assume_role(app, access_key_id, secret_access_key, &role).await?,
-        Sts::Custom { url, auth } => custom_sts(app, url, auth.as_ref(), settings, &role).await?,
+        } => assume_role(upstream, access_key_id, secret_access_key, &role).await?,
+        Sts::Custom { url, auth } => {
+            custom_sts(upstream, url, auth.as_ref(), settings, &role).await?
+        }
     };
     let raw = serde_json::json!({
         "access_key_id": temporary.access_key_id,
@@ -205,12 +207,12 @@ async fn read(res: reqwest::Response) -> Result<(reqwest::StatusCode, String), M
 
 /// STS `AssumeRole`, signed with the integration owner's long-lived keys.
 async fn assume_role(
-    app: &AppState,
+    upstream: Upstream<'_>,
     access_key_id: &str,
     secret_access_key: &str,
     role: &Role<'_>,
 ) -> Result<Temporary, ModeError> {
-    let url = format!("{}/", sts_url(app, role.region).trim_end_matches('/'));
+    let url = format!("{}/", sts_url(upstream, role.region).trim_end_matches('/'));
     let session = format!("latchkey-{}", &crate::crypto::random_hex_256()[..16]);
     let body = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("Action", "AssumeRole")
@@ -230,7 +232,7 @@ async fn assume_role(
     let headers = [("content-type", "application/x-www-form-urlencoded")];
     let signed = sign(&key, "POST", &url, &headers, Some(body.as_bytes()))
         .map_err(|e| sts_failed(format!("STS request failed: {e}")))?;
-    let mut req = app
+    let mut req = upstream
         .outbound
         .post(&url)
         .map_err(|e| sts_failed(format!("STS request failed: {e}")))?
@@ -277,13 +279,13 @@ async fn assume_role(
 
 /// The integration owner's own credential endpoint.
 async fn custom_sts(
-    app: &AppState,
+    upstream: Upstream<'_>,
     url: &str,
     auth: Option<&StsAuth>,
     settings: &Settings,
     role: &Role<'_>,
 ) -> Result<Temporary, ModeError> {
-    let mut req = app
+    let mut req = upstream
         .outbound
         .post(url)
         .map_err(|e| sts_failed(format!("Custom STS request failed: {e}")))?
@@ -344,7 +346,7 @@ async fn custom_sts(
 
 /// STS `GetCallerIdentity` with the new credentials: they work, and they are the named role's
 /// (Nango's `verifyAwsCredentials`). A refusal is the message of `connection_test_failed`.
-pub async fn verify(app: &AppState, credentials: &Credentials) -> Result<(), String> {
+pub async fn verify(upstream: Upstream<'_>, credentials: &Credentials) -> Result<(), String> {
     let Credentials::AwsSigV4 {
         role_arn, region, ..
     } = credentials
@@ -353,11 +355,11 @@ pub async fn verify(app: &AppState, credentials: &Credentials) -> Result<(), Str
     };
     let url = format!(
         "{}/?Action=GetCallerIdentity&Version=2011-06-15",
-        sts_url(app, region).trim_end_matches('/')
+        sts_url(upstream, region).trim_end_matches('/')
     );
     let key = Key::of(credentials, Some("sts")).ok_or("not AWS SigV4 credentials")?;
     let signed = sign(&key, "GET", &url, &[], Some(b"")).map_err(|e| e.to_string())?;
-    let mut req = app
+    let mut req = upstream
         .outbound
         .request(reqwest::Method::GET, &url)
         .map_err(|e| e.to_string())?;
@@ -388,39 +390,33 @@ pub async fn verify(app: &AppState, credentials: &Credentials) -> Result<(), Str
 
 /// Fetches new temporary credentials for a stored connection (its integration's settings, its
 /// role, external id and region).
-pub async fn renew(
-    app: &AppState,
-    row: &crate::storage::ConnectionRow,
-    current: &Credentials,
-) -> Result<Credentials, ModeError> {
+pub async fn renew(r: &crate::connections::Renewing<'_>) -> Result<Credentials, ModeError> {
     let Credentials::AwsSigV4 {
         role_arn,
         region,
         external_id,
         ..
-    } = current
+    } = r.current
     else {
         return Err(ModeError::Internal(anyhow::anyhow!(
             "not AWS SigV4 credentials"
         )));
     };
-    let integration = app
-        .store
-        .integration(row.environment_id, &row.provider_config_key)
-        .await
-        .map_err(|e| ModeError::Internal(e.into()))?
+    let integration = r
+        .integration
+        .as_ref()
         .ok_or_else(|| ModeError::Internal(anyhow::anyhow!("integration missing")))?;
-    let custom = crate::integration_config::open(&app.cipher, &integration)
+    let custom = crate::integration_config::open(r.cipher, integration)
         .map_err(|e| ModeError::Internal(e.into()))?;
     let settings = settings(&custom)?;
-    let config = crate::connections::config(row);
+    let config = crate::connections::config(r.row);
     let external_id = config
         .get("external_id")
         .or(external_id.as_ref())
         .cloned()
         .unwrap_or_default();
     fetch(
-        app,
+        r.upstream,
         &settings,
         Role {
             role_arn,

@@ -24,7 +24,7 @@ fn coded(code: ErrorCode, m: impl Into<String>) -> ModeError {
 
 /// Logs in and returns the credentials to store.
 pub async fn login(
-    app: &crate::AppState,
+    upstream: crate::outbound::Upstream<'_>,
     raw: &Value,
     l: Login<'_>,
 ) -> Result<Credentials, ModeError> {
@@ -39,7 +39,7 @@ pub async fn login(
             )
         })?;
     let fetch_error = |m: String| coded(ErrorCode::BillTokensFetchError, m);
-    let res = app
+    let res = upstream
         .outbound
         .post(url)
         .map_err(|e| fetch_error(e.to_string()))?
@@ -88,7 +88,7 @@ pub async fn login(
         session_id: Some(session_id),
         user_id: text_of("userId"),
         expires_at: Some(crate::time::unix_to_iso(
-            app.clock.now_unix() + SESSION_SECS,
+            upstream.clock.now_unix() + SESSION_SECS,
         )),
         raw: answer,
     })
@@ -96,7 +96,7 @@ pub async fn login(
 
 /// Logs in again with the stored credentials.
 pub async fn renew(
-    app: &crate::AppState,
+    upstream: crate::outbound::Upstream<'_>,
     raw: &Value,
     current: &Credentials,
 ) -> Result<Credentials, ModeError> {
@@ -111,7 +111,7 @@ pub async fn renew(
         return Err(ModeError::Internal(anyhow::anyhow!("not BILL credentials")));
     };
     login(
-        app,
+        upstream,
         raw,
         Login {
             username,

@@ -16,9 +16,7 @@ pub mod template;
 pub mod two_step;
 pub mod xml;
 
-use crate::connections::RefreshError;
-use crate::storage::ConnectionRow;
-use crate::AppState;
+use crate::connections::{RefreshError, Renewing};
 use latchkey_protocol::connection::Credentials;
 use std::collections::BTreeMap;
 
@@ -49,30 +47,19 @@ pub(crate) fn provider_message(body: &str) -> String {
 }
 
 /// The `integration_config` values of the connection's integration (none if it has gone).
-async fn integration_values(
-    app: &AppState,
-    row: &ConnectionRow,
-) -> Result<BTreeMap<String, String>, RefreshError> {
-    let integration = app
-        .store
-        .integration(row.environment_id, &row.provider_config_key)
-        .await
-        .map_err(|e| RefreshError::Internal(e.into()))?;
-    match integration {
-        Some(i) => crate::integration_config::open(&app.cipher, &i)
+fn integration_values(r: &Renewing<'_>) -> Result<BTreeMap<String, String>, RefreshError> {
+    match &r.integration {
+        Some(i) => crate::integration_config::open(r.cipher, i)
             .map_err(|e| RefreshError::Internal(anyhow::anyhow!(e))),
         None => Ok(BTreeMap::new()),
     }
 }
 
-/// Produces new credentials for `row` from the stored ones (`current`); the caller holds the
-/// renewal gate ([`crate::connections::renewal`]) and stores them.
-pub(crate) async fn renewed(
-    app: &AppState,
-    row: &ConnectionRow,
-    current: &Credentials,
-) -> Result<Credentials, RefreshError> {
-    let raw = app
+/// Produces new credentials for the connection from the stored ones; the caller holds the renewal
+/// gate ([`crate::connections::renewal`]) and stores them.
+pub(crate) async fn renewed(r: &Renewing<'_>) -> Result<Credentials, RefreshError> {
+    let (row, current) = (r.row, r.current);
+    let raw = r
         .catalog
         .get(&row.provider)
         .map(|e| e.raw.clone())
@@ -80,21 +67,21 @@ pub(crate) async fn renewed(
     let config = crate::connections::config(row);
     let renewed = match current {
         Credentials::TwoStep { .. } => two_step::fetch(
-            app,
+            r.upstream,
             &raw,
             two_step::renewal_fields(current),
             &config,
             true,
-            &integration_values(app, row).await?,
+            &integration_values(r)?,
         )
         .await
         .map(|f| f.credentials),
         Credentials::Jwt { fields, .. } => jwt::create(&raw, fields.clone(), &config),
-        Credentials::Bill { .. } => bill::renew(app, &raw, current).await,
+        Credentials::Bill { .. } => bill::renew(r.upstream, &raw, current).await,
         Credentials::Signature {
             username, password, ..
-        } => signature::create(&raw, username, password, app.clock.now_unix()),
-        Credentials::AwsSigV4 { .. } => aws_sigv4::renew(app, row, current).await,
+        } => signature::create(&raw, username, password, r.upstream.clock.now_unix()),
+        Credentials::AwsSigV4 { .. } => aws_sigv4::renew(r).await,
         // GitHub App installation tokens: `oauth::github_app`, chosen by `crate::credentials`.
         _ => return Ok(current.clone()),
     };

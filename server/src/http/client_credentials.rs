@@ -75,7 +75,7 @@ async fn client_credentials(
     let logged = crate::http::api_auth::activity::credentials_submitted(&app, &prepared);
     let mut config = prepared.connection_config(&key, &pairs);
     let fetched = fetch(
-        &app,
+        app.upstream(),
         prepared.provider,
         &body.client_id,
         &Secret::new(secret),

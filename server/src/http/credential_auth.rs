@@ -80,7 +80,7 @@ async fn verified(
     credentials: &Credentials,
     config: &std::collections::BTreeMap<String, String>,
 ) -> Result<(), ApiError> {
-    crate::verification::verify(app, entry, credentials, config)
+    crate::verification::verify(&app.outbound, entry, credentials, config)
         .await
         .map_err(|e| {
             ApiError::new(
@@ -102,7 +102,7 @@ async fn two_step_auth(
     let mut config = prepared.connection_config(&key, &pairs);
     let integration = crate::integration_config::open(&app.cipher, &prepared.integration)?;
     let fetched = two_step::fetch(
-        &app,
+        app.upstream(),
         &prepared.entry.raw,
         body,
         &config,
@@ -159,7 +159,7 @@ async fn bill_auth(
         organization_id: &body.organization_id,
         dev_key: &body.dev_key,
     };
-    let credentials = bill::login(&app, &prepared.entry.raw, login)
+    let credentials = bill::login(app.upstream(), &prepared.entry.raw, login)
         .await
         .map_err(mode_error)?;
     prepared.save(&app, &config, &credentials).await
@@ -320,10 +320,10 @@ async fn aws_sigv4_auth(
         external_id: &external_id,
         region: &region,
     };
-    let credentials = aws_sigv4::fetch(&app, &settings, role)
+    let credentials = aws_sigv4::fetch(app.upstream(), &settings, role)
         .await
         .map_err(mode_error)?;
-    aws_sigv4::verify(&app, &credentials)
+    aws_sigv4::verify(app.upstream(), &credentials)
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::ConnectionTestFailed, e))?;
     config.insert("external_id".into(), external_id);

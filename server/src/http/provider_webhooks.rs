@@ -99,7 +99,7 @@ async fn receive(
     let Some(provider) = provider else {
         return Ok(Json(Success { success: true }));
     };
-    let secret = crate::oauth::github_app::webhook_secret(&app, &integration)
+    let secret = crate::oauth::github_app::webhook_secret(&app.cipher, &integration)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
     let signature = headers
         .get("x-hub-signature-256")

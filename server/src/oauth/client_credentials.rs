@@ -14,11 +14,9 @@ use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_url, param_string, Provider};
 #[cfg(test)]
 use crate::connections::expiry::expires_soon;
-use crate::connections::{RefreshError, Refusal};
-use crate::outbound::TokenError;
+use crate::connections::{RefreshError, Refusal, Renewing};
+use crate::outbound::{TokenError, Upstream};
 use crate::secret::Secret;
-use crate::storage::ConnectionRow;
-use crate::AppState;
 use latchkey_protocol::connection::Credentials;
 use std::collections::BTreeMap;
 
@@ -50,7 +48,7 @@ pub struct Fetched {
 
 /// Asks `provider`'s token endpoint for a client-credentials token.
 pub async fn fetch(
-    app: &AppState,
+    upstream: Upstream<'_>,
     provider: &Provider,
     client_id: &str,
     client_secret: &Secret,
@@ -84,8 +82,8 @@ pub async fn fetch(
         params.insert("scope".into(), joined);
     }
     let tokens = request_token(
-        &app.outbound,
-        &app.clock,
+        upstream.outbound,
+        upstream.clock,
         TokenRequest {
             token_url: &url,
             client_id,
@@ -96,7 +94,7 @@ pub async fn fetch(
         },
     )
     .await?;
-    let now = app.clock.now_unix();
+    let now = upstream.clock.now_unix();
     let metadata = provider
         .token_response_metadata
         .iter()
@@ -121,27 +119,23 @@ pub async fn fetch(
 
 /// Fetches a new client-credentials token for `row` (whose opened credentials are `current`); the
 /// caller holds the renewal gate and stores it.
-pub(crate) async fn renewed(
-    app: &AppState,
-    row: &ConnectionRow,
-    current: &Credentials,
-) -> Result<Credentials, RefreshError> {
+pub(crate) async fn renewed(r: &Renewing<'_>) -> Result<Credentials, RefreshError> {
     let Credentials::OAuth2Cc {
         client_id,
         client_secret,
         ..
-    } = current
+    } = r.current
     else {
-        return Ok(current.clone());
+        return Ok(r.current.clone());
     };
-    let provider = app
+    let provider = r
         .catalog
-        .get(&row.provider)
+        .get(&r.row.provider)
         .and_then(|e| e.provider.clone())
-        .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", row.provider))?;
-    let config = crate::connections::config(row);
+        .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", r.row.provider))?;
+    let config = crate::connections::config(r.row);
     let secret = Secret::new(client_secret.clone());
-    match fetch(app, &provider, client_id, &secret, &config).await {
+    match fetch(r.upstream, &provider, client_id, &secret, &config).await {
         Ok(fetched) => Ok(fetched.credentials),
         Err(ClientCredentialsError::Internal(e)) => Err(RefreshError::Internal(e)),
         Err(ClientCredentialsError::Config(e)) => Err(Refusal::Config(e).into()),

@@ -19,11 +19,13 @@
 //! user's token only; GitHub's `installation` webhook finishes it once the owner approved
 //! ([`finish_pending`], from [`crate::http::provider_webhooks`]), as does running the flow again.
 
-use super::flow::{open_client_secret, store, Checked, Completed, FlowFailure};
+use super::flow::{store, Checked, Completed, FlowFailure};
 use crate::catalog::Provider;
-use crate::connections::ModeError;
+use crate::connections::{ModeError, Renewing};
+use crate::crypto::Cipher;
+use crate::outbound::Upstream;
 use crate::secret::Secret;
-use crate::storage::{ConnectionRow, IntegrationRow};
+use crate::storage::IntegrationRow;
 use crate::AppState;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::integrations::AuthMode;
@@ -77,7 +79,8 @@ pub(super) async fn complete(
         "app_id".into(),
         integration.client_id.clone().unwrap_or_default(),
     );
-    let credentials = installation_token(app, integration, provider, connection_config)
+    let keys = (app.upstream(), &app.cipher);
+    let credentials = installation_token(keys, integration, provider, connection_config)
         .await
         .map_err(|e| flow_failure(e).reported_to(report))?;
     store(app, checked, &credentials).await
@@ -129,24 +132,24 @@ pub fn app_jwt(app_id: &str, private_key_pem: &str) -> Result<String, ModeError>
 /// The GitHub App's id and private key: the integration's client id and secret for `APP`; for
 /// `CUSTOM` (whose client is the app's OAuth client) they are kept with its sealed settings.
 pub(crate) fn app_identity(
-    app: &AppState,
+    cipher: &Cipher,
     integration: &IntegrationRow,
     mode: &AuthMode,
 ) -> Result<(String, Secret), ModeError> {
     if *mode == AuthMode::Custom {
-        return settings_identity(&app_settings(app, integration)?);
+        return settings_identity(&app_settings(cipher, integration)?);
     }
-    let key = open_client_secret(app, integration).map_err(|e| ModeError::Internal(e.into()))?;
+    let key = crate::integration_config::client_secret(cipher, integration)
+        .map_err(|e| ModeError::Internal(e.into()))?;
     identity(integration.client_id.clone(), Some(key))
 }
 
 /// A `CUSTOM` integration's sealed settings (`app_id`, `private_key`, `app_link`).
 fn app_settings(
-    app: &AppState,
+    cipher: &Cipher,
     integration: &IntegrationRow,
 ) -> Result<BTreeMap<String, String>, ModeError> {
-    crate::integration_config::open(&app.cipher, integration)
-        .map_err(|e| ModeError::Internal(e.into()))
+    crate::integration_config::open(cipher, integration).map_err(|e| ModeError::Internal(e.into()))
 }
 
 /// The app's id and key in a `CUSTOM` integration's settings.
@@ -167,12 +170,12 @@ fn identity(id: Option<String>, key: Option<Secret>) -> Result<(String, Secret),
 
 /// A new installation access token for the installation in `connection_config`.
 pub async fn installation_token(
-    app: &AppState,
+    (upstream, cipher): (Upstream<'_>, &Cipher),
     integration: &IntegrationRow,
     provider: &Provider,
     connection_config: &BTreeMap<String, String>,
 ) -> Result<Credentials, ModeError> {
-    let (app_id, private_key) = app_identity(app, integration, &provider.auth_mode)?;
+    let (app_id, private_key) = app_identity(cipher, integration, &provider.auth_mode)?;
     let jwt = app_jwt(&app_id, private_key.expose())?;
     let template = provider
         .token_url
@@ -181,7 +184,7 @@ pub async fn installation_token(
         .ok_or_else(|| fetch_error("the provider has no token URL for APP"))?;
     let url = crate::catalog::interpolate(template, connection_config)
         .map_err(|m| fetch_error(format!("the token URL needs {}", m.0.join(", "))))?;
-    let res = app
+    let res = upstream
         .outbound
         .request(reqwest::Method::POST, &url)
         .map_err(|e| fetch_error(e.to_string()))?
@@ -224,24 +227,19 @@ pub async fn installation_token(
 
 /// A new installation token for a stored connection (its integration's app, its installation);
 /// a `CUSTOM` connection's user credentials come along, refreshed when they expire soon too.
-pub async fn renew(
-    app: &AppState,
-    row: &ConnectionRow,
-    current: &Credentials,
-) -> Result<Credentials, ModeError> {
-    let integration = app
-        .store
-        .integration(row.environment_id, &row.provider_config_key)
-        .await
-        .map_err(|e| ModeError::Internal(e.into()))?
+pub async fn renew(r: &Renewing<'_>) -> Result<Credentials, ModeError> {
+    let integration = r
+        .integration
+        .as_ref()
         .ok_or_else(|| fetch_error("the connection's integration no longer exists"))?;
-    let provider = app
+    let provider = r
         .catalog
-        .get(&row.provider)
+        .get(&r.row.provider)
         .and_then(|e| e.provider.as_ref())
-        .ok_or_else(|| fetch_error(format!("provider {} is not in the catalog", row.provider)))?;
-    let config = crate::connections::config(row);
-    let mut renewed = installation_token(app, &integration, provider, &config).await?;
+        .ok_or_else(|| fetch_error(format!("provider {} is not in the catalog", r.row.provider)))?;
+    let config = crate::connections::config(r.row);
+    let keys = (r.upstream, r.cipher);
+    let mut renewed = installation_token(keys, integration, provider, &config).await?;
     if let (
         Credentials::App {
             user_credentials: Some(user),
@@ -251,9 +249,9 @@ pub async fn renew(
             user_credentials: kept,
             ..
         },
-    ) = (current, &mut renewed)
+    ) = (r.current, &mut renewed)
     {
-        *kept = fresh_user_credentials(app, &integration, provider, user).await;
+        *kept = fresh_user_credentials(keys, integration, provider, user).await;
     }
     Ok(renewed)
 }
@@ -263,13 +261,13 @@ pub async fn renew(
 /// (as Nango: the installation token the connection lives on is renewed regardless); any other
 /// failure keeps them for the next renewal to try again.
 async fn fresh_user_credentials(
-    app: &AppState,
+    (upstream, cipher): (Upstream<'_>, &Cipher),
     integration: &IntegrationRow,
     provider: &Provider,
     user: &serde_json::Value,
 ) -> Option<serde_json::Value> {
     let Some(refresh_token) =
-        crate::connections::expiry::due_user_refresh_token(user, app.clock.now_unix())
+        crate::connections::expiry::due_user_refresh_token(user, upstream.clock.now_unix())
     else {
         return Some(user.clone());
     };
@@ -279,14 +277,15 @@ async fn fresh_user_credentials(
             .as_ref()
             .and_then(|u| u.for_mode("OAUTH2"))
             .ok_or_else(|| anyhow::anyhow!("the provider has no token URL for OAUTH2"))?;
-        let secret = open_client_secret(app, integration).map_err(anyhow::Error::from)?;
+        let secret = crate::integration_config::client_secret(cipher, integration)
+            .map_err(anyhow::Error::from)?;
         let params = BTreeMap::from([
             ("grant_type".to_string(), "refresh_token".to_string()),
             ("refresh_token".to_string(), refresh_token.clone()),
         ]);
         let tokens = super::token::request_token(
-            &app.outbound,
-            &app.clock,
+            upstream.outbound,
+            upstream.clock,
             super::token::TokenRequest {
                 token_url: url,
                 client_id: integration.client_id.as_deref().unwrap_or_default(),
@@ -329,7 +328,7 @@ pub(super) async fn finish_user_authorized(
     if let Some(login) = user_login(app, integration, &user).await {
         connection_config.insert("handle".into(), login);
     }
-    let (app_id, _) = app_identity(app, integration, &provider.auth_mode)?;
+    let (app_id, _) = app_identity(&app.cipher, integration, &provider.auth_mode)?;
     connection_config.insert("app_id".into(), app_id);
     let Some(installation) = installation_id(extra) else {
         connection_config.insert("pending".into(), "true".into());
@@ -357,7 +356,9 @@ async fn with_installation(
 ) -> Result<Credentials, ModeError> {
     connection_config.insert("installation_id".into(), installation.to_string());
     connection_config.remove("pending");
-    let mut credentials = installation_token(app, integration, provider, connection_config).await?;
+    let keys = (app.upstream(), &app.cipher);
+    let mut credentials =
+        installation_token(keys, integration, provider, connection_config).await?;
     if let Credentials::App {
         user_credentials, ..
     } = &mut credentials
@@ -402,9 +403,9 @@ async fn user_login(
 /// The secret GitHub signs the app's webhooks with (`x-hub-signature-256`), set in the app's
 /// settings: derived as Nango does (SHA-256, hex, of the app id, the private key and the public link),
 /// so an app moved from Nango keeps working.
-pub fn webhook_secret(app: &AppState, integration: &IntegrationRow) -> Result<Secret, ModeError> {
+pub fn webhook_secret(cipher: &Cipher, integration: &IntegrationRow) -> Result<Secret, ModeError> {
     use sha2::Digest as _;
-    let settings = app_settings(app, integration)?;
+    let settings = app_settings(cipher, integration)?;
     let (app_id, key) = settings_identity(&settings)?;
     let link = settings
         .get("app_link")
@@ -441,7 +442,7 @@ pub async fn finish_pending(
     ) else {
         return Ok(None);
     };
-    let (app_id, _) = app_identity(app, integration, &provider.auth_mode)?;
+    let (app_id, _) = app_identity(&app.cipher, integration, &provider.auth_mode)?;
     if event["action"] != "created" || event_app != app_id {
         return Ok(None);
     }

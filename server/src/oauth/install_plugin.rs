@@ -3,7 +3,7 @@
 //! the plugin sends them back to `/oauth/callback?state=<payload>&…`, where [`complete`] stores the
 //! connection.
 
-use super::flow::{open_client_secret, store, Checked, Completed, FlowFailure};
+use super::flow::{store, Checked, Completed, FlowFailure};
 use crate::AppState;
 use latchkey_protocol::ErrorCode;
 use std::collections::BTreeMap;
@@ -20,7 +20,7 @@ pub(super) async fn complete(
     let (integration, provider, report) =
         (&checked.integration, &checked.provider, &checked.report);
     let connection_config = &mut checked.connection_config;
-    let password = open_client_secret(app, integration)
+    let password = crate::integration_config::client_secret(&app.cipher, integration)
         .map_err(|e| FlowFailure::new(ErrorCode::UnknownErr, e.to_string()).reported_to(report))?;
     let credentials = latchkey_protocol::connection::Credentials::Basic {
         username: integration.client_id.clone().unwrap_or_default(),
@@ -32,7 +32,7 @@ pub(super) async fn complete(
         }
     }
     if let Some(entry) = app.catalog.get(&integration.provider) {
-        crate::verification::verify(app, entry, &credentials, connection_config)
+        crate::verification::verify(&app.outbound, entry, &credentials, connection_config)
             .await
             .map_err(|e| {
                 FlowFailure::new(ErrorCode::ConnectionTestFailed, e.to_string()).reported_to(report)

@@ -362,13 +362,14 @@ pub async fn complete(
     let token_url =
         crate::catalog::interpolate_secret_url(token_url, connection_config, provider, &trusted)
             .map_err(|e| FlowFailure::new(ErrorCode::UrlParamErr, e.to_string()))?;
-    let consumer_secret = super::flow::open_client_secret(app, integration).map_err(|e| {
-        tracing::error!(error = %e, "cannot open an integration secret");
-        FlowFailure::new(
-            ErrorCode::UnknownErr,
-            "Unknown error during the OAuth flow. Please try again.",
-        )
-    })?;
+    let consumer_secret = crate::integration_config::client_secret(&app.cipher, integration)
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot open an integration secret");
+            FlowFailure::new(
+                ErrorCode::UnknownErr,
+                "Unknown error during the OAuth flow. Please try again.",
+            )
+        })?;
     let consumer_key = integration.client_id.clone().unwrap_or_default();
     let answer = access_token(
         &app.outbound,
@@ -417,8 +418,8 @@ pub async fn proxy_authorization(
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the integration no longer exists")?;
-    let consumer_secret =
-        super::flow::open_client_secret(app, &integration).map_err(|e| e.to_string())?;
+    let consumer_secret = crate::integration_config::client_secret(&app.cipher, &integration)
+        .map_err(|e| e.to_string())?;
     let method = app
         .catalog
         .get(&integration.provider)

@@ -4,43 +4,34 @@
 //! authenticated as the provider expects; MCP connections use the token endpoint they discovered
 //! and their resource indicator.
 
-use super::flow::open_client_secret;
 use super::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
 use crate::catalog::{interpolate_params, interpolate_secret_url};
-use crate::connections::{RefreshError, Refusal};
+use crate::connections::{RefreshError, Refusal, Renewing};
 use crate::secret::Secret;
-use crate::storage::ConnectionRow;
-use crate::AppState;
 use latchkey_protocol::connection::Credentials;
 
 /// Calls the provider's token endpoint with the connection's refresh token; the new credentials (the
 /// rotated refresh token, if the provider sent one, else the same). The caller holds the renewal
 /// gate and stores them.
-pub(crate) async fn refreshed(
-    app: &AppState,
-    row: &ConnectionRow,
-    current: &Credentials,
-) -> Result<Credentials, RefreshError> {
+pub(crate) async fn refreshed(r: &Renewing<'_>) -> Result<Credentials, RefreshError> {
     let Credentials::OAuth2 {
         refresh_token: Some(refresh_token),
         config_override,
         ..
-    } = current
+    } = r.current
     else {
         return Err(RefreshError::NoRefreshToken);
     };
-    let integration = app
-        .store
-        .integration(row.environment_id, &row.provider_config_key)
-        .await
-        .map_err(anyhow::Error::from)?
+    let integration = r
+        .integration
+        .as_ref()
         .ok_or_else(|| anyhow::anyhow!("integration deleted"))?;
-    let provider = app
+    let provider = r
         .catalog
         .get(&integration.provider)
         .and_then(|e| e.provider.clone())
         .ok_or_else(|| anyhow::anyhow!("provider {} not in catalog", integration.provider))?;
-    let config = crate::connections::config(row);
+    let config = crate::connections::config(r.row);
     // MCP connections: the discovered token endpoint (generic mode) and the resource indicator.
     let mcp = super::mcp::refresh_target(&provider, &config);
     let url = match mcp.as_ref().and_then(|(url, _)| url.clone()) {
@@ -66,7 +57,8 @@ pub(crate) async fn refreshed(
     let overridden = config_override.clone().unwrap_or_default();
     let secret = match &overridden.client_secret {
         Some(s) => Secret::new(s.clone()),
-        None => open_client_secret(app, &integration).map_err(anyhow::Error::from)?,
+        None => crate::integration_config::client_secret(r.cipher, integration)
+            .map_err(anyhow::Error::from)?,
     };
     // Nango refreshes with `refresh_params`, else `token_params` (whose grant_type we replace).
     let template_params = if provider.refresh_params.is_empty() {
@@ -98,8 +90,8 @@ pub(crate) async fn refreshed(
         .or_else(|| integration.client_id.clone())
         .unwrap_or_default();
     let tokens = request_token(
-        &app.outbound,
-        &app.clock,
+        r.upstream.outbound,
+        r.upstream.clock,
         TokenRequest {
             token_url: &url,
             client_id: &client_id,

@@ -225,7 +225,7 @@ async fn tba_signer(
     let (key, secret) = match &integration {
         Some(i) => (
             i.client_id.clone(),
-            crate::oauth::flow::open_client_secret(app, i)
+            crate::integration_config::client_secret(&app.cipher, i)
                 .ok()
                 .map(|s| s.expose().to_string())
                 .filter(|s| !s.is_empty()),

@@ -103,7 +103,7 @@ fn coded(code: ErrorCode, message: impl Into<String>) -> ModeError {
 /// declares there (Sage Intacct's client id and secret) win over submitted ones for the request, and
 /// are never stored with the connection (Nango's `applyIntegrationConfigToTwoStepCredentials`).
 pub async fn fetch(
-    app: &crate::AppState,
+    upstream: crate::outbound::Upstream<'_>,
     raw: &Value,
     mut dynamic: Map<String, Value>,
     connection_config: &BTreeMap<String, String>,
@@ -195,7 +195,14 @@ pub async fn fetch(
     let method = spec.token_request_method.as_deref().unwrap_or("POST");
     let wanted = &spec.token_response_headers;
     let (first, mut kept) = send(
-        app, &url, method, format, &params, &headers, &replacers, wanted,
+        upstream.outbound,
+        &url,
+        method,
+        format,
+        &params,
+        &headers,
+        &replacers,
+        wanted,
     )
     .await?;
     let mut responses = vec![first];
@@ -206,7 +213,7 @@ pub async fn fetch(
         let format = step.body_format.as_deref().unwrap_or(format);
         let method = step.token_request_method.as_deref().unwrap_or("POST");
         let answer = send(
-            app,
+            upstream.outbound,
             &url,
             method,
             format,
@@ -230,7 +237,7 @@ pub async fn fetch(
         responses.push(answer);
     }
     let last = responses.pop().unwrap_or_default();
-    let mut credentials = parse(&spec, last, dynamic, app.clock.now_unix())?;
+    let mut credentials = parse(&spec, last, dynamic, upstream.clock.now_unix())?;
     if let Credentials::TwoStep { fields, .. } = &mut credentials {
         for field in &preconfigured {
             fields.remove(*field);

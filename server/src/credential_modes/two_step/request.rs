@@ -128,7 +128,7 @@ fn kept_headers(
 /// `wanted` headers of the answer.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn send(
-    app: &crate::AppState,
+    outbound: &crate::outbound::OutboundClient,
     url: &url::Url,
     method: &str,
     format: &str,
@@ -155,8 +155,7 @@ pub(super) async fn send(
         reqwest::Method::POST
     };
     let fetch_error = |m: String| coded(ErrorCode::TwoStepCredentialsFetchError, m);
-    let mut req = app
-        .outbound
+    let mut req = outbound
         .request(method.clone(), url.as_str())
         .map_err(|e| fetch_error(e.to_string()))?;
     for (k, v) in headers {

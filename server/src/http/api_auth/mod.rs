@@ -412,7 +412,7 @@ async fn save_verified(
     let prepared = prepare(app, key, pairs, mode).await?;
     let logged = activity::credentials_submitted(app, &prepared);
     let config = prepared.connection_config(key, pairs);
-    crate::verification::verify(app, prepared.entry, &credentials, &config)
+    crate::verification::verify(&app.outbound, prepared.entry, &credentials, &config)
         .await
         .inspect_err(|e| activity::verification_failed(&logged, e))
         .map_err(|e| {

@@ -5,7 +5,7 @@ use super::credentials::{app_settings, IntegrationCredentials};
 use super::{public_view, resolve_config, valid_key};
 use crate::http::error::ApiError;
 use crate::http::extract::{SecretKeyAuth, StrictJson};
-use crate::oauth::flow::integration_secret_aad;
+use crate::integration_config::secret_aad;
 use crate::storage::NewIntegration;
 use crate::AppState;
 use axum::extract::State;
@@ -58,10 +58,9 @@ pub fn new_integration(
                 ));
             }
             let (id, secret) = c.id_and_secret()?;
-            let sealed = app.cipher.seal(
-                secret.as_bytes(),
-                &integration_secret_aad(env_id, &body.unique_key),
-            );
+            let sealed = app
+                .cipher
+                .seal(secret.as_bytes(), &secret_aad(env_id, &body.unique_key));
             (Some(id), Some(sealed), c.scopes.clone())
         }
         None => (None, None, None),

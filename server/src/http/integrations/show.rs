@@ -61,12 +61,12 @@ pub fn app_credentials(
     let kind = provider_auth_mode(app, &row.provider)
         .map_or("OAUTH2", AuthMode::as_str)
         .to_string();
-    let secret = crate::oauth::flow::open_client_secret(app, row)?;
+    let secret = crate::integration_config::client_secret(&app.cipher, row)?;
     let app_link = crate::integration_config::open(&app.cipher, row)?.remove("app_link");
     // The secret GitHub signs a CUSTOM app's webhooks with (to set in the app's settings).
     let webhook_secret = match kind.as_str() {
         "CUSTOM" => Some(
-            crate::oauth::github_app::webhook_secret(app, row)
+            crate::oauth::github_app::webhook_secret(&app.cipher, row)
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?
                 .expose()
                 .to_string(),

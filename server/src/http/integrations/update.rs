@@ -5,7 +5,7 @@ use super::credentials::{app_settings, IntegrationCredentials};
 use super::{integration_not_found, public_view, resolve_config, valid_key};
 use crate::http::error::ApiError;
 use crate::http::extract::{Path, SecretKeyAuth, StrictJson};
-use crate::oauth::flow::integration_secret_aad;
+use crate::integration_config::secret_aad;
 use crate::storage::NewIntegration;
 use crate::AppState;
 use axum::extract::State;
@@ -112,7 +112,7 @@ pub(crate) async fn update(
                 Some(id),
                 Some(
                     app.cipher
-                        .seal(secret.as_bytes(), &integration_secret_aad(env.id, &new_key)),
+                        .seal(secret.as_bytes(), &secret_aad(env.id, &new_key)),
                 ),
                 c.scopes.clone(),
             )
@@ -120,11 +120,11 @@ pub(crate) async fn update(
         None => {
             let secret = match (&row.client_secret_enc, new_key != key) {
                 (Some(_), true) => {
-                    let plain = crate::oauth::flow::open_client_secret(&app, &row)?;
-                    Some(app.cipher.seal(
-                        plain.expose().as_bytes(),
-                        &integration_secret_aad(env.id, &new_key),
-                    ))
+                    let plain = crate::integration_config::client_secret(&app.cipher, &row)?;
+                    Some(
+                        app.cipher
+                            .seal(plain.expose().as_bytes(), &secret_aad(env.id, &new_key)),
+                    )
                 }
                 _ => row.client_secret_enc.clone(),
             };

@@ -5,8 +5,8 @@
 //! popup opens.
 
 use super::{
-    attempt_aad, internal, missing_params, open_client_secret, provider_of, token_url_template,
-    url_error, FlowFailure, SealedAttempt, ATTEMPT_TTL_SECS, CLIENT_ID_OVERRIDE, OVERRIDE_KEYS,
+    attempt_aad, internal, missing_params, provider_of, token_url_template, url_error, FlowFailure,
+    SealedAttempt, ATTEMPT_TTL_SECS, CLIENT_ID_OVERRIDE, OVERRIDE_KEYS,
 };
 use crate::catalog::Provider;
 use crate::catalog::{interpolate_params, interpolate_secret_url};
@@ -237,7 +237,8 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     let separator = provider.scope_separator.as_deref().unwrap_or(" ");
     // OAuth 1.0a: the temporary credentials first; the user authorizes them (issue 15).
     let oauth1 = if provider.auth_mode == AuthMode::Oauth1 {
-        let secret = open_client_secret(app, &integration).map_err(internal)?;
+        let secret = crate::integration_config::client_secret(&app.cipher, &integration)
+            .map_err(internal)?;
         Some(
             crate::oauth::oauth1::start(
                 app,

@@ -5,9 +5,8 @@
 //! is reported by an auth webhook.
 
 use super::{
-    internal, missing_params, open_client_secret, store, token_metadata, token_url_template,
-    url_error, Checked, Completed, FlowFailure, CLIENT_ID_OVERRIDE, CLIENT_SECRET_OVERRIDE,
-    REFRESH_TOKEN_OVERRIDE,
+    internal, missing_params, store, token_metadata, token_url_template, url_error, Checked,
+    Completed, FlowFailure, CLIENT_ID_OVERRIDE, CLIENT_SECRET_OVERRIDE, REFRESH_TOKEN_OVERRIDE,
 };
 use crate::catalog::{interpolate_params, interpolate_secret_url};
 use crate::oauth::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
@@ -63,9 +62,8 @@ pub(super) async fn exchange(
     let client_secret = match &config_override.client_secret {
         Some(s) => Secret::new(s.clone()),
         None if mcp.is_some_and(|m| m.registered) => Secret::new(""),
-        None => {
-            open_client_secret(app, integration).map_err(|e| internal(e).reported_to(report))?
-        }
+        None => crate::integration_config::client_secret(&app.cipher, integration)
+            .map_err(|e| internal(e).reported_to(report))?,
     };
     let client_id = config_override
         .client_id

@@ -14,7 +14,6 @@ pub use callback::{complete, CallbackQuery, Completed};
 use crate::catalog::{interpolate_secret_url, MissingParams, Provider, UrlError};
 use crate::crypto;
 use crate::environment::Environment;
-use crate::secret::Secret;
 use crate::storage::{IntegrationRow, OAuthAttemptRow};
 use crate::AppState;
 use latchkey_protocol::integrations::AuthMode;
@@ -266,26 +265,6 @@ fn internal(e: impl std::fmt::Display) -> FlowFailure {
 /// Associated data of the PKCE verifier: the attempt it belongs to.
 fn attempt_aad(state_hash: &str) -> String {
     format!("oauth_attempt:{state_hash}")
-}
-
-/// The integration's OAuth client secret, opened (empty when none is stored).
-pub fn open_client_secret(
-    app: &AppState,
-    integration: &IntegrationRow,
-) -> Result<Secret, crate::crypto::CryptoError> {
-    match (&integration.client_secret_enc, &integration.key_id) {
-        (Some(enc), Some(key_id)) => Ok(Secret::new(app.cipher.open_string(
-            key_id,
-            enc,
-            &integration_secret_aad(integration.environment_id, &integration.unique_key),
-        )?)),
-        _ => Ok(Secret::new("")),
-    }
-}
-
-/// Associated data of an integration's client secret.
-pub fn integration_secret_aad(env_id: i64, unique_key: &str) -> String {
-    format!("integration:{env_id}:{unique_key}:client_secret")
 }
 
 #[cfg(test)]
