@@ -56,8 +56,8 @@ pub struct AppInner {
     pub ws: ws::WsHub,
     /// Requests to providers (token, refresh, verification).
     pub outbound: outbound::OutboundClient,
-    /// Webhook deliveries (their own private-network switch).
-    pub webhook_outbound: outbound::OutboundClient,
+    /// Auth webhooks: queued with connection writes, delivered by the outbox worker.
+    pub webhooks: webhooks::Webhooks,
     pub refresh_locks: connections::RefreshLocks,
     /// Connection credentials at rest: sealing, opening, re-sealing ([`connections::sealing`]).
     pub vault: connections::sealing::Vault,
@@ -128,6 +128,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
     let webhook_outbound = outbound::OutboundClient::new(config.allow_private_webhooks, proxy)?;
     let activity = activity::Recorder::start(store.clone(), &config.activity, &config.clock);
     let clock = config.clock.clone();
+    let webhooks = webhooks::Webhooks::new(
+        (store.clone(), cipher.clone(), clock.clone()),
+        config.webhook_url.clone(),
+        webhook_outbound,
+        activity.clone(),
+    );
     let vault = connections::sealing::Vault::new(cipher.clone(), store.clone());
     let state = AppState(Arc::new(AppInner {
         clock,
@@ -137,7 +143,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
         catalog,
         ws: ws::WsHub::default(),
         outbound,
-        webhook_outbound,
+        webhooks,
         refresh_locks: Default::default(),
         vault,
         activity,
@@ -145,7 +151,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<(AppState, environment::E
     }));
     state.ws.set_id_key(state.cipher.subkey("ws_client_id"));
     state.ws.relay_through(state.relay());
-    reseal::on_start(&state).await?;
+    reseal::on_start(&state.vault).await?;
     Ok((state, env, created))
 }
 
@@ -210,7 +216,7 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let app = http::router(state.clone(), dashboard::router(&state));
     let purge = state.clone();
-    let outbox = webhooks::spawn_worker(state.clone());
+    let outbox = webhooks::spawn_worker(state.webhooks.clone());
     let activity_sweep = activity::spawn_sweeper(
         state.store.clone(),
         &state.config.activity,

@@ -14,8 +14,8 @@
 //! Connect sessions (30 minutes) and OAuth attempts (10 minutes) are not re-sealed: they expire
 //! long before a previous key needs to be removed.
 
+use crate::connections::sealing::Vault;
 use crate::integration_config::secret_aad;
-use crate::AppState;
 
 /// The `latchkey_meta` entry of the associated-data migration.
 pub const AAD_MIGRATION: &str = "connection_aad_v2";
@@ -42,60 +42,63 @@ pub enum Scope {
 /// Re-seals everything sealed by a previous key (and, for connections, with the old associated
 /// data). `progress(table, done, total)` is called as it goes.
 pub async fn reseal_all(
-    app: &AppState,
+    vault: &Vault,
     scope: Scope,
     progress: &mut (dyn FnMut(&str, usize, usize) + Send),
 ) -> anyhow::Result<Resealed> {
     let mut out = Resealed::default();
-    let Some(row) = app
-        .store
+    let Some(row) = vault
+        .store()
         .environment_by_name(crate::environment::DEV_ENVIRONMENT)
         .await?
     else {
         return Ok(out);
     };
-    let env = crate::environment::Environment::open(&row, &app.cipher)?;
-    if !app.cipher.is_current(&row.key_id) {
+    let env = crate::environment::Environment::open(&row, vault.cipher())?;
+    if !vault.cipher().is_current(&row.key_id) {
         let keys = crate::storage::SealedKeys {
             secret_key_hash: row.secret_key_hash.clone(),
-            secret_key_enc: app.cipher.seal(
+            secret_key_enc: vault.cipher().seal(
                 env.secret_key.expose().as_bytes(),
                 &crate::environment::aad(&env.name, "secret_key"),
             ),
-            webhook_signing_key_enc: app.cipher.seal(
+            webhook_signing_key_enc: vault.cipher().seal(
                 env.webhook_signing_key.expose().as_bytes(),
                 &crate::environment::aad(&env.name, "webhook_signing_key"),
             ),
-            key_id: app.cipher.key_id().to_string(),
+            key_id: vault.cipher().key_id().to_string(),
         };
-        app.store
+        vault
+            .store()
             .update_environment_keys(env.id, Some(&keys), None)
             .await?;
         out.environments += 1;
     }
     // The sealed HMAC key, whichever key sealed it (or in clear, as stored before issue 11).
-    let stored = crate::settings::to_stored(&env.settings, &app.cipher, &env.name);
-    app.store
+    let stored = crate::settings::to_stored(&env.settings, vault.cipher(), &env.name);
+    vault
+        .store()
         .update_environment_settings(env.id, &stored)
         .await?;
     progress("environments", 1, 1);
 
-    let integrations = app.store.list_integrations(env.id).await?;
+    let integrations = vault.store().list_integrations(env.id).await?;
     let total = integrations.len();
     for (i, integration) in integrations.iter().enumerate() {
         let stale = integration
             .key_id
             .as_deref()
-            .is_some_and(|k| !app.cipher.is_current(k));
+            .is_some_and(|k| !vault.cipher().is_current(k));
         if stale && integration.client_secret_enc.is_some() {
-            match crate::integration_config::client_secret(&app.cipher, integration) {
+            match crate::integration_config::client_secret(vault.cipher(), integration) {
                 Ok(secret) => {
-                    let sealed = app.cipher.seal(
+                    let sealed = vault.cipher().seal(
                         secret.expose().as_bytes(),
                         &secret_aad(env.id, &integration.unique_key),
                     );
-                    app.store
-                        .reseal_integration_secret(integration.id, &sealed, app.cipher.key_id())
+                    vault
+                        .store()
+                        .reseal_integration_secret(integration.id, &sealed, vault.cipher().key_id())
                         .await?;
                     out.integrations += 1;
                 }
@@ -108,17 +111,18 @@ pub async fn reseal_all(
         let custom_stale = integration
             .custom_key_id
             .as_deref()
-            .is_some_and(|k| !app.cipher.is_current(k));
+            .is_some_and(|k| !vault.cipher().is_current(k));
         if custom_stale {
-            match crate::integration_config::open(&app.cipher, integration) {
+            match crate::integration_config::open(vault.cipher(), integration) {
                 Ok(values) => {
                     if let (Some(sealed), Some(key_id)) = crate::integration_config::seal(
-                        &app.cipher,
+                        vault.cipher(),
                         env.id,
                         &integration.unique_key,
                         &values,
                     ) {
-                        app.store
+                        vault
+                            .store()
                             .reseal_integration_custom(integration.id, &sealed, &key_id)
                             .await?;
                     }
@@ -135,12 +139,12 @@ pub async fn reseal_all(
         return Ok(out);
     }
 
-    let connections = app.store.list_connections(env.id).await?;
+    let connections = vault.store().list_connections(env.id).await?;
     let total = connections.len();
     for (i, row) in connections.iter().enumerate() {
-        match app.vault.open_bytes(row) {
+        match vault.open_bytes(row) {
             Ok((plain, true)) => {
-                if app.vault.reseal(row, &plain).await? {
+                if vault.reseal(row, &plain).await? {
                     out.connections += 1;
                 }
             }
@@ -159,18 +163,18 @@ pub async fn reseal_all(
 
 /// At start-up: re-seal the environment and integrations after a key rotation, and run the one-time
 /// associated-data migration of connections.
-pub async fn on_start(app: &AppState) -> anyhow::Result<()> {
-    let migrated = app.store.meta(AAD_MIGRATION).await?.is_some();
-    app.vault.accept_legacy(!migrated);
+pub async fn on_start(vault: &Vault) -> anyhow::Result<()> {
+    let migrated = vault.store().meta(AAD_MIGRATION).await?.is_some();
+    vault.accept_legacy(!migrated);
     let scope = if migrated { Scope::Keys } else { Scope::All };
-    let done = reseal_all(app, scope, &mut |_, _, _| {}).await?;
+    let done = reseal_all(vault, scope, &mut |_, _, _| {}).await?;
     if done != Resealed::default() {
         tracing::info!(?done, "re-sealed secrets at rest");
     }
     if !migrated {
         if done.failed == 0 {
-            app.store.set_meta(AAD_MIGRATION, "done").await?;
-            app.vault.accept_legacy(false);
+            vault.store().set_meta(AAD_MIGRATION, "done").await?;
+            vault.accept_legacy(false);
         } else {
             tracing::error!(
                 failed = done.failed,

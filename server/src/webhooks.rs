@@ -1,11 +1,11 @@
 //! Auth webhooks through a durable outbox (PROTOCOL.md §8).
 //!
-//! [`auth_rows`] makes one outbox row per destination; the store inserts them in the transaction that
-//! changes the connection. A worker ([`spawn_worker`]) claims due rows one at a time with a lease and
-//! a random claim token, sends up to [`CONCURRENCY`] at once, and records each result only if its claim
-//! still holds, so no two replicas send one row. 408, 429, 5xx and network errors are retried on
-//! Standard Webhooks' schedule (5 s … 10 h, [`retry_delay_secs`]) or after the receiver's
-//! `Retry-After`; other answers and exhausted retries leave a dead letter that the API
+//! [`Webhooks::auth_rows`] makes one outbox row per destination; the store inserts them in the
+//! transaction that changes the connection. A worker ([`spawn_worker`]) claims due rows one at a time
+//! with a lease and a random claim token, sends up to [`CONCURRENCY`] at once, and records each result
+//! only if its claim still holds, so no two replicas send one row. 408, 429, 5xx and network errors
+//! are retried on Standard Webhooks' schedule (5 s … 10 h, [`retry_delay_secs`]) or after the
+//! receiver's `Retry-After`; other answers and exhausted retries leave a dead letter that the API
 //! (`GET /environment/webhooks`, `POST /environment/webhooks/{id}/resend`) and the CLI show and re-send.
 //!
 //! Signatures: `X-Nango-Hmac-Sha256` = hex HMAC-SHA256 of the exact body with the environment's
@@ -14,9 +14,12 @@
 //! `webhook-signature: v1,<base64 HMAC of "id.timestamp.body">`; the equivalent Standard Webhooks
 //! secret is `whsec_` + base64 of the signing key's bytes).
 
+use crate::activity::Recorder;
+use crate::crypto::Cipher;
 use crate::environment::Environment;
-use crate::storage::{NewWebhook, WebhookRow};
-use crate::AppState;
+use crate::outbound::OutboundClient;
+use crate::storage::{NewWebhook, Store, WebhookRow};
+use crate::time::Clock;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use latchkey_protocol::webhooks::{AuthWebhook, HMAC_HEADER};
@@ -24,6 +27,21 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 const POLL: Duration = Duration::from_millis(500);
+
+/// The server's auth webhooks: what queues them (beside a connection write or alone) and the worker
+/// that delivers them. It reads environments (their destinations and signing keys) and nothing else
+/// of the server's state.
+#[derive(Clone)]
+pub struct Webhooks {
+    store: Store,
+    cipher: Cipher,
+    clock: Clock,
+    /// `LATCHKEY_WEBHOOK_URL`: a destination for every environment.
+    default_url: Option<String>,
+    /// Deliveries' own client (their own private-network switch, `LATCHKEY_ALLOW_PRIVATE_WEBHOOKS`).
+    outbound: OutboundClient,
+    activity: Recorder,
+}
 
 fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
@@ -67,72 +85,90 @@ pub fn signature_headers(
     ]
 }
 
-/// The outbox rows of an auth webhook: one per destination of the environment (none configured:
-/// none). They are inserted by the caller, in the transaction that changes the connection when there
-/// is one ([`crate::storage::Storage::upsert_connection`]).
-pub async fn auth_rows(app: &AppState, env_id: i64, event: &AuthWebhook) -> Vec<NewWebhook> {
-    match destination_settings(app, env_id).await {
-        Some(settings) => rows_for(app, env_id, &settings, event),
-        None => Vec::new(),
-    }
-}
-
-/// The settings that say where an environment's auth webhooks go (`None`: no environment, or it
-/// could not be read — logged).
-async fn destination_settings(
-    app: &AppState,
-    env_id: i64,
-) -> Option<Box<latchkey_protocol::settings::EnvironmentSettings>> {
-    match crate::environment::opened_by_id(&app.store, &app.cipher, env_id).await {
-        Ok(env) => env.map(|env| env.settings),
-        Err(e) => {
-            tracing::error!(error = %e, "could not read the environment to queue an auth webhook");
-            None
+impl Webhooks {
+    pub fn new(
+        (store, cipher, clock): (Store, Cipher, Clock),
+        default_url: Option<String>,
+        outbound: OutboundClient,
+        activity: Recorder,
+    ) -> Self {
+        Self {
+            store,
+            cipher,
+            clock,
+            default_url,
+            outbound,
+            activity,
         }
     }
-}
 
-/// [`auth_rows`] for settings already read.
-fn rows_for(
-    app: &AppState,
-    env_id: i64,
-    settings: &latchkey_protocol::settings::EnvironmentSettings,
-    event: &AuthWebhook,
-) -> Vec<NewWebhook> {
-    let urls =
-        crate::settings::webhook_destinations(app.config.webhook_url.as_deref(), settings, event);
-    let body = serde_json::to_string(event).expect("webhook serializes");
-    urls.into_iter()
-        .map(|url| NewWebhook {
-            id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
-            environment_id: env_id,
-            url,
-            body: body.clone(),
-            now_unix: app.clock.now_unix(),
-            now: app.clock.now_iso(),
-        })
-        .collect()
-}
+    /// The outbox rows of an auth webhook: one per destination of the environment (none configured:
+    /// none). They are inserted by the caller, in the transaction that changes the connection when there
+    /// is one ([`crate::storage::Storage::upsert_connection`]).
+    pub async fn auth_rows(&self, env_id: i64, event: &AuthWebhook) -> Vec<NewWebhook> {
+        match self.destination_settings(env_id).await {
+            Some(settings) => self.rows_for(env_id, &settings, event),
+            None => Vec::new(),
+        }
+    }
 
-/// The rows of a connection write's webhook for either outcome: `creation` if the write creates the
-/// connection, `override` if it replaces one.
-pub async fn creation_or_override(
-    app: &AppState,
-    env_id: i64,
-    subject: &AuthSubject<'_>,
-) -> (Vec<NewWebhook>, Vec<NewWebhook>) {
-    let Some(settings) = destination_settings(app, env_id).await else {
-        return (Vec::new(), Vec::new());
-    };
-    let rows = |operation| rows_for(app, env_id, &settings, &subject.event(operation, None));
-    (rows(AuthOperation::Creation), rows(AuthOperation::Override))
-}
+    /// The settings that say where an environment's auth webhooks go (`None`: no environment, or it
+    /// could not be read — logged).
+    async fn destination_settings(
+        &self,
+        env_id: i64,
+    ) -> Option<Box<latchkey_protocol::settings::EnvironmentSettings>> {
+        match crate::environment::opened_by_id(&self.store, &self.cipher, env_id).await {
+            Ok(env) => env.map(|env| env.settings),
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the environment to queue an auth webhook");
+                None
+            }
+        }
+    }
 
-/// Queues an auth webhook that goes with no connection write (a failed token exchange).
-pub async fn enqueue_auth(app: &AppState, env_id: i64, event: AuthWebhook) {
-    for row in auth_rows(app, env_id, &event).await {
-        if let Err(e) = app.store.enqueue_webhook(&row).await {
-            tracing::error!(error = %e, "could not queue an auth webhook");
+    /// [`Self::auth_rows`] for settings already read.
+    fn rows_for(
+        &self,
+        env_id: i64,
+        settings: &latchkey_protocol::settings::EnvironmentSettings,
+        event: &AuthWebhook,
+    ) -> Vec<NewWebhook> {
+        let urls =
+            crate::settings::webhook_destinations(self.default_url.as_deref(), settings, event);
+        let body = serde_json::to_string(event).expect("webhook serializes");
+        urls.into_iter()
+            .map(|url| NewWebhook {
+                id: format!("msg_{}", uuid::Uuid::new_v4().simple()),
+                environment_id: env_id,
+                url,
+                body: body.clone(),
+                now_unix: self.clock.now_unix(),
+                now: self.clock.now_iso(),
+            })
+            .collect()
+    }
+
+    /// The rows of a connection write's webhook for either outcome: `creation` if the write creates the
+    /// connection, `override` if it replaces one.
+    pub async fn creation_or_override(
+        &self,
+        env_id: i64,
+        subject: &AuthSubject<'_>,
+    ) -> (Vec<NewWebhook>, Vec<NewWebhook>) {
+        let Some(settings) = self.destination_settings(env_id).await else {
+            return (Vec::new(), Vec::new());
+        };
+        let rows = |operation| self.rows_for(env_id, &settings, &subject.event(operation, None));
+        (rows(AuthOperation::Creation), rows(AuthOperation::Override))
+    }
+
+    /// Queues an auth webhook that goes with no connection write (a failed token exchange).
+    pub async fn enqueue_auth(&self, env_id: i64, event: AuthWebhook) {
+        for row in self.auth_rows(env_id, &event).await {
+            if let Err(e) = self.store.enqueue_webhook(&row).await {
+                tracing::error!(error = %e, "could not queue an auth webhook");
+            }
         }
     }
 }
@@ -250,7 +286,8 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// dies mid-send leaves its row to the others after this.
 const LEASE_SECS: i64 = 30;
 
-pub fn spawn_worker(app: AppState) -> tokio::task::JoinHandle<()> {
+/// Starts the outbox worker ([`Webhooks`]' deliveries).
+pub fn spawn_worker(app: Webhooks) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
         loop {
@@ -299,7 +336,7 @@ impl Attempt {
     }
 }
 
-async fn attempt(app: &AppState, row: &WebhookRow) -> Attempt {
+async fn attempt(app: &Webhooks, row: &WebhookRow) -> Attempt {
     let signing_key = match app.store.environment_by_id(row.environment_id).await {
         Ok(Some(env_row)) => match Environment::open(&env_row, &app.cipher) {
             Ok(env) => env.webhook_signing_key,
@@ -308,7 +345,7 @@ async fn attempt(app: &AppState, row: &WebhookRow) -> Attempt {
         Ok(None) => return Attempt::Final("environment deleted".into()),
         Err(e) => return Attempt::Retry(format!("database: {e}"), None),
     };
-    let mut request = match app.webhook_outbound.post(&row.url) {
+    let mut request = match app.outbound.post(&row.url) {
         Ok(r) => r
             .timeout(TIMEOUT)
             .header("content-type", "application/json"),
@@ -342,7 +379,7 @@ async fn attempt(app: &AppState, row: &WebhookRow) -> Attempt {
     }
 }
 
-async fn deliver(app: &AppState, row: WebhookRow, claim: &str) {
+async fn deliver(app: &Webhooks, row: WebhookRow, claim: &str) {
     let attempts = row.attempts + 1;
     let logged = crate::activity::hooks::webhook_sending(&app.activity, &row, attempts);
     let outcome = attempt(app, &row).await;

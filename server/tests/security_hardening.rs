@@ -431,7 +431,7 @@ async fn encryption_keys_rotate_through_a_keyring_and_a_reseal() {
     let (app, _, _) = latchkey_server::prepare(config).await.unwrap();
     let mut seen = Vec::new();
     let done = latchkey_server::reseal::reseal_all(
-        &app,
+        &app.vault,
         latchkey_server::reseal::Scope::All,
         &mut |table, done, total| seen.push(format!("{table} {done}/{total}")),
     )

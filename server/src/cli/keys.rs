@@ -58,7 +58,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 let _ = std::io::stderr().flush();
             };
             let done = latchkey_server::reseal::reseal_all(
-                &app,
+                &app.vault,
                 latchkey_server::reseal::Scope::All,
                 &mut progress,
             )

@@ -264,7 +264,7 @@ async fn refresh_failed(
                 crate::webhooks::AuthOperation::Refresh,
                 Some(crate::webhooks::AuthFailure::Refresh(&error)),
             );
-            crate::webhooks::auth_rows(app, row.environment_id, &event).await
+            app.webhooks.auth_rows(row.environment_id, &event).await
         }
         _ => Vec::new(),
     };

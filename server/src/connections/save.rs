@@ -41,8 +41,10 @@ pub(crate) async fn save(
         auth_mode: grant.auth_mode,
         tags: grant.tags,
     };
-    let (on_create, on_update) =
-        crate::webhooks::creation_or_override(app, grant.environment_id, &subject).await;
+    let (on_create, on_update) = app
+        .webhooks
+        .creation_or_override(grant.environment_id, &subject)
+        .await;
     let identity = (
         grant.environment_id,
         grant.provider_config_key,

@@ -46,6 +46,16 @@ impl Vault {
         }
     }
 
+    /// The cipher the vault seals with (re-sealing the other secrets at rest, [`crate::reseal`]).
+    pub fn cipher(&self) -> &Cipher {
+        &self.cipher
+    }
+
+    /// The store whose rows the vault opens.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Whether credentials sealed with the pre-issue-11 associated data still open.
     pub fn accept_legacy(&self, accept: bool) {
         self.legacy_aad.store(accept, Ordering::Relaxed);

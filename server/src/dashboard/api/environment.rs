@@ -121,7 +121,7 @@ pub(super) async fn test_webhook(
         tags: None,
     }
     .event(crate::webhooks::AuthOperation::Creation, None);
-    let rows = crate::webhooks::auth_rows(&app, env.id, &event).await;
+    let rows = app.webhooks.auth_rows(env.id, &event).await;
     if rows.is_empty() {
         return Err(ApiError::invalid_body(
             vec!["webhook_url".into()],

@@ -153,7 +153,7 @@ pub(super) async fn exchange(
                 },
                 Some(crate::webhooks::AuthFailure::TokenExchange(&e.to_string())),
             );
-            crate::webhooks::enqueue_auth(app, env.id, event).await;
+            app.webhooks.enqueue_auth(env.id, event).await;
             return Err(FlowFailure::new(
                 ErrorCode::TokenErr,
                 format!("The provider did not issue a token: {e}"),
