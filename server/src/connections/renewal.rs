@@ -197,20 +197,25 @@ async fn renew_once(
         &row,
         matches!(current, Credentials::OAuth2Cc { .. }),
     );
+    // Read here, not with `?`: whatever happens below, the lease is released and the log entry ended.
     let integration = app
         .store
         .integration(row.environment_id, &row.provider_config_key)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let renewing = Renewing {
-        upstream: app.upstream(),
-        catalog: &app.catalog,
-        cipher: &app.cipher,
-        row: &row,
-        current: &current,
-        integration,
+        .await;
+    let renewed = match integration {
+        Ok(integration) => {
+            let renewing = Renewing {
+                upstream: app.upstream(),
+                catalog: &app.catalog,
+                cipher: &app.cipher,
+                row: &row,
+                current: &current,
+                integration,
+            };
+            (strategies.renew)(&renewing).await
+        }
+        Err(e) => Err(RefreshError::Internal(e.into())),
     };
-    let renewed = (strategies.renew)(&renewing).await;
     let refreshed = match renewed {
         Ok(credentials) => store_renewed(app, row, credentials).await,
         Err(RefreshError::Upstream(refusal)) => {
