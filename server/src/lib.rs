@@ -80,6 +80,18 @@ impl AppState {
         }
     }
 
+    /// What saving a connection uses ([`connections::save::save`]): the vault that seals it, the
+    /// auth webhooks queued with it, the clock that dates it.
+    pub(crate) fn savers(
+        &self,
+    ) -> (
+        &connections::sealing::Vault,
+        &webhooks::Webhooks,
+        &time::Clock,
+    ) {
+        (&self.vault, &self.webhooks, &self.clock)
+    }
+
     /// The OAuth result relay's view of this server: its store and clock.
     fn relay(&self) -> ws::relay::Relay {
         ws::relay::Relay {

@@ -3,8 +3,10 @@
 //! credentials sealed for the row, the upsert, and the `creation` or `override` auth webhook queued
 //! in the same transaction.
 
+use super::sealing::Vault;
 use crate::storage::NewConnection;
-use crate::AppState;
+use crate::time::Clock;
+use crate::webhooks::Webhooks;
 use latchkey_protocol::connection::Credentials;
 
 /// A connection about to be stored, and what is kept of it beside its credentials.
@@ -27,9 +29,9 @@ pub(crate) struct Grant<'a> {
 }
 
 /// Seals `credentials` for the connection and upserts it with the auth webhook (`creation` or
-/// `override`) in the same transaction; whether the connection was created.
+/// `override`) in the same transaction; whether the connection was created. `clock` dates the row.
 pub(crate) async fn save(
-    app: &AppState,
+    (vault, webhooks, clock): (&Vault, &Webhooks, &Clock),
     grant: Grant<'_>,
     credentials: &Credentials,
 ) -> anyhow::Result<bool> {
@@ -41,8 +43,7 @@ pub(crate) async fn save(
         auth_mode: grant.auth_mode,
         tags: grant.tags,
     };
-    let (on_create, on_update) = app
-        .webhooks
+    let (on_create, on_update) = webhooks
         .creation_or_override(grant.environment_id, &subject)
         .await;
     let identity = (
@@ -50,20 +51,20 @@ pub(crate) async fn save(
         grant.provider_config_key,
         grant.connection_id,
     );
-    let created = app
-        .store
+    let created = vault
+        .store()
         .upsert_connection(
             &NewConnection {
                 environment_id: grant.environment_id,
                 provider_config_key: grant.provider_config_key.to_string(),
                 connection_id: grant.connection_id.to_string(),
                 provider: grant.provider.to_string(),
-                credentials_enc: app.vault.seal(identity, credentials),
-                key_id: app.cipher.key_id().to_string(),
+                credentials_enc: vault.seal(identity, credentials),
+                key_id: vault.cipher().key_id().to_string(),
                 connection_config: grant.connection_config,
                 tags: grant.tags.unwrap_or("{}").to_string(),
                 end_user: grant.end_user,
-                now: app.clock.now_iso(),
+                now: clock.now_iso(),
             },
             &on_create,
             &on_update,

@@ -303,7 +303,7 @@ pub(crate) async fn import(
         tags: Some(&tags_text),
         end_user,
     };
-    crate::connections::save::save(&app, grant, &body.credentials).await?;
+    crate::connections::save::save(app.savers(), grant, &body.credentials).await?;
     if let Some(metadata) = &body.metadata {
         app.store
             .set_connection_metadata(

@@ -481,7 +481,7 @@ pub async fn finish_pending(
         tags: Some(&row.tags),
         end_user: row.end_user.clone(),
     };
-    crate::connections::save::save(app, grant, &credentials)
+    crate::connections::save::save(app.savers(), grant, &credentials)
         .await
         .map_err(ModeError::Internal)?;
     tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "pending GitHub App connection finished by its installation webhook");

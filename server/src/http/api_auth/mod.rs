@@ -346,7 +346,7 @@ pub async fn save_connection(
         tags: prepared.submitter.tags(),
         end_user: prepared.submitter.end_user(),
     };
-    let created = crate::connections::save::save(app, grant, credentials).await?;
+    let created = crate::connections::save::save(app.savers(), grant, credentials).await?;
     // Identity only, never the credentials.
     tracing::info!(
         integration = %key,

@@ -134,7 +134,7 @@ pub(crate) async fn store(
         tags: attempt.tags.as_deref(),
         end_user: attempt.end_user.clone(),
     };
-    let created = crate::connections::save::save(app, grant, credentials)
+    let created = crate::connections::save::save(app.savers(), grant, credentials)
         .await
         .map_err(|e| internal(e).reported_to(&report))?;
     tracing::info!(integration = %report.provider_config_key, connection = %report.connection_id, created, "connection authorized");
