@@ -1,8 +1,9 @@
 //! The activity log (issue 17) over the real server: `GET /logs` filters and cursor pagination,
 //! `GET /logs/{id}` with its steps, the retention sweep, the live tail (`GET /logs/stream`) across two
 //! servers sharing one database, and a refused OAuth attempt at the local OAuth server whose failing
-//! step carries the provider's error text; a live tail ends when its server stops. Runs on SQLite and, with `LATCHKEY_TEST_POSTGRES`, on
-//! PostgreSQL. Entries are written in the background: every check polls to a deadline.
+//! step carries the provider's error text; a live tail ends when its server stops. Runs on SQLite
+//! and, with `LATCHKEY_TEST_POSTGRES`, on PostgreSQL. Entries are written in the background: every
+//! check polls to a deadline.
 
 mod common;
 
@@ -152,6 +153,19 @@ async fn entries_past_the_retention_period_are_swept_in_the_background() {
     );
 }
 
+/// Opens the live tail (`GET /logs/stream` with `query`) of `h`'s server.
+async fn open_tail(h: &Harness, query: &str) -> reqwest::Response {
+    let res = h
+        .http
+        .get(format!("{}/logs/stream{query}", h.base))
+        .header("authorization", h.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res
+}
+
 /// Reads `entry` events from an SSE response until one satisfies `want`.
 async fn next_entry(res: reqwest::Response, want: impl Fn(&Value) -> bool) -> Value {
     let mut stream = res.bytes_stream();
@@ -194,14 +208,7 @@ async fn the_live_tail_of_one_server_shows_what_another_writes_to_the_shared_dat
     a.session(json!({"end_user": {"id": "before"}})).await;
     poll(&a, "/logs", |body| count(body) == 1).await;
 
-    let res = b
-        .http
-        .get(format!("{}/logs/stream?type=connect_session", b.base))
-        .header("authorization", b.secret())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let res = open_tail(&b, "?type=connect_session").await;
     assert!(res.headers()["content-type"]
         .to_str()
         .unwrap()
@@ -230,15 +237,7 @@ async fn the_live_tail_of_one_server_shows_what_another_writes_to_the_shared_dat
 #[tokio::test]
 async fn a_live_tail_ends_when_the_server_stops() {
     let h = harness(None).await;
-    let res = h
-        .http
-        .get(format!("{}/logs/stream", h.base))
-        .header("authorization", h.secret())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let mut tail = res.bytes_stream();
+    let mut tail = open_tail(&h, "").await.bytes_stream();
     tokio::time::timeout(Duration::from_secs(10), h.server.stop())
         .await
         .expect("the server stops with a live tail open");
