@@ -3,9 +3,8 @@
 //! new credentials. The strategies use the connections domain's helpers (its config reader, errors,
 //! expiry rules), so the domain cannot name them; this module, above both, hands them over.
 
-use crate::connections::{renewal, RefreshError, Renewing, Strategies};
+use crate::connections::{renewal, RefreshError, Renewer, Renewing, Strategies};
 use crate::storage::ConnectionRow;
-use crate::AppState;
 use futures_util::future::BoxFuture;
 use latchkey_protocol::connection::Credentials;
 
@@ -13,11 +12,11 @@ const STRATEGIES: Strategies = Strategies { renewable, renew };
 
 /// Returns the connection's credentials, renewed first when they expire soon (or when `force`).
 pub async fn fresh(
-    app: &AppState,
+    renewer: &Renewer<'_>,
     row: ConnectionRow,
     force: bool,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    renewal::fresh(app, &STRATEGIES, row, force).await
+    renewal::fresh(renewer, &STRATEGIES, row, force).await
 }
 
 /// OAuth2 tokens are refreshed, client-credentials (OAUTH2_CC) tokens fetched again, and the

@@ -80,6 +80,34 @@ impl AppState {
         }
     }
 
+    /// What the OAuth flows use ([`oauth::flow::Flows`]).
+    pub fn flows(&self) -> oauth::flow::Flows<'_> {
+        oauth::flow::Flows {
+            config: &self.config,
+            store: &self.store,
+            cipher: &self.cipher,
+            catalog: &self.catalog,
+            upstream: self.upstream(),
+            vault: &self.vault,
+            webhooks: &self.webhooks,
+        }
+    }
+
+    /// What the renewal gate uses ([`connections::Renewer`]): fresh credentials for `GET
+    /// /connection`, the proxy and the CLI.
+    pub fn renewer(&self) -> connections::Renewer<'_> {
+        connections::Renewer {
+            store: &self.store,
+            vault: &self.vault,
+            webhooks: &self.webhooks,
+            activity: &self.activity,
+            locks: &self.refresh_locks,
+            upstream: self.upstream(),
+            catalog: &self.catalog,
+            cipher: &self.cipher,
+        }
+    }
+
     /// What saving a connection uses ([`connections::save::save`]): the vault that seals it, the
     /// auth webhooks queued with it, the clock that dates it.
     pub(crate) fn savers(

@@ -63,9 +63,10 @@ pub async fn run(config: Config, command: ConnectionCommand) -> anyhow::Result<(
                 .ok_or_else(|| {
                     anyhow::anyhow!("no connection '{connection_id}' on '{integration}'")
                 })?;
-            let (row, credentials) = latchkey_server::credentials::fresh(&app, row, false)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (row, credentials) =
+                latchkey_server::credentials::fresh(&app.renewer(), row, false)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("integration:        {}", row.provider_config_key);
             println!("connection id:      {}", row.connection_id);
             println!("provider:           {}", row.provider);

@@ -18,7 +18,7 @@ pub mod save;
 pub mod sealing;
 
 pub use error::{ModeError, RefreshError, Refusal};
-pub use renewal::{RefreshLocks, Renewing, Strategies};
+pub use renewal::{RefreshLocks, Renewer, Renewing, Strategies};
 
 /// A connection's `connection_config` as the string map the catalog's templates fill from (numbers
 /// and booleans as JSON writes them; an unreadable column as no values).

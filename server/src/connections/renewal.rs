@@ -23,11 +23,14 @@
 use super::error::{RefreshError, Refusal, EXHAUSTED_AFTER_DAYS, FAILURE_COOLDOWN_SECS};
 use super::expiry::{expired, expires_soon};
 use super::lease::{self, LeaseOutcome};
+use super::sealing::Vault;
+use crate::activity::Recorder;
 use crate::catalog::Catalog;
 use crate::crypto::Cipher;
 use crate::outbound::Upstream;
+use crate::storage::Store;
 use crate::storage::{ConnectionRow, IntegrationRow};
-use crate::AppState;
+use crate::webhooks::Webhooks;
 use futures_util::future::BoxFuture;
 use latchkey_protocol::connection::Credentials;
 use std::collections::HashMap;
@@ -64,6 +67,23 @@ pub struct Renewing<'a> {
     pub integration: Option<IntegrationRow>,
 }
 
+/// What the gate works with: the store it re-reads, leases and writes through, the vault that opens
+/// and seals credentials, the auth webhooks a refusal queues, the activity log, the per-connection
+/// locks, and what it hands the strategies ([`Renewing`]). Built by `AppState::renewer`; the gate
+/// and its callers (`GET /connection`, the proxy, the CLI) take this view instead of the whole
+/// server state.
+#[derive(Clone, Copy)]
+pub struct Renewer<'a> {
+    pub store: &'a Store,
+    pub vault: &'a Vault,
+    pub webhooks: &'a Webhooks,
+    pub activity: &'a Recorder,
+    pub locks: &'a RefreshLocks,
+    pub upstream: Upstream<'a>,
+    pub catalog: &'a Catalog,
+    pub cipher: &'a Cipher,
+}
+
 /// New credentials for a connection from its provider (not stored: the gate stores them).
 pub type Renew = for<'a> fn(&'a Renewing<'a>) -> BoxFuture<'a, Result<Credentials, RefreshError>>;
 
@@ -76,19 +96,19 @@ pub struct Strategies {
 /// Returns the connection's credentials, renewed first by `strategies` when needed (or when
 /// `force`).
 pub async fn fresh(
-    app: &AppState,
+    renewer: &Renewer<'_>,
     strategies: &Strategies,
     row: ConnectionRow,
     force: bool,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let credentials = app.vault.open(&row)?;
+    let credentials = renewer.vault.open(&row)?;
     if !(strategies.renewable)(&credentials)
-        || !(force || expires_soon(&credentials, app.clock.now_unix()))
+        || !(force || expires_soon(&credentials, renewer.upstream.clock.now_unix()))
     {
         return Ok((row, credentials));
     }
     if !force {
-        gate(&row, app.clock.now_unix())?;
+        gate(&row, renewer.upstream.clock.now_unix())?;
     }
     let identity = (
         row.environment_id,
@@ -96,13 +116,13 @@ pub async fn fresh(
         row.connection_id.clone(),
     );
     let started_with = row.credentials_enc.clone();
-    match renew_once(app, strategies, row, credentials, force).await {
+    match renew_once(renewer, strategies, row, credentials, force).await {
         // A refresh that failed while the connection was re-authorized (the grant it tried is gone):
         // the newer grant is the answer.
         Err(RefreshError::Upstream(e)) => {
-            match reread(app, (identity.0, &identity.1, &identity.2)).await? {
+            match reread(renewer, (identity.0, &identity.1, &identity.2)).await? {
                 Some(now) if now.credentials_enc != started_with => {
-                    let credentials = app.vault.open(&now)?;
+                    let credentials = renewer.vault.open(&now)?;
                     Ok((now, credentials))
                 }
                 _ => Err(RefreshError::Upstream(e)),
@@ -140,10 +160,10 @@ fn identity(row: &ConnectionRow) -> (i64, &str, &str) {
 
 /// The connection `(environment, integration key, connection id)` as stored now.
 async fn reread(
-    app: &AppState,
+    renewer: &Renewer<'_>,
     (env_id, pck, connection_id): (i64, &str, &str),
 ) -> Result<Option<ConnectionRow>, RefreshError> {
-    Ok(app
+    Ok(renewer
         .store
         .connection(env_id, pck, connection_id)
         .await
@@ -153,61 +173,63 @@ async fn reread(
 /// One renewal under the in-process lock and the cross-replica lease: the leaf strategy for the
 /// credentials' kind, then the new credentials stored, or the refusal counted.
 async fn renew_once(
-    app: &AppState,
+    renewer: &Renewer<'_>,
     strategies: &Strategies,
     row: ConnectionRow,
     credentials: Credentials,
     force: bool,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let lock = app.refresh_locks.for_connection(row.id);
+    let lock = renewer.locks.for_connection(row.id);
     let _guard = lock.lock().await;
     // Re-check after locking: another caller may have refreshed while we waited.
-    let row = reread(app, identity(&row))
+    let row = reread(renewer, identity(&row))
         .await?
         .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
-    let current = app.vault.open(&row)?;
+    let current = renewer.vault.open(&row)?;
     // Whoever held the lock before us refreshed: use their token, even if the provider's token
     // lifetime is shorter than our refresh window (else every waiter would refresh again, in turn).
     let refreshed_meanwhile = access_token(&current) != access_token(&credentials);
-    if refreshed_meanwhile && !expired(&current, app.clock.now_unix()) {
+    if refreshed_meanwhile && !expired(&current, renewer.upstream.clock.now_unix()) {
         return Ok((row, current));
     }
     // Whoever held it before us may have failed: readers queued behind a failing refresh do not
     // call the provider again each.
     if !force {
-        gate(&row, app.clock.now_unix())?;
+        gate(&row, renewer.upstream.clock.now_unix())?;
     }
     // Other replicas sharing the database may be refreshing too: one caller in all of them holds the
     // lease and calls the provider; the others wait for the token it stores ([`super::lease`]).
     let seen = access_token(&current).map(str::to_owned);
     let changed = |r: &ConnectionRow| {
-        app.vault
+        renewer
+            .vault
             .open(r)
             .is_ok_and(|c| access_token(&c).map(str::to_owned) != seen)
     };
-    let lease = match lease::lease_refresh(&app.store, &app.clock, &row, changed).await? {
-        LeaseOutcome::Held(lease) => lease,
-        LeaseOutcome::RefreshedElsewhere(row) => {
-            let credentials = app.vault.open(&row)?;
-            return Ok((*row, credentials));
-        }
-    };
+    let lease =
+        match lease::lease_refresh(renewer.store, renewer.upstream.clock, &row, changed).await? {
+            LeaseOutcome::Held(lease) => lease,
+            LeaseOutcome::RefreshedElsewhere(row) => {
+                let credentials = renewer.vault.open(&row)?;
+                return Ok((*row, credentials));
+            }
+        };
     let logged = crate::activity::hooks::renewal(
-        &app.activity,
+        renewer.activity,
         &row,
         matches!(current, Credentials::OAuth2Cc { .. }),
     );
     // Read here, not with `?`: whatever happens below, the lease is released and the log entry ended.
-    let integration = app
+    let integration = renewer
         .store
         .integration(row.environment_id, &row.provider_config_key)
         .await;
     let renewed = match integration {
         Ok(integration) => {
             let renewing = Renewing {
-                upstream: app.upstream(),
-                catalog: &app.catalog,
-                cipher: &app.cipher,
+                upstream: renewer.upstream,
+                catalog: renewer.catalog,
+                cipher: renewer.cipher,
                 row: &row,
                 current: &current,
                 integration,
@@ -217,9 +239,9 @@ async fn renew_once(
         Err(e) => Err(RefreshError::Internal(e.into())),
     };
     let refreshed = match renewed {
-        Ok(credentials) => store_renewed(app, row, credentials).await,
+        Ok(credentials) => store_renewed(renewer, row, credentials).await,
         Err(RefreshError::Upstream(refusal)) => {
-            Err(refresh_failed(app, &row, &auth_mode(app, &row, &current), refusal).await)
+            Err(refresh_failed(renewer, &row, &auth_mode(renewer, &row, &current), refusal).await)
         }
         Err(e) => Err(e),
     };
@@ -247,7 +269,7 @@ async fn renew_once(
 /// reported by an auth webhook, in one transaction — unless the connection was re-authorized meanwhile
 /// (the failure concerns a grant that is gone). Logged with the provider's error, never a token.
 async fn refresh_failed(
-    app: &AppState,
+    renewer: &Renewer<'_>,
     row: &ConnectionRow,
     auth_mode: &str,
     refusal: Refusal,
@@ -255,7 +277,7 @@ async fn refresh_failed(
     let error = refusal.to_string();
     tracing::warn!(integration = %row.provider_config_key, connection = %row.connection_id, error = %error, "token refresh failed");
     crate::metrics::token_refresh(false);
-    let webhooks = match app.store.environment_by_id(row.environment_id).await {
+    let webhooks = match renewer.store.environment_by_id(row.environment_id).await {
         Ok(Some(env)) => {
             let event = crate::webhooks::AuthSubject {
                 environment: &env.name,
@@ -269,16 +291,16 @@ async fn refresh_failed(
                 crate::webhooks::AuthOperation::Refresh,
                 Some(crate::webhooks::AuthFailure::Refresh(&error)),
             );
-            app.webhooks.auth_rows(row.environment_id, &event).await
+            renewer.webhooks.auth_rows(row.environment_id, &event).await
         }
         _ => Vec::new(),
     };
-    if let Err(db) = app
+    if let Err(db) = renewer
         .store
         .record_refresh_failure(
             row.id,
             &row.credentials_enc,
-            &app.clock.now_iso(),
+            &renewer.upstream.clock.now_iso(),
             &webhooks,
         )
         .await
@@ -292,19 +314,19 @@ async fn refresh_failed(
 /// grant that was renewed; returns the row and credentials as stored. When a re-authorization replaced
 /// the grant meanwhile, the newer grant stays and is returned instead.
 async fn store_renewed(
-    app: &AppState,
+    renewer: &Renewer<'_>,
     row: ConnectionRow,
     credentials: Credentials,
 ) -> Result<(ConnectionRow, Credentials), RefreshError> {
-    let sealed = app.vault.seal(identity(&row), &credentials);
-    let now = app.clock.now_iso();
-    let swapped = app
+    let sealed = renewer.vault.seal(identity(&row), &credentials);
+    let now = renewer.upstream.clock.now_iso();
+    let swapped = renewer
         .store
         .update_connection_credentials(
             row.id,
             &row.credentials_enc,
             &sealed,
-            app.cipher.key_id(),
+            renewer.cipher.key_id(),
             &now,
         )
         .await
@@ -312,16 +334,16 @@ async fn store_renewed(
     crate::metrics::token_refresh(true);
     if !swapped {
         tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "connection re-authorized during a refresh; the newer grant is kept");
-        let current = reread(app, identity(&row))
+        let current = reread(renewer, identity(&row))
             .await?
             .ok_or_else(|| anyhow::anyhow!("connection deleted during refresh"))?;
-        let credentials = app.vault.open(&current)?;
+        let credentials = renewer.vault.open(&current)?;
         return Ok((current, credentials));
     }
     Ok((
         ConnectionRow {
             credentials_enc: sealed,
-            key_id: app.cipher.key_id().to_string(),
+            key_id: renewer.cipher.key_id().to_string(),
             updated_at: now,
             refresh_failures: 0,
             last_refresh_failure_at: None,
@@ -350,9 +372,9 @@ fn access_token(c: &Credentials) -> Option<&str> {
 
 /// The auth mode a refusal's webhook reports: the integration's for OAuth2 connections (`OAUTH2`,
 /// `MCP`, `CUSTOM`, …), the credentials' own kind otherwise.
-fn auth_mode(app: &AppState, row: &ConnectionRow, current: &Credentials) -> String {
+fn auth_mode(renewer: &Renewer<'_>, row: &ConnectionRow, current: &Credentials) -> String {
     match current {
-        Credentials::OAuth2 { .. } => app
+        Credentials::OAuth2 { .. } => renewer
             .catalog
             .get(&row.provider)
             .and_then(|e| e.provider.as_ref())

@@ -190,7 +190,7 @@ async fn load(
             "No connection matching the provided connection ID and integration.",
         ));
     };
-    let (row, credentials) = crate::credentials::fresh(app, row, flag(&q.force_refresh))
+    let (row, credentials) = crate::credentials::fresh(&app.renewer(), row, flag(&q.force_refresh))
         .await
         .map_err(|e| match e {
             RefreshError::Internal(e) => ApiError::Internal(e),

@@ -113,9 +113,15 @@ async fn receive(
     })?;
     let kind = headers.get("x-github-event").and_then(|v| v.to_str().ok());
     if kind.is_none_or(|k| k == "installation") {
-        crate::oauth::github_app::finish_pending(&app, &env, &integration, provider, &event)
-            .await
-            .map_err(super::credential_auth::mode_error)?;
+        crate::oauth::github_app::finish_pending(
+            &app.flows(),
+            &env,
+            &integration,
+            provider,
+            &event,
+        )
+        .await
+        .map_err(super::credential_auth::mode_error)?;
     }
     Ok(Json(Success { success: true }))
 }

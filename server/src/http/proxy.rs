@@ -23,7 +23,7 @@ async fn forward(
     SecretKeyAuth(env): SecretKeyAuth,
     req: Request,
 ) -> Result<Response, ApiError> {
-    crate::proxy::forward(&app, env.id, req)
+    crate::proxy::forward(&app.renewer(), &app.config.proxy, env.id, req)
         .await
         .map_err(ApiError::from)
 }

@@ -23,10 +23,10 @@ use super::flow::{store, Checked, Completed, FlowFailure};
 use crate::catalog::Provider;
 use crate::connections::{ModeError, Renewing};
 use crate::crypto::Cipher;
+use crate::oauth::flow::Flows;
 use crate::outbound::Upstream;
 use crate::secret::Secret;
 use crate::storage::IntegrationRow;
-use crate::AppState;
 use latchkey_protocol::connection::Credentials;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
@@ -52,7 +52,7 @@ pub(super) fn install_url(
 
 /// GitHub's return from the install page (Nango's `appAuthController.connect`).
 pub(super) async fn complete(
-    app: &AppState,
+    flows: &Flows<'_>,
     mut checked: Checked,
     extra: &BTreeMap<String, String>,
 ) -> Result<Completed, FlowFailure> {
@@ -79,11 +79,11 @@ pub(super) async fn complete(
         "app_id".into(),
         integration.client_id.clone().unwrap_or_default(),
     );
-    let keys = (app.upstream(), &app.cipher);
+    let keys = (flows.upstream, flows.cipher);
     let credentials = installation_token(keys, integration, provider, connection_config)
         .await
         .map_err(|e| flow_failure(e).reported_to(report))?;
-    store(app, checked, &credentials).await
+    store(flows, checked, &credentials).await
 }
 
 /// A mode failure as the flow reports it.
@@ -318,24 +318,24 @@ async fn fresh_user_credentials(
 /// webhook. Either way the user's GitHub login is kept as `handle` (the webhook names the requester
 /// by it), when GitHub tells it.
 pub(super) async fn finish_user_authorized(
-    app: &AppState,
+    flows: &Flows<'_>,
     integration: &IntegrationRow,
     provider: &Provider,
     connection_config: &mut BTreeMap<String, String>,
     user: Credentials,
     extra: &BTreeMap<String, String>,
 ) -> Result<(Credentials, bool), ModeError> {
-    if let Some(login) = user_login(app, integration, &user).await {
+    if let Some(login) = user_login(flows, integration, &user).await {
         connection_config.insert("handle".into(), login);
     }
-    let (app_id, _) = app_identity(&app.cipher, integration, &provider.auth_mode)?;
+    let (app_id, _) = app_identity(flows.cipher, integration, &provider.auth_mode)?;
     connection_config.insert("app_id".into(), app_id);
     let Some(installation) = installation_id(extra) else {
         connection_config.insert("pending".into(), "true".into());
         return Ok((user, true));
     };
     let installed = with_installation(
-        app,
+        flows,
         (integration, provider),
         connection_config,
         installation,
@@ -348,7 +348,7 @@ pub(super) async fn finish_user_authorized(
 /// the installation (and is no longer pending); the installation token, with the user's
 /// credentials beside it.
 async fn with_installation(
-    app: &AppState,
+    flows: &Flows<'_>,
     (integration, provider): (&IntegrationRow, &Provider),
     connection_config: &mut BTreeMap<String, String>,
     installation: &str,
@@ -356,7 +356,7 @@ async fn with_installation(
 ) -> Result<Credentials, ModeError> {
     connection_config.insert("installation_id".into(), installation.to_string());
     connection_config.remove("pending");
-    let keys = (app.upstream(), &app.cipher);
+    let keys = (flows.upstream, flows.cipher);
     let mut credentials =
         installation_token(keys, integration, provider, connection_config).await?;
     if let Credentials::App {
@@ -371,17 +371,18 @@ async fn with_installation(
 /// The GitHub login of the user whose token `user` holds (`GET <proxy base URL>/user`); `None` when
 /// it cannot be told (the connection works without it; only a pending one needs it to be found).
 async fn user_login(
-    app: &AppState,
+    flows: &Flows<'_>,
     integration: &IntegrationRow,
     user: &Credentials,
 ) -> Option<String> {
     let Credentials::OAuth2 { access_token, .. } = user else {
         return None;
     };
-    let entry = app.catalog.get(&integration.provider)?;
+    let entry = flows.catalog.get(&integration.provider)?;
     let base = entry.raw["proxy"]["base_url"].as_str()?;
     let url = format!("{}/user", base.trim_end_matches('/'));
-    let res = app
+    let res = flows
+        .upstream
         .outbound
         .request(reqwest::Method::GET, &url)
         .ok()?
@@ -424,7 +425,7 @@ pub fn webhook_secret(cipher: &Cipher, integration: &IntegrationRow) -> Result<S
 /// they authorized) on this app gets the installation id and an installation token, beside the user
 /// credentials it holds. The finished connection's id, `None` when no pending connection matches.
 pub async fn finish_pending(
-    app: &AppState,
+    flows: &Flows<'_>,
     env: &crate::storage::EnvironmentRow,
     integration: &IntegrationRow,
     provider: &Provider,
@@ -442,11 +443,11 @@ pub async fn finish_pending(
     ) else {
         return Ok(None);
     };
-    let (app_id, _) = app_identity(&app.cipher, integration, &provider.auth_mode)?;
+    let (app_id, _) = app_identity(flows.cipher, integration, &provider.auth_mode)?;
     if event["action"] != "created" || event_app != app_id {
         return Ok(None);
     }
-    let rows = app
+    let rows = flows
         .store
         .list_connections(env.id)
         .await
@@ -460,10 +461,10 @@ pub async fn finish_pending(
     }) else {
         return Ok(None);
     };
-    let user = app.vault.open(&row).map_err(ModeError::Internal)?;
+    let user = flows.vault.open(&row).map_err(ModeError::Internal)?;
     let mut config = crate::connections::config(&row);
     let installed = with_installation(
-        app,
+        flows,
         (integration, provider),
         &mut config,
         &installation,
@@ -481,7 +482,7 @@ pub async fn finish_pending(
         tags: Some(&row.tags),
         end_user: row.end_user.clone(),
     };
-    crate::connections::save::save(app.savers(), grant, &credentials)
+    crate::connections::save::save(flows.savers(), grant, &credentials)
         .await
         .map_err(ModeError::Internal)?;
     tracing::info!(integration = %row.provider_config_key, connection = %row.connection_id, "pending GitHub App connection finished by its installation webhook");

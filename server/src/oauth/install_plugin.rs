@@ -4,7 +4,7 @@
 //! connection.
 
 use super::flow::{store, Checked, Completed, FlowFailure};
-use crate::AppState;
+use crate::oauth::flow::Flows;
 use latchkey_protocol::ErrorCode;
 use std::collections::BTreeMap;
 
@@ -13,14 +13,14 @@ use std::collections::BTreeMap;
 /// provider's `redirect_uri_metadata` (Crisp's `website_id`) from the callback in its config; checked
 /// with the provider's `proxy.verification` first.
 pub(super) async fn complete(
-    app: &AppState,
+    flows: &Flows<'_>,
     mut checked: Checked,
     extra: &BTreeMap<String, String>,
 ) -> Result<Completed, FlowFailure> {
     let (integration, provider, report) =
         (&checked.integration, &checked.provider, &checked.report);
     let connection_config = &mut checked.connection_config;
-    let password = crate::integration_config::client_secret(&app.cipher, integration)
+    let password = crate::integration_config::client_secret(flows.cipher, integration)
         .map_err(|e| FlowFailure::new(ErrorCode::UnknownErr, e.to_string()).reported_to(report))?;
     let credentials = latchkey_protocol::connection::Credentials::Basic {
         username: integration.client_id.clone().unwrap_or_default(),
@@ -31,12 +31,17 @@ pub(super) async fn complete(
             connection_config.insert(key.clone(), v.clone());
         }
     }
-    if let Some(entry) = app.catalog.get(&integration.provider) {
-        crate::verification::verify(&app.outbound, entry, &credentials, connection_config)
-            .await
-            .map_err(|e| {
-                FlowFailure::new(ErrorCode::ConnectionTestFailed, e.to_string()).reported_to(report)
-            })?;
+    if let Some(entry) = flows.catalog.get(&integration.provider) {
+        crate::verification::verify(
+            flows.upstream.outbound,
+            entry,
+            &credentials,
+            connection_config,
+        )
+        .await
+        .map_err(|e| {
+            FlowFailure::new(ErrorCode::ConnectionTestFailed, e.to_string()).reported_to(report)
+        })?;
     }
-    store(app, checked, &credentials).await
+    store(flows, checked, &credentials).await
 }

@@ -25,9 +25,9 @@ use super::flow::FlowFailure;
 use super::mcp_discovery::{checked_url, discover, DiscoveryError};
 use crate::catalog::{interpolate_params, Provider};
 use crate::environment::Environment;
+use crate::oauth::flow::Flows;
 use crate::outbound::{read_capped, TOKEN_BODY_LIMIT};
 use crate::storage::IntegrationRow;
-use crate::AppState;
 use base64::Engine as _;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
@@ -95,14 +95,14 @@ pub fn is_mcp(mode: &AuthMode) -> bool {
 
 /// Decides the client, endpoints and resource of an MCP flow (see the module docs).
 pub async fn prepare(
-    app: &AppState,
+    flows: &Flows<'_>,
     env: &Environment,
     integration: &IntegrationRow,
     provider: &Provider,
     connection_config: &BTreeMap<String, String>,
     callback_url: &str,
 ) -> Result<Prepared, FlowFailure> {
-    let allow_http = app.config.allow_private_providers;
+    let allow_http = flows.config.allow_private_providers;
     let mut extra_config = BTreeMap::new();
     let (registration_endpoint, authorization_url, token_url, resource, scopes) =
         if provider.auth_mode == AuthMode::McpOauth2Generic {
@@ -115,7 +115,7 @@ pub async fn prepare(
                         format!("Missing Connection Config param(s): {SERVER_URL}"),
                     )
                 })?;
-            let found = discover(&app.outbound, server_url, allow_http)
+            let found = discover(flows.upstream.outbound, server_url, allow_http)
                 .await
                 .map_err(discovery_failure)?;
             extra_config.insert(SERVER_URL.to_string(), server_url.clone());
@@ -169,7 +169,7 @@ pub async fn prepare(
                 .map_err(discovery_failure)?
                 .to_string();
             let registration = registration_for(
-                app,
+                flows,
                 env,
                 integration,
                 provider,
@@ -197,7 +197,7 @@ pub async fn prepare(
 
 /// The stored registration for this endpoint and redirect URI, or a new one.
 async fn registration_for(
-    app: &AppState,
+    flows: &Flows<'_>,
     env: &Environment,
     integration: &IntegrationRow,
     provider: &Provider,
@@ -212,15 +212,15 @@ async fn registration_for(
                 .to_string()
         )
     );
-    let now = app.clock.now_unix();
-    if let Some(stored) = app.store.meta(&name).await.map_err(internal)? {
+    let now = flows.upstream.clock.now_unix();
+    if let Some(stored) = flows.store.meta(&name).await.map_err(internal)? {
         let opened = serde_json::from_str::<StoredRegistration>(&stored)
             .ok()
             .and_then(|s| {
                 let sealed = base64::engine::general_purpose::STANDARD
                     .decode(s.sealed)
                     .ok()?;
-                app.cipher.open(&s.key_id, &sealed, &name).ok()
+                flows.cipher.open(&s.key_id, &sealed, &name).ok()
             })
             .and_then(|plain| serde_json::from_slice::<Registration>(&plain).ok());
         match opened {
@@ -236,16 +236,17 @@ async fn registration_for(
             }
         }
     }
-    let registration = register(app, env, provider, endpoint, callback_url, scopes).await?;
-    let sealed = app.cipher.seal(
+    let registration = register(flows, env, provider, endpoint, callback_url, scopes).await?;
+    let sealed = flows.cipher.seal(
         &serde_json::to_vec(&registration).expect("registration serializes"),
         &name,
     );
     let stored = StoredRegistration {
-        key_id: app.cipher.key_id().to_string(),
+        key_id: flows.cipher.key_id().to_string(),
         sealed: base64::engine::general_purpose::STANDARD.encode(sealed),
     };
-    app.store
+    flows
+        .store
         .set_meta(
             &name,
             &serde_json::to_string(&stored).expect("registration serializes"),
@@ -258,7 +259,7 @@ async fn registration_for(
 
 /// RFC 7591 §3.1: registers a public client with our callback as its redirect URI.
 async fn register(
-    app: &AppState,
+    flows: &Flows<'_>,
     env: &Environment,
     provider: &Provider,
     endpoint: &str,
@@ -287,7 +288,8 @@ async fn register(
             format!("Dynamic client registration failed: {detail}"),
         )
     };
-    let response = app
+    let response = flows
+        .upstream
         .outbound
         .post(endpoint)
         .map_err(|e| upstream(e.to_string()))?

@@ -16,6 +16,7 @@
 
 use super::flow::FlowFailure;
 use crate::catalog::{interpolate_params, Provider};
+use crate::oauth::flow::Flows;
 use crate::outbound::{read_capped, OutboundClient, TOKEN_BODY_LIMIT};
 use crate::secret::Secret;
 use latchkey_protocol::ErrorCode;
@@ -290,7 +291,7 @@ pub fn authorize_url(
 /// `state`), and the URL the user authorizes them at. Returns that URL and the temporary credentials
 /// (sealed with the attempt by the caller).
 pub async fn start(
-    app: &crate::AppState,
+    flows: &Flows<'_>,
     provider: &Provider,
     connection_config: &BTreeMap<String, String>,
     (consumer_key, consumer_secret): (&str, &Secret),
@@ -306,7 +307,7 @@ pub async fn start(
     })?;
     callback.query_pairs_mut().append_pair("state", state);
     let temporary = request_token(
-        &app.outbound,
+        flows.upstream.outbound,
         provider,
         connection_config,
         consumer_key,
@@ -327,7 +328,7 @@ pub async fn start(
 /// The callback of an OAuth 1.0a flow: checks that the provider returned the temporary token we were
 /// given, and exchanges it with the verifier for token credentials.
 pub async fn complete(
-    app: &crate::AppState,
+    flows: &Flows<'_>,
     provider: &Provider,
     integration: &crate::storage::IntegrationRow,
     connection_config: &BTreeMap<String, String>,
@@ -362,7 +363,7 @@ pub async fn complete(
     let token_url =
         crate::catalog::interpolate_secret_url(token_url, connection_config, provider, &trusted)
             .map_err(|e| FlowFailure::new(ErrorCode::UrlParamErr, e.to_string()))?;
-    let consumer_secret = crate::integration_config::client_secret(&app.cipher, integration)
+    let consumer_secret = crate::integration_config::client_secret(flows.cipher, integration)
         .map_err(|e| {
             tracing::error!(error = %e, "cannot open an integration secret");
             FlowFailure::new(
@@ -372,7 +373,7 @@ pub async fn complete(
         })?;
     let consumer_key = integration.client_id.clone().unwrap_or_default();
     let answer = access_token(
-        &app.outbound,
+        flows.upstream.outbound,
         provider,
         &token_url,
         &consumer_key,
@@ -397,7 +398,11 @@ pub async fn complete(
 /// The `Authorization` header of a proxied request of an OAuth 1.0a connection, signed with the
 /// integration's consumer and the connection's token credentials.
 pub async fn proxy_authorization(
-    app: &crate::AppState,
+    (store, catalog, cipher): (
+        &crate::storage::Store,
+        &crate::catalog::Catalog,
+        &crate::crypto::Cipher,
+    ),
     row: &crate::storage::ConnectionRow,
     credentials: &latchkey_protocol::connection::Credentials,
     http_method: &str,
@@ -412,16 +417,14 @@ pub async fn proxy_authorization(
     else {
         return Err("not an OAuth 1.0a connection".into());
     };
-    let integration = app
-        .store
+    let integration = store
         .integration(row.environment_id, &row.provider_config_key)
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the integration no longer exists")?;
-    let consumer_secret = crate::integration_config::client_secret(&app.cipher, &integration)
+    let consumer_secret = crate::integration_config::client_secret(cipher, &integration)
         .map_err(|e| e.to_string())?;
-    let method = app
-        .catalog
+    let method = catalog
         .get(&integration.provider)
         .and_then(|e| e.provider.as_ref())
         .and_then(|p| p.signature_method.clone());

@@ -27,9 +27,8 @@ pub mod record;
 pub mod retry;
 pub mod transport;
 
-use crate::connections::RefreshError;
+use crate::connections::{RefreshError, Renewer};
 use crate::storage::ConnectionRow;
-use crate::AppState;
 use axum::body::Body;
 use axum::http::{header, request::Parts, HeaderValue, Request, Response, StatusCode};
 use latchkey_protocol::connection::Credentials;
@@ -158,18 +157,21 @@ impl ProxyError {
 }
 
 /// Serves one `/proxy/*` request of the environment `env_id` (already authenticated by its secret
-/// key). `req`'s path is the endpoint: the router strips `/proxy`.
+/// key). `req`'s path is the endpoint: the router strips `/proxy`. The connection's credentials come
+/// through the renewal gate (`renewer`), which also holds the store, catalog, cipher and outbound
+/// client the proxy needs; `limits` are the server's proxy settings.
 pub async fn forward(
-    app: &AppState,
+    renewer: &Renewer<'_>,
+    limits: &Limits,
     env_id: i64,
     req: Request<Body>,
 ) -> Result<Response<Body>, ProxyError> {
     let (parts, body) = req.into_parts();
     let mut record = CallRecord::start(parts.method.clone(), parts.uri.path());
-    record.activity = record::proxy_sink(&app.activity, env_id);
-    match call(app, env_id, &parts, body, &mut record).await {
+    record.activity = record::proxy_sink(renewer.activity, env_id);
+    match call((renewer, limits), env_id, &parts, body, &mut record).await {
         Ok(upstream) => {
-            let max = app.config.proxy.max_response_bytes;
+            let max = limits.max_response_bytes;
             if transport::declared_too_large(&upstream, max) {
                 let e = ProxyError::ResponseTooLarge(max);
                 record.status = upstream.status().as_u16();
@@ -211,21 +213,21 @@ fn renewable(c: &Credentials) -> bool {
 /// NetSuite TBA: the signer of the connection's requests (consumer key and secret from the
 /// integration unless the connection overrides them).
 async fn tba_signer(
-    app: &AppState,
+    renewer: &Renewer<'_>,
     row: &ConnectionRow,
     credentials: &Credentials,
 ) -> Result<Option<crate::credential_modes::tba::Signer>, ProxyError> {
     if !matches!(credentials, Credentials::Tba { .. }) {
         return Ok(None);
     }
-    let integration = app
+    let integration = renewer
         .store
         .integration(row.environment_id, &row.provider_config_key)
         .await?;
     let (key, secret) = match &integration {
         Some(i) => (
             i.client_id.clone(),
-            crate::integration_config::client_secret(&app.cipher, i)
+            crate::integration_config::client_secret(renewer.cipher, i)
                 .ok()
                 .map(|s| s.expose().to_string())
                 .filter(|s| !s.is_empty()),
@@ -285,33 +287,32 @@ fn sign_aws(
 
 /// Resolves, authenticates and sends, with retries; returns the provider's final answer.
 async fn call(
-    app: &AppState,
+    (renewer, limits): (&Renewer<'_>, &Limits),
     env_id: i64,
     parts: &Parts,
     body: Body,
     record: &mut CallRecord,
 ) -> Result<reqwest::Response, ProxyError> {
-    let limits = &app.config.proxy;
     let opts = options::parse(&parts.headers).map_err(ProxyError::InvalidHeaders)?;
     record.integration = opts.provider_config_key.clone();
     record.connection_id = opts.connection_id.clone();
     let key = opts.provider_config_key.as_str();
-    let Some(row) = app
+    let Some(row) = renewer
         .store
         .connection(env_id, key, &opts.connection_id)
         .await?
     else {
-        return Err(match app.store.integration(env_id, key).await? {
+        return Err(match renewer.store.integration(env_id, key).await? {
             None => ProxyError::UnknownIntegration(key.to_string()),
             Some(_) => ProxyError::UnknownConnection,
         });
     };
-    let spec = app
+    let spec = renewer
         .catalog
         .get(&row.provider)
         .map(|e| ProxySpec::from_entry(&e.raw))
         .unwrap_or_default();
-    let (mut row, mut credentials) = crate::credentials::fresh(app, row, false)
+    let (mut row, mut credentials) = crate::credentials::fresh(renewer, row, false)
         .await
         .map_err(ProxyError::Credentials)?;
 
@@ -332,7 +333,7 @@ async fn call(
         hints: spec.retry.clone(),
         max_total_wait: limits.max_retry_wait,
     };
-    let tba = tba_signer(app, &row, &credentials).await?;
+    let tba = tba_signer(renewer, &row, &credentials).await?;
     let overridden = opts.base_url_override.is_some();
     let content_type = parts.headers.get(header::CONTENT_TYPE);
     let mut waited = Duration::ZERO;
@@ -361,7 +362,7 @@ async fn call(
                 .filter(|v| v.starts_with("application/x-www-form-urlencoded"))
                 .and_then(|_| body.buffered());
             let signed = crate::oauth::oauth1::proxy_authorization(
-                app,
+                (renewer.store, renewer.catalog, renewer.cipher),
                 &row,
                 &credentials,
                 parts.method.as_str(),
@@ -376,7 +377,7 @@ async fn call(
             sign_aws(&key, parts.method.as_str(), &mut plan, &body)?;
         }
         let sent = transport::send(
-            &app.outbound,
+            renewer.upstream.outbound,
             &parts.method,
             &plan.url,
             plan.headers,
@@ -390,7 +391,7 @@ async fn call(
         let unauthorized = matches!(&sent, Ok(res) if res.status() == StatusCode::UNAUTHORIZED);
         if unauthorized && !record.refreshed && body.replayable() && renewable(&credentials) {
             record.refreshed = true;
-            match crate::credentials::fresh(app, row.clone(), true).await {
+            match crate::credentials::fresh(renewer, row.clone(), true).await {
                 Ok((r, c)) => {
                     (row, credentials) = (r, c);
                     continue;

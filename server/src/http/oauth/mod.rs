@@ -148,7 +148,7 @@ async fn connect(
         return report_failure(&app, StatusCode::FORBIDDEN, f).await;
     }
     let started = flow::start(
-        &app,
+        &app.flows(),
         StartRequest {
             env: &submitter.env,
             session: submitter.session.as_ref(),
@@ -248,7 +248,7 @@ async fn callback(
             .map(|c| c.value().to_string())
     };
     let logged = activity::oauth_callback(&app, &query);
-    let result = flow::complete(&app, query, binding).await;
+    let result = flow::complete(&app.flows(), query, binding).await;
     activity::oauth_completed(logged, &result);
     crate::metrics::oauth_attempt(match &result {
         Ok(_) => "success",

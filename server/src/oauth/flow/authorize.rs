@@ -4,6 +4,7 @@
 //! recorded (state hash, sealed PKCE verifier and overrides, browser-binding hash), and the URL the
 //! popup opens.
 
+use super::Flows;
 use super::{
     attempt_aad, internal, missing_params, provider_of, token_url_template, url_error, FlowFailure,
     SealedAttempt, ATTEMPT_TTL_SECS, CLIENT_ID_OVERRIDE, OVERRIDE_KEYS,
@@ -14,7 +15,6 @@ use crate::crypto;
 use crate::environment::Environment;
 use crate::sessions;
 use crate::storage::{ConnectSessionRow, IntegrationRow, OAuthAttemptRow};
-use crate::AppState;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
 use oauth2::basic::BasicClient;
@@ -87,9 +87,9 @@ pub fn binding_cookie_name(state: &str) -> String {
     format!("latchkey_oauth_{}", &crypto::sha256_hex(state)[..16])
 }
 
-pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, FlowFailure> {
+pub async fn start(flows: &Flows<'_>, req: StartRequest<'_>) -> Result<Started, FlowFailure> {
     let key = req.provider_config_key;
-    let integration = app
+    let integration = flows
         .store
         .integration(req.env.id, key)
         .await
@@ -102,7 +102,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
                 format!("Could not find a Provider Config matching the \"{key}\" key."),
             )
         })?;
-    let provider = provider_of(app, &integration.provider)?;
+    let provider = provider_of(flows, &integration.provider)?;
     if !req.allowed {
         return Err(FlowFailure::new(
             ErrorCode::IntegrationNotAllowed,
@@ -158,11 +158,11 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         .env
         .callback_url
         .clone()
-        .unwrap_or_else(|| app.config.callback_url());
+        .unwrap_or_else(|| flows.config.callback_url());
     // MCP modes choose their client (dynamic registration), endpoints and resource first.
     let mcp = if crate::oauth::mcp::is_mcp(&provider.auth_mode) {
         let prepared = crate::oauth::mcp::prepare(
-            app,
+            flows,
             req.env,
             &integration,
             &provider,
@@ -221,7 +221,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
         authorization_params.insert("resource".into(), resource);
     }
     let (authorization_url, install_link) = authorization_url(
-        app,
+        flows,
         (&integration, &provider),
         mcp.as_ref(),
         &connection_config,
@@ -237,11 +237,11 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     let separator = provider.scope_separator.as_deref().unwrap_or(" ");
     // OAuth 1.0a: the temporary credentials first; the user authorizes them (issue 15).
     let oauth1 = if provider.auth_mode == AuthMode::Oauth1 {
-        let secret = crate::integration_config::client_secret(&app.cipher, &integration)
+        let secret = crate::integration_config::client_secret(flows.cipher, &integration)
             .map_err(internal)?;
         Some(
             crate::oauth::oauth1::start(
-                app,
+                flows,
                 &provider,
                 &connection_config,
                 (&client_id, &secret),
@@ -264,9 +264,10 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
     )?;
 
     let state_hash = crypto::sha256_hex(&state);
-    app.store
+    flows
+        .store
         .insert_oauth_attempt(&OAuthAttemptRow {
-            code_verifier_enc: app.cipher.seal(
+            code_verifier_enc: flows.cipher.seal(
                 &serde_json::to_vec(&SealedAttempt {
                     verifier: verifier.secret().clone(),
                     overrides,
@@ -277,7 +278,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
                 .expect("attempt serializes"),
                 &attempt_aad(&state_hash),
             ),
-            key_id: app.cipher.key_id().to_string(),
+            key_id: flows.cipher.key_id().to_string(),
             state_hash,
             environment_id: req.env.id,
             connect_session_id: req.session.map(|s| s.id),
@@ -290,7 +291,7 @@ pub async fn start(app: &AppState, req: StartRequest<'_>) -> Result<Started, Flo
             callback_url,
             tags: req.session.and_then(|s| s.tags.clone()),
             end_user: req.session.and_then(|s| s.end_user.clone()),
-            expires_at: app.clock.now_unix() + ATTEMPT_TTL_SECS,
+            expires_at: flows.upstream.clock.now_unix() + ATTEMPT_TTL_SECS,
         })
         .await
         .map_err(internal)?;
@@ -376,7 +377,7 @@ fn authorize_request(
 /// secret is checked here, before the user consents: a host outside the provider's domains must have
 /// been pinned by the backend (`pinned_keys`).
 fn authorization_url(
-    app: &AppState,
+    flows: &Flows<'_>,
     (integration, provider): (&IntegrationRow, &Provider),
     mcp: Option<&crate::oauth::mcp::Prepared>,
     connection_config: &BTreeMap<String, String>,
@@ -386,7 +387,8 @@ fn authorization_url(
     // INSTALL_PLUGIN (Nango's `installPluginRequest`): the owner's plugin install page, which gets the
     // attempt's state as `payload` and sends the user back to the callback with it as `state`.
     let install_link = if provider.auth_mode.installs() {
-        let custom = crate::integration_config::open(&app.cipher, integration).map_err(internal)?;
+        let custom =
+            crate::integration_config::open(flows.cipher, integration).map_err(internal)?;
         Some(custom.get("app_link").cloned().ok_or_else(|| {
             FlowFailure::new(
                 ErrorCode::ProviderConfigErr,

@@ -3,12 +3,12 @@
 //! then finish the way the integration's auth mode does: the code exchange ([`super::exchange`]),
 //! OAuth 1.0a's access-token leg, or an install's return (a plugin, a GitHub App).
 
+use super::Flows;
 use super::{
     attempt_aad, binding_cookie_name, check_issuer, internal, provider_of, store, Checked,
     FlowFailure, ReportTo, SealedAttempt,
 };
 use crate::crypto;
-use crate::AppState;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
 use std::collections::BTreeMap;
@@ -41,11 +41,11 @@ pub struct Completed {
 /// `binding` is the value of the attempt's cookie as the browser sent it (looked up by the caller
 /// with [`binding_cookie_name`]).
 pub async fn complete(
-    app: &AppState,
+    flows: &Flows<'_>,
     query: CallbackQuery,
     binding: impl Fn(&str) -> Option<String>,
 ) -> Result<Completed, FlowFailure> {
-    let checked = check(app, &query, binding).await?;
+    let checked = check(flows, &query, binding).await?;
     if let Some(error) = query.error {
         let detail = match query.error_description {
             Some(d) => format!("{error}: {d}"),
@@ -61,7 +61,7 @@ pub async fn complete(
         AuthMode::Oauth1 => {
             let c = &checked;
             let credentials = crate::oauth::oauth1::complete(
-                app,
+                flows,
                 &c.provider,
                 &c.integration,
                 &c.connection_config,
@@ -70,14 +70,14 @@ pub async fn complete(
             )
             .await
             .map_err(|f| f.reported_to(&c.report))?;
-            store(app, checked, &credentials).await
+            store(flows, checked, &credentials).await
         }
         // Installs (a plugin, a GitHub App): no code to exchange; the return carries what they need.
-        AuthMode::App => crate::oauth::github_app::complete(app, checked, &query.extra).await,
+        AuthMode::App => crate::oauth::github_app::complete(flows, checked, &query.extra).await,
         AuthMode::InstallPlugin => {
-            crate::oauth::install_plugin::complete(app, checked, &query.extra).await
+            crate::oauth::install_plugin::complete(flows, checked, &query.extra).await
         }
-        _ => super::exchange::exchange(app, checked, query.code, &query.extra).await,
+        _ => super::exchange::exchange(flows, checked, query.code, &query.extra).await,
     }
 }
 
@@ -85,7 +85,7 @@ pub async fn complete(
 /// it (unless the environment switched the binding off), consumed exactly once, unexpired, for an
 /// integration that still exists, and answered by that integration's provider (RFC 9207).
 async fn check(
-    app: &AppState,
+    flows: &Flows<'_>,
     query: &CallbackQuery,
     binding: impl Fn(&str) -> Option<String>,
 ) -> Result<Checked, FlowFailure> {
@@ -103,7 +103,7 @@ async fn check(
     };
     // Read first, consume only once the browser binding matched: someone who learnt the `state`
     // (a log, a Referer) but not the victim's cookie must not be able to burn the attempt.
-    let attempt = app
+    let attempt = flows
         .store
         .oauth_attempt(&state_hash)
         .await
@@ -117,7 +117,7 @@ async fn check(
         return_url: None,
     };
     // Opened first: a redirect-mode flow reports every later failure by returning to its page.
-    let sealed = app
+    let sealed = flows
         .cipher
         .open_string(
             &attempt.key_id,
@@ -127,7 +127,7 @@ async fn check(
         .map(SealedAttempt::parse)
         .map_err(|e| internal(e).reported_to(&report))?;
     report.return_url = sealed.return_url.clone();
-    let env = crate::environment::opened_by_id(&app.store, &app.cipher, attempt.environment_id)
+    let env = crate::environment::opened_by_id(flows.store, flows.cipher, attempt.environment_id)
         .await
         .map_err(internal)?
         .ok_or_else(|| {
@@ -157,20 +157,20 @@ async fn check(
         .reported_to(&page_only));
     }
     // Single use, atomically (two callbacks racing: one wins).
-    let attempt = app
+    let attempt = flows
         .store
         .consume_oauth_attempt(&state_hash)
         .await
         .map_err(internal)?
         .ok_or_else(unknown)?;
-    if attempt.expires_at <= app.clock.now_unix() {
+    if attempt.expires_at <= flows.upstream.clock.now_unix() {
         return Err(FlowFailure::new(
             ErrorCode::StateErr,
             "This authorization has expired; please start again.",
         )
         .reported_to(&report));
     }
-    let integration = app
+    let integration = flows
         .store
         .integration(env.id, &attempt.provider_config_key)
         .await
@@ -182,7 +182,7 @@ async fn check(
             )
             .reported_to(&report)
         })?;
-    let provider = provider_of(app, &integration.provider).map_err(|f| f.reported_to(&report))?;
+    let provider = provider_of(flows, &integration.provider).map_err(|f| f.reported_to(&report))?;
     let connection_config: BTreeMap<String, String> =
         serde_json::from_str(&attempt.connection_config)
             .map_err(|e| internal(e).reported_to(&report))?;

@@ -4,6 +4,7 @@
 //! `token_response_metadata` and `redirect_uri_metadata` merged into its config. A refused exchange
 //! is reported by an auth webhook.
 
+use super::Flows;
 use super::{
     internal, missing_params, store, token_metadata, token_url_template, url_error, Checked,
     Completed, FlowFailure, CLIENT_ID_OVERRIDE, CLIENT_SECRET_OVERRIDE, REFRESH_TOKEN_OVERRIDE,
@@ -11,7 +12,6 @@ use super::{
 use crate::catalog::{interpolate_params, interpolate_secret_url};
 use crate::oauth::token::{request_token, BodyFormat, ClientAuth, TokenRequest};
 use crate::secret::Secret;
-use crate::AppState;
 use latchkey_protocol::connection::ConfigOverride;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 /// Exchanges the callback's `code` for tokens and stores the connection.
 pub(super) async fn exchange(
-    app: &AppState,
+    flows: &Flows<'_>,
     mut checked: Checked,
     code: Option<String>,
     extra: &BTreeMap<String, String>,
@@ -62,7 +62,7 @@ pub(super) async fn exchange(
     let client_secret = match &config_override.client_secret {
         Some(s) => Secret::new(s.clone()),
         None if mcp.is_some_and(|m| m.registered) => Secret::new(""),
-        None => crate::integration_config::client_secret(&app.cipher, integration)
+        None => crate::integration_config::client_secret(flows.cipher, integration)
             .map_err(|e| internal(e).reported_to(report))?,
     };
     let client_id = config_override
@@ -114,8 +114,8 @@ pub(super) async fn exchange(
         _ => ClientAuth::for_provider(provider),
     };
     let tokens = match request_token(
-        &app.outbound,
-        &app.clock,
+        flows.upstream.outbound,
+        flows.upstream.clock,
         TokenRequest {
             token_url: &token_url,
             client_id: &client_id,
@@ -131,7 +131,7 @@ pub(super) async fn exchange(
         Err(e) => {
             tracing::warn!(integration = %attempt.provider_config_key, error = %e, "token exchange failed");
             // Re-authorizing an existing connection is an override, in failure as in success.
-            let existed = app
+            let existed = flows
                 .store
                 .connection(env.id, &attempt.provider_config_key, &attempt.connection_id)
                 .await
@@ -153,7 +153,7 @@ pub(super) async fn exchange(
                 },
                 Some(crate::webhooks::AuthFailure::TokenExchange(&e.to_string())),
             );
-            app.webhooks.enqueue_auth(env.id, event).await;
+            flows.webhooks.enqueue_auth(env.id, event).await;
             return Err(FlowFailure::new(
                 ErrorCode::TokenErr,
                 format!("The provider did not issue a token: {e}"),
@@ -185,7 +185,7 @@ pub(super) async fn exchange(
     // connection waits for an owner's approval).
     let (credentials, pending) = match provider.auth_mode {
         AuthMode::Custom => crate::oauth::github_app::finish_user_authorized(
-            app,
+            flows,
             integration,
             provider,
             connection_config,
@@ -196,7 +196,7 @@ pub(super) async fn exchange(
         .map_err(|e| crate::oauth::github_app::flow_failure(e).reported_to(report))?,
         _ => (credentials, false),
     };
-    let stored = store(app, checked, &credentials);
+    let stored = store(flows, checked, &credentials);
     Ok(Completed {
         pending,
         ..stored.await?

@@ -15,10 +15,38 @@ use crate::catalog::{interpolate_secret_url, MissingParams, Provider, UrlError};
 use crate::crypto;
 use crate::environment::Environment;
 use crate::storage::{IntegrationRow, OAuthAttemptRow};
-use crate::AppState;
 use latchkey_protocol::integrations::AuthMode;
 use latchkey_protocol::ErrorCode;
 use std::collections::BTreeMap;
+
+/// What the OAuth flows work with: the settings (callback URL, whether private providers are
+/// allowed), the store of attempts, integrations and connections, the cipher that opens integration
+/// secrets and seals attempts, the catalog, the way out to providers, and what saving a connection
+/// uses (vault, auth webhooks). Built by `AppState::flows`; the flows take this view instead of the
+/// whole server state (no WebSocket hub, activity log or refresh locks: handlers report and log).
+#[derive(Clone, Copy)]
+pub struct Flows<'a> {
+    pub config: &'a crate::config::Config,
+    pub store: &'a crate::storage::Store,
+    pub cipher: &'a crypto::Cipher,
+    pub catalog: &'a crate::catalog::Catalog,
+    pub upstream: crate::outbound::Upstream<'a>,
+    pub vault: &'a crate::connections::sealing::Vault,
+    pub webhooks: &'a crate::webhooks::Webhooks,
+}
+
+impl Flows<'_> {
+    /// What saving the authorized connection uses ([`crate::connections::save::save`]).
+    pub(crate) fn savers(
+        &self,
+    ) -> (
+        &crate::connections::sealing::Vault,
+        &crate::webhooks::Webhooks,
+        &crate::time::Clock,
+    ) {
+        (self.vault, self.webhooks, self.upstream.clock)
+    }
+}
 
 /// How long a started authorization stays valid.
 pub const ATTEMPT_TTL_SECS: i64 = 600;
@@ -110,7 +138,7 @@ pub(crate) struct Checked {
 
 /// Seals and upserts the connection a completed flow authorized, with its auth webhook.
 pub(crate) async fn store(
-    app: &AppState,
+    flows: &Flows<'_>,
     checked: Checked,
     credentials: &latchkey_protocol::connection::Credentials,
 ) -> Result<Completed, FlowFailure> {
@@ -134,7 +162,7 @@ pub(crate) async fn store(
         tags: attempt.tags.as_deref(),
         end_user: attempt.end_user.clone(),
     };
-    let created = crate::connections::save::save(app.savers(), grant, credentials)
+    let created = crate::connections::save::save(flows.savers(), grant, credentials)
         .await
         .map_err(|e| internal(e).reported_to(&report))?;
     tracing::info!(integration = %report.provider_config_key, connection = %report.connection_id, created, "connection authorized");
@@ -242,8 +270,9 @@ pub fn token_metadata(raw: &serde_json::Value, paths: &[String]) -> BTreeMap<Str
     out
 }
 
-fn provider_of(app: &AppState, name: &str) -> Result<Provider, FlowFailure> {
-    app.catalog
+fn provider_of(flows: &Flows<'_>, name: &str) -> Result<Provider, FlowFailure> {
+    flows
+        .catalog
         .get(name)
         .and_then(|e| e.provider.clone())
         .ok_or_else(|| {
