@@ -378,6 +378,18 @@ createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' })).then
             .with_context(|| format!("clicking `{css}`"))
     }
 
+    /// Clicks `css`, an element whose click removes the frame it is in (the Connect UI's Finish
+    /// button). chromedriver answers such a click with "target frame detached" when the frame is gone
+    /// before its answer, which means the click landed; any other error fails. What the click did is
+    /// for the caller to check (the `close` event, the iframe gone).
+    pub async fn click_closing_frame(&self, css: &str) -> anyhow::Result<()> {
+        let el = self.wait_for(css).await?;
+        match el.click().await {
+            Err(e) if e.to_string().contains("target frame detached") => Ok(()),
+            other => other.with_context(|| format!("clicking `{css}`")),
+        }
+    }
+
     /// Waits for the input, then types `text` into it.
     /// In the provider popup: signs in on oidc-provider's development login page (any password is
     /// accepted) and continues on its consent page, with a screenshot of each.

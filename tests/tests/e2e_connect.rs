@@ -90,7 +90,7 @@ async fn run(stack: &Stack, browser: &Browser) -> anyhow::Result<()> {
     browser.enter_frame("#connect-ui").await?;
     browser.wait_for("#connect-success").await?;
     browser.screenshot("connect-ui-success").await;
-    browser.click("#finish-button").await?;
+    browser.click_closing_frame("#finish-button").await?;
     browser.leave_frames().await?;
     browser
         .wait_for_text("#events", Duration::from_secs(10), |t| {

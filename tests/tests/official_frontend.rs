@@ -441,7 +441,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     browser
         .screenshot(&format!("{sdk}-connect-ui-success"))
         .await;
-    browser.click("#finish-button").await?;
+    browser.click_closing_frame("#finish-button").await?;
     browser.leave_frames().await?;
     wait_event(browser, "close").await?;
     let types = event_types(browser).await?;
@@ -492,7 +492,7 @@ async fn scenarios(env: &Env, browser: &Browser, sdk: &str) -> anyhow::Result<Ve
     browser.wait_for("#connect-success").await?;
     let cut = js(browser, "return window.cutSockets;", vec![]).await?;
     assert_eq!(cut, 1, "{sdk}: the socket was cut");
-    browser.click("#finish-button").await?;
+    browser.click_closing_frame("#finish-button").await?;
     browser.leave_frames().await?;
     wait_event(browser, "close").await?;
     column.push("ok (postMessage)".into());
