@@ -110,6 +110,8 @@ pub fn cargo_wasm(target_dir: &Path, lib: &str) -> PathBuf {
     target_dir.join(format!("wasm32-unknown-unknown/wasm-release/{lib}.wasm"))
 }
 
+/// wasm-bindgen, then wasm-opt: the module optimised for size, then its import and export names
+/// minified, with the glue rewritten to match ([`crate::minify`]).
 fn wasm_crate(
     package: &str,
     lib: &str,
@@ -137,7 +139,12 @@ fn wasm_crate(
     std::fs::create_dir_all(out_dir)?;
     let wasm = cargo_wasm(target_dir, lib);
     let bg = out_dir.join(format!("{out_name}_bg.wasm"));
-    if is_newer(&bg, &wasm) && out_dir.join(format!("{out_name}.js")).is_file() {
+    // Stale too when xtask itself changed since (how the output is made may have).
+    let xtask = std::env::current_exe()?;
+    if is_newer(&bg, &wasm)
+        && is_newer(&bg, &xtask)
+        && out_dir.join(format!("{out_name}.js")).is_file()
+    {
         eprintln!("    {} is up to date", bg.display());
         return Ok(());
     }
@@ -156,6 +163,7 @@ fn wasm_crate(
         .arg(&wasm))?;
     let wasm_opt = root.join("node_modules/.bin/wasm-opt");
     // `--converge` repeats -Oz while it still shrinks the module (a few hundred bytes, seconds).
+    // Browsers ignore the custom sections stripped here (`target_features`: about 110 B gzip).
     run(Command::new(&wasm_opt)
         .args(WASM_FEATURES)
         .args([
@@ -163,10 +171,16 @@ fn wasm_crate(
             "--converge",
             "--strip-debug",
             "--strip-producers",
+            "--strip-target-features",
             "-o",
         ])
         .arg(&bg)
-        .arg(&bg))
+        .arg(&bg))?;
+    // A failed rewrite leaves a module whose names the glue does not match: removed, so that the
+    // next build makes both again instead of finding them up to date.
+    crate::minify::names(out_dir, out_name, &wasm_opt, WASM_FEATURES).inspect_err(|_| {
+        let _ = std::fs::remove_file(&bg);
+    })
 }
 
 /// `output` exists and was written after `input` (wasm-bindgen and wasm-opt take seconds each: they

@@ -18,6 +18,7 @@ mod bench;
 mod budgets;
 mod build;
 mod image;
+mod minify;
 mod publish;
 mod serve;
 mod setup;
