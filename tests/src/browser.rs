@@ -383,10 +383,14 @@ createImageBitmap(new Blob([new Uint8Array(bytes)], { type: 'image/png' })).then
     /// before its answer, which means the click landed; any other error fails. What the click did is
     /// for the caller to check (the `close` event, the iframe gone).
     pub async fn click_closing_frame(&self, css: &str) -> anyhow::Result<()> {
-        let el = self.wait_for(css).await?;
-        match el.click().await {
-            Err(e) if e.to_string().contains("target frame detached") => Ok(()),
-            other => other.with_context(|| format!("clicking `{css}`")),
+        match self.click(css).await {
+            Err(e)
+                if e.chain()
+                    .any(|c| c.to_string().contains("target frame detached")) =>
+            {
+                Ok(())
+            }
+            other => other,
         }
     }
 

@@ -16,7 +16,7 @@
 //! load all three builds.
 
 use anyhow::{ensure, Context as _};
-use regex::{NoExpand, Regex};
+use regex::{Captures, NoExpand, Regex};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -93,12 +93,10 @@ fn rewrite(glue: &str, own_module: &str, mapping: &Mapping) -> anyhow::Result<St
             key.find_iter(&glue).count() == 1,
             "the glue defines the import {base} other than once"
         );
-        // Minified names may hold `$`: the replacements are literal (`NoExpand`).
-        let indent = key
-            .captures(&glue)
-            .map_or("", |c| c.get(1).map_or("", |m| m.as_str()));
-        let renamed = format!("{indent}{new}: function(");
-        glue = key.replace(&glue, NoExpand(&renamed)).into_owned();
+        // Minified names may hold `$`: a closure's replacement is taken literally.
+        glue = key
+            .replace(&glue, |c: &Captures| format!("{}{new}: function(", &c[1]))
+            .into_owned();
     }
 
     // The object the module is instantiated with: one module, the intrinsics and the snippets'
