@@ -5,8 +5,10 @@
 //! (`__wbg___wbindgen_is_undefined_be5b34249ff1fc15`, `__wbg_createElement_…`,
 //! `nango_handleRedirectResult`, and a snippet file's path once per imported function), and every
 //! name ships twice: in the wasm and in the glue. Binaryen's `--minify-imports-and-exports-and-modules`
-//! renames them all (one import module `a`, names `A`, `B`, …) and prints the mapping; this module
-//! applies that mapping to the glue, so that the two still meet. Measured on 2026-12-04 (gzip): the
+//! renames them all (one import module, `a` in binaryen 132, names `A`, `B`, …) and prints the
+//! mapping; this module applies that mapping to the glue, so that the two still meet. The mapping
+//! leaves out the new module name: it is read back from the minified wasm, which must import from
+//! that one module only. Measured on 2026-12-04 (gzip): the
 //! Connect UI 82,296 → 76,451 B, the SDK about 1.4 KB of its 23 (budgets.toml has the figures).
 //!
 //! The glue is wasm-bindgen's output at the version the lockfile pins, and the rewrite checks every
@@ -21,8 +23,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-/// The import module binaryen gives every import when it minifies modules.
-const MODULE: &str = "a";
 /// Prefix of the glue's local bindings of renamed snippet functions (the bundler renames them
 /// again; the prefix only keeps them clear of the glue's own names).
 const LOCAL: &str = "__lk_";
@@ -54,17 +54,41 @@ pub fn names(dir: &Path, out_name: &str, wasm_opt: &Path, features: &[&str]) -> 
     );
     let mapping: Mapping = serde_json::from_slice(&out.stdout)
         .context("wasm-opt's minification mapping is not the JSON expected")?;
+    let module = import_module(&std::fs::read(&wasm)?)
+        .with_context(|| format!("reading the imports of {}", wasm.display()))?;
     let glue_path = dir.join(format!("{out_name}.js"));
     let glue = std::fs::read_to_string(&glue_path)?;
-    let glue = rewrite(&glue, &format!("./{out_name}_bg.js"), &mapping)?;
+    let glue = rewrite(&glue, &format!("./{out_name}_bg.js"), &module, &mapping)?;
     std::fs::write(&glue_path, glue)?;
     Ok(())
 }
 
+/// The one module every import of `wasm` comes from.
+fn import_module(wasm: &[u8]) -> anyhow::Result<String> {
+    let mut modules = std::collections::BTreeSet::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ImportSection(section) = payload? {
+            for import in section.into_imports() {
+                modules.insert(import?.module.to_string());
+            }
+        }
+    }
+    ensure!(
+        modules.len() == 1,
+        "the minified wasm imports from {modules:?}, not from one module"
+    );
+    Ok(modules.into_iter().next().expect("one module"))
+}
+
 /// The glue with the mapping applied: the intrinsics object's keys renamed, the snippet
-/// namespaces replaced by named imports under the new names, one import module, and the exports
-/// called by their new names.
-fn rewrite(glue: &str, own_module: &str, mapping: &Mapping) -> anyhow::Result<String> {
+/// namespaces replaced by named imports under the new names, one import module (`module`, the
+/// minified wasm's), and the exports called by their new names.
+fn rewrite(
+    glue: &str,
+    own_module: &str,
+    module: &str,
+    mapping: &Mapping,
+) -> anyhow::Result<String> {
     // `import * as importN from "./snippets/…"`: one per imported snippet function.
     let namespace = Regex::new(r#"(?m)^import \* as import\d+ from "(\./snippets/[^"]+)";?\n"#)?;
     let mut glue = namespace.replace_all(glue, "").into_owned();
@@ -121,7 +145,10 @@ fn rewrite(glue: &str, own_module: &str, mapping: &Mapping) -> anyhow::Result<St
             bindings.join(", ")
         ));
     }
-    let object = format!("return {{ __proto__: null, {MODULE}: {{ {entries} }} }};");
+    let object = format!(
+        "return {{ __proto__: null, {}: {{ {entries} }} }};",
+        serde_json::to_string(module)?
+    );
     glue = returned.replace(&glue, NoExpand(&object)).into_owned();
     glue.insert_str(0, &imports);
 
@@ -193,15 +220,14 @@ export function nango_new(a) { return wasm.nango_new(a) + wasm.nango_newer(a) + 
 
     #[test]
     fn every_name_is_renamed_where_the_glue_uses_it() {
-        let glue = rewrite(GLUE, "./sdk_bg.js", &mapping()).unwrap();
+        let glue = rewrite(GLUE, "./sdk_bg.js", "a", &mapping()).unwrap();
         assert!(glue.starts_with(
             "import { listen as __lk_b, post as __lk_c } from \"./snippets/sdk-1/inline0.js\";\n"
         ));
         assert!(!glue.contains("import * as"), "{glue}");
         assert!(glue.contains("        $1: function(arg0, arg1)"), "{glue}");
-        assert!(
-            glue.contains("return { __proto__: null, a: { ...import0, b: __lk_b, c: __lk_c } };")
-        );
+        assert!(glue
+            .contains("return { __proto__: null, \"a\": { ...import0, b: __lk_b, c: __lk_c } };"));
         // Exported names are renamed as whole words: `nango_new` is not a prefix of `nango_newer`.
         assert!(
             glue.contains("wasm.d(a) + wasm.e(a) + wasm.$f.buffer"),
@@ -211,14 +237,40 @@ export function nango_new(a) { return wasm.nango_new(a) + wasm.nango_newer(a) + 
         assert!(glue.contains("export function nango_new(a)"));
     }
 
+    /// A wasm module that imports a function `f` from `first` and `g` from `second`.
+    fn importing(first: &str, second: &str) -> Vec<u8> {
+        let mut imports = vec![2u8];
+        for (module, name) in [(first, "f"), (second, "g")] {
+            for text in [module, name] {
+                imports.push(text.len() as u8);
+                imports.extend_from_slice(text.as_bytes());
+            }
+            imports.extend_from_slice(&[0x00, 0x00]); // a function of type 0
+        }
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend_from_slice(&[0x01, 0x04, 0x01, 0x60, 0x00, 0x00]); // type 0: () -> ()
+        wasm.extend_from_slice(&[0x02, imports.len() as u8]);
+        wasm.extend_from_slice(&imports);
+        wasm
+    }
+
+    #[test]
+    fn the_glue_names_the_import_module_the_wasm_has() {
+        assert_eq!(import_module(&importing("a", "a")).unwrap(), "a");
+        assert_eq!(import_module(&importing("m", "m")).unwrap(), "m");
+        assert!(import_module(&importing("a", "b")).is_err());
+        let glue = rewrite(GLUE, "./sdk_bg.js", "m", &mapping()).unwrap();
+        assert!(glue.contains("return { __proto__: null, \"m\": { ...import0,"));
+    }
+
     #[test]
     fn a_glue_of_another_shape_fails_the_build() {
         let unknown_import = GLUE.replace("__wbg___wbindgen_throw_4c88: function", "x: function");
-        assert!(rewrite(&unknown_import, "./sdk_bg.js", &mapping()).is_err());
+        assert!(rewrite(&unknown_import, "./sdk_bg.js", "a", &mapping()).is_err());
         let no_object = GLUE.replace("\"./sdk_bg.js\": import0,", "");
-        assert!(rewrite(&no_object, "./sdk_bg.js", &mapping()).is_err());
+        assert!(rewrite(&no_object, "./sdk_bg.js", "a", &mapping()).is_err());
         let mut foreign = mapping();
         foreign.imports.push(("env".into(), "f".into(), "g".into()));
-        assert!(rewrite(GLUE, "./sdk_bg.js", &foreign).is_err());
+        assert!(rewrite(GLUE, "./sdk_bg.js", "a", &foreign).is_err());
     }
 }
