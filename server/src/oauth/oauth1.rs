@@ -395,49 +395,71 @@ pub async fn complete(
     })
 }
 
-/// The `Authorization` header of a proxied request of an OAuth 1.0a connection, signed with the
-/// integration's consumer and the connection's token credentials.
-pub async fn proxy_authorization(
-    (store, catalog, cipher): (
-        &crate::storage::Store,
-        &crate::catalog::Catalog,
-        &crate::crypto::Cipher,
-    ),
-    row: &crate::storage::ConnectionRow,
-    credentials: &latchkey_protocol::connection::Credentials,
-    http_method: &str,
-    url: &url::Url,
-    form: Option<&[u8]>,
-) -> Result<reqwest::header::HeaderValue, String> {
-    let latchkey_protocol::connection::Credentials::OAuth1 {
-        oauth_token,
-        oauth_token_secret,
-        ..
-    } = credentials
-    else {
-        return Err("not an OAuth 1.0a connection".into());
-    };
-    let integration = store
-        .integration(row.environment_id, &row.provider_config_key)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the integration no longer exists")?;
-    let consumer_secret = crate::integration_config::client_secret(cipher, &integration)
-        .map_err(|e| e.to_string())?;
-    let method = catalog
-        .get(&integration.provider)
-        .and_then(|e| e.provider.as_ref())
-        .and_then(|p| p.signature_method.clone());
-    let signer = Signer {
-        consumer_key: integration.client_id.as_deref().unwrap_or_default(),
-        consumer_secret: &consumer_secret,
-        token: Some((oauth_token, oauth_token_secret)),
-        callback: None,
-        verifier: None,
-        method: method.as_deref(),
-    };
-    let header = authorization(&signer, http_method, url, form)?;
-    reqwest::header::HeaderValue::from_str(&header).map_err(|e| e.to_string())
+/// An OAuth 1.0a integration's consumer, as the proxy signs with it: read once per proxied call, and
+/// each attempt (a retry, a new URL) signed anew with [`Consumer::authorization`].
+pub struct Consumer {
+    key: String,
+    secret: Secret,
+    /// The catalog's `signature_method`.
+    method: Option<String>,
+}
+
+impl Consumer {
+    /// The consumer of `row`'s integration.
+    pub async fn of(
+        (store, catalog, cipher): (
+            &crate::storage::Store,
+            &crate::catalog::Catalog,
+            &crate::crypto::Cipher,
+        ),
+        row: &crate::storage::ConnectionRow,
+    ) -> Result<Self, String> {
+        let integration = store
+            .integration(row.environment_id, &row.provider_config_key)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the integration no longer exists")?;
+        let secret = crate::integration_config::client_secret(cipher, &integration)
+            .map_err(|e| e.to_string())?;
+        let method = catalog
+            .get(&integration.provider)
+            .and_then(|e| e.provider.as_ref())
+            .and_then(|p| p.signature_method.clone());
+        Ok(Self {
+            key: integration.client_id.unwrap_or_default(),
+            secret,
+            method,
+        })
+    }
+
+    /// The `Authorization` header of a proxied request of an OAuth 1.0a connection, signed with
+    /// this consumer and the connection's token credentials.
+    pub fn authorization(
+        &self,
+        credentials: &latchkey_protocol::connection::Credentials,
+        http_method: &str,
+        url: &url::Url,
+        form: Option<&[u8]>,
+    ) -> Result<reqwest::header::HeaderValue, String> {
+        let latchkey_protocol::connection::Credentials::OAuth1 {
+            oauth_token,
+            oauth_token_secret,
+            ..
+        } = credentials
+        else {
+            return Err("not an OAuth 1.0a connection".into());
+        };
+        let signer = Signer {
+            consumer_key: &self.key,
+            consumer_secret: &self.secret,
+            token: Some((oauth_token, oauth_token_secret)),
+            callback: None,
+            verifier: None,
+            method: self.method.as_deref(),
+        };
+        let header = authorization(&signer, http_method, url, form)?;
+        reqwest::header::HeaderValue::from_str(&header).map_err(|e| e.to_string())
+    }
 }
 
 #[cfg(test)]

@@ -334,6 +334,18 @@ async fn call(
         max_total_wait: limits.max_retry_wait,
     };
     let tba = tba_signer(renewer, &row, &credentials).await?;
+    // OAuth 1.0a: each request is signed, over its final URL and form body (issue 15).
+    let oauth1 = match credentials {
+        Credentials::OAuth1 { .. } => Some(
+            crate::oauth::oauth1::Consumer::of(
+                (renewer.store, renewer.catalog, renewer.cipher),
+                &row,
+            )
+            .await
+            .map_err(|e| ProxyError::Internal(anyhow::anyhow!(e)))?,
+        ),
+        _ => None,
+    };
     let overridden = opts.base_url_override.is_some();
     let content_type = parts.headers.get(header::CONTENT_TYPE);
     let mut waited = Duration::ZERO;
@@ -353,24 +365,22 @@ async fn call(
                 .map_err(|_| PlanError::BadHeader("authorization".into()))?;
             plan.headers.insert(header::AUTHORIZATION, value);
         }
-        // OAuth 1.0a: each request is signed, over its final URL and form body (issue 15).
-        if matches!(credentials, Credentials::OAuth1 { .. })
-            && !plan.headers.contains_key(header::AUTHORIZATION)
+        if let Some(consumer) = oauth1
+            .as_ref()
+            .filter(|_| !plan.headers.contains_key(header::AUTHORIZATION))
         {
             let form = content_type
                 .and_then(|v| v.to_str().ok())
                 .filter(|v| v.starts_with("application/x-www-form-urlencoded"))
                 .and_then(|_| body.buffered());
-            let signed = crate::oauth::oauth1::proxy_authorization(
-                (renewer.store, renewer.catalog, renewer.cipher),
-                &row,
-                &credentials,
-                parts.method.as_str(),
-                &plan.url,
-                form.map(|b| b.as_ref()),
-            )
-            .await
-            .map_err(|e| ProxyError::Internal(anyhow::anyhow!(e)))?;
+            let signed = consumer
+                .authorization(
+                    &credentials,
+                    parts.method.as_str(),
+                    &plan.url,
+                    form.map(|b| b.as_ref()),
+                )
+                .map_err(|e| ProxyError::Internal(anyhow::anyhow!(e)))?;
             plan.headers.insert(header::AUTHORIZATION, signed);
         }
         if let Some(key) = crate::credential_modes::aws_sigv4::Key::of(&credentials, None) {

@@ -196,7 +196,7 @@ fn default_authorization(spec: &ProxySpec, credentials: &Credentials) -> Option<
         Credentials::Bill { .. } => None,
         // Signed per request by `proxy::call` (OAuth 1.0a, `credential_modes::tba`).
         Credentials::Tba { .. } => None,
-        // Signed per request by the proxy (crate::oauth::oauth1::proxy_authorization).
+        // Signed per request by the proxy (crate::oauth::oauth1::Consumer::authorization).
         Credentials::OAuth1 { .. } => None,
         // SigV4-signed per request by the proxy (crate::credential_modes::aws_sigv4::sign).
         Credentials::AwsSigV4 { .. } => None,
