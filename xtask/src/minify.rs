@@ -8,8 +8,8 @@
 //! renames them all (one import module, `a` in binaryen 132, names `A`, `B`, …) and prints the
 //! mapping; this module applies that mapping to the glue, so that the two still meet. The mapping
 //! leaves out the new module name: it is read back from the minified wasm, which must import from
-//! that one module only. Measured on 2026-12-04 (gzip): the
-//! Connect UI 82,296 → 76,451 B, the SDK about 1.4 KB of its 23 (budgets.toml has the figures).
+//! that one module only. Measured on 2026-12-04 (gzip): the Connect UI 82,296 → 76,451 B, the SDK
+//! about 1.4 KB of its 23 (budgets.toml has the figures).
 //!
 //! The glue is wasm-bindgen's output at the version the lockfile pins, and the rewrite checks every
 //! assumption it makes about it: each import is renamed exactly once, the imports object is where it
