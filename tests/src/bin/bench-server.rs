@@ -5,7 +5,7 @@
 //! - `GET /connection/:id` (secret-key auth, connection read, AES-GCM open, no refresh) on SQLite, on
 //!   PostgreSQL, and on two replicas sharing one PostgreSQL database (one wrk thread per replica);
 //! - `POST /connect/sessions` (secret-key auth, a durable insert, a random token) on SQLite and
-//!   PostgreSQL.
+//!   PostgreSQL, and on SQLite once more with the activity log off (what logging each session costs).
 //!
 //! PostgreSQL is the test harness's throwaway cluster (tests/src/postgres.rs), which runs with
 //! `fsync=off`: its figures show the server's own cost, not a disk's. Build it with `--release`;
@@ -37,6 +37,8 @@ const PROVIDER: &str = "bench-key:\n    display_name: Bench\n    auth_mode: API_
 const ENCRYPTION_KEY: &str = "bGF0Y2hrZXktcmVwbGljYS10ZXN0LWtleS0zMi1ieXQ=";
 const BARE_GET: &str = "bare axum GET (same JSON)";
 const BARE_POST: &str = "bare axum POST (same JSON)";
+/// Label suffix of the figure taken with the activity log off (no goal: it shows the log's cost).
+const QUIET: &str = ", activity log off";
 const SESSION_BODY: &str = r#"{"end_user":{"id":"bench-user","email":"bench@example.com"}}"#;
 
 /// One thing wrk loads: a URL and the Lua that sets the request up.
@@ -206,6 +208,15 @@ async fn main() -> anyhow::Result<()> {
         .start_configured(Some(PROVIDER), |c| c.rate_limit_per_minute = None)
         .await?;
     let sqlite_get = seed(&sqlite).await?;
+    // The same with the activity log off: every session created is logged (an entry and its step,
+    // committed in batches on the same database file); this figure shows what that costs.
+    let sqlite_quiet = ReservedServer::bind()
+        .await?
+        .start_configured(Some(PROVIDER), |c| {
+            c.rate_limit_per_minute = None;
+            c.activity.enabled = false;
+        })
+        .await?;
     let pg = tokio::task::spawn_blocking(Postgres::start).await??;
     let pg_single = pg.url("bench_single");
     let pg_shared = pg.url("bench_replicas");
@@ -262,6 +273,7 @@ async fn main() -> anyhow::Result<()> {
         label: label.into(),
         peer,
         goal: match (label.contains("SQLite"), label.starts_with("GET")) {
+            _ if label.ends_with(QUIET) => None,
             (true, true) => Some((0.50, 5.0)),
             (true, false) => Some((0.40, 10.0)),
             _ => None,
@@ -301,6 +313,19 @@ async fn main() -> anyhow::Result<()> {
                 &[],
             )?,
             sessions_url(&sqlite),
+        ),
+        target(
+            &format!("POST /connect/sessions, SQLite{QUIET}"),
+            Some(BARE_POST),
+            script(
+                d,
+                "post-sqlite-quiet",
+                "POST",
+                Some(sqlite_quiet.secret_key()),
+                Some(SESSION_BODY),
+                &[],
+            )?,
+            sessions_url(&sqlite_quiet),
         ),
         target(
             "GET /connection/:id, PostgreSQL",
@@ -387,11 +412,11 @@ async fn main() -> anyhow::Result<()> {
             (None, _) => "peer".into(),
         };
         println!(
-            "server: {:<46} {:>8.0} req/s  p99 {:>6.2} ms  {ratio}",
+            "server: {:<56} {:>8.0} req/s  p99 {:>6.2} ms  {ratio}",
             t.label, rps, p99
         );
     }
-    drop((sqlite, postgres, replica_a, replica_b));
+    drop((sqlite, sqlite_quiet, postgres, replica_a, replica_b));
     drop(pg);
     Ok(())
 }
