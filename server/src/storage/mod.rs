@@ -14,6 +14,7 @@ pub mod activity;
 pub mod dashboard;
 mod group_commit;
 mod postgres;
+mod row_cache;
 mod rows;
 mod sqlite;
 #[cfg(test)]

@@ -21,6 +21,7 @@
 //! and the next commit writes the WAL from its start again. The file stays bounded by about one
 //! second of writes.
 
+use super::row_cache::{Commits, Read, RowCache};
 use super::rows::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
@@ -78,12 +79,20 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(5));
         // No ping before each use (sqlx's default): a connection to a local file cannot go stale, and
         // the ping is a round trip to the connection's thread, as costly as the query itself.
+        let commits = Commits::new();
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
+            .after_connect(move |conn, _| Box::pin(commits.count(conn)))
             .connect_with(opts.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
+        // Kept rows are forgotten on commits the WAL hook reports: none without WAL (a file system
+        // that refused it), so nothing is kept then.
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&pool)
+            .await?;
+        let wal = journal.eq_ignore_ascii_case("wal");
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .test_before_acquire(false)
@@ -108,7 +117,12 @@ impl SqliteStore {
         Ok(Self {
             pool,
             reader,
-            inline: file.map(|path| std::sync::Arc::new(InlineReader::new(path.into()))),
+            inline: file.map(|path| {
+                std::sync::Arc::new(InlineReader::new(
+                    path.into(),
+                    wal.then(|| RowCache::new(commits)),
+                ))
+            }),
             sessions,
             _checkpoints: std::sync::Arc::new(AbortOnDrop(checkpoints)),
         })
@@ -175,7 +189,8 @@ async fn passive_checkpoint(pool: &SqlitePool) -> sqlx::Result<i64> {
 }
 
 impl SqliteStore {
-    /// A connection read ([`super::sql::CONNECTION`] or its variant), inline ([`InlineReader`]).
+    /// A connection read ([`super::sql::CONNECTION`] or its variant): kept, or inline
+    /// ([`InlineReader`]).
     async fn read_connection(
         &self,
         sql: &'static str,
@@ -186,11 +201,24 @@ impl SqliteStore {
         let Some(inline) = &self.inline else {
             return read_connection_sqlx(&self.reader, sql, env_id, pck, connection_id).await;
         };
-        inline.read(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let mut rows = statement.query(rusqlite::params![env_id, pck, connection_id])?;
-            rows.next()?.map(connection_row).transpose()
-        })
+        let Some(cache) = &inline.cache else {
+            return inline.connection(sql, env_id, pck, connection_id);
+        };
+        let read = if sql == super::sql::CONNECTION_WITH_INTEGRATION {
+            Read::WithIntegration
+        } else {
+            Read::Connection
+        };
+        let key = (read, env_id, pck.to_owned(), connection_id.to_owned());
+        if let Some(row) = cache.get(&key) {
+            return Ok(Some(row));
+        }
+        let commits = cache.commits();
+        let row = inline.connection(sql, env_id, pck, connection_id)?;
+        if let Some(row) = &row {
+            cache.keep(key, commits, row);
+        }
+        Ok(row)
     }
 }
 
@@ -223,19 +251,37 @@ fn connection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConnectionRow> {
 /// wake-ups per query, which `perf` showed as about half the CPU of `GET /connection/:id` on two
 /// cores (`cargo xtask bench`). A WAL-mode read of a cached page takes microseconds, less than those
 /// wake-ups, and never waits for the writer, so it runs inline. Connections are opened on demand and
-/// kept (at most [`READERS`] idle); each is `query_only`.
+/// kept (at most [`READERS`] idle); each is `query_only`. The rows read are kept between writes
+/// ([`RowCache`]) when the file is in WAL mode.
 #[derive(Debug)]
 struct InlineReader {
     path: std::path::PathBuf,
     idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+    cache: Option<RowCache>,
 }
 
 impl InlineReader {
-    fn new(path: std::path::PathBuf) -> Self {
+    fn new(path: std::path::PathBuf, cache: Option<RowCache>) -> Self {
         Self {
             path,
             idle: std::sync::Mutex::new(Vec::new()),
+            cache,
         }
+    }
+
+    /// One connection row, read now.
+    fn connection(
+        &self,
+        sql: &str,
+        env_id: i64,
+        pck: &str,
+        connection_id: &str,
+    ) -> sqlx::Result<Option<ConnectionRow>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let mut rows = statement.query(rusqlite::params![env_id, pck, connection_id])?;
+            rows.next()?.map(connection_row).transpose()
+        })
     }
 
     fn open(&self) -> rusqlite::Result<rusqlite::Connection> {

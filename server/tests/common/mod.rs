@@ -207,14 +207,18 @@ impl Harness {
     }
 
     /// Runs one statement on the server's database (SQLite or PostgreSQL); returns rows affected.
+    /// On SQLite it then waits out the server's row cache: a write from another process, like the
+    /// CLI's, shows there within [`latchkey_server::environment_cache::TTL`].
     pub async fn sql(&self, sql: &str) -> u64 {
         if self.database_url.starts_with("sqlite:") {
             let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
-            sqlx::query(sql)
+            let rows = sqlx::query(sql)
                 .execute(&pool)
                 .await
                 .unwrap()
-                .rows_affected()
+                .rows_affected();
+            tokio::time::sleep(latchkey_server::environment_cache::TTL).await;
+            rows
         } else {
             let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
             sqlx::query(sql)

@@ -301,10 +301,13 @@ impl Harness {
         v
     }
 
+    /// Runs `sql` on the server's file, then waits out the server's row cache (a write from another
+    /// process shows there within [`latchkey_server::environment_cache::TTL`]).
     pub async fn sql(&self, sql: &str) {
         let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", self.db))
             .await
             .unwrap();
         sqlx::query(sql).execute(&pool).await.unwrap();
+        tokio::time::sleep(latchkey_server::environment_cache::TTL).await;
     }
 }

@@ -3,7 +3,9 @@
 //! real load generator (`wrk`, 2 threads × 32 connections) in alternating rounds, so both sides see
 //! the same machine at the same moment:
 //! - `GET /connection/:id` (secret-key auth, connection read, AES-GCM open, no refresh) on SQLite, on
-//!   PostgreSQL, and on two replicas sharing one PostgreSQL database (one wrk thread per replica);
+//!   PostgreSQL, and on two replicas sharing one PostgreSQL database (one wrk thread per replica).
+//!   Nothing writes during its rounds, so on SQLite the row comes from memory (kept until the next
+//!   commit: `server/src/storage/row_cache.rs`), as it does for an app that reads more than it writes;
 //! - `POST /connect/sessions` (secret-key auth, a durable insert, a random token) on SQLite and
 //!   PostgreSQL, and on SQLite once more with the activity log off (what logging each session costs).
 //!
@@ -390,6 +392,9 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "server: wrk {THREADS} threads × {CONNECTIONS} connections, {ROUNDS} alternating rounds of {} s, medians",
         ROUND.as_secs()
+    );
+    println!(
+        "server: nothing writes during a GET round: on SQLite the connection row is kept in memory until the next commit"
     );
     for (t, (rps, p99)) in targets.iter().zip(&summary) {
         let peer = t
