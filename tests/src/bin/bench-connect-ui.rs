@@ -8,8 +8,10 @@
 //! loopback fail at once (Nango's page links Google Fonts). Nango's files are served gzip -9, as a CDN
 //! would; ours by our server as it ships (brotli or gzip by `Accept-Encoding`).
 //!
-//! Per load, from the iframe's insertion: the iframe's first paint and first contentful paint (the
-//! frame's own Paint Timing entries), the `ready` message (both post it after their first render:
+//! Per load, from the iframe's insertion: when the frame's document had arrived and when the frame
+//! first requested a file (before any of the frame's code runs, mostly the browser's work: the floor
+//! under every figure after it); the iframe's first paint and first contentful paint (the frame's
+//! own Paint Timing entries), the `ready` message (both post it after their first render:
 //! Nango from its home view's mount effect, ours once its first screen is in the DOM), and the bytes
 //! on the wire of everything the frame loaded before `ready` (Resource Timing `transferSize`: headers
 //! and compressed bodies). Prints one `connect-ui: ` line per figure: the medians, their ratio, and
@@ -54,12 +56,17 @@ const paint = (name) => { const e = performance.getEntriesByName(name)[0]; retur
 const nav = performance.getEntriesByType('navigation')[0];
 const loaded = performance.getEntriesByType('resource').filter((r) => r.startTime <= readyAt);
 return { origin: performance.timeOrigin, fp: paint('first-paint'), fcp: paint('first-contentful-paint'),
+  html: nav.responseEnd, request: loaded.length ? Math.min(...loaded.map((r) => r.startTime)) : null,
   bytes: nav.transferSize + loaded.reduce((n, r) => n + r.transferSize, 0),
   cached: loaded.filter((r) => r.transferSize === 0 && r.encodedBodySize > 0).map((r) => r.name),
   files: 1 + loaded.length };"#;
 
 #[derive(Default)]
 struct Samples {
+    /// The frame's document received, and its first request for a file: before any of the frame's
+    /// code runs, mostly the browser's work (a renderer process for the cross-site frame).
+    html: Vec<f64>,
+    first_request: Vec<f64>,
     first_paint: Vec<f64>,
     contentful_paint: Vec<f64>,
     ready: Vec<f64>,
@@ -113,6 +120,9 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "connect-ui: times from the iframe's insertion; `ready` is posted after the first render by both (Nango: home view mount effect; Latchkey: first screen in the DOM)"
     );
+    println!(
+        "connect-ui: the first two rows come before any of the frame's code runs (a process for the cross-site frame, its document, its first request for a file): the floor under the rest"
+    );
     println!("connect-ui: | figure (median) | Latchkey | Nango | ratio | goal |");
     let row = |what: &str, ours: &[f64], nango: &[f64], unit: &str, goal: &str| {
         let (a, b) = (median(ours), median(nango));
@@ -130,6 +140,14 @@ async fn main() -> anyhow::Result<()> {
             a / b
         );
     };
+    row("document received", &ours.html, &nango.html, "ms", "—");
+    row(
+        "first file requested",
+        &ours.first_request,
+        &nango.first_request,
+        "ms",
+        "—",
+    );
     row(
         "first paint",
         &ours.first_paint,
@@ -207,6 +225,10 @@ async fn cold_load(
     anyhow::ensure!(cached == 0, "a load was not cold: {}", frame["cached"]);
     let origin = frame["origin"].as_f64().context("timeOrigin")?;
     let since_open = |key: &str| frame[key].as_f64().map(|t| origin + t - opened);
+    samples.html.push(since_open("html").context("document")?);
+    samples
+        .first_request
+        .push(since_open("request").context("no file loaded before ready")?);
     samples
         .first_paint
         .push(since_open("fp").context("first paint")?);
