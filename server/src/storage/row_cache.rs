@@ -26,9 +26,12 @@ use std::time::Instant;
 
 pub use crate::environment_cache::TTL;
 
-/// Most rows kept (a few MB at most). Past it the cache starts over: a bound on memory, not an
-/// eviction policy (the rows in use come back on their next read).
+/// Most rows kept, and most bytes of their fields. Past either the cache starts over: a bound on
+/// memory, not an eviction policy (the rows in use come back on their next read).
 const MAX_ROWS: usize = 4096;
+const MAX_BYTES: usize = 8 << 20;
+/// A larger row (metadata can take 256 KiB, a token response 1 MiB) is read each time.
+const MAX_ROW_BYTES: usize = 64 << 10;
 
 /// SQLite's WAL hook: called after each commit, the write lock released. `context` is the store's
 /// [`Commits`] counter.
@@ -38,7 +41,7 @@ unsafe extern "C" fn on_commit(
     _schema: *const c_char,
     _frames: c_int,
 ) -> c_int {
-    // SAFETY: `count_commits` set `context` from a `&'static AtomicU64`.
+    // SAFETY: [`Commits::count`] set `context` from a `&'static AtomicU64`.
     let commits = unsafe { &*(context as *const AtomicU64) };
     commits.fetch_add(1, Ordering::AcqRel);
     ffi::SQLITE_OK
@@ -61,7 +64,8 @@ impl Commits {
 
     /// Counts the commits of `conn`, a writer connection (run from the pool's `after_connect`, so
     /// that a connection the pool opens again counts too). The hook replaces SQLite's automatic
-    /// checkpoints, which the store turns off anyway (`wal_autocheckpoint=0`) and runs itself.
+    /// checkpoints, which the store turns off anyway and runs itself: its `wal_autocheckpoint=0`
+    /// pragma runs as the connection opens, before this (setting it later would drop the hook).
     pub async fn count(self, conn: &mut sqlx::SqliteConnection) -> sqlx::Result<()> {
         let mut handle = conn.lock_handle().await?;
         let db = handle.as_raw_handle().as_ptr();
@@ -89,7 +93,14 @@ pub type Key = (Read, i64, String, String);
 #[derive(Debug)]
 pub struct RowCache {
     commits: Commits,
-    rows: RwLock<HashMap<Key, Kept>>,
+    rows: RwLock<Rows>,
+}
+
+#[derive(Debug, Default)]
+struct Rows {
+    map: HashMap<Key, Kept>,
+    /// [`size`] of the rows in `map`.
+    bytes: usize,
 }
 
 #[derive(Debug)]
@@ -119,7 +130,8 @@ impl RowCache {
         let commits = self.commits();
         let kept = {
             let rows = self.rows.read().expect("row cache lock");
-            rows.get(key)
+            rows.map
+                .get(key)
                 .filter(|kept| kept.commits == commits && kept.at.elapsed() < TTL)
                 .map(|kept| kept.row.clone())
         };
@@ -131,19 +143,41 @@ impl RowCache {
         if self.commits() != commits {
             return;
         }
-        let mut rows = self.rows.write().expect("row cache lock");
-        if rows.len() >= MAX_ROWS {
-            rows.clear();
+        let bytes = size(row);
+        if bytes > MAX_ROW_BYTES {
+            return;
         }
-        rows.insert(
-            key,
-            Kept {
-                row: Arc::new(row.clone()),
-                commits,
-                at: Instant::now(),
-            },
-        );
+        let mut rows = self.rows.write().expect("row cache lock");
+        if rows.map.len() >= MAX_ROWS || rows.bytes + bytes > MAX_BYTES {
+            *rows = Rows::default();
+        }
+        let kept = Kept {
+            row: Arc::new(row.clone()),
+            commits,
+            at: Instant::now(),
+        };
+        if let Some(old) = rows.map.insert(key, kept) {
+            rows.bytes -= size(&old.row);
+        }
+        rows.bytes += bytes;
     }
+}
+
+/// The bytes a kept row holds, about: its fields' text and ciphertext, and its key's copy of the
+/// integration key and connection id.
+fn size(row: &ConnectionRow) -> usize {
+    2 * (row.provider_config_key.len() + row.connection_id.len())
+        + row.provider.len()
+        + row.credentials_enc.len()
+        + row.key_id.len()
+        + row.connection_config.len()
+        + row.metadata.len()
+        + row.tags.len()
+        + row.end_user.as_ref().map_or(0, String::len)
+        + row.created_at.len()
+        + row.updated_at.len()
+        + row.last_refresh_failure_at.as_ref().map_or(0, String::len)
+        + std::mem::size_of::<Kept>()
 }
 
 #[cfg(test)]
@@ -274,5 +308,27 @@ mod tests {
             metadata(&store, env.id, read).await.as_deref(),
             Some("{\"by\":\"cli\"}")
         );
+    }
+
+    /// A row over [`super::MAX_ROW_BYTES`] (large metadata) is not kept: read each time.
+    #[tokio::test]
+    async fn a_large_row_is_read_each_time() {
+        let (dir, store, env) = dev_store().await;
+        integration(&store, env.id, "int").await;
+        connect(&store, env.id, "int", "c1", b"sealed-1").await;
+        let large = format!("{{\"notes\":\"{}\"}}", "x".repeat(super::MAX_ROW_BYTES));
+        let now = "2026-01-02T00:00:00Z";
+        assert!(store
+            .set_connection_metadata(env.id, "int", "c1", &large, now)
+            .await
+            .unwrap());
+        let read = super::Read::Connection;
+        assert_eq!(metadata(&store, env.id, read).await, Some(large));
+
+        let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+        other
+            .execute("UPDATE connections SET metadata = '{}'", [])
+            .unwrap();
+        assert_eq!(metadata(&store, env.id, read).await.as_deref(), Some("{}"));
     }
 }
