@@ -77,9 +77,9 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "0")
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(5));
+        let commits = Commits::new();
         // No ping before each use (sqlx's default): a connection to a local file cannot go stale, and
         // the ping is a round trip to the connection's thread, as costly as the query itself.
-        let commits = Commits::new();
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
