@@ -108,15 +108,15 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
-    /// A connection read ([`super::sql::CONNECTION`] or its variant) on the reader pool.
+    /// A connection read on the reader pool.
     async fn read_connection(
         &self,
-        sql: &'static str,
+        read: super::sql::ConnectionRead,
         env_id: i64,
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
-        read_connection_sqlx(&self.reader, sql, env_id, pck, connection_id).await
+        read_connection_sqlx(&self.reader, read, env_id, pck, connection_id).await
     }
 }
 

@@ -17,6 +17,7 @@
 //! is not in WAL mode (there is no WAL hook then).
 
 use super::rows::ConnectionRow;
+use super::sql::ConnectionRead;
 use rusqlite::ffi;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void};
@@ -79,16 +80,8 @@ impl Commits {
     }
 }
 
-/// Which statement read the row: with [`Read::WithIntegration`] it exists only while its
-/// integration does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Read {
-    Connection,
-    WithIntegration,
-}
-
 /// (statement, environment, integration key, connection id).
-pub type Key = (Read, i64, String, String);
+pub type Key = (ConnectionRead, i64, String, String);
 
 #[derive(Debug)]
 pub struct RowCache {
@@ -184,7 +177,7 @@ fn size(row: &ConnectionRow) -> usize {
 mod tests {
     use super::super::test_support::dev_store;
     use super::super::{NewConnection, NewIntegration, Store};
-    use super::TTL;
+    use super::{ConnectionRead, TTL};
 
     async fn integration(store: &Store, env: i64, key: &str) {
         let integration = NewIntegration {
@@ -222,10 +215,10 @@ mod tests {
             .unwrap();
     }
 
-    async fn metadata(store: &Store, env: i64, read: super::Read) -> Option<String> {
+    async fn metadata(store: &Store, env: i64, read: ConnectionRead) -> Option<String> {
         let row = match read {
-            super::Read::Connection => store.connection(env, "int", "c1").await,
-            super::Read::WithIntegration => {
+            ConnectionRead::Connection => store.connection(env, "int", "c1").await,
+            ConnectionRead::WithIntegration => {
                 store.connection_with_integration(env, "int", "c1").await
             }
         };
@@ -239,14 +232,14 @@ mod tests {
         let (_dir, store, env) = dev_store().await;
         integration(&store, env.id, "int").await;
         connect(&store, env.id, "int", "c1", b"sealed-1").await;
-        for read in [super::Read::Connection, super::Read::WithIntegration] {
+        for read in [ConnectionRead::Connection, ConnectionRead::WithIntegration] {
             // Read twice: the second may come from memory.
             metadata(&store, env.id, read).await;
             assert_eq!(metadata(&store, env.id, read).await.as_deref(), Some("{}"));
         }
 
         let now = "2026-01-02T00:00:00Z";
-        for (n, read) in [super::Read::Connection, super::Read::WithIntegration]
+        for (n, read) in [ConnectionRead::Connection, ConnectionRead::WithIntegration]
             .into_iter()
             .enumerate()
         {
@@ -269,16 +262,16 @@ mod tests {
         // The connection read with its integration is gone with the integration.
         assert!(store.delete_integration(env.id, "int").await.unwrap());
         assert_eq!(
-            metadata(&store, env.id, super::Read::WithIntegration).await,
+            metadata(&store, env.id, ConnectionRead::WithIntegration).await,
             None
         );
 
         integration(&store, env.id, "int").await;
         connect(&store, env.id, "int", "c1", b"sealed-3").await;
-        metadata(&store, env.id, super::Read::Connection).await;
+        metadata(&store, env.id, ConnectionRead::Connection).await;
         assert!(store.delete_connection(env.id, "int", "c1").await.unwrap());
         assert_eq!(
-            metadata(&store, env.id, super::Read::Connection).await,
+            metadata(&store, env.id, ConnectionRead::Connection).await,
             None
         );
     }
@@ -291,7 +284,7 @@ mod tests {
         let (dir, store, env) = dev_store().await;
         integration(&store, env.id, "int").await;
         connect(&store, env.id, "int", "c1", b"sealed-1").await;
-        let read = super::Read::WithIntegration;
+        let read = ConnectionRead::WithIntegration;
         assert_eq!(metadata(&store, env.id, read).await.as_deref(), Some("{}"));
 
         let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
@@ -322,7 +315,7 @@ mod tests {
             .set_connection_metadata(env.id, "int", "c1", &large, now)
             .await
             .unwrap());
-        let read = super::Read::Connection;
+        let read = ConnectionRead::Connection;
         assert_eq!(metadata(&store, env.id, read).await, Some(large));
 
         let other = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();

@@ -34,6 +34,25 @@ pub(super) const CONNECTION_WITH_INTEGRATION: &str = concat!(
        AND EXISTS (SELECT 1 FROM integrations i WHERE i.environment_id = $1 AND i.unique_key = $2)"
 );
 
+/// Which of the connection reads a backend's `read_connection` runs (SQLite keeps the rows of each
+/// apart: `row_cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum ConnectionRead {
+    /// [`CONNECTION`].
+    Connection,
+    /// [`CONNECTION_WITH_INTEGRATION`].
+    WithIntegration,
+}
+
+impl ConnectionRead {
+    pub(super) fn sql(self) -> &'static str {
+        match self {
+            Self::Connection => CONNECTION,
+            Self::WithIntegration => CONNECTION_WITH_INTEGRATION,
+        }
+    }
+}
+
 /// Implements [`super::Storage`] for a type with `pool` and `reader` fields (`sqlx::Pool<_>`): every
 /// statement that writes runs on `pool` (on SQLite its one connection: writers queue in the pool,
 /// never in SQLite's sleeping busy handler), reads that need no write lock on `reader`. A new method
@@ -44,16 +63,16 @@ pub(super) const CONNECTION_WITH_INTEGRATION: &str = concat!(
 /// where several replicas claim concurrently; empty on SQLite, whose writers are serialised).
 macro_rules! impl_storage {
     ($store:ty, backend = $backend:literal, skip_locked = $skip_locked:literal, begin = $begin:literal, db = $db:ty) => {
-        /// A connection read ([`CONNECTION`](crate::storage::sql::CONNECTION) or its variant) through
-        /// sqlx on `reader`: PostgreSQL's way, and SQLite's for an in-memory database.
+        /// A connection read through sqlx on `reader`: PostgreSQL's way, and SQLite's for an
+        /// in-memory database.
         async fn read_connection_sqlx(
             reader: &sqlx::Pool<$db>,
-            sql: &'static str,
+            read: $crate::storage::sql::ConnectionRead,
             env_id: i64,
             pck: &str,
             connection_id: &str,
         ) -> sqlx::Result<Option<ConnectionRow>> {
-            sqlx::query_as(sql)
+            sqlx::query_as(read.sql())
                 .bind(env_id)
                 .bind(pck)
                 .bind(connection_id)
@@ -528,7 +547,7 @@ macro_rules! impl_storage {
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
-        self.read_connection($crate::storage::sql::CONNECTION, env_id, pck, connection_id)
+        self.read_connection($crate::storage::sql::ConnectionRead::Connection, env_id, pck, connection_id)
             .await
     }
 
@@ -538,7 +557,7 @@ macro_rules! impl_storage {
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
-        self.read_connection($crate::storage::sql::CONNECTION_WITH_INTEGRATION, env_id, pck, connection_id)
+        self.read_connection($crate::storage::sql::ConnectionRead::WithIntegration, env_id, pck, connection_id)
             .await
     }
 

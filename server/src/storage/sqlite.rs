@@ -21,8 +21,9 @@
 //! and the next commit writes the WAL from its start again. The file stays bounded by about one
 //! second of writes.
 
-use super::row_cache::{Commits, Read, RowCache};
+use super::row_cache::{Commits, RowCache};
 use super::rows::*;
+use super::sql::ConnectionRead;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::str::FromStr;
@@ -189,32 +190,26 @@ async fn passive_checkpoint(pool: &SqlitePool) -> sqlx::Result<i64> {
 }
 
 impl SqliteStore {
-    /// A connection read ([`super::sql::CONNECTION`] or its variant): kept, or inline
-    /// ([`InlineReader`]).
+    /// A connection read: kept, or inline ([`InlineReader`]).
     async fn read_connection(
         &self,
-        sql: &'static str,
+        read: ConnectionRead,
         env_id: i64,
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
         let Some(inline) = &self.inline else {
-            return read_connection_sqlx(&self.reader, sql, env_id, pck, connection_id).await;
+            return read_connection_sqlx(&self.reader, read, env_id, pck, connection_id).await;
         };
         let Some(cache) = &inline.cache else {
-            return inline.connection(sql, env_id, pck, connection_id);
-        };
-        let read = if sql == super::sql::CONNECTION_WITH_INTEGRATION {
-            Read::WithIntegration
-        } else {
-            Read::Connection
+            return inline.connection(read, env_id, pck, connection_id);
         };
         let key = (read, env_id, pck.to_owned(), connection_id.to_owned());
         if let Some(row) = cache.get(&key) {
             return Ok(Some(row));
         }
         let commits = cache.commits();
-        let row = inline.connection(sql, env_id, pck, connection_id)?;
+        let row = inline.connection(read, env_id, pck, connection_id)?;
         if let Some(row) = &row {
             cache.keep(key, commits, row);
         }
@@ -272,13 +267,13 @@ impl InlineReader {
     /// One connection row, read now.
     fn connection(
         &self,
-        sql: &str,
+        read: ConnectionRead,
         env_id: i64,
         pck: &str,
         connection_id: &str,
     ) -> sqlx::Result<Option<ConnectionRow>> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
+            let mut statement = conn.prepare_cached(read.sql())?;
             let mut rows = statement.query(rusqlite::params![env_id, pck, connection_id])?;
             rows.next()?.map(connection_row).transpose()
         })
