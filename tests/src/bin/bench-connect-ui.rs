@@ -16,6 +16,10 @@
 //! on the wire of everything the frame loaded before `ready` (Resource Timing `transferSize`: headers
 //! and compressed bodies). Prints one `connect-ui: ` line per figure: the medians, their ratio, and
 //! the goal of issue 14.
+//!
+//! A third frame is loaded the same way in every round: the least a Connect UI can be (a document
+//! with a spinner and a line of text, and one script of one line that posts `ready`). Its figures
+//! are the floor this browser on this machine puts under any Connect UI, ours or Nango's.
 
 use anyhow::Context as _;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
@@ -49,6 +53,20 @@ nango.openConnectUI({ baseURL: q.get('ui'), apiURL: q.get('api'),
 </script>
 </html>"#;
 
+/// The floor frame's document: what every Connect UI shows first (a spinner and a word), no code but
+/// [`FLOOR_SCRIPT`].
+const FLOOR_PAGE: &str = r#"<!doctype html>
+<html lang="en"><meta charset="utf-8"><title>Connect</title>
+<style>body { margin: 0; font: 14px system-ui, sans-serif; } .boot { position: fixed; inset: 0; display: flex;
+align-items: center; justify-content: center; gap: 8px; } .spinner { width: 32px; height: 32px; border: 3px solid #ccc;
+border-top-color: #00b2e3; border-radius: 50%; }</style>
+<script type="module" src="./ready.js"></script>
+<div class="boot"><div class="spinner"></div><p>Loading</p></div>
+</html>"#;
+
+/// The floor frame's one file: `ready` as both Connect UIs post it, at once.
+const FLOOR_SCRIPT: &str = "parent.postMessage({ type: 'ready' }, '*');\n";
+
 /// Run inside the Connect UI's frame once it is `ready` (`arguments[0]`: the ready time, epoch ms):
 /// its time origin, paint entries and the bytes it loaded before `ready`.
 const IN_FRAME: &str = r#"const readyAt = arguments[0] - performance.timeOrigin;
@@ -81,6 +99,10 @@ async fn main() -> anyhow::Result<()> {
     let stack = UiStack::start().await?;
     let token = stack.session(serde_json::json!({})).await?;
     let nango_ui = serve_gzipped(&nango_dist).await?;
+    let floor_dir = tempfile::tempdir()?;
+    std::fs::write(floor_dir.path().join("index.html"), FLOOR_PAGE)?;
+    std::fs::write(floor_dir.path().join("ready.js"), FLOOR_SCRIPT)?;
+    let floor_ui = serve_gzipped(floor_dir.path()).await?;
     let page = customer_page()?;
     let site = CustomerSite::serve_dir(page.path().to_owned()).await?;
     let browser = Browser::start_offline("bench/connect-ui").await?;
@@ -88,16 +110,19 @@ async fn main() -> anyhow::Result<()> {
     let ours_url = format!("{}/connect/", stack.server.url());
     // On `localhost` like our server: both frames are cross-site to the page (their own process).
     let nango_url = format!("{}/", nango_ui.url().replace("127.0.0.1", "localhost"));
+    let floor_url = format!("{}/", floor_ui.url().replace("127.0.0.1", "localhost"));
     let mut ours = Samples::default();
     let mut nango = Samples::default();
+    let mut floor = Samples::default();
     let outcome = async {
         for round in 0..LOADS {
-            // Alternate who goes first, so neither always follows the other's load.
-            let order: [(&str, &mut Samples); 2] = if round % 2 == 0 {
-                [(&ours_url, &mut ours), (&nango_url, &mut nango)]
-            } else {
-                [(&nango_url, &mut nango), (&ours_url, &mut ours)]
-            };
+            // Rotate who goes first, so that none always follows another's load.
+            let mut order: [(&str, &mut Samples); 3] = [
+                (&ours_url, &mut ours),
+                (&nango_url, &mut nango),
+                (&floor_url, &mut floor),
+            ];
+            order.rotate_left(round % 3);
             for (ui, samples) in order {
                 cold_load(&browser, &site, ui, stack.server.url(), &token, samples)
                     .await
@@ -113,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
     browser.close().await;
     outcome?;
     nango_ui.stop().await;
+    floor_ui.stop().await;
 
     println!(
         "connect-ui: {LOADS} cold loads each, alternating, one headless Chromium; both opened by @nangohq/frontend's openConnectUI(); external hosts fail fast"
@@ -172,6 +198,12 @@ async fn main() -> anyhow::Result<()> {
         &nango.bytes,
         "KB",
         "≤ 70 KB, ≤ 0.42",
+    );
+    let (fp, ready) = (median(&floor.first_paint), median(&floor.ready));
+    println!(
+        "connect-ui: the floor (a frame with a spinner, a word and one 1-line script posting `ready`, loaded the same way): first paint {fp:.0} ms = {:.2} × Nango's, ready {ready:.0} ms = {:.2} × Nango's",
+        fp / median(&nango.first_paint),
+        ready / median(&nango.ready),
     );
     Ok(())
 }
