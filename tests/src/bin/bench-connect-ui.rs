@@ -108,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
     let browser = Browser::start_offline("bench/connect-ui").await?;
 
     let ours_url = format!("{}/connect/", stack.server.url());
-    // On `localhost` like our server: both frames are cross-site to the page (their own process).
+    // On `localhost` like our server: every frame is cross-site to the page (its own process).
     let nango_url = format!("{}/", nango_ui.url().replace("127.0.0.1", "localhost"));
     let floor_url = format!("{}/", floor_ui.url().replace("127.0.0.1", "localhost"));
     let mut ours = Samples::default();
@@ -141,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
     floor_ui.stop().await;
 
     println!(
-        "connect-ui: {LOADS} cold loads each, alternating, one headless Chromium; both opened by @nangohq/frontend's openConnectUI(); external hosts fail fast"
+        "connect-ui: {LOADS} cold loads each of ours, Nango's and the floor frame below, rotating which goes first, one headless Chromium; all opened by @nangohq/frontend's openConnectUI(); external hosts fail fast"
     );
     println!(
         "connect-ui: times from the iframe's insertion; `ready` is posted after the first render by both (Nango: home view mount effect; Latchkey: first screen in the DOM)"
